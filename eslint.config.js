@@ -1,0 +1,93 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Import boundaries (see ../shared/STYLE.md and docs/architecture.md): arrows point inward.
+ * `core` is pure; `app` talks only to `core`; adapters (store, notify, agent/targets) are wired
+ * together only by src/main.ts.
+ */
+const adapters = ['**/store/**', '**/notify/**', '**/agent/**', '**/sdk/**'];
+const outer = ['**/cli/**', '**/api/**', '**/engine/**', '**/main.js'];
+
+const coreMessage =
+  'core/ is pure domain code: it imports only other core/ files (no node:*, no package, no adapter). Pass time, ids and I/O in through the ports in core/ports.ts.';
+
+/** @param {string[]} group @param {string} message */
+const forbid = (group, message) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group, message }] }],
+});
+
+/** @param {string[]} regexes @param {string} message */
+const forbidRegex = (regexes, message) => ({
+  'no-restricted-imports': ['error', { patterns: regexes.map((regex) => ({ regex, message })) }],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/dist/**', 'test/fixtures/**', 'bench/out/**', '.scratch/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use a string-literal union instead of an enum (STYLE.md habit 3).' },
+      ],
+    },
+  },
+  {
+    files: ['src/core/*.ts'],
+    rules: forbidRegex(['^(?!\\./)'], coreMessage),
+  },
+  {
+    files: ['src/core/*/**/*.ts'],
+    rules: forbidRegex(['^(?!\\.\\.?/)', '^\\.\\./\\.\\./'], coreMessage),
+  },
+  {
+    files: ['src/app/**/*.ts'],
+    rules: forbid(
+      [...adapters, ...outer, '**/platform/**'],
+      'app/ (use cases) calls core/ and the ports declared there; adapters are handed in by src/main.ts.',
+    ),
+  },
+  {
+    files: ['src/cli/**/*.ts', 'src/api/**/*.ts', 'src/engine/**/*.ts'],
+    rules: forbid(
+      ['**/store/**', '**/notify/**', '**/agent/targets/**', '**/main.js'],
+      'cli/, api/ and engine/ reach adapters only through app/ and the ports of core/; src/main.ts wires the adapters in.',
+    ),
+  },
+  {
+    files: ['src/store/**/*.ts', 'src/notify/**/*.ts', 'src/agent/**/*.ts'],
+    rules: forbid([...outer, '**/app/**'], 'Adapters implement core/ ports; they never call use cases, the CLI, the API or the engine.'),
+  },
+  {
+    files: ['src/race/**/*.ts'],
+    rules: forbid(
+      [...adapters.filter((p) => p !== '**/agent/**'), ...outer, '**/app/**', '**/engine/**'],
+      'race/ is its own world: platform/, config/, core/ helpers, pg, and the shared PostgreSQL log parser only.',
+    ),
+  },
+  {
+    files: ['src/analyze/**/*.ts'],
+    rules: forbid(
+      ['**/store/**', '**/notify/**', '**/sdk/**', ...outer, '**/app/**', '**/race/**'],
+      'analyze/ reads logs offline: it uses the shared PostgreSQL log parser in agent/targets/postgres/log/, core/ and platform/.',
+    ),
+  },
+  {
+    files: ['src/config/**/*.ts', 'src/platform/**/*.ts'],
+    rules: forbid([...adapters, ...outer, '**/app/**'], 'config/ and platform/ are leaves: they import no domain or adapter code.'),
+  },
+  {
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

@@ -1,0 +1,144 @@
+import type { DeadlockProcess } from './log-event.js';
+import type { SessionState } from './sample.js';
+
+/**
+ * Findings: what the agent concludes from samples and log events. Each has a `kind` tag, the
+ * target it is about, and the evidence it was drawn from. Times are epoch milliseconds; query
+ * text is normalized.
+ */
+export type Finding =
+  | DeadlockFinding
+  | BlockingEpisodeFinding
+  | LockWaitStormFinding
+  | LongTransactionFinding
+  | IdleInTransactionFinding
+  | TargetUnreachableFinding
+  | TargetRecoveredFinding;
+
+export type FindingKind = Finding['kind'];
+
+/** Where a finding's evidence came from. */
+export type EvidenceSource = 'log' | 'live' | 'counter';
+
+export interface DeadlockFinding {
+  readonly kind: 'deadlock';
+  readonly id: string;
+  readonly target: string;
+  readonly at: number;
+  /** `log`: PostgreSQL's own report (primary); `live`: a cycle seen in the wait-for graph;
+   *  `counter`: only `pg_stat_database.deadlocks` moved (fallback, lags up to ~10 s). */
+  readonly source: EvidenceSource;
+  readonly victimPid: number | null;
+  /** Every process in the cycle with the lock it waited for and its query. Empty for `counter`. */
+  readonly processes: readonly DeadlockProcess[];
+  /** How many deadlocks this finding stands for (>1 only for `counter`). */
+  readonly count: number;
+  readonly database: string | null;
+}
+
+/** A session at the head of a blocking chain: it blocks others and waits on nobody. */
+export interface RootBlocker {
+  readonly pid: number;
+  readonly state: SessionState | null;
+  readonly query: string | null;
+  readonly user: string | null;
+  readonly application: string | null;
+  readonly client: string | null;
+  /** Age of its transaction at the last sample (ms), null outside a transaction. */
+  readonly xactAgeMs: number | null;
+  /** How long it has been in its current state (ms), e.g. idle in transaction for 40 s. */
+  readonly stateAgeMs: number | null;
+  /** Sessions waiting behind it, directly or through others. */
+  readonly blockedCount: number;
+  /** `true` when it holds nothing the waiters want but is ahead of them in a lock queue
+   *  (e.g. an `ALTER TABLE` queued behind a long `SELECT` makes later `SELECT`s wait). */
+  readonly queueOnly: boolean;
+}
+
+/** A statement that is slow only because it waited on a lock: a victim of its root blocker. */
+export interface Victim {
+  readonly pid: number;
+  readonly query: string | null;
+  readonly waitedMs: number;
+  readonly lockMode: string;
+  readonly relation: string | null;
+  /** The pids it waited on directly. */
+  readonly blockedBy: readonly number[];
+  /** The root blocker(s) of its chain. */
+  readonly rootPids: readonly number[];
+}
+
+/** One edge of the wait-for graph: `waiter` waits on `blocker`. */
+export interface WaitEdge {
+  readonly waiter: number;
+  readonly blocker: number;
+}
+
+export interface BlockingEpisodeFinding {
+  readonly kind: 'blocking_episode';
+  /** Stable across the episode's `open` and `closed` reports. */
+  readonly id: string;
+  readonly target: string;
+  /** `open` when a lock wait first passes the threshold; `closed` once no waiter remains. */
+  readonly phase: 'open' | 'closed';
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  readonly roots: readonly RootBlocker[];
+  readonly victims: readonly Victim[];
+  /** Longest waiter → root path seen, in edges (1 = waiters blocked directly by the root). */
+  readonly maxDepth: number;
+  readonly maxWaiters: number;
+  readonly longestWaitMs: number;
+  /** The wait-for graph as last seen (when `closed`, the largest one seen). */
+  readonly edges: readonly WaitEdge[];
+}
+
+/** Many sessions waiting on locks of one relation at once. */
+export interface LockWaitStormFinding {
+  readonly kind: 'lock_wait_storm';
+  readonly id: string;
+  readonly target: string;
+  readonly at: number;
+  readonly relation: string;
+  readonly waiters: number;
+}
+
+export interface LongTransactionFinding {
+  readonly kind: 'long_transaction';
+  readonly id: string;
+  readonly target: string;
+  readonly at: number;
+  readonly pid: number;
+  readonly ageMs: number;
+  readonly state: SessionState | null;
+  readonly query: string | null;
+  readonly application: string | null;
+}
+
+export interface IdleInTransactionFinding {
+  readonly kind: 'idle_in_transaction';
+  readonly id: string;
+  readonly target: string;
+  readonly at: number;
+  readonly pid: number;
+  readonly idleMs: number;
+  readonly query: string | null;
+  readonly application: string | null;
+}
+
+export interface TargetUnreachableFinding {
+  readonly kind: 'target_unreachable';
+  readonly id: string;
+  readonly target: string;
+  readonly at: number;
+  /** One line: why the last attempt failed. */
+  readonly reason: string;
+}
+
+export interface TargetRecoveredFinding {
+  readonly kind: 'target_recovered';
+  readonly id: string;
+  readonly target: string;
+  readonly at: number;
+  readonly downMs: number;
+}

