@@ -1,0 +1,37 @@
+import type { WatchCycle } from '../app/watch-cycle.js';
+import { isHindsightError } from '../core/errors.js';
+import { sleep } from '../platform/abortable-sleep.js';
+import { Backoff } from '../platform/backoff.js';
+import type { Logger } from '../platform/logger.js';
+
+export interface WatchLoopOptions {
+  readonly intervalMs: number;
+  readonly signal: AbortSignal;
+  readonly logger: Pick<Logger, 'error'>;
+  /** Called after every tick (the live view redraws). */
+  readonly afterTick?: () => void;
+}
+
+/**
+ * Ticks a watch cycle every `intervalMs` until `signal` aborts. Ticks never overlap: a slow
+ * sample delays the next one instead of queueing more. While the target is unreachable, retries
+ * back off (0.5 s → 10 s). Only a user error (fix-it-yourself, e.g. a bad password) ends the
+ * loop; anything else is logged and the loop goes on.
+ */
+export async function runWatchLoop(cycle: WatchCycle, options: WatchLoopOptions): Promise<void> {
+  const backoff = new Backoff({ initialMs: Math.min(options.intervalMs, 500), maxMs: 10_000 });
+  while (!options.signal.aborted) {
+    const started = Date.now();
+    try {
+      await cycle.tick(options.signal);
+    } catch (error) {
+      if (isHindsightError(error) && error.kind === 'user') throw error;
+      options.logger.error({ err: error }, 'watch tick failed; continuing');
+    }
+    options.afterTick?.();
+    const wait = cycle.state.reachable
+      ? (backoff.reset(), Math.max(0, options.intervalMs - (Date.now() - started)))
+      : backoff.next();
+    await sleep(wait, options.signal);
+  }
+}
