@@ -43,6 +43,11 @@ export interface LockWait {
   readonly waitStart: number | null;
   /** `pg_blocking_pids(pid)`: holders of conflicting locks and conflicting waiters ahead in the queue. */
   readonly blockedBy: readonly number[];
+  /**
+   * OID of that relation, also when its name cannot be resolved (it lives in another database).
+   * For a `transactionid` wait on a row it is the row's relation (from the tuple lock the waiter holds).
+   */
+  readonly relationOid?: number;
 }
 
 /** Cumulative counters of one database from `pg_stat_database`. */
@@ -54,7 +59,7 @@ export interface DatabaseCounters {
   readonly conflicts: number;
 }
 
-/** Cumulative `pg_stat_statements` figures for one normalized statement. */
+/** `pg_stat_statements` figures for one normalized statement: what changed since the previous sample. */
 export interface StatementStats {
   readonly queryId: string;
   readonly query: string;
@@ -69,9 +74,14 @@ export interface Sample {
   readonly takenAt: number;
   /** Server time spent answering this sample's queries (ms). */
   readonly serverMs: number;
+  /** The server's clock when the sample was taken (epoch ms): ages without agent/server clock skew. */
+  readonly serverNow?: number;
   readonly sessions: readonly SessionSnapshot[];
   readonly lockWaits: readonly LockWait[];
   readonly counters: readonly DatabaseCounters[];
-  /** null when `pg_stat_statements` is not installed or not readable. */
+  /**
+   * Statements that ran since the previous sample ([] on the first sample of a connection);
+   * null when `pg_stat_statements` is not installed or not readable.
+   */
   readonly statements: readonly StatementStats[] | null;
 }

@@ -1,0 +1,305 @@
+import { HindsightError, transientError } from '../../../core/errors.js';
+import type { Clock, RelationRef, TargetReader } from '../../../core/ports.js';
+import type { Sample } from '../../../core/sample.js';
+import { Backoff, type BackoffOptions } from '../../../platform/backoff.js';
+import { classifyError, type ErrorContext } from './connection-errors.js';
+import { openMonitorConnection, type MonitorConnection, type MonitorSettings } from './monitor-connection.js';
+import { RelationNames } from './relation-names.js';
+import { toCounters, toLockWait, toSession, type SampleRow } from './sample-statement.js';
+import type { ServerSettings } from './server-settings.js';
+import { loadSqlFiles, type SqlFiles } from './sql-files.js';
+import { probeStatements, StatementDeltas } from './statement-deltas.js';
+import { parseTargetUrl, type TargetUrl } from './target-url.js';
+
+export interface PostgresTargetOptions {
+  /** Display name of the target (never the URL); `host:port/database` when absent. */
+  readonly name?: string;
+  /** Applied to every query text a sample returns (literals → $n); identity when absent. */
+  readonly normalizeQuery?: (sql: string) => string;
+  /** Server-side limit of each monitoring statement (default 2000 ms). */
+  readonly statementTimeoutMs?: number;
+  /** Longest wait for any lock a monitoring statement needs (default 500 ms). */
+  readonly lockTimeoutMs?: number;
+  /** Default 5000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Delays between reconnection attempts (default 0.5 s doubling to 10 s, jittered). */
+  readonly backoff?: BackoffOptions;
+  /** How often to look again for pg_stat_statements (default 5 min). */
+  readonly statementsRecheckMs?: number;
+  /** `takenAt` comes from here (default Date.now). */
+  readonly clock?: Clock;
+}
+
+export interface SamplerCounters {
+  readonly samples: number;
+  /** Calls that found the previous sample still running and issued no query. */
+  readonly skipped: number;
+  readonly failures: number;
+  readonly connects: number;
+}
+
+/**
+ * The agent's view of one PostgreSQL: one `pg.Client`, opened lazily and reopened with backoff
+ * when lost. A sample is one round trip (plus pg_stat_statements where present); a sample asked
+ * for while one is running does not queue another query.
+ */
+export class PostgresTarget implements TargetReader {
+  readonly name: string;
+  readonly #url: TargetUrl;
+  readonly #context: ErrorContext;
+  readonly #limits: MonitorSettings;
+  readonly #normalize: (sql: string) => string;
+  readonly #clock: Clock;
+  readonly #backoff: Backoff;
+  readonly #recheckMs: number;
+  #sql: SqlFiles | null = null;
+  #names: RelationNames | null = null;
+  #connection: MonitorConnection | null = null;
+  #connecting: Promise<MonitorConnection> | null = null;
+  #deltas: StatementDeltas | null = null;
+  #retryAt = 0;
+  #lastError: HindsightError | null = null;
+  #running: Promise<Sample> | null = null;
+  #closed = false;
+  #counters = { samples: 0, skipped: 0, failures: 0, connects: 0 };
+
+  private constructor(url: TargetUrl, options: PostgresTargetOptions) {
+    this.#url = url;
+    this.name = options.name ?? `${url.host}:${url.port}/${url.database ?? url.user ?? 'postgres'}`;
+    this.#context = { target: this.name, user: url.user, database: url.database, host: url.host, port: url.port };
+    this.#limits = {
+      statementTimeoutMs: options.statementTimeoutMs ?? 2_000,
+      lockTimeoutMs: options.lockTimeoutMs ?? 500,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    };
+    this.#normalize = options.normalizeQuery ?? ((sql) => sql);
+    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#backoff = new Backoff(options.backoff);
+    this.#recheckMs = options.statementsRecheckMs ?? 300_000;
+  }
+
+  /** No I/O: checks the URL (a user error when malformed); the connection opens on first use. */
+  static create(url: string, options: PostgresTargetOptions = {}): PostgresTarget {
+    return new PostgresTarget(parseTargetUrl(url), options);
+  }
+
+  /** `create` then open the connection now, so that a bad password or grant is reported at once. */
+  static async connect(url: string, options: PostgresTargetOptions = {}): Promise<PostgresTarget> {
+    const target = PostgresTarget.create(url, options);
+    try {
+      await target.ready();
+    } catch (error) {
+      await target.close();
+      throw error;
+    }
+    return target;
+  }
+
+  /** Opens the connection if needed (ignoring the backoff delay) and returns the server settings. */
+  async ready(): Promise<ServerSettings> {
+    this.#retryAt = 0;
+    return (await this.#connect()).settings;
+  }
+
+  /** Settings read when the current connection opened; null before the first connection. */
+  settings(): ServerSettings | null {
+    return this.#connection?.settings ?? null;
+  }
+
+  counters(): SamplerCounters {
+    return { ...this.#counters };
+  }
+
+  /**
+   * One sample, or 'skipped' (counted) when the previous one is still running: no second query
+   * is sent. Rejects with a classified HindsightError: transient when the server cannot be
+   * reached (then reconnects with backoff on later calls), user when it never will as configured.
+   */
+  async trySample(signal?: AbortSignal): Promise<Sample | 'skipped'> {
+    if (this.#running) {
+      this.#counters.skipped += 1;
+      return 'skipped';
+    }
+    return this.sample(signal);
+  }
+
+  /**
+   * The TargetReader port: like `trySample`, but a call that overlaps a running sample waits for
+   * that sample and shares its result instead of querying again.
+   */
+  sample(signal?: AbortSignal): Promise<Sample> {
+    signal?.throwIfAborted();
+    let run = this.#running;
+    if (run) {
+      this.#counters.skipped += 1;
+    } else {
+      const started = this.#sample();
+      this.#running = run = started;
+      const clear = (): void => {
+        if (this.#running === started) this.#running = null;
+      };
+      started.then(clear, clear);
+    }
+    return abortable(run, signal);
+  }
+
+  async relationNames(refs: readonly RelationRef[], signal?: AbortSignal): Promise<ReadonlyMap<string, string>> {
+    signal?.throwIfAborted();
+    const connection = await abortable(this.#connect(), signal);
+    const names = this.#names;
+    if (!names) throw new Error('relation names asked before the query files were loaded');
+    try {
+      return await abortable(names.resolve(connection.client, connection.settings.databaseOid, refs), signal);
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const connection = this.#connection ?? (await this.#connecting?.catch(() => null)) ?? null;
+    this.#connection = null;
+    await connection?.client.end().catch(() => undefined);
+  }
+
+  async #sample(): Promise<Sample> {
+    const takenAt = this.#clock.now();
+    const connection = await this.#connect();
+    try {
+      const { rows } = await connection.client.query<SampleRow>({
+        name: 'hindsight_sample',
+        text: connection.sampleStatement,
+        values: [connection.settings.databaseOid],
+      });
+      const row = rows[0];
+      if (!row) throw new Error('the sample statement returned no row');
+      const statements = await this.#statements(connection);
+      this.#counters.samples += 1;
+      this.#backoff.reset();
+      return {
+        target: this.name,
+        takenAt,
+        serverNow: row.server_now,
+        serverMs: row.server_ms + (statements?.serverMs ?? 0),
+        sessions: row.sessions.map((s) => toSession(s, this.#normalize)),
+        lockWaits: row.lock_waits.map(toLockWait),
+        counters: row.counters.map(toCounters),
+        statements: statements?.statements ?? null,
+      };
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  /** pg_stat_statements deltas when available; looks for the extension again now and then. */
+  async #statements(connection: MonitorConnection): Promise<{ statements: Sample['statements']; serverMs: number } | null> {
+    const now = this.#clock.now();
+    if (now - connection.statementsCheckedAt >= this.#recheckMs) {
+      const before = connection.statements;
+      connection.statements = await probeStatements(connection.client, this.#sqlFiles());
+      connection.statementsCheckedAt = now;
+      if (before.kind !== connection.statements.kind) this.#deltas = null;
+    }
+    if (connection.statements.kind === 'unavailable') {
+      this.#deltas = null;
+      return null;
+    }
+    this.#deltas ??= new StatementDeltas({
+      schema: connection.statements.schema,
+      sql: this.#sqlFiles(),
+      normalize: this.#normalize,
+    });
+    return this.#deltas.read(connection.client);
+  }
+
+  async #connect(): Promise<MonitorConnection> {
+    if (this.#closed) throw transientError('TARGET_CLOSED', `Target ${this.name} is closed.`);
+    if (this.#connection && !this.#connection.broken) return this.#connection;
+    if (this.#connection) await this.#drop();
+    if (this.#connecting) return this.#connecting;
+    if (this.#lastError && this.#clock.now() < this.#retryAt) throw this.#lastError;
+    const attempt = this.#open();
+    this.#connecting = attempt;
+    try {
+      return await attempt;
+    } finally {
+      this.#connecting = null;
+    }
+  }
+
+  async #open(): Promise<MonitorConnection> {
+    try {
+      const sql = await loadSqlFiles();
+      this.#sql = sql;
+      this.#names ??= new RelationNames(sql);
+      const connection = await openMonitorConnection({
+        url: this.#url,
+        sql,
+        limits: this.#limits,
+        context: this.#context,
+        now: this.#clock.now(),
+      });
+      if (this.#closed) {
+        await connection.client.end().catch(() => undefined);
+        throw transientError('TARGET_CLOSED', `Target ${this.name} is closed.`);
+      }
+      this.#counters.connects += 1;
+      this.#connection = connection;
+      this.#lastError = null;
+      this.#deltas = null;
+      // OIDs may name other relations after a restore or on another server behind the same URL.
+      this.#names.clear();
+      return connection;
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  /** Classifies a failure, drops a connection that cannot be trusted, and schedules the retry. */
+  #fail(error: unknown): HindsightError {
+    const classified = classifyError(error, this.#context);
+    this.#counters.failures += 1;
+    if (classified.code !== 'TARGET_SLOW' && classified.code !== 'TARGET_CLOSED') {
+      this.#lastError = classified;
+      this.#retryAt = this.#clock.now() + this.#backoff.next();
+      if (this.#connection) this.#connection.broken = true;
+    }
+    return classified;
+  }
+
+  async #drop(): Promise<void> {
+    const connection = this.#connection;
+    this.#connection = null;
+    await connection?.client.end().catch(() => undefined);
+  }
+
+  #sqlFiles(): SqlFiles {
+    if (!this.#sql) throw new Error('query files not loaded');
+    return this.#sql;
+  }
+}
+
+/** Resolves or rejects with `work`, or rejects as soon as `signal` aborts (the work goes on). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(signal.reason as Error);
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}

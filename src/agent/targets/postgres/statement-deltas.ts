@@ -1,0 +1,117 @@
+import type pg from 'pg';
+import type { StatementStats } from '../../../core/sample.js';
+import { jsonStatement, withExtensionSchema, type JsonStatementRow } from './json-statement.js';
+import type { SqlFiles } from './sql-files.js';
+
+interface Totals {
+  readonly calls: number;
+  readonly totalExecMs: number;
+  readonly rows: number;
+}
+
+interface StatementRow {
+  readonly query_id: string;
+  readonly calls: number;
+  readonly total_exec_ms: number;
+  readonly rows: number;
+}
+
+/** pg_stat_statements' total_exec_time arrived in 1.8 (PostgreSQL 13). */
+const MIN_VERSION = [1, 8] as const;
+
+export type StatementsAvailability =
+  | { readonly kind: 'available'; readonly schema: string }
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/**
+ * Finds pg_stat_statements in the connected database and checks that it can be read (it must
+ * also be in shared_preload_libraries). Never throws for its absence: it is optional.
+ */
+export async function probeStatements(client: pg.Client, sql: SqlFiles): Promise<StatementsAvailability> {
+  const { rows } = await client.query<{ schema: string; version: string }>(sql['statements-probe']);
+  const found = rows[0];
+  if (!found) return { kind: 'unavailable', reason: 'extension not installed in this database' };
+  const [major = 0, minor = 0] = found.version.split('.').map(Number);
+  if (major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1])) {
+    return { kind: 'unavailable', reason: `extension version ${found.version} is older than 1.8: ALTER EXTENSION pg_stat_statements UPDATE;` };
+  }
+  try {
+    await client.query(`${withExtensionSchema(sql.statements, found.schema)} LIMIT 1`);
+  } catch (error) {
+    // A server-side refusal (not preloaded, no privilege) means "unavailable"; a lost connection is not.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('57') || code.startsWith('08')) throw error;
+    return { kind: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
+  }
+  return { kind: 'available', schema: found.schema };
+}
+
+/**
+ * Turns the cumulative pg_stat_statements figures into what changed since the previous read.
+ * Query texts are fetched once per new query id (the texts file is not read on every sample).
+ */
+export class StatementDeltas {
+  readonly #schema: string;
+  readonly #sql: SqlFiles;
+  readonly #normalize: (sql: string) => string;
+  #previous: Map<string, Totals> | null = null;
+  #texts = new Map<string, string>();
+
+  constructor(init: { schema: string; sql: SqlFiles; normalize: (sql: string) => string }) {
+    this.#schema = init.schema;
+    this.#sql = init.sql;
+    this.#normalize = init.normalize;
+  }
+
+  /** Changes since the previous call ([] on the first); the server time spent, in ms. */
+  async read(client: pg.Client): Promise<{ statements: StatementStats[]; serverMs: number }> {
+    const { rows } = await client.query<JsonStatementRow<StatementRow>>({
+      name: 'hindsight_statements',
+      text: jsonStatement(withExtensionSchema(this.#sql.statements, this.#schema)),
+    });
+    const result = rows[0];
+    if (!result) throw new Error('statements query returned no row');
+    let serverMs = result.server_ms;
+    const current = new Map<string, Totals>();
+    for (const row of result.rows) {
+      current.set(row.query_id, { calls: row.calls, totalExecMs: row.total_exec_ms, rows: row.rows });
+    }
+    const changed = this.#previous === null ? [] : diff(this.#previous, current);
+    this.#previous = current;
+
+    const missing = changed.filter((c) => !this.#texts.has(c.queryId)).map((c) => c.queryId);
+    if (missing.length > 0) {
+      const texts = await client.query<JsonStatementRow<{ query_id: string; query: string | null }>>({
+        name: 'hindsight_statement_texts',
+        text: jsonStatement(withExtensionSchema(this.#sql['statement-texts'], this.#schema)),
+        values: [missing],
+      });
+      const textRow = texts.rows[0];
+      serverMs += textRow?.server_ms ?? 0;
+      for (const t of textRow?.rows ?? []) this.#texts.set(t.query_id, this.#normalize(t.query ?? ''));
+    }
+    // Keep texts only for ids that still exist, so the cache cannot outgrow pg_stat_statements.max.
+    for (const id of this.#texts.keys()) if (!current.has(id)) this.#texts.delete(id);
+
+    const statements = changed.map((c) => ({ ...c, query: this.#texts.get(c.queryId) ?? '' }));
+    return { statements, serverMs };
+  }
+}
+
+/** Entries whose calls went up; a counter that went down was reset or evicted, so it counts from 0. */
+export function diff(previous: ReadonlyMap<string, Totals>, current: ReadonlyMap<string, Totals>): Omit<StatementStats, 'query'>[] {
+  const changed: Omit<StatementStats, 'query'>[] = [];
+  for (const [queryId, now] of current) {
+    const before = previous.get(queryId);
+    const base = before === undefined || now.calls < before.calls ? { calls: 0, totalExecMs: 0, rows: 0 } : before;
+    const calls = now.calls - base.calls;
+    if (calls <= 0) continue;
+    changed.push({
+      queryId,
+      calls,
+      totalExecMs: now.totalExecMs - base.totalExecMs,
+      rows: now.rows - base.rows,
+    });
+  }
+  return changed;
+}
