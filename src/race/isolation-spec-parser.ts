@@ -1,0 +1,213 @@
+import { userError } from '../core/errors.js';
+import { DEFAULT_ALLOW } from './race-spec.js';
+import type { Blocker, Permutation, PermutationEntry, RaceSpec, SessionSpec, StepSpec } from './race-spec.js';
+
+/**
+ * Parser for PostgreSQL's isolation tester `.spec` files (src/test/isolation/README):
+ *   setup { SQL } ...   teardown { SQL }
+ *   session name { setup { } step name { SQL } ... teardown { } } ...
+ *   permutation step step(blocker, ...) ...
+ * Names may be "quoted" or bare; `#` starts a comment outside SQL blocks; blockers are a step
+ * name, `*` or `notices N`.
+ */
+type Token =
+  | { readonly kind: 'word'; readonly text: string; readonly line: number }
+  | { readonly kind: 'sql'; readonly text: string; readonly line: number }
+  | { readonly kind: 'punct'; readonly text: '(' | ')' | ',' | '*'; readonly line: number }
+  | { readonly kind: 'number'; readonly text: string; readonly line: number };
+
+export function tokenizeIsolationSpec(text: string, file = 'spec'): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  let line = 1;
+  const fail = (message: string): never => {
+    throw userError('RACE_SPEC_SYNTAX', `${file}:${line}: ${message}`);
+  };
+  while (i < text.length) {
+    const c = text[i] ?? '';
+    if (c === '\n') {
+      line++;
+      i++;
+    } else if (/\s/.test(c)) {
+      i++;
+    } else if (c === '#') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '{') {
+      const start = line;
+      const end = sqlBlockEnd(text, i + 1);
+      if (end < 0) fail('a `{` SQL block is never closed with `}`');
+      const body = text.slice(i + 1, end);
+      line += body.split('\n').length - 1;
+      tokens.push({ kind: 'sql', text: body.trim(), line: start });
+      i = end + 1;
+    } else if (c === '"') {
+      const end = text.indexOf('"', i + 1);
+      if (end < 0) fail('a quoted name is never closed');
+      tokens.push({ kind: 'word', text: text.slice(i + 1, end), line });
+      i = end + 1;
+    } else if (c === '(' || c === ')' || c === ',' || c === '*') {
+      tokens.push({ kind: 'punct', text: c, line });
+      i++;
+    } else if (/[0-9]/.test(c)) {
+      const m = /^[0-9]+(\.[0-9]+)?/.exec(text.slice(i));
+      tokens.push({ kind: 'number', text: m?.[0] ?? c, line });
+      i += m?.[0].length ?? 1;
+    } else if (/[A-Za-z_]/.test(c)) {
+      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i));
+      const word = m?.[0] ?? c;
+      tokens.push({ kind: 'word', text: word, line });
+      i += word.length;
+    } else {
+      fail(`unexpected character ${JSON.stringify(c)}`);
+    }
+  }
+  return tokens;
+}
+
+/** Index of the `}` closing a block opened just before `from`, skipping quoted strings. */
+function sqlBlockEnd(text: string, from: number): number {
+  let depth = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'") {
+      const close = text.indexOf("'", i + 1);
+      if (close < 0) return -1;
+      i = close;
+    } else if (c === '$') {
+      const tag = /^\$[A-Za-z_0-9]*\$/.exec(text.slice(i))?.[0];
+      if (tag) {
+        const close = text.indexOf(tag, i + tag.length);
+        if (close < 0) return -1;
+        i = close + tag.length - 1;
+      }
+    } else if (c === '{') depth++;
+    else if (c === '}') {
+      if (depth === 0) return i;
+      depth--;
+    }
+  }
+  return -1;
+}
+
+export function parseIsolationSpec(text: string, name = 'spec'): RaceSpec {
+  const tokens = tokenizeIsolationSpec(text, name);
+  let pos = 0;
+  const peek = (): Token | undefined => tokens[pos];
+  const fail = (message: string): never => {
+    const at = peek();
+    throw userError('RACE_SPEC_SYNTAX', `${name}:${at ? at.line : 'end'}: ${message}`);
+  };
+  const isWord = (word: string): boolean => {
+    const t = peek();
+    return t?.kind === 'word' && t.text.toLowerCase() === word;
+  };
+  const sql = (what: string): string => {
+    const t = peek();
+    if (t?.kind !== 'sql') return fail(`expected a { SQL } block after ${what}`);
+    pos++;
+    return t.text;
+  };
+  const ident = (what: string): string => {
+    const t = peek();
+    if (t?.kind !== 'word') return fail(`expected the ${what} name`);
+    pos++;
+    return t.text;
+  };
+
+  const setup: string[] = [];
+  const teardown: string[] = [];
+  const sessions: SessionSpec[] = [];
+  const permutations: Permutation[] = [];
+  while (isWord('setup')) {
+    pos++;
+    setup.push(sql('setup'));
+  }
+  if (isWord('teardown')) {
+    pos++;
+    teardown.push(sql('teardown'));
+  }
+  while (isWord('session')) {
+    pos++;
+    const sessionName = ident('session');
+    const sessionSetup: string[] = [];
+    const sessionTeardown: string[] = [];
+    const steps: StepSpec[] = [];
+    // The session body may be braced (current grammar) or not (older specs).
+    const braced = peek()?.kind === 'sql';
+    const body = braced ? tokenizeIsolationSpec(sql('session'), name) : undefined;
+    const restore = { tokens: tokens.slice(), pos };
+    if (body) {
+      tokens.splice(0, tokens.length, ...body);
+      pos = 0;
+    }
+    if (isWord('setup')) {
+      pos++;
+      sessionSetup.push(sql('session setup'));
+    }
+    while (isWord('step')) {
+      pos++;
+      const stepName = ident('step');
+      steps.push({ name: stepName, sql: sql(`step ${stepName}`) });
+      if (isWord('timeout')) pos += 2; // `TIMEOUT seconds`: our scheduler needs no timeout hint.
+    }
+    if (isWord('teardown')) {
+      pos++;
+      sessionTeardown.push(sql('session teardown'));
+    }
+    if (body) {
+      if (peek()) fail(`unexpected ${String(peek()?.text)} in session ${sessionName}`);
+      tokens.splice(0, tokens.length, ...restore.tokens);
+      pos = restore.pos;
+    }
+    if (steps.length === 0) fail(`session ${sessionName} has no step`);
+    sessions.push({ name: sessionName, setup: sessionSetup, teardown: sessionTeardown, steps });
+  }
+  if (sessions.length === 0) fail('expected at least one `session`');
+  while (isWord('permutation')) {
+    pos++;
+    const entries: PermutationEntry[] = [];
+    while (peek()?.kind === 'word' && !isWord('permutation')) {
+      const step = ident('step');
+      entries.push({ step, blockers: parseBlockers() });
+    }
+    if (entries.length === 0) fail('a permutation lists no step');
+    permutations.push(entries);
+  }
+  if (peek()) fail(`unexpected ${String(peek()?.text)}`);
+
+  const names = new Set<string>();
+  for (const step of sessions.flatMap((s) => s.steps)) {
+    if (names.has(step.name)) throw userError('RACE_SPEC_SYNTAX', `${name}: step name ${step.name} is used twice; step names must be unique`);
+    names.add(step.name);
+  }
+  for (const entry of permutations.flat()) {
+    const refs = [entry.step, ...entry.blockers.flatMap((b) => (b.kind === 'step' ? [b.step] : []))];
+    for (const ref of refs) {
+      if (!names.has(ref)) throw userError('RACE_SPEC_SYNTAX', `${name}: permutation names an unknown step ${ref}`);
+    }
+  }
+  return { name, format: 'isolation', setup, teardown, sessions, permutations, invariants: [], allow: DEFAULT_ALLOW, overlap: false };
+
+  function parseBlockers(): Blocker[] {
+    const t = peek();
+    if (t?.kind !== 'punct' || t.text !== '(') return [];
+    pos++;
+    const blockers: Blocker[] = [];
+    for (;;) {
+      const b = peek();
+      if (b?.kind === 'punct' && b.text === '*') {
+        pos++;
+        blockers.push({ kind: 'any' });
+      } else if (b?.kind === 'word' && b.text.toLowerCase() === 'notices' && tokens[pos + 1]?.kind === 'number') {
+        blockers.push({ kind: 'notices', count: Number(tokens[pos + 1]?.text) });
+        pos += 2;
+      } else {
+        blockers.push({ kind: 'step', step: ident('blocker step') });
+      }
+      const sep = peek();
+      pos++;
+      if (sep?.kind === 'punct' && sep.text === ')') return blockers;
+      if (sep?.kind !== 'punct' || sep.text !== ',') fail('expected `,` or `)` in a step annotation');
+    }
+  }
+}

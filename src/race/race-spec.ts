@@ -1,0 +1,112 @@
+/**
+ * The one model both spec formats (YAML and PostgreSQL isolation tester `.spec`) and the
+ * TypeScript API are turned into. A session is a connection running its steps in order; a step
+ * is one scheduling point (one SQL submission).
+ */
+export interface RaceSpec {
+  readonly name: string;
+  readonly format: 'yaml' | 'isolation' | 'api';
+  /** Run before every schedule, each as one submission on the control connection. */
+  readonly setup: readonly string[];
+  /** Run after every schedule (the schema is reset anyway). */
+  readonly teardown: readonly string[];
+  readonly sessions: readonly SessionSpec[];
+  /** Fixed step orders to run instead of exploring (isolation tester `permutation` lines). */
+  readonly permutations: readonly Permutation[];
+  readonly invariants: readonly Invariant[];
+  /** Outcomes that are acceptable (not findings). */
+  readonly allow: readonly OutcomeKind[];
+  /** Also try releasing two sessions' next statements at the same instant. */
+  readonly overlap: boolean;
+}
+
+export interface SessionSpec {
+  readonly name: string;
+  readonly setup: readonly string[];
+  readonly teardown: readonly string[];
+  readonly steps: readonly StepSpec[];
+}
+
+export interface StepSpec {
+  readonly name: string;
+  readonly sql: string;
+  /** Released as soon as the session reaches it, without a scheduling decision (an implicit BEGIN). */
+  readonly free?: boolean;
+}
+
+/** `s2a(s1b)`: s2a counts as blocked until s1b completes; `(*)`: blocked until it completes;
+ *  `(notices 2)`: not complete until its session received 2 notices. */
+export type Blocker =
+  | { readonly kind: 'step'; readonly step: string }
+  | { readonly kind: 'any' }
+  | { readonly kind: 'notices'; readonly count: number };
+
+export interface PermutationEntry {
+  readonly step: string;
+  readonly blockers: readonly Blocker[];
+}
+
+export type Permutation = readonly PermutationEntry[];
+
+export interface Invariant {
+  readonly name: string;
+  /** A query whose first column of its first row must be true at the end of every schedule. */
+  readonly sql: string;
+}
+
+/** What can go wrong in a schedule; every kind but `serialization_failure` is a finding by default. */
+export type OutcomeKind =
+  | 'deadlock'
+  | 'serialization_failure'
+  | 'lock_timeout'
+  | 'query_canceled'
+  | 'unique_violation'
+  | 'in_failed_transaction'
+  | 'error'
+  | 'anomaly'
+  | 'invariant'
+  | 'stall';
+
+export const OUTCOME_KINDS: readonly OutcomeKind[] = [
+  'deadlock',
+  'serialization_failure',
+  'lock_timeout',
+  'query_canceled',
+  'unique_violation',
+  'in_failed_transaction',
+  'error',
+  'anomaly',
+  'invariant',
+  'stall',
+];
+
+export const DEFAULT_ALLOW: readonly OutcomeKind[] = ['serialization_failure'];
+
+/** SQLSTATE to outcome kind. */
+export function outcomeOf(sqlstate: string): OutcomeKind {
+  switch (sqlstate) {
+    case '40P01':
+      return 'deadlock';
+    case '40001':
+      return 'serialization_failure';
+    case '55P03':
+      return 'lock_timeout';
+    case '57014':
+      return 'query_canceled';
+    case '23505':
+      return 'unique_violation';
+    case '25P02':
+      return 'in_failed_transaction';
+    default:
+      return 'error';
+  }
+}
+
+/** Finds a step by name across sessions. */
+export function findStep(spec: RaceSpec, name: string): { session: SessionSpec; step: StepSpec } | undefined {
+  for (const session of spec.sessions) {
+    const step = session.steps.find((s) => s.name === name);
+    if (step) return { session, step };
+  }
+  return undefined;
+}

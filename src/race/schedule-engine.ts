@@ -1,0 +1,355 @@
+import pg from 'pg';
+import { transientError, userError } from '../core/errors.js';
+import type { Blocker, RaceSpec } from './race-spec.js';
+import { errorResult } from './step-result.js';
+import type { StepResult, TraceEvent } from './step-result.js';
+
+export interface EngineOptions {
+  /** `deadlock_timeout` of the test sessions. */
+  readonly deadlockTimeoutMs?: number;
+  /** How long past `deadlock_timeout` to wait after a step blocks, so that the deadlock check of
+   *  the earlier waiter has run before the next step: the cycle-closing statement is the victim. */
+  readonly deadlockMarginMs?: number;
+  /** A step neither finished nor blocked after this long is cancelled (57014). */
+  readonly stepTimeoutMs?: number;
+}
+
+export interface StepToRun {
+  readonly name: string;
+  readonly sql: string;
+  readonly params?: readonly unknown[];
+  readonly callSite?: string;
+  readonly blockers?: readonly Blocker[];
+}
+
+interface Inflight {
+  readonly step: StepToRun;
+  blockedSince: number | undefined;
+  blockedBy: readonly string[];
+  noticesAtStart: number;
+  result: StepResult | undefined;
+}
+
+/** A test session: its own connection, at most one step in flight. */
+export interface EngineSession {
+  readonly name: string;
+  readonly pid: number;
+  /** Program mode: `js` while application code runs between queries. */
+  state: 'idle' | 'js' | 'parked' | 'done';
+  /** Driven by application code: a finished step hands control back to that code (`js`). */
+  programmed: boolean;
+  inflight: Inflight | undefined;
+  notices: number;
+}
+
+const RESET_SCHEMAS = `DO $$DECLARE s text; BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+    AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'
+  LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END$$;
+CREATE SCHEMA public`;
+
+/**
+ * Runs steps on the sessions' connections and decides when the world is still: every step in
+ * flight has finished or is blocked, where blocked means `pg_blocking_pids()` (polled from a
+ * separate control connection) names another test session — never a guess from elapsed time.
+ */
+export class ScheduleEngine {
+  readonly sessions: readonly EngineSession[];
+  readonly #clients: ReadonlyMap<string, pg.Client>;
+  readonly #control: pg.Client;
+  readonly #deadlockTimeoutMs: number;
+  readonly #deadlockWaitMs: number;
+  readonly #stepTimeoutMs: number;
+  readonly #completed = new Set<string>();
+  #events: TraceEvent[] = [];
+  #t0 = performance.now();
+  #wake: (() => void) | undefined;
+
+  private constructor(init: {
+    sessions: EngineSession[];
+    clients: Map<string, pg.Client>;
+    control: pg.Client;
+    options: EngineOptions;
+  }) {
+    this.sessions = init.sessions;
+    this.#clients = init.clients;
+    this.#control = init.control;
+    this.#deadlockTimeoutMs = init.options.deadlockTimeoutMs ?? 20;
+    this.#deadlockWaitMs = this.#deadlockTimeoutMs + (init.options.deadlockMarginMs ?? 30);
+    this.#stepTimeoutMs = init.options.stepTimeoutMs ?? 10_000;
+  }
+
+  static async open(url: string, sessionNames: readonly string[], options: EngineOptions = {}): Promise<ScheduleEngine> {
+    const connect = async (applicationName: string): Promise<pg.Client> => {
+      const client = new pg.Client({ connectionString: url, application_name: applicationName });
+      try {
+        await client.connect();
+      } catch (cause) {
+        throw transientError('RACE_CONNECT', `could not connect to ${redact(url)}: ${String(cause)}`, cause);
+      }
+      client.on('error', () => undefined); // a dropped session shows up as the failure of its step
+      return client;
+    };
+    const control = await connect('hindsight race control');
+    const clients = new Map<string, pg.Client>();
+    const sessions: EngineSession[] = [];
+    const engine = new ScheduleEngine({ sessions, clients, control, options });
+    for (const name of sessionNames) {
+      const client = await connect(`hindsight race ${name}`.slice(0, 63));
+      const pidRow = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const session: EngineSession = { name, pid: pidRow.rows[0]?.pid ?? 0, state: 'idle', programmed: false, inflight: undefined, notices: 0 };
+      client.on('notice', () => {
+        session.notices++;
+        engine.#poke();
+      });
+      clients.set(name, client);
+      sessions.push(session);
+    }
+    return engine;
+  }
+
+  get events(): readonly TraceEvent[] {
+    return this.#events;
+  }
+
+  session(name: string): EngineSession {
+    const s = this.sessions.find((x) => x.name === name);
+    if (!s) throw userError('RACE_UNKNOWN_SESSION', `no session named ${name}`);
+    return s;
+  }
+
+  /** Back to a fresh state: sessions rolled back and reset, schemas dropped, setup run again. */
+  async reset(spec: RaceSpec): Promise<void> {
+    for (const s of this.sessions) {
+      const client = this.#client(s.name);
+      await client.query('ROLLBACK');
+      try {
+        await client.query(
+          `RESET ALL; DISCARD TEMP; DEALLOCATE ALL; SELECT pg_advisory_unlock_all(); SET deadlock_timeout = '${this.#deadlockTimeoutMs}ms'`,
+        );
+      } catch (cause) {
+        throw userError(
+          'RACE_DEADLOCK_TIMEOUT',
+          `could not SET deadlock_timeout for the test sessions (${String(cause)}); connect as a superuser or run GRANT SET ON PARAMETER deadlock_timeout TO <role>`,
+          cause,
+        );
+      }
+      s.state = 'idle';
+      s.programmed = false;
+      s.inflight = undefined;
+      s.notices = 0;
+    }
+    for (const sql of spec.teardown) await this.#control.query(sql).catch(() => undefined);
+    await this.#control.query(RESET_SCHEMAS);
+    for (const sql of spec.setup) await this.#runSetup(this.#control, sql, 'setup');
+    for (const session of spec.sessions) {
+      for (const sql of session.setup) await this.#runSetup(this.#client(session.name), sql, `setup of session ${session.name}`);
+    }
+    this.#events = [];
+    this.#completed.clear();
+    this.#t0 = performance.now();
+  }
+
+  async #runSetup(client: pg.Client, sql: string, what: string): Promise<void> {
+    try {
+      await client.query(sql);
+    } catch (cause) {
+      throw userError('RACE_SETUP_FAILED', `the ${what} failed: ${String(cause)}; fix the SQL and run again`, cause);
+    }
+  }
+
+  /** Runs the session teardown blocks (after a schedule), ignoring their errors like the isolation tester. */
+  async teardownSessions(spec: RaceSpec): Promise<void> {
+    for (const session of spec.sessions) {
+      for (const sql of session.teardown) await this.#client(session.name).query(sql).catch(() => undefined);
+    }
+  }
+
+  /** Sends a step on its session's connection without waiting; the promise never rejects. */
+  send(sessionName: string, step: StepToRun): Promise<StepResult> {
+    const session = this.session(sessionName);
+    if (session.inflight && !session.inflight.result) {
+      throw userError('RACE_SESSION_BUSY', `step ${step.name} was released while session ${sessionName} still waits in ${session.inflight.step.name}`);
+    }
+    const inflight: Inflight = { step, blockedSince: undefined, blockedBy: [], noticesAtStart: session.notices, result: undefined };
+    session.inflight = inflight;
+    this.#record({ session: sessionName, step: step.name, sql: step.sql, kind: 'start', ...(step.callSite ? { callSite: step.callSite } : {}) });
+    const client = this.#client(sessionName);
+    const query = step.params ? client.query(step.sql, [...step.params]) : client.query(step.sql);
+    return query.then(
+      (r: pg.QueryResult<Record<string, unknown>>) => this.#finish(session, inflight, {
+        ok: true,
+        rows: Array.isArray(r) ? [] : r.rows,
+        rowCount: Array.isArray(r) ? null : r.rowCount,
+        command: Array.isArray(r) ? null : r.command,
+      }),
+      (error: unknown) => this.#finish(session, inflight, errorResult(error)),
+    );
+  }
+
+  #finish(session: EngineSession, inflight: Inflight, result: StepResult): StepResult {
+    inflight.result = result;
+    // Set before anyone is woken: settle() must see the code as running until it parks again.
+    if (session.programmed) session.state = 'js';
+    this.#completed.add(inflight.step.name);
+    this.#record({
+      session: session.name,
+      step: inflight.step.name,
+      sql: inflight.step.sql,
+      kind: result.ok ? 'done' : 'error',
+      ...(result.code ? { code: result.code } : {}),
+      ...(result.message ? { message: result.message } : {}),
+      ...(result.detail ? { detail: result.detail } : {}),
+    });
+    this.#poke();
+    return result;
+  }
+
+  /** Application code of a session changed state (parked at a query, or finished). */
+  poke(): void {
+    this.#poke();
+  }
+
+  #poke(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #waitChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined = undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.#wake === done) this.#wake = undefined;
+        resolve();
+      };
+      timer = setTimeout(done, Math.max(0, ms));
+      const previous = this.#wake;
+      this.#wake = () => {
+        previous?.();
+        done();
+      };
+    });
+  }
+
+  /** A step held by an isolation-tester annotation counts as blocked whatever the locks say. */
+  #heldByAnnotation(s: EngineSession, inflight: Inflight): boolean {
+    return (inflight.step.blockers ?? []).some((b) =>
+      b.kind === 'any' ? inflight.result === undefined : b.kind === 'step' ? !this.#completed.has(b.step) : false,
+    );
+  }
+
+  #unfinished(s: EngineSession): Inflight | undefined {
+    const inflight = s.inflight;
+    if (!inflight) return undefined;
+    const notices = inflight.step.blockers?.find((b) => b.kind === 'notices');
+    const noticesDone = notices?.kind !== 'notices' || s.notices - inflight.noticesAtStart >= notices.count;
+    return inflight.result && noticesDone ? undefined : inflight;
+  }
+
+  /**
+   * Waits until every step in flight has finished or is blocked by another test session (and
+   * has been blocked for longer than deadlock_timeout), and no application code is running.
+   */
+  async settle(): Promise<void> {
+    let deadline = performance.now() + this.#stepTimeoutMs;
+    for (;;) {
+      const running = this.sessions.filter((s) => this.#unfinished(s));
+      const toPoll = running.filter((s) => {
+        const f = this.#unfinished(s);
+        return f !== undefined && f.result === undefined && !this.#heldByAnnotation(s, f);
+      });
+      if (toPoll.length > 0) await this.#pollBlocking(toPoll);
+      const moving = running.filter((s) => {
+        const f = this.#unfinished(s);
+        if (!f) return false;
+        if (this.#heldByAnnotation(s, f)) return false;
+        return f.result !== undefined ? true : f.blockedSince === undefined; // waiting for notices counts as moving
+      });
+      const inJs = this.sessions.some((s) => s.state === 'js');
+      const now = performance.now();
+      if (moving.length === 0 && !inJs) {
+        const lastBlock = Math.max(-Infinity, ...running.map((s) => s.inflight?.blockedSince ?? -Infinity));
+        const until = lastBlock + this.#deadlockWaitMs;
+        if (now >= until) return;
+        await this.#waitChange(until - now);
+        continue;
+      }
+      if (now > deadline) {
+        const stuck = moving.filter((s) => s.inflight?.result === undefined);
+        if (stuck.length === 0 && inJs) {
+          throw userError('RACE_APP_STUCK', 'session code neither issued a query nor finished within the step timeout; a race session must only await its database client');
+        }
+        await this.cancel(stuck.map((s) => s.pid));
+        deadline = performance.now() + this.#stepTimeoutMs;
+        continue;
+      }
+      if (toPoll.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      else await this.#waitChange(deadline - now);
+    }
+  }
+
+  async #pollBlocking(sessions: readonly EngineSession[]): Promise<void> {
+    const res = await this.#control.query<{ pid: number; blockers: number[] }>(
+      'SELECT pid, pg_blocking_pids(pid) AS blockers FROM unnest($1::int[]) AS pid',
+      [sessions.map((s) => s.pid)],
+    );
+    const byPid = new Map(this.sessions.map((s) => [s.pid, s] as const));
+    const now = performance.now();
+    for (const row of res.rows) {
+      const s = byPid.get(row.pid);
+      const f = s?.inflight;
+      if (!s || !f || f.result) continue;
+      const by = row.blockers.flatMap((pid) => {
+        const other = byPid.get(pid);
+        return other && other !== s ? [other.name] : [];
+      });
+      if (by.length > 0) {
+        if (f.blockedSince === undefined || by.join() !== f.blockedBy.join()) {
+          this.#record({ session: s.name, step: f.step.name, sql: f.step.sql, kind: 'waits', waitsFor: by });
+        }
+        f.blockedSince ??= now;
+        f.blockedBy = by;
+      } else {
+        f.blockedSince = undefined;
+        f.blockedBy = [];
+      }
+    }
+  }
+
+  /** Sessions whose step is blocked right now, with whom they wait for. */
+  blocked(): { session: string; step: string; waitsFor: readonly string[] }[] {
+    return this.sessions.flatMap((s) => {
+      const f = s.inflight;
+      return f && !f.result && f.blockedSince !== undefined ? [{ session: s.name, step: f.step.name, waitsFor: f.blockedBy }] : [];
+    });
+  }
+
+  async cancel(pids: readonly number[]): Promise<void> {
+    if (pids.length > 0) await this.#control.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+  }
+
+  /** A query on the control connection (invariants, snapshots). */
+  control<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<pg.QueryResult<R>> {
+    return params ? this.#control.query<R>(sql, [...params]) : this.#control.query<R>(sql);
+  }
+
+  #client(name: string): pg.Client {
+    const client = this.#clients.get(name);
+    if (!client) throw userError('RACE_UNKNOWN_SESSION', `no session named ${name}`);
+    return client;
+  }
+
+  #record(event: Omit<TraceEvent, 'seq' | 'at'>): void {
+    this.#events.push({ seq: this.#events.length + 1, at: Math.round(performance.now() - this.#t0), ...event });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#clients.values(), this.#control].map((c) => c.end()));
+  }
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

@@ -1,0 +1,40 @@
+/** What one step (SQL submission) did. Errors are results, not exceptions: they are the outcomes. */
+export interface StepResult {
+  readonly ok: boolean;
+  readonly rows: readonly Record<string, unknown>[];
+  readonly rowCount: number | null;
+  readonly command: string | null;
+  readonly code?: string;
+  readonly message?: string;
+  readonly detail?: string;
+}
+
+/** One line of a schedule's timeline. `waits`: the step is blocked on the named sessions. */
+export interface TraceEvent {
+  readonly seq: number;
+  /** Milliseconds since the schedule started. */
+  readonly at: number;
+  readonly session: string;
+  readonly step: string;
+  readonly sql: string;
+  readonly kind: 'start' | 'waits' | 'done' | 'error';
+  readonly waitsFor?: readonly string[];
+  readonly code?: string;
+  readonly message?: string;
+  readonly detail?: string;
+  /** Where the TypeScript API issued the query. */
+  readonly callSite?: string;
+}
+
+export function errorResult(error: unknown): StepResult {
+  const e = error as { code?: unknown; message?: unknown; detail?: unknown };
+  return {
+    ok: false,
+    rows: [],
+    rowCount: null,
+    command: null,
+    code: typeof e.code === 'string' ? e.code : 'XX000',
+    message: typeof e.message === 'string' ? e.message : String(error),
+    ...(typeof e.detail === 'string' ? { detail: e.detail } : {}),
+  };
+}
