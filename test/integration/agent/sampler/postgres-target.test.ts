@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockWait, Sample } from '../../../../src/core/sample.js';
 import { composeSampleStatement, type SampleRow } from '../../../../src/agent/targets/postgres/sample-statement.js';
