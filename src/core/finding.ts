@@ -50,8 +50,9 @@ export interface RootBlocker {
   readonly stateAgeMs: number | null;
   /** Sessions waiting behind it, directly or through others. */
   readonly blockedCount: number;
-  /** `true` when it holds nothing the waiters want but is ahead of them in a lock queue
-   *  (e.g. an `ALTER TABLE` queued behind a long `SELECT` makes later `SELECT`s wait). */
+  /** Always `false`: a root waits on nobody, so it is never merely ahead in a queue. Queue-only
+   *  blocking (an `ALTER TABLE` queued behind a long `SELECT` makes later `SELECT`s wait) marks
+   *  the intermediate waiter: see `Victim.queueOnly`; the long `SELECT` is the root. */
   readonly queueOnly: boolean;
 }
 
@@ -66,12 +67,19 @@ export interface Victim {
   readonly blockedBy: readonly number[];
   /** The root blocker(s) of its chain. */
   readonly rootPids: readonly number[];
+  /** Its longest path to a root, in edges (1 = blocked directly by a root). */
+  readonly depth?: number;
+  /** It blocks others only by its place in a lock queue, holding nothing they want (the
+   *  `ALTER TABLE` waiting behind a long `SELECT`, with later `SELECT`s queued behind it). */
+  readonly queueOnly?: boolean;
 }
 
 /** One edge of the wait-for graph: `waiter` waits on `blocker`. */
 export interface WaitEdge {
   readonly waiter: number;
   readonly blocker: number;
+  /** The blocker waits for the same relation lock: it is ahead in the queue, holding nothing. */
+  readonly queued?: boolean;
 }
 
 export interface BlockingEpisodeFinding {
