@@ -79,6 +79,8 @@ export const createBlockingEpisodeWatch = (ctx: DetectorContext): BlockingEpisod
     const sessions = new Map(sample.sessions.map((s) => [s.pid, s]));
     const waits = new Map(sample.lockWaits.map((w) => [w.pid, w]));
     const involved = new Set([...waitedMs.keys()]);
+    const blockersOf = new Map<number, number[]>();
+    for (const edge of graph.edges) blockersOf.set(edge.waiter, [...(blockersOf.get(edge.waiter) ?? []), edge.blocker]);
     for (const root of graph.roots) {
       if (root.waiterCount === 0) continue;
       const before = episode.roots.get(root.pid)?.blockedCount ?? 0;
@@ -95,7 +97,7 @@ export const createBlockingEpisodeWatch = (ctx: DetectorContext): BlockingEpisod
         waitedMs: Math.max(previous?.waitedMs ?? 0, waited),
         lockMode: wait.mode,
         relation: wait.relation,
-        blockedBy: graph.edges.filter((e) => e.waiter === pid).map((e) => e.blocker),
+        blockedBy: blockersOf.get(pid) ?? [],
         rootPids: graph.rootsOf.get(pid) ?? [],
         depth: Math.max(previous?.depth ?? 0, depth),
         ...(graph.queueOnly.has(pid) ? { queueOnly: true } : {}),
