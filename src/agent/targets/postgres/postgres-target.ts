@@ -1,11 +1,12 @@
-import { HindsightError, transientError } from '../../../core/errors.js';
+import type { HindsightError} from '../../../core/errors.js';
+import { transientError } from '../../../core/errors.js';
 import type { Clock, RelationRef, TargetReader } from '../../../core/ports.js';
 import type { Sample } from '../../../core/sample.js';
 import { Backoff, type BackoffOptions } from '../../../platform/backoff.js';
 import { classifyError, type ErrorContext } from './connection-errors.js';
 import { openMonitorConnection, type MonitorConnection, type MonitorSettings } from './monitor-connection.js';
 import { RelationNames } from './relation-names.js';
-import { toCounters, toLockWait, toSession, type SampleRow } from './sample-statement.js';
+import { toCounters, toLockWait, toSession, type LocksRow, type SessionRow } from './sample-statement.js';
 import type { ServerSettings } from './server-settings.js';
 import { loadSqlFiles, type SqlFiles } from './sql-files.js';
 import { probeStatements, StatementDeltas } from './statement-deltas.js';
@@ -166,13 +167,16 @@ export class PostgresTarget implements TargetReader {
     const takenAt = this.#clock.now();
     const connection = await this.#connect();
     try {
-      const { rows } = await connection.client.query<SampleRow>({
-        name: 'hindsight_sample',
-        text: connection.sampleStatement,
+      const { client } = connection;
+      // Locks first: a session seen waiting there is then still present in the sessions read.
+      const locks = await client.query<LocksRow>({
+        name: 'hindsight_locks',
+        text: connection.locksStatement,
         values: [connection.settings.databaseOid],
       });
-      const row = rows[0];
-      if (!row) throw new Error('the sample statement returned no row');
+      const sessions = await client.query<SessionRow>({ name: 'hindsight_sessions', text: this.#sqlFiles().sessions });
+      const row = locks.rows[0];
+      if (!row) throw new Error('the locks statement returned no row');
       const statements = await this.#statements(connection);
       this.#counters.samples += 1;
       this.#backoff.reset();
@@ -180,8 +184,8 @@ export class PostgresTarget implements TargetReader {
         target: this.name,
         takenAt,
         serverNow: row.server_now,
-        serverMs: row.server_ms + (statements?.serverMs ?? 0),
-        sessions: row.sessions.map((s) => toSession(s, this.#normalize)),
+        serverMs: row.server_ms + (sessions.rows.at(-1)?.server_ms ?? 0) + (statements?.serverMs ?? 0),
+        sessions: sessions.rows.map((s) => toSession(s, this.#normalize)),
         lockWaits: row.lock_waits.map(toLockWait),
         counters: row.counters.map(toCounters),
         statements: statements?.statements ?? null,
@@ -298,7 +302,7 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
   });

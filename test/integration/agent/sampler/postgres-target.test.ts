@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockWait, Sample } from '../../../../src/core/sample.js';
-import { composeSampleStatement, type SampleRow } from '../../../../src/agent/targets/postgres/sample-statement.js';
+import { composeLocksStatement, type LocksRow } from '../../../../src/agent/targets/postgres/sample-statement.js';
 import { loadSqlFiles } from '../../../../src/agent/targets/postgres/sql-files.js';
 import { PostgresTarget } from '../../../../src/agent/targets/postgres/postgres-target.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../../../support/database.js';
@@ -125,7 +125,7 @@ describe('PostgresTarget sampling a real server', () => {
     try {
       const pids = await blockingChain(sessions);
       const sql = await loadSqlFiles();
-      const { rows } = await admin.query<SampleRow>(composeSampleStatement(sql, 130012), [await databaseOid()]);
+      const { rows } = await admin.query<LocksRow>(composeLocksStatement(sql, 130012), [await databaseOid()]);
       const waits = rows[0]?.lock_waits ?? [];
       expect(waits.map((w) => [w.pid, w.mode, w.relation, w.wait_start, w.blocked_by])).toEqual(
         expect.arrayContaining([

@@ -1,6 +1,8 @@
--- Every backend but our own, from pg_stat_activity. Reads shared memory only: it never waits
--- on a lock. Times are epoch milliseconds; query text needs pg_read_all_stats (in pg_monitor)
--- to be visible for other roles' sessions.
+-- Every backend but our own, from pg_stat_activity (backend status in shared memory, joined by
+-- the view to pg_database and pg_authid: no user table is locked). Times are epoch milliseconds,
+-- as float8 because pg parses int8 into strings. Other roles' query text is visible with
+-- pg_read_all_stats (part of pg_monitor). Each row carries the server time spent so far: the
+-- last row's is the statement's.
 SELECT
   a.pid,
   a.state,
@@ -9,12 +11,13 @@ SELECT
   a.datname,
   a.application_name,
   CASE WHEN a.client_port = -1 THEN 'local' ELSE host(a.client_addr) END AS client,
-  (date_part('epoch', a.backend_start) * 1000)::int8 AS backend_start,
-  (date_part('epoch', a.xact_start) * 1000)::int8 AS xact_start,
-  (date_part('epoch', a.query_start) * 1000)::int8 AS query_start,
-  (date_part('epoch', a.state_change) * 1000)::int8 AS state_change,
+  floor(date_part('epoch', a.backend_start) * 1000) AS backend_start,
+  floor(date_part('epoch', a.xact_start) * 1000) AS xact_start,
+  floor(date_part('epoch', a.query_start) * 1000) AS query_start,
+  floor(date_part('epoch', a.state_change) * 1000) AS state_change,
   a.wait_event_type,
   a.wait_event,
-  a.query
+  a.query,
+  date_part('epoch', clock_timestamp() - statement_timestamp()) * 1000 AS server_ms
 FROM pg_catalog.pg_stat_activity AS a
 WHERE a.pid <> pg_catalog.pg_backend_pid()
