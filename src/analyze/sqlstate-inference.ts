@@ -36,7 +36,11 @@ const DOES_NOT_EXIST: readonly (readonly [string, string])[] = [
   ['role ', '28000'],
 ];
 
-export function inferSqlstate(message: string): string | null {
+/** stderr appends the error position to the message; csvlog/jsonlog keep it apart. */
+export const withoutPosition = (message: string): string => message.replace(/ at character \d+$/, '');
+
+export function inferSqlstate(rawMessage: string): string | null {
+  const message = withoutPosition(rawMessage);
   for (const [start, code] of RULES) if (message.startsWith(start) || (start.startsWith('violates') && message.includes(start))) return code;
   if (message.endsWith(' does not exist')) for (const [start, code] of DOES_NOT_EXIST) if (message.startsWith(start)) return code;
   return null;
@@ -67,6 +71,7 @@ export const SQLSTATE_CLASSES: Readonly<Record<string, string>> = {
  * Double-quoted names (relations, constraints, columns) stay: they say where.
  */
 export function normalizeErrorMessage(message: string): string {
-  const firstLine = message.length > 300 ? `${message.slice(0, 300)}…` : message;
+  const bare = withoutPosition(message);
+  const firstLine = bare.length > 300 ? `${bare.slice(0, 300)}…` : bare;
   return firstLine.replace(/: ".*"$/s, ': "…"').replace(/\d+/g, 'N');
 }

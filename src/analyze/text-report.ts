@@ -1,0 +1,114 @@
+import pc from 'picocolors';
+import type { AnalysisReport } from './analysis-report.js';
+import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plural } from './report-format.js';
+
+const SPARK = ' ▁▂▃▄▅▆▇█';
+
+/** A per-minute count series as one line of block characters (at most `width`, bucketed). */
+export function sparkline(values: readonly number[], width = 60): string {
+  if (values.length === 0) return '';
+  const size = Math.ceil(values.length / width);
+  const buckets: number[] = [];
+  for (let i = 0; i < values.length; i += size) buckets.push(values.slice(i, i + size).reduce((a, b) => a + b, 0));
+  const max = Math.max(...buckets);
+  return buckets.map((v) => (v === 0 ? '·' : (SPARK[Math.max(1, Math.ceil((v / max) * 8))] ?? '█'))).join('');
+}
+
+/** The terminal report: headline, then causes (deadlocks, blocking, timeouts), then symptoms. */
+export function renderText(report: AnalysisReport, options: { readonly color: boolean }): string {
+  const c = pc.createColors(options.color);
+  const out: string[] = [];
+  const heading = (title: string, summary: string): void => {
+    out.push('', `${c.bold(title)}  ${summary}`);
+  };
+  const files = report.inputs.map((i) => `${i.name} (${i.format}, ${formatBytes(i.bytes)})`).join(', ');
+  out.push(`${c.bold('hindsight analyze')}  ${files}`);
+  out.push(`${plural(report.entries, 'entry', 'entries')} from ${formatTime(report.window.first)} to ${formatTime(report.window.last)}`);
+  out.push('');
+  for (const line of report.headline) out.push(c.bold(c.yellow(`» ${line}`)));
+
+  const d = report.deadlocks;
+  heading('DEADLOCKS', d.total === 0 ? 'none' : `${formatCount(d.total)} in ${plural(d.groups.length, 'signature')}`);
+  d.groups.forEach((g, i) => {
+    out.push(`  #${i + 1}  ${c.red(`${g.count}×`)}  ${formatTime(g.first)} → ${formatTime(g.last)}  ${g.modes.join(', ')}${g.relations.length ? ` on ${g.relations.join(', ')}` : ''}`);
+    for (const q of g.signature) out.push(`      ${c.cyan(oneLine(q, 140))}`);
+    out.push(`      example at ${formatTime(g.example.at)}, victim pid ${g.example.victimPid ?? '?'}:`);
+    for (const p of g.example.processes) {
+      out.push(`        pid ${p.pid} waits for ${p.waitsForMode} on ${p.waitsForObject}, blocked by ${p.blockedBy}: ${oneLine(g.example.statements[String(p.pid)] ?? p.query ?? '?', 100)}`);
+    }
+    if (g.perMinute.length > 1) out.push(`      per minute ${sparkline(g.perMinute.map(([, n]) => n))}`);
+  });
+
+  const b = report.blocking;
+  const endings = Object.entries(b.endings)
+    .filter(([, n]) => n > 0)
+    .map(([ending, n]) => `${ending} ${formatCount(n)}`)
+    .join(', ');
+  heading('BLOCKING', b.waits === 0 ? 'no lock waits logged' : `${plural(b.waits, 'lock wait')}, ${formatMs(b.durations.totalMs)} in all (p50 ${formatMs(b.durations.p50Ms)}, p95 ${formatMs(b.durations.p95Ms)}, max ${formatMs(b.durations.maxMs)}); ended: ${endings}`);
+  if (b.blockers.length > 0) {
+    out.push('  blockers, by the wait time they caused:');
+    for (const x of b.blockers.slice(0, 10)) {
+      const who = x.pid === null ? '(other pids)' : `pid ${x.pid}`;
+      const meta = [x.application, x.user && x.database ? `${x.user}@${x.database}` : (x.user ?? x.database)].filter((v) => v).join(' ');
+      out.push(`    ${c.red(who.padEnd(11))} ${formatMs(x.waitMs).padStart(9)}  ${plural(x.waits, 'wait').padEnd(9)} ${meta ? `${meta}  ` : ''}${x.lastStatement ? `last ran: ${c.cyan(oneLine(x.lastStatement, 90))}` : ''}`);
+    }
+  }
+  if (b.targets.length > 0) {
+    out.push('  locks waited for:');
+    for (const t of b.targets.slice(0, 5)) out.push(`    ${formatMs(t.waitMs).padStart(9)}  ${plural(t.waits, 'wait').padEnd(9)} ${t.lock}`);
+  }
+  if (b.waiters.length > 0) {
+    out.push('  statements that waited:');
+    for (const w of b.waiters.slice(0, 5)) out.push(`    ${formatMs(w.waitMs).padStart(9)}  ${plural(w.waits, 'wait').padEnd(9)} ${c.cyan(oneLine(w.statement, 110))}`);
+  }
+
+  const t = report.timeouts;
+  heading(
+    'TIMEOUTS',
+    `lock timeouts ${formatCount(t.lockTimeouts)}, NOWAIT failures ${formatCount(t.lockNowait)}, statement timeouts ${formatCount(t.statementTimeouts)}, cancels ${formatCount(t.cancels)}, serialization failures ${formatCount(t.serializationFailures)}`,
+  );
+
+  const e = report.errors;
+  heading('ERRORS', e.total === 0 ? 'none' : `${formatCount(e.total)}: ${e.byClass.map((x) => `${x.class} ${x.name} ${formatCount(x.count)}`).join('; ')}`);
+  for (const g of e.groups.slice(0, 15)) out.push(`  ${String(g.count).padStart(7)}  ${g.sqlstate.padEnd(7)} ${g.severity.padEnd(7)} ${oneLine(g.message, 110)}`);
+
+  const s = report.slowQueries;
+  heading(
+    'SLOW QUERIES',
+    s.all.count === 0
+      ? 'no durations logged (log_min_duration_statement is off?)'
+      : `${plural(s.all.count, 'statement')}, ${formatMs(s.all.totalMs)} in all; ${percent(s.lockWaitShare)} of it waiting on locks (${plural(s.victims, 'victim')})`,
+  );
+  if (s.groups.length > 0) out.push(`  ${'total'.padStart(9)} ${'count'.padStart(7)} ${'p50'.padStart(9)} ${'p95'.padStart(9)} ${'max'.padStart(9)}  statement`);
+  for (const g of s.groups.slice(0, 15)) {
+    const victim = g.victims > 0 ? c.yellow(` [victim ${g.victims}× of lock waits, ${formatMs(g.lockWaitMs)} waiting]`) : '';
+    out.push(`  ${formatMs(g.totalMs).padStart(9)} ${formatCount(g.count).padStart(7)} ${formatMs(g.p50Ms).padStart(9)} ${formatMs(g.p95Ms).padStart(9)} ${formatMs(g.maxMs).padStart(9)}  ${c.cyan(oneLine(g.fingerprint, 90))}${victim}`);
+  }
+
+  const ss = report.sessions;
+  heading('SESSIONS', `${formatCount(ss.connections)} connections received, ${formatCount(ss.authorized)} authorized, ${formatCount(ss.disconnections)} disconnections${ss.lengths.count ? `, session p50 ${formatMs(ss.lengths.p50Ms)}` : ''}`);
+  const cp = report.checkpoints;
+  heading('CHECKPOINTS', `${formatCount(cp.completed)} completed${cp.durations.count ? `, p95 ${formatMs(cp.durations.p95Ms)}, max ${formatMs(cp.durations.maxMs)}, ${formatCount(cp.buffers)} buffers written` : ''}`);
+  const tf = report.tempFiles;
+  heading('TEMP FILES', tf.count === 0 ? 'none logged' : `${formatCount(tf.count)}, ${formatBytes(tf.bytes)} in all, largest ${formatBytes(tf.maxBytes)}`);
+  const av = report.autovacuum;
+  heading('AUTOVACUUM', `${formatCount(av.vacuums)} vacuums, ${formatCount(av.analyzes)} analyzes logged${av.top[0] ? `; busiest ${av.top[0].relation}` : ''}`);
+
+  if (report.timeline.length > 1) {
+    heading('TIMELINE', `per minute, ${formatTime(report.timeline[0]?.minute ?? null)} → ${formatTime(report.timeline.at(-1)?.minute ?? null)}`);
+    out.push(`  entries    ${sparkline(report.timeline.map((m) => m.entries))}`);
+    out.push(`  lock waits ${sparkline(report.timeline.map((m) => m.lockWaits))}`);
+    out.push(`  deadlocks  ${sparkline(report.timeline.map((m) => m.deadlocks))}`);
+    out.push(`  errors     ${sparkline(report.timeline.map((m) => m.errors))}`);
+  }
+
+  heading('INPUT', '');
+  for (const i of report.inputs) {
+    const skipped = Object.entries(i.skipped).filter(([, n]) => n > 0);
+    out.push(`  ${i.name}: ${i.format}, ${formatBytes(i.bytes)}, ${plural(i.entries, 'entry', 'entries')}${skipped.length ? `; skipped ${skipped.map(([why, n]) => `${formatCount(n)} ${why}`).join(', ')}` : ''}`);
+    for (const w of i.warnings) out.push(`    ${c.yellow(`warning: ${w}`)}`);
+  }
+  const overflow = Object.entries(report.overflow);
+  if (overflow.length > 0) out.push(`  memory caps reached (grouped under "(other)"): ${overflow.map(([k, n]) => `${k} ${formatCount(n)}`).join(', ')}`);
+  return `${out.join('\n')}\n`;
+}
