@@ -20,7 +20,12 @@ export interface StepToRun {
   readonly params?: readonly unknown[];
   readonly callSite?: string;
   readonly blockers?: readonly Blocker[];
+  /** What is sent, when it differs from `sql` (the overlap barrier). */
+  readonly wire?: string;
 }
+
+/** Advisory lock key space of the overlap barrier ('race' in ASCII), second key a counter. */
+const BARRIER_KEY = 0x72616365;
 
 interface Inflight {
   readonly step: StepToRun;
@@ -58,7 +63,7 @@ export class ScheduleEngine {
   readonly #clients: ReadonlyMap<string, pg.Client>;
   readonly #control: pg.Client;
   readonly #deadlockTimeoutMs: number;
-  readonly #deadlockWaitMs: number;
+  #deadlockWaitMs: number;
   readonly #stepTimeoutMs: number;
   readonly #completed = new Set<string>();
   #events: TraceEvent[] = [];
@@ -106,6 +111,11 @@ export class ScheduleEngine {
       sessions.push(session);
     }
     return engine;
+  }
+
+  /** Waits longer after a step blocks (used when the server is too slow for the default). */
+  slowDown(): void {
+    this.#deadlockWaitMs *= 2;
   }
 
   get events(): readonly TraceEvent[] {
@@ -175,16 +185,52 @@ export class ScheduleEngine {
     session.inflight = inflight;
     this.#record({ session: sessionName, step: step.name, sql: step.sql, kind: 'start', ...(step.callSite ? { callSite: step.callSite } : {}) });
     const client = this.#client(sessionName);
-    const query = step.params ? client.query(step.sql, [...step.params]) : client.query(step.sql);
+    const text = step.wire ?? step.sql;
+    const query: Promise<pg.QueryResult<Record<string, unknown>> | pg.QueryResult<Record<string, unknown>>[]> = step.params
+      ? client.query(text, [...step.params])
+      : client.query(text);
     return query.then(
-      (r: pg.QueryResult<Record<string, unknown>>) => this.#finish(session, inflight, {
-        ok: true,
-        rows: Array.isArray(r) ? [] : r.rows,
-        rowCount: Array.isArray(r) ? null : r.rowCount,
-        command: Array.isArray(r) ? null : r.command,
-      }),
+      (r) => {
+        // A multi-statement submission answers with one result per statement: report the last.
+        const last = Array.isArray(r) ? r[r.length - 1] : r;
+        return this.#finish(session, inflight, {
+          ok: true,
+          rows: last?.rows ?? [],
+          rowCount: last?.rowCount ?? null,
+          command: last?.command ?? null,
+        });
+      },
       (error: unknown) => this.#finish(session, inflight, errorResult(error)),
     );
+  }
+
+  #barrier = 0;
+
+  /**
+   * Overlap mode: releases several sessions' statements at the same instant. Each waits first on
+   * an advisory lock the control connection holds (in the same submission, so in the same
+   * transaction), and the lock is released once all wait: the server wakes them together.
+   * Statements with parameters cannot share a submission and are just sent together.
+   */
+  async sendTogether(steps: readonly { session: string; step: StepToRun }[]): Promise<Promise<StepResult>[]> {
+    const key = ++this.#barrier;
+    await this.#control.query('SELECT pg_advisory_lock($1, $2)', [BARRIER_KEY, key]);
+    const results = steps.map(({ session, step }) =>
+      this.send(session, step.params ? step : { ...step, wire: `SELECT pg_advisory_xact_lock_shared(${BARRIER_KEY}, ${key}); ${step.sql}` }),
+    );
+    const gated = steps.filter(({ step }) => !step.params).map(({ session }) => this.session(session).pid);
+    const controlPid = (await this.#control.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    const deadline = performance.now() + this.#stepTimeoutMs;
+    for (;;) {
+      const res = await this.#control.query<{ waiting: boolean }>(
+        'SELECT bool_and($2::int = ANY (pg_blocking_pids(pid))) AS waiting FROM unnest($1::int[]) AS pid',
+        [gated, controlPid],
+      );
+      if (res.rows[0]?.waiting !== false || performance.now() > deadline) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await this.#control.query('SELECT pg_advisory_unlock($1, $2)', [BARRIER_KEY, key]);
+    return results;
   }
 
   #finish(session: EngineSession, inflight: Inflight, result: StepResult): StepResult {
@@ -200,6 +246,7 @@ export class ScheduleEngine {
       ...(result.code ? { code: result.code } : {}),
       ...(result.message ? { message: result.message } : {}),
       ...(result.detail ? { detail: result.detail } : {}),
+      ...(result.command ? { command: result.command } : {}),
     });
     this.#poke();
     return result;

@@ -3,7 +3,7 @@ import { controlledClient } from './race-client.js';
 import type { PendingQuery, RaceClient } from './race-client.js';
 import { findStep } from './race-spec.js';
 import type { Permutation, RaceSpec } from './race-spec.js';
-import type { ScheduleEngine } from './schedule-engine.js';
+import type { ScheduleEngine, StepToRun } from './schedule-engine.js';
 import { snapshotUserTables } from './state-snapshot.js';
 import type { StepResult, TraceEvent } from './step-result.js';
 
@@ -37,6 +37,23 @@ export interface ScheduleRun {
   readonly stalls: readonly StallRecord[];
   /** A replayed prefix named a session that could not move. */
   readonly diverged: boolean;
+  /** A deadlock victim was not the statement that closed the cycle (the server was too slow to
+   *  run the earlier waiter's deadlock check in time): the run should be repeated. */
+  readonly unstableVictim: boolean;
+}
+
+/** True when some 40P01 hit a session other than the one that started waiting last. */
+export function victimIsUnstable(events: readonly TraceEvent[]): boolean {
+  return events.some((e, i) => {
+    if (e.kind !== 'error' || e.code !== '40P01') return false;
+    const waiting = new Map<string, number>();
+    for (const x of events.slice(0, i)) {
+      if (x.kind === 'waits') waiting.set(x.session, x.seq);
+      else waiting.delete(x.session);
+    }
+    const latest = [...waiting.entries()].sort((p, q) => q[1] - p[1])[0];
+    return latest !== undefined && latest[0] !== e.session;
+  });
 }
 
 /** Each spec session as a program: its steps in order, going on after errors like the isolation tester. */
@@ -94,21 +111,32 @@ export async function runProgramSchedule(
       }),
     );
   }
-  const release = (name: string): void => {
+  const take = (name: string): { query: PendingQuery; step: StepToRun } | undefined => {
     const query = pending.get(name);
-    if (!query) return;
+    if (!query) return undefined;
     pending.delete(name);
     engine.session(name).state = 'idle';
     const n = (counters.get(name) ?? 0) + 1;
     counters.set(name, n);
-    void engine
-      .send(name, {
-        name: query.stepName ?? `${name}#${n}`,
-        sql: query.text,
-        ...(query.params ? { params: query.params } : {}),
-        ...(query.callSite ? { callSite: query.callSite } : {}),
-      })
-      .then(query.settle);
+    const step: StepToRun = {
+      name: query.stepName ?? `${name}#${n}`,
+      sql: query.text,
+      ...(query.params ? { params: query.params } : {}),
+      ...(query.callSite ? { callSite: query.callSite } : {}),
+    };
+    return { query, step };
+  };
+  const release = (name: string): void => {
+    const taken = take(name);
+    if (taken) void engine.send(name, taken.step).then(taken.query.settle);
+  };
+  const releaseTogether = async (names: Choice): Promise<void> => {
+    const taken = names.flatMap((name) => {
+      const t = take(name);
+      return t ? [{ session: name, ...t }] : [];
+    });
+    const results = await engine.sendTogether(taken);
+    results.forEach((r, i) => void r.then((result) => taken[i]?.query.settle(result)));
   };
   const decisions: Decision[] = [];
   const stalls: StallRecord[] = [];
@@ -131,7 +159,8 @@ export async function runProgramSchedule(
     const choice = chooser(movable, decisions.length, previous);
     decisions.push({ movable, choice });
     previous = choice;
-    choice.forEach(release);
+    if (choice.length > 1) await releaseTogether(choice);
+    else choice.forEach(release);
   }
   await Promise.all(finished);
   return finishSchedule(engine, spec, { decisions, committed, stalls, diverged: false });
@@ -168,6 +197,7 @@ async function finishSchedule(
   engine: ScheduleEngine,
   spec: RaceSpec,
   partial: Pick<ScheduleRun, 'decisions' | 'committed' | 'stalls' | 'diverged'>,
+
 ): Promise<ScheduleRun> {
   await engine.teardownSessions(spec);
   const invariantFailures: { name: string; sql: string; value: unknown }[] = [];
@@ -179,5 +209,6 @@ async function finishSchedule(
     if (value !== true) invariantFailures.push({ name: inv.name, sql: inv.sql, value });
   }
   const snapshot = await snapshotUserTables(engine);
-  return { ...partial, events: [...engine.events], invariantFailures, snapshot };
+  const events = [...engine.events];
+  return { ...partial, events, invariantFailures, snapshot, unstableVictim: victimIsUnstable(events) };
 }

@@ -22,6 +22,8 @@ export interface TraceEvent {
   readonly code?: string;
   readonly message?: string;
   readonly detail?: string;
+  /** The command tag of a finished step (a COMMIT in a failed transaction answers ROLLBACK). */
+  readonly command?: string;
   /** Where the TypeScript API issued the query. */
   readonly callSite?: string;
 }

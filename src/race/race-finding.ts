@@ -1,0 +1,148 @@
+import { outcomeOf } from './race-spec.js';
+import type { OutcomeKind, RaceSpec } from './race-spec.js';
+import type { ScheduleRun } from './schedule-runner.js';
+import type { OracleVerdict } from './serial-oracle.js';
+
+/** One edge of PostgreSQL's deadlock report, with pids turned into session names. */
+export interface CycleEdge {
+  readonly waiter: string;
+  readonly lock: string;
+  readonly holder: string;
+}
+
+export interface RaceFinding {
+  readonly kind: OutcomeKind;
+  /** Same kind of problem, for deduplication and for the shrinker to keep. */
+  readonly signature: string;
+  readonly title: string;
+  readonly session?: string;
+  readonly step?: string;
+  readonly code?: string;
+  readonly message?: string;
+  readonly cycle?: readonly CycleEdge[];
+  readonly fix: string;
+  readonly run: ScheduleRun;
+}
+
+const DEADLOCK_EDGE = /Process (\d+) waits for (.+?) blocked by process (\d+)\./g;
+
+export function parseDeadlockDetail(detail: string, names: ReadonlyMap<number, string>): CycleEdge[] {
+  const name = (pid: string): string => names.get(Number(pid)) ?? `pid ${pid}`;
+  return [...detail.matchAll(DEADLOCK_EDGE)].map((m) => ({
+    waiter: name(m[1] ?? ''),
+    lock: (m[2] ?? '').replace(/;$/, ''),
+    holder: name(m[3] ?? ''),
+  }));
+}
+
+/** The findings of one schedule, given the spec's acceptable outcomes. */
+export function findingsOf(
+  spec: RaceSpec,
+  run: ScheduleRun,
+  verdict: OracleVerdict | undefined,
+  pids: ReadonlyMap<number, string>,
+): RaceFinding[] {
+  const allowed = new Set<OutcomeKind>(spec.allow);
+  const found: RaceFinding[] = [];
+  const seen = new Set<string>();
+  const add = (f: Omit<RaceFinding, 'run'>): void => {
+    if (allowed.has(f.kind) || seen.has(f.signature)) return;
+    seen.add(f.signature);
+    found.push({ ...f, run });
+  };
+  for (const e of run.events) {
+    if (e.kind !== 'error' || !e.code) continue;
+    const kind = outcomeOf(e.code);
+    // Spec sessions list statements blindly: 25P02 after a failure is a consequence, not a bug.
+    if (kind === 'in_failed_transaction' && spec.format !== 'api') continue;
+    const cycle = kind === 'deadlock' && e.detail ? parseDeadlockDetail(e.detail, pids) : undefined;
+    add({
+      kind,
+      signature: kind === 'error' ? `error:${e.code}` : kind,
+      title: `${TITLES[kind]} (${e.code}) in ${e.session}: ${e.message ?? ''}`,
+      session: e.session,
+      step: e.step,
+      code: e.code,
+      ...(e.message ? { message: e.message } : {}),
+      ...(cycle ? { cycle } : {}),
+      fix: fixFor(kind, spec, run),
+    });
+  }
+  for (const stall of run.stalls) {
+    add({
+      kind: 'stall',
+      signature: 'stall',
+      title: `${stall.session} waited for ${stall.waitsFor.join(', ')} forever in ${stall.step} (cancelled)`,
+      session: stall.session,
+      step: stall.step,
+      fix: fixFor('stall', spec, run),
+    });
+  }
+  for (const inv of run.invariantFailures) {
+    add({
+      kind: 'invariant',
+      signature: `invariant:${inv.name}`,
+      title: `invariant "${inv.name}" does not hold: ${inv.sql} returned ${JSON.stringify(inv.value)}`,
+      fix: fixFor('invariant', spec, run),
+    });
+  }
+  if (verdict?.kind === 'anomaly') {
+    add({
+      kind: 'anomaly',
+      signature: 'anomaly',
+      title: `the final state equals no serial order of the committed sessions (${run.committed.join(', ')}): a lost update or write skew`,
+      fix: fixFor('anomaly', spec, run),
+    });
+  }
+  return found;
+}
+
+const TITLES: Record<OutcomeKind, string> = {
+  deadlock: 'deadlock',
+  serialization_failure: 'serialization failure',
+  lock_timeout: 'lock timeout',
+  query_canceled: 'statement cancelled',
+  unique_violation: 'unique violation',
+  in_failed_transaction: 'code went on after an error in its transaction',
+  error: 'error',
+  anomaly: 'not serializable',
+  invariant: 'invariant broken',
+  stall: 'stall',
+};
+
+function fixFor(kind: OutcomeKind, spec: RaceSpec, run: ScheduleRun): string {
+  const sql = run.events.map((e) => e.sql).join('\n');
+  switch (kind) {
+    case 'deadlock':
+      if (/\binsert\b/i.test(sql) && /references|foreign key/i.test(spec.setup.join('\n')) && /\b(update|delete)\b/i.test(sql)) {
+        return 'A foreign-key check takes FOR KEY SHARE on the parent row. Lock the parent first in every transaction (SELECT … FROM parent WHERE id = $1 FOR UPDATE before touching its children), or update the parent with a non-key UPDATE (FOR NO KEY UPDATE does not conflict with KEY SHARE).';
+      }
+      if (/on\s+conflict/i.test(sql)) {
+        return 'Upserts of several keys in different orders lock them in different orders: sort the rows by key before INSERT … ON CONFLICT (one statement with ORDER BY, or one key per transaction).';
+      }
+      return 'Take row locks in one consistent order in every transaction: sort the keys (e.g. by id) and lock them up front with SELECT … WHERE id = ANY($1) ORDER BY id FOR UPDATE, or retry the transaction on 40P01.';
+    case 'serialization_failure':
+      return 'Retry the whole transaction on SQLSTATE 40001 (this is how SERIALIZABLE and REPEATABLE READ report a conflict).';
+    case 'lock_timeout':
+      return 'A lock was held longer than lock_timeout: shorten the transaction holding it, or retry on 55P03.';
+    case 'query_canceled':
+      return 'A statement was cancelled (statement_timeout or cancel): shorten the blocking transaction or raise the timeout.';
+    case 'unique_violation':
+      return 'Two sessions inserted the same key: use INSERT … ON CONFLICT DO NOTHING / DO UPDATE instead of check-then-insert.';
+    case 'in_failed_transaction':
+      return 'The code kept using its transaction after an error: ROLLBACK (or ROLLBACK TO SAVEPOINT) before going on, and let the error reach the caller.';
+    case 'anomaly':
+    case 'invariant':
+      if (/not\s+exists/i.test(sql) && /\binsert\b/i.test(sql)) {
+        return 'Check-then-insert races even inside one statement: add a UNIQUE constraint and use INSERT … ON CONFLICT DO NOTHING (or take an advisory lock on the key first).';
+      }
+      if (kind === 'invariant') {
+        return 'Find the interleaving in the timeline: lock the rows the invariant depends on (SELECT … FOR UPDATE), or use SERIALIZABLE and retry on 40001.';
+      }
+      return 'A value read earlier in the transaction was overwritten by another session: lock what you read (SELECT … FOR UPDATE), write atomically (UPDATE … SET n = n - 1 WHERE n > 0), or run the transactions SERIALIZABLE and retry on 40001.';
+    case 'stall':
+      return 'A session waited on a transaction that never ended: make sure every code path commits or rolls back.';
+    case 'error':
+      return 'An unexpected error: see the message.';
+  }
+}
