@@ -168,13 +168,14 @@ export class PostgresTarget implements TargetReader {
     const connection = await this.#connect();
     try {
       const { client } = connection;
-      // Locks first: a session seen waiting there is then still present in the sessions read.
+      const sessions = await client.query<SessionRow>({ name: 'hindsight_sessions', text: this.#sqlFiles().sessions });
+      // pg_locks is read only when a session waits on a heavyweight lock.
+      const anyoneWaits = sessions.rows.some((s) => s.wait_event_type === 'Lock');
       const locks = await client.query<LocksRow>({
         name: 'hindsight_locks',
         text: connection.locksStatement,
-        values: [connection.settings.databaseOid],
+        values: [connection.settings.databaseOid, anyoneWaits],
       });
-      const sessions = await client.query<SessionRow>({ name: 'hindsight_sessions', text: this.#sqlFiles().sessions });
       const row = locks.rows[0];
       if (!row) throw new Error('the locks statement returned no row');
       const statements = await this.#statements(connection);

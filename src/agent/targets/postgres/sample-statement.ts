@@ -2,16 +2,17 @@ import type { DatabaseCounters, LockWait, SessionSnapshot, SessionState } from '
 import type { SqlFiles } from './sql-files.js';
 
 /**
- * A sample is two statements. Sessions come as plain rows (sessions.sql): for hundreds of
- * sessions that is about half the server time of building JSON. Lock waits and counters, short
- * lists, come as JSON in one row, with the server time spent last (the SELECT list is evaluated
- * left to right). Parameter $1: the OID of the connected database.
+ * A sample is two statements. Sessions come first as plain rows (sessions.sql): for hundreds of
+ * sessions that is about half the server time of building JSON. Then lock waits and counters,
+ * short lists, as JSON in one row with the server time spent last (the SELECT list is evaluated
+ * left to right). Parameters: $1 the OID of the connected database; $2 whether any session waits
+ * on a lock: when none does (the usual case), pg_locks is not read at all (a one-time filter).
  */
 export function composeLocksStatement(sql: SqlFiles, serverVersionNum: number): string {
   const lockWaits = serverVersionNum >= 140000 ? sql['lock-waits'] : sql['lock-waits-pg13'];
   return [
     'SELECT',
-    `  (SELECT coalesce(json_agg(q), '[]') FROM (\n${lockWaits}) AS q) AS lock_waits,`,
+    `  (SELECT coalesce(json_agg(q), '[]') FROM (\n${lockWaits}) AS q WHERE $2::bool) AS lock_waits,`,
     `  (SELECT coalesce(json_agg(q), '[]') FROM (\n${sql['database-counters']}) AS q) AS counters,`,
     "  date_part('epoch', statement_timestamp()) * 1000 AS server_now,",
     "  date_part('epoch', clock_timestamp() - statement_timestamp()) * 1000 AS server_ms",

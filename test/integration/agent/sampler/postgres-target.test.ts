@@ -125,7 +125,7 @@ describe('PostgresTarget sampling a real server', () => {
     try {
       const pids = await blockingChain(sessions);
       const sql = await loadSqlFiles();
-      const { rows } = await admin.query<LocksRow>(composeLocksStatement(sql, 130012), [await databaseOid()]);
+      const { rows } = await admin.query<LocksRow>(composeLocksStatement(sql, 130012), [await databaseOid(), true]);
       const waits = rows[0]?.lock_waits ?? [];
       expect(waits.map((w) => [w.pid, w.mode, w.relation, w.wait_start, w.blocked_by])).toEqual(
         expect.arrayContaining([

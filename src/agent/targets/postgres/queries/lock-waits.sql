@@ -1,9 +1,11 @@
 -- Backends waiting on a heavyweight lock (PostgreSQL 14+, which has pg_locks.waitstart).
--- pg_locks is read once; pg_blocking_pids() copies the whole lock table on each call, so it is
--- called only for the waiting backends, never per lock row (0.4 ms against 9.6 ms at 400 holders).
+-- pg_locks is read once; pg_blocking_pids() takes every lock-manager partition lock on each
+-- call, so it is called only for the waiting backends, never per lock row (measured at 400
+-- holders: 0.4 ms against 9.6 ms for the usual per-row join).
 -- A backend waiting for a row (locktype transactionid) holds the tuple lock of that row: its
 -- relation names the table. Names are resolved only for relations of the connected database
--- ($1) or shared catalogs (database 0): an OID of another database means nothing here.
+-- ($1) or shared catalogs (database 0): an OID of another database means nothing here. A lookup
+-- by OID per waiter (pg_class_oid_index), never a scan of pg_class, which may be large.
 WITH locks AS MATERIALIZED (
   SELECT l.pid, l.locktype, l.mode, l.granted, l.database, l.relation, l.waitstart
   FROM pg_catalog.pg_locks AS l
@@ -31,10 +33,12 @@ SELECT
   w.locktype AS lock_type,
   w.mode,
   w.relation::int8 AS relation_oid,
-  CASE WHEN w.database IN (0, $1::oid) AND c.oid IS NOT NULL
-    THEN format('%I.%I', n.nspname, c.relname) END AS relation,
+  CASE WHEN w.database IN (0, $1::oid) THEN (
+    SELECT format('%I.%I', n.nspname, c.relname)
+    FROM pg_catalog.pg_class AS c
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.oid = w.relation
+  ) END AS relation,
   (date_part('epoch', w.waitstart) * 1000)::int8 AS wait_start,
   pg_catalog.pg_blocking_pids(w.pid) AS blocked_by
 FROM waits AS w
-LEFT JOIN pg_catalog.pg_class AS c ON c.oid = w.relation AND w.database IN (0, $1::oid)
-LEFT JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
