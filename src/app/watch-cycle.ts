@@ -1,16 +1,9 @@
 import { isHindsightError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
+import type { FindingDetector } from '../core/finding-detector.js';
 import type { DeadlockProcess, DeadlockReport } from '../core/log-event.js';
 import type { Clock, FindingSink, RelationRef, TargetReader } from '../core/ports.js';
 import type { Sample } from '../core/sample.js';
-
-/** What the watch cycle needs from core's finding detector (one per target). */
-export interface FindingDetector {
-  onSample(sample: Sample): Finding[];
-  onDeadlockReport(report: DeadlockReport): Finding[];
-  onUnreachable(reason: string): Finding[];
-  onReachable(): Finding[];
-}
 
 /** What a live view shows between findings. */
 export interface WatchState {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { WatchCycle, type FindingDetector } from '../../app/watch-cycle.js';
+import { WatchCycle } from '../../app/watch-cycle.js';
+import type { FindingDetector } from '../../core/finding-detector.js';
 import type { Finding } from '../../core/finding.js';
 import type { DeadlockReport } from '../../core/log-event.js';
 import type { Clock, FindingSink, TargetReader } from '../../core/ports.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { WatchCycle, relationRefs, type FindingDetector } from '../../../src/app/watch-cycle.js';
+import { WatchCycle, relationRefs } from '../../../src/app/watch-cycle.js';
+import type { FindingDetector } from '../../../src/core/finding-detector.js';
 import { transientError, userError } from '../../../src/core/errors.js';
 import type { Finding } from '../../../src/core/finding.js';
 import type { DeadlockReport } from '../../../src/core/log-event.js';
