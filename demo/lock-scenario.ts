@@ -43,15 +43,17 @@ async function blockingRound(url: string, holdMs: number, signal: AbortSignal): 
     // checkout now sits idle in its transaction: the forgotten COMMIT.
     await restock.query('BEGIN');
     await restock.query('UPDATE inventory SET qty = qty + 5 WHERE product_id = 2');
-    const waits = [
-      restock.query('UPDATE inventory SET qty = qty + 5 WHERE product_id = 1'),
+    const restocked = restock.query('UPDATE inventory SET qty = qty + 5 WHERE product_id = 1');
+    const others = [
       report.query('SELECT qty FROM inventory WHERE product_id = 2 FOR UPDATE'),
       audit.query('SELECT qty FROM inventory WHERE product_id = 1 FOR SHARE'),
     ];
     await sleep(holdMs, signal);
     await checkout.query('COMMIT');
-    await Promise.allSettled(waits);
+    // The chain unwinds from its root: restock gets row 1, commits, and releases row 2.
+    await restocked.catch(() => undefined);
     await restock.query('COMMIT');
+    await Promise.allSettled(others);
   } finally {
     await Promise.allSettled([checkout, restock, report, audit].map((c) => c.end()));
   }
