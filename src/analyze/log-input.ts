@@ -1,0 +1,86 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { userError } from '../core/errors.js';
+
+/** One input of `hindsight analyze`: a file (plain or gzip) or stdin (`-`). */
+export interface LogInput {
+  readonly name: string;
+  /** Bytes on disk (compressed size for gzip), null for stdin. */
+  readonly size: number | null;
+  readonly gzip: boolean;
+  /** A plain file, so that byte ranges can be read by worker threads. */
+  readonly path: string | null;
+}
+
+const CHUNK = 1 << 20;
+
+const isGzip = async (path: string): Promise<boolean> => {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+};
+
+/** Checks that the file exists and is readable, and whether it is gzip (by its magic bytes). */
+export async function describeInput(name: string): Promise<LogInput> {
+  if (name === '-') return { name: 'stdin', size: null, gzip: false, path: null };
+  const info = await stat(name).catch((cause: unknown) => {
+    throw userError('ANALYZE_INPUT_UNREADABLE', `cannot read ${name}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}. Check the path (a log file, or - for stdin).`, cause);
+  });
+  if (info.isDirectory()) {
+    throw userError('ANALYZE_INPUT_IS_DIRECTORY', `${name} is a directory: give the log files in it, e.g. ${name}/*.log (or *.csv, *.json, *.gz)`);
+  }
+  const gzip = await isGzip(name).catch((cause: unknown) => {
+    throw userError('ANALYZE_INPUT_UNREADABLE', `cannot read ${name}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, cause);
+  });
+  return { name, size: info.size, gzip, path: name };
+}
+
+/**
+ * The input's bytes as Buffers of about 1 MB (decompressed for gzip), optionally one byte range
+ * of a plain file. A gzip stream that ends early (a truncated file) ends the data with a warning
+ * instead of an error: what was read is still analyzed.
+ */
+export async function* readInput(
+  input: LogInput,
+  options: { readonly start?: number; readonly end?: number; readonly onWarning?: (message: string) => void; readonly onRawBytes?: (n: number) => void } = {},
+): AsyncGenerator<Buffer> {
+  let source: Readable;
+  if (input.path === null) source = process.stdin;
+  else {
+    source = createReadStream(input.path, {
+      highWaterMark: CHUNK,
+      ...(options.start === undefined ? {} : { start: options.start }),
+      ...(options.end === undefined ? {} : { end: options.end - 1 }),
+    });
+  }
+  if (options.onRawBytes) {
+    const count = options.onRawBytes;
+    source.on('data', (chunk: Buffer) => {
+      count(chunk.length);
+    });
+  }
+  if (!input.gzip) {
+    for await (const chunk of source) yield chunk as Buffer;
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: CHUNK });
+  source.on('error', (error) => gunzip.destroy(error));
+  source.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR') {
+      options.onWarning?.(`${input.name}: the gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (truncated file?)' : 'is corrupt'}; analyzed what could be read`);
+      return;
+    }
+    throw error;
+  }
+}
