@@ -1,0 +1,193 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { LogEvent } from '../../../../core/log-event.js';
+import { CsvParser } from './csv-parser.js';
+import { JsonParser } from './json-parser.js';
+import { type CompiledPrefix, compileLinePrefix } from './line-prefix.js';
+import { LineSplitter } from './line-splitter.js';
+import { detectLogFormat, type LogFormat } from './log-format.js';
+import { TimestampParser } from './log-timestamp.js';
+import { detectLinePrefix } from './prefix-detect.js';
+import { type LogReaderStats, ReaderCounters } from './reader-stats.js';
+import { StderrParser } from './stderr-parser.js';
+
+export interface LogReaderOptions {
+  /** `auto` decides from the first lines (see `detectLogFormat`). */
+  readonly format: LogFormat | 'auto';
+  /** stderr only: the server's `log_line_prefix`; detected from the first lines when absent. */
+  readonly prefix?: string;
+  /** An entry (or line) longer than this many characters is cut there and counted. Default 1 MiB. */
+  readonly maxEntryLength?: number;
+}
+
+/**
+ * A streaming PostgreSQL log reader: feed it the file's bytes in chunks of any size, get events.
+ * Memory stays bounded whatever the input: a partial line, the entry being assembled and the
+ * first bytes held to detect the format are each capped.
+ */
+export interface LogReader {
+  /** Reads a chunk; returns the events it completed. */
+  push(chunk: Buffer): LogEvent[];
+  /**
+   * Returns the entry still being assembled (a stderr entry is complete only when the next one
+   * starts): call it when the file has gone quiet. A partial line stays buffered.
+   */
+  flush(): LogEvent[];
+  /** End of input: everything still held, including a last line without `\n`. */
+  end(): LogEvent[];
+  readonly stats: LogReaderStats;
+  /** The format being read, once known (`auto` decides on the first lines). */
+  readonly format: LogFormat | null;
+  /** stderr: the `log_line_prefix` in use (given or detected), once known. */
+  readonly prefix: string | null;
+  /** Characters held right now (a bound the property test checks). */
+  readonly buffered: number;
+}
+
+export const DEFAULT_MAX_ENTRY_LENGTH = 1024 * 1024;
+/** How much input `auto` format or prefix detection looks at before deciding. */
+const SNIFF_BYTES = 64 * 1024;
+const SNIFF_LINES = 200;
+
+interface Pipeline {
+  push(chunk: Buffer): void;
+  flush(): void;
+  end(): void;
+  readonly buffered: number;
+}
+
+export function createLogReader(options: LogReaderOptions): LogReader {
+  const maxEntryLength = options.maxEntryLength ?? DEFAULT_MAX_ENTRY_LENGTH;
+  const counters = new ReaderCounters();
+  const times = new TimestampParser();
+  // The parsers push completed events here; each call hands them back and empties it.
+  const out: LogEvent[] = [];
+  let format: LogFormat | null = options.format === 'auto' ? null : options.format;
+  let prefix: string | null = options.prefix ?? null;
+  let pipeline: Pipeline | null = null;
+  // Held while the format or the prefix is still unknown.
+  let sniffed: Buffer[] = [];
+  let sniffedBytes = 0;
+  let sniffedLines = 0;
+
+  const build = (chosen: LogFormat, compiled: CompiledPrefix | null): Pipeline => {
+    if (chosen === 'csvlog') {
+      const decoder = new StringDecoder('utf8');
+      const csv = new CsvParser({ counters, times, maxRecordLength: maxEntryLength, out });
+      return {
+        push: (chunk) => {
+          csv.text(decoder.write(chunk));
+        },
+        flush: () => undefined,
+        end: () => {
+          const rest = decoder.end();
+          csv.text(rest);
+          csv.end(rest);
+        },
+        get buffered() {
+          return csv.buffered;
+        },
+      };
+    }
+    if (chosen === 'jsonlog') {
+      const json = new JsonParser({ counters, times, out });
+      const lines = new LineSplitter(maxEntryLength, json.line);
+      return {
+        push: (chunk) => {
+          lines.push(chunk);
+        },
+        flush: () => undefined,
+        end: () => {
+          lines.end();
+        },
+        get buffered() {
+          return lines.buffered;
+        },
+      };
+    }
+    const stderr = new StderrParser({
+      prefix: compiled ?? compileLinePrefix(''),
+      counters,
+      times,
+      maxEntryLength,
+      out,
+    });
+    const lines = new LineSplitter(maxEntryLength, stderr.line);
+    return {
+      push: (chunk) => {
+        lines.push(chunk);
+      },
+      flush: () => {
+        stderr.flush();
+      },
+      end: () => {
+        lines.end();
+        stderr.flush();
+      },
+      get buffered() {
+        return lines.buffered + stderr.buffered;
+      },
+    };
+  };
+
+  /** Decides the format and prefix from what was held, then reads it. */
+  const decide = (): Pipeline => {
+    const sample = Buffer.concat(sniffed);
+    sniffed = [];
+    sniffedBytes = 0;
+    format ??= detectLogFormat(sample) ?? 'stderr';
+    if (format === 'stderr' && prefix === null) prefix = detectLinePrefix(sample)?.prefix ?? '';
+    const chosen = build(format, format === 'stderr' ? compileLinePrefix(prefix ?? '') : null);
+    pipeline = chosen;
+    if (sample.length > 0) chosen.push(sample);
+    return chosen;
+  };
+
+  const needsSniff = format === null || (format === 'stderr' && prefix === null);
+  if (!needsSniff)
+    pipeline = build(format ?? 'stderr', format === 'stderr' ? compileLinePrefix(prefix ?? '') : null);
+
+  const take = (): LogEvent[] => out.splice(0);
+
+  return {
+    push(chunk) {
+      counters.bytes += chunk.length;
+      if (pipeline !== null) {
+        pipeline.push(chunk);
+        return take();
+      }
+      sniffed.push(chunk);
+      sniffedBytes += chunk.length;
+      for (
+        let at = chunk.indexOf(10);
+        at >= 0 && sniffedLines < SNIFF_LINES;
+        at = chunk.indexOf(10, at + 1)
+      ) {
+        sniffedLines++;
+      }
+      if (sniffedBytes >= SNIFF_BYTES || sniffedLines >= SNIFF_LINES) decide();
+      return take();
+    },
+    flush() {
+      // A quiet file with a few complete lines: decide with what there is.
+      if (pipeline === null && sniffedLines > 0) decide();
+      pipeline?.flush();
+      return take();
+    },
+    end() {
+      (pipeline ?? decide()).end();
+      return take();
+    },
+    get stats() {
+      return counters.snapshot(times.unknownZones);
+    },
+    get format() {
+      return format;
+    },
+    get prefix() {
+      return format === 'stderr' ? prefix : null;
+    },
+    get buffered() {
+      return sniffedBytes + (pipeline?.buffered ?? 0);
+    },
+  };
+}

@@ -1,0 +1,170 @@
+import type { LogEvent } from '../../../../core/log-event.js';
+import { type EntryPart, LogEntry, normalizeClient } from './log-entry.js';
+import type { TimestampParser } from './log-timestamp.js';
+import type { CompiledPrefix } from './line-prefix.js';
+import type { ReaderCounters } from './reader-stats.js';
+
+const CONTINUATION: Readonly<Record<string, EntryPart>> = {
+  DETAIL: 'detail',
+  HINT: 'hint',
+  CONTEXT: 'context',
+  STATEMENT: 'statement',
+  QUERY: 'query',
+  LOCATION: 'location',
+};
+
+/**
+ * The stderr format: every line of an entry starts with `log_line_prefix` and a keyword (`ERROR:`,
+ * then `DETAIL:`, `STATEMENT:`… on lines of their own); text that spans lines goes on after a tab.
+ * An entry is complete when the next one starts, or on `flush()`.
+ */
+export class StderrParser {
+  readonly #prefix: CompiledPrefix;
+  readonly #counters: ReaderCounters;
+  readonly #times: TimestampParser;
+  readonly #maxEntryLength: number;
+  readonly #out: LogEvent[];
+  readonly #pidGroup: number;
+  #entry: LogEntry | null = null;
+
+  constructor(init: {
+    prefix: CompiledPrefix;
+    counters: ReaderCounters;
+    times: TimestampParser;
+    maxEntryLength: number;
+    out: LogEvent[];
+  }) {
+    this.#prefix = init.prefix;
+    this.#counters = init.counters;
+    this.#times = init.times;
+    this.#maxEntryLength = init.maxEntryLength;
+    this.#out = init.out;
+    const pidIndex = init.prefix.fields.indexOf('pid');
+    this.#pidGroup = pidIndex < 0 ? -1 : pidIndex + 1;
+  }
+
+  /** Characters held by the entry being assembled. */
+  get buffered(): number {
+    return this.#entry?.length ?? 0;
+  }
+
+  readonly line = (text: string, start: number, end: number, truncated: boolean): void => {
+    const counters = this.#counters;
+    counters.lines++;
+    if (start === end) {
+      counters.skip('blank', text, start, end);
+      return;
+    }
+    if (text.charCodeAt(start) === 9 /* tab */) {
+      const entry = this.#entry;
+      if (entry === null) {
+        counters.skip('orphan-continuation', text, start, end);
+        if (truncated) counters.truncated++;
+        return;
+      }
+      entry.continueWith(text.slice(start + 1, end));
+      if (truncated) entry.truncated = true;
+      return;
+    }
+    const prefix = this.#prefix;
+    prefix.regex.lastIndex = start;
+    let match = prefix.regex.exec(text);
+    let english = true;
+    if (match === null) {
+      prefix.anySeverity.lastIndex = start;
+      match = prefix.anySeverity.exec(text);
+      english = false;
+    }
+    if (match === null || match.index + match[0].length > end) {
+      counters.skip('unmatched-prefix', text, start, end);
+      if (truncated) counters.truncated++;
+      return;
+    }
+    const keyword = match[prefix.severityGroup] ?? '';
+    const body = text.slice(match.index + match[0].length, end);
+    const part = english ? CONTINUATION[keyword] : undefined;
+    if (part !== undefined) {
+      const entry = this.#entry;
+      const pid = this.#pidOf(match);
+      if (entry === null || (pid !== null && entry.pid !== null && pid !== entry.pid)) {
+        counters.skip('orphan-continuation', text, start, end);
+        if (truncated) counters.truncated++;
+        return;
+      }
+      entry.set(part, body);
+      if (truncated) entry.truncated = true;
+      return;
+    }
+    this.flush();
+    if (!english) counters.nonEnglishSeverities++;
+    const entry = new LogEntry(this.#maxEntryLength);
+    entry.severity = keyword.startsWith('DEBUG') ? 'DEBUG' : keyword;
+    this.#fill(entry, match);
+    entry.set('message', body);
+    if (truncated) entry.truncated = true;
+    this.#entry = entry;
+  };
+
+  /** Emits the entry being assembled (the tailer calls this when the file has gone quiet). */
+  flush(): void {
+    const entry = this.#entry;
+    if (entry === null) return;
+    this.#entry = null;
+    if (entry.truncated) this.#counters.truncated++;
+    this.#counters.events++;
+    this.#out.push(entry.toEvent(true));
+  }
+
+  #pidOf(match: RegExpExecArray): number | null {
+    const value = this.#pidGroup < 0 ? undefined : match[this.#pidGroup];
+    return value === undefined || value === '' ? null : Number(value);
+  }
+
+  #fill(entry: LogEntry, match: RegExpExecArray): void {
+    const fields = this.#prefix.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const raw = match[i + 1];
+      if (raw === undefined) continue;
+      const value = raw.trim();
+      switch (fields[i]) {
+        case 'timestamp':
+          if (entry.at === null) {
+            entry.at =
+              this.#prefix.timestampKind === 'epoch'
+                ? this.#times.parseEpoch(value)
+                : this.#times.parseDateTime(value);
+          }
+          break;
+        case 'pid':
+          entry.pid = Number(value);
+          break;
+        case 'user':
+          entry.user = orNull(value);
+          break;
+        case 'database':
+          entry.database = orNull(value);
+          break;
+        case 'application':
+          entry.application = orNull(value);
+          break;
+        case 'client':
+          entry.client = value === '' ? null : normalizeClient(value);
+          break;
+        case 'sessionId':
+          entry.sessionId = orNull(value);
+          break;
+        case 'sqlstate':
+          entry.sqlstate = orNull(value);
+          break;
+        case 'other':
+        case undefined:
+          break;
+      }
+    }
+  }
+}
+
+/** PostgreSQL prints an unknown user or database as `[unknown]` and a missing one as nothing. */
+function orNull(value: string): string | null {
+  return value === '' || value === '[unknown]' ? null : value;
+}
