@@ -68,7 +68,8 @@ export function formatFinding(f: ShrunkFinding, index: number): string {
 }
 
 export function formatResult(result: RaceResult): string {
-  const head = `hindsight race: ${result.spec}: ${result.schedules} schedule(s), ${result.strategy}${result.complete ? '' : ' (not exhaustive)'}, seed ${result.seed}, ${result.durationMs} ms; ${result.oracle}`;
+  const seen = Object.entries(result.outcomes).map(([k, n]) => `${k} ×${n}`).join(', ');
+  const head = `hindsight race: ${result.spec}: ${result.schedules} schedule(s), ${result.strategy}${result.complete ? '' : ' (not exhaustive)'}, seed ${result.seed}, ${result.durationMs} ms; ${result.oracle}${seen ? `; outcomes seen: ${seen}` : ''}`;
   if (result.findings.length === 0) return `${head}\n✓ no finding`;
   return [head, ...result.findings.map((f, i) => formatFinding(f, i))].join('\n\n');
 }
@@ -82,6 +83,7 @@ export function resultToJson(result: RaceResult): unknown {
     seed: result.seed,
     durationMs: result.durationMs,
     oracle: result.oracle,
+    outcomes: result.outcomes,
     findings: result.findings.map((f) => ({
       kind: f.finding.kind,
       title: f.finding.title,

@@ -1,7 +1,8 @@
 import { userError } from '../core/errors.js';
 import { findingsOf } from './race-finding.js';
 import type { RaceFinding } from './race-finding.js';
-import type { RaceSpec } from './race-spec.js';
+import { outcomeOf } from './race-spec.js';
+import type { OutcomeKind, RaceSpec } from './race-spec.js';
 import { ScheduleEngine } from './schedule-engine.js';
 import type { EngineOptions } from './schedule-engine.js';
 import { choiceKey, contextSwitches, exploreExhaustive, pctChooser, prefixChooser } from './schedule-explorer.js';
@@ -35,6 +36,10 @@ export interface RaceResult {
   readonly findings: readonly ShrunkFinding[];
   readonly oracle: string;
   readonly durationMs: number;
+  /** How often each failed-statement outcome was seen over all schedules (allowed ones too). */
+  readonly outcomes: Readonly<Partial<Record<OutcomeKind, number>>>;
+  /** Every schedule run, in order (`a b a+b …`). */
+  readonly explored: readonly string[];
 }
 
 export interface ShrunkFinding {
@@ -63,8 +68,14 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
     let schedules = 0;
     let complete = true;
     let strategy: string;
+    const outcomes: Partial<Record<OutcomeKind, number>> = {};
+    const explored: string[] = [];
     const consider = async (run: ScheduleRun): Promise<boolean> => {
       schedules++;
+      explored.push(describeSchedule(run.decisions.map((d) => d.choice)));
+      for (const e of run.events) {
+        if (e.kind === 'error' && e.code) outcomes[outcomeOf(e.code)] = (outcomes[outcomeOf(e.code)] ?? 0) + 1;
+      }
       for (const f of await tester.findings(run)) {
         if (!findings.has(f.signature)) findings.set(f.signature, { finding: f, schedule: run.decisions.map((d) => d.choice) });
       }
@@ -126,6 +137,8 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
       seed,
       findings: shrunk,
       oracle: tester.oracleNote(),
+      outcomes,
+      explored,
       durationMs: Math.round(performance.now() - started),
     };
   } finally {

@@ -31,6 +31,8 @@ interface Inflight {
   readonly step: StepToRun;
   blockedSince: number | undefined;
   blockedBy: readonly string[];
+  /** False while a blocker is still busy (e.g. aborting after its error): a change is coming. */
+  settledBlock: boolean;
   noticesAtStart: number;
   result: StepResult | undefined;
 }
@@ -181,7 +183,7 @@ export class ScheduleEngine {
     if (session.inflight && !session.inflight.result) {
       throw userError('RACE_SESSION_BUSY', `step ${step.name} was released while session ${sessionName} still waits in ${session.inflight.step.name}`);
     }
-    const inflight: Inflight = { step, blockedSince: undefined, blockedBy: [], noticesAtStart: session.notices, result: undefined };
+    const inflight: Inflight = { step, blockedSince: undefined, blockedBy: [], settledBlock: false, noticesAtStart: session.notices, result: undefined };
     session.inflight = inflight;
     this.#record({ session: sessionName, step: step.name, sql: step.sql, kind: 'start', ...(step.callSite ? { callSite: step.callSite } : {}) });
     const client = this.#client(sessionName);
@@ -312,7 +314,8 @@ export class ScheduleEngine {
         const f = this.#unfinished(s);
         if (!f) return false;
         if (this.#heldByAnnotation(s, f)) return false;
-        return f.result !== undefined ? true : f.blockedSince === undefined; // waiting for notices counts as moving
+        // Waiting for notices counts as moving, and so does waiting on a blocker that is busy.
+        return f.result !== undefined ? true : f.blockedSince === undefined || !f.settledBlock;
       });
       const inJs = this.sessions.some((s) => s.state === 'js');
       const now = performance.now();
@@ -338,8 +341,13 @@ export class ScheduleEngine {
   }
 
   async #pollBlocking(sessions: readonly EngineSession[]): Promise<void> {
-    const res = await this.#control.query<{ pid: number; blockers: number[] }>(
-      'SELECT pid, pg_blocking_pids(pid) AS blockers FROM unnest($1::int[]) AS pid',
+    // A blocker that is `active` without waiting on a lock is about to change things: a session
+    // whose statement failed gets its error before its transaction has released its locks.
+    const res = await this.#control.query<{ pid: number; blockers: number[]; settled: boolean }>(
+      `SELECT w.pid, pg_blocking_pids(w.pid) AS blockers,
+              (SELECT coalesce(bool_and(a.state <> 'active' OR a.wait_event_type = 'Lock'), true)
+                 FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids(w.pid))) AS settled
+         FROM unnest($1::int[]) AS w(pid)`,
       [sessions.map((s) => s.pid)],
     );
     const byPid = new Map(this.sessions.map((s) => [s.pid, s] as const));
@@ -358,6 +366,7 @@ export class ScheduleEngine {
         }
         f.blockedSince ??= now;
         f.blockedBy = by;
+        f.settledBlock = row.settled;
       } else {
         f.blockedSince = undefined;
         f.blockedBy = [];
