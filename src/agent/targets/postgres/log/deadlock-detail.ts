@@ -1,0 +1,67 @@
+import type { DeadlockProcess, DeadlockReport, LogEvent } from '../../../../core/log-event.js';
+
+const WAITS = /^Process (\d+) waits for (\S+) on (.+); blocked by process (\d+)\.$/;
+const QUERY = /^Process (\d+): ?(.*)$/;
+/** The victim's CONTEXT names the relation it was working on: `while updating tuple (0,2) in relation "t"`. */
+const CONTEXT_RELATION = /^while [^\n]*? in relation "((?:[^"]|"")+)"/;
+
+/**
+ * Reads a `deadlock detected` entry's DETAIL:
+ *
+ *     Process 12 waits for ShareLock on transaction 746; blocked by process 13.
+ *     Process 13 waits for ShareLock on transaction 745; blocked by process 12.
+ *     Process 12: UPDATE …            (a query may go on over several lines)
+ *     Process 13: UPDATE …
+ *
+ * The victim is the process that logged the ERROR. Objects keep PostgreSQL's text (`tuple (0,1)
+ * of relation 16385 of database 5`): OIDs are resolved elsewhere, so `relation` is set only when
+ * the log names it — the victim's CONTEXT does.
+ */
+export function parseDeadlockReport(event: LogEvent): DeadlockReport {
+  const waits: { pid: number; mode: string; object: string; blockedBy: number }[] = [];
+  const queries = new Map<number, string[]>();
+  let current: string[] | null = null;
+  for (const line of (event.detail ?? '').split('\n')) {
+    const wait = WAITS.exec(line);
+    if (wait) {
+      waits.push({
+        pid: Number(wait[1]),
+        mode: wait[2] ?? '',
+        object: wait[3] ?? '',
+        blockedBy: Number(wait[4]),
+      });
+      current = null;
+      continue;
+    }
+    const query = QUERY.exec(line);
+    if (query) {
+      current = [query[2] ?? ''];
+      queries.set(Number(query[1]), current);
+      continue;
+    }
+    current?.push(line);
+  }
+  const victimPid = event.pid;
+  const victimRelation = relationFromContext(event.context);
+  const processes: DeadlockProcess[] = waits.map((wait) => {
+    let query = queries.get(wait.pid)?.join('\n') ?? null;
+    // `<insufficient privilege>`, `<backend information not available>`: no query to show.
+    if (query !== null && /^<[^>]*>$/.test(query)) query = null;
+    if (query === null && wait.pid === victimPid) query = event.statement;
+    return {
+      pid: wait.pid,
+      waitsForMode: wait.mode,
+      waitsForObject: wait.object,
+      relation: wait.pid === victimPid ? victimRelation : null,
+      blockedBy: wait.blockedBy,
+      query,
+    };
+  });
+  return { at: event.at, victimPid, processes, database: event.database };
+}
+
+/** The relation a CONTEXT line names (`while locking tuple (0,1) in relation "t"`), or null. */
+export function relationFromContext(context: string | null): string | null {
+  if (context === null) return null;
+  return CONTEXT_RELATION.exec(context)?.[1]?.replaceAll('""', '"') ?? null;
+}
