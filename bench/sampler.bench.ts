@@ -107,22 +107,16 @@ const figures = (values: readonly number[]): Figures => ({
 });
 
 /**
- * Server time of a query as the sampler runs its own: rows wrapped as JSON, then the clock; or,
- * for sessions.sql, plain rows each carrying the clock (the last row's counts).
+ * Server time of one run of a query as the sampler runs its own: rows wrapped as JSON, then the
+ * clock; or, for sessions.sql, plain rows carrying the clock taken once all were built (first row).
  */
-async function timeQuery(client: pg.Client, name: string, query: string, values: unknown[]): Promise<Figures> {
-  const asRows = query.includes('AS server_ms');
-  const times: number[] = [];
-  for (let i = 0; i < SAMPLES; i += 1) {
-    if (asRows) {
-      const { rows } = await client.query<{ server_ms: number }>({ name, text: query, values });
-      times.push(rows.at(-1)?.server_ms ?? Number.NaN);
-    } else {
-      const { rows } = await client.query<JsonStatementRow<unknown>>({ name, text: jsonStatement(query), values });
-      times.push(rows[0]?.server_ms ?? Number.NaN);
-    }
+async function timeOnce(client: pg.Client, name: string, query: string, values: unknown[]): Promise<number> {
+  if (query.includes('AS server_ms')) {
+    const { rows } = await client.query<{ server_ms: number }>({ name, text: query, values });
+    return rows[0]?.server_ms ?? Number.NaN;
   }
-  return figures(times);
+  const { rows } = await client.query<JsonStatementRow<unknown>>({ name, text: jsonStatement(query), values });
+  return rows[0]?.server_ms ?? Number.NaN;
 }
 
 async function measure(url: string, holders: number): Promise<void> {
@@ -132,29 +126,35 @@ async function measure(url: string, holders: number): Promise<void> {
   try {
     const target = await PostgresTarget.connect(url, { name: 'bench' });
     const settings = target.settings();
-    await target.sample(); // warm: prepared statement, catalog caches
+    const sql = await loadSqlFiles();
+    const dbOid = settings?.databaseOid ?? 0;
+    await target.sample(); // warm: prepared statements, catalog caches
     const serverMs: number[] = [];
     const wallMs: number[] = [];
+    const times = { sessions: [] as number[], lockWaits: [] as number[], naive: [] as number[] };
     let sessions = 0;
     let waits = 0;
-    const cpuBefore = process.cpuUsage();
+    let cpuMicros = 0;
+    // Interleaved, so that every figure sees the same load on this shared machine.
     for (let i = 0; i < SAMPLES; i += 1) {
+      const cpuBefore = process.cpuUsage();
       const started = performance.now();
       const sample = await target.sample();
       wallMs.push(performance.now() - started);
+      const cpu = process.cpuUsage(cpuBefore);
+      cpuMicros += cpu.user + cpu.system;
       serverMs.push(sample.serverMs);
       sessions = sample.sessions.length;
       waits = sample.lockWaits.length;
+      times.sessions.push(await timeOnce(admin, 'bench_sessions', sql.sessions, []));
+      times.lockWaits.push(await timeOnce(admin, 'bench_lock_waits', sql['lock-waits'], [dbOid]));
+      times.naive.push(await timeOnce(admin, 'bench_naive', NAIVE_QUERY, []));
     }
-    const cpu = process.cpuUsage(cpuBefore);
     await target.close();
-    const cpuMsPerSample = (cpu.user + cpu.system) / 1000 / SAMPLES;
-
-    const sql = await loadSqlFiles();
-    const dbOid = settings?.databaseOid ?? 0;
-    const lockWaits = await timeQuery(admin, 'bench_lock_waits', sql['lock-waits'], [dbOid]);
-    const sessionRows = await timeQuery(admin, 'bench_sessions', sql.sessions, []);
-    const naive = await timeQuery(admin, 'bench_naive', NAIVE_QUERY, []);
+    const cpuMsPerSample = cpuMicros / 1000 / SAMPLES;
+    const lockWaits = figures(times.lockWaits);
+    const sessionRows = figures(times.sessions);
+    const naive = figures(times.naive);
     const sample = figures(serverMs);
     const wall = figures(wallMs);
 

@@ -185,7 +185,7 @@ export class PostgresTarget implements TargetReader {
         target: this.name,
         takenAt,
         serverNow: row.server_now,
-        serverMs: row.server_ms + (sessions.rows.at(-1)?.server_ms ?? 0) + (statements?.serverMs ?? 0),
+        serverMs: row.server_ms + (sessions.rows[0]?.server_ms ?? 0) + (statements?.serverMs ?? 0),
         sessions: sessions.rows.map((s) => toSession(s, this.#normalize)),
         lockWaits: row.lock_waits.map(toLockWait),
         counters: row.counters.map(toCounters),

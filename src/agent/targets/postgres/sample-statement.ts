@@ -3,7 +3,7 @@ import type { SqlFiles } from './sql-files.js';
 
 /**
  * A sample is two statements. Sessions come first as plain rows (sessions.sql): for hundreds of
- * sessions that is about half the server time of building JSON. Then lock waits and counters,
+ * sessions that is less than half the server time of building JSON (measured at 450 sessions). Then lock waits and counters,
  * short lists, as JSON in one row with the server time spent last (the SELECT list is evaluated
  * left to right). Parameters: $1 the OID of the connected database; $2 whether any session waits
  * on a lock: when none does (the usual case), pg_locks is not read at all (a one-time filter).
@@ -43,7 +43,7 @@ export interface SessionRow {
   readonly wait_event_type: string | null;
   readonly wait_event: string | null;
   readonly query: string | null;
-  /** Server time spent when this row was produced; the last row's is the statement's. */
+  /** Server time spent so far; on the first row, the time to build them all (see sessions.sql). */
   readonly server_ms: number;
 }
 
