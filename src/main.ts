@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { PostgresTarget } from './agent/targets/postgres/postgres-target.js';
+import { registerAnalyzeCommand } from './cli/commands/analyze-command.js';
 import { registerRaceCommand } from './cli/commands/race-command.js';
 import { registerWatchCommand, type WatchDeps } from './cli/commands/watch-command.js';
 import { reportError } from './cli/report-error.js';
@@ -51,6 +52,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError('(run `hindsight --help` for the commands)');
   registerWatchCommand(program, watchDeps);
   registerRaceCommand(program);
+  registerAnalyzeCommand(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

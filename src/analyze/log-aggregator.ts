@@ -144,6 +144,12 @@ export class LogAggregator {
     }
   }
 
+  /** Whether a wait this aggregator counted has not ended yet (a range reads on to find its end). */
+  hasOpenWaits(): boolean {
+    for (const pidState of this.#pids.values()) if (pidState.openWait?.owned === true) return true;
+    return false;
+  }
+
   /** Closes what is still open (waits with no ending in the log) and returns the state. */
   finish(): AnalysisState {
     for (const pidState of this.#pids.values()) {

@@ -1,0 +1,142 @@
+import type { DeadlockProcess, LogEvent } from '../core/log-event.js';
+import type { LogObservation } from './log-observation.js';
+
+/**
+ * Maps a parsed `LogEvent` to what the analyzer counts. Hot path (one call per entry): it looks
+ * at the severity and the first characters of the message before any regular expression runs.
+ * Messages are PostgreSQL's English ones (`lc_messages = C`); with another language they are
+ * counted by severity only, which the input summary reports.
+ */
+export function observe(event: LogEvent): LogObservation {
+  const severity = event.severity;
+  if (severity === 'LOG') return observeLog(event);
+  if (severity === 'ERROR' || severity === 'FATAL' || severity === 'PANIC') {
+    if (event.message === 'deadlock detected' && event.detail !== null) {
+      const parsed = parseDeadlockDetail(event.detail);
+      if (parsed.processes.length > 0) {
+        if (event.pid !== null && event.statement !== null && !parsed.statements.has(event.pid)) parsed.statements.set(event.pid, event.statement);
+        return {
+          ...base(event),
+          kind: 'deadlock',
+          report: {
+            at: event.at,
+            victimPid: event.pid,
+            processes: parsed.processes.map((p) => ({ ...p, query: parsed.statements.get(p.pid) ?? null })),
+            database: event.database,
+          },
+          statements: parsed.statements,
+        };
+      }
+    }
+    return { ...base(event), kind: 'error', sqlstate: event.sqlstate, message: event.message, statement: event.statement };
+  }
+  return { ...base(event), kind: 'other' };
+}
+
+const base = (event: LogEvent) => ({
+  at: event.at,
+  pid: event.pid,
+  severity: event.severity,
+  user: event.user,
+  database: event.database,
+  application: event.application,
+});
+
+const WAIT = /^process (\d+) (still waiting for|acquired|detected deadlock while waiting for) (\S+) on (.+) after ([\d.]+) ms/;
+const HOLDERS = /^Process(?:es)? holding the lock: ([\d, ]*)[.,] Wait queue: ([\d, ]*)\./;
+const pids = (list: string | undefined): number[] =>
+  (list ?? '')
+    .split(',')
+    .map((p) => Number.parseInt(p, 10))
+    .filter((p) => Number.isFinite(p));
+
+function observeLog(event: LogEvent): LogObservation {
+  const m = event.message;
+  const first = m.charCodeAt(0);
+  if (first === 100 /* d */ && m.startsWith('duration: ')) {
+    const space = m.indexOf(' ms', 10);
+    const durationMs = Number(m.slice(10, space));
+    const rest = space < 0 ? '' : m.slice(space + 5);
+    let statement: string | null = null;
+    if (rest.startsWith('statement: ')) statement = rest.slice(11);
+    else if (rest.startsWith('execute ')) {
+      const colon = rest.indexOf(': ');
+      statement = colon < 0 ? null : rest.slice(colon + 2);
+    }
+    if (statement === null || !Number.isFinite(durationMs)) return { ...base(event), kind: 'other' };
+    return { ...base(event), kind: 'duration', durationMs, statement, parameters: event.detail?.startsWith('Parameters: ') === true ? event.detail.slice(12) : null };
+  }
+  if (first === 112 /* p */ && m.startsWith('process ')) {
+    const wait = WAIT.exec(m);
+    if (wait !== null) {
+      const verb = wait[2];
+      const mode = wait[3] ?? '';
+      const object = wait[4] ?? '';
+      const afterMs = Number(wait[5]);
+      if (verb === 'still waiting for') {
+        const holders = event.detail === null ? null : HOLDERS.exec(event.detail);
+        return { ...base(event), kind: 'lock-wait-started', mode, object, afterMs, holders: pids(holders?.[1]), queue: pids(holders?.[2]), statement: event.statement };
+      }
+      return { ...base(event), kind: 'lock-wait-ended', ending: verb === 'acquired' ? 'acquired' : 'deadlock', mode, object, afterMs };
+    }
+    return { ...base(event), kind: 'other' };
+  }
+  if (first === 99 /* c */) {
+    if (m.startsWith('connection received')) return session(event, 'connection', null);
+    if (m.startsWith('connection authorized')) return session(event, 'authorized', null);
+    if (m.startsWith('checkpoint starting')) return { ...base(event), kind: 'checkpoint', event: 'starting', totalMs: null, buffers: null };
+    if (m.startsWith('checkpoint complete')) {
+      const total = /total=([\d.]+) s/.exec(m);
+      const buffers = /wrote (\d+) buffers/.exec(m);
+      return { ...base(event), kind: 'checkpoint', event: 'complete', totalMs: total ? Number(total[1]) * 1000 : null, buffers: buffers ? Number(buffers[1]) : null };
+    }
+  }
+  if (first === 100 /* d */ && m.startsWith('disconnection: session time: ')) {
+    const time = /session time: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(m);
+    return session(event, 'disconnection', time ? (Number(time[1]) * 3600 + Number(time[2]) * 60 + Number(time[3])) * 1000 : null);
+  }
+  if (first === 116 /* t */ && m.startsWith('temporary file: ')) {
+    const size = /size (\d+)/.exec(m);
+    return { ...base(event), kind: 'temp-file', bytes: size ? Number(size[1]) : 0, statement: event.statement };
+  }
+  if (first === 97 /* a */ && m.startsWith('automatic ')) {
+    const av = /^automatic (vacuum|analyze) of table "([^"]+)"/.exec(m);
+    if (av !== null) {
+      const elapsed = /elapsed: ([\d.]+) s/.exec(m);
+      return { ...base(event), kind: 'autovacuum', operation: av[1] === 'vacuum' ? 'vacuum' : 'analyze', relation: av[2] ?? '', elapsedMs: elapsed ? Number(elapsed[1]) * 1000 : null };
+    }
+  }
+  return { ...base(event), kind: 'other' };
+}
+
+function session(event: LogEvent, kind: 'connection' | 'authorized' | 'disconnection', sessionMs: number | null): LogObservation {
+  return { ...base(event), kind: 'session', event: kind, sessionMs };
+}
+
+const WAITS_FOR = /^Process (\d+) waits for (\S+) on (.+); blocked by process (\d+)\.$/;
+const STATEMENT_OF = /^Process (\d+): (.*)$/;
+
+/** The DETAIL of `deadlock detected`: who waits for what, then each process's statement (may span lines). */
+export function parseDeadlockDetail(detail: string): { processes: Omit<DeadlockProcess, 'query'>[]; statements: Map<number, string> } {
+  const processes: Omit<DeadlockProcess, 'query'>[] = [];
+  const statements = new Map<number, string>();
+  let current: number | null = null;
+  for (const line of detail.split('\n')) {
+    const waits = WAITS_FOR.exec(line);
+    if (waits !== null) {
+      const object = waits[3] ?? '';
+      const relation = /relation (\d+)/.exec(object)?.[1] ?? null;
+      processes.push({ pid: Number(waits[1]), waitsForMode: waits[2] ?? '', waitsForObject: object, relation, blockedBy: Number(waits[4]) });
+      current = null;
+      continue;
+    }
+    const statement = STATEMENT_OF.exec(line);
+    if (statement !== null && processes.some((p) => p.pid === Number(statement[1]))) {
+      current = Number(statement[1]);
+      statements.set(current, statement[2] ?? '');
+      continue;
+    }
+    if (current !== null) statements.set(current, `${statements.get(current) ?? ''}\n${line}`);
+  }
+  return { processes, statements };
+}

@@ -1,0 +1,105 @@
+import { createLogReader, type LogReader } from '../agent/targets/postgres/log/log-reader.js';
+import type { LogFormat } from '../agent/targets/postgres/log/log-format.js';
+import type { LogReaderStats } from '../agent/targets/postgres/log/reader-stats.js';
+import type { LogEvent } from '../core/log-event.js';
+import type { AnalysisState } from './analysis-state.js';
+import { LogAggregator, type CountMode } from './log-aggregator.js';
+import { readInput, type LogInput } from './log-input.js';
+import { observe } from './observation-mapper.js';
+
+/** The time window of `--since/--until` (epoch ms, null = open). */
+export interface TimeWindow {
+  readonly since: number | null;
+  readonly until: number | null;
+}
+
+/**
+ * One byte range of a plain file: `[start, end)` is counted; `[lookbackStart, start)` only gives
+ * context (open waits, what each pid last ran), `[end, lookaheadEnd)` only closes the waits the
+ * range opened. All offsets are entry starts.
+ */
+export interface RangeJob {
+  readonly input: LogInput;
+  readonly format: LogFormat | 'auto';
+  readonly prefix: string | null;
+  readonly lookbackStart: number;
+  readonly start: number;
+  readonly end: number;
+  readonly lookaheadEnd: number;
+  readonly window: TimeWindow;
+}
+
+export interface RangeResult {
+  readonly state: AnalysisState;
+  readonly stats: LogReaderStats;
+  /** Entries read in the counted part (whatever the window). */
+  readonly entries: number;
+  readonly format: LogFormat | null;
+  readonly prefix: string | null;
+  readonly warnings: readonly string[];
+}
+
+const modeFor = (segment: CountMode, event: LogEvent, window: TimeWindow): CountMode => {
+  if (segment !== 'count' || event.at === null) return segment;
+  if (window.since !== null && event.at < window.since) return 'context';
+  if (window.until !== null && event.at >= window.until) return 'finish';
+  return 'count';
+};
+
+/** Feeds events to the aggregator; returns how many there were. */
+const feed = (events: readonly LogEvent[], aggregator: LogAggregator, segment: CountMode, window: TimeWindow): number => {
+  for (const event of events) aggregator.observe(observe(event), modeFor(segment, event, window));
+  return events.length;
+};
+
+const subtract = (after: LogReaderStats, before: LogReaderStats): LogReaderStats => ({
+  ...after,
+  bytes: after.bytes - before.bytes,
+  lines: after.lines - before.lines,
+  events: after.events - before.events,
+  truncated: after.truncated - before.truncated,
+  nonEnglishSeverities: after.nonEnglishSeverities - before.nonEnglishSeverities,
+  skipped: Object.fromEntries(Object.entries(after.skipped).map(([k, n]) => [k, n - before.skipped[k as keyof LogReaderStats['skipped']]])) as LogReaderStats['skipped'],
+});
+
+/** Analyzes one range of a plain file (in a worker thread, or on the main thread for a small file). */
+export async function analyzeRange(job: RangeJob, onBytes?: (n: number) => void): Promise<RangeResult> {
+  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }) });
+  const aggregator = new LogAggregator();
+  const warnings: string[] = [];
+  if (job.lookbackStart < job.start) {
+    for await (const chunk of readInput(job.input, { start: job.lookbackStart, end: job.start })) feed(reader.push(chunk), aggregator, 'context', job.window);
+    feed(reader.flush(), aggregator, 'context', job.window);
+  }
+  const before = reader.stats;
+  let entries = 0;
+  for await (const chunk of readInput(job.input, { start: job.start, end: job.end, onWarning: (w) => warnings.push(w) })) {
+    entries += feed(reader.push(chunk), aggregator, 'count', job.window);
+    onBytes?.(chunk.length);
+  }
+  entries += feed(job.end < job.lookaheadEnd ? reader.flush() : reader.end(), aggregator, 'count', job.window);
+  const stats = subtract(reader.stats, before);
+  if (job.end < job.lookaheadEnd && aggregator.hasOpenWaits()) {
+    for await (const chunk of readInput(job.input, { start: job.end, end: job.lookaheadEnd })) {
+      feed(reader.push(chunk), aggregator, 'finish', job.window);
+      if (!aggregator.hasOpenWaits()) break;
+    }
+  }
+  return { state: aggregator.finish(), stats, entries, format: reader.format, prefix: reader.prefix, warnings };
+}
+
+/** Analyzes a whole input as a stream (stdin, gzip, small files), continuing `aggregator`. */
+export async function analyzeStream(
+  input: LogInput,
+  options: { readonly format: LogFormat | 'auto'; readonly prefix: string | null; readonly window: TimeWindow; readonly aggregator: LogAggregator; readonly onBytes?: (n: number) => void },
+): Promise<Omit<RangeResult, 'state'>> {
+  const reader: LogReader = createLogReader({ format: options.format, ...(options.prefix === null ? {} : { prefix: options.prefix }) });
+  const warnings: string[] = [];
+  let entries = 0;
+  const onRawBytes = options.onBytes;
+  for await (const chunk of readInput(input, { onWarning: (w) => warnings.push(w), ...(onRawBytes ? { onRawBytes } : {}) })) {
+    entries += feed(reader.push(chunk), options.aggregator, 'count', options.window);
+  }
+  entries += feed(reader.end(), options.aggregator, 'count', options.window);
+  return { stats: reader.stats, entries, format: reader.format, prefix: reader.prefix, warnings };
+}

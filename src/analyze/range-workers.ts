@@ -1,0 +1,50 @@
+import { Worker } from 'node:worker_threads';
+import type { RangeJob, RangeResult } from './range-analysis.js';
+
+interface WorkerMessage {
+  readonly bytes?: number;
+  readonly result?: RangeResult;
+  readonly error?: string;
+}
+
+/**
+ * Starts the worker for one range. From the compiled `.js` the worker file runs as is; from the
+ * `.ts` sources (tsx, Vitest) a small bootstrap registers tsx in the worker first.
+ */
+function startWorker(job: RangeJob): Worker {
+  const url = new URL(`./analyze-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: job });
+  const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: job });
+}
+
+/** Runs each range in a worker thread of its own; resolves with the results in range order. */
+export async function runRangeWorkers(jobs: readonly RangeJob[], onBytes: (n: number) => void): Promise<RangeResult[]> {
+  return Promise.all(
+    jobs.map(
+      (job) =>
+        new Promise<RangeResult>((resolve, reject) => {
+          const worker = startWorker(job);
+          let settled = false;
+          worker.on('message', (message: WorkerMessage) => {
+            if (message.bytes !== undefined && message.bytes > 0) onBytes(message.bytes);
+            if (message.error !== undefined) {
+              settled = true;
+              reject(new Error(`analyze worker failed: ${message.error}`));
+            } else if (message.result !== undefined) {
+              settled = true;
+              resolve(message.result);
+            }
+            if (settled) void worker.terminate();
+          });
+          worker.on('error', (error) => {
+            settled = true;
+            reject(error);
+          });
+          worker.on('exit', (code) => {
+            if (!settled) reject(new Error(`analyze worker exited with code ${code} before it answered`));
+          });
+        }),
+    ),
+  );
+}

@@ -1,0 +1,44 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { userError } from '../../core/errors.js';
+import { parseAnalyzeOptions, type AnalyzeFlags } from '../../analyze/analyze-options.js';
+import { renderHtml } from '../../analyze/html-report.js';
+import { renderMarkdown } from '../../analyze/markdown-report.js';
+import { runAnalysis } from '../../analyze/run-analysis.js';
+import { renderText } from '../../analyze/text-report.js';
+
+/** `hindsight analyze FILE…`: an offline report of PostgreSQL server logs, causes first. */
+export function registerAnalyzeCommand(program: Command): void {
+  program
+    .command('analyze')
+    .description('Report deadlocks, blocking, lock waits, timeouts, errors and slow queries (victims vs causes) from PostgreSQL server logs.')
+    .argument('<files...>', 'stderr, csvlog or jsonlog files, gzip-compressed or not; - reads stdin')
+    .option('--since <time>', 'only count entries at or after this time (e.g. "2026-03-01 15:00", UTC unless a zone is given)')
+    .option('--until <time>', 'only count entries before this time')
+    .option('--log-prefix <prefix>', "the server's log_line_prefix (stderr logs; detected from the lines when absent)")
+    .option('--log-format <format>', 'auto, stderr, csvlog or jsonlog', 'auto')
+    .option('--json', 'print the report as JSON')
+    .option('--md', 'print the report as Markdown')
+    .option('--html <file>', 'also write a self-contained HTML report with charts to this file')
+    .option('--top <n>', 'rows in each top list', '25')
+    .option('--jobs <n>', 'worker threads for large files (0: none)', '2')
+    .option('--no-progress', 'no progress bar on stderr')
+    .action(async (files: string[], flags: AnalyzeFlags) => {
+      const options = parseAnalyzeOptions(files, flags);
+      const report = await runAnalysis(options, { stderr: process.stderr });
+      if (options.htmlFile !== null) {
+        const file = options.htmlFile;
+        await writeFile(file, await renderHtml(report)).catch((cause: unknown) => {
+          throw userError('ANALYZE_HTML_UNWRITABLE', `cannot write ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}. Choose a writable path for --html.`, cause);
+        });
+        process.stderr.write(`hindsight: wrote the HTML report to ${file}\n`);
+      }
+      const out =
+        options.output === 'json'
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : options.output === 'md'
+            ? renderMarkdown(report)
+            : renderText(report, { color: process.stdout.isTTY && !process.env.NO_COLOR });
+      process.stdout.write(out);
+    });
+}
