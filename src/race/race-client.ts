@@ -63,6 +63,8 @@ export function controlledClient(park: (query: PendingQuery) => void): RaceClien
 /** The first stack frame outside the race tester and node_modules: where the app issued the query. */
 function callSite(): string | undefined {
   const lines = (new Error().stack ?? '').split('\n').slice(1);
-  const frame = lines.find((l) => !l.includes('/src/race/') && !l.includes('node_modules') && !l.includes('node:'));
+  const frame = lines.find(
+    (l) => !l.includes('/src/race/') && !l.includes('node_modules') && !l.includes('node:') && !l.includes('<anonymous>'),
+  );
   return frame?.trim().replace(/^at /, '');
 }

@@ -165,7 +165,7 @@ export class SpecTester {
     this.#engine = engine;
     this.#spec = spec;
     this.#programs = options.programs ?? specPrograms(spec);
-    this.#overlapRepeats = options.overlapRepeats ?? 20;
+    this.#overlapRepeats = options.overlapRepeats ?? 50;
     this.#oracle = new SerialOracle(spec, this.#programs, (programs, chooser) => runProgramSchedule(engine, spec, programs, chooser));
   }
 
@@ -199,8 +199,9 @@ export class SpecTester {
     findings: Map<string, { finding: RaceFinding; schedule: Choice[] }>,
     consider: (run: ScheduleRun) => Promise<boolean>,
   ): Promise<void> {
+    let budget = 200;
     for (const schedule of this.#overlapTried.slice(0, 10)) {
-      for (let i = 1; i < this.#overlapRepeats; i++) {
+      for (let i = 1; i < this.#overlapRepeats && budget-- > 0; i++) {
         const before = findings.size;
         if (await consider(await this.run(prefixChooser(schedule)))) return;
         if (findings.size > before) break;

@@ -177,6 +177,11 @@ export class ScheduleEngine {
     }
   }
 
+  /** Ends whatever transaction application code left open (like returning a client to a pool). */
+  async rollbackQuietly(sessionName: string): Promise<void> {
+    await this.#client(sessionName).query('ROLLBACK').catch(() => undefined);
+  }
+
   /** Sends a step on its session's connection without waiting; the promise never rejects. */
   send(sessionName: string, step: StepToRun): Promise<StepResult> {
     const session = this.session(sessionName);

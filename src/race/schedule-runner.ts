@@ -105,7 +105,8 @@ export async function runProgramSchedule(
           committed.push(name);
         },
         () => undefined,
-      ).finally(() => {
+      ).finally(async () => {
+        if (spec.format === 'api') await engine.rollbackQuietly(name);
         session.state = 'done';
         engine.poke();
       }),

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatResult } from '../../../src/race/race-report.js';
 import { runRace } from '../../../src/race/race-runner.js';
 import type { RaceOptions, RaceResult } from '../../../src/race/race-runner.js';
 import { contextSwitches } from '../../../src/race/schedule-explorer.js';
@@ -99,14 +100,14 @@ describe('anomalies are found by the serial-equivalence oracle, with no annotati
   it('under SERIALIZABLE the same code gets 40001, which is not an anomaly', async () => {
     const result = await race('write-skew-serializable.yaml');
     expect(result.complete).toBe(true);
-    expect(result.findings).toEqual([]);
+    expect(result.findings, formatResult(result)).toEqual([]);
     expect(result.outcomes.serialization_failure).toBeGreaterThan(0);
   });
 
   it('INSERT … WHERE NOT EXISTS duplicates only when released at the same instant', async () => {
     const spec = await loadSpecFile(fixture('insert-where-not-exists.yaml'));
     const sequential = await runRace({ ...spec, overlap: false }, { url: db.url });
-    expect(sequential.findings).toEqual([]);
+    expect(sequential.findings, formatResult(sequential)).toEqual([]);
     const overlapped = await runRace(spec, { url: db.url });
     expect(kinds(overlapped)).toEqual(['anomaly', 'invariant']);
     expect(overlapped.findings[0]?.schedule).toEqual([['first', 'second']]);
@@ -117,13 +118,13 @@ describe('no false alarm on safe look-alikes', () => {
   it('rows locked in a consistent order', async () => {
     const result = await race('consistent-order.spec');
     expect(result.complete).toBe(true);
-    expect(result.findings).toEqual([]);
+    expect(result.findings, formatResult(result)).toEqual([]);
     expect(result.outcomes).toEqual({});
   });
 
   it('read-modify-write under SELECT … FOR UPDATE', async () => {
     const result = await race('rmw-for-update.yaml');
     expect(result.complete).toBe(true);
-    expect(result.findings).toEqual([]);
+    expect(result.findings, formatResult(result)).toEqual([]);
   });
 });
