@@ -45,6 +45,7 @@ interface OpenWait {
   readonly mode: string;
   readonly object: string;
   readonly statement: string | null;
+  readonly relation: string | null;
   readonly holders: readonly HolderSnapshot[];
 }
 
@@ -67,11 +68,11 @@ const PID_LIMIT = 50_000;
 const WAITS_PER_PID = 16;
 
 /** `transaction 746` → `transaction`; `tuple (0,1) of relation 16385 of database 5` → `tuple of relation 16385 of database 5`. */
-export function lockTargetKey(mode: string, object: string): string {
+export function lockTargetKey(mode: string, object: string, relation: string | null = null): string {
   const target = object
     .replace(/^(transaction|virtual transaction)\s+\S+/, '$1')
     .replace(/^tuple \([^)]*\) of /, 'tuple of ');
-  return `${mode} on ${target}`;
+  return `${mode} on ${target}${relation === null ? '' : ` (in "${relation}")`}`;
 }
 
 const relationOf = (object: string): string | null => /relation (\d+|"[^"]+"|\S+)/.exec(object)?.[1] ?? null;
@@ -90,6 +91,10 @@ export class LogAggregator {
         this.#waitStarted(observation, mode);
         return;
       case 'lock-wait-ended':
+        // A deadlock found at the first check is logged only as its ending: it was a wait too.
+        if (observation.ending === 'deadlock' && observation.pid !== null && !this.#pids.get(observation.pid)?.openWait) {
+          this.#waitStarted({ ...observation, kind: 'lock-wait-started' }, mode);
+        }
         this.#waitEnded(observation, observation.ending);
         return;
       case 'deadlock':
@@ -220,6 +225,7 @@ export class LogAggregator {
       mode: o.mode,
       object: o.object,
       statement: o.statement,
+      relation: o.relation,
       holders: o.holders.map((pid) => {
         const holder = this.#pids.get(pid);
         return {
@@ -264,7 +270,7 @@ export class LogAggregator {
     if (waitMs !== null) addToSketch(lw.durations, waitMs);
     const minute = this.#minute(wait.startAt);
     if (minute !== null) minute.waitMs += ms;
-    const target = cappedEntry(this.state, { name: 'lockTargets', map: lw.byTarget, limit: LIMITS.lockTargets, other: OTHER_KEY }, lockTargetKey(wait.mode, wait.object), (key) => ({ key, waits: 0, waitMs: 0, maxMs: 0 }));
+    const target = cappedEntry(this.state, { name: 'lockTargets', map: lw.byTarget, limit: LIMITS.lockTargets, other: OTHER_KEY }, lockTargetKey(wait.mode, wait.object, wait.relation), (key) => ({ key, waits: 0, waitMs: 0, maxMs: 0 }));
     target.waits += 1;
     target.waitMs += ms;
     target.maxMs = Math.max(target.maxMs, ms);
@@ -333,6 +339,7 @@ export class LogAggregator {
       const relation = p.relation ?? relationOf(p.waitsForObject);
       if (relation !== null) group.relations.add(relation);
     }
+    if (o.relation !== null) group.relations.add(o.relation);
     if (o.report.database !== null) group.databases.add(o.report.database);
     else if (o.database !== null) group.databases.add(o.database);
     if (o.at !== null && group.perMinute.size < LIMITS.minutes) {
@@ -394,7 +401,8 @@ export class LogAggregator {
     if (pidState !== null) {
       pidState.lastStatement = o.statement;
       if (o.at !== null) {
-        const start = o.at - o.durationMs;
+        // Timestamps to the second only (`%t`): widen the statement by that second.
+        const start = o.at - o.durationMs - (o.at % 1000 === 0 ? 1000 : 0);
         const spans = pidState.openWait?.startAt != null ? [...pidState.waits, { startAt: pidState.openWait.startAt, endAt: o.at }] : pidState.waits;
         for (const span of spans) {
           const overlap = Math.min(span.endAt, o.at) - Math.max(span.startAt, start);

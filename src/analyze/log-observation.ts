@@ -36,15 +36,25 @@ export interface LockWaitStarted extends Base {
   readonly holders: readonly number[];
   readonly queue: readonly number[];
   readonly statement: string | null;
+  /** The relation named by the entry's CONTEXT (`while updating tuple (0,1) in relation "t"`). */
+  readonly relation: string | null;
 }
 
-/** `acquired … after N ms`, or `detected deadlock while waiting … after N ms`. */
+/**
+ * `acquired … after N ms`, or `detected deadlock while waiting … after N ms` — the latter is often
+ * the only line of its wait (the deadlock check found the cycle at once), so it carries what a
+ * start carries too.
+ */
 export interface LockWaitEnded extends Base {
   readonly kind: 'lock-wait-ended';
   readonly ending: 'acquired' | 'deadlock';
   readonly mode: string;
   readonly object: string;
   readonly afterMs: number;
+  readonly holders: readonly number[];
+  readonly queue: readonly number[];
+  readonly statement: string | null;
+  readonly relation: string | null;
 }
 
 export interface DeadlockObserved extends Base {
@@ -52,6 +62,8 @@ export interface DeadlockObserved extends Base {
   readonly report: DeadlockReport;
   /** The raw statements of the cycle's processes, by pid (DETAIL lines + the victim's STATEMENT). */
   readonly statements: ReadonlyMap<number, string>;
+  /** The relation named by the entry's CONTEXT, when there is one. */
+  readonly relation: string | null;
 }
 
 export interface ErrorObserved extends Base {

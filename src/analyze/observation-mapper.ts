@@ -25,6 +25,7 @@ export function observe(event: LogEvent): LogObservation {
             database: event.database,
           },
           statements: parsed.statements,
+          relation: event.context === null ? null : (CONTEXT_RELATION.exec(event.context)?.[1] ?? null),
         };
       }
     }
@@ -43,6 +44,7 @@ const base = (event: LogEvent) => ({
 });
 
 const WAIT = /^process (\d+) (still waiting for|acquired|detected deadlock while waiting for) (\S+) on (.+) after ([\d.]+) ms/;
+const CONTEXT_RELATION = / relation "([^"]+)"/;
 const HOLDERS = /^Process(?:es)? holding the lock: ([\d, ]*)[.,] Wait queue: ([\d, ]*)\./;
 const pids = (list: string | undefined): number[] =>
   (list ?? '')
@@ -73,11 +75,11 @@ function observeLog(event: LogEvent): LogObservation {
       const mode = wait[3] ?? '';
       const object = wait[4] ?? '';
       const afterMs = Number(wait[5]);
-      if (verb === 'still waiting for') {
-        const holders = event.detail === null ? null : HOLDERS.exec(event.detail);
-        return { ...base(event), kind: 'lock-wait-started', mode, object, afterMs, holders: pids(holders?.[1]), queue: pids(holders?.[2]), statement: event.statement };
-      }
-      return { ...base(event), kind: 'lock-wait-ended', ending: verb === 'acquired' ? 'acquired' : 'deadlock', mode, object, afterMs };
+      const holders = event.detail === null ? null : HOLDERS.exec(event.detail);
+      const relation = event.context === null ? null : (CONTEXT_RELATION.exec(event.context)?.[1] ?? null);
+      const detail = { mode, object, afterMs, holders: pids(holders?.[1]), queue: pids(holders?.[2]), statement: event.statement, relation };
+      if (verb === 'still waiting for') return { ...base(event), kind: 'lock-wait-started', ...detail };
+      return { ...base(event), kind: 'lock-wait-ended', ending: verb === 'acquired' ? 'acquired' : 'deadlock', ...detail };
     }
     return { ...base(event), kind: 'other' };
   }
