@@ -20,6 +20,7 @@ export async function openRaceServer(url?: string): Promise<RaceServer> {
   const local = url === undefined ? await LocalPostgres.start() : undefined;
   const adminUrl = local ? local.url() : (url ?? '');
   const created: string[] = [];
+  let usedLocalDefault = false;
   const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: adminUrl });
     try {
@@ -35,6 +36,11 @@ export async function openRaceServer(url?: string): Promise<RaceServer> {
   };
   return {
     async createDatabase() {
+      // Our own throwaway server: its first database costs nothing, later ones are scratch ones.
+      if (local && !usedLocalDefault) {
+        usedLocalDefault = true;
+        return local.url();
+      }
       const name = `hindsight_race_${randomBytes(4).toString('hex')}`;
       await admin(async (c) => {
         try {

@@ -82,7 +82,7 @@ export class ScheduleEngine {
     this.#clients = init.clients;
     this.#control = init.control;
     this.#deadlockTimeoutMs = init.options.deadlockTimeoutMs ?? 20;
-    this.#deadlockWaitMs = this.#deadlockTimeoutMs + (init.options.deadlockMarginMs ?? 30);
+    this.#deadlockWaitMs = this.#deadlockTimeoutMs + (init.options.deadlockMarginMs ?? 15);
     this.#stepTimeoutMs = init.options.stepTimeoutMs ?? 10_000;
   }
 
