@@ -45,10 +45,15 @@ function signals(events: readonly LogEvent[]): LogSignal[] {
   return events.map(interpretLogEvent).filter((signal) => signal !== null);
 }
 
-const countKind = (list: readonly LogSignal[], kind: LogSignal['kind']) => list.filter((s) => s.kind === kind).length;
+const countKind = (list: readonly LogSignal[], kind: LogSignal['kind']) =>
+  list.filter((s) => s.kind === kind).length;
 
 /** Counts lines of the raw file that match, without the parser. */
-const grepCount = (bytes: Buffer, pattern: RegExp) => bytes.toString('utf8').split('\n').filter((l) => pattern.test(l)).length;
+const grepCount = (bytes: Buffer, pattern: RegExp) =>
+  bytes
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => pattern.test(l)).length;
 
 describe.each(RUNS)('fixtures recorded with prefix run %s', (run) => {
   const truth = truthOf(run);
@@ -89,7 +94,9 @@ describe.each(RUNS)('fixtures recorded with prefix run %s', (run) => {
 
     it('reads slow statements with their durations, and prepared statements with parameters', () => {
       const statements = found.filter((s) => s.kind === 'statement');
-      const sleeps = statements.filter((s) => s.query?.startsWith('SELECT pg_sleep(0.3)') && (s.durationMs ?? 0) >= 250);
+      const sleeps = statements.filter(
+        (s) => s.query?.startsWith('SELECT pg_sleep(0.3)') && (s.durationMs ?? 0) >= 250,
+      );
       expect(sleeps).toHaveLength(truth.slowSleeps);
       expect(sleeps.some((s) => s.query?.includes('\n       count(*)\n'))).toBe(true);
       const executes = statements.filter((s) => s.step === 'execute' && s.name === 'stock');
@@ -105,11 +112,17 @@ describe.each(RUNS)('fixtures recorded with prefix run %s', (run) => {
     it('reads lock waits: one holder, several holders, empty wait queue, acquired, PostgreSQL 18 lock failure', () => {
       const waits = found.filter((s) => s.kind === 'lock_wait');
       const stillWaiting = waits.filter((w) => w.phase === 'waiting');
-      expect(stillWaiting).toHaveLength(grepCount(fixture(run, 'postgresql.log'), /LOG: {2}process \d+ still waiting for /));
+      expect(stillWaiting).toHaveLength(
+        grepCount(fixture(run, 'postgresql.log'), /LOG: {2}process \d+ still waiting for /),
+      );
       expect(waits.filter((w) => w.phase === 'acquired')).toHaveLength(
         grepCount(fixture(run, 'postgresql.log'), /LOG: {2}process \d+ acquired /),
       );
-      expect(stillWaiting.every((w) => w.holders.length > 0 && w.queue.includes(w.pid) && (w.waitedMs ?? 0) >= 100)).toBe(true);
+      expect(
+        stillWaiting.every(
+          (w) => w.holders.length > 0 && w.queue.includes(w.pid) && (w.waitedMs ?? 0) >= 100,
+        ),
+      ).toBe(true);
       expect(stillWaiting.some((w) => w.holders.length === 2 && w.mode === 'ExclusiveLock')).toBe(true);
       const detected = waits.filter((w) => w.phase === 'deadlock_detected');
       expect(detected).toHaveLength(truth.deadlocks);
@@ -155,7 +168,11 @@ describe.each(RUNS)('fixtures recorded with prefix run %s', (run) => {
     // Concurrent backends may reach the destinations in another order: compare as sorted lists.
     const messages = FORMATS.map(({ format, file }) =>
       readAll(fixture(run, file), format, format === 'stderr' ? truth.prefix : undefined)
-        .events.map((e) => [e.pid, e.severity, e.message, e.detail, e.hint, e.context, e.statement, e.user, e.database].join('|'))
+        .events.map((e) =>
+          [e.pid, e.severity, e.message, e.detail, e.hint, e.context, e.statement, e.user, e.database].join(
+            '|',
+          ),
+        )
         .sort(),
     );
     expect(messages[1]).toEqual(messages[0]);
@@ -179,7 +196,8 @@ describe.each(RUNS)('fixtures recorded with prefix run %s', (run) => {
     for (const size of [1, 7, 100, 4096]) {
       const reader = createLogReader({ format, ...(format === 'stderr' ? { prefix: truth.prefix } : {}) });
       const events: LogEvent[] = [];
-      for (let at = 0; at < bytes.length; at += size) events.push(...reader.push(bytes.subarray(at, at + size)));
+      for (let at = 0; at < bytes.length; at += size)
+        events.push(...reader.push(bytes.subarray(at, at + size)));
       events.push(...reader.end());
       expect(events).toEqual(whole);
     }

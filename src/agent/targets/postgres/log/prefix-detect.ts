@@ -84,7 +84,7 @@ function inferPrefix(head: string): string {
     .replace(/\b(client|host|remote|h)=[^,\s]*/, '$1=%h')
     .replace(/[\w.:-]+\(\d+\)/, '%r')
     .replace(/\[local\]/, '%r')
-    .replace(/[^\s@:[\]=,]+@[^\s@:[\]=,]+/, '%u@%d');
+    .replace(/[^\s@/:[\]=,<>()]+([@/])[^\s@/:[\]=,<>()]+/, '%u$1%d');
   let numbers = 0;
   prefix = prefix.replace(/(?<![%\w.])\d+(?![\w.])/g, () => (numbers++ === 0 ? '%p' : '%l'));
   return prefix;

@@ -26,6 +26,8 @@ export class StderrParser {
   readonly #out: LogEvent[];
   readonly #pidGroup: number;
   #entry: LogEntry | null = null;
+  /** The last continuation had no entry to go to: tab lines after it have none either. */
+  #orphaned = false;
 
   constructor(init: {
     prefix: CompiledPrefix;
@@ -57,7 +59,7 @@ export class StderrParser {
     }
     if (text.charCodeAt(start) === 9 /* tab */) {
       const entry = this.#entry;
-      if (entry === null) {
+      if (entry === null || this.#orphaned) {
         counters.skip('orphan-continuation', text, start, end);
         if (truncated) counters.truncated++;
         return;
@@ -78,6 +80,7 @@ export class StderrParser {
     if (match === null || match.index + match[0].length > end) {
       counters.skip('unmatched-prefix', text, start, end);
       if (truncated) counters.truncated++;
+      this.#orphaned = true; // tab lines after it go on with this line, not with the entry before
       return;
     }
     const keyword = match[prefix.severityGroup] ?? '';
@@ -89,13 +92,16 @@ export class StderrParser {
       if (entry === null || (pid !== null && entry.pid !== null && pid !== entry.pid)) {
         counters.skip('orphan-continuation', text, start, end);
         if (truncated) counters.truncated++;
+        this.#orphaned = true; // its tab-continued lines are orphans too
         return;
       }
+      this.#orphaned = false;
       entry.set(part, body);
       if (truncated) entry.truncated = true;
       return;
     }
     this.flush();
+    this.#orphaned = false;
     if (!english) counters.nonEnglishSeverities++;
     const entry = new LogEntry(this.#maxEntryLength);
     entry.severity = keyword.startsWith('DEBUG') ? 'DEBUG' : keyword;

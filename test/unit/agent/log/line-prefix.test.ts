@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { createLogReader } from '../../../../src/agent/targets/postgres/log/log-reader.js';
+import { detectLinePrefix } from '../../../../src/agent/targets/postgres/log/prefix-detect.js';
+
+const read = (prefix: string, text: string) => {
+  const reader = createLogReader({ format: 'stderr', prefix });
+  const events = [...reader.push(Buffer.from(text)), ...reader.end()];
+  return { events, stats: reader.stats };
+};
+
+describe('compileLinePrefix through the stderr reader', () => {
+  it('reads every escape into its field', () => {
+    const prefix = '%m|%n|%p|%u|%d|%a|%r|%c|%l|%s|%v|%x|%e|%i|%b|%Q|%P|%% ';
+    const line =
+      '2026-03-01 15:00:00.250 UTC|1772377200.250|4242|alice|shop|checkout web|10.0.0.7(51234)|67a1b2c3.1092|7|' +
+      '2026-03-01 14:59:00 UTC|3/17|0|40P01|UPDATE|client backend|-123456789||% ERROR:  deadlock detected\n';
+    const { events, stats } = read(prefix, line);
+    expect(stats.skipped['unmatched-prefix']).toBe(0);
+    expect(events).toEqual([
+      {
+        at: Date.UTC(2026, 2, 1, 15, 0, 0, 250),
+        pid: 4242,
+        severity: 'ERROR',
+        sqlstate: '40P01',
+        message: 'deadlock detected',
+        detail: null,
+        hint: null,
+        context: null,
+        statement: null,
+        user: 'alice',
+        database: 'shop',
+        application: 'checkout web',
+        client: '10.0.0.7:51234',
+        sessionId: '67a1b2c3.1092',
+      },
+    ]);
+  });
+
+  it('reads %n epoch timestamps and %t with zone abbreviations and numeric offsets', () => {
+    expect(read('%n [%p] ', '1772377200.250 [1] LOG:  x\n').events[0]?.at).toBe(
+      Date.UTC(2026, 2, 1, 15, 0, 0, 250),
+    );
+    expect(read('%t [%p] ', '2026-03-01 10:00:00 EST [1] LOG:  x\n').events[0]?.at).toBe(
+      Date.UTC(2026, 2, 1, 15),
+    );
+    expect(read('%t [%p] ', '2026-03-01 18:00:00 +03 [1] LOG:  x\n').events[0]?.at).toBe(
+      Date.UTC(2026, 2, 1, 15),
+    );
+    expect(read('%m [%p] ', '2026-03-01 20:30:00.000 +0530 [1] LOG:  x\n').events[0]?.at).toBe(
+      Date.UTC(2026, 2, 1, 15),
+    );
+    const unknown = read('%m [%p] ', '2026-03-01 15:00:00.000 XYZT [1] LOG:  x\n');
+    expect(unknown.events[0]?.at).toBe(Date.UTC(2026, 2, 1, 15));
+    expect(unknown.stats.unknownTimeZones).toEqual(['XYZT']);
+  });
+
+  it('handles padding (%-10u, %5p) and %q for processes without a session', () => {
+    const prefix = '%m [%5p] %q%-10u %-8d ';
+    const text =
+      '2026-03-01 15:00:00.000 UTC [  321] LOG:  checkpoint starting: time\n' +
+      '2026-03-01 15:00:01.000 UTC [ 4242] bob        shop     ERROR:  canceling statement due to lock timeout\n';
+    const { events, stats } = read(prefix, text);
+    expect(stats.skipped['unmatched-prefix']).toBe(0);
+    expect(events.map((e) => [e.pid, e.user, e.database, e.severity])).toEqual([
+      [321, null, null, 'LOG'],
+      [4242, 'bob', 'shop', 'ERROR'],
+    ]);
+  });
+
+  it('reads user and database names that hold spaces and the prefix characters', () => {
+    const { events } = read(
+      '%m [%p] %q%u@%d ',
+      '2026-03-01 15:00:00.000 UTC [7] my user@my db@x LOG:  hello\n',
+    );
+    expect(events[0]).toMatchObject({ user: 'my user', database: 'my db@x', message: 'hello' });
+  });
+
+  it('takes [unknown] and empty values as null, and an empty prefix as none', () => {
+    const { events } = read(
+      '%m [%p] %q%u@%d ',
+      '2026-03-01 15:00:00.000 UTC [7] [unknown]@[unknown] LOG:  connection received\n',
+    );
+    expect(events[0]).toMatchObject({ user: null, database: null });
+    expect(read('', 'LOG:  database system is ready to accept connections\n').events[0]).toMatchObject({
+      severity: 'LOG',
+      at: null,
+      pid: null,
+    });
+  });
+
+  it('counts lines that do not start with the prefix, and keeps an example', () => {
+    const { events, stats } = read(
+      '%m [%p] ',
+      'this is not a log line\n2026-03-01 15:00:00.000 UTC [7] LOG:  ok\n',
+    );
+    expect(events).toHaveLength(1);
+    expect(stats.skipped['unmatched-prefix']).toBe(1);
+    expect(stats.skippedExamples['unmatched-prefix']).toBe('this is not a log line');
+  });
+});
+
+describe('detectLinePrefix', () => {
+  it('infers a prefix that is not among the common ones', () => {
+    const lines = [
+      '2026-03-01 15:00:00.123 UTC <4242> alice/shop: LOG:  duration: 1.0 ms  statement: SELECT 1',
+      '2026-03-01 15:00:00.124 UTC <4243> bob/shop: ERROR:  deadlock detected',
+      '2026-03-01 15:00:00.124 UTC <4243> bob/shop: DETAIL:  Process 4243 waits for ShareLock on transaction 7; blocked by process 4242.',
+    ].join('\n');
+    const detected = detectLinePrefix(`${lines}\n`);
+    expect(detected?.matched).toBe(3);
+    const reader = createLogReader({ format: 'stderr', ...(detected ? { prefix: detected.prefix } : {}) });
+    const events = [...reader.push(Buffer.from(`${lines}\n`)), ...reader.end()];
+    expect(events.map((e) => e.pid)).toEqual([4242, 4243]);
+    expect(events[1]?.detail).toMatch(/^Process 4243 waits/);
+  });
+
+  it('gives up (null) rather than guess on text that is not a log', () => {
+    expect(detectLinePrefix('hello\nworld\n')).toBeNull();
+  });
+});
