@@ -23,12 +23,14 @@ export async function specFromLogFile(path: string): Promise<string> {
  * logged with `Parameters:` get their values; the setup is inferred from the statements where
  * they are simple (`UPDATE t SET … WHERE id = 1`), else left for a person to complete.
  */
-export function specFromLogEvents(events: readonly LogEvent[], source: string): string {
+export function specFromLogEvents(events: readonly LogEvent[], source: string, options: { readonly database?: string } = {}): string {
   const deadlocks: DeadlockReport[] = [];
   const parameters = new Map<string, readonly (string | null)[]>();
   for (const event of events) {
     const signal = interpretLogEvent(event);
-    if (signal?.kind === 'deadlock') deadlocks.push(signal.report);
+    if (signal?.kind === 'deadlock' && (options.database === undefined || signal.report.database === options.database)) {
+      deadlocks.push(signal.report);
+    }
     if (signal?.kind === 'statement' && signal.query && signal.parameters.length > 0 && event.pid !== null) {
       parameters.set(`${event.pid}\n${signal.query.trim()}`, signal.parameters);
     }
