@@ -1,4 +1,5 @@
 import type { DeadlockReport } from '../core/log-event.js';
+import { detach } from './detached-string.js';
 import { createSketch, mergeSketch, type QuantileSketch } from './quantile-sketch.js';
 
 /**
@@ -182,8 +183,10 @@ export function cappedEntry<K, V>(
   const found = spec.map.get(key);
   if (found !== undefined) return found;
   if (spec.map.size < spec.limit || key === spec.other) {
-    const created = create(key);
-    spec.map.set(key, created);
+    // Keys are kept for the whole run: copy them out of the reader's chunk (see detach()).
+    const kept = (typeof key === 'string' ? detach(key) : key) as K;
+    const created = create(kept);
+    spec.map.set(kept, created);
     return created;
   }
   state.overflow.set(spec.name, (state.overflow.get(spec.name) ?? 0) + 1);

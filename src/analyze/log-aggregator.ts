@@ -18,6 +18,7 @@ import type {
   LockWaitStarted,
   LogObservation,
 } from './log-observation.js';
+import { detach } from './detached-string.js';
 import { addToSketch, createSketch } from './quantile-sketch.js';
 import { QueryFingerprints } from './query-fingerprints.js';
 import { normalizeErrorMessage, inferSqlstate } from './sqlstate-inference.js';
@@ -93,9 +94,9 @@ export class LogAggregator {
       case 'lock-wait-ended':
         // A deadlock found at the first check is logged only as its ending: it was a wait too.
         if (observation.ending === 'deadlock' && observation.pid !== null && !this.#pids.get(observation.pid)?.openWait) {
-          this.#waitStarted({ ...observation, kind: 'lock-wait-started' }, mode);
+          this.#waitStarted(observation, mode);
         }
-        this.#waitEnded(observation, observation.ending);
+        this.#waitEnded(observation.pid, observation.at, observation.afterMs, observation.ending);
         return;
       case 'deadlock':
         this.#deadlock(observation, mode);
@@ -206,26 +207,27 @@ export class LogAggregator {
       this.#pids.delete(pid);
     }
     this.#pids.set(pid, found);
-    found.application = observation.application ?? found.application;
-    found.user = observation.user ?? found.user;
-    found.database = observation.database ?? found.database;
+    // Kept per pid for as long as the pid lives: copies, not slices of the reader's chunks.
+    if (observation.application !== null && observation.application !== found.application) found.application = detach(observation.application);
+    if (observation.user !== null && observation.user !== found.user) found.user = detach(observation.user);
+    if (observation.database !== null && observation.database !== found.database) found.database = detach(observation.database);
     return found;
   }
 
-  #waitStarted(o: LockWaitStarted, mode: CountMode): void {
+  #waitStarted(o: LockWaitStarted | LockWaitEnded, mode: CountMode): void {
     const pidState = this.#pid(o.pid, o);
     if (pidState === null) return;
     // A new wait while one is open: the log lost the first one's ending.
     if (pidState.openWait?.owned === true) this.#recordWait(pidState.openWait, 'unknown', null);
     const owned = mode === 'count';
-    if (o.statement !== null) pidState.lastStatement = o.statement;
+    if (o.statement !== null) pidState.lastStatement = detach(o.statement);
     pidState.openWait = {
       owned,
       startAt: o.at === null ? null : o.at - o.afterMs,
       mode: o.mode,
       object: o.object,
-      statement: o.statement,
-      relation: o.relation,
+      statement: o.statement === null ? null : detach(o.statement),
+      relation: o.relation === null ? null : detach(o.relation),
       holders: o.holders.map((pid) => {
         const holder = this.#pids.get(pid);
         return {
@@ -244,16 +246,15 @@ export class LogAggregator {
     }
   }
 
-  #waitEnded(o: LockWaitEnded | ErrorObserved, ending: WaitEnding): void {
-    if (o.pid === null) return;
-    const pidState = this.#pids.get(o.pid);
+  /** `afterMs`: the wait's length when the log says it (`acquired … after N ms`), else null. */
+  #waitEnded(pid: number | null, endAt: number | null, afterMs: number | null, ending: WaitEnding): void {
+    if (pid === null) return;
+    const pidState = this.#pids.get(pid);
     const wait = pidState?.openWait;
     if (pidState === undefined || wait === undefined || wait === null) return;
     pidState.openWait = null;
-    const endAt = o.at;
-    let waitMs: number | null = null;
-    if (o.kind === 'lock-wait-ended') waitMs = o.afterMs;
-    else if (endAt !== null && wait.startAt !== null) waitMs = Math.max(0, endAt - wait.startAt);
+    let waitMs: number | null = afterMs;
+    if (waitMs === null && endAt !== null && wait.startAt !== null) waitMs = Math.max(0, endAt - wait.startAt);
     if (wait.startAt !== null) {
       const spanEnd = waitMs === null ? (endAt ?? wait.startAt) : wait.startAt + waitMs;
       if (pidState.waits.length >= WAITS_PER_PID) pidState.waits.shift();
@@ -305,12 +306,12 @@ export class LogAggregator {
 
   #deadlock(o: DeadlockObserved, mode: CountMode): void {
     // The victim's wait (if logged) ends here; the ERROR entry that carries the report is the same one.
-    this.#waitEnded({ ...o, kind: 'error', sqlstate: '40P01', message: 'deadlock detected', statement: null }, 'deadlock');
+    this.#waitEnded(o.pid, o.at, null, 'deadlock');
     if (o.pid !== null) this.#pids.get(o.pid)?.waits.splice(0);
     if (mode !== 'count') return;
     const s = this.state;
     s.deadlockCount += 1;
-    this.#countError({ ...o, kind: 'error', sqlstate: '40P01', message: 'deadlock detected', statement: o.statements.get(o.pid ?? -1) ?? null });
+    this.#countError(o, '40P01', 'deadlock detected', o.statements.get(o.pid ?? -1) ?? null);
     const minute = this.#minute(o.at);
     if (minute !== null) minute.deadlocks += 1;
     const queries = o.report.processes.map((p) => {
@@ -327,8 +328,8 @@ export class LogAggregator {
       modes: new Set<string>(),
       relations: new Set<string>(),
       databases: new Set<string>(),
-      example: o.report,
-      exampleStatements: new Map(o.statements),
+      example: JSON.parse(JSON.stringify(o.report)) as DeadlockObserved['report'],
+      exampleStatements: new Map([...o.statements].map(([pid, sql]) => [pid, detach(sql)])),
       perMinute: new Map<number, number>(),
     }));
     group.count += 1;
@@ -362,24 +363,24 @@ export class LogAggregator {
               : o.message.includes('user request')
                 ? 'cancel'
                 : 'error';
-      this.#waitEnded(o, ending);
+      this.#waitEnded(o.pid, o.at, null, ending);
     }
     if (pidState !== null) {
-      if (o.statement !== null) pidState.lastStatement = o.statement;
+      if (o.statement !== null) pidState.lastStatement = detach(o.statement);
       pidState.waits.splice(0);
     }
-    if (mode === 'count') this.#countError({ ...o, sqlstate });
+    if (mode === 'count') this.#countError(o, sqlstate, o.message, o.statement);
   }
 
-  #countError(o: ErrorObserved): void {
+  #countError(o: ErrorObserved | DeadlockObserved, code: string | null, rawMessage: string, statement: string | null): void {
     const s = this.state;
-    const sqlstate = o.sqlstate ?? 'unknown';
-    const message = normalizeErrorMessage(o.message);
+    const sqlstate = code ?? 'unknown';
+    const message = normalizeErrorMessage(rawMessage);
     const cls = sqlstate === 'unknown' ? 'unknown' : sqlstate.slice(0, 2);
     s.errorsByClass.set(cls, (s.errorsByClass.get(cls) ?? 0) + 1);
     const group = cappedEntry(s, { name: 'errorGroups', map: s.errors, limit: LIMITS.errorGroups, other: OTHER_KEY }, `${sqlstate}\u241e${message}`, () => ({
       sqlstate,
-      message,
+      message: detach(message),
       severity: o.severity,
       count: 0,
       firstAt: null,
@@ -389,7 +390,7 @@ export class LogAggregator {
     group.count += 1;
     group.firstAt = minAt(group.firstAt, o.at);
     group.lastAt = maxAt(group.lastAt, o.at);
-    if (group.example === null && o.statement !== null) group.example = this.#fingerprints.of(o.statement);
+    if (group.example === null && statement !== null) group.example = detach(this.#fingerprints.of(statement));
     const minute = this.#minute(o.at);
     if (minute !== null) minute.errors += 1;
   }
@@ -399,7 +400,7 @@ export class LogAggregator {
     let lockWaitMs = 0;
     let victim = false;
     if (pidState !== null) {
-      pidState.lastStatement = o.statement;
+      pidState.lastStatement = detach(o.statement);
       if (o.at !== null) {
         // Timestamps to the second only (`%t`): widen the statement by that second.
         const start = o.at - o.durationMs - (o.at % 1000 === 0 ? 1000 : 0);
@@ -423,8 +424,8 @@ export class LogAggregator {
       victims: 0,
       victimMs: 0,
       lockWaitMs: 0,
-      example: o.statement.length > 4_000 ? `${o.statement.slice(0, 4_000)}…` : o.statement,
-      exampleParameters: o.parameters,
+      example: detach(o.statement.length > 4_000 ? `${o.statement.slice(0, 4_000)}…` : o.statement),
+      exampleParameters: o.parameters === null ? null : detach(o.parameters.slice(0, 4_000)),
     }));
     addToSketch(group.durations, o.durationMs);
     addToSketch(s.slowAll, o.durationMs);

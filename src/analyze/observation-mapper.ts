@@ -16,12 +16,17 @@ export function observe(event: LogEvent): LogObservation {
       if (parsed.processes.length > 0) {
         if (event.pid !== null && event.statement !== null && !parsed.statements.has(event.pid)) parsed.statements.set(event.pid, event.statement);
         return {
-          ...base(event),
           kind: 'deadlock',
+          at: event.at,
+          pid: event.pid,
+          severity: event.severity,
+          user: event.user,
+          database: event.database,
+          application: event.application,
           report: {
             at: event.at,
             victimPid: event.pid,
-            processes: parsed.processes.map((p) => ({ ...p, query: parsed.statements.get(p.pid) ?? null })),
+            processes: parsed.processes.map((p) => ({ pid: p.pid, waitsForMode: p.waitsForMode, waitsForObject: p.waitsForObject, relation: p.relation, blockedBy: p.blockedBy, query: parsed.statements.get(p.pid) ?? null })),
             database: event.database,
           },
           statements: parsed.statements,
@@ -29,19 +34,16 @@ export function observe(event: LogEvent): LogObservation {
         };
       }
     }
-    return { ...base(event), kind: 'error', sqlstate: event.sqlstate, message: event.message, statement: event.statement };
+    return { kind: 'error', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application, sqlstate: event.sqlstate, message: event.message, statement: event.statement };
   }
-  return { ...base(event), kind: 'other' };
+  return other(event);
 }
 
-const base = (event: LogEvent) => ({
-  at: event.at,
-  pid: event.pid,
-  severity: event.severity,
-  user: event.user,
-  database: event.database,
-  application: event.application,
-});
+/**
+ * Observations are built as object literals with their fields spelled out: an object spread
+ * (`{ ...base, kind }`) costs microseconds per entry on this hot path.
+ */
+const other = (event: LogEvent): LogObservation => ({ kind: 'other', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application });
 
 const WAIT = /^process (\d+) (still waiting for|acquired|detected deadlock while waiting for) (\S+) on (.+) after ([\d.]+) ms/;
 const CONTEXT_RELATION = / relation "([^"]+)"/;
@@ -65,8 +67,8 @@ function observeLog(event: LogEvent): LogObservation {
       const colon = rest.indexOf(': ');
       statement = colon < 0 ? null : rest.slice(colon + 2);
     }
-    if (statement === null || !Number.isFinite(durationMs)) return { ...base(event), kind: 'other' };
-    return { ...base(event), kind: 'duration', durationMs, statement, parameters: event.detail?.startsWith('Parameters: ') === true ? event.detail.slice(12) : null };
+    if (statement === null || !Number.isFinite(durationMs)) return other(event);
+    return { kind: 'duration', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application, durationMs, statement, parameters: event.detail?.startsWith('Parameters: ') === true ? event.detail.slice(12) : null };
   }
   if (first === 112 /* p */ && m.startsWith('process ')) {
     const wait = WAIT.exec(m);
@@ -77,20 +79,22 @@ function observeLog(event: LogEvent): LogObservation {
       const afterMs = Number(wait[5]);
       const holders = event.detail === null ? null : HOLDERS.exec(event.detail);
       const relation = event.context === null ? null : (CONTEXT_RELATION.exec(event.context)?.[1] ?? null);
-      const detail = { mode, object, afterMs, holders: pids(holders?.[1]), queue: pids(holders?.[2]), statement: event.statement, relation };
-      if (verb === 'still waiting for') return { ...base(event), kind: 'lock-wait-started', ...detail };
-      return { ...base(event), kind: 'lock-wait-ended', ending: verb === 'acquired' ? 'acquired' : 'deadlock', ...detail };
+      const holderPids = pids(holders?.[1]);
+      const queue = pids(holders?.[2]);
+      const statement = event.statement;
+      if (verb === 'still waiting for') return { kind: 'lock-wait-started', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application, mode, object, afterMs, holders: holderPids, queue, statement, relation };
+      return { kind: 'lock-wait-ended', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application, ending: verb === 'acquired' ? 'acquired' : 'deadlock', mode, object, afterMs, holders: holderPids, queue, statement, relation };
     }
-    return { ...base(event), kind: 'other' };
+    return other(event);
   }
   if (first === 99 /* c */) {
     if (m.startsWith('connection received')) return session(event, 'connection', null);
     if (m.startsWith('connection authorized')) return session(event, 'authorized', null);
-    if (m.startsWith('checkpoint starting')) return { ...base(event), kind: 'checkpoint', event: 'starting', totalMs: null, buffers: null };
+    if (m.startsWith('checkpoint starting')) return { kind: 'checkpoint', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application, event: 'starting', totalMs: null, buffers: null };
     if (m.startsWith('checkpoint complete')) {
       const total = /total=([\d.]+) s/.exec(m);
       const buffers = /wrote (\d+) buffers/.exec(m);
-      return { ...base(event), kind: 'checkpoint', event: 'complete', totalMs: total ? Number(total[1]) * 1000 : null, buffers: buffers ? Number(buffers[1]) : null };
+      return { kind: 'checkpoint', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application, event: 'complete', totalMs: total ? Number(total[1]) * 1000 : null, buffers: buffers ? Number(buffers[1]) : null };
     }
   }
   if (first === 100 /* d */ && m.startsWith('disconnection: session time: ')) {
@@ -99,20 +103,20 @@ function observeLog(event: LogEvent): LogObservation {
   }
   if (first === 116 /* t */ && m.startsWith('temporary file: ')) {
     const size = /size (\d+)/.exec(m);
-    return { ...base(event), kind: 'temp-file', bytes: size ? Number(size[1]) : 0, statement: event.statement };
+    return { kind: 'temp-file', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application, bytes: size ? Number(size[1]) : 0, statement: event.statement };
   }
   if (first === 97 /* a */ && m.startsWith('automatic ')) {
     const av = /^automatic (vacuum|analyze) of table "([^"]+)"/.exec(m);
     if (av !== null) {
       const elapsed = /elapsed: ([\d.]+) s/.exec(m);
-      return { ...base(event), kind: 'autovacuum', operation: av[1] === 'vacuum' ? 'vacuum' : 'analyze', relation: av[2] ?? '', elapsedMs: elapsed ? Number(elapsed[1]) * 1000 : null };
+      return { kind: 'autovacuum', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application, operation: av[1] === 'vacuum' ? 'vacuum' : 'analyze', relation: av[2] ?? '', elapsedMs: elapsed ? Number(elapsed[1]) * 1000 : null };
     }
   }
-  return { ...base(event), kind: 'other' };
+  return other(event);
 }
 
 function session(event: LogEvent, kind: 'connection' | 'authorized' | 'disconnection', sessionMs: number | null): LogObservation {
-  return { ...base(event), kind: 'session', event: kind, sessionMs };
+  return { kind: 'session', at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application, event: kind, sessionMs };
 }
 
 const WAITS_FOR = /^Process (\d+) waits for (\S+) on (.+); blocked by process (\d+)\.$/;

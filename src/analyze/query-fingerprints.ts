@@ -1,4 +1,5 @@
 import { normalizeQuery } from '../core/query-normalizer.js';
+import { detach } from './detached-string.js';
 
 const CACHE_LIMIT = 20_000;
 /** Longer statements are normalized every time: caching them could hold too much memory. */
@@ -18,8 +19,13 @@ export class QueryFingerprints {
     const normalized = normalizeQuery(statement, { maxLength: 2_000 });
     if (statement.length <= CACHE_MAX_CHARS) {
       if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-      this.#cache.set(statement, normalized);
+      this.#cache.set(detach(statement), detach(normalized));
     }
     return normalized;
+  }
+
+  /** Distinct statements cached right now. */
+  get size(): number {
+    return this.#cache.size;
   }
 }
