@@ -289,6 +289,7 @@ export class ScheduleEngine {
 
   /** A step held by an isolation-tester annotation counts as blocked whatever the locks say. */
   #heldByAnnotation(s: EngineSession, inflight: Inflight): boolean {
+    if (this.#annotationsOff) return false;
     return (inflight.step.blockers ?? []).some((b) =>
       b.kind === 'any' ? inflight.result === undefined : b.kind === 'step' ? !this.#completed.has(b.step) : false,
     );
@@ -306,7 +307,18 @@ export class ScheduleEngine {
    * Waits until every step in flight has finished or is blocked by another test session (and
    * has been blocked for longer than deadlock_timeout), and no application code is running.
    */
-  async settle(): Promise<void> {
+  async settle(options: { readonly ignoreAnnotations?: boolean } = {}): Promise<void> {
+    this.#annotationsOff = options.ignoreAnnotations ?? false;
+    try {
+      await this.#settle();
+    } finally {
+      this.#annotationsOff = false;
+    }
+  }
+
+  #annotationsOff = false;
+
+  async #settle(): Promise<void> {
     let deadline = performance.now() + this.#stepTimeoutMs;
     for (;;) {
       const running = this.sessions.filter((s) => this.#unfinished(s));

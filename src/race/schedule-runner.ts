@@ -183,7 +183,8 @@ export async function runPermutation(engine: ScheduleEngine, spec: RaceSpec, per
     await engine.settle();
   }
   for (;;) {
-    await engine.settle();
+    // At the end every step is waited for, annotated or not, like the isolation tester does.
+    await engine.settle({ ignoreAnnotations: true });
     const blocked = engine.blocked();
     if (blocked.length === 0) break;
     stalls.push(...blocked);
