@@ -22,6 +22,8 @@ const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
 
 export interface AnalyzeIo {
   readonly stderr: NodeJS.WriteStream;
+  /** Plain files at least this big are split across worker threads (tests lower it). */
+  readonly splitMinBytes?: number;
 }
 
 async function readHead(path: string, bytes = 256 * 1024): Promise<Buffer> {
@@ -126,7 +128,7 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
   const summaries: InputSummary[] = [];
   try {
     for (const input of inputs) {
-      if (options.jobs >= 2 && input.path !== null && !input.gzip && input.size !== null && input.size >= SPLIT_MIN_BYTES) {
+      if (options.jobs >= 2 && input.path !== null && !input.gzip && input.size !== null && input.size >= (io.splitMinBytes ?? SPLIT_MIN_BYTES)) {
         const head = await readHead(input.path);
         const format: LogFormat = options.format === 'auto' ? (detectLogFormat(head) ?? 'stderr') : options.format;
         const prefix = format === 'stderr' ? (options.logPrefix ?? detectLinePrefix(head)?.prefix ?? null) : null;
