@@ -5,6 +5,8 @@
  *
  * Options (environment): SAMPLES (default 300), HOLDERS (default "100,400").
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import pg from 'pg';
 import { jsonStatement, type JsonStatementRow } from '../src/agent/targets/postgres/json-statement.js';
@@ -119,19 +121,70 @@ async function timeOnce(client: pg.Client, name: string, query: string, values: 
   return rows[0]?.server_ms ?? Number.NaN;
 }
 
+/** CPU time (user + system) a local process has used, in ms, from /proc; null where unreadable. */
+function processCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat (utime, stime) in clock ticks; fields here start at 3 (state).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** A connection of its own per compared query, so that /proc tells each one's server CPU. */
+async function backend(url: string): Promise<{ client: pg.Client; pid: number }> {
+  const client = new pg.Client({ connectionString: url, application_name: 'bench-compare' });
+  await client.connect();
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return { client, pid: rows[0]?.pid ?? -1 };
+}
+
 async function measure(url: string, holders: number): Promise<void> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   const scenario = await setUp(admin, url, holders);
+  const compared = {
+    sessions: await backend(url),
+    lockWaits: await backend(url),
+    counters: await backend(url),
+    naive: await backend(url),
+  };
   try {
     const target = await PostgresTarget.connect(url, { name: 'bench' });
     const settings = target.settings();
     const sql = await loadSqlFiles();
     const dbOid = settings?.databaseOid ?? 0;
-    await target.sample(); // warm: prepared statements, catalog caches
+    const agentPid = settings?.backendPid ?? -1;
+    const runs = {
+      sessions: () => timeOnce(compared.sessions.client, 'bench_sessions', sql.sessions, []),
+      lockWaits: () => timeOnce(compared.lockWaits.client, 'bench_lock_waits', sql['lock-waits'], [dbOid]),
+      counters: () => timeOnce(compared.counters.client, 'bench_counters', sql['database-counters'], []),
+      naive: () => timeOnce(compared.naive.client, 'bench_naive', NAIVE_QUERY, []),
+    };
+    // Warm: prepared statements, catalog caches.
+    await target.sample();
+    for (const run of Object.values(runs)) await run();
+
     const serverMs: number[] = [];
     const wallMs: number[] = [];
-    const times = { sessions: [] as number[], lockWaits: [] as number[], naive: [] as number[] };
+    const times = { sessions: [] as number[], lockWaits: [] as number[], counters: [] as number[], naive: [] as number[] };
+    const cpuStart = {
+      agent: processCpuMs(agentPid),
+      sessions: processCpuMs(compared.sessions.pid),
+      lockWaits: processCpuMs(compared.lockWaits.pid),
+      counters: processCpuMs(compared.counters.pid),
+      naive: processCpuMs(compared.naive.pid),
+    };
     let sessions = 0;
     let waits = 0;
     let cpuMicros = 0;
@@ -146,10 +199,22 @@ async function measure(url: string, holders: number): Promise<void> {
       serverMs.push(sample.serverMs);
       sessions = sample.sessions.length;
       waits = sample.lockWaits.length;
-      times.sessions.push(await timeOnce(admin, 'bench_sessions', sql.sessions, []));
-      times.lockWaits.push(await timeOnce(admin, 'bench_lock_waits', sql['lock-waits'], [dbOid]));
-      times.naive.push(await timeOnce(admin, 'bench_naive', NAIVE_QUERY, []));
+      times.sessions.push(await runs.sessions());
+      times.lockWaits.push(await runs.lockWaits());
+      times.counters.push(await runs.counters());
+      times.naive.push(await runs.naive());
     }
+    const cpuPerRun = (pid: number, before: number | null): number => {
+      const after = processCpuMs(pid);
+      return after === null || before === null ? Number.NaN : (after - before) / SAMPLES;
+    };
+    const serverCpu = {
+      agent: cpuPerRun(agentPid, cpuStart.agent),
+      sessions: cpuPerRun(compared.sessions.pid, cpuStart.sessions),
+      lockWaits: cpuPerRun(compared.lockWaits.pid, cpuStart.lockWaits),
+      counters: cpuPerRun(compared.counters.pid, cpuStart.counters),
+      naive: cpuPerRun(compared.naive.pid, cpuStart.naive),
+    };
     await target.close();
     const cpuMsPerSample = cpuMicros / 1000 / SAMPLES;
     const lockWaits = figures(times.lockWaits);
@@ -159,23 +224,27 @@ async function measure(url: string, holders: number): Promise<void> {
     const wall = figures(wallMs);
 
     const f = (n: number): string => n.toFixed(2).padStart(7);
-    const line = (label: string, x: Figures): string => `  ${label.padEnd(46)}${f(x.min)} ${f(x.p50)} ${f(x.p95)}`;
+    const line = (label: string, x: Figures, cpu?: number): string =>
+      `  ${label.padEnd(50)}${f(x.min)} ${f(x.p50)} ${f(x.p95)}${cpu === undefined ? '' : `   ${f(cpu)}`}`;
     console.log(
       `\n${holders} lock holders: ${scenario.waiters} waiting, ${scenario.lockRows} pg_locks rows; ${sessions} sessions and ${waits} lock waits per sample; ${SAMPLES} samples each; PostgreSQL ${settings?.serverVersion ?? '?'}; load average ${loadavg()[0]?.toFixed(1) ?? '?'} on ${availableParallelism()} CPUs`,
     );
-    console.log(`  ${'server time per statement, ms'.padEnd(46)}    min     p50     p95`);
-    console.log(line('agent sample (sessions + lock waits + counters)', sample));
-    console.log(line('  sessions.sql alone (plain rows)', sessionRows));
-    console.log(line('  lock-waits.sql alone (JSON)', lockWaits));
-    console.log(line('naive: pg_blocking_pids() per pg_locks row', naive));
+    console.log(`  ${'ms per statement'.padEnd(50)}  server time (clock)   backend CPU`);
+    console.log(`  ${''.padEnd(50)}    min     p50     p95      mean`);
+    console.log(line('agent sample (sessions + lock waits + counters)', sample, serverCpu.agent));
+    console.log(line('  sessions.sql alone (plain rows)', sessionRows, serverCpu.sessions));
+    console.log(line('  lock-waits.sql alone (JSON)', lockWaits, serverCpu.lockWaits));
+    console.log(line('  database-counters.sql alone (JSON)', figures(times.counters), serverCpu.counters));
+    console.log(line('naive: pg_blocking_pids() per pg_locks row (JSON)', naive, serverCpu.naive));
     console.log(
-      `  naive ÷ lock-waits.sql: ${(naive.p50 / lockWaits.p50).toFixed(1)}× at p50 (${(naive.min / lockWaits.min).toFixed(1)}× at min); naive ÷ whole agent sample: ${(naive.p50 / sample.p50).toFixed(1)}× at p50`,
+      `  naive ÷ lock-waits.sql: ${(naive.p50 / lockWaits.p50).toFixed(1)}× server time at p50, ${(serverCpu.naive / serverCpu.lockWaits).toFixed(1)}× backend CPU; naive ÷ whole agent sample: ${(naive.p50 / sample.p50).toFixed(1)}× at p50, ${(serverCpu.naive / serverCpu.agent).toFixed(1)}× CPU`,
     );
     console.log(line('agent wall time per sample (round trips, parsing)', wall));
     console.log(
       `  agent CPU: ${cpuMsPerSample.toFixed(2)} ms per sample → ${(cpuMsPerSample * 60).toFixed(0)} ms of CPU per minute at 1 Hz`,
     );
   } finally {
+    await Promise.all(Object.values(compared).map((c) => c.client.end()));
     await tearDown(scenario);
     await admin.end();
   }
