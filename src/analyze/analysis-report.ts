@@ -194,7 +194,7 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
       victims: [...state.slow.values()].reduce((n, g) => n + g.victims, 0),
       victimMs: round(state.slowVictimMs),
       lockWaitMs: round(state.slowLockWaitMs),
-      lockWaitShare: state.slowAll.sum > 0 ? state.slowLockWaitMs / state.slowAll.sum : 0,
+      lockWaitShare: state.slowAll.sum > 0 ? Math.round((state.slowLockWaitMs / state.slowAll.sum) * 10_000) / 10_000 : 0,
       groups: slowGroups.map((g) => ({
         fingerprint: g.fingerprint,
         ...distribution(g.durations),
