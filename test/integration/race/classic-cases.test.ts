@@ -57,6 +57,17 @@ describe('deadlocks are found, with the statement that closed the cycle as victi
     expect(result.outcomes.deadlock).toBe(1);
   });
 
+  it('YAML permutations run as written (BEGIN released first)', async () => {
+    const spec = await loadSpecFile(fixture('opposite-order-deadlock.yaml'));
+    const step = (name: string) => ({ step: name, blockers: [] });
+    const crossing = ['a.1', 'b.1', 'a.2', 'b.2', 'a.commit', 'b.commit'].map(step);
+    const serial = ['a.1', 'a.2', 'a.commit', 'b.1', 'b.2', 'b.commit'].map(step);
+    const result = await runRace({ ...spec, permutations: [crossing, serial] }, { url: db.url });
+    expect(result.schedules).toBe(2);
+    expect(result.findings.map((f) => [f.finding.kind, f.finding.step])).toEqual([['deadlock', 'b.2']]);
+    expect(result.outcomes).toEqual({ deadlock: 1 });
+  });
+
   it('through a foreign-key check (child insert vs parent delete)', async () => {
     const result = await race('deadlock-foreign-key.spec');
     // Also found: the parent delete fails (23503) when a child was added and committed meanwhile.
