@@ -1,12 +1,14 @@
 /**
- * Wraps a row query so that it returns one row: its rows as a JSON array (`rows`) and the server
- * time the statement took until then (`server_ms`, clock_timestamp() − statement_timestamp()).
+ * Wraps a row query so that it returns one row: its rows as a JSON array (`rows`), any extra
+ * columns, and last the server time the statement took until then (`server_ms`,
+ * clock_timestamp() − statement_timestamp(); the SELECT list is evaluated left to right).
  */
-export function jsonStatement(query: string): string {
+export function jsonStatement(query: string, extraColumns: readonly string[] = []): string {
   return [
     'SELECT',
     `  (SELECT coalesce(json_agg(q), '[]') FROM (\n${query}) AS q) AS rows,`,
-    "  (date_part('epoch', clock_timestamp() - statement_timestamp()) * 1000)::float8 AS server_ms",
+    ...extraColumns.map((column) => `  ${column},`),
+    "  date_part('epoch', clock_timestamp() - statement_timestamp()) * 1000 AS server_ms",
   ].join('\n');
 }
 

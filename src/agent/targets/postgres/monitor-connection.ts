@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { classifyError, missingPrivilege, type ErrorContext } from './connection-errors.js';
-import { composeLocksStatement } from './sample-statement.js';
+import { composeSampleQueries, type SampleQueries } from './sample-statement.js';
 import { readServerSettings, type ServerSettings } from './server-settings.js';
 import type { SqlFiles } from './sql-files.js';
 import { probeStatements, type StatementsAvailability } from './statement-deltas.js';
@@ -18,7 +18,7 @@ export interface MonitorSettings {
 export interface MonitorConnection {
   readonly client: pg.Client;
   readonly settings: ServerSettings;
-  readonly locksStatement: string;
+  readonly queries: SampleQueries;
   statements: StatementsAvailability;
   statementsCheckedAt: number;
   /** Set by the 'error'/'end' events: the socket is gone, open a new connection. */
@@ -71,7 +71,7 @@ export async function openMonitorConnection(init: {
     connection = {
       client,
       settings,
-      locksStatement: composeLocksStatement(sql, settings.serverVersionNum),
+      queries: composeSampleQueries(sql, settings.serverVersionNum),
       statements,
       statementsCheckedAt: init.now,
       broken: false,

@@ -6,7 +6,15 @@ import { Backoff, type BackoffOptions } from '../../../platform/backoff.js';
 import { classifyError, type ErrorContext } from './connection-errors.js';
 import { openMonitorConnection, type MonitorConnection, type MonitorSettings } from './monitor-connection.js';
 import { RelationNames } from './relation-names.js';
-import { toCounters, toLockWait, toSession, type LocksRow, type SessionRow } from './sample-statement.js';
+import type { JsonStatementRow } from './json-statement.js';
+import {
+  toCounters,
+  toLockWait,
+  toSession,
+  type CountersStatementRow,
+  type LockWaitRow,
+  type SessionRow,
+} from './sample-statement.js';
 import type { ServerSettings } from './server-settings.js';
 import { loadSqlFiles, type SqlFiles } from './sql-files.js';
 import { probeStatements, StatementDeltas } from './statement-deltas.js';
@@ -167,28 +175,36 @@ export class PostgresTarget implements TargetReader {
     const takenAt = this.#clock.now();
     const connection = await this.#connect();
     try {
-      const { client } = connection;
-      const sessions = await client.query<SessionRow>({ name: 'hindsight_sessions', text: this.#sqlFiles().sessions });
-      // pg_locks is read only when a session waits on a heavyweight lock.
-      const anyoneWaits = sessions.rows.some((s) => s.wait_event_type === 'Lock');
-      const locks = await client.query<LocksRow>({
-        name: 'hindsight_locks',
-        text: connection.locksStatement,
-        values: [connection.settings.databaseOid, anyoneWaits],
-      });
-      const row = locks.rows[0];
-      if (!row) throw new Error('the locks statement returned no row');
+      const { client, queries } = connection;
+      const sessions = await client.query<SessionRow>({ name: 'hindsight_sessions', text: queries.sessions });
+      // pg_locks is read only when a session waits on a heavyweight lock: usually nobody does.
+      const lockWaits = sessions.rows.some((s) => s.wait_event_type === 'Lock')
+        ? (
+            await client.query<JsonStatementRow<LockWaitRow>>({
+              name: 'hindsight_lock_waits',
+              text: queries.lockWaits,
+              values: [connection.settings.databaseOid],
+            })
+          ).rows[0]
+        : undefined;
+      const counters = (await client.query<CountersStatementRow>({ name: 'hindsight_counters', text: queries.counters }))
+        .rows[0];
+      if (!counters) throw new Error('the counters statement returned no row');
       const statements = await this.#statements(connection);
       this.#counters.samples += 1;
       this.#backoff.reset();
       return {
         target: this.name,
         takenAt,
-        serverNow: row.server_now,
-        serverMs: row.server_ms + (sessions.rows[0]?.server_ms ?? 0) + (statements?.serverMs ?? 0),
+        serverNow: counters.server_now,
+        serverMs:
+          (sessions.rows[0]?.server_ms ?? 0) +
+          (lockWaits?.server_ms ?? 0) +
+          counters.server_ms +
+          (statements?.serverMs ?? 0),
         sessions: sessions.rows.map((s) => toSession(s, this.#normalize)),
-        lockWaits: row.lock_waits.map(toLockWait),
-        counters: row.counters.map(toCounters),
+        lockWaits: (lockWaits?.rows ?? []).map(toLockWait),
+        counters: counters.rows.map(toCounters),
         statements: statements?.statements ?? null,
       };
     } catch (error) {

@@ -1,30 +1,33 @@
 import type { DatabaseCounters, LockWait, SessionSnapshot, SessionState } from '../../../core/sample.js';
+import { jsonStatement, type JsonStatementRow } from './json-statement.js';
 import type { SqlFiles } from './sql-files.js';
 
-/**
- * A sample is two statements. Sessions come first as plain rows (sessions.sql): for hundreds of
- * sessions that is less than half the server time of building JSON (measured at 450 sessions). Then lock waits and counters,
- * short lists, as JSON in one row with the server time spent last (the SELECT list is evaluated
- * left to right). Parameters: $1 the OID of the connected database; $2 whether any session waits
- * on a lock: when none does (the usual case), pg_locks is not read at all (a one-time filter).
- */
-export function composeLocksStatement(sql: SqlFiles, serverVersionNum: number): string {
-  const lockWaits = serverVersionNum >= 140000 ? sql['lock-waits'] : sql['lock-waits-pg13'];
-  return [
-    'SELECT',
-    `  (SELECT coalesce(json_agg(q), '[]') FROM (\n${lockWaits}) AS q WHERE $2::bool) AS lock_waits,`,
-    `  (SELECT coalesce(json_agg(q), '[]') FROM (\n${sql['database-counters']}) AS q) AS counters,`,
-    "  date_part('epoch', statement_timestamp()) * 1000 AS server_now,",
-    "  date_part('epoch', clock_timestamp() - statement_timestamp()) * 1000 AS server_ms",
-  ].join('\n');
+/** The statements of one sample, composed once per connection (they depend on the version). */
+export interface SampleQueries {
+  /** Plain rows: for hundreds of sessions, less than half the server time of building JSON. */
+  readonly sessions: string;
+  /** JSON in one row; run only when a session waits on a lock (wait_event_type 'Lock'). $1: database OID. */
+  readonly lockWaits: string;
+  /** JSON in one row, with the server's clock. */
+  readonly counters: string;
 }
 
-/** The row of the locks statement, as `pg` parses it (json columns arrive parsed). */
-export interface LocksRow {
-  readonly lock_waits: readonly LockWaitRow[];
-  readonly counters: readonly CountersRow[];
+/**
+ * Separate statements, not one: measured at 400 lock holders, reading pg_locks and
+ * pg_stat_database in the same statement made the next pg_stat_activity read on that backend
+ * several times slower (cause not pinned down), while separate statements cost one local round
+ * trip more.
+ */
+export function composeSampleQueries(sql: SqlFiles, serverVersionNum: number): SampleQueries {
+  return {
+    sessions: sql.sessions,
+    lockWaits: jsonStatement(serverVersionNum >= 140000 ? sql['lock-waits'] : sql['lock-waits-pg13']),
+    counters: jsonStatement(sql['database-counters'], ["date_part('epoch', statement_timestamp()) * 1000 AS server_now"]),
+  };
+}
+
+export interface CountersStatementRow extends JsonStatementRow<CountersRow> {
   readonly server_now: number;
-  readonly server_ms: number;
 }
 
 /** A row of sessions.sql. */
@@ -47,7 +50,7 @@ export interface SessionRow {
   readonly server_ms: number;
 }
 
-interface LockWaitRow {
+export interface LockWaitRow {
   readonly pid: number;
   readonly lock_type: string;
   readonly mode: string;

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockWait, Sample } from '../../../../src/core/sample.js';
-import { composeLocksStatement, type LocksRow } from '../../../../src/agent/targets/postgres/sample-statement.js';
+import { composeSampleQueries, type LockWaitRow } from '../../../../src/agent/targets/postgres/sample-statement.js';
+import type { JsonStatementRow } from '../../../../src/agent/targets/postgres/json-statement.js';
 import { loadSqlFiles } from '../../../../src/agent/targets/postgres/sql-files.js';
 import { PostgresTarget } from '../../../../src/agent/targets/postgres/postgres-target.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../../../support/database.js';
@@ -125,8 +126,8 @@ describe('PostgresTarget sampling a real server', () => {
     try {
       const pids = await blockingChain(sessions);
       const sql = await loadSqlFiles();
-      const { rows } = await admin.query<LocksRow>(composeLocksStatement(sql, 130012), [await databaseOid(), true]);
-      const waits = rows[0]?.lock_waits ?? [];
+      const { rows } = await admin.query<JsonStatementRow<LockWaitRow>>(composeSampleQueries(sql, 130012).lockWaits, [await databaseOid()]);
+      const waits = rows[0]?.rows ?? [];
       expect(waits.map((w) => [w.pid, w.mode, w.relation, w.wait_start, w.blocked_by])).toEqual(
         expect.arrayContaining([
           [pids.a, 'ShareLock', 'public.accounts', null, [pids.holder]],
@@ -258,6 +259,21 @@ describe('PostgresTarget sampling a real server', () => {
       expect(ours?.totalExecMs).toBeGreaterThanOrEqual(0);
       const again = (await target.sample()).statements ?? [];
       expect(again.find((s) => s.query.includes('answer'))).toBeUndefined();
+      // Nobody waited on a lock in that database: the agent never read pg_locks there.
+      const lockReads = await withClient(other.url, (c) =>
+        c.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+           WHERE d.datname = current_database() AND s.query LIKE '%pg_blocking_pids%'`,
+        ),
+      );
+      expect(lockReads.rows[0]?.n).toBe(0);
+      const sessionReads = await withClient(other.url, (c) =>
+        c.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+           WHERE d.datname = current_database() AND s.query LIKE '%pg_stat_activity%'`,
+        ),
+      );
+      expect(sessionReads.rows[0]?.n).toBe(1);
     } finally {
       await target.close();
       await other.drop();
