@@ -27,7 +27,10 @@ const postgresUrl = z.string().superRefine((value, ctx) => {
     return;
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    ctx.addIssue({ code: 'custom', message: `the URL must start with postgres:// (got ${url.protocol}//)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `the URL must start with postgres:// (got "${redactUrl(value)}"); expected postgres://user:password@host:5432/database`,
+    });
   } else if (!url.hostname && !url.searchParams.get('host')) {
     ctx.addIssue({ code: 'custom', message: 'the URL names no host; expected postgres://user:password@host:5432/database' });
   }
