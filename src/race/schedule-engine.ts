@@ -45,6 +45,8 @@ export interface EngineSession {
   state: 'idle' | 'js' | 'parked' | 'done';
   /** Driven by application code: a finished step hands control back to that code (`js`). */
   programmed: boolean;
+  /** This session's deadlock_timeout (a spec's session setup may set its own). */
+  deadlockTimeoutMs: number;
   inflight: Inflight | undefined;
   notices: number;
 }
@@ -66,6 +68,9 @@ export class ScheduleEngine {
   readonly #control: pg.Client;
   readonly #deadlockTimeoutMs: number;
   #deadlockWaitMs: number;
+  /** A spec set deadlock_timeout per session (the isolation tester's way to pick the victim):
+   *  the victim is then theirs to choose, not necessarily the statement closing the cycle. */
+  customDeadlockTimeouts = false;
   readonly #stepTimeoutMs: number;
   readonly #completed = new Set<string>();
   #events: TraceEvent[] = [];
@@ -104,7 +109,7 @@ export class ScheduleEngine {
     for (const name of sessionNames) {
       const client = await connect(`hindsight race ${name}`.slice(0, 63));
       const pidRow = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      const session: EngineSession = { name, pid: pidRow.rows[0]?.pid ?? 0, state: 'idle', programmed: false, inflight: undefined, notices: 0 };
+      const session: EngineSession = { name, pid: pidRow.rows[0]?.pid ?? 0, state: 'idle', programmed: false, deadlockTimeoutMs: options.deadlockTimeoutMs ?? 20, inflight: undefined, notices: 0 };
       client.on('notice', () => {
         session.notices++;
         engine.#poke();
@@ -154,8 +159,18 @@ export class ScheduleEngine {
     for (const sql of spec.teardown) await this.#control.query(sql).catch(() => undefined);
     await this.#control.query(RESET_SCHEMAS);
     for (const sql of spec.setup) await this.#runSetup(this.#control, sql, 'setup');
+    this.customDeadlockTimeouts = false;
     for (const session of spec.sessions) {
       for (const sql of session.setup) await this.#runSetup(this.#client(session.name), sql, `setup of session ${session.name}`);
+      const s = this.session(session.name);
+      s.deadlockTimeoutMs = this.#deadlockTimeoutMs;
+      if (session.setup.some((sql) => /deadlock_timeout/i.test(sql))) {
+        const row = await this.#client(session.name).query<{ ms: string }>(
+          "SELECT setting AS ms FROM pg_settings WHERE name = 'deadlock_timeout'",
+        );
+        s.deadlockTimeoutMs = Number(row.rows[0]?.ms ?? this.#deadlockTimeoutMs);
+        this.customDeadlockTimeouts = true;
+      }
     }
     this.#events = [];
     this.#completed.clear();
@@ -337,8 +352,17 @@ export class ScheduleEngine {
       const inJs = this.sessions.some((s) => s.state === 'js');
       const now = performance.now();
       if (moving.length === 0 && !inJs) {
-        const lastBlock = Math.max(-Infinity, ...running.map((s) => s.inflight?.blockedSince ?? -Infinity));
-        const until = lastBlock + this.#deadlockWaitMs;
+        // Wait past each blocked session's own deadlock check; a long timeout (a spec saying
+        // "not this one") is not waited for.
+        const margin = this.#deadlockWaitMs - this.#deadlockTimeoutMs;
+        const until = Math.max(
+          -Infinity,
+          ...running.map((s) => {
+            const since = s.inflight?.blockedSince;
+            if (since === undefined) return -Infinity;
+            return since + margin + (s.deadlockTimeoutMs <= 1000 ? s.deadlockTimeoutMs : 0);
+          }),
+        );
         if (now >= until) return;
         await this.#waitChange(until - now);
         continue;
