@@ -42,7 +42,8 @@ export class CsvParser {
   readonly #out: LogEvent[];
   #state: State = 'fieldStart';
   #fields: string[] = [];
-  #field: string[] = [];
+  /** The field being read (a concatenation only when it spans chunks or holds `""`). */
+  #field = '';
   #length = 0;
   #truncated = false;
   #started = false;
@@ -166,14 +167,13 @@ export class CsvParser {
     }
     const take = Math.min(room, end - start);
     if (take < end - start) this.#truncated = true;
-    this.#field.push(text.slice(start, start + take));
+    this.#field += text.slice(start, start + take);
     this.#length += take;
   }
 
   #endField(): void {
-    const field = this.#field;
-    this.#fields.push(field.length === 0 ? '' : field.length === 1 ? (field[0] ?? '') : field.join(''));
-    this.#field = [];
+    this.#fields.push(this.#field);
+    this.#field = '';
   }
 
   #countLines(text: string, start: number, end: number): void {
@@ -190,14 +190,14 @@ export class CsvParser {
     this.#counters.skip('invalid-csv', text, lineStart, lineEnd < 0 ? text.length : lineEnd);
     this.#state = 'skipLine';
     this.#fields = [];
-    this.#field = [];
+    this.#field = '';
     this.#length = 0;
   }
 
   #reset(): void {
     this.#state = 'fieldStart';
     this.#fields = [];
-    this.#field = [];
+    this.#field = '';
     this.#length = 0;
     this.#truncated = false;
     this.#started = false;
