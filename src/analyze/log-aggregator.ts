@@ -150,6 +150,15 @@ export class LogAggregator {
     }
   }
 
+  /**
+   * Copies each pid's last statement out of the reader's chunks. Called every few MB rather than
+   * on every entry: between calls at most those chunks stay pinned, and the copy is paid once per
+   * pid instead of once per statement.
+   */
+  compact(): void {
+    for (const pidState of this.#pids.values()) if (pidState.lastStatement !== null) pidState.lastStatement = detach(pidState.lastStatement);
+  }
+
   /** Whether a wait this aggregator counted has not ended yet (a range reads on to find its end). */
   hasOpenWaits(): boolean {
     for (const pidState of this.#pids.values()) if (pidState.openWait?.owned === true) return true;
@@ -198,15 +207,13 @@ export class LogAggregator {
     let found = this.#pids.get(pid);
     if (found === undefined) {
       if (this.#pids.size >= PID_LIMIT) {
-        // Forget the longest-unseen pid (Map keeps insertion order; we re-insert on each use).
+        // Forget the pid seen first (Map keeps insertion order): pids are reused only rarely.
         const oldest = this.#pids.keys().next();
         if (oldest.done !== true) this.#pids.delete(oldest.value);
       }
       found = { openWait: null, waits: [], lastStatement: null, application: null, user: null, database: null };
-    } else {
-      this.#pids.delete(pid);
+      this.#pids.set(pid, found);
     }
-    this.#pids.set(pid, found);
     // Kept per pid for as long as the pid lives: copies, not slices of the reader's chunks.
     if (observation.application !== null && observation.application !== found.application) found.application = detach(observation.application);
     if (observation.user !== null && observation.user !== found.user) found.user = detach(observation.user);
@@ -220,7 +227,7 @@ export class LogAggregator {
     // A new wait while one is open: the log lost the first one's ending.
     if (pidState.openWait?.owned === true) this.#recordWait(pidState.openWait, 'unknown', null);
     const owned = mode === 'count';
-    if (o.statement !== null) pidState.lastStatement = detach(o.statement);
+    if (o.statement !== null) pidState.lastStatement = o.statement;
     pidState.openWait = {
       owned,
       startAt: o.at === null ? null : o.at - o.afterMs,
@@ -232,7 +239,7 @@ export class LogAggregator {
         const holder = this.#pids.get(pid);
         return {
           pid,
-          statement: holder?.lastStatement ?? null,
+          statement: holder?.lastStatement == null ? null : detach(holder.lastStatement),
           application: holder?.application ?? null,
           user: holder?.user ?? null,
           database: holder?.database ?? null,
@@ -366,7 +373,7 @@ export class LogAggregator {
       this.#waitEnded(o.pid, o.at, null, ending);
     }
     if (pidState !== null) {
-      if (o.statement !== null) pidState.lastStatement = detach(o.statement);
+      if (o.statement !== null) pidState.lastStatement = o.statement;
       pidState.waits.splice(0);
     }
     if (mode === 'count') this.#countError(o, sqlstate, o.message, o.statement);
@@ -400,7 +407,7 @@ export class LogAggregator {
     let lockWaitMs = 0;
     let victim = false;
     if (pidState !== null) {
-      pidState.lastStatement = detach(o.statement);
+      pidState.lastStatement = o.statement;
       if (o.at !== null) {
         // Timestamps to the second only (`%t`): widen the statement by that second.
         const start = o.at - o.durationMs - (o.at % 1000 === 0 ? 1000 : 0);

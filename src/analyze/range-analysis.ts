@@ -46,6 +46,9 @@ const modeFor = (segment: CountMode, event: LogEvent, window: TimeWindow): Count
   return 'count';
 };
 
+/** How often (in chunks of ~1 MB) the aggregator copies what it keeps out of the reader's chunks. */
+const COMPACT_EVERY = 16;
+
 /** Feeds events to the aggregator; returns how many there were. */
 const feed = (events: readonly LogEvent[], aggregator: LogAggregator, segment: CountMode, window: TimeWindow): number => {
   for (const event of events) aggregator.observe(observe(event), modeFor(segment, event, window));
@@ -73,9 +76,11 @@ export async function analyzeRange(job: RangeJob, onBytes?: (n: number) => void)
   }
   const before = reader.stats;
   let entries = 0;
+  let chunks = 0;
   for await (const chunk of readInput(job.input, { start: job.start, end: job.end, onWarning: (w) => warnings.push(w) })) {
     entries += feed(reader.push(chunk), aggregator, 'count', job.window);
     onBytes?.(chunk.length);
+    if (++chunks % COMPACT_EVERY === 0) aggregator.compact();
   }
   entries += feed(job.end < job.lookaheadEnd ? reader.flush() : reader.end(), aggregator, 'count', job.window);
   const stats = subtract(reader.stats, before);
@@ -97,8 +102,10 @@ export async function analyzeStream(
   const warnings: string[] = [];
   let entries = 0;
   const onRawBytes = options.onBytes;
+  let chunks = 0;
   for await (const chunk of readInput(input, { onWarning: (w) => warnings.push(w), ...(onRawBytes ? { onRawBytes } : {}) })) {
     entries += feed(reader.push(chunk), options.aggregator, 'count', options.window);
+    if (++chunks % COMPACT_EVERY === 0) options.aggregator.compact();
   }
   entries += feed(reader.end(), options.aggregator, 'count', options.window);
   return { stats: reader.stats, entries, format: reader.format, prefix: reader.prefix, warnings };
