@@ -1,4 +1,5 @@
 import type { LogEvent } from '../../../../core/log-event.js';
+import { isEnglishSeverity } from './line-prefix.js';
 import { LogEntry } from './log-entry.js';
 import type { TimestampParser } from './log-timestamp.js';
 import type { ReaderCounters } from './reader-stats.js';
@@ -228,6 +229,7 @@ export class CsvParser {
     entry.client = emptyAsNull(fields[COLUMN.connectionFrom]);
     entry.sessionId = emptyAsNull(fields[COLUMN.sessionId]);
     entry.severity = fields[COLUMN.severity] ?? '';
+    if (!isEnglishSeverity(entry.severity)) counters.nonEnglishSeverities++;
     entry.sqlstate = emptyAsNull(fields[COLUMN.sqlstate]);
     entry.application = emptyAsNull(fields[COLUMN.application]);
     const parts = entry.parts;

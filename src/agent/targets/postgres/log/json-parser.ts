@@ -1,4 +1,5 @@
 import type { LogEvent } from '../../../../core/log-event.js';
+import { isEnglishSeverity } from './line-prefix.js';
 import { LogEntry } from './log-entry.js';
 import type { TimestampParser } from './log-timestamp.js';
 import type { ReaderCounters } from './reader-stats.js';
@@ -45,6 +46,7 @@ export class JsonParser {
     entry.at = typeof timestamp === 'string' ? this.#times.parseDateTime(timestamp) : null;
     entry.pid = typeof fields.pid === 'number' ? fields.pid : null;
     entry.severity = severity;
+    if (!isEnglishSeverity(entry.severity)) counters.nonEnglishSeverities++;
     entry.sqlstate = stringOrNull(fields.state_code);
     entry.user = stringOrNull(fields.user);
     entry.database = stringOrNull(fields.dbname);

@@ -44,6 +44,19 @@ export const MESSAGE_SEVERITIES = [
   'DEBUG',
 ] as const;
 export const CONTINUATION_KEYWORDS = ['DETAIL', 'HINT', 'CONTEXT', 'STATEMENT', 'QUERY', 'LOCATION'] as const;
+const ENGLISH_SEVERITIES: ReadonlySet<string> = new Set([
+  ...MESSAGE_SEVERITIES,
+  'DEBUG1',
+  'DEBUG2',
+  'DEBUG3',
+  'DEBUG4',
+  'DEBUG5',
+]);
+
+/** False for a translated severity (`FEHLER`, `ERREUR`): the server's lc_messages is not English. */
+export function isEnglishSeverity(severity: string): boolean {
+  return ENGLISH_SEVERITIES.has(severity);
+}
 const SEVERITY = `(${[...MESSAGE_SEVERITIES, ...CONTINUATION_KEYWORDS].join('|')}|DEBUG[1-5]):  `;
 const ANY_SEVERITY = '([^\\s:]{1,32}):  ';
 

@@ -1,21 +1,6 @@
 import type { LogEvent } from '../../../../core/log-event.js';
+import { isEnglishSeverity } from './line-prefix.js';
 import { hasEnglishShape, KNOWN_SQLSTATES } from './log-signal.js';
-
-const ENGLISH_SEVERITIES: ReadonlySet<string> = new Set([
-  'LOG',
-  'ERROR',
-  'WARNING',
-  'FATAL',
-  'PANIC',
-  'NOTICE',
-  'INFO',
-  'DEBUG',
-  'DEBUG1',
-  'DEBUG2',
-  'DEBUG3',
-  'DEBUG4',
-  'DEBUG5',
-]);
 
 /**
  * Tells whether the server writes its log in another language (`lc_messages` not C/English), in
@@ -30,7 +15,7 @@ export class LocaleCheck {
 
   observe(event: LogEvent): void {
     this.#observed++;
-    const foreignSeverity = !ENGLISH_SEVERITIES.has(event.severity);
+    const foreignSeverity = !isEnglishSeverity(event.severity);
     const sqlstate = event.sqlstate;
     const foreignMessage =
       sqlstate !== null && KNOWN_SQLSTATES.has(sqlstate) && !hasEnglishShape(sqlstate, event.message);
