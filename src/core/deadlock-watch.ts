@@ -35,6 +35,8 @@ interface KnownDeadlock {
   /** Set once the log reported it: the report's identity. */
   logKey: string | null;
   claimedByCounter: boolean;
+  /** The processes as the live graph showed them, to fill what the log leaves out. */
+  liveProcesses: readonly DeadlockProcess[];
 }
 
 interface CounterRise {
@@ -56,6 +58,21 @@ const nests = (a: ReadonlySet<number>, b: ReadonlySet<number>): boolean => {
 
 const logKeyOf = (report: DeadlockReport): string =>
   `${report.at ?? ''}|${report.victimPid ?? ''}|${report.processes.map((p) => p.pid).sort((a, b) => a - b).join(',')}`;
+
+/**
+ * The log names a relation only for the victim (from its CONTEXT), unqualified; the live graph saw
+ * every waiter's relation, schema-qualified. Prefer the live name where it is the same relation.
+ */
+const withLiveRelations = (
+  logged: readonly DeadlockProcess[],
+  live: readonly DeadlockProcess[],
+): DeadlockProcess[] =>
+  logged.map((p) => {
+    const seen = live.find((l) => l.pid === p.pid)?.relation ?? null;
+    if (seen === null) return p;
+    const same = p.relation === null || seen === p.relation || seen.endsWith(`.${p.relation}`);
+    return same ? { ...p, relation: seen } : p;
+  });
 
 /** The cycle's processes as the live graph shows them. */
 const liveProcesses = (sample: Sample, cycle: readonly number[]): DeadlockProcess[] => {
@@ -124,10 +141,11 @@ export const createDeadlockWatch = (ctx: DetectorContext): DeadlockWatch => {
         live: true,
         logKey: null,
         claimedByCounter: false,
+        liveProcesses: liveProcesses(sample, cycle),
       };
       known.push(deadlock);
       next.set(key, deadlock);
-      findings.push(finding(deadlock, { source: 'live', victimPid: null, processes: liveProcesses(sample, cycle), at: sample.takenAt }));
+      findings.push(finding(deadlock, { source: 'live', victimPid: null, processes: deadlock.liveProcesses, at: sample.takenAt }));
     }
     liveCycles = next;
     return findings;
@@ -203,7 +221,7 @@ export const createDeadlockWatch = (ctx: DetectorContext): DeadlockWatch => {
       if (sighted !== undefined) {
         sighted.logKey = key;
         sighted.database = report.database ?? sighted.database;
-        return [finding(sighted, rest)];
+        return [finding(sighted, { ...rest, processes: withLiveRelations(report.processes, sighted.liveProcesses) })];
       }
       const deadlock: KnownDeadlock = {
         id: ctx.ids.next('deadlock'),
@@ -214,6 +232,7 @@ export const createDeadlockWatch = (ctx: DetectorContext): DeadlockWatch => {
         live: false,
         logKey: key,
         claimedByCounter: false,
+        liveProcesses: [],
       };
       known.push(deadlock);
       return [finding(deadlock, rest)];

@@ -51,6 +51,20 @@ describe('deadlocks', () => {
     expect(detector.onDeadlockReport(deadlockReport(T0 + 1100))).toEqual([]);
   });
 
+  it('keeps the live relation names where the log names none or an unqualified one', () => {
+    const { detector } = setup();
+    detector.onSample(cycleSample(T0));
+    const report = deadlockReport(T0 + 1100);
+    const [merged] = detector.onDeadlockReport({
+      ...report,
+      processes: [
+        { ...report.processes[0]!, relation: null },
+        { ...report.processes[1]!, relation: 'products' },
+      ],
+    });
+    expect((merged as DeadlockFinding).processes.map((p) => p.relation)).toEqual(['public.inventory', 'public.products']);
+  });
+
   it('treats a cycle seen after its log report as the same deadlock, and a later one between the same pids as new', () => {
     const { detector } = setup();
     const [logged] = detector.onDeadlockReport(deadlockReport(T0 + 1000));
