@@ -3,9 +3,18 @@ import type { StepResult } from './step-result.js';
 /** The part of pg's `Client` that application code under test uses. */
 export interface RaceClient {
   query<R extends Record<string, unknown> = Record<string, unknown>>(
-    textOrConfig: string | { readonly text: string; readonly values?: readonly unknown[] },
+    textOrConfig: string | RaceQueryConfig,
     values?: readonly unknown[],
   ): Promise<RaceQueryResult<R>>;
+  /** A no-op, so that the client can stand in for a pooled one (`pool.connect()` … `release()`). */
+  release(): void;
+}
+
+/** pg's query config; `rowMode: 'array'` (Drizzle uses it) returns rows as arrays. */
+export interface RaceQueryConfig {
+  readonly text: string;
+  readonly values?: readonly unknown[];
+  readonly rowMode?: 'array';
 }
 
 export interface RaceQueryResult<R> {
@@ -31,6 +40,7 @@ export interface PendingQuery {
   readonly text: string;
   readonly params: readonly unknown[] | undefined;
   readonly stepName: string | undefined;
+  readonly rowMode: 'array' | undefined;
   readonly free: boolean;
   readonly callSite: string | undefined;
   readonly settle: (result: StepResult) => void;
@@ -41,22 +51,36 @@ export interface PendingQuery {
  * it, so each query is one step. `park` hands the pending query to the driver.
  */
 export function controlledClient(park: (query: PendingQuery) => void): RaceClient & { step(name: string, sql: string, free: boolean): Promise<StepResult> } {
-  const run = (text: string, params: readonly unknown[] | undefined, stepName: string | undefined, free: boolean) =>
+  const run = (
+    text: string,
+    params: readonly unknown[] | undefined,
+    stepName: string | undefined,
+    options: { free: boolean; rowMode?: 'array' | undefined },
+  ) =>
     new Promise<StepResult>((resolve) => {
-      park({ text, params, stepName, free, callSite: stepName === undefined ? callSite() : undefined, settle: resolve });
+      park({
+        text,
+        params,
+        stepName,
+        rowMode: options.rowMode,
+        free: options.free,
+        callSite: stepName === undefined ? callSite() : undefined,
+        settle: resolve,
+      });
     });
   return {
     async query<R extends Record<string, unknown>>(
-      textOrConfig: string | { readonly text: string; readonly values?: readonly unknown[] },
+      textOrConfig: string | RaceQueryConfig,
       values?: readonly unknown[],
     ): Promise<RaceQueryResult<R>> {
-      const text = typeof textOrConfig === 'string' ? textOrConfig : textOrConfig.text;
-      const params = values ?? (typeof textOrConfig === 'string' ? undefined : textOrConfig.values);
-      const result = await run(text, params, undefined, false);
+      const config = typeof textOrConfig === 'string' ? { text: textOrConfig } : textOrConfig;
+      const params = values ?? config.values;
+      const result = await run(config.text, params, undefined, { free: false, rowMode: config.rowMode });
       if (!result.ok) throw new RaceQueryError(result);
       return { rows: result.rows as R[], rowCount: result.rowCount, command: result.command ?? '' };
     },
-    step: (name, sql, free) => run(sql, undefined, name, free),
+    release: () => undefined,
+    step: (name, sql, free) => run(sql, undefined, name, { free }),
   };
 }
 

@@ -22,6 +22,7 @@ export interface StepToRun {
   readonly blockers?: readonly Blocker[];
   /** What is sent, when it differs from `sql` (the overlap barrier). */
   readonly wire?: string;
+  readonly rowMode?: 'array';
 }
 
 /** Advisory lock key space of the overlap barrier ('race' in ASCII), second key a counter. */
@@ -208,9 +209,14 @@ export class ScheduleEngine {
     this.#record({ session: sessionName, step: step.name, sql: step.sql, kind: 'start', ...(step.callSite ? { callSite: step.callSite } : {}) });
     const client = this.#client(sessionName);
     const text = step.wire ?? step.sql;
-    const query: Promise<pg.QueryResult<Record<string, unknown>> | pg.QueryResult<Record<string, unknown>>[]> = step.params
-      ? client.query(text, [...step.params])
-      : client.query(text);
+    const query: Promise<pg.QueryResult<Record<string, unknown>> | pg.QueryResult<Record<string, unknown>>[]> = step.rowMode
+      ? // Array rows travel as they are: the app asked for them.
+        (client.query({ text, values: step.params ? [...step.params] : [], rowMode: step.rowMode }) as unknown as Promise<
+          pg.QueryResult<Record<string, unknown>>
+        >)
+      : step.params
+        ? client.query(text, [...step.params])
+        : client.query(text);
     return query.then(
       (r) => {
         // A multi-statement submission answers with one result per statement: report the last.

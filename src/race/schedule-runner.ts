@@ -124,6 +124,7 @@ export async function runProgramSchedule(
       sql: query.text,
       ...(query.params ? { params: query.params } : {}),
       ...(query.callSite ? { callSite: query.callSite } : {}),
+      ...(query.rowMode ? { rowMode: query.rowMode } : {}),
     };
     return { query, step };
   };

@@ -48,6 +48,12 @@ export class SerialOracle {
     if (reason) return { kind: 'skipped', reason };
     const order = [...this.#programs.keys()];
     const committed = order.filter((s) => run.committed.includes(s));
+    // A schedule that ran the sessions one after the other is a serial order itself.
+    const serialOrder = serialOrderOf(run);
+    if (serialOrder && serialOrder.length === committed.length && serialOrder.every((s) => committed.includes(s))) {
+      this.#cache.set(serialOrder.join(' '), run.snapshot);
+      return { kind: 'serializable', order: serialOrder };
+    }
     if (committed.length > 5) return { kind: 'skipped', reason: 'more than 5 committed sessions' };
     const serialStates: { order: readonly string[]; snapshot: string }[] = [];
     for (const perm of permutations(committed)) {
@@ -70,6 +76,19 @@ export class SerialOracle {
     this.#cache.set(key, state);
     return state;
   }
+}
+
+/** The session order when each session ran all its steps before the next one started. */
+export function serialOrderOf(run: Pick<ScheduleRun, 'decisions'>): string[] | undefined {
+  const order: string[] = [];
+  for (const { choice } of run.decisions) {
+    const [session] = choice;
+    if (choice.length !== 1 || session === undefined) return undefined;
+    if (order[order.length - 1] === session) continue;
+    if (order.includes(session)) return undefined;
+    order.push(session);
+  }
+  return order;
 }
 
 export function permutations<T>(items: readonly T[]): T[][] {

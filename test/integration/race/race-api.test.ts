@@ -66,6 +66,23 @@ describe('race() runs real code under controlled interleavings', () => {
     expect(formatResult(result)).toMatch(/wait-for cycle: (ab → ba → ab|ba → ab → ba)/);
   });
 
+  it('passes pg query configs through (rowMode: array, as Drizzle uses) and can stand in for a pooled client', async () => {
+    const seen: unknown[] = [];
+    const result = await race({
+      url: db.url,
+      setup,
+      sessions: {
+        reader: async (c) => {
+          const r = await c.query({ text: 'SELECT id, qty FROM stock WHERE id = $1', values: [2], rowMode: 'array' });
+          seen.push(r.rows[0]);
+          c.release();
+        },
+      },
+    });
+    expect(result.findings).toEqual([]);
+    expect(seen[0]).toEqual([2, 10]);
+  });
+
   it('reports code that goes on after an error inside its transaction (25P02)', async () => {
     const result = await race({
       url: db.url,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDeadlockDetail } from '../../../src/race/race-finding.js';
 import { victimIsUnstable } from '../../../src/race/schedule-runner.js';
-import { permutations } from '../../../src/race/serial-oracle.js';
+import { permutations, serialOrderOf } from '../../../src/race/serial-oracle.js';
 import { isSingleTransaction } from '../../../src/race/serial-oracle.js';
 import { inferSetup } from '../../../src/race/schema-inference.js';
 import type { TraceEvent } from '../../../src/race/step-result.js';
@@ -36,6 +36,13 @@ describe('deadlock report', () => {
 describe('serial oracle helpers', () => {
   it('enumerates serial orders', () => {
     expect(permutations(['a', 'b', 'c']).map((p) => p.join(''))).toEqual(['abc', 'acb', 'bac', 'bca', 'cab', 'cba']);
+  });
+
+  it('recognises a schedule that is itself serial', () => {
+    const run = (keys: string[]) => ({ decisions: keys.map((k) => ({ movable: [], choice: k.split('+') })) });
+    expect(serialOrderOf(run(['b', 'b', 'a', 'a']))).toEqual(['b', 'a']);
+    expect(serialOrderOf(run(['a', 'b', 'a']))).toBeUndefined();
+    expect(serialOrderOf(run(['a+b']))).toBeUndefined();
   });
 
   it('applies to sessions that are one transaction', () => {
