@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { observe, parseDeadlockDetail } from '../../../src/analyze/observation-mapper.js';
+import { observe } from '../../../src/analyze/observation-mapper.js';
 import { inferSqlstate, normalizeErrorMessage } from '../../../src/analyze/sqlstate-inference.js';
 import type { LogEvent } from '../../../src/core/log-event.js';
 
@@ -37,11 +37,11 @@ describe('observe', () => {
     expect(observe(event({ message: 'duration: 0.2 ms' })).kind).toBe('other');
   });
 
-  it('reads a deadlock report with multi-line statements', () => {
+  it('takes deadlock reports from the shared interpreter, multi-line statements included', () => {
     const detail = 'Process 1 waits for ShareLock on transaction 5; blocked by process 2.\nProcess 2 waits for ShareLock on transaction 4; blocked by process 1.\nProcess 1: UPDATE a\n   SET x = 1\nProcess 2: UPDATE b SET y = 2';
-    const parsed = parseDeadlockDetail(detail);
-    expect(parsed.processes.map((p) => [p.pid, p.blockedBy])).toEqual([[1, 2], [2, 1]]);
-    expect(parsed.statements.get(1)).toBe('UPDATE a\n   SET x = 1');
+    const observed = observe(event({ severity: 'ERROR', message: 'deadlock detected', detail, pid: 1 }));
+    expect(observed.kind === 'deadlock' ? observed.report.processes.map((p) => [p.pid, p.blockedBy]) : null).toEqual([[1, 2], [2, 1]]);
+    expect(observed.kind === 'deadlock' ? observed.statements.get(1) : null).toBe('UPDATE a\n   SET x = 1');
     expect(observe(event({ severity: 'ERROR', message: 'deadlock detected', detail, pid: 1 }))).toMatchObject({ kind: 'deadlock', report: { victimPid: 1 } });
   });
 
