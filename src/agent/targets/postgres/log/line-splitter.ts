@@ -49,18 +49,17 @@ export class LineSplitter {
     }
   }
 
-  #text(piece: string): void {
-    if (piece.length === 0) return;
-    let newline = piece.indexOf('\n');
+  #text(text: string): void {
+    if (text.length === 0) return;
+    let newline = text.indexOf('\n');
     if (newline < 0) {
-      this.#hold(piece);
+      this.#hold(text);
       return;
     }
-    let text = piece;
     let start = 0;
     if (this.#carryLength > 0 || this.#dropping) {
       // Finish the carried line with the head of this piece.
-      this.#hold(piece.slice(0, newline));
+      this.#hold(text.slice(0, newline));
       const line = this.#carry.join('');
       const truncated = this.#dropping;
       this.#carry = [];
@@ -78,7 +77,6 @@ export class LineSplitter {
       newline = text.indexOf('\n', start);
     }
     if (start < text.length) this.#hold(start === 0 ? text : text.slice(start));
-    text = '';
   }
 
   #hold(piece: string): void {

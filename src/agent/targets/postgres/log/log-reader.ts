@@ -2,7 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { LogEvent } from '../../../../core/log-event.js';
 import { CsvParser } from './csv-parser.js';
 import { JsonParser } from './json-parser.js';
-import { type CompiledPrefix, compileLinePrefix } from './line-prefix.js';
+import { compileLinePrefix } from './line-prefix.js';
 import { LineSplitter } from './line-splitter.js';
 import { detectLogFormat, type LogFormat } from './log-format.js';
 import { TimestampParser } from './log-timestamp.js';
@@ -70,7 +70,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
   let sniffedBytes = 0;
   let sniffedLines = 0;
 
-  const build = (chosen: LogFormat, compiled: CompiledPrefix | null): Pipeline => {
+  const build = (chosen: LogFormat): Pipeline => {
     if (chosen === 'csvlog') {
       const decoder = new StringDecoder('utf8');
       const csv = new CsvParser({ counters, times, maxRecordLength: maxEntryLength, out });
@@ -106,7 +106,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
       };
     }
     const stderr = new StderrParser({
-      prefix: compiled ?? compileLinePrefix(''),
+      prefix: compileLinePrefix(prefix ?? ''),
       counters,
       times,
       maxEntryLength,
@@ -137,7 +137,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     sniffedBytes = 0;
     format ??= detectLogFormat(sample) ?? 'stderr';
     if (format === 'stderr' && prefix === null) prefix = detectLinePrefix(sample)?.prefix ?? '';
-    const chosen = build(format, format === 'stderr' ? compileLinePrefix(prefix ?? '') : null);
+    const chosen = build(format);
     pipeline = chosen;
     for (let at = 0; at < sample.length; at += DECODE_SLICE)
       chosen.push(sample.subarray(at, at + DECODE_SLICE));
@@ -145,8 +145,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
   };
 
   const needsSniff = format === null || (format === 'stderr' && prefix === null);
-  if (!needsSniff)
-    pipeline = build(format ?? 'stderr', format === 'stderr' ? compileLinePrefix(prefix ?? '') : null);
+  if (!needsSniff) pipeline = build(format ?? 'stderr');
 
   const take = (): LogEvent[] => out.splice(0);
 
