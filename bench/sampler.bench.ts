@@ -3,7 +3,8 @@
  * locks (some with waiters), against the common naive lock query, and the agent's CPU.
  * A script, not a test: it prints figures; bench/README.md records them.
  *
- * Options (environment): SAMPLES (default 300), HOLDERS (default "100,400").
+ * Options (environment): SAMPLES (default 300), HOLDERS (default "100,400"), WAITERS=0 for
+ * holders only (then the agent does not read pg_locks at all).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,8 +18,9 @@ import { LocalPostgres } from '../src/platform/local-postgres.js';
 const SAMPLES = Number(process.env.SAMPLES ?? 300);
 const HOLDER_COUNTS = (process.env.HOLDERS ?? '100,400').split(',').map(Number);
 /** One waiter per this many holders; and a few sessions queued for a whole table. */
+const NO_WAITERS = process.env.WAITERS === '0';
 const WAITER_EVERY = 10;
-const TABLE_WAITERS = 3;
+const TABLE_WAITERS = NO_WAITERS ? 0 : 3;
 const SHARED_TABLES = 20;
 
 /**
@@ -58,7 +60,7 @@ async function connectMany(url: string, count: number): Promise<pg.Client[]> {
  * for EXCLUSIVE on a shared table (blocked by every holder of it).
  */
 async function setUp(admin: pg.Client, url: string, holders: number): Promise<Scenario> {
-  const waiterCount = Math.floor(holders / WAITER_EVERY);
+  const waiterCount = NO_WAITERS ? 0 : Math.floor(holders / WAITER_EVERY);
   const clients = await connectMany(url, holders + waiterCount + TABLE_WAITERS);
   const pending: Promise<unknown>[] = [];
   await Promise.all(
