@@ -230,7 +230,15 @@ export class PostgresTarget implements TargetReader {
       sql: this.#sqlFiles(),
       normalize: this.#normalize,
     });
-    return this.#deltas.read(connection.client);
+    try {
+      return await this.#deltas.read(connection.client);
+    } catch (error) {
+      // Dropped or reset under us: statements are optional, the sample is not lost for them.
+      if (!isServerRefusal(error)) throw error;
+      connection.statements = { kind: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
+      this.#deltas = null;
+      return null;
+    }
   }
 
   async #connect(): Promise<MonitorConnection> {
@@ -298,6 +306,12 @@ export class PostgresTarget implements TargetReader {
     if (!this.#sql) throw new Error('query files not loaded');
     return this.#sql;
   }
+}
+
+/** An error the server answered with (a SQLSTATE), other than a lost or refused connection. */
+function isServerRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08') && !code.startsWith('57');
 }
 
 /** Resolves or rejects with `work`, or rejects as soon as `signal` aborts (the work goes on). */

@@ -40,7 +40,9 @@ export async function probeStatements(client: pg.Client, sql: SqlFiles): Promise
   } catch (error) {
     // A server-side refusal (not preloaded, no privilege) means "unavailable"; a lost connection is not.
     const code = (error as { code?: unknown }).code;
-    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('57') || code.startsWith('08')) throw error;
+    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('57') || code.startsWith('08')) {
+      throw error;
+    }
     return { kind: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
   }
   return { kind: 'available', schema: found.schema };

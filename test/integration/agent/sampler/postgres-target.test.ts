@@ -274,6 +274,13 @@ describe('PostgresTarget sampling a real server', () => {
         ),
       );
       expect(sessionReads.rows[0]?.n).toBe(1);
+
+      // Dropped under a running agent: samples go on, without statements.
+      await withClient(other.url, (c) => c.query('DROP EXTENSION pg_stat_statements'));
+      const after = await target.sample();
+      expect(after.statements).toBeNull();
+      expect(after.sessions.length).toBeGreaterThan(0);
+      expect(target.counters()).toMatchObject({ failures: 0, connects: 1 });
     } finally {
       await target.close();
       await other.drop();
