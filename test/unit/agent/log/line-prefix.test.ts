@@ -118,3 +118,20 @@ describe('detectLinePrefix', () => {
     expect(detectLinePrefix('hello\nworld\n')).toBeNull();
   });
 });
+
+describe('format auto', () => {
+  it('decides on the first lines when the file goes quiet (a tailer cannot wait for 200 lines)', () => {
+    const reader = createLogReader({ format: 'auto' });
+    const lines =
+      '2026-03-01 15:00:00.000 UTC [7] app@shop ERROR:  deadlock detected\n' +
+      '2026-03-01 15:00:00.000 UTC [7] app@shop STATEMENT:  UPDATE t SET v = 1\n';
+    expect(reader.push(Buffer.from(lines))).toEqual([]);
+    expect(reader.format).toBeNull();
+    const events = reader.flush();
+    expect(reader.format).toBe('stderr');
+    expect(reader.prefix).toBe('%m [%p] %q%u@%d ');
+    expect(events).toMatchObject([
+      { pid: 7, user: 'app', database: 'shop', statement: 'UPDATE t SET v = 1' },
+    ]);
+  });
+});

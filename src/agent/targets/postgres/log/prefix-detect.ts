@@ -54,15 +54,16 @@ function inferPrefixes(lines: readonly string[]): string[] {
   }
   const out: string[] = [];
   for (const prefix of [...heads.keys()].sort((a, b) => b.length - a.length).slice(0, 3)) {
-    out.push(prefix);
     const first = Math.min(
       ...SESSION_ESCAPES.map((escape) => prefix.indexOf(escape)).filter((index) => index >= 0),
     );
     if (Number.isFinite(first)) {
-      // Non-session processes print nothing from `%q` on: try the prefix with `%q` there.
+      // Non-session processes print nothing from `%q` on: try the prefix with `%q` there first,
+      // since it matches their lines too (it wins a tie).
       const start = prefix.lastIndexOf(' ', first) + 1;
-      out.push(`${prefix.slice(0, start)}%q${prefix.slice(start)}`);
+      if (start > 0) out.push(`${prefix.slice(0, start)}%q${prefix.slice(start)}`);
     }
+    out.push(prefix);
   }
   return out;
 }
