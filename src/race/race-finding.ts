@@ -58,14 +58,15 @@ export function findingsOf(
     const cycle = kind === 'deadlock' && e.detail ? parseDeadlockDetail(e.detail, pids) : undefined;
     add({
       kind,
-      signature: kind === 'error' ? `error:${e.code}` : kind,
+      // Errors are told apart by where they happen: the same SQLSTATE elsewhere is another bug.
+      signature: kind === 'deadlock' ? kind : `${kind}:${e.code}:${e.session}:${e.step}`,
       title: `${TITLES[kind]} (${e.code}) in ${e.session}: ${e.message ?? ''}`,
       session: e.session,
       step: e.step,
       code: e.code,
       ...(e.message ? { message: e.message } : {}),
       ...(cycle ? { cycle } : {}),
-      fix: fixFor(kind, spec, run),
+      fix: e.code === '23503' ? FK_VIOLATION_FIX : fixFor(kind, spec, run),
     });
   }
   for (const stall of run.stalls) {
@@ -96,6 +97,9 @@ export function findingsOf(
   }
   return found;
 }
+
+const FK_VIOLATION_FIX =
+  'A concurrent transaction added or removed a referenced row between this transaction reading and writing: lock the parent row first (SELECT … FROM parent WHERE id = $1 FOR UPDATE) in both code paths, or let the database do it (ON DELETE CASCADE).';
 
 const TITLES: Record<OutcomeKind, string> = {
   deadlock: 'deadlock',

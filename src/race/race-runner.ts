@@ -8,7 +8,7 @@ import type { EngineOptions } from './schedule-engine.js';
 import { choiceKey, contextSwitches, exploreExhaustive, pctChooser, prefixChooser } from './schedule-explorer.js';
 import { runPermutation, runProgramSchedule, specPrograms } from './schedule-runner.js';
 import type { Choice, Chooser, ScheduleRun, SessionProgram } from './schedule-runner.js';
-import { SerialOracle } from './serial-oracle.js';
+import { SerialOracle, serialOrderOf } from './serial-oracle.js';
 import { shrinkFinding } from './schedule-shrinker.js';
 
 export interface RaceOptions extends EngineOptions {
@@ -119,6 +119,8 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
       }
     }
     if (spec.overlap && !options.schedule) await tester.retryOverlaps(findings, consider);
+    // An error that a serial schedule also gives is the code's normal behaviour, not a race.
+    for (const signature of findings.keys()) if (tester.happensSerially(signature)) findings.delete(signature);
     const shrunk: ShrunkFinding[] = [];
     for (const { finding, schedule } of findings.values()) {
       shrunk.push(
@@ -145,6 +147,9 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
     await engine.close();
   }
 }
+
+/** Failures that a serial schedule can give too: there they are the code's logic, not a race. */
+const SERIAL_EXPLAINABLE: ReadonlySet<OutcomeKind> = new Set(['error', 'unique_violation', 'lock_timeout', 'query_canceled']);
 
 /** Runs schedules of one spec on one engine and judges them. */
 export class SpecTester {
@@ -179,9 +184,22 @@ export class SpecTester {
     return run;
   }
 
+  readonly #serialSignatures = new Set<string>();
+
   async findings(run: ScheduleRun): Promise<RaceFinding[]> {
     const verdict = this.#useOracle && run.decisions.length > 0 ? await this.#oracle.check(run) : undefined;
-    return findingsOf(this.#spec, run, verdict, new Map(this.#engine.sessions.map((s) => [s.pid, s.name] as const)));
+    const found = findingsOf(this.#spec, run, verdict, new Map(this.#engine.sessions.map((s) => [s.pid, s.name] as const)));
+    if (run.decisions.length > 0 && serialOrderOf(run)) {
+      const logical = found.filter((f) => SERIAL_EXPLAINABLE.has(f.kind));
+      for (const f of logical) this.#serialSignatures.add(f.signature);
+      return found.filter((f) => !SERIAL_EXPLAINABLE.has(f.kind));
+    }
+    return found.filter((f) => !this.#serialSignatures.has(f.signature));
+  }
+
+  /** Whether a finding's outcome was also seen in a serial schedule (so it is not a race). */
+  happensSerially(signature: string): boolean {
+    return this.#serialSignatures.has(signature);
   }
 
   async runAndFind(chooser: Chooser): Promise<{ run: ScheduleRun; findings: RaceFinding[] }> {

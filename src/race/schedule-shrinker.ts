@@ -3,6 +3,7 @@ import type { ShrunkFinding } from './race-runner.js';
 import type { RaceSpec, SessionSpec } from './race-spec.js';
 import { contextSwitches, exploreExhaustive, prefixChooser } from './schedule-explorer.js';
 import type { Choice, Chooser, ScheduleRun } from './schedule-runner.js';
+import { serialOrderOf } from './serial-oracle.js';
 
 export type TryRun = (spec: RaceSpec, chooser: Chooser) => Promise<{ run: ScheduleRun; findings: RaceFinding[] }>;
 
@@ -16,6 +17,8 @@ const MAX_TRIES = 60;
  */
 export async function shrinkFinding(spec: RaceSpec, finding: RaceFinding, schedule: readonly Choice[], tryRun: TryRun): Promise<ShrunkFinding> {
   let tries = 0;
+  // Shrinking must not turn a race into something that also happens one session at a time.
+  const originalIsSerial = serialOrderOf(finding.run) !== undefined;
   let current = { spec, schedule, finding, run: finding.run };
   const removed: string[] = [];
   const attempt = async (candidate: RaceSpec, chooser: Chooser): Promise<boolean> => {
@@ -23,7 +26,7 @@ export async function shrinkFinding(spec: RaceSpec, finding: RaceFinding, schedu
     tries++;
     const { run, findings } = await tryRun(candidate, chooser);
     const same = findings.find((f) => f.signature === finding.signature);
-    if (!same) return false;
+    if (!same || (serialOrderOf(run) && !originalIsSerial)) return false;
     current = { spec: candidate, schedule: run.decisions.map((d) => d.choice), finding: same, run };
     return true;
   };
@@ -70,7 +73,7 @@ export async function shrinkFinding(spec: RaceSpec, finding: RaceFinding, schedu
     let found = false;
     for await (const run of gen) {
       const same = last.find((f) => f.signature === finding.signature);
-      if (same) {
+      if (same && (originalIsSerial || !serialOrderOf(run))) {
         current = { spec: candidateSpec, schedule: run.decisions.map((d) => d.choice), finding: same, run };
         found = true;
         break;
