@@ -137,7 +137,7 @@ export class PostgresTarget implements TargetReader {
    * that sample and shares its result instead of querying again.
    */
   sample(signal?: AbortSignal): Promise<Sample> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     let run = this.#running;
     if (run) {
       this.#counters.skipped += 1;
@@ -308,6 +308,10 @@ export class PostgresTarget implements TargetReader {
   }
 }
 
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
+}
+
 /** An error the server answered with (a SQLSTATE), other than a lost or refused connection. */
 function isServerRefusal(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
@@ -319,7 +323,7 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
   if (!signal) return work;
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
-      reject(signal.reason as Error);
+      reject(abortReason(signal));
     };
     if (signal.aborted) {
       onAbort();

@@ -236,6 +236,20 @@ describe('PostgresTarget sampling a real server', () => {
     }
   });
 
+  it('stops waiting when the signal aborts, and the next sample works', async () => {
+    const target = await PostgresTarget.connect(db.url);
+    try {
+      await expect(target.sample(AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+      const controller = new AbortController();
+      const running = target.sample(controller.signal);
+      controller.abort();
+      await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+      expect((await target.sample()).sessions.length).toBeGreaterThan(0);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('reports pg_stat_statements deltas where the extension is installed, null where not', async () => {
     const without = await PostgresTarget.connect(db.url);
     try {
