@@ -38,12 +38,14 @@ export async function shrinkFinding(spec: RaceSpec, finding: RaceFinding, schedu
       const without = current.schedule.map((c) => c.filter((s) => s !== session.name)).filter((c) => c.length > 0);
       if (await attempt(candidate, prefixChooser(without))) removed.push(`session ${session.name}`);
     }
+    // A session in a deadlock cycle needs a step that takes a lock and a later one that waits.
+    const inCycle = new Set((finding.cycle ?? []).map((e) => e.waiter));
     let progress = true;
     while (progress && tries < MAX_TRIES) {
       progress = false;
       for (const session of current.spec.sessions) {
         const removable = session.steps.filter((s) => !s.free && !TXN_CONTROL.test(s.sql));
-        if (removable.length <= 1) continue;
+        if (removable.length <= (inCycle.has(session.name) ? 2 : 1)) continue;
         for (const step of removable) {
           const candidate = withoutStep(current.spec, session, step.name);
           if (await attempt(candidate, prefixChooser(dropRelease(current.schedule, session, step.name)))) {
