@@ -114,6 +114,19 @@ describe('detectLinePrefix', () => {
     expect(events[1]?.detail).toMatch(/^Process 4243 waits/);
   });
 
+  it("finds pgBadger's recommended prefix, with commas and spaces in the application name", () => {
+    const text =
+      '2026-03-01 15:00:00 UTC [4242]: [3-1] user=alice,db=shop,app=my app, v2,client=10.0.0.7 LOG:  duration: 5.0 ms  statement: SELECT 1\n' +
+      '2026-03-01 15:00:01 UTC [99]: [1-1] user=,db=,app=,client= LOG:  checkpoint starting: time\n';
+    const detected = detectLinePrefix(text);
+    expect(detected?.prefix).toBe('%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ');
+    const { events } = read(detected?.prefix ?? '', text);
+    expect(events.map((e) => [e.pid, e.user, e.database, e.application, e.client])).toEqual([
+      [4242, 'alice', 'shop', 'my app, v2', '10.0.0.7'],
+      [99, null, null, null, null],
+    ]);
+  });
+
   it('gives up (null) rather than guess on text that is not a log', () => {
     expect(detectLinePrefix('hello\nworld\n')).toBeNull();
   });

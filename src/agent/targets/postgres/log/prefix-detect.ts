@@ -25,7 +25,8 @@ export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null
     if (lines.length >= MAX_LINES) break;
   }
   if (lines.length === 0) return null;
-  const candidates = new Set<string>([...inferPrefixes(lines), ...COMMON_PREFIXES]);
+  // Common prefixes first: on a tie, a known prefix beats an inferred one.
+  const candidates = new Set<string>([...COMMON_PREFIXES, ...inferPrefixes(lines)]);
   let best: { prefix: string; matched: number; fields: number } | null = null;
   for (const prefix of candidates) {
     const compiled = compileLinePrefix(prefix);
@@ -87,6 +88,10 @@ function inferPrefix(head: string): string {
     .replace(/\[local\]/, '%r')
     .replace(/[^\s@/:[\]=,<>()]+([@/])[^\s@/:[\]=,<>()]+/, '%u$1%d');
   let numbers = 0;
-  prefix = prefix.replace(/(?<![%\w.])\d+(?![\w.])/g, () => (numbers++ === 0 ? '%p' : '%l'));
+  // The first bare number is the pid, the second a session line number; the rest stay literal.
+  prefix = prefix.replace(/(?<![%\w.])\d+(?![\w.])/g, (digits) => {
+    numbers++;
+    return numbers === 1 ? '%p' : numbers === 2 ? '%l' : digits;
+  });
   return prefix;
 }
