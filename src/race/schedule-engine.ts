@@ -48,6 +48,9 @@ export interface EngineSession {
   programmed: boolean;
   /** This session's deadlock_timeout (a spec's session setup may set its own). */
   deadlockTimeoutMs: number;
+  /** The shortest of lock_timeout and statement_timeout a session setup set (0: none): a blocked
+   *  step is waited for past it, so that a timeout which can fire always does. */
+  timeoutMs: number;
   inflight: Inflight | undefined;
   notices: number;
 }
@@ -110,7 +113,7 @@ export class ScheduleEngine {
     for (const name of sessionNames) {
       const client = await connect(`hindsight race ${name}`.slice(0, 63));
       const pidRow = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      const session: EngineSession = { name, pid: pidRow.rows[0]?.pid ?? 0, state: 'idle', programmed: false, deadlockTimeoutMs: options.deadlockTimeoutMs ?? 20, inflight: undefined, notices: 0 };
+      const session: EngineSession = { name, pid: pidRow.rows[0]?.pid ?? 0, state: 'idle', programmed: false, deadlockTimeoutMs: options.deadlockTimeoutMs ?? 20, timeoutMs: 0, inflight: undefined, notices: 0 };
       client.on('notice', () => {
         session.notices++;
         engine.#poke();
@@ -165,12 +168,16 @@ export class ScheduleEngine {
       for (const sql of session.setup) await this.#runSetup(this.#client(session.name), sql, `setup of session ${session.name}`);
       const s = this.session(session.name);
       s.deadlockTimeoutMs = this.#deadlockTimeoutMs;
-      if (session.setup.some((sql) => /deadlock_timeout/i.test(sql))) {
-        const row = await this.#client(session.name).query<{ ms: string }>(
-          "SELECT setting AS ms FROM pg_settings WHERE name = 'deadlock_timeout'",
+      s.timeoutMs = 0;
+      if (session.setup.some((sql) => /deadlock_timeout|lock_timeout|statement_timeout/i.test(sql))) {
+        const rows = await this.#client(session.name).query<{ name: string; ms: string }>(
+          "SELECT name, setting AS ms FROM pg_settings WHERE name IN ('deadlock_timeout', 'lock_timeout', 'statement_timeout')",
         );
-        s.deadlockTimeoutMs = Number(row.rows[0]?.ms ?? this.#deadlockTimeoutMs);
-        this.customDeadlockTimeouts = true;
+        const ms = (name: string): number => Number(rows.rows.find((r) => r.name === name)?.ms ?? 0);
+        s.deadlockTimeoutMs = ms('deadlock_timeout');
+        if (s.deadlockTimeoutMs !== this.#deadlockTimeoutMs) this.customDeadlockTimeouts = true;
+        const timeouts = [ms('lock_timeout'), ms('statement_timeout')].filter((t) => t > 0 && t <= 1000);
+        s.timeoutMs = timeouts.length > 0 ? Math.min(...timeouts) : 0;
       }
     }
     this.#events = [];
@@ -366,7 +373,7 @@ export class ScheduleEngine {
           ...running.map((s) => {
             const since = s.inflight?.blockedSince;
             if (since === undefined) return -Infinity;
-            return since + margin + (s.deadlockTimeoutMs <= 1000 ? s.deadlockTimeoutMs : 0);
+            return since + margin + Math.max(s.deadlockTimeoutMs <= 1000 ? s.deadlockTimeoutMs : 0, s.timeoutMs);
           }),
         );
         if (now >= until) return;

@@ -101,6 +101,18 @@ describe('deadlocks are found, with the statement that closed the cycle as victi
   });
 });
 
+describe('timeouts', () => {
+  it('lock_timeout (55P03) fires whenever it can, and NOWAIT fails at once', async () => {
+    const result = await race('lock-timeout.spec');
+    expect(result.schedules).toBe(2);
+    expect(result.outcomes).toEqual({ lock_timeout: 3 }); // n_lock also fails behind i_update in the second
+    expect(result.findings.map((f) => [f.finding.kind, f.finding.step]).sort()).toEqual([
+      ['lock_timeout', 'i_update'],
+      ['lock_timeout', 'n_lock'],
+    ]);
+  });
+});
+
 describe('anomalies are found by the serial-equivalence oracle, with no annotation', () => {
   it('lost update at READ COMMITTED', async () => {
     const result = await race('lost-update.yaml', { stopAtFirst: true });
