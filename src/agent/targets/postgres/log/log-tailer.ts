@@ -186,7 +186,9 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
           vanished = false;
           continue;
         } catch (error) {
-          if (!unreadableReported) {
+          // Gone again between stat and open: the next poll sees it as vanished.
+          const gone = (error as { code?: string } | null)?.code === 'ENOENT';
+          if (!gone && !unreadableReported) {
             unreadableReported = true;
             report({ kind: 'unreadable', message: unreadable(next, error).message });
           }
