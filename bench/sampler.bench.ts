@@ -71,7 +71,9 @@ async function setUp(admin: pg.Client, url: string, holders: number): Promise<Sc
     }),
   );
   clients.slice(holders, holders + waiterCount).forEach((client, i) => {
-    pending.push(client.query('UPDATE items SET v = v + 1 WHERE id = $1', [i * WAITER_EVERY + 1]).catch(() => undefined));
+    pending.push(
+      client.query('UPDATE items SET v = v + 1 WHERE id = $1', [i * WAITER_EVERY + 1]).catch(() => undefined),
+    );
   });
   clients.slice(holders + waiterCount).forEach((client) => {
     pending.push(client.query('BEGIN; LOCK TABLE shared_0 IN EXCLUSIVE MODE').catch(() => undefined));
@@ -82,7 +84,8 @@ async function setUp(admin: pg.Client, url: string, holders: number): Promise<Sc
       'SELECT count(*) FILTER (WHERE NOT granted)::int AS waiting, count(*)::int AS locks FROM pg_locks',
     );
     const row = rows[0];
-    if (row && row.waiting >= expectedWaiters) return { clients, pending, lockRows: row.locks, waiters: row.waiting };
+    if (row && row.waiting >= expectedWaiters)
+      return { clients, pending, lockRows: row.locks, waiters: row.waiting };
     if (tries > 500) throw new Error(`only ${row?.waiting ?? 0} of ${expectedWaiters} waiters are waiting`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -119,7 +122,11 @@ async function timeOnce(client: pg.Client, name: string, query: string, values: 
     const { rows } = await client.query<{ server_ms: number }>({ name, text: query, values });
     return rows[0]?.server_ms ?? Number.NaN;
   }
-  const { rows } = await client.query<JsonStatementRow<unknown>>({ name, text: jsonStatement(query), values });
+  const { rows } = await client.query<JsonStatementRow<unknown>>({
+    name,
+    text: jsonStatement(query),
+    values,
+  });
   return rows[0]?.server_ms ?? Number.NaN;
 }
 
@@ -179,7 +186,12 @@ async function measure(url: string, holders: number): Promise<void> {
 
     const serverMs: number[] = [];
     const wallMs: number[] = [];
-    const times = { sessions: [] as number[], lockWaits: [] as number[], counters: [] as number[], naive: [] as number[] };
+    const times = {
+      sessions: [] as number[],
+      lockWaits: [] as number[],
+      counters: [] as number[],
+      naive: [] as number[],
+    };
     const cpuStart = {
       agent: processCpuMs(agentPid),
       sessions: processCpuMs(compared.sessions.pid),

@@ -22,7 +22,25 @@ const UNREACHABLE_ERRNO = new Set([
 ]);
 
 /** SQLSTATEs of a server that is shutting down, starting, crashed or full. */
-const UNAVAILABLE_SQLSTATE = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
+const UNAVAILABLE_SQLSTATE = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
+
+/** An error the server answered with (a SQLSTATE), other than a lost or refused connection. */
+export function isServerRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08') && !code.startsWith('57')
+  );
+}
 
 /** `GRANT pg_monitor TO <role>;` with the role quoted when it needs to be. */
 export function grantMonitor(role: string | null): string {
@@ -95,10 +113,18 @@ export function classifyError(error: unknown, context: ErrorContext): HindsightE
     );
   }
   if (/SSL|certificate/i.test(message)) {
-    return userError('TARGET_TLS', `TLS setup with ${target} failed: ${message}. Check sslmode and certificates in the URL.`, error);
+    return userError(
+      'TARGET_TLS',
+      `TLS setup with ${target} failed: ${message}. Check sslmode and certificates in the URL.`,
+      error,
+    );
   }
   if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
-    return transientError('TARGET_QUERY_FAILED', `A monitoring query on ${target} failed: ${message} (SQLSTATE ${code}).`, error);
+    return transientError(
+      'TARGET_QUERY_FAILED',
+      `A monitoring query on ${target} failed: ${message} (SQLSTATE ${code}).`,
+      error,
+    );
   }
   return new HindsightError({
     code: 'TARGET_UNEXPECTED',
@@ -115,7 +141,8 @@ function describe(error: unknown): { code: string | undefined; message: string }
     const first = error instanceof AggregateError ? (error.errors[0] as unknown) : undefined;
     const inner = first instanceof Error ? (first as { code?: unknown }).code : undefined;
     const picked = typeof code === 'string' ? code : typeof inner === 'string' ? inner : undefined;
-    const message = error.message !== '' ? error.message : first instanceof Error ? first.message : String(picked);
+    const message =
+      error.message !== '' ? error.message : first instanceof Error ? first.message : String(picked);
     return { code: picked, message };
   }
   return { code: undefined, message: String(error) };

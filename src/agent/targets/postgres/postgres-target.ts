@@ -1,9 +1,9 @@
-import type { HindsightError} from '../../../core/errors.js';
+import type { HindsightError } from '../../../core/errors.js';
 import { transientError } from '../../../core/errors.js';
 import type { Clock, RelationRef, TargetReader } from '../../../core/ports.js';
 import type { Sample } from '../../../core/sample.js';
 import { Backoff, type BackoffOptions } from '../../../platform/backoff.js';
-import { classifyError, type ErrorContext } from './connection-errors.js';
+import { classifyError, isServerRefusal, type ErrorContext } from './connection-errors.js';
 import { openMonitorConnection, type MonitorConnection, type MonitorSettings } from './monitor-connection.js';
 import { RelationNames } from './relation-names.js';
 import type { JsonStatementRow } from './json-statement.js';
@@ -19,6 +19,7 @@ import type { ServerSettings } from './server-settings.js';
 import { loadSqlFiles, type SqlFiles } from './sql-files.js';
 import { probeStatements, StatementDeltas } from './statement-deltas.js';
 import { parseTargetUrl, type TargetUrl } from './target-url.js';
+import { abortable, abortReason } from './abortable-promise.js';
 
 export interface PostgresTargetOptions {
   /** Display name of the target (never the URL); `host:port/database` when absent. */
@@ -49,8 +50,9 @@ export interface SamplerCounters {
 
 /**
  * The agent's view of one PostgreSQL: one `pg.Client`, opened lazily and reopened with backoff
- * when lost. A sample is one round trip (plus pg_stat_statements where present); a sample asked
- * for while one is running does not queue another query.
+ * when lost. A sample is two or three short statements (sessions; lock waits only when someone
+ * waits; counters), plus pg_stat_statements where present; a sample asked for while one is
+ * running does not queue another query.
  */
 export class PostgresTarget implements TargetReader {
   readonly name: string;
@@ -75,7 +77,13 @@ export class PostgresTarget implements TargetReader {
   private constructor(url: TargetUrl, options: PostgresTargetOptions) {
     this.#url = url;
     this.name = options.name ?? `${url.host}:${url.port}/${url.database ?? url.user ?? 'postgres'}`;
-    this.#context = { target: this.name, user: url.user, database: url.database, host: url.host, port: url.port };
+    this.#context = {
+      target: this.name,
+      user: url.user,
+      database: url.database,
+      host: url.host,
+      port: url.port,
+    };
     this.#limits = {
       statementTimeoutMs: options.statementTimeoutMs ?? 2_000,
       lockTimeoutMs: options.lockTimeoutMs ?? 500,
@@ -152,7 +160,10 @@ export class PostgresTarget implements TargetReader {
     return abortable(run, signal);
   }
 
-  async relationNames(refs: readonly RelationRef[], signal?: AbortSignal): Promise<ReadonlyMap<string, string>> {
+  async relationNames(
+    refs: readonly RelationRef[],
+    signal?: AbortSignal,
+  ): Promise<ReadonlyMap<string, string>> {
     signal?.throwIfAborted();
     const connection = await abortable(this.#connect(), signal);
     const names = this.#names;
@@ -187,8 +198,9 @@ export class PostgresTarget implements TargetReader {
             })
           ).rows[0]
         : undefined;
-      const counters = (await client.query<CountersStatementRow>({ name: 'hindsight_counters', text: queries.counters }))
-        .rows[0];
+      const counters = (
+        await client.query<CountersStatementRow>({ name: 'hindsight_counters', text: queries.counters })
+      ).rows[0];
       if (!counters) throw new Error('the counters statement returned no row');
       const statements = await this.#statements(connection);
       this.#counters.samples += 1;
@@ -213,7 +225,9 @@ export class PostgresTarget implements TargetReader {
   }
 
   /** pg_stat_statements deltas when available; looks for the extension again now and then. */
-  async #statements(connection: MonitorConnection): Promise<{ statements: Sample['statements']; serverMs: number } | null> {
+  async #statements(
+    connection: MonitorConnection,
+  ): Promise<{ statements: Sample['statements']; serverMs: number } | null> {
     const now = this.#clock.now();
     if (now - connection.statementsCheckedAt >= this.#recheckMs) {
       const before = connection.statements;
@@ -235,7 +249,10 @@ export class PostgresTarget implements TargetReader {
     } catch (error) {
       // Dropped or reset under us: statements are optional, the sample is not lost for them.
       if (!isServerRefusal(error)) throw error;
-      connection.statements = { kind: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
+      connection.statements = {
+        kind: 'unavailable',
+        reason: error instanceof Error ? error.message : String(error),
+      };
       this.#deltas = null;
       return null;
     }
@@ -306,39 +323,4 @@ export class PostgresTarget implements TargetReader {
     if (!this.#sql) throw new Error('query files not loaded');
     return this.#sql;
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
-}
-
-/** An error the server answered with (a SQLSTATE), other than a lost or refused connection. */
-function isServerRefusal(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08') && !code.startsWith('57');
-}
-
-/** Resolves or rejects with `work`, or rejects as soon as `signal` aborts (the work goes on). */
-function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(abortReason(signal));
-    };
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

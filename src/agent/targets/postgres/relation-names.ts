@@ -19,7 +19,11 @@ export class RelationNames {
   }
 
   /** Keyed `databaseOid/relationOid`, as the TargetReader port says. */
-  async resolve(client: pg.Client, databaseOid: number, refs: readonly RelationRef[]): Promise<Map<string, string>> {
+  async resolve(
+    client: pg.Client,
+    databaseOid: number,
+    refs: readonly RelationRef[],
+  ): Promise<Map<string, string>> {
     const visible = refs.filter((r) => r.databaseOid === databaseOid || r.databaseOid === 0);
     const unknown = [...new Set(visible.map((r) => r.relationOid).filter((oid) => !this.#cache.has(oid)))];
     if (unknown.length > 0) {

@@ -22,7 +22,9 @@ export function composeSampleQueries(sql: SqlFiles, serverVersionNum: number): S
   return {
     sessions: sql.sessions,
     lockWaits: jsonStatement(serverVersionNum >= 140000 ? sql['lock-waits'] : sql['lock-waits-pg13']),
-    counters: jsonStatement(sql['database-counters'], ["date_part('epoch', statement_timestamp()) * 1000 AS server_now"]),
+    counters: jsonStatement(sql['database-counters'], [
+      "date_part('epoch', statement_timestamp()) * 1000 AS server_now",
+    ]),
   };
 }
 

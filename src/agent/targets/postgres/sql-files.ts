@@ -39,7 +39,9 @@ async function readFirst(name: string): Promise<string> {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
-  throw new Error(`query file ${name}.sql not found; looked in: ${candidates.map((u) => u.pathname).join(', ')}`);
+  throw new Error(
+    `query file ${name}.sql not found; looked in: ${candidates.map((u) => u.pathname).join(', ')}`,
+  );
 }
 
 /** A query as it goes into a larger statement: no trailing semicolon, ends with a newline. */
@@ -51,7 +53,9 @@ let loaded: Promise<SqlFiles> | undefined;
 
 /** Reads every query file once per process (the first call starts it; later calls share it). */
 export function loadSqlFiles(): Promise<SqlFiles> {
-  loaded ??= Promise.all(SQL_FILE_NAMES.map(async (name) => [name, embeddable(await readFirst(name))] as const))
+  loaded ??= Promise.all(
+    SQL_FILE_NAMES.map(async (name) => [name, embeddable(await readFirst(name))] as const),
+  )
     .then((entries) => Object.fromEntries(entries) as SqlFiles)
     .catch((error: unknown) => {
       loaded = undefined;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { StatementStats } from '../../../core/sample.js';
+import { isServerRefusal } from './connection-errors.js';
 import { jsonStatement, withExtensionSchema, type JsonStatementRow } from './json-statement.js';
 import type { SqlFiles } from './sql-files.js';
 
@@ -33,16 +34,16 @@ export async function probeStatements(client: pg.Client, sql: SqlFiles): Promise
   if (!found) return { kind: 'unavailable', reason: 'extension not installed in this database' };
   const [major = 0, minor = 0] = found.version.split('.').map(Number);
   if (major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1])) {
-    return { kind: 'unavailable', reason: `extension version ${found.version} is older than 1.8: ALTER EXTENSION pg_stat_statements UPDATE;` };
+    return {
+      kind: 'unavailable',
+      reason: `extension version ${found.version} is older than 1.8: ALTER EXTENSION pg_stat_statements UPDATE;`,
+    };
   }
   try {
     await client.query(`${withExtensionSchema(sql.statements, found.schema)} LIMIT 1`);
   } catch (error) {
     // A server-side refusal (not preloaded, no privilege) means "unavailable"; a lost connection is not.
-    const code = (error as { code?: unknown }).code;
-    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('57') || code.startsWith('08')) {
-      throw error;
-    }
+    if (!isServerRefusal(error)) throw error;
     return { kind: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
   }
   return { kind: 'available', schema: found.schema };
@@ -101,11 +102,15 @@ export class StatementDeltas {
 }
 
 /** Entries whose calls went up; a counter that went down was reset or evicted, so it counts from 0. */
-export function diff(previous: ReadonlyMap<string, Totals>, current: ReadonlyMap<string, Totals>): Omit<StatementStats, 'query'>[] {
+export function diff(
+  previous: ReadonlyMap<string, Totals>,
+  current: ReadonlyMap<string, Totals>,
+): Omit<StatementStats, 'query'>[] {
   const changed: Omit<StatementStats, 'query'>[] = [];
   for (const [queryId, now] of current) {
     const before = previous.get(queryId);
-    const base = before === undefined || now.calls < before.calls ? { calls: 0, totalExecMs: 0, rows: 0 } : before;
+    const base =
+      before === undefined || now.calls < before.calls ? { calls: 0, totalExecMs: 0, rows: 0 } : before;
     const calls = now.calls - base.calls;
     if (calls <= 0) continue;
     changed.push({

@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockWait, Sample } from '../../../../src/core/sample.js';
-import { composeSampleQueries, type LockWaitRow } from '../../../../src/agent/targets/postgres/sample-statement.js';
+import {
+  composeSampleQueries,
+  type LockWaitRow,
+} from '../../../../src/agent/targets/postgres/sample-statement.js';
 import type { JsonStatementRow } from '../../../../src/agent/targets/postgres/json-statement.js';
 import { loadSqlFiles } from '../../../../src/agent/targets/postgres/sql-files.js';
 import { PostgresTarget } from '../../../../src/agent/targets/postgres/postgres-target.js';
@@ -36,7 +39,9 @@ describe('PostgresTarget sampling a real server', () => {
   afterAll(async () => {
     await admin.end();
     await db.drop();
-    await withClient(db.url.replace(/\/[^/]*$/, '/postgres'), (c) => c.query(`DROP ROLE IF EXISTS ${monitorRole}`));
+    await withClient(db.url.replace(/\/[^/]*$/, '/postgres'), (c) =>
+      c.query(`DROP ROLE IF EXISTS ${monitorRole}`),
+    );
   });
 
   /**
@@ -106,7 +111,11 @@ describe('PostgresTarget sampling a real server', () => {
         blockedBy: [pids.a],
       });
       const c = waitOf(sample, pids.c);
-      expect(c).toMatchObject({ lockType: 'relation', mode: 'AccessExclusiveLock', relation: 'public.accounts' });
+      expect(c).toMatchObject({
+        lockType: 'relation',
+        mode: 'AccessExclusiveLock',
+        relation: 'public.accounts',
+      });
       expect([...c.blockedBy].sort()).toEqual([pids.holder, pids.a, pids.b].sort());
       expect(c.waitStart).toBeGreaterThan(sample.takenAt - 30_000);
       expect(c.waitStart).toBeLessThanOrEqual(sample.serverNow ?? 0);
@@ -126,7 +135,10 @@ describe('PostgresTarget sampling a real server', () => {
     try {
       const pids = await blockingChain(sessions);
       const sql = await loadSqlFiles();
-      const { rows } = await admin.query<JsonStatementRow<LockWaitRow>>(composeSampleQueries(sql, 130012).lockWaits, [await databaseOid()]);
+      const { rows } = await admin.query<JsonStatementRow<LockWaitRow>>(
+        composeSampleQueries(sql, 130012).lockWaits,
+        [await databaseOid()],
+      );
       const waits = rows[0]?.rows ?? [];
       expect(waits.map((w) => [w.pid, w.mode, w.relation, w.wait_start, w.blocked_by])).toEqual(
         expect.arrayContaining([
@@ -185,7 +197,9 @@ describe('PostgresTarget sampling a real server', () => {
 
       const started = performance.now();
       const sample = await target.sample();
-      const names = await target.relationNames([{ databaseOid: await databaseOid(), relationOid: await tableOid('"Audit Log"') }]);
+      const names = await target.relationNames([
+        { databaseOid: await databaseOid(), relationOid: await tableOid('"Audit Log"') },
+      ]);
       const elapsed = performance.now() - started;
 
       expect(elapsed).toBeLessThan(400); // lock_timeout is 500 ms: nothing waited for it
@@ -302,12 +316,16 @@ describe('PostgresTarget sampling a real server', () => {
   });
 
   async function databaseOid(): Promise<number> {
-    const { rows } = await admin.query<{ oid: number }>('SELECT oid::int8::float8 AS oid FROM pg_database WHERE datname = current_database()');
+    const { rows } = await admin.query<{ oid: number }>(
+      'SELECT oid::int8::float8 AS oid FROM pg_database WHERE datname = current_database()',
+    );
     return rows[0]?.oid ?? -1;
   }
 
   async function tableOid(name: string): Promise<number> {
-    const { rows } = await admin.query<{ oid: number }>('SELECT $1::regclass::oid::int8::float8 AS oid', [name]);
+    const { rows } = await admin.query<{ oid: number }>('SELECT $1::regclass::oid::int8::float8 AS oid', [
+      name,
+    ]);
     return rows[0]?.oid ?? -1;
   }
 });

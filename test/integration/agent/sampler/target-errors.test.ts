@@ -72,7 +72,9 @@ describe('PostgresTarget errors say what is wrong and what to do', () => {
   });
 
   it('a database that does not exist is a user error', async () => {
-    const error = await failure(() => PostgresTarget.connect(urlAs(adminUrl(), 'postgres', 'postgres', 'no_such_db_x')));
+    const error = await failure(() =>
+      PostgresTarget.connect(urlAs(adminUrl(), 'postgres', 'postgres', 'no_such_db_x')),
+    );
     expect(error).toMatchObject({ code: 'TARGET_DATABASE_MISSING', kind: 'user' });
     expect(error.message).toContain('no_such_db_x');
   });
@@ -87,10 +89,13 @@ describe('PostgresTarget errors say what is wrong and what to do', () => {
 
   it('an unreachable port is transient, and within the backoff delay no new attempt is made', async () => {
     const clock = new FakeClock();
-    const target = PostgresTarget.create(`postgres://postgres:postgres@127.0.0.1:${await closedPort()}/postgres`, {
-      clock,
-      backoff: { initialMs: 1_000, random: () => 1 },
-    });
+    const target = PostgresTarget.create(
+      `postgres://postgres:postgres@127.0.0.1:${await closedPort()}/postgres`,
+      {
+        clock,
+        backoff: { initialMs: 1_000, random: () => 1 },
+      },
+    );
     try {
       const first = await failure(() => target.sample());
       expect(first).toMatchObject({ code: 'TARGET_UNREACHABLE', kind: 'transient', retryable: true });

@@ -34,7 +34,11 @@ describe('PostgresTarget across a server restart', () => {
       while (!sample && Date.now() < deadline) {
         sample = await target.sample().catch((error: unknown) => {
           if (!isHindsightError(error) || error.kind !== 'transient') throw error;
-          return new Promise<null>((resolve) => setTimeout(() => { resolve(null); }, 100));
+          return new Promise<null>((resolve) =>
+            setTimeout(() => {
+              resolve(null);
+            }, 100),
+          );
         });
       }
       expect(sample?.sessions.length).toBeGreaterThan(0);

@@ -26,7 +26,9 @@ describe('classifyError', () => {
   });
 
   it('treats a connection dropped by the server as transient', () => {
-    expect(classifyError(new Error('Connection terminated unexpectedly'), context).code).toBe('TARGET_UNREACHABLE');
+    expect(classifyError(new Error('Connection terminated unexpectedly'), context).code).toBe(
+      'TARGET_UNREACHABLE',
+    );
     expect(classifyError(new Error('Connection terminated due to connection timeout'), context).code).toBe(
       'TARGET_UNREACHABLE',
     );
@@ -38,7 +40,9 @@ describe('classifyError', () => {
   });
 
   it('says which GRANT to run for a missing privilege', () => {
-    expect(classifyError(withCode('permission denied', '42501'), context).message).toContain('GRANT pg_monitor TO watcher;');
+    expect(classifyError(withCode('permission denied', '42501'), context).message).toContain(
+      'GRANT pg_monitor TO watcher;',
+    );
     expect(grantMonitor('Ops Team')).toBe('GRANT pg_monitor TO "Ops Team";');
   });
 

@@ -1,6 +1,10 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadSqlFiles, SQL_FILE_NAMES, sqlFileCandidates } from '../../../../src/agent/targets/postgres/sql-files.js';
+import {
+  loadSqlFiles,
+  SQL_FILE_NAMES,
+  sqlFileCandidates,
+} from '../../../../src/agent/targets/postgres/sql-files.js';
 
 describe('sampler query files', () => {
   it('are found next to the module when run from src/ (tsx, vitest)', async () => {
@@ -15,7 +19,9 @@ describe('sampler query files', () => {
     const built = new URL('../../../../dist/src/agent/targets/postgres/sql-files.js', import.meta.url).href;
     const candidates = sqlFileCandidates('sessions', built).map((u) => u.pathname);
     expect(candidates[0]).toMatch(/\/dist\/src\/agent\/targets\/postgres\/queries\/sessions\.sql$/);
-    expect(candidates[1]).toBe(new URL('../../../../src/agent/targets/postgres/queries/sessions.sql', import.meta.url).pathname);
+    expect(candidates[1]).toBe(
+      new URL('../../../../src/agent/targets/postgres/queries/sessions.sql', import.meta.url).pathname,
+    );
     expect(existsSync(candidates[1] ?? '')).toBe(true);
   });
 

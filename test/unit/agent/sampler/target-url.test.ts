@@ -22,7 +22,9 @@ describe('parseTargetUrl', () => {
   });
 
   it('rejects what is not a postgres URL as a user error', () => {
-    expect(() => parseTargetUrl('localhost:5432')).toThrow(expect.objectContaining({ code: 'TARGET_URL_INVALID', kind: 'user' }));
+    expect(() => parseTargetUrl('localhost:5432')).toThrow(
+      expect.objectContaining({ code: 'TARGET_URL_INVALID', kind: 'user' }),
+    );
     expect(() => parseTargetUrl('http://h/d')).toThrow(/scheme is "http:"/);
   });
 });
