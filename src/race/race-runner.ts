@@ -176,7 +176,7 @@ export class SpecTester {
 
   async run(chooser: Chooser): Promise<ScheduleRun> {
     let run = await runProgramSchedule(this.#engine, this.#spec, this.#programs, chooser);
-    for (let retry = 0; run.unstableVictim && !this.#engine.customDeadlockTimeouts && retry < 3; retry++) {
+    for (let retry = 0; run.unstableVictim && !this.#engine.customDeadlockTimeouts && retry < 5; retry++) {
       this.#engine.slowDown();
       run = await runProgramSchedule(this.#engine, this.#spec, this.#programs, prefixChooser(run.decisions.map((d) => d.choice)));
     }
