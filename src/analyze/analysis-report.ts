@@ -112,7 +112,9 @@ const distribution = (sketch: QuantileSketch): Distribution => ({
 });
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
-const record = (map: Map<string, number>): Record<string, number> => Object.fromEntries([...map].sort((a, b) => b[1] - a[1]));
+/** Sorts compare rounded sums and break ties by text, so that worker threads (which add in another order) and one thread give the same report. */
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const record = (map: Map<string, number>): Record<string, number> => Object.fromEntries([...map].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])));
 const errorCount = (state: AnalysisState, test: (sqlstate: string, message: string) => boolean): number => {
   let n = 0;
   for (const group of state.errors.values()) if (test(group.sqlstate, group.message)) n += group.count;
@@ -122,10 +124,10 @@ const errorCount = (state: AnalysisState, test: (sqlstate: string, message: stri
 export function buildReport(state: AnalysisState, options: ReportOptions): AnalysisReport {
   const top = options.top ?? 25;
   const lw = state.lockWaits;
-  const deadlockGroups = [...state.deadlocks.values()].sort((a, b) => b.count - a.count).slice(0, top);
+  const deadlockGroups = [...state.deadlocks.values()].sort((a, b) => b.count - a.count || byText(a.signature.join(), b.signature.join())).slice(0, top);
   let errorsTotal = 0;
   for (const n of state.errorsByClass.values()) errorsTotal += n;
-  const slowGroups = [...state.slow.values()].sort((a, b) => b.durations.sum - a.durations.sum).slice(0, top);
+  const slowGroups = [...state.slow.values()].sort((a, b) => round(b.durations.sum) - round(a.durations.sum) || byText(a.fingerprint, b.fingerprint)).slice(0, top);
   const report: Omit<AnalysisReport, 'headline'> = {
     inputs: options.inputs,
     window: { first: iso(state.firstAt), last: iso(state.lastAt), since: iso(options.since), until: iso(options.until) },
@@ -155,7 +157,7 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
       endings: { ...lw.endings },
       durations: { ...distribution(lw.durations), totalMs: round(lw.totalMs) },
       blockers: [...lw.blockers.values()]
-        .sort((a, b) => b.waitMs - a.waitMs || b.waits - a.waits)
+        .sort((a, b) => round(b.waitMs) - round(a.waitMs) || b.waits - a.waits || a.pid - b.pid)
         .slice(0, top)
         .map((b) => ({
           pid: b.pid < 0 ? null : b.pid,
@@ -169,8 +171,8 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
           first: iso(b.firstAt),
           last: iso(b.lastAt),
         })),
-      targets: [...lw.byTarget.values()].sort((a, b) => b.waitMs - a.waitMs).slice(0, top).map((t) => ({ lock: t.key, waits: t.waits, waitMs: round(t.waitMs), maxMs: round(t.maxMs) })),
-      waiters: [...lw.byWaiterStatement].sort((a, b) => b[1].waitMs - a[1].waitMs).slice(0, top).map(([statement, w]) => ({ statement, waits: w.waits, waitMs: round(w.waitMs) })),
+      targets: [...lw.byTarget.values()].sort((a, b) => round(b.waitMs) - round(a.waitMs) || byText(a.key, b.key)).slice(0, top).map((t) => ({ lock: t.key, waits: t.waits, waitMs: round(t.waitMs), maxMs: round(t.maxMs) })),
+      waiters: [...lw.byWaiterStatement].sort((a, b) => round(b[1].waitMs) - round(a[1].waitMs) || byText(a[0], b[0])).slice(0, top).map(([statement, w]) => ({ statement, waits: w.waits, waitMs: round(w.waitMs) })),
     },
     timeouts: {
       lockTimeouts: errorCount(state, (code, message) => code === '55P03' && message.includes('lock timeout')),
@@ -182,10 +184,10 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
     errors: {
       total: errorsTotal,
       byClass: [...state.errorsByClass]
-        .sort((a, b) => b[1] - a[1])
+        .sort((a, b) => b[1] - a[1] || byText(a[0], b[0]))
         .map(([cls, count]) => ({ class: cls, name: SQLSTATE_CLASSES[cls] ?? (cls === 'unknown' ? 'SQLSTATE not in the log' : 'other'), count })),
       groups: [...state.errors.values()]
-        .sort((a, b) => b.count - a.count)
+        .sort((a, b) => b.count - a.count || byText(a.sqlstate + a.message, b.sqlstate + b.message))
         .slice(0, top * 2)
         .map((e) => ({ sqlstate: e.sqlstate, severity: e.severity, message: e.message, count: e.count, first: iso(e.firstAt), last: iso(e.lastAt), example: e.example })),
     },
@@ -219,12 +221,12 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
       count: state.tempFiles.count,
       bytes: state.tempFiles.bytes,
       maxBytes: state.tempFiles.maxBytes,
-      top: [...state.tempFiles.byFingerprint].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 10).map(([statement, t]) => ({ statement, ...t })),
+      top: [...state.tempFiles.byFingerprint].sort((a, b) => b[1].bytes - a[1].bytes || byText(a[0], b[0])).slice(0, 10).map(([statement, t]) => ({ statement, ...t })),
     },
     autovacuum: {
       vacuums: state.autovacuum.vacuums,
       analyzes: state.autovacuum.analyzes,
-      top: [...state.autovacuum.byRelation].sort((a, b) => b[1].elapsedMs - a[1].elapsedMs || b[1].vacuums - a[1].vacuums).slice(0, 10).map(([relation, a]) => ({ relation, ...a, elapsedMs: round(a.elapsedMs) })),
+      top: [...state.autovacuum.byRelation].sort((a, b) => round(b[1].elapsedMs) - round(a[1].elapsedMs) || b[1].vacuums - a[1].vacuums || byText(a[0], b[0])).slice(0, 10).map(([relation, a]) => ({ relation, ...a, elapsedMs: round(a.elapsedMs) })),
     },
     timeline: [...state.perMinute]
       .sort((a, b) => a[0] - b[0])

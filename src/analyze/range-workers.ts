@@ -13,10 +13,14 @@ interface WorkerMessage {
  */
 function startWorker(job: RangeJob): Worker {
   const url = new URL(`./analyze-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: job });
+  // A small young generation: short-lived entries die there anyway, and peak RSS stays low.
+  const options = { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } };
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: job });
+  return new Worker(bootstrap, { ...options, eval: true });
 }
+
+const YOUNG_GENERATION_MB = 8;
 
 /** Runs each range in a worker thread of its own; resolves with the results in range order. */
 export async function runRangeWorkers(jobs: readonly RangeJob[], onBytes: (n: number) => void): Promise<RangeResult[]> {
