@@ -39,6 +39,7 @@ describe.skipIf(logDirectory === '')('tailing the live server log', () => {
     const formats: LogFormat[] = ['stderr', 'csvlog', 'jsonlog'];
     const seen = new Map<LogFormat, { signal: DeadlockSignal; at: number }>();
     const problems: LogTailProblem[] = [];
+    let opened = 0;
     const tails = formats.map((format) =>
       tailLog(logDirectory, {
         format,
@@ -53,11 +54,14 @@ describe.skipIf(logDirectory === '')('tailing the live server log', () => {
           }
         },
         onProblem: (problem) => problems.push(problem),
+        onOpen: () => opened++,
       }),
     );
     try {
-      // Let the tailers open the files at their ends before the deadlock happens.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The tailers open the files at their ends before the deadlock happens.
+      const openBy = Date.now() + 10_000;
+      while (opened < formats.length && Date.now() < openBy) await new Promise((r) => setTimeout(r, 20));
+      expect(opened).toBe(formats.length);
       await a.query('BEGIN');
       await b.query('BEGIN');
       await a.query('UPDATE inventory SET qty = qty - 1 WHERE id = 1');

@@ -34,6 +34,7 @@ describe('tailLog on a file that rotates, shrinks and vanishes', () => {
   let events: LogEvent[];
   let problems: LogTailProblem[];
   let tail: Promise<void> | undefined;
+  let opened: string[];
 
   const start = (path: string, options: { fromStart?: boolean } = {}) => {
     tail = tailLog(path, {
@@ -43,9 +44,12 @@ describe('tailLog on a file that rotates, shrinks and vanishes', () => {
       signal: controller.signal,
       onEvents: (batch) => events.push(...batch),
       onProblem: (problem) => problems.push(problem),
+      onOpen: (path) => opened.push(path),
       ...options,
     });
   };
+  /** The tailer has opened its first file and taken its position (its end, by default). */
+  const started = () => until(() => opened.length > 0, 'the tailer to open the file');
   const messages = () => events.map((event) => event.message);
 
   beforeEach(async () => {
@@ -53,6 +57,7 @@ describe('tailLog on a file that rotates, shrinks and vanishes', () => {
     controller = new AbortController();
     events = [];
     problems = [];
+    opened = [];
   });
 
   afterEach(async () => {
@@ -65,7 +70,7 @@ describe('tailLog on a file that rotates, shrinks and vanishes', () => {
     const file = join(directory, 'postgresql.log');
     await writeFile(file, line(1, 'old, before the tail started'));
     start(file);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await started();
     await appendFile(file, line(2, 'appended'));
     await until(() => messages().includes('appended'), 'the appended line');
     expect(messages()).not.toContain('old, before the tail started');
@@ -121,7 +126,8 @@ describe('tailLog on a file that rotates, shrinks and vanishes', () => {
     const current = join(directory, 'postgresql-2026-03-01_150000.log');
     await writeFile(current, line(1, 'current file, before the tail'));
     start(directory);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await started();
+    expect(opened).toEqual([current]);
     await appendFile(current, line(2, 'current file, appended'));
     await until(() => messages().includes('current file, appended'), 'the appended line');
     const next = join(directory, 'postgresql-2026-03-01_160000.log');

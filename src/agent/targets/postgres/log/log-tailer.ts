@@ -31,6 +31,8 @@ export interface LogTailOptions {
   readonly signal: AbortSignal;
   readonly onEvents: (events: LogEvent[]) => void;
   readonly onProblem?: (problem: LogTailProblem) => void;
+  /** Called each time a file is opened and positioned (at the start, after a rotation…). */
+  readonly onOpen?: (path: string) => void;
 }
 
 const DEFAULT_POLL_MS = 250;
@@ -99,6 +101,7 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
     const handle = await open(file, 'r');
     try {
       const info = await handle.stat();
+      options.onOpen?.(file);
       return {
         path: file,
         handle,
