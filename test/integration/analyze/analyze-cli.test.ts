@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const tsx = join(root, 'node_modules/.bin/tsx');
+const log = join(root, 'test/fixtures/analyze/recorded/postgresql.log');
+const work = mkdtempSync(join(tmpdir(), 'hindsight-analyze-cli-'));
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** `hindsight analyze ARGS` as a process, optionally with a file on stdin. */
+function analyze(args: string[], stdinFile?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tsx, ['src/bin.ts', 'analyze', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+    if (stdinFile === undefined) child.stdin.end();
+    else child.stdin.end(readFileSync(stdinFile));
+  });
+}
+
+describe('hindsight analyze (the CLI)', () => {
+  it('reads stdin (-) and prints JSON', async () => {
+    const { code, stdout } = await analyze(['-', '--json'], log);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { deadlocks: { total: number }; inputs: { name: string }[] };
+    expect(report.deadlocks.total).toBe(6);
+    expect(report.inputs[0]?.name).toBe('stdin');
+  });
+
+  it('prints the text report by default, Markdown with --md, and writes --html', async () => {
+    const html = join(work, 'report.html');
+    const text = await analyze([log, '--html', html]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^hindsight analyze {2}/);
+    expect(text.stdout).toMatch(/\n» 6 deadlocks between /);
+    expect(text.stderr).toMatch(/wrote the HTML report to /);
+    expect(readFileSync(html, 'utf8')).toMatch(/^<!doctype html>/);
+    const md = await analyze([log, '--md']);
+    expect(md.stdout).toMatch(/^# PostgreSQL log analysis/);
+  });
+
+  it('exits 2 with a message that says what to do when nothing is recognised', async () => {
+    const garbage = join(work, 'garbage.txt');
+    writeFileSync(garbage, 'hello\nworld\n');
+    const { code, stderr, stdout } = await analyze([garbage]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/0 entries recognised in .*garbage\.txt: is this a PostgreSQL log\?.*\[ANALYZE_NOTHING_RECOGNISED\]/s);
+  });
+});
