@@ -1,4 +1,10 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { appendFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { transientError, userError } from '../core/errors.js';
 import { LocalPostgres } from '../platform/local-postgres.js';
@@ -17,7 +23,8 @@ export interface RaceServer {
  * the database in the URL itself: the race tester drops every schema between schedules).
  */
 export async function openRaceServer(url?: string): Promise<RaceServer> {
-  const local = url === undefined ? await LocalPostgres.start() : undefined;
+  const started = url === undefined ? await startLocal() : undefined;
+  const local = started?.server;
   const adminUrl = local ? local.url() : (url ?? '');
   const created: string[] = [];
   let usedLocalDefault = false;
@@ -59,8 +66,9 @@ export async function openRaceServer(url?: string): Promise<RaceServer> {
       return target.toString();
     },
     async close() {
-      if (local) {
-        await local.destroy();
+      if (started) {
+        await started.server.destroy();
+        if (started.copy) await rm(started.copy, { recursive: true, force: true });
         return;
       }
       await admin(async (c) => {
@@ -68,4 +76,54 @@ export async function openRaceServer(url?: string): Promise<RaceServer> {
       });
     },
   };
+}
+
+const run = promisify(execFile);
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * A throwaway server in well under a second: `initdb` runs once per machine and user into a
+ * template cluster in the temp directory; each run copies it (`cp -a` keeps the owner) and starts
+ * the copy on a free port. Anything wrong with the template falls back to a fresh `initdb`.
+ */
+async function startLocal(): Promise<{ server: LocalPostgres; copy: string | undefined }> {
+  const template = join(tmpdir(), `hindsight-race-template-${userInfo().uid}`);
+  let copy: string | undefined;
+  try {
+    if (!(await exists(join(template, 'PG_VERSION')))) {
+      const building = `${template}-${process.pid}-${randomBytes(3).toString('hex')}`;
+      const fresh = await LocalPostgres.start({ dataDir: building });
+      await fresh.stop();
+      await rm(join(building, 'server.log'), { force: true });
+      // Another run may have won the race to build it: then ours is just removed.
+      await rename(building, template).catch(() => rm(building, { recursive: true, force: true }));
+    }
+    copy = join(tmpdir(), `hindsight-race-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await run('cp', ['-a', template, copy]);
+    const port = await freePort();
+    // Later settings win: the copy listens on its own port and socket directory.
+    await appendFile(join(copy, 'postgresql.conf'), `\nport = ${port}\nunix_socket_directories = '${copy}'\n`);
+    return { server: await LocalPostgres.start({ dataDir: copy, port }), copy };
+  } catch {
+    if (copy) await rm(copy, { recursive: true, force: true });
+    return { server: await LocalPostgres.start(), copy: undefined };
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no free TCP port on 127.0.0.1'));
+      });
+    });
+  });
 }
