@@ -109,7 +109,9 @@ async function startLocal(): Promise<{ server: LocalPostgres; copy: string | und
     await appendFile(join(copy, 'postgresql.conf'), `\nport = ${port}\nunix_socket_directories = '${copy}'\n`);
     return { server: await LocalPostgres.start({ dataDir: copy, port }), copy };
   } catch {
+    // A template from other binaries (an upgrade) or half-built: rebuilt by the next run.
     if (copy) await rm(copy, { recursive: true, force: true });
+    await rm(template, { recursive: true, force: true });
     return { server: await LocalPostgres.start(), copy: undefined };
   }
 }
