@@ -71,7 +71,7 @@ export default tseslint.config(
   {
     files: ['src/race/**/*.ts'],
     rules: forbid(
-      [...adapters.filter((p) => p !== '**/agent/**'), ...outer, '**/app/**', '**/engine/**'],
+      [...adapters.filter((p) => p !== '**/agent/**'), ...outer, '**/app/**'],
       'race/ is its own world: platform/, config/, core/ helpers, pg, and the shared PostgreSQL log parser only.',
     ),
   },
