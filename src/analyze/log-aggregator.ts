@@ -83,6 +83,8 @@ export class LogAggregator {
   readonly state: AnalysisState = createState();
   readonly #pids = new Map<number, PidState>();
   readonly #fingerprints = new QueryFingerprints();
+  #lastMinuteKey = Number.NaN;
+  #lastMinute: MinuteCounts | null = null;
 
   observe(observation: LogObservation, mode: CountMode = 'count'): void {
     const counting = mode === 'count';
@@ -191,14 +193,22 @@ export class LogAggregator {
   #minute(at: number | null): MinuteCounts | null {
     if (at === null) return null;
     const key = Math.floor(at / 60_000) * 60_000;
+    // Consecutive entries mostly share their minute.
+    if (key === this.#lastMinuteKey) return this.#lastMinute;
     const found = this.state.perMinute.get(key);
-    if (found !== undefined) return found;
+    if (found !== undefined) {
+      this.#lastMinuteKey = key;
+      this.#lastMinute = found;
+      return found;
+    }
     if (this.state.perMinute.size >= LIMITS.minutes) {
       this.state.overflow.set('minutes', (this.state.overflow.get('minutes') ?? 0) + 1);
       return null;
     }
     const created: MinuteCounts = { entries: 0, errors: 0, deadlocks: 0, lockWaits: 0, waitMs: 0, slow: 0 };
     this.state.perMinute.set(key, created);
+    this.#lastMinuteKey = key;
+    this.#lastMinute = created;
     return created;
   }
 
@@ -425,7 +435,8 @@ export class LogAggregator {
     if (mode !== 'count') return;
     const s = this.state;
     const fingerprint = this.#fingerprints.of(o.statement);
-    const group = cappedEntry(s, { name: 'fingerprints', map: s.slow, limit: LIMITS.fingerprints, other: OTHER_KEY }, fingerprint, (key) => ({
+    // The hot path: look up first, build the capped-entry arguments only for a new fingerprint.
+    const group = s.slow.get(fingerprint) ?? cappedEntry(s, { name: 'fingerprints', map: s.slow, limit: LIMITS.fingerprints, other: OTHER_KEY }, fingerprint, (key) => ({
       fingerprint: key,
       durations: createSketch(),
       victims: 0,
