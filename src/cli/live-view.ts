@@ -14,7 +14,7 @@ function flat(query: string | null): string {
 }
 
 /** The live terminal view of one target, redrawn after every sample. Pure: state in, text out. */
-export function renderWatchView(state: WatchState, now: number, width: number): string {
+export function renderWatchView(state: WatchState, now: number, width: number, notes: readonly string[] = []): string {
   const lines: string[] = [];
   const sample = state.lastSample;
   const clock = new Date(now).toISOString().slice(11, 19);
@@ -30,6 +30,7 @@ export function renderWatchView(state: WatchState, now: number, width: number): 
   lines.push(pc.bold('Findings'));
   const recent = state.recentFindings.slice(-10).map((f) => `  ${clip(describeFinding(f), width - 2)}`);
   lines.push(...(recent.length > 0 ? recent : [pc.dim('  none yet')]));
+  if (notes.length > 0) lines.push('', ...notes.map((n) => pc.yellow(clip(`! ${n}`, width))));
   lines.push('', pc.dim('Ctrl-C to stop · --json for machine-readable findings'));
   return `${lines.join('\n')}\n`;
 }

@@ -12,4 +12,7 @@ export class FakeClock implements Clock {
   advance(ms: number): void {
     this.#now += ms;
   }
+  set(at: number): void {
+    this.#now = at;
+  }
 }

@@ -1,5 +1,5 @@
-import type { Clock, IdSource } from '../../../src/core/ports.js';
-import type { DatabaseCounters, LockWait, Sample, SessionSnapshot } from '../../../src/core/sample.js';
+import type { IdSource } from '../../src/core/ports.js';
+import type { DatabaseCounters, LockWait, Sample, SessionSnapshot } from '../../src/core/sample.js';
 
 /** Hand-built samples for the detector's tests: only what a test names differs from a quiet default. */
 export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -52,16 +52,6 @@ export const counters = (deadlocks: number, database = 'shop'): DatabaseCounters
   deadlocks,
   conflicts: 0,
 });
-
-export class FakeClock implements Clock {
-  current: number;
-  constructor(start = T0) {
-    this.current = start;
-  }
-  now(): number {
-    return this.current;
-  }
-}
 
 export class CountingIds implements IdSource {
   #n = 0;

@@ -75,8 +75,11 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps, external?
     sink,
     clock: deps.clock,
   });
+  /** Status lines (log rotated, not English…): on stderr, or in the live view's notes. */
+  const notes: string[] = [];
   const status = (line: string): void => {
-    if (!live) deps.stderr.write(`hindsight: ${line}\n`);
+    if (live) notes.splice(0, notes.length, ...[...notes, line].slice(-3));
+    else deps.stderr.write(`hindsight: ${line}\n`);
   };
   status(`watching ${options.name} every ${options.intervalMs / 1000} s${options.logPath ? `, log ${options.logPath}` : ''}`);
 
@@ -101,7 +104,7 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps, external?
   }
   const redraw = live
     ? () => {
-        deps.stdout.write(`\x1b[H\x1b[2J${renderWatchView(cycle.state, deps.clock.now(), deps.stdout.columns ?? 100)}`);
+        deps.stdout.write(`\x1b[H\x1b[2J${renderWatchView(cycle.state, deps.clock.now(), deps.stdout.columns ?? 100, notes)}`);
       }
     : undefined;
   tasks.push(

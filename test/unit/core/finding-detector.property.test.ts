@@ -4,7 +4,8 @@ import type { Finding } from '../../../src/core/finding.js';
 import { createFindingDetector } from '../../../src/core/finding-detector.js';
 import type { DeadlockReport } from '../../../src/core/log-event.js';
 import type { LockWait } from '../../../src/core/sample.js';
-import { CountingIds, FakeClock, T0, counters, sample, session, wait } from './sample-builder.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { CountingIds, T0, counters, sample, session, wait } from '../../support/sample-builder.js';
 
 type Step =
   | { readonly kind: 'sample'; readonly dt: number; readonly waits: readonly LockWait[]; readonly deadlocksAdded: number }
@@ -61,15 +62,15 @@ const report = (at: number, pids: readonly number[]): DeadlockReport => ({
 
 /** Runs the steps, then a calm sample, and checks what came out. */
 const run = (steps: readonly Step[]) => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(T0);
   const detector = createFindingDetector({ target: 'primary', clock, ids: new CountingIds(), thresholds: { stormWaiters: 3 } });
   const out: Finding[] = [];
   let deadlocks = 0;
   let counterRises = 0;
   let sampled = false;
   for (const s of steps) {
-    clock.current += s.dt;
-    const now = clock.current;
+    clock.advance(s.dt);
+    const now = clock.now();
     switch (s.kind) {
       case 'sample': {
         deadlocks += s.deadlocksAdded;
@@ -99,8 +100,8 @@ const run = (steps: readonly Step[]) => {
         break;
     }
   }
-  clock.current += 60_000;
-  out.push(...detector.onSample(sample(clock.current, { sessions, counters: [counters(deadlocks)] })));
+  clock.advance(60_000);
+  out.push(...detector.onSample(sample(clock.now(), { sessions, counters: [counters(deadlocks)] })));
   return { out, counterRises };
 };
 

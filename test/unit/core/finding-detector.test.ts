@@ -3,10 +3,11 @@ import type { BlockingEpisodeFinding, DeadlockFinding, Finding } from '../../../
 import { createFindingDetector } from '../../../src/core/finding-detector.js';
 import type { DetectorThresholds } from '../../../src/core/detector-context.js';
 import type { DeadlockReport } from '../../../src/core/log-event.js';
-import { CountingIds, FakeClock, T0, counters, sample, session, wait } from './sample-builder.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { CountingIds, T0, counters, sample, session, wait } from '../../support/sample-builder.js';
 
 const setup = (thresholds: Partial<DetectorThresholds> = {}) => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(T0);
   const detector = createFindingDetector({ target: 'primary', clock, ids: new CountingIds(), thresholds });
   return { clock, detector };
 };
@@ -239,7 +240,7 @@ describe('blocking episodes', () => {
   it('closes an open episode when the target becomes unreachable, as of the last sample', () => {
     const { clock, detector } = setup();
     detector.onSample(sample(T0, { lockWaits: [wait(2, [1], { waitStart: T0 - 2000 })] }));
-    clock.current = T0 + 4000;
+    clock.set(T0 + 4000);
     const findings = detector.onUnreachable('connection refused');
     expect(findings.map((f) => f.kind)).toEqual(['target_unreachable', 'blocking_episode']);
     expect(ofKind(findings, 'blocking_episode')[0]).toMatchObject({ phase: 'closed', endedAt: T0 });
@@ -308,13 +309,13 @@ describe('target reachability', () => {
     expect(detector.onReachable()).toEqual([]);
     const [down] = detector.onUnreachable('connection refused');
     expect(down).toMatchObject({ kind: 'target_unreachable', reason: 'connection refused', at: T0 });
-    clock.current = T0 + 10_000;
+    clock.set(T0 + 10_000);
     expect(detector.onUnreachable('the database system is starting up')).toEqual([]);
-    clock.current = T0 + 20_000;
+    clock.set(T0 + 20_000);
     expect(detector.onReachable()).toEqual([expect.objectContaining({ kind: 'target_recovered', downMs: 20_000, at: T0 + 20_000 })]);
     expect(detector.onReachable()).toEqual([]);
     detector.onUnreachable('again');
-    clock.current = T0 + 25_000;
+    clock.set(T0 + 25_000);
     expect(detector.onSample(sample(T0 + 25_000)).map((f) => f.kind)).toEqual(['target_recovered']);
   });
 });

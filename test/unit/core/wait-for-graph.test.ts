@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LockWait } from '../../../src/core/sample.js';
 import { buildWaitForGraph } from '../../../src/core/wait-for-graph.js';
-import { wait } from './sample-builder.js';
+import { wait } from '../../support/sample-builder.js';
 
 describe('buildWaitForGraph', () => {
   it('finds the idle root of five waiters, some behind another waiter', () => {
