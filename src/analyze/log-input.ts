@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { userError } from '../core/errors.js';
 
@@ -66,10 +66,30 @@ export async function* readInput(
       count(chunk.length);
     });
   }
+  if (input.path === null) {
+    // stdin: gzip or not is known from its first bytes only.
+    const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const first = await chunks.next();
+    if (first.done === true) return;
+    const rest = (async function* () {
+      yield first.value;
+      for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) yield next.value;
+    })();
+    if (first.value[0] === 0x1f && first.value[1] === 0x8b) {
+      yield* gunzipped(Readable.from(rest), input.name, options.onWarning);
+      return;
+    }
+    yield* rest;
+    return;
+  }
   if (!input.gzip) {
     for await (const chunk of source) yield chunk as Buffer;
     return;
   }
+  yield* gunzipped(source, input.name, options.onWarning);
+}
+
+async function* gunzipped(source: Readable, name: string, onWarning?: (message: string) => void): AsyncGenerator<Buffer> {
   const gunzip = createGunzip({ chunkSize: CHUNK });
   source.on('error', (error) => gunzip.destroy(error));
   source.pipe(gunzip);
@@ -78,7 +98,7 @@ export async function* readInput(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR') {
-      options.onWarning?.(`${input.name}: the gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (truncated file?)' : 'is corrupt'}; analyzed what could be read`);
+      onWarning?.(`${name}: the gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (truncated file?)' : 'is corrupt'}; analyzed what could be read`);
       return;
     }
     throw error;

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -37,6 +38,16 @@ describe('hindsight analyze (the CLI)', () => {
     const report = JSON.parse(stdout) as { deadlocks: { total: number }; inputs: { name: string }[] };
     expect(report.deadlocks.total).toBe(6);
     expect(report.inputs[0]?.name).toBe('stdin');
+  });
+
+  it('reads gzip from stdin too (known by its first bytes)', async () => {
+    const gz = join(work, 'log.gz');
+    writeFileSync(gz, gzipSync(readFileSync(join(root, 'test/fixtures/analyze/recorded/postgresql.csv'))));
+    const { code, stdout } = await analyze(['-', '--json'], gz);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { deadlocks: { total: number }; inputs: { format: string }[] };
+    expect(report.inputs[0]?.format).toBe('csvlog');
+    expect(report.deadlocks.total).toBe(6);
   });
 
   it('prints the text report by default, Markdown with --md, and writes --html', async () => {
