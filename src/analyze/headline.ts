@@ -26,7 +26,7 @@ export function buildHeadline(report: Omit<AnalysisReport, 'headline'>): string[
   const blocker = blocking.blockers[0];
   if (blocking.waits > 0 && blocker && lines.length < 2) {
     const who = blocker.pid === null ? 'other sessions' : `pid ${blocker.pid}${blocker.application ? ` (${blocker.application})` : ''}`;
-    const what = blocker.lastStatement ? `, last ran \`${oneLine(blocker.lastStatement, 60)}\`` : '';
+    const what = blocker.lastStatement ? `, last logged \`${oneLine(blocker.lastStatement, 60)}\`` : '';
     lines.push(`${plural(blocking.waits, 'lock wait')} totalling ${formatMs(blocking.durations.totalMs)}; ${who} held up ${plural(blocker.waits, 'wait')} for ${formatMs(blocker.waitMs)}${what}`);
   }
   if (lines.length < 2) {

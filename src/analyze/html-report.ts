@@ -60,7 +60,7 @@ export async function renderHtml(report: AnalysisReport): Promise<string> {
 <section><h2>Deadlocks: ${formatCount(d.total)}</h2>${deadlockSections || '<p class="none">none</p>'}</section>
 <section><h2>Blocking: ${esc(plural(b.waits, 'lock wait'))}, ${esc(formatMs(b.durations.totalMs))} waited</h2>
 <p>Ended: ${esc(Object.entries(b.endings).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${formatCount(n)}`).join(', ') || '—')}</p>
-${table(['blocker', 'waits caused', 'wait time caused', 'longest', 'application', 'last statement'], b.blockers.map((x) => [x.pid === null ? '(other)' : `pid ${x.pid}`, String(x.waits), esc(formatMs(x.waitMs)), esc(formatMs(x.maxMs)), esc(x.application ?? ''), x.lastStatement ? sql(x.lastStatement) : '']))}
+${table(['blocker', 'waits caused', 'wait time caused', 'longest', 'application', 'last logged statement'], b.blockers.map((x) => [x.pid === null ? '(other)' : `pid ${x.pid}`, String(x.waits), esc(formatMs(x.waitMs)), esc(formatMs(x.maxMs)), esc(x.application ?? ''), x.lastStatement ? sql(x.lastStatement) : '']))}
 ${table(['lock waited for', 'waits', 'wait time'], b.targets.map((x) => [esc(x.lock), String(x.waits), esc(formatMs(x.waitMs))]))}</section>
 <section><h2>Timeouts and serialization failures</h2>
 ${table(['lock timeouts', 'NOWAIT failures', 'statement timeouts', 'cancels', 'serialization failures'], [[String(t.lockTimeouts), String(t.lockNowait), String(t.statementTimeouts), String(t.cancels), String(t.serializationFailures)]])}</section>

@@ -32,7 +32,7 @@ export function renderMarkdown(report: AnalysisReport): string {
   out.push('', `## Blocking: ${plural(b.waits, 'lock wait')}, ${formatMs(b.durations.totalMs)} waited`, '');
   if (b.waits > 0) {
     out.push(`Endings: ${Object.entries(b.endings).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${formatCount(n)}`).join(', ')}. Wait p50 ${formatMs(b.durations.p50Ms)}, p95 ${formatMs(b.durations.p95Ms)}, max ${formatMs(b.durations.maxMs)}.`, '');
-    out.push('| blocker | waits caused | wait time caused | longest | application | last statement |', '|---|---:|---:|---:|---|---|');
+    out.push('| blocker | waits caused | wait time caused | longest | application | last logged statement |', '|---|---:|---:|---:|---|---|');
     for (const x of b.blockers.slice(0, 15)) out.push(`| ${x.pid === null ? '(other)' : `pid ${x.pid}`} | ${x.waits} | ${formatMs(x.waitMs)} | ${formatMs(x.maxMs)} | ${cell(x.application ?? '')} | ${x.lastStatement ? code(x.lastStatement) : ''} |`);
     out.push('', '| lock waited for | waits | wait time |', '|---|---:|---:|');
     for (const t of b.targets.slice(0, 10)) out.push(`| ${cell(t.lock)} | ${t.waits} | ${formatMs(t.waitMs)} |`);

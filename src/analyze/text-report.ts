@@ -50,7 +50,7 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
     for (const x of b.blockers.slice(0, 10)) {
       const who = x.pid === null ? '(other pids)' : `pid ${x.pid}`;
       const meta = [x.application, x.user && x.database ? `${x.user}@${x.database}` : (x.user ?? x.database)].filter((v) => v).join(' ');
-      out.push(`    ${c.red(who.padEnd(11))} ${formatMs(x.waitMs).padStart(9)}  ${plural(x.waits, 'wait').padEnd(9)} ${meta ? `${meta}  ` : ''}${x.lastStatement ? `last ran: ${c.cyan(oneLine(x.lastStatement, 90))}` : ''}`);
+      out.push(`    ${c.red(who.padEnd(11))} ${formatMs(x.waitMs).padStart(9)}  ${plural(x.waits, 'wait').padEnd(9)} ${meta ? `${meta}  ` : ''}${x.lastStatement ? `last logged: ${c.cyan(oneLine(x.lastStatement, 90))}` : ''}`);
     }
   }
   if (b.targets.length > 0) {
