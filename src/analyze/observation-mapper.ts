@@ -60,7 +60,8 @@ function fromSignal(signal: LogSignal, event: LogEvent): LogObservation {
         application: event.application,
         durationMs: signal.durationMs,
         statement: signal.query,
-        parameters: detail !== null && detail.startsWith('Parameters: ') ? detail.slice(12) : null,
+        // `Parameters:` (PostgreSQL 18) or `parameters:` (13–17); kept as logged, for the example.
+        parameters: detail !== null && detail.startsWith('arameters: ', 1) ? detail.slice(12) : null,
       };
     }
     case 'error':
