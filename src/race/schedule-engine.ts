@@ -270,6 +270,7 @@ export class ScheduleEngine {
 
   #finish(session: EngineSession, inflight: Inflight, result: StepResult): StepResult {
     inflight.result = result;
+    this.#completions += 1;
     // Set before anyone is woken: settle() must see the code as running until it parks again.
     if (session.programmed) session.state = 'js';
     this.#completed.add(inflight.step.name);
@@ -394,7 +395,11 @@ export class ScheduleEngine {
     }
   }
 
+  /** Steps finished so far: a poll issued before the latest one may show locks since released. */
+  #completions = 0;
+
   async #pollBlocking(sessions: readonly EngineSession[]): Promise<void> {
+    const issuedAt = this.#completions;
     // A blocker that is `active` without waiting on a lock is about to change things: a session
     // whose statement failed gets its error before its transaction has released its locks.
     const res = await this.#control.query<{ pid: number; blockers: number[]; settled: boolean }>(
@@ -404,6 +409,12 @@ export class ScheduleEngine {
          FROM unnest($1::int[]) AS w(pid)`,
       [sessions.map((s) => s.pid)],
     );
+    // A step finished while the poll ran (a COMMIT, say): its blockers may be stale, and a
+    // stale block would be taken for a stall. Poll again instead.
+    if (this.#completions !== issuedAt) {
+      for (const s of sessions) if (s.inflight) s.inflight.settledBlock = false;
+      return;
+    }
     const byPid = new Map(this.sessions.map((s) => [s.pid, s] as const));
     const now = performance.now();
     for (const row of res.rows) {
