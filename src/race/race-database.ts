@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { transientError, userError } from '../core/errors.js';
-import { LocalPostgres } from '../platform/local-postgres.js';
+import { freePort, LocalPostgres } from '../platform/local-postgres.js';
 import { redact } from './schedule-engine.js';
 
 /** Where race tests run: scratch databases on a server, each wiped between schedules. */
@@ -116,16 +115,3 @@ async function startLocal(): Promise<{ server: LocalPostgres; copy: string | und
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no free TCP port on 127.0.0.1'));
-      });
-    });
-  });
-}
