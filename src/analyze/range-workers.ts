@@ -20,7 +20,7 @@ function startWorker(job: RangeJob): Worker {
   return new Worker(bootstrap, { ...options, eval: true });
 }
 
-const YOUNG_GENERATION_MB = 8;
+const YOUNG_GENERATION_MB = 4;
 
 /** Runs each range in a worker thread of its own; resolves with the results in range order. */
 export async function runRangeWorkers(jobs: readonly RangeJob[], onBytes: (n: number) => void): Promise<RangeResult[]> {
