@@ -232,9 +232,6 @@ function statement(
   name: string | undefined,
   query: string | undefined,
 ): StatementSignal {
-  // Parsed on first read: most callers (the analyzer on every `duration` line) never look, and
-  // parsing them was ~10 % of reading a log with prepared statements.
-  let parameters: (string | null)[] | undefined;
   return {
     kind: 'statement',
     event,
@@ -242,10 +239,7 @@ function statement(
     step: (step as StatementSignal['step'] | undefined) ?? null,
     name: name ?? null,
     query: query ?? null,
-    get parameters() {
-      parameters ??= parseParameters(event.detail);
-      return parameters;
-    },
+    parameters: parseParameters(event.detail),
   };
 }
 
