@@ -116,7 +116,8 @@ export class LocalPostgres {
     await this.#asOsUser(this.#bins.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', this.dataDir]).catch(
       (error: unknown) => {
         // Already stopped is fine; anything else is worth knowing.
-        if (!String(error).includes('No such process') && !String(error).includes('is the server running')) {
+        const text = String(error).toLowerCase();
+        if (!['no such process', 'server running', 'does not exist'].some((m) => text.includes(m))) {
           throw error;
         }
       },

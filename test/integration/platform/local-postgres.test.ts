@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalPostgres } from '../../../src/platform/local-postgres.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
 describe('the suite PostgreSQL', () => {
@@ -22,6 +23,29 @@ describe('the suite PostgreSQL', () => {
       await expect(client.query('select 1/0')).rejects.toMatchObject({ code: '22012' });
     } finally {
       await client.end();
+    }
+  });
+});
+
+describe('LocalPostgres', () => {
+  it('stops, starts again with its data, and accepts a second stop', async () => {
+    const server = await LocalPostgres.start();
+    try {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client(server.url());
+      await client.connect();
+      await client.query('CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)');
+      await client.end();
+      await server.stop();
+      await server.stop();
+      await server.resume();
+      const again = new pg.Client(server.url());
+      await again.connect();
+      const { rows } = await again.query<{ id: number }>('SELECT id FROM kept');
+      await again.end();
+      expect(rows).toEqual([{ id: 7 }]);
+    } finally {
+      await server.destroy();
     }
   });
 });
