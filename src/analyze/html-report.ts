@@ -86,12 +86,14 @@ const data = JSON.parse(document.getElementById('series').textContent);
 const width = () => Math.min(1100, document.body.clientWidth - 40);
 // One minute of padding each side: uPlot's own range for a single point spans years.
 const bars = uPlot.paths.bars({ size: [0.8, 40] });
+// Kept on window so the page can be inspected (and is, by the Chromium test).
+const charts = (window.hindsightCharts = []);
 function chart(id, title, series) {
   if (data.minutes.length === 0) return;
-  new uPlot({ title, width: width(), height: 200, scales: { x: { time: true, auto: false, range: [data.minutes[0] - 60, data.minutes[data.minutes.length - 1] + 60] } },
+  charts.push(new uPlot({ title, width: width(), height: 200, scales: { x: { time: true, auto: false, range: [data.minutes[0] - 60, data.minutes[data.minutes.length - 1] + 60] } },
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, fill: s.color + '55', paths: bars, scale: s.scale || 'y' }))],
     axes: [{}, { scale: 'y' }, ...(series.some((s) => s.scale === 'y2') ? [{ scale: 'y2', side: 1, grid: { show: false } }] : [])] },
-    [data.minutes, ...series.map((s) => data[s.key])], document.getElementById(id));
+    [data.minutes, ...series.map((s) => data[s.key])], document.getElementById(id)));
 }
 chart('chart-events', 'Log entries and errors per minute', [{ key: 'entries', label: 'entries', color: '#4a7bd0' }, { key: 'errors', label: 'errors', color: '#d04a4a', scale: 'y2' }]);
 chart('chart-waits', 'Lock waits per minute', [{ key: 'lockWaits', label: 'lock waits', color: '#d0a24a' }, { key: 'waitSeconds', label: 'seconds waited', color: '#7a4ad0', scale: 'y2' }]);
