@@ -27,9 +27,8 @@ interface Base {
   readonly application: string | null;
 }
 
-/** `process 12 still waiting for ShareLock on transaction 7 after 50.1 ms` + its DETAIL. */
-export interface LockWaitStarted extends Base {
-  readonly kind: 'lock-wait-started';
+/** What a lock-wait line and its DETAIL say, whether it starts or ends the wait. */
+interface LockWaitFields extends Base {
   readonly mode: string;
   readonly object: string;
   readonly afterMs: number;
@@ -40,21 +39,19 @@ export interface LockWaitStarted extends Base {
   readonly relation: string | null;
 }
 
+/** `process 12 still waiting for ShareLock on transaction 7 after 50.1 ms` + its DETAIL. */
+export interface LockWaitStarted extends LockWaitFields {
+  readonly kind: 'lock-wait-started';
+}
+
 /**
  * `acquired … after N ms`, or `detected deadlock while waiting … after N ms` — the latter is often
  * the only line of its wait (the deadlock check found the cycle at once), so it carries what a
  * start carries too.
  */
-export interface LockWaitEnded extends Base {
+export interface LockWaitEnded extends LockWaitFields {
   readonly kind: 'lock-wait-ended';
   readonly ending: 'acquired' | 'deadlock';
-  readonly mode: string;
-  readonly object: string;
-  readonly afterMs: number;
-  readonly holders: readonly number[];
-  readonly queue: readonly number[];
-  readonly statement: string | null;
-  readonly relation: string | null;
 }
 
 export interface DeadlockObserved extends Base {
