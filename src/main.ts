@@ -65,7 +65,11 @@ function watchDeps(): WatchDeps {
         onEvents: (events) => {
           for (const event of events) {
             const signalled = interpretLogEvent(event);
-            if (signalled?.kind !== 'deadlock') continue;
+            if (signalled === null) continue;
+            if (signalled.kind !== 'deadlock') {
+              handlers.onSignal(signalled.kind);
+              continue;
+            }
             const { report } = signalled;
             handlers.onDeadlock({
               ...report,

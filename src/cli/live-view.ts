@@ -14,7 +14,15 @@ function flat(query: string | null): string {
 }
 
 /** The live terminal view of one target, redrawn after every sample. Pure: state in, text out. */
-export function renderWatchView(state: WatchState, now: number, width: number, notes: readonly string[] = []): string {
+export interface ViewExtras {
+  /** Status lines (log rotated, not English…), newest last. */
+  readonly notes?: readonly string[];
+  /** Log entries seen since watch started, by signal kind (lock_timeout, statement…). */
+  readonly logCounts?: ReadonlyMap<string, number>;
+}
+
+export function renderWatchView(state: WatchState, now: number, width: number, extras: ViewExtras = {}): string {
+  const notes = extras.notes ?? [];
   const lines: string[] = [];
   const sample = state.lastSample;
   const clock = new Date(now).toISOString().slice(11, 19);
@@ -22,6 +30,10 @@ export function renderWatchView(state: WatchState, now: number, width: number, n
   lines.push(pc.bold(`hindsight watch · ${state.target} · ${clock} · `) + health);
   if (sample) lines.push(...summary(sample, width));
   else lines.push(pc.dim('waiting for the first sample…'));
+  const logged = [...(extras.logCounts ?? [])].filter(([kind]) => kind !== 'statement');
+  if (logged.length > 0) {
+    lines.push(clip(`server log since start: ${logged.map(([kind, n]) => `${kind.replaceAll('_', ' ')} ${n}`).join(' · ')}`, width));
+  }
   lines.push('');
   lines.push(pc.bold('Blocking now'));
   const trees = sample ? blockingTrees(sample, now, width) : [];

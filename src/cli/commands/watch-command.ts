@@ -18,12 +18,17 @@ export interface WatchDeps {
   openTarget(options: WatchOptions): TargetReader;
   createDetector(options: WatchOptions, clock: Clock): FindingDetector;
   /**
-   * Follows the server log, calling `onDeadlock` for each deadlock report. Rejects at once with a
+   * Follows the server log, calling `onDeadlock` for each deadlock report and `onSignal` with the
+   * kind of every other recognised entry (lock_timeout, serialization_failure…). Rejects at once with a
    * user error when the file cannot be read; otherwise runs until `signal` aborts.
    */
   followLog(
     options: WatchOptions & { readonly logPath: string },
-    handlers: { onDeadlock(report: DeadlockReport): void; onProblem(message: string): void },
+    handlers: {
+      onDeadlock(report: DeadlockReport): void;
+      onSignal(kind: string): void;
+      onProblem(message: string): void;
+    },
     signal: AbortSignal,
   ): Promise<void>;
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -77,6 +82,8 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps, external?
   });
   /** Status lines (log rotated, not English…): on stderr, or in the live view's notes. */
   const notes: string[] = [];
+  /** What the server log said since watch started, by kind, for the live view. */
+  const logCounts = new Map<string, number>();
   const status = (line: string): void => {
     if (live) notes.splice(0, notes.length, ...[...notes, line].slice(-3));
     else deps.stderr.write(`hindsight: ${line}\n`);
@@ -94,6 +101,9 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps, external?
               deps.logger.error({ err: error }, 'could not record a deadlock report');
             });
           },
+          onSignal: (kind) => {
+            logCounts.set(kind, (logCounts.get(kind) ?? 0) + 1);
+          },
           onProblem: (message) => {
             status(message);
           },
@@ -104,7 +114,7 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps, external?
   }
   const redraw = live
     ? () => {
-        deps.stdout.write(`\x1b[H\x1b[2J${renderWatchView(cycle.state, deps.clock.now(), deps.stdout.columns ?? 100, notes)}`);
+        deps.stdout.write(`\x1b[H\x1b[2J${renderWatchView(cycle.state, deps.clock.now(), deps.stdout.columns ?? 100, { notes, logCounts })}`);
       }
     : undefined;
   tasks.push(

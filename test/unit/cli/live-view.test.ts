@@ -48,12 +48,18 @@ describe('renderWatchView', () => {
   it('says when the target is unreachable, and shows notes and recent findings', () => {
     const unreachable = { kind: 'target_unreachable', id: 'u', target: 'db/shop', at: T0, reason: 'connection refused' } as const;
     const text = plain(
-      renderWatchView(state({ reachable: false, problem: 'connection refused', recentFindings: [unreachable] }), T0, 120, [
-        'log rotated',
-      ]),
+      renderWatchView(state({ reachable: false, problem: 'connection refused', recentFindings: [unreachable] }), T0, 120, {
+        notes: ['log rotated'],
+        logCounts: new Map([
+          ['lock_timeout', 2],
+          ['statement', 40],
+        ]),
+      }),
     );
     expect(text).toContain('UNREACHABLE: connection refused (retrying)');
     expect(text).toContain(describeFinding(unreachable));
     expect(text).toContain('! log rotated');
+    expect(text).toContain('server log since start: lock timeout 2');
+    expect(text).not.toContain('statement 40'); // every logged statement would drown the rest
   });
 });
