@@ -1,7 +1,8 @@
+import type { LogEvent } from '../../src/core/log-event.js';
 import type { IdSource } from '../../src/core/ports.js';
 import type { DatabaseCounters, LockWait, Sample, SessionSnapshot } from '../../src/core/sample.js';
 
-/** Hand-built samples for the detector's tests: only what a test names differs from a quiet default. */
+/** Hand-built samples (and log entries) for tests: only what a test names differs from a quiet default. */
 export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
 export const session = (pid: number, over: Partial<SessionSnapshot> = {}): SessionSnapshot => ({
@@ -60,3 +61,22 @@ export class CountingIds implements IdSource {
     return `${prefix}-${this.#n}`;
   }
 }
+
+/** A server-log entry with only what a test names set. */
+export const logEvent = (fields: Partial<LogEvent> = {}): LogEvent => ({
+  at: null,
+  pid: 10,
+  severity: 'LOG',
+  sqlstate: null,
+  message: '',
+  detail: null,
+  hint: null,
+  context: null,
+  statement: null,
+  user: null,
+  database: null,
+  application: null,
+  client: null,
+  sessionId: null,
+  ...fields,
+});

@@ -2,24 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { observe } from '../../../src/analyze/observation-mapper.js';
 import { inferSqlstate, normalizeErrorMessage } from '../../../src/analyze/sqlstate-inference.js';
 import type { LogEvent } from '../../../src/core/log-event.js';
+import { logEvent } from '../../support/sample-builder.js';
 
-const event = (fields: Partial<LogEvent>): LogEvent => ({
-  at: 1_000,
-  pid: 7,
-  severity: 'LOG',
-  sqlstate: null,
-  message: '',
-  detail: null,
-  hint: null,
-  context: null,
-  statement: null,
-  user: 'app',
-  database: 'shop',
-  application: 'checkout',
-  client: null,
-  sessionId: null,
-  ...fields,
-});
+const event = (fields: Partial<LogEvent>): LogEvent =>
+  logEvent({ at: 1_000, pid: 7, user: 'app', database: 'shop', application: 'checkout', ...fields });
 
 describe('observe', () => {
   it('reads a lock wait with its holders and wait queue (one holder, several holders)', () => {

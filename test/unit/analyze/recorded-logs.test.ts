@@ -1,3 +1,4 @@
+import type { WorkloadTruth } from '../../fixtures/analyze/log-workload.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,16 +8,7 @@ import { parseAnalyzeOptions } from '../../../src/analyze/analyze-options.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze/recorded');
-const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as {
-  errors: Record<string, number>;
-  deadlocks: number;
-  lockTimeouts: number;
-  statementTimeouts: number;
-  statementTimeoutsWhileWaiting: number;
-  cancelsWhileWaiting: number;
-  serializationFailures: number;
-  uniqueViolations: number;
-};
+const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as WorkloadTruth;
 
 /** An independent count: lines of the stderr log that match a distinctive message. */
 const stderrLines = readFileSync(join(dir, 'postgresql.log'), 'utf8').split('\n');

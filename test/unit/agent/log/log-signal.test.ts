@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { logEvent as event } from '../../../support/sample-builder.js';
 import type { LogEvent } from '../../../../src/core/log-event.js';
 import { LocaleCheck } from '../../../../src/agent/targets/postgres/log/log-locale.js';
 import { createLogReader } from '../../../../src/agent/targets/postgres/log/log-reader.js';
@@ -16,25 +17,6 @@ function stderr(text: string, prefix = PREFIX): LogEvent[] {
   return [...reader.push(Buffer.from(text)), ...reader.end()];
 }
 
-function event(fields: Partial<LogEvent>): LogEvent {
-  return {
-    at: null,
-    pid: 10,
-    severity: 'LOG',
-    sqlstate: null,
-    message: '',
-    detail: null,
-    hint: null,
-    context: null,
-    statement: null,
-    user: null,
-    database: null,
-    application: null,
-    client: null,
-    sessionId: null,
-    ...fields,
-  };
-}
 
 describe('lock waits (PostgreSQL 13–18 forms)', () => {
   it('reads "still waiting" with one holder and a wait queue', () => {
