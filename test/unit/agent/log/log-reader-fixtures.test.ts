@@ -1,3 +1,4 @@
+import type { Truth } from '../../../fixtures/postgres-logs/record.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,17 +21,6 @@ const FORMATS = [
   { format: 'jsonlog', file: 'postgresql.json' },
 ] as const;
 
-interface Truth {
-  prefix: string;
-  errors: Record<string, number>;
-  deadlocks: number;
-  lockTimeouts: number;
-  statementTimeouts: number;
-  serializationFailures: number;
-  uniqueViolations: number;
-  nowaitFailures: number;
-  slowSleeps: number;
-}
 
 const fixture = (run: string, file: string) => readFileSync(join(FIXTURES, run, file));
 const truthOf = (run: string) => JSON.parse(fixture(run, 'truth.json').toString('utf8')) as Truth;
