@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { stringify } from 'yaml';
 import { createLogReader } from '../agent/targets/postgres/log/log-reader.js';
-import { interpretLogEvent } from '../agent/targets/postgres/log/log-signal.js';
+import { interpretLogEvent, parseParameters } from '../agent/targets/postgres/log/log-signal.js';
 import type { DeadlockReport, LogEvent } from '../core/log-event.js';
 import { userError } from '../core/errors.js';
 import { inferSetup } from './schema-inference.js';
@@ -31,8 +31,9 @@ export function specFromLogEvents(events: readonly LogEvent[], source: string, o
     if (signal?.kind === 'deadlock' && (options.database === undefined || signal.report.database === options.database)) {
       deadlocks.push(signal.report);
     }
-    if (signal?.kind === 'statement' && signal.query && signal.parameters.length > 0 && event.pid !== null) {
-      parameters.set(`${event.pid}\n${signal.query.trim()}`, signal.parameters);
+    if (signal?.kind === 'statement' && signal.query && event.pid !== null) {
+      const values = parseParameters(event.detail);
+      if (values.length > 0) parameters.set(`${event.pid}\n${signal.query.trim()}`, values);
     }
   }
   const report = deadlocks[0];

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogEvent } from '../../../../src/core/log-event.js';
 import { detectLogFormat } from '../../../../src/agent/targets/postgres/log/log-format.js';
 import { createLogReader } from '../../../../src/agent/targets/postgres/log/log-reader.js';
-import { interpretLogEvent, type LogSignal } from '../../../../src/agent/targets/postgres/log/log-signal.js';
+import { interpretLogEvent, parseParameters, type LogSignal } from '../../../../src/agent/targets/postgres/log/log-signal.js';
 import { detectLinePrefix } from '../../../../src/agent/targets/postgres/log/prefix-detect.js';
 
 /**
@@ -90,13 +90,13 @@ describe.each(RUNS)('fixtures recorded with prefix run %s', (run) => {
       expect(sleeps).toHaveLength(truth.slowSleeps);
       expect(sleeps.some((s) => s.query?.includes('\n       count(*)\n'))).toBe(true);
       const executes = statements.filter((s) => s.step === 'execute' && s.name === 'stock');
-      expect(executes.map((s) => s.parameters)).toEqual([
+      expect(executes.map((s) => parseParameters(s.event.detail))).toEqual([
         ['1', '0'],
         ['2', '0'],
         ['3', '0'],
       ]);
       const unnamed = statements.find((s) => s.step === 'execute' && s.name === '<unnamed>');
-      expect(unnamed?.parameters).toEqual(["it's", null]);
+      expect(parseParameters(unnamed?.event.detail ?? null)).toEqual(["it's", null]);
     });
 
     it('reads lock waits: one holder, several holders, empty wait queue, acquired, PostgreSQL 18 lock failure', () => {

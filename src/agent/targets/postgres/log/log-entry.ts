@@ -3,7 +3,6 @@ import type { LogEvent } from '../../../../core/log-event.js';
 /** The parts of an entry a continuation can extend. */
 export type EntryPart = 'message' | 'detail' | 'hint' | 'context' | 'statement' | 'query' | 'location';
 
-const AT_CHARACTER = / at character \d+$/;
 const VERBOSE_SQLSTATE = /^([0-9A-Z]{5}): /;
 
 /**
@@ -79,7 +78,7 @@ export class LogEntry {
       message = message.slice(7);
       sqlstate ??= verbose[1] ?? null;
     }
-    if (stripCursor) message = message.replace(AT_CHARACTER, '');
+    if (stripCursor) message = withoutCursor(message);
     if (sqlstate === '00000') sqlstate = null;
     const query = this.parts.query;
     const context = this.parts.context;
@@ -101,6 +100,25 @@ export class LogEntry {
       sessionId: this.sessionId,
     };
   }
+}
+
+const CURSOR = ' at character ';
+
+/**
+ * `syntax error at or near "x" at character 15` → `syntax error at or near "x"`. By hand: a
+ * `/ at character \d+$/` regex tried at every position of every message cost a tenth of analyze.
+ */
+function withoutCursor(message: string): string {
+  const end = message.length;
+  const last = message.charCodeAt(end - 1);
+  if (last < 48 || last > 57) return message;
+  const at = message.lastIndexOf(CURSOR);
+  if (at < 0) return message;
+  for (let i = at + CURSOR.length; i < end; i++) {
+    const code = message.charCodeAt(i);
+    if (code < 48 || code > 57) return message;
+  }
+  return message.slice(0, at);
 }
 
 /** `%r` prints `host(port)`; csvlog `host:port`; jsonlog host and port apart. Events use `host:port`. */
