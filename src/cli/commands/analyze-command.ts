@@ -1,11 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { userError } from '../../core/errors.js';
-import { parseAnalyzeOptions, type AnalyzeFlags } from '../../analyze/analyze-options.js';
-import { renderHtml } from '../../analyze/html-report.js';
-import { renderMarkdown } from '../../analyze/markdown-report.js';
-import { runAnalysis } from '../../analyze/run-analysis.js';
-import { renderText } from '../../analyze/text-report.js';
+import type { AnalyzeFlags } from '../../analyze/analyze-options.js';
 
 /** `hindsight analyze FILE…`: an offline report of PostgreSQL server logs, causes first. */
 export function registerAnalyzeCommand(program: Command): void {
@@ -24,10 +20,13 @@ export function registerAnalyzeCommand(program: Command): void {
     .option('--jobs <n>', 'worker threads for large files (0: none)', '2')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (files: string[], flags: AnalyzeFlags) => {
+      // Loaded here, not at start-up, so that other commands do not pay for them.
+      const [{ parseAnalyzeOptions }, { runAnalysis }] = await Promise.all([import('../../analyze/analyze-options.js'), import('../../analyze/run-analysis.js')]);
       const options = parseAnalyzeOptions(files, flags);
       const report = await runAnalysis(options, { stderr: process.stderr });
       if (options.htmlFile !== null) {
         const file = options.htmlFile;
+        const { renderHtml } = await import('../../analyze/html-report.js');
         await writeFile(file, await renderHtml(report)).catch((cause: unknown) => {
           throw userError('ANALYZE_HTML_UNWRITABLE', `cannot write ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}. Choose a writable path for --html.`, cause);
         });
@@ -37,8 +36,8 @@ export function registerAnalyzeCommand(program: Command): void {
         options.output === 'json'
           ? `${JSON.stringify(report, null, 2)}\n`
           : options.output === 'md'
-            ? renderMarkdown(report)
-            : renderText(report, { color: process.stdout.isTTY && !process.env.NO_COLOR });
+            ? (await import('../../analyze/markdown-report.js')).renderMarkdown(report)
+            : (await import('../../analyze/text-report.js')).renderText(report, { color: process.stdout.isTTY && !process.env.NO_COLOR });
       process.stdout.write(out);
     });
 }

@@ -1,16 +1,7 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { userError } from '../../core/errors.js';
-import { openRaceServer } from '../../race/race-database.js';
-import { resultsToJunit, formatResult, resultToJson } from '../../race/race-report.js';
-import { parseSchedule, runRace } from '../../race/race-runner.js';
-import type { RaceResult } from '../../race/race-runner.js';
 import { OUTCOME_KINDS } from '../../race/race-spec.js';
-import type { OutcomeKind } from '../../race/race-spec.js';
-import { loadSpecFile } from '../../race/spec-loader.js';
-import { EXIT } from '../report-error.js';
 
-interface RaceCommandOptions {
+export interface RaceCommandOptions {
   readonly db?: string;
   readonly seed?: string;
   readonly maxSchedules?: string;
@@ -24,13 +15,6 @@ interface RaceCommandOptions {
   readonly fromLog?: string;
   readonly out?: string;
 }
-
-const integer = (name: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw userError('RACE_BAD_OPTION', `--${name} takes a whole number, not ${value}`);
-  return n;
-};
 
 /** `hindsight race SPEC…`: deterministic race and deadlock tests; exit 1 on a finding. */
 export function registerRaceCommand(program: Command): void {
@@ -51,46 +35,8 @@ export function registerRaceCommand(program: Command): void {
     .option('--from-log <file>', 'turn a deadlock in a PostgreSQL log into a spec (printed, or written with --out)')
     .option('--out <file>', 'where --from-log writes the spec')
     .action(async (specs: string[], options: RaceCommandOptions) => {
-      if (options.fromLog !== undefined) {
-        const { specFromLogFile } = await import('../../race/log-to-spec.js');
-        const text = await specFromLogFile(options.fromLog);
-        if (options.out) await writeFile(options.out, text);
-        else process.stdout.write(text);
-        return;
-      }
-      if (specs.length === 0) throw userError('RACE_NO_SPEC', 'give at least one spec file (hindsight race deadlock.yaml), or --from-log FILE');
-      const allow = options.allow?.split(',').map((s) => s.trim()).filter(Boolean);
-      const bad = allow?.find((a) => !OUTCOME_KINDS.includes(a as OutcomeKind));
-      if (bad) throw userError('RACE_BAD_OPTION', `--allow: unknown outcome ${bad}; use ${OUTCOME_KINDS.join(', ')}`);
-      const loaded = await Promise.all(specs.map(loadSpecFile));
-      const server = await openRaceServer(options.db);
-      const results: RaceResult[] = [];
-      try {
-        for (const spec0 of loaded) {
-          const spec = {
-            ...spec0,
-            ...(allow ? { allow: allow as OutcomeKind[] } : {}),
-            ...(options.overlap ? { overlap: true } : {}),
-          };
-          const url = await server.createDatabase();
-          const seed = integer('seed', options.seed);
-          const maxSchedules = integer('max-schedules', options.maxSchedules);
-          const result = await runRace(spec, {
-            url,
-            ...(seed !== undefined ? { seed } : {}),
-            ...(maxSchedules !== undefined ? { maxSchedules } : {}),
-            ...(options.schedule ? { schedule: parseSchedule(options.schedule) } : {}),
-            ...(options.first ? { stopAtFirst: true } : {}),
-            shrink: options.shrink,
-          });
-          results.push(result);
-          if (!options.json) process.stdout.write(`${formatResult(result)}\n\n`);
-        }
-      } finally {
-        await server.close();
-      }
-      if (options.json) process.stdout.write(`${JSON.stringify(results.map(resultToJson), null, 2)}\n`);
-      if (options.junit) await writeFile(options.junit, resultsToJunit(results));
-      process.exitCode = results.some((r) => r.findings.length > 0) ? EXIT.finding : EXIT.ok;
+      // Loaded here, not at start-up: pg, yaml and zod are for race runs only.
+      const { runRaceCommand } = await import('./race-run.js');
+      await runRaceCommand(specs, options);
     });
 }

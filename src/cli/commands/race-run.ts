@@ -1,0 +1,63 @@
+import { writeFile } from 'node:fs/promises';
+import { userError } from '../../core/errors.js';
+import { openRaceServer } from '../../race/race-database.js';
+import { resultsToJunit, formatResult, resultToJson } from '../../race/race-report.js';
+import { parseSchedule, runRace } from '../../race/race-runner.js';
+import type { RaceResult } from '../../race/race-runner.js';
+import { OUTCOME_KINDS } from '../../race/race-spec.js';
+import type { OutcomeKind } from '../../race/race-spec.js';
+import { loadSpecFile } from '../../race/spec-loader.js';
+import { EXIT } from '../report-error.js';
+import type { RaceCommandOptions } from './race-command.js';
+
+const integer = (name: string, value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw userError('RACE_BAD_OPTION', `--${name} takes a whole number, not ${value}`);
+  return n;
+};
+
+/** Runs `hindsight race`: exit code 1 when a spec has a finding. */
+export async function runRaceCommand(specs: readonly string[], options: RaceCommandOptions): Promise<void> {
+  if (options.fromLog !== undefined) {
+    const { specFromLogFile } = await import('../../race/log-to-spec.js');
+    const text = await specFromLogFile(options.fromLog);
+    if (options.out) await writeFile(options.out, text);
+    else process.stdout.write(text);
+    return;
+  }
+  if (specs.length === 0) throw userError('RACE_NO_SPEC', 'give at least one spec file (hindsight race deadlock.yaml), or --from-log FILE');
+  const allow = options.allow?.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = allow?.find((a) => !OUTCOME_KINDS.includes(a as OutcomeKind));
+  if (bad) throw userError('RACE_BAD_OPTION', `--allow: unknown outcome ${bad}; use ${OUTCOME_KINDS.join(', ')}`);
+  const loaded = await Promise.all(specs.map(loadSpecFile));
+  const server = await openRaceServer(options.db);
+  const results: RaceResult[] = [];
+  try {
+    for (const spec0 of loaded) {
+      const spec = {
+        ...spec0,
+        ...(allow ? { allow: allow as OutcomeKind[] } : {}),
+        ...(options.overlap ? { overlap: true } : {}),
+      };
+      const url = await server.createDatabase();
+      const seed = integer('seed', options.seed);
+      const maxSchedules = integer('max-schedules', options.maxSchedules);
+      const result = await runRace(spec, {
+        url,
+        ...(seed !== undefined ? { seed } : {}),
+        ...(maxSchedules !== undefined ? { maxSchedules } : {}),
+        ...(options.schedule ? { schedule: parseSchedule(options.schedule) } : {}),
+        ...(options.first ? { stopAtFirst: true } : {}),
+        shrink: options.shrink,
+      });
+      results.push(result);
+      if (!options.json) process.stdout.write(`${formatResult(result)}\n\n`);
+    }
+  } finally {
+    await server.close();
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify(results.map(resultToJson), null, 2)}\n`);
+  if (options.junit) await writeFile(options.junit, resultsToJunit(results));
+  process.exitCode = results.some((r) => r.findings.length > 0) ? EXIT.finding : EXIT.ok;
+}
