@@ -324,7 +324,7 @@ export class LogAggregator {
   #deadlock(o: DeadlockObserved, mode: CountMode): void {
     // The victim's wait (if logged) ends here; the ERROR entry that carries the report is the same one.
     this.#waitEnded(o.pid, o.at, null, 'deadlock');
-    if (o.pid !== null) this.#pids.get(o.pid)?.waits.splice(0);
+    if (o.pid !== null) this.#forgetWaits(this.#pids.get(o.pid));
     if (mode !== 'count') return;
     const s = this.state;
     s.deadlockCount += 1;
@@ -384,9 +384,14 @@ export class LogAggregator {
     }
     if (pidState !== null) {
       if (o.statement !== null) pidState.lastStatement = o.statement;
-      pidState.waits.splice(0);
+      this.#forgetWaits(pidState);
     }
     if (mode === 'count') this.#countError(o, sqlstate, o.message, o.statement);
+  }
+
+  /** A statement ended: the waits before it are no longer its. (Not `splice`: that makes an array per statement.) */
+  #forgetWaits(pidState: PidState | undefined): void {
+    if (pidState !== undefined && pidState.waits.length > 0) pidState.waits.length = 0;
   }
 
   #countError(o: ErrorObserved | DeadlockObserved, code: string | null, rawMessage: string, statement: string | null): void {
@@ -430,7 +435,7 @@ export class LogAggregator {
           }
         }
       }
-      pidState.waits.splice(0);
+      this.#forgetWaits(pidState);
     }
     if (mode !== 'count') return;
     const s = this.state;

@@ -133,11 +133,9 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
         const format: LogFormat = options.format === 'auto' ? (detectLogFormat(head) ?? 'stderr') : options.format;
         const prefix = format === 'stderr' ? (options.logPrefix ?? detectLinePrefix(head)?.prefix ?? null) : null;
         const jobs = await planRanges({ ...input, path: input.path, size: input.size }, format, prefix, options.jobs, window);
-        // The first range runs on this thread, the others in worker threads: one V8 heap fewer
-        // than a worker per range, and this thread has nothing else to do meanwhile.
-        const [first, ...rest] = jobs as [RangeJob, ...RangeJob[]];
-        const [own, others] = await Promise.all([analyzeRange(first, onBytes), rest.length === 0 ? [] : runRangeWorkers(rest, onBytes)]);
-        const results = [own, ...others];
+        // Every range in a worker thread, even with this thread idle: a worker's young generation
+        // can be kept small (range-workers.ts), the main thread's cannot, and it sets peak RSS.
+        const results = jobs.length === 1 ? [await analyzeRange(jobs[0] as RangeJob, onBytes)] : await runRangeWorkers(jobs, onBytes);
         mergeState(state, shared.finish());
         shared = new LogAggregator();
         for (const result of results) mergeState(state, result.state);

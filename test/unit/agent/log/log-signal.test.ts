@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { logEvent as event } from '../../../support/sample-builder.js';
 import type { LogEvent } from '../../../../src/core/log-event.js';
@@ -203,6 +204,36 @@ describe('statements', () => {
   it('parses PostgreSQL 18 "Parameters:" and NULLs', () => {
     expect(parseParameters("Parameters: $1 = 'it''s', $2 = NULL")).toEqual(["it's", null]);
     expect(parseParameters(null)).toEqual([]);
+  });
+});
+
+describe('statement lines read by hand', () => {
+  // The specification: the regexes the hand-written reader replaced (for speed), kept here to
+  // hold it to the same answers on any message.
+  const DURATION = /^duration: ([\d.]+) ms(?: {2}(statement|parse|bind|execute fetch from|execute|fastpath function call)(?: ([^:\n]*))?: (.*))?$/s;
+  const LOGGED = /^(statement|parse|bind|execute fetch from|execute|fastpath function call)(?: ([^:\n]*))?: (.*)$/s;
+  const expected = (message: string) => {
+    const d = DURATION.exec(message);
+    if (message.startsWith('duration: ')) {
+      if (d === null || !Number.isFinite(Number(d[1]))) return null;
+      return { durationMs: Number(d[1]), step: d[2] ?? null, name: d[3] ?? null, query: d[4] ?? null };
+    }
+    const l = LOGGED.exec(message);
+    return l === null ? null : { durationMs: null, step: l[1] ?? null, name: l[2] ?? null, query: l[3] ?? null };
+  };
+  const piece = fc.constantFrom('duration: ', '0.149', '1234.5', '12', '.5', '1.2.3', ' ms', '  ', ' ', 'statement', 'execute', 'execute fetch from', 'parse', 'bind', 'fastpath function call', ': ', ':', 'S_1', '<unnamed>', '\n', 'SELECT 1', 'x');
+
+  it('agrees with the regexes on generated messages', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), fc.boolean(), (pieces, timed) => {
+        const message = (timed ? 'duration: ' : '') + pieces.join('');
+        const signal = interpretLogEvent(event({ severity: 'LOG', message }));
+        const want = expected(message);
+        if (want === null) expect(signal).toBeNull();
+        else expect(signal).toMatchObject({ kind: 'statement', ...want });
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
 

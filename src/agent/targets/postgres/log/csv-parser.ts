@@ -232,16 +232,17 @@ export class CsvParser {
     if (!isEnglishSeverity(entry.severity)) counters.nonEnglishSeverities++;
     entry.sqlstate = emptyAsNull(fields[COLUMN.sqlstate]);
     entry.application = emptyAsNull(fields[COLUMN.application]);
-    const parts = entry.parts;
-    parts.message = fields[COLUMN.message] ?? '';
-    parts.detail = emptyAsNull(fields[COLUMN.detail]);
-    parts.hint = emptyAsNull(fields[COLUMN.hint]);
-    parts.query = emptyAsNull(fields[COLUMN.internalQuery]);
-    parts.context = emptyAsNull(fields[COLUMN.context]);
-    parts.statement = emptyAsNull(fields[COLUMN.query]);
+    entry.setColumns({
+      message: fields[COLUMN.message] ?? '',
+      detail: emptyAsNull(fields[COLUMN.detail]),
+      hint: emptyAsNull(fields[COLUMN.hint]),
+      query: emptyAsNull(fields[COLUMN.internalQuery]),
+      context: emptyAsNull(fields[COLUMN.context]),
+      statement: emptyAsNull(fields[COLUMN.query]),
+    });
     if (truncated) counters.truncated++;
     counters.events++;
-    this.#out.push(entry.toEvent(false));
+    this.#out.push(entry.finish(false));
   }
 }
 

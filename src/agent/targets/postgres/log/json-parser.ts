@@ -55,15 +55,16 @@ export class JsonParser {
     const port = fields.remote_port;
     entry.client = host === null ? null : typeof port === 'number' ? `${host}:${port}` : host;
     entry.sessionId = stringOrNull(fields.session_id);
-    const parts = entry.parts;
-    parts.message = message;
-    parts.detail = stringOrNull(fields.detail);
-    parts.hint = stringOrNull(fields.hint);
-    parts.query = stringOrNull(fields.internal_query);
-    parts.context = stringOrNull(fields.context);
-    parts.statement = stringOrNull(fields.statement);
+    entry.setColumns({
+      message,
+      detail: stringOrNull(fields.detail),
+      hint: stringOrNull(fields.hint),
+      query: stringOrNull(fields.internal_query),
+      context: stringOrNull(fields.context),
+      statement: stringOrNull(fields.statement),
+    });
     counters.events++;
-    this.#out.push(entry.toEvent(false));
+    this.#out.push(entry.finish(false));
   };
 }
 

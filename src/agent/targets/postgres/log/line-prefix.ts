@@ -44,6 +44,28 @@ export const MESSAGE_SEVERITIES = [
   'DEBUG',
 ] as const;
 export const CONTINUATION_KEYWORDS = ['DETAIL', 'HINT', 'CONTEXT', 'STATEMENT', 'QUERY', 'LOCATION'] as const;
+/** Every keyword a line head can carry, the most frequent first (for matching by hand). */
+export const LINE_KEYWORDS: readonly string[] = [
+  'LOG',
+  'DETAIL',
+  'STATEMENT',
+  'ERROR',
+  'CONTEXT',
+  'WARNING',
+  'HINT',
+  'QUERY',
+  'FATAL',
+  'NOTICE',
+  'INFO',
+  'LOCATION',
+  'PANIC',
+  'DEBUG1',
+  'DEBUG2',
+  'DEBUG3',
+  'DEBUG4',
+  'DEBUG5',
+  'DEBUG',
+];
 const ENGLISH_SEVERITIES: ReadonlySet<string> = new Set([
   ...MESSAGE_SEVERITIES,
   'DEBUG1',

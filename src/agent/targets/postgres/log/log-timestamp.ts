@@ -60,6 +60,8 @@ export class TimestampParser {
   #lastKey = '';
   #lastBase = 0;
   #lastZone = '';
+  /** The text after the time as last seen (` UTC`), untrimmed, to compare in place. */
+  #lastZoneText = '\u0000';
   #lastOffset = 0;
   /** Zone abbreviations this parser does not know (their times are read as UTC); at most 8 kept. */
   readonly unknownZones = new Set<string>();
@@ -67,9 +69,9 @@ export class TimestampParser {
   /** `2026-11-23 23:29:20[.864][ UTC]` → epoch ms, or null when it is not a date-time. */
   parseDateTime(text: string): number | null {
     if (text.length < 19) return null;
-    const key = text.slice(0, 19);
     let base: number;
-    if (key === this.#lastKey) {
+    // Compared in place (`startsWith`), not sliced: no string is made while the second is the same.
+    if (this.#lastKey !== '' && text.startsWith(this.#lastKey)) {
       base = this.#lastBase;
     } else {
       const year = digits(text, 0, 4);
@@ -80,7 +82,7 @@ export class TimestampParser {
       const second = digits(text, 17, 2);
       if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return null;
       base = Date.UTC(year, month - 1, day, hour, minute, second);
-      this.#lastKey = key;
+      this.#lastKey = text.slice(0, 19);
       this.#lastBase = base;
     }
     let rest = 19;
@@ -90,8 +92,10 @@ export class TimestampParser {
       if (fraction >= 0) millis = fraction;
       rest += 4;
     }
-    const zone = text.slice(rest).trim();
-    return base + millis - this.#zoneOffset(zone) * 60_000;
+    const zone = this.#lastZoneText;
+    if (zone.length === text.length - rest && text.startsWith(zone, rest)) return base + millis - this.#lastOffset * 60_000;
+    this.#lastZoneText = text.slice(rest);
+    return base + millis - this.#zoneOffset(this.#lastZoneText.trim()) * 60_000;
   }
 
   /** `%n`: `1700000000.123` → epoch ms. */

@@ -1,7 +1,7 @@
 import type { LogEvent } from '../../../../core/log-event.js';
 import { type EntryPart, LogEntry, normalizeClient } from './log-entry.js';
 import type { TimestampParser } from './log-timestamp.js';
-import type { CompiledPrefix } from './line-prefix.js';
+import { LINE_KEYWORDS, type CompiledPrefix } from './line-prefix.js';
 import type { ReaderCounters } from './reader-stats.js';
 
 const CONTINUATION: Readonly<Record<string, EntryPart>> = {
@@ -26,6 +26,9 @@ export class StderrParser {
   readonly #out: LogEvent[];
   readonly #pidGroup: number;
   #entry: LogEntry | null = null;
+  /** The last English line's match and head (its text up to the keyword), for `#sameHead`. */
+  #match: RegExpExecArray | null = null;
+  #head = '';
   /** The last continuation had no entry to go to: tab lines after it have none either. */
   #orphaned = false;
 
@@ -65,26 +68,38 @@ export class StderrParser {
         return;
       }
       entry.continueWith(text.slice(start + 1, end));
-      if (truncated) entry.truncated = true;
+      if (truncated) entry.markTruncated();
       return;
     }
-    const prefix = this.#prefix;
-    prefix.regex.lastIndex = start;
-    let match = prefix.regex.exec(text);
+    let keyword = this.#sameHead(text, start, end);
+    let match = this.#match;
     let english = true;
-    if (match === null) {
-      prefix.anySeverity.lastIndex = start;
-      match = prefix.anySeverity.exec(text);
-      english = false;
+    let bodyStart: number;
+    if (keyword !== null && match !== null) {
+      bodyStart = start + this.#head.length + keyword.length + 3;
+    } else {
+      const prefix = this.#prefix;
+      prefix.regex.lastIndex = start;
+      match = prefix.regex.exec(text);
+      if (match === null) {
+        prefix.anySeverity.lastIndex = start;
+        match = prefix.anySeverity.exec(text);
+        english = false;
+      }
+      if (match === null || match.index + match[0].length > end) {
+        this.#match = null;
+        counters.skip('unmatched-prefix', text, start, end);
+        if (truncated) counters.truncated++;
+        this.#orphaned = true; // tab lines after it go on with this line, not with the entry before
+        return;
+      }
+      keyword = match[prefix.severityGroup] ?? '';
+      bodyStart = match.index + match[0].length;
+      // Remember the head (prefix without the keyword) of an English line for the lines after it.
+      this.#match = english ? match : null;
+      if (english) this.#head = text.slice(start, bodyStart - keyword.length - 3);
     }
-    if (match === null || match.index + match[0].length > end) {
-      counters.skip('unmatched-prefix', text, start, end);
-      if (truncated) counters.truncated++;
-      this.#orphaned = true; // tab lines after it go on with this line, not with the entry before
-      return;
-    }
-    const keyword = match[prefix.severityGroup] ?? '';
-    const body = text.slice(match.index + match[0].length, end);
+    const body = text.slice(bodyStart, end);
     const part = english ? CONTINUATION[keyword] : undefined;
     if (part !== undefined) {
       const entry = this.#entry;
@@ -97,7 +112,7 @@ export class StderrParser {
       }
       this.#orphaned = false;
       entry.set(part, body);
-      if (truncated) entry.truncated = true;
+      if (truncated) entry.markTruncated();
       return;
     }
     this.flush();
@@ -107,9 +122,25 @@ export class StderrParser {
     entry.severity = keyword.startsWith('DEBUG') ? 'DEBUG' : keyword;
     this.#fill(entry, match);
     entry.set('message', body);
-    if (truncated) entry.truncated = true;
+    if (truncated) entry.markTruncated();
     this.#entry = entry;
   };
+
+  /**
+   * The keyword of a line whose head is, character for character, the last matched line's (a
+   * DETAIL or STATEMENT line of the same entry, another entry of the same process in the same
+   * millisecond): its fields are that line's, so the regex, its match array and a string per
+   * field are skipped. Null when the head differs or no English keyword follows it.
+   */
+  #sameHead(text: string, start: number, end: number): string | null {
+    if (this.#match === null || !text.startsWith(this.#head, start)) return null;
+    const at = start + this.#head.length;
+    for (const keyword of LINE_KEYWORDS) {
+      const colon = at + keyword.length;
+      if (colon + 3 <= end && text.startsWith(keyword, at) && text.charCodeAt(colon) === 58 && text.charCodeAt(colon + 1) === 32 && text.charCodeAt(colon + 2) === 32) return keyword;
+    }
+    return null;
+  }
 
   /** Emits the entry being assembled (the tailer calls this when the file has gone quiet). */
   flush(): void {
@@ -118,7 +149,7 @@ export class StderrParser {
     this.#entry = null;
     if (entry.truncated) this.#counters.truncated++;
     this.#counters.events++;
-    this.#out.push(entry.toEvent(true));
+    this.#out.push(entry.finish(true));
   }
 
   #pidOf(match: RegExpExecArray): number | null {
