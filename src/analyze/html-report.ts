@@ -56,7 +56,7 @@ export async function renderHtml(report: AnalysisReport): Promise<string> {
 <header><h1>PostgreSQL log analysis</h1>
 <p>${esc(plural(report.entries, 'entry', 'entries'))} from ${esc(formatTime(report.window.first))} to ${esc(formatTime(report.window.last))} · ${report.inputs.map((i) => `<code>${esc(i.name)}</code> (${esc(i.format)}, ${esc(formatBytes(i.bytes))})`).join(', ')}</p></header>
 <section class="headline">${report.headline.map((h) => `<p>${esc(h)}</p>`).join('')}</section>
-<section><h2>Per minute</h2><div id="chart-events"></div><div id="chart-waits"></div><div id="chart-deadlocks"></div></section>
+<section><h2>Per minute (UTC)</h2><div id="chart-events"></div><div id="chart-waits"></div><div id="chart-deadlocks"></div></section>
 <section><h2>Deadlocks: ${formatCount(d.total)}</h2>${deadlockSections || '<p class="none">none</p>'}</section>
 <section><h2>Blocking: ${esc(plural(b.waits, 'lock wait'))}, ${esc(formatMs(b.durations.totalMs))} waited</h2>
 <p>Ended: ${esc(Object.entries(b.endings).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${formatCount(n)}`).join(', ') || '—')}</p>
@@ -86,13 +86,24 @@ const data = JSON.parse(document.getElementById('series').textContent);
 const width = () => Math.min(1100, document.body.clientWidth - 40);
 // One minute of padding each side: uPlot's own range for a single point spans years.
 const bars = uPlot.paths.bars({ size: [0.8, 40] });
+// Counts start at zero (a bar from 4,000 would misstate the minute), and times are UTC like the report's.
+const fromZero = (u, min, max) => [0, max > 0 ? max * 1.1 : 1];
+const utcTimes = (u, splits) => {
+  const days = (u.scales.x.max - u.scales.x.min) > 86400;
+  return splits.map((t) => new Date(t * 1000).toISOString().slice(days ? 5 : 11, 16).replace('T', ' '));
+};
+// Ticks on whole minutes (the data is per minute), coarser as the window grows.
+const minuteTicks = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
 // Kept on window so the page can be inspected (and is, by the Chromium test).
 const charts = (window.hindsightCharts = []);
 function chart(id, title, series) {
   if (data.minutes.length === 0) return;
-  charts.push(new uPlot({ title, width: width(), height: 200, scales: { x: { time: true, auto: false, range: [data.minutes[0] - 60, data.minutes[data.minutes.length - 1] + 60] } },
-    series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, fill: s.color + '55', paths: bars, scale: s.scale || 'y' }))],
-    axes: [{}, { scale: 'y' }, ...(series.some((s) => s.scale === 'y2') ? [{ scale: 'y2', side: 1, grid: { show: false } }] : [])] },
+  charts.push(new uPlot({ title, width: width(), height: 200,
+    scales: { x: { time: true, auto: false, range: [data.minutes[0] - 60, data.minutes[data.minutes.length - 1] + 60] }, y: { range: fromZero }, y2: { range: fromZero } },
+    // Bars for the main count, a line with points for the second axis: two bar series at the
+    // same minutes would draw over each other.
+    series: [{}, ...series.map((s) => (s.scale === 'y2' ? { label: s.label, stroke: s.color, width: 2, points: { show: true, size: 5 }, scale: 'y2' } : { label: s.label, stroke: s.color, fill: s.color + '55', paths: bars, scale: 'y' }))],
+    axes: [{ values: utcTimes, incrs: minuteTicks }, { scale: 'y', size: 64 }, ...(series.some((s) => s.scale === 'y2') ? [{ scale: 'y2', side: 1, size: 56, grid: { show: false } }] : [])] },
     [data.minutes, ...series.map((s) => data[s.key])], document.getElementById(id)));
 }
 chart('chart-events', 'Log entries and errors per minute', [{ key: 'entries', label: 'entries', color: '#4a7bd0' }, { key: 'errors', label: 'errors', color: '#d04a4a', scale: 'y2' }]);

@@ -16,7 +16,7 @@ describe.runIf(chromiumAvailable() || process.env.CI)('hindsight analyze --html 
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('renders the headline and three charts whose time axis spans minutes, not years', async () => {
+  it('renders the headline and three charts: minutes of UTC time across, counts from zero up', async () => {
     const page = join(dir, 'report.html');
     const result = await runCli(['analyze', 'test/fixtures/analyze/recorded/postgresql.log', '--html', page]);
     expect(result.code, result.stderr).toBe(0);
@@ -32,13 +32,25 @@ describe.runIf(chromiumAvailable() || process.env.CI)('hindsight analyze --html 
       expect(await tab.locator('body').innerText()).toMatch(/6 deadlocks between/);
       // uPlot draws its axes on the canvas: read the x scale it chose. One minute of data must
       // give an axis of minutes, not the years uPlot picks on its own around a single point.
-      const spans = await tab.evaluate(() =>
-        (globalThis as unknown as { hindsightCharts: { scales: { x: { min: number; max: number } } }[] }).hindsightCharts.map(
-          (c) => c.scales.x.max - c.scales.x.min,
-        ),
+      type Chart = { scales: Record<string, { min: number; max: number } | undefined>; axes: { _values?: string[] | null }[] };
+      const charts = await tab.evaluate(() =>
+        (globalThis as unknown as { hindsightCharts: Chart[] }).hindsightCharts.map((c) => ({
+          xSpan: (c.scales.x?.max ?? 0) - (c.scales.x?.min ?? 0),
+          yMin: c.scales.y?.min,
+          y2Min: c.scales.y2?.min ?? null,
+          labels: c.axes[0]?._values ?? [],
+        })),
       );
-      expect(spans).toHaveLength(3);
-      for (const seconds of spans) expect(seconds).toBeLessThanOrEqual(3600);
+      expect(charts).toHaveLength(3);
+      for (const chart of charts) {
+        expect(chart.xSpan).toBeLessThanOrEqual(3600);
+        // Counts drawn from zero, so a bar's height is its count; times in UTC like the report.
+        expect(chart.yMin).toBe(0);
+        if (chart.y2Min !== null) expect(chart.y2Min).toBe(0);
+        expect(chart.labels.length).toBeGreaterThan(1);
+        for (const label of chart.labels) expect(label).toMatch(/^\d\d:\d\d$/);
+        expect(new Set(chart.labels).size).toBe(chart.labels.length); // whole minutes: no label twice
+      }
       expect(failed).toEqual([]); // self-contained: nothing fetched, no script error
     } finally {
       await browser.close();
