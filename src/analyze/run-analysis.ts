@@ -62,6 +62,13 @@ const SKIP_LABELS: Readonly<Record<string, string>> = {
   'invalid-csv': 'invalid csvlog records',
   'invalid-json': 'invalid jsonlog lines',
 };
+/** The same labels for a count of one. */
+const SKIP_LABEL_ONE: Readonly<Record<string, string>> = {
+  'lines not matching the log_line_prefix': 'line not matching the log_line_prefix',
+  'continuation lines without their entry': 'continuation line without its entry',
+  'invalid csvlog records': 'invalid csvlog record',
+  'invalid jsonlog lines': 'invalid jsonlog line',
+};
 
 /** What was read from one input, and what was skipped and why (never a silent zero). */
 function summarize(input: LogInput, results: readonly Omit<RangeResult, 'state'>[], options: AnalyzeOptions): InputSummary {
@@ -102,7 +109,8 @@ function summarize(input: LogInput, results: readonly Omit<RangeResult, 'state'>
   }
   for (const [label, n] of Object.entries(skipped)) {
     const example = examples[label];
-    warnings.push(`${formatCount(n)} ${label}${label.includes('prefix') && prefix !== null ? ` '${prefix}'` : ''} were skipped${example ? `, e.g. "${example.slice(0, 120)}"` : ''}`);
+    const counted = n === 1 ? (SKIP_LABEL_ONE[label] ?? label) : label;
+    warnings.push(`${formatCount(n)} ${counted}${label.includes('prefix') && prefix !== null ? ` '${prefix}'` : ''} ${n === 1 ? 'was' : 'were'} skipped${example ? `, e.g. "${example.slice(0, 120)}"` : ''}`);
   }
   if (truncated > 0) warnings.push(`${formatCount(truncated)} entries longer than 1 MiB were cut (their text ends early)`);
   if (nonEnglish > 0) {
