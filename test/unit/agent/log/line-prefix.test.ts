@@ -88,6 +88,39 @@ describe('compileLinePrefix through the stderr reader', () => {
     });
   });
 
+  it('reads lines that repeat the previous head (same process, same millisecond) as the regex would', () => {
+    // The reader skips the regex for a line whose head equals the previous line's: each line
+    // here checks that the fields and the keyword still come out right when the head repeats,
+    // changes by one character, or repeats after a line that did not match.
+    const at = '2026-03-01 15:00:00.250 UTC';
+    const { events, stats } = read(
+      '%m [%p] %q%u@%d/%a ',
+      `${at} [7] ann@shop/web LOG:  duration: 1.000 ms  statement: SELECT 1\n` +
+        `${at} [7] ann@shop/web LOG:  duration: 2.000 ms  statement: SELECT 2\n` +
+        `${at} [7] ann@shop/web ERROR:  deadlock detected\n` +
+        `${at} [7] ann@shop/web DETAIL:  Process 7 waits for ShareLock on transaction 5; blocked by process 8.\n` +
+        `${at} [7] ann@shop/web STATEMENT:  UPDATE t SET v = 1\n` +
+        `${at} [7] ann@shop/wex LOG:  other application\n` +
+        `${at} [8] ann@shop/wex DETAIL:  another process: not this entry's\n` +
+        `${at} [7] ann@shop/web NOTAKEYWORD:  x\n` +
+        `${at} [7] ann@shop/web LOG:  after a line that did not match\n` +
+        `${at} [7] ann@shop/web app LOG:  an application name with a space\n`,
+    );
+    expect(events.map((e) => [e.severity, e.pid, e.user, e.database, e.application, e.message])).toEqual([
+      ['LOG', 7, 'ann', 'shop', 'web', 'duration: 1.000 ms  statement: SELECT 1'],
+      ['LOG', 7, 'ann', 'shop', 'web', 'duration: 2.000 ms  statement: SELECT 2'],
+      ['ERROR', 7, 'ann', 'shop', 'web', 'deadlock detected'],
+      ['LOG', 7, 'ann', 'shop', 'wex', 'other application'],
+      ['NOTAKEYWORD', 7, 'ann', 'shop', 'web', 'x'],
+      ['LOG', 7, 'ann', 'shop', 'web', 'after a line that did not match'],
+      ['LOG', 7, 'ann', 'shop', 'web app', 'an application name with a space'],
+    ]);
+    expect(events[2]).toMatchObject({ detail: 'Process 7 waits for ShareLock on transaction 5; blocked by process 8.', statement: 'UPDATE t SET v = 1' });
+    expect(events.every((e) => e.at === Date.UTC(2026, 2, 1, 15, 0, 0, 250))).toBe(true);
+    expect(stats.skipped['orphan-continuation']).toBe(1);
+    expect(stats.nonEnglishSeverities).toBe(1);
+  });
+
   it('counts lines that do not start with the prefix, and keeps an example', () => {
     const { events, stats } = read(
       '%m [%p] ',
