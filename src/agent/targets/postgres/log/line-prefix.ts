@@ -23,8 +23,10 @@ export interface CompiledPrefix {
   readonly regex: RegExp;
   /** The same head with any non-space word as severity, for logs in another language. */
   readonly anySeverity: RegExp;
-  /** `fields[i]` is what capture group i + 1 holds. */
+  /** `fields[i]` is what capture group i + 1 holds (escapes whose value no event carries have none). */
   readonly fields: readonly PrefixField[];
+  /** How many escapes the prefix has, captured or not. */
+  readonly escapes: number;
   readonly severityGroup: number;
   /** Which escape gave the timestamp: `%n` is epoch seconds, `%m`/`%t` are date-times. */
   readonly timestampKind: 'epoch' | 'datetime' | null;
@@ -122,6 +124,7 @@ const escapeLiteral = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/
  */
 export function compileLinePrefix(prefix: string): CompiledPrefix {
   const fields: PrefixField[] = [];
+  let escapes = 0;
   let head = '';
   let tail: string | null = null;
   let timestampKind: CompiledPrefix['timestampKind'] = null;
@@ -152,13 +155,13 @@ export function compileLinePrefix(prefix: string): CompiledPrefix {
     if (!escape) continue;
     if (escape.field === 'timestamp' && timestampKind === null)
       timestampKind = code === 'n' ? 'epoch' : 'datetime';
-    fields.push(escape.field);
-    const pattern =
-      padding === ''
-        ? escape.pattern
-        : padding.startsWith('-')
-          ? `${escape.pattern} *`
-          : ` *${escape.pattern}`;
+    escapes++;
+    // Values no event carries (`%l`, `%v`, `%s`…) are matched without a capture group: a capture
+    // is a string made per line.
+    const captured = escape.field !== 'other';
+    if (captured) fields.push(escape.field);
+    const inner = captured ? escape.pattern : escape.pattern.replace(/^\(/, '(?:');
+    const pattern = padding === '' ? inner : padding.startsWith('-') ? `${inner} *` : ` *${inner}`;
     append(pattern);
   }
   const body = tail === null ? head : `${head}(?:${tail})?`;
@@ -167,6 +170,7 @@ export function compileLinePrefix(prefix: string): CompiledPrefix {
     regex: new RegExp(body + SEVERITY, 'y'),
     anySeverity: new RegExp(body + ANY_SEVERITY, 'y'),
     fields,
+    escapes,
     severityGroup: fields.length + 1,
     timestampKind,
     hasSessionPart: tail !== null,

@@ -35,7 +35,7 @@ export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null
       compiled.regex.lastIndex = 0;
       if (compiled.regex.test(line)) matched++;
     }
-    const fields = compiled.fields.length;
+    const fields = compiled.escapes;
     if (best === null || matched > best.matched || (matched === best.matched && fields > best.fields)) {
       best = { prefix, matched, fields };
     }

@@ -4,14 +4,28 @@ import type { TimestampParser } from './log-timestamp.js';
 import { LINE_KEYWORDS, type CompiledPrefix } from './line-prefix.js';
 import type { ReaderCounters } from './reader-stats.js';
 
-const CONTINUATION: Readonly<Record<string, EntryPart>> = {
-  DETAIL: 'detail',
-  HINT: 'hint',
-  CONTEXT: 'context',
-  STATEMENT: 'statement',
-  QUERY: 'query',
-  LOCATION: 'location',
-};
+/**
+ * The part a continuation keyword extends. A switch, not a keyed lookup: the keyword is a fresh
+ * string from the regex, and looking it up as a property key costs a string-table probe per line.
+ */
+function continuationPart(keyword: string): EntryPart | undefined {
+  switch (keyword) {
+    case 'DETAIL':
+      return 'detail';
+    case 'STATEMENT':
+      return 'statement';
+    case 'CONTEXT':
+      return 'context';
+    case 'HINT':
+      return 'hint';
+    case 'QUERY':
+      return 'query';
+    case 'LOCATION':
+      return 'location';
+    default:
+      return undefined;
+  }
+}
 
 /**
  * The stderr format: every line of an entry starts with `log_line_prefix` and a keyword (`ERROR:`,
@@ -100,7 +114,7 @@ export class StderrParser {
       if (english) this.#head = text.slice(start, bodyStart - keyword.length - 3);
     }
     const body = text.slice(bodyStart, end);
-    const part = english ? CONTINUATION[keyword] : undefined;
+    const part = english ? continuationPart(keyword) : undefined;
     if (part !== undefined) {
       const entry = this.#entry;
       const pid = this.#pidOf(match);
