@@ -52,6 +52,12 @@ describe.each([
       expect(report.errors.total).toBe(Object.values(truth.errors).reduce((a, b) => a + b, 0));
       expect(report.slowQueries.all.count).toBe(grep(/ LOG: {2}duration: [\d.]+ ms {2}(statement|execute [^:]*):/));
       expect(report.sessions.authorized).toBe(grep(/ LOG: {2}connection authorized/));
+      expect(report.sessions.disconnections).toBe(grep(/ LOG: {2}disconnection: /));
+      // The `checkpoint complete` line grew between majors (SLRU buffers, lsn in 17+).
+      expect(report.checkpoints.started).toBe(grep(/ LOG: {2}checkpoint starting: /));
+      expect(report.checkpoints.completed).toBe(grep(/ LOG: {2}checkpoint complete: /));
+      const buffers = stderrLines.map((line) => / LOG: {2}checkpoint complete: wrote (\d+) buffers/.exec(line)?.[1]);
+      expect(report.checkpoints.buffers).toBe(buffers.reduce((n, b) => n + Number(b ?? 0), 0));
     });
 
     it('groups deadlocks by the statements of the cycle and marks lock-wait victims among slow queries', async () => {
