@@ -1,15 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { analyzeRange, type RangeJob } from './range-analysis.js';
+import { analyzeRanges, type RangeJob } from './range-analysis.js';
 
 /**
- * Worker thread entry: analyzes one byte range and posts progress (`{ bytes }`) and then its
- * result (`{ result }`, plain data: Maps and Sets cross by structured clone) to the main thread.
+ * Worker thread entry: analyzes its byte ranges (of one file, or of several files in a row) and
+ * posts progress (`{ bytes }`) and then its result (`{ result }`, plain data: Maps and Sets cross
+ * by structured clone) to the main thread.
  */
 const port = parentPort;
 if (port !== null) {
-  const job = workerData as RangeJob;
+  const jobs = workerData as readonly RangeJob[];
   let pending = 0;
-  analyzeRange(job, (n) => {
+  analyzeRanges(jobs, (n) => {
     pending += n;
     if (pending >= 8 << 20) {
       port.postMessage({ bytes: pending });

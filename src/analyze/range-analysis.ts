@@ -29,14 +29,26 @@ export interface RangeJob {
   readonly window: TimeWindow;
 }
 
-export interface RangeResult {
-  readonly state: AnalysisState;
+/** What was read from one range: reader stats of the counted part, and what was noticed. */
+export interface RangePart {
+  /** The input's name (its path, or `stdin`). */
+  readonly name: string;
   readonly stats: LogReaderStats;
   /** Entries read in the counted part (whatever the window). */
   readonly entries: number;
   readonly format: LogFormat | null;
   readonly prefix: string | null;
   readonly warnings: readonly string[];
+}
+
+export interface RangeResult extends RangePart {
+  readonly state: AnalysisState;
+}
+
+/** What one worker read: a sequence of ranges (consecutive files) counted into one state. */
+export interface RangesResult {
+  readonly state: AnalysisState;
+  readonly parts: readonly RangePart[];
 }
 
 const modeFor = (segment: CountMode, event: LogEvent, window: TimeWindow): CountMode => {
@@ -77,10 +89,25 @@ const subtract = (after: LogReaderStats, before: LogReaderStats): LogReaderStats
   skipped: Object.fromEntries(Object.entries(after.skipped).map(([k, n]) => [k, n - before.skipped[k as keyof LogReaderStats['skipped']]])) as LogReaderStats['skipped'],
 });
 
-/** Analyzes one range of a plain file (in a worker thread, or on the main thread for a small file). */
-export async function analyzeRange(job: RangeJob, onBytes?: (n: number) => void): Promise<RangeResult> {
-  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }) });
+/**
+ * Analyzes ranges of plain files in order with one aggregator — a worker's share of a file, or of
+ * several rotated files in a row, so that a wait open at the end of one file ends in the next.
+ */
+export async function analyzeRanges(jobs: readonly RangeJob[], onBytes?: (n: number) => void): Promise<RangesResult> {
   const aggregator = new LogAggregator();
+  const parts: RangePart[] = [];
+  for (const job of jobs) parts.push(await readRange(job, aggregator, onBytes));
+  return { state: aggregator.finish(), parts };
+}
+
+/** One range of a plain file (see `analyzeRanges`). */
+export async function analyzeRange(job: RangeJob, onBytes?: (n: number) => void): Promise<RangeResult> {
+  const { state, parts } = await analyzeRanges([job], onBytes);
+  return { state, ...(parts[0] as RangePart) };
+}
+
+async function readRange(job: RangeJob, aggregator: LogAggregator, onBytes?: (n: number) => void): Promise<RangePart> {
+  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }) });
   const warnings: string[] = [];
   if (job.lookbackStart < job.start) {
     for await (const chunk of readInput(job.input, { start: job.lookbackStart, end: job.start })) pushChunk(reader, chunk, aggregator, 'context', job.window);
@@ -89,12 +116,16 @@ export async function analyzeRange(job: RangeJob, onBytes?: (n: number) => void)
   const before = reader.stats;
   let entries = 0;
   let chunks = 0;
-  for await (const chunk of readInput(job.input, { start: job.start, end: job.end, onWarning: (w) => warnings.push(w) })) {
-    entries += pushChunk(reader, chunk, aggregator, 'count', job.window);
-    onBytes?.(chunk.length);
-    if (++chunks % COMPACT_EVERY === 0) aggregator.compact();
+  // An empty counted part: a range that only gives context, or only closes waits (a share of
+  // rotated files cut where a file begins).
+  if (job.start < job.end) {
+    for await (const chunk of readInput(job.input, { start: job.start, end: job.end, onWarning: (w) => warnings.push(w) })) {
+      entries += pushChunk(reader, chunk, aggregator, 'count', job.window);
+      onBytes?.(chunk.length);
+      if (++chunks % COMPACT_EVERY === 0) aggregator.compact();
+    }
+    entries += feed(job.end < job.lookaheadEnd ? reader.flush() : reader.end(), aggregator, 'count', job.window);
   }
-  entries += feed(job.end < job.lookaheadEnd ? reader.flush() : reader.end(), aggregator, 'count', job.window);
   const stats = subtract(reader.stats, before);
   if (job.end < job.lookaheadEnd && aggregator.hasOpenWaits()) {
     for await (const chunk of readInput(job.input, { start: job.end, end: job.lookaheadEnd })) {
@@ -102,14 +133,14 @@ export async function analyzeRange(job: RangeJob, onBytes?: (n: number) => void)
       if (!aggregator.hasOpenWaits()) break;
     }
   }
-  return { state: aggregator.finish(), stats, entries, format: reader.format, prefix: reader.prefix, warnings };
+  return { name: job.input.name, stats, entries, format: reader.format, prefix: reader.prefix, warnings };
 }
 
 /** Analyzes a whole input as a stream (stdin, gzip, small files), continuing `aggregator`. */
 export async function analyzeStream(
   input: LogInput,
   options: { readonly format: LogFormat | 'auto'; readonly prefix: string | null; readonly window: TimeWindow; readonly aggregator: LogAggregator; readonly onBytes?: (n: number) => void },
-): Promise<Omit<RangeResult, 'state'>> {
+): Promise<RangePart> {
   const reader: LogReader = createLogReader({ format: options.format, ...(options.prefix === null ? {} : { prefix: options.prefix }) });
   const warnings: string[] = [];
   let entries = 0;
@@ -120,5 +151,5 @@ export async function analyzeStream(
     if (++chunks % COMPACT_EVERY === 0) options.aggregator.compact();
   }
   entries += feed(reader.end(), options.aggregator, 'count', options.window);
-  return { stats: reader.stats, entries, format: reader.format, prefix: reader.prefix, warnings };
+  return { name: input.name, stats: reader.stats, entries, format: reader.format, prefix: reader.prefix, warnings };
 }

@@ -10,7 +10,7 @@ import { entryStartTest, findEntryStart } from './entry-boundaries.js';
 import { LogAggregator } from './log-aggregator.js';
 import { describeInput, type LogInput } from './log-input.js';
 import { ProgressBar } from './progress-bar.js';
-import { analyzeStream, analyzeRange, type RangeJob, type RangeResult, type TimeWindow } from './range-analysis.js';
+import { analyzeRanges, analyzeStream, type RangeJob, type RangePart, type TimeWindow } from './range-analysis.js';
 import { runRangeWorkers } from './range-workers.js';
 import { formatCount } from './report-format.js';
 
@@ -37,23 +37,103 @@ async function readHead(path: string, bytes = 256 * 1024): Promise<Buffer> {
   }
 }
 
-/** Byte ranges for the workers, cut at entry starts; one range when no cut point is found. */
-async function planRanges(input: LogInput & { path: string; size: number }, format: LogFormat, prefix: string | null, jobs: number, window: TimeWindow): Promise<RangeJob[]> {
-  const isStart = entryStartTest(format, prefix);
-  const cuts = [0];
+/** A plain file (not gzip, not stdin): it can be read in byte ranges. */
+type PlainInput = LogInput & { readonly path: string; readonly size: number };
+
+const isPlain = (input: LogInput): input is PlainInput => input.path !== null && !input.gzip && input.size !== null;
+
+/** Where a run of files is cut: a file, and an entry start in it. */
+interface Cut {
+  readonly file: number;
+  readonly offset: number;
+}
+
+const before = (a: Cut, b: Cut): boolean => a.file < b.file || (a.file === b.file && a.offset < b.offset);
+
+/**
+ * Cuts a run of consecutive plain files (one big file, or a day of rotated ones) into `jobs`
+ * shares of about equal bytes, at entry starts; a share is the ranges of its files in order, for
+ * one worker. A share whose first range starts inside a file reads a little before it for context;
+ * one whose last range ends inside a file reads on to close its waits.
+ */
+async function planShares(run: readonly PlainInput[], options: AnalyzeOptions, jobs: number, window: TimeWindow): Promise<RangeJob[][]> {
+  const files = await Promise.all(
+    run.map(async (input) => {
+      const head = await readHead(input.path);
+      const format: LogFormat = options.format === 'auto' ? (detectLogFormat(head) ?? 'stderr') : options.format;
+      const prefix = format === 'stderr' ? (options.logPrefix ?? detectLinePrefix(head)?.prefix ?? null) : null;
+      return { input, format, prefix, isStart: entryStartTest(format, prefix) };
+    }),
+  );
+  const total = run.reduce((n, input) => n + input.size, 0);
+  const end: Cut = { file: run.length, offset: 0 };
+  const cuts: Cut[] = [{ file: 0, offset: 0 }];
   for (let k = 1; k < jobs; k++) {
-    const cut = await findEntryStart(input.path, Math.floor((input.size * k) / jobs), isStart);
-    if (cut !== null && cut > (cuts.at(-1) ?? 0)) cuts.push(cut);
+    // The file the k-th share boundary falls in, and the offset in it.
+    let target = Math.floor((total * k) / jobs);
+    let file = 0;
+    for (; file < run.length - 1 && target >= (run[file] as PlainInput).size; file++) target -= (run[file] as PlainInput).size;
+    const { input, isStart } = files[file] as (typeof files)[number];
+    const offset = target === 0 ? 0 : await findEntryStart(input.path, target, isStart);
+    // No entry starts after the target in this file: cut where the next file begins.
+    const cut: Cut = offset === null || offset >= input.size ? { file: file + 1, offset: 0 } : { file, offset };
+    if (before(cuts.at(-1) as Cut, cut) && before(cut, end)) cuts.push(cut);
   }
-  const ranges: RangeJob[] = [];
-  for (let i = 0; i < cuts.length; i++) {
-    const start = cuts[i] ?? 0;
-    const end = cuts[i + 1] ?? input.size;
-    const lookbackStart = start === 0 ? 0 : ((await findEntryStart(input.path, Math.max(0, start - LOOKBACK_BYTES), isStart)) ?? start);
-    const lookaheadEnd = end === input.size ? end : Math.min(input.size, end + LOOKAHEAD_BYTES);
-    ranges.push({ input, format, prefix, lookbackStart: Math.min(lookbackStart, start), start, end, lookaheadEnd, window });
+  cuts.push(end);
+  const shares: RangeJob[][] = [];
+  const entryStartAtOrAfter = async (f: number, position: number): Promise<number> => {
+    const { input, isStart } = files[f] as (typeof files)[number];
+    return (await findEntryStart(input.path, position, isStart)) ?? input.size;
+  };
+  const range = (f: number, lookbackStart: number, start: number, stop: number, lookaheadEnd: number): RangeJob => {
+    const { input, format, prefix } = files[f] as (typeof files)[number];
+    return { input, format, prefix, lookbackStart, start, end: stop, lookaheadEnd, window };
+  };
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const from = cuts[i] as Cut;
+    const to = cuts[i + 1] as Cut;
+    const share: RangeJob[] = [];
+    // Context: up to LOOKBACK_BYTES before the share, into earlier files when the cut is near
+    // (or at) a file's start — what each pid last ran, which waits are open.
+    let budget = LOOKBACK_BYTES;
+    let firstLookback = from.offset;
+    if (from.offset > 0) {
+      firstLookback = Math.min(from.offset, await entryStartAtOrAfter(from.file, Math.max(0, from.offset - budget)));
+      budget -= from.offset - firstLookback;
+    }
+    for (let f = from.file - 1; firstLookback === 0 && f >= 0 && budget > 0; f--) {
+      const size = (run[f] as PlainInput).size;
+      const lookbackStart = await entryStartAtOrAfter(f, Math.max(0, size - budget));
+      share.unshift(range(f, lookbackStart, size, size, size));
+      budget -= size - lookbackStart;
+      if (lookbackStart > 0) break;
+    }
+    // Counted: the share's own bytes, file by file.
+    let ahead = LOOKAHEAD_BYTES;
+    let reachedEnd = to.offset === 0;
+    for (let f = from.file; f < to.file || (f === to.file && to.offset > 0); f++) {
+      const size = (run[f] as PlainInput).size;
+      const start = f === from.file ? from.offset : 0;
+      const stop = f === to.file ? to.offset : size;
+      let lookaheadEnd = stop;
+      if (f === to.file) {
+        lookaheadEnd = Math.min(size, stop + ahead);
+        ahead -= lookaheadEnd - stop;
+        reachedEnd = lookaheadEnd === size;
+      }
+      share.push(range(f, f === from.file ? firstLookback : start, start, stop, lookaheadEnd));
+    }
+    // After it: the start of the next files, read only to close the waits the share opened.
+    for (let f = to.offset > 0 ? to.file + 1 : to.file; reachedEnd && f < run.length && ahead > 0; f++) {
+      const size = (run[f] as PlainInput).size;
+      const lookaheadEnd = Math.min(size, ahead);
+      share.push(range(f, 0, 0, 0, lookaheadEnd));
+      ahead -= lookaheadEnd;
+      if (lookaheadEnd < size) break;
+    }
+    if (share.some((job) => job.start < job.end)) shares.push(share);
   }
-  return ranges;
+  return shares;
 }
 
 const SKIP_LABELS: Readonly<Record<string, string>> = {
@@ -71,8 +151,9 @@ const SKIP_LABEL_ONE: Readonly<Record<string, string>> = {
 };
 
 /** What was read from one input, and what was skipped and why (never a silent zero). */
-function summarize(input: LogInput, results: readonly Omit<RangeResult, 'state'>[], options: AnalyzeOptions): InputSummary {
-  const first = results[0];
+function summarize(input: LogInput, results: readonly RangePart[], options: AnalyzeOptions): InputSummary {
+  // A range that only closed waits may have read too little to know the format: take the first that knows.
+  const first = results.find((r) => r.format !== null) ?? results[0];
   const format = first?.format ?? 'unknown';
   const prefix = first?.prefix ?? null;
   const skipped: Record<string, number> = {};
@@ -135,23 +216,29 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
   let shared = new LogAggregator();
   const summaries: InputSummary[] = [];
   try {
-    for (const input of inputs) {
-      if (options.jobs >= 2 && input.path !== null && !input.gzip && input.size !== null && input.size >= (io.splitMinBytes ?? SPLIT_MIN_BYTES)) {
-        const head = await readHead(input.path);
-        const format: LogFormat = options.format === 'auto' ? (detectLogFormat(head) ?? 'stderr') : options.format;
-        const prefix = format === 'stderr' ? (options.logPrefix ?? detectLinePrefix(head)?.prefix ?? null) : null;
-        const jobs = await planRanges({ ...input, path: input.path, size: input.size }, format, prefix, options.jobs, window);
-        // Every range in a worker thread, even with this thread idle: a worker's young generation
+    for (let i = 0; i < inputs.length; ) {
+      // Consecutive plain files are one run: big enough, it is shared out to worker threads.
+      let runEnd = i;
+      while (runEnd < inputs.length && isPlain(inputs[runEnd] as LogInput)) runEnd++;
+      const run = inputs.slice(i, runEnd) as PlainInput[];
+      const runBytes = run.reduce((n, input) => n + input.size, 0);
+      if (options.jobs >= 2 && run.length > 0 && runBytes >= (io.splitMinBytes ?? SPLIT_MIN_BYTES)) {
+        const shares = await planShares(run, options, options.jobs, window);
+        // Every share in a worker thread, even with this thread idle: a worker's young generation
         // can be kept small (range-workers.ts), the main thread's cannot, and it sets peak RSS.
-        const results = jobs.length === 1 ? [await analyzeRange(jobs[0] as RangeJob, onBytes)] : await runRangeWorkers(jobs, onBytes);
+        const results = shares.length === 1 ? [await analyzeRanges(shares[0] ?? [], onBytes)] : await runRangeWorkers(shares, onBytes);
         mergeState(state, shared.finish());
         shared = new LogAggregator();
         for (const result of results) mergeState(state, result.state);
-        summaries.push(summarize(input, results, options));
+        const parts = results.flatMap((r) => r.parts);
+        for (const input of run) summaries.push(summarize(input, parts.filter((p) => p.name === input.name), options));
+        i = runEnd;
         continue;
       }
+      const input = inputs[i] as LogInput;
       const result = await analyzeStream(input, { format: options.format, prefix: options.logPrefix, window, aggregator: shared, onBytes });
       summaries.push(summarize(input, [result], options));
+      i++;
     }
   } finally {
     progress?.finish();
