@@ -160,6 +160,38 @@ describe('detectLinePrefix', () => {
     ]);
   });
 
+  it('tells a pid from a SQLSTATE and a transaction id (%m [%p] %e %c %x %q%u@%d/%a)', () => {
+    const text =
+      '2026-03-01 15:00:00.123 UTC [4242] 00000 65e1f0a0.1092 0 alice@shop/web LOG:  duration: 1.000 ms  statement: SELECT 1\n' +
+      '2026-03-01 15:00:00.124 UTC [4243] 40P01 65e1f0a0.1093 735 bob@shop/web ERROR:  deadlock detected\n' +
+      '2026-03-01 15:00:00.124 UTC [4243] 40P01 65e1f0a0.1093 735 bob@shop/web DETAIL:  Process 4243 waits for ShareLock on transaction 7; blocked by process 4242.\n' +
+      '2026-03-01 15:00:00.200 UTC [4244] 23505 65e1f0a0.1094 736 carol@shop/api ERROR:  duplicate key value violates unique constraint "t_pkey"\n' +
+      '2026-03-01 15:00:01.000 UTC [99] 00000 65e1f0a0.63 0 LOG:  checkpoint starting: time\n';
+    const detected = detectLinePrefix(text);
+    expect(detected?.matched).toBe(5);
+    const { events, stats } = read(detected?.prefix ?? '', text);
+    expect(stats.skipped['unmatched-prefix']).toBe(0);
+    expect(events.map((e) => [e.pid, e.sqlstate, e.user, e.application])).toEqual([
+      [4242, null, 'alice', 'web'],
+      [4243, '40P01', 'bob', 'web'],
+      [4244, '23505', 'carol', 'api'],
+      [99, null, null, null],
+    ]);
+  });
+
+  it('takes the time with milliseconds as the log time when the session start (%s) comes first', () => {
+    const text =
+      '2026-03-01 14:00:00 UTC 2026-03-01 15:00:00.123 UTC [4242] LOG:  duration: 1.000 ms  statement: SELECT 1\n' +
+      '2026-03-01 14:30:00 UTC 2026-03-01 15:00:02.500 UTC [4243] ERROR:  deadlock detected\n';
+    const detected = detectLinePrefix(text);
+    expect(detected?.matched).toBe(2);
+    const { events } = read(detected?.prefix ?? '', text);
+    expect(events.map((e) => [e.at, e.pid])).toEqual([
+      [Date.UTC(2026, 2, 1, 15, 0, 0, 123), 4242],
+      [Date.UTC(2026, 2, 1, 15, 0, 2, 500), 4243],
+    ]);
+  });
+
   it('gives up (null) rather than guess on text that is not a log', () => {
     expect(detectLinePrefix('hello\nworld\n')).toBeNull();
   });

@@ -25,8 +25,6 @@ export interface CompiledPrefix {
   readonly anySeverity: RegExp;
   /** `fields[i]` is what capture group i + 1 holds (escapes whose value no event carries have none). */
   readonly fields: readonly PrefixField[];
-  /** How many escapes the prefix has, captured or not. */
-  readonly escapes: number;
   readonly severityGroup: number;
   /** Which escape gave the timestamp: `%n` is epoch seconds, `%m`/`%t` are date-times. */
   readonly timestampKind: 'epoch' | 'datetime' | null;
@@ -124,7 +122,6 @@ const escapeLiteral = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/
  */
 export function compileLinePrefix(prefix: string): CompiledPrefix {
   const fields: PrefixField[] = [];
-  let escapes = 0;
   let head = '';
   let tail: string | null = null;
   let timestampKind: CompiledPrefix['timestampKind'] = null;
@@ -155,7 +152,6 @@ export function compileLinePrefix(prefix: string): CompiledPrefix {
     if (!escape) continue;
     if (escape.field === 'timestamp' && timestampKind === null)
       timestampKind = code === 'n' ? 'epoch' : 'datetime';
-    escapes++;
     // Values no event carries (`%l`, `%v`, `%s`…) are matched without a capture group: a capture
     // is a string made per line.
     const captured = escape.field !== 'other';
@@ -170,7 +166,6 @@ export function compileLinePrefix(prefix: string): CompiledPrefix {
     regex: new RegExp(body + SEVERITY, 'y'),
     anySeverity: new RegExp(body + ANY_SEVERITY, 'y'),
     fields,
-    escapes,
     severityGroup: fields.length + 1,
     timestampKind,
     hasSessionPart: tail !== null,

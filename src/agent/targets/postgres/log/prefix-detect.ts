@@ -13,8 +13,8 @@ const SESSION_ESCAPES = ['%u', '%d', '%a', '%h', '%r'];
 
 /**
  * Finds the `log_line_prefix` a stderr log was written with: tries the common ones and one
- * inferred from the lines themselves, and keeps the one that matches the most lines (the more
- * fields it reads, the better, on a tie). Null when none matches at least half of them.
+ * inferred from the lines themselves, and keeps the one that matches the most lines (on a tie,
+ * the one reading more event fields, then the common one). Null when none matches at least half of them.
  */
 export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null {
   const text = typeof sample === 'string' ? sample : sample.toString('utf8');
@@ -30,12 +30,26 @@ export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null
   let best: { prefix: string; matched: number; fields: number } | null = null;
   for (const prefix of candidates) {
     const compiled = compileLinePrefix(prefix);
+    const sqlstateGroup = compiled.fields.indexOf('sqlstate') + 1;
     let matched = 0;
     for (const line of lines) {
       compiled.regex.lastIndex = 0;
-      if (compiled.regex.test(line)) matched++;
+      if (sqlstateGroup === 0) {
+        if (compiled.regex.test(line)) matched++;
+        continue;
+      }
+      const match = compiled.regex.exec(line);
+      if (match === null) continue;
+      // %e prints 00000 for a LOG entry: a reading that puts anything else there (a five-digit
+      // pid, say) is not the prefix.
+      if (match[compiled.severityGroup] === 'LOG' && match[sqlstateGroup] !== '00000') {
+        matched = -1;
+        break;
+      }
+      matched++;
     }
-    const fields = compiled.escapes;
+    // On a tie, the prefix that reads more of what events carry (a `%l` or `%x` reads nothing).
+    const fields = compiled.fields.length;
     if (best === null || matched > best.matched || (matched === best.matched && fields > best.fields)) {
       best = { prefix, matched, fields };
     }
@@ -46,38 +60,50 @@ export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null
 
 /** Prefixes guessed from the text before the severity of session lines (the longest heads). */
 function inferPrefixes(lines: readonly string[]): string[] {
-  const heads = new Map<string, number>();
+  const heads = new Set<string>();
   for (const line of lines.slice(0, 100)) {
     const head = HEAD.exec(line)?.[1];
-    if (head === undefined) continue;
-    const prefix = inferPrefix(head);
-    heads.set(prefix, (heads.get(prefix) ?? 0) + 1);
+    if (head !== undefined) heads.add(head);
   }
   const out: string[] = [];
-  for (const prefix of [...heads.keys()].sort((a, b) => b.length - a.length).slice(0, 3)) {
-    const first = Math.min(
-      ...SESSION_ESCAPES.map((escape) => prefix.indexOf(escape)).filter((index) => index >= 0),
-    );
-    if (Number.isFinite(first)) {
-      // Non-session processes print nothing from `%q` on: try the prefix with `%q` there first,
-      // since it matches their lines too (it wins a tie).
-      const start = prefix.lastIndexOf(' ', first) + 1;
-      if (start > 0) out.push(`${prefix.slice(0, start)}%q${prefix.slice(start)}`);
+  // The longest heads are session lines, with the most fields to read.
+  for (const head of [...heads].sort((a, b) => b.length - a.length).slice(0, 3)) {
+    for (const prefix of inferPrefix(head)) {
+      const first = Math.min(
+        ...SESSION_ESCAPES.map((escape) => prefix.indexOf(escape)).filter((index) => index >= 0),
+      );
+      if (Number.isFinite(first)) {
+        // Non-session processes print nothing from `%q` on: try the prefix with `%q` there first,
+        // since it matches their lines too (it wins a tie).
+        const start = prefix.lastIndexOf(' ', first) + 1;
+        if (start > 0) out.push(`${prefix.slice(0, start)}%q${prefix.slice(start)}`);
+      }
+      out.push(prefix);
     }
-    out.push(prefix);
   }
   return out;
 }
 
-function inferPrefix(head: string): string {
-  const zone = '(?:[A-Za-z]{1,6}(?:[+-]\\d{1,2})?|[+-]\\d\\d(?::?\\d\\d)?)';
+const ZONE = '(?:[A-Za-z]{1,6}(?:[+-]\\d{1,2})?|[+-]\\d\\d(?::?\\d\\d)?)';
+const TIMESTAMP = new RegExp(`\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d{3})? ${ZONE}`, 'g');
+/** Bare numbers (pid, line number, transaction id…) and SQLSTATE-like codes (`00000`, `40P01`). */
+const CODE = /(?<![%\w.])(?:\d+|(?=[0-9A-Z]*\d)[0-9A-Z]{5})(?![\w.])/g;
+const MAX_VARIANTS = 24;
+
+/**
+ * The prefixes a line head could have been written with. What a value is cannot always be told
+ * from one line — `4242` may be the pid or a line number, `00000` the SQLSTATE or a transaction
+ * id — so each reading is a candidate and `detectLinePrefix` keeps the one that matches most lines.
+ */
+function inferPrefix(head: string): string[] {
   let prefix = head.replaceAll('%', '%%');
-  let timestamps = 0;
-  prefix = prefix.replace(
-    new RegExp(`\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d{3})? ${zone}`, 'g'),
-    (_, millis: string | undefined) => (timestamps++ > 0 ? '%s' : millis ? '%m' : '%t'),
+  // The log time has milliseconds (%m) or is the first time (%t); another one is the session start (%s).
+  const stamps = [...prefix.matchAll(TIMESTAMP)];
+  const logTime = stamps.find((stamp) => stamp[1] !== undefined) ?? stamps[0];
+  prefix = prefix.replace(TIMESTAMP, (text: string, millis: string | undefined, offset: number) =>
+    offset === logTime?.index ? (millis ? '%m' : '%t') : '%s',
   );
-  if (timestamps === 0) prefix = prefix.replace(/^\d{9,}\.\d{3}/, '%n');
+  if (stamps.length === 0) prefix = prefix.replace(/^\d{9,}\.\d{3}/, '%n');
   prefix = prefix
     .replace(/\b[0-9a-f]{5,}\.[0-9a-f]+\b/, '%c')
     .replace(/\b(user|usr|u)=[^,\s]*/, '$1=%u')
@@ -86,12 +112,24 @@ function inferPrefix(head: string): string {
     .replace(/\b(client|host|remote|h)=[^,\s]*/, '$1=%h')
     .replace(/[\w.:-]+\(\d+\)/, '%r')
     .replace(/\[local\]/, '%r')
-    .replace(/[^\s@/:[\]=,<>()]+([@/])[^\s@/:[\]=,<>()]+/, '%u$1%d');
-  let numbers = 0;
-  // The first bare number is the pid, the second a session line number; the rest stay literal.
-  prefix = prefix.replace(/(?<![%\w.])\d+(?![\w.])/g, (digits) => {
-    numbers++;
-    return numbers === 1 ? '%p' : numbers === 2 ? '%l' : digits;
-  });
-  return prefix;
+    // `user@db`, `user@db/app` (as in '%u@%d/%a'), `user/db`.
+    .replace(/[^\s@/:[\]=,<>()]+([@/])[^\s@/:[\]=,<>()]+(\/\S+)?/, (_, separator: string, app: string | undefined) => `%u${separator}%d${app === undefined ? '' : '/%a'}`);
+  // Each code gets a reading: the pid (once), a SQLSTATE (five characters), another number
+  // (%l: line number, transaction id…), or literal text.
+  const codes = [...prefix.matchAll(CODE)].slice(0, 4);
+  let variants: { text: string; pid: boolean; end: number }[] = [{ text: '', pid: false, end: 0 }];
+  for (const code of codes) {
+    const value = code[0];
+    const readings = /^\d+$/.test(value) ? ['%p', '%l', ...(value.length === 5 ? ['%e'] : []), value] : ['%e', value];
+    const next: typeof variants = [];
+    for (const variant of variants) {
+      for (const reading of readings) {
+        if (reading === '%p' && variant.pid) continue;
+        next.push({ text: variant.text + prefix.slice(variant.end, code.index) + reading, pid: variant.pid || reading === '%p', end: code.index + value.length });
+      }
+    }
+    // The likeliest first: a pid, then fewer literals.
+    variants = next.sort((a, b) => Number(b.pid) - Number(a.pid)).slice(0, MAX_VARIANTS);
+  }
+  return variants.map((variant) => variant.text + prefix.slice(variant.end));
 }
