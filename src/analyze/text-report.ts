@@ -4,6 +4,9 @@ import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plura
 
 const SPARK = ' ▁▂▃▄▅▆▇█';
 
+/** A column wide enough for the largest count as printed (`1,656,000`), and at least 7. */
+const countWidth = (counts: readonly number[]): number => Math.max(7, ...counts.map((n) => formatCount(n).length));
+
 /** A per-minute count series as one line of block characters (at most `width`, bucketed). */
 export function sparkline(values: readonly number[], width = 60): string {
   if (values.length === 0) return '';
@@ -70,7 +73,9 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
 
   const e = report.errors;
   heading('ERRORS', e.total === 0 ? 'none' : `${formatCount(e.total)}: ${e.byClass.map((x) => `${x.class} ${x.name} ${formatCount(x.count)}`).join('; ')}`);
-  for (const g of e.groups.slice(0, 15)) out.push(`  ${String(g.count).padStart(7)}  ${g.sqlstate.padEnd(7)} ${g.severity.padEnd(7)} ${oneLine(g.message, 110)}`);
+  const errorRows = e.groups.slice(0, 15);
+  const errorWidth = countWidth(errorRows.map((g) => g.count));
+  for (const g of errorRows) out.push(`  ${formatCount(g.count).padStart(errorWidth)}  ${g.sqlstate.padEnd(7)} ${g.severity.padEnd(7)} ${oneLine(g.message, 110)}`);
 
   const s = report.slowQueries;
   heading(
@@ -79,10 +84,12 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
       ? 'no durations logged (log_min_duration_statement is off?)'
       : `${plural(s.all.count, 'statement')}, ${formatMs(s.all.totalMs)} in all; ${percent(s.lockWaitShare)} of it waiting on locks (${plural(s.victims, 'victim')})`,
   );
-  if (s.groups.length > 0) out.push(`  ${'total'.padStart(9)} ${'count'.padStart(7)} ${'p50'.padStart(9)} ${'p95'.padStart(9)} ${'max'.padStart(9)}  statement`);
-  for (const g of s.groups.slice(0, 15)) {
+  const slowRows = s.groups.slice(0, 15);
+  const slowWidth = countWidth(slowRows.map((g) => g.count));
+  if (s.groups.length > 0) out.push(`  ${'total'.padStart(9)} ${'count'.padStart(slowWidth)} ${'p50'.padStart(9)} ${'p95'.padStart(9)} ${'max'.padStart(9)}  statement`);
+  for (const g of slowRows) {
     const victim = g.victims > 0 ? c.yellow(` [victim ${g.victims}× of lock waits, ${formatMs(g.lockWaitMs)} waiting]`) : '';
-    out.push(`  ${formatMs(g.totalMs).padStart(9)} ${formatCount(g.count).padStart(7)} ${formatMs(g.p50Ms).padStart(9)} ${formatMs(g.p95Ms).padStart(9)} ${formatMs(g.maxMs).padStart(9)}  ${c.cyan(oneLine(g.fingerprint, 90))}${victim}`);
+    out.push(`  ${formatMs(g.totalMs).padStart(9)} ${formatCount(g.count).padStart(slowWidth)} ${formatMs(g.p50Ms).padStart(9)} ${formatMs(g.p95Ms).padStart(9)} ${formatMs(g.maxMs).padStart(9)}  ${c.cyan(oneLine(g.fingerprint, 90))}${victim}`);
   }
 
   const ss = report.sessions;
