@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { analyzeRanges, type RangeJob } from './range-analysis.js';
+import { analyzeRanges, type ShareJob } from './range-analysis.js';
 
 /**
  * Worker thread entry: analyzes its byte ranges (of one file, or of several files in a row) and
@@ -8,7 +8,7 @@ import { analyzeRanges, type RangeJob } from './range-analysis.js';
  */
 const port = parentPort;
 if (port !== null) {
-  const jobs = workerData as readonly RangeJob[];
+  const jobs = workerData as readonly ShareJob[];
   let pending = 0;
   analyzeRanges(jobs, (n) => {
     pending += n;

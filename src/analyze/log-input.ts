@@ -43,6 +43,23 @@ export async function describeInput(name: string): Promise<LogInput> {
 }
 
 /**
+ * A gzip file's uncompressed size from its trailer (ISIZE: the size modulo 4 GiB, of the last
+ * member), or its size on disk when it is not gzip. Good enough to skip to near the end.
+ */
+export async function uncompressedSize(input: LogInput): Promise<number> {
+  if (input.path === null || input.size === null) return 0;
+  if (!input.gzip || input.size < 4) return input.size;
+  const handle = await open(input.path, 'r');
+  try {
+    const trailer = Buffer.alloc(4);
+    await handle.read(trailer, 0, 4, input.size - 4);
+    return trailer.readUInt32LE(0);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * The input's bytes as Buffers of about 1 MB (decompressed for gzip), optionally one byte range
  * of a plain file. A gzip stream that ends early (a truncated file) ends the data with a warning
  * instead of an error: what was read is still analyzed.

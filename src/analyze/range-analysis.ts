@@ -4,7 +4,7 @@ import type { LogReaderStats } from '../agent/targets/postgres/log/reader-stats.
 import type { LogEvent } from '../core/log-event.js';
 import type { AnalysisState } from './analysis-state.js';
 import { LogAggregator, type CountMode } from './log-aggregator.js';
-import { readInput, type LogInput } from './log-input.js';
+import { readInput, uncompressedSize, type LogInput } from './log-input.js';
 import { observe } from './observation-mapper.js';
 
 /** The time window of `--since/--until` (epoch ms, null = open). */
@@ -19,6 +19,7 @@ export interface TimeWindow {
  * range opened. All offsets are entry starts.
  */
 export interface RangeJob {
+  readonly kind?: 'range';
   readonly input: LogInput;
   readonly format: LogFormat | 'auto';
   readonly prefix: string | null;
@@ -28,6 +29,24 @@ export interface RangeJob {
   readonly lookaheadEnd: number;
   readonly window: TimeWindow;
 }
+
+/**
+ * A whole file read as a stream (gzip cannot be read from the middle): counted; or read only for
+ * context — its last `bytes` of text, what comes before is decompressed and dropped; or only
+ * until the waits open before it have ended (`finish`), at most its first `bytes` of text.
+ */
+export interface StreamJob {
+  readonly kind: 'stream';
+  readonly input: LogInput;
+  readonly format: LogFormat | 'auto';
+  readonly prefix: string | null;
+  readonly mode: CountMode;
+  readonly bytes?: number;
+  readonly window: TimeWindow;
+}
+
+/** What a worker reads, in order, into one aggregate. */
+export type ShareJob = RangeJob | StreamJob;
 
 /** What was read from one range: reader stats of the counted part, and what was noticed. */
 export interface RangePart {
@@ -93,11 +112,31 @@ const subtract = (after: LogReaderStats, before: LogReaderStats): LogReaderStats
  * Analyzes ranges of plain files in order with one aggregator — a worker's share of a file, or of
  * several rotated files in a row, so that a wait open at the end of one file ends in the next.
  */
-export async function analyzeRanges(jobs: readonly RangeJob[], onBytes?: (n: number) => void): Promise<RangesResult> {
+export async function analyzeRanges(jobs: readonly ShareJob[], onBytes?: (n: number) => void): Promise<RangesResult> {
   const aggregator = new LogAggregator();
   const parts: RangePart[] = [];
-  for (const job of jobs) parts.push(await readRange(job, aggregator, onBytes));
+  for (const job of jobs) {
+    if (job.kind !== 'stream') parts.push(await readRange(job, aggregator, onBytes));
+    else if (job.mode === 'count') parts.push(await readStream(job.input, { ...job, aggregator, ...(onBytes ? { onBytes } : {}) }));
+    else await readAround(job, aggregator);
+  }
   return { state: aggregator.finish(), parts };
+}
+
+/** A stream job that is not counted: the end of a file for context, or the start of one to close waits. */
+async function readAround(job: StreamJob, aggregator: LogAggregator): Promise<void> {
+  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }) });
+  const limit = job.bytes ?? Number.POSITIVE_INFINITY;
+  const skip = job.mode === 'context' ? Math.max(0, (await uncompressedSize(job.input)) - limit) : 0;
+  let seen = 0;
+  for await (const chunk of readInput(job.input)) {
+    if (job.mode === 'finish' && (!aggregator.hasOpenWaits() || seen >= limit)) return;
+    seen += chunk.length;
+    if (seen <= skip) continue;
+    // The first line after a skip is cut: the reader counts it as unmatched, in stats nobody reads.
+    pushChunk(reader, seen - chunk.length < skip ? chunk.subarray(skip - (seen - chunk.length)) : chunk, aggregator, job.mode, job.window);
+  }
+  feed(job.mode === 'context' ? reader.flush() : reader.end(), aggregator, job.mode, job.window);
 }
 
 /** One range of a plain file (see `analyzeRanges`). */
@@ -137,7 +176,12 @@ async function readRange(job: RangeJob, aggregator: LogAggregator, onBytes?: (n:
 }
 
 /** Analyzes a whole input as a stream (stdin, gzip, small files), continuing `aggregator`. */
-export async function analyzeStream(
+export const analyzeStream = (
+  input: LogInput,
+  options: { readonly format: LogFormat | 'auto'; readonly prefix: string | null; readonly window: TimeWindow; readonly aggregator: LogAggregator; readonly onBytes?: (n: number) => void },
+): Promise<RangePart> => readStream(input, options);
+
+async function readStream(
   input: LogInput,
   options: { readonly format: LogFormat | 'auto'; readonly prefix: string | null; readonly window: TimeWindow; readonly aggregator: LogAggregator; readonly onBytes?: (n: number) => void },
 ): Promise<RangePart> {

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { RangeJob, RangesResult } from './range-analysis.js';
+import type { ShareJob, RangesResult } from './range-analysis.js';
 
 interface WorkerMessage {
   readonly bytes?: number;
@@ -11,7 +11,7 @@ interface WorkerMessage {
  * Starts the worker for one range. From the compiled `.js` the worker file runs as is; from the
  * `.ts` sources (tsx, Vitest) a small bootstrap registers tsx in the worker first.
  */
-function startWorker(job: readonly RangeJob[]): Worker {
+function startWorker(job: readonly ShareJob[]): Worker {
   const url = new URL(`./analyze-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   // The young generation is where each entry's short-lived objects die; its size sets most of a
   // worker's memory. Measured with two workers on a 1.07 GB log (peak RSS of the process):
@@ -25,7 +25,7 @@ function startWorker(job: readonly RangeJob[]): Worker {
 const YOUNG_GENERATION_MB = 6;
 
 /** Runs each sequence of ranges in a worker thread of its own; resolves with the results in order. */
-export async function runRangeWorkers(jobs: readonly (readonly RangeJob[])[], onBytes: (n: number) => void): Promise<RangesResult[]> {
+export async function runRangeWorkers(jobs: readonly (readonly ShareJob[])[], onBytes: (n: number) => void): Promise<RangesResult[]> {
   return Promise.all(
     jobs.map(
       (job) =>

@@ -8,9 +8,9 @@ import { createState, mergeState } from './analysis-state.js';
 import type { AnalyzeOptions } from './analyze-options.js';
 import { entryStartTest, findEntryStart } from './entry-boundaries.js';
 import { LogAggregator } from './log-aggregator.js';
-import { describeInput, type LogInput } from './log-input.js';
+import { describeInput, uncompressedSize, type LogInput } from './log-input.js';
 import { ProgressBar } from './progress-bar.js';
-import { analyzeRanges, analyzeStream, type RangeJob, type RangePart, type TimeWindow } from './range-analysis.js';
+import { analyzeRanges, analyzeStream, type RangeJob, type RangePart, type ShareJob, type TimeWindow } from './range-analysis.js';
 import { runRangeWorkers } from './range-workers.js';
 import { formatCount } from './report-format.js';
 
@@ -19,6 +19,8 @@ const SPLIT_MIN_BYTES = 48 * 1024 * 1024;
 /** How far before its range a worker reads for context, and after it to close its waits. */
 const LOOKBACK_BYTES = 8 * 1024 * 1024;
 const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
+/** PostgreSQL logs shrink about this much in gzip: a run of .gz files is shared out from SPLIT_MIN_BYTES / this. */
+const GZIP_RATIO = 8;
 
 export interface AnalyzeIo {
   readonly stderr: NodeJS.WriteStream;
@@ -136,6 +138,53 @@ async function planShares(run: readonly PlainInput[], options: AnalyzeOptions, j
   return shares;
 }
 
+/** A gzip file on disk: read whole, but a run of them can be shared out file by file. */
+type GzipInput = LogInput & { readonly path: string; readonly size: number; readonly gzip: true };
+
+const isGzipFile = (input: LogInput): input is GzipInput => input.path !== null && input.gzip && input.size !== null;
+
+/**
+ * Shares out a run of gzip files (rotated, compressed logs) whole, in order, by compressed size.
+ * A share also reads up to LOOKBACK_BYTES of text before it (the end of the files before; what
+ * precedes is only decompressed) and the files after it, only until its waits have ended (at most
+ * LOOKAHEAD_BYTES of text).
+ */
+async function planGzipShares(run: readonly GzipInput[], options: AnalyzeOptions, jobs: number, window: TimeWindow): Promise<ShareJob[][]> {
+  const total = run.reduce((n, input) => n + input.size, 0);
+  const sizes = await Promise.all(run.map(uncompressedSize));
+  const groups: number[][] = [[]];
+  let done = 0;
+  run.forEach((input, index) => {
+    const current = groups.at(-1) as number[];
+    if (current.length > 0 && done >= (total * groups.length) / jobs) groups.push([index]);
+    else current.push(index);
+    done += input.size;
+  });
+  const stream = (index: number, mode: 'count' | 'context' | 'finish', bytes?: number): ShareJob => ({
+    kind: 'stream',
+    input: run[index] as GzipInput,
+    format: options.format,
+    prefix: options.logPrefix,
+    mode,
+    ...(bytes === undefined ? {} : { bytes }),
+    window,
+  });
+  return groups.map((group) => {
+    const first = group[0] ?? 0;
+    const last = group.at(-1) ?? 0;
+    const share = group.map((index) => stream(index, 'count'));
+    for (let index = first - 1, budget = LOOKBACK_BYTES; index >= 0 && budget > 0; index--) {
+      share.unshift(stream(index, 'context', budget));
+      budget -= sizes[index] ?? 0;
+    }
+    for (let index = last + 1, budget = LOOKAHEAD_BYTES; index < run.length && budget > 0; index++) {
+      share.push(stream(index, 'finish', budget));
+      budget -= sizes[index] ?? 0;
+    }
+    return share;
+  });
+}
+
 const SKIP_LABELS: Readonly<Record<string, string>> = {
   'unmatched-prefix': 'lines not matching the log_line_prefix',
   'orphan-continuation': 'continuation lines without their entry',
@@ -233,6 +282,20 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
         const parts = results.flatMap((r) => r.parts);
         for (const input of run) summaries.push(summarize(input, parts.filter((p) => p.name === input.name), options));
         i = runEnd;
+        continue;
+      }
+      let gzipEnd = i;
+      while (gzipEnd < inputs.length && isGzipFile(inputs[gzipEnd] as LogInput)) gzipEnd++;
+      const gzipRun = inputs.slice(i, gzipEnd) as GzipInput[];
+      if (options.jobs >= 2 && gzipRun.length >= 2 && gzipRun.reduce((n, input) => n + input.size, 0) >= (io.splitMinBytes ?? SPLIT_MIN_BYTES) / GZIP_RATIO) {
+        const shares = await planGzipShares(gzipRun, options, options.jobs, window);
+        const results = await runRangeWorkers(shares, onBytes);
+        mergeState(state, shared.finish());
+        shared = new LogAggregator();
+        for (const result of results) mergeState(state, result.state);
+        const parts = results.flatMap((r) => r.parts);
+        for (const input of gzipRun) summaries.push(summarize(input, parts.filter((p) => p.name === input.name), options));
+        i = gzipEnd;
         continue;
       }
       const input = inputs[i] as LogInput;

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
@@ -27,9 +28,9 @@ const analyze = (files: readonly string[], jobs: string): Promise<AnalysisReport
 /** The report without its input list (file names and sizes differ between the two readings). */
 const counted = (report: AnalysisReport) => ({ ...report, inputs: [] });
 
-// A day of rotated logs is one run of files: shared out to two worker threads, cut anywhere, it
-// must give the report one reader gives the file they were cut from — waits open at the end of
-// one file end in the next, whichever worker reads what.
+// A day of rotated logs is one run of files: shared out to two worker threads, cut anywhere (or,
+// gzipped, file by file), it must give the report one reader gives the file they were cut from —
+// waits open at the end of one file end in the next, whichever worker reads what.
 describe.each([
   ['postgresql.log', 'stderr'],
   ['postgresql.csv', 'csvlog'],
@@ -48,14 +49,21 @@ describe.each([
         }
         cuts.push(text.length);
         const pieces: string[] = [];
+        const gzipped: string[] = [];
         for (let i = 0; i + 1 < cuts.length; i++) {
           const piece = join(dir, `${format}-${fractions.join('-')}-${i}`);
-          await writeFile(piece, text.subarray(cuts[i], cuts[i + 1]));
+          const bytes = text.subarray(cuts[i], cuts[i + 1]);
+          await writeFile(piece, bytes);
+          await writeFile(`${piece}.gz`, gzipSync(bytes));
           pieces.push(piece);
+          gzipped.push(`${piece}.gz`);
         }
         const report = await analyze(pieces, '2');
         expect(report.inputs.map((i) => i.bytes).reduce((a, b) => a + b, 0)).toBe(text.length);
         expect(counted(report)).toEqual(whole);
+        // Compressed, the same files are shared out whole, each share reading the end of the
+        // file before it and the start of the one after it.
+        if (gzipped.length >= 2) expect(counted(await analyze(gzipped, '2'))).toEqual(whole);
       }),
       { numRuns: 4 },
     );
