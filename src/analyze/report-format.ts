@@ -7,8 +7,9 @@ export const formatMs = (ms: number): string => {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 };
 
+/** Binary units, named as such: `287.6 MiB` is the 301.6 MB a disk tool shows. */
 export const formatBytes = (bytes: number): string => {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
