@@ -1,21 +1,20 @@
 import { open } from 'node:fs/promises';
 import { CONTINUATION_KEYWORDS, compileLinePrefix } from '../agent/targets/postgres/log/line-prefix.js';
-import type { LogFormat } from '../agent/targets/postgres/log/log-format.js';
+import { CSV_RECORD_HEAD, type LogFormat } from '../agent/targets/postgres/log/log-format.js';
 
 /** Says whether a line (without its `\n`) starts a log entry, so a file can be cut there. */
 export type EntryStartTest = (line: string) => boolean;
 
-const CSV_RECORD_START = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}(?: [^,\n]*)?,/;
 const CONTINUATIONS = new Set<string>(CONTINUATION_KEYWORDS);
 
 /**
  * stderr: a line with the prefix and a message severity (not DETAIL/STATEMENT…, not a tab
- * continuation); csvlog: a line opening with a timestamp and a comma; jsonlog: a line opening
+ * continuation); csvlog: a line opening with the 13 columns of a record; jsonlog: a line opening
  * with `{` (one object per line).
  */
 export function entryStartTest(format: LogFormat, prefix: string | null): EntryStartTest {
   if (format === 'jsonlog') return (line) => line.startsWith('{');
-  if (format === 'csvlog') return (line) => CSV_RECORD_START.test(line);
+  if (format === 'csvlog') return (line) => CSV_RECORD_HEAD.test(line);
   const compiled = compileLinePrefix(prefix ?? '');
   return (line) => {
     if (line.startsWith('\t')) return false;

@@ -60,6 +60,8 @@ interface PidState {
   /** Waits since this pid's last statement ended: a statement logged later ran through them. */
   waits: WaitSpan[];
   lastStatement: string | null;
+  /** `lastStatement` is still a slice of the reader's text (not yet copied by `compact()`). */
+  pinned: boolean;
   application: string | null;
   user: string | null;
   database: string | null;
@@ -158,7 +160,11 @@ export class LogAggregator {
    * pid instead of once per statement.
    */
   compact(): void {
-    for (const pidState of this.#pids.values()) if (pidState.lastStatement !== null) pidState.lastStatement = detach(pidState.lastStatement);
+    for (const pidState of this.#pids.values()) {
+      if (!pidState.pinned) continue;
+      if (pidState.lastStatement !== null) pidState.lastStatement = detach(pidState.lastStatement);
+      pidState.pinned = false;
+    }
   }
 
   /** Whether a wait this aggregator counted has not ended yet (a range reads on to find its end). */
@@ -221,7 +227,7 @@ export class LogAggregator {
         const oldest = this.#pids.keys().next();
         if (oldest.done !== true) this.#pids.delete(oldest.value);
       }
-      found = { openWait: null, waits: [], lastStatement: null, application: null, user: null, database: null };
+      found = { openWait: null, waits: [], lastStatement: null, pinned: false, application: null, user: null, database: null };
       this.#pids.set(pid, found);
     }
     // Kept per pid for as long as the pid lives: copies, not slices of the reader's chunks.
@@ -237,7 +243,7 @@ export class LogAggregator {
     // A new wait while one is open: the log lost the first one's ending.
     if (pidState.openWait?.owned === true) this.#recordWait(pidState.openWait, 'unknown', null);
     const owned = mode === 'count';
-    if (o.statement !== null) pidState.lastStatement = o.statement;
+    if (o.statement !== null) this.#ran(pidState, o.statement);
     pidState.openWait = {
       owned,
       startAt: o.at === null ? null : o.at - o.afterMs,
@@ -383,10 +389,16 @@ export class LogAggregator {
       this.#waitEnded(o.pid, o.at, null, ending);
     }
     if (pidState !== null) {
-      if (o.statement !== null) pidState.lastStatement = o.statement;
+      if (o.statement !== null) this.#ran(pidState, o.statement);
       this.#forgetWaits(pidState);
     }
     if (mode === 'count') this.#countError(o, sqlstate, o.message, o.statement);
+  }
+
+  /** What `pidState`'s process last ran (a slice until `compact()` copies it). */
+  #ran(pidState: PidState, statement: string): void {
+    pidState.lastStatement = statement;
+    pidState.pinned = true;
   }
 
   /** A statement ended: the waits before it are no longer its. (Not `splice`: that makes an array per statement.) */
@@ -422,7 +434,7 @@ export class LogAggregator {
     let lockWaitMs = 0;
     let victim = false;
     if (pidState !== null) {
-      pidState.lastStatement = o.statement;
+      this.#ran(pidState, o.statement);
       if (o.at !== null) {
         // Timestamps to the second only (`%t`): widen the statement by that second.
         const start = o.at - o.durationMs - (o.at % 1000 === 0 ? 1000 : 0);

@@ -14,7 +14,13 @@ export interface LogInput {
   readonly path: string | null;
 }
 
-const CHUNK = 1 << 20;
+/**
+ * Read size. 64 KB, not 1 MB: with 1 MB reads each worker's peak RSS grew by tens of MB that no
+ * heap statistic showed (buffers above malloc's mmap threshold, freed late, kept by the process);
+ * measured on a 1 GB log, peak RSS 174 → 126 MB at the same speed, and 227 → 88 MB on a log of
+ * short statements.
+ */
+const CHUNK = 1 << 16;
 
 const isGzip = async (path: string): Promise<boolean> => {
   const handle = await open(path, 'r');
@@ -60,8 +66,8 @@ export async function uncompressedSize(input: LogInput): Promise<number> {
 }
 
 /**
- * The input's bytes as Buffers of about 1 MB (decompressed for gzip), optionally one byte range
- * of a plain file. A gzip stream that ends early (a truncated file) ends the data with a warning
+ * The input's bytes as Buffers of 64 KB (decompressed for gzip), optionally one byte range of a
+ * plain file. A gzip stream that ends early (a truncated file) ends the data with a warning
  * instead of an error: what was read is still analyzed.
  */
 export async function* readInput(

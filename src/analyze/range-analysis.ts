@@ -77,8 +77,8 @@ const modeFor = (segment: CountMode, event: LogEvent, window: TimeWindow): Count
   return 'count';
 };
 
-/** How often (in chunks of ~1 MB) the aggregator copies what it keeps out of the reader's chunks. */
-const COMPACT_EVERY = 16;
+/** How often (in chunks of 64 KB: every 4 MB) the aggregator copies what it keeps out of the reader's text. */
+const COMPACT_EVERY = 64;
 
 /** Feeds events to the aggregator; returns how many there were. */
 const feed = (events: readonly LogEvent[], aggregator: LogAggregator, segment: CountMode, window: TimeWindow): number => {
@@ -87,9 +87,9 @@ const feed = (events: readonly LogEvent[], aggregator: LogAggregator, segment: C
 };
 
 /**
- * Reads a chunk in slices of 64 KB, feeding each slice's events before reading the next: the
- * events of a whole 1 MB chunk held at once outlive young-generation collections and get copied
- * and promoted; a slice's few hundred die young, where collecting them costs nothing.
+ * Reads a chunk in slices of at most 64 KB (a stream may hand over more), feeding each slice's
+ * events before reading the next: the events of a whole 1 MB chunk held at once outlive
+ * young-generation collections and get copied and promoted; a slice's few hundred die young.
  */
 const SLICE = 64 * 1024;
 const pushChunk = (reader: LogReader, chunk: Buffer, aggregator: LogAggregator, segment: CountMode, window: TimeWindow): number => {

@@ -1,13 +1,21 @@
 /** The three server log formats (`log_destination` = stderr, csvlog, jsonlog). */
 export type LogFormat = 'stderr' | 'csvlog' | 'jsonlog';
 
-const CSV_RECORD_START = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}(?: [^,\n]*)?,/;
+const QUOTED = '(?:"(?:[^"\\n]|"")*")?';
+/**
+ * The first 13 columns of a csvlog record, by their shapes: log time, user, database, pid,
+ * client, session id, line number, command tag, session start, virtual xid, xid, severity,
+ * SQLSTATE. A stderr line with commas in its message does not pass for one.
+ */
+export const CSV_RECORD_HEAD = new RegExp(
+  `^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}(?: [^,\\n]*)?,${QUOTED},${QUOTED},\\d*,${QUOTED},[0-9a-f]*\\.?[0-9a-f]*,\\d*,${QUOTED},[^,\\n]*,[^,\\n]*,\\d*,[A-Z0-9]+,[0-9A-Z]{5},`,
+);
 const SEVERITY = /\b(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG|DETAIL|STATEMENT): {2}/;
 const MAX_LINES = 50;
 
 /**
  * Tells the format from the first lines of a log: a JSON object with `error_severity` is jsonlog,
- * a line opening with a millisecond timestamp and a comma is csvlog, a line with `SEVERITY:  ` is
+ * a line opening with the 13 columns of a csvlog record is csvlog, a line with `SEVERITY:  ` is
  * stderr. Null when nothing looks like a PostgreSQL log at all.
  */
 export function detectLogFormat(sample: Buffer): LogFormat | null {
@@ -27,8 +35,7 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
       }
       continue;
     }
-    // A csvlog record's first line holds at least the 13 columns before the message.
-    if (CSV_RECORD_START.test(line) && line.split(',').length > 13) return 'csvlog';
+    if (CSV_RECORD_HEAD.test(line)) return 'csvlog';
     if (SEVERITY.test(line)) stderr = true;
   }
   return stderr ? 'stderr' : null;
