@@ -169,6 +169,12 @@ describe.each(RUNS)('fixtures recorded with prefix run %s', (run) => {
     expect(messages[2]).toEqual(messages[0]);
   });
 
+  it('does not take a stderr log whose statements hold commas for csvlog', () => {
+    const line =
+      '2026-03-01 15:00:00.001 UTC [1001] app@shop/web LOG:  duration: 2.060 ms  statement: SELECT * FROM orders WHERE id IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)\n';
+    expect(detectLogFormat(Buffer.from(line.repeat(20)))).toBe('stderr');
+  });
+
   it('detects the format and the log_line_prefix from the lines', () => {
     expect(detectLogFormat(fixture(run, 'postgresql.log'))).toBe('stderr');
     expect(detectLogFormat(fixture(run, 'postgresql.csv'))).toBe('csvlog');
