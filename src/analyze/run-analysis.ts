@@ -267,12 +267,25 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
   try {
     for (let i = 0; i < inputs.length; ) {
       // Consecutive plain files are one run: big enough, it is shared out to worker threads.
+      // Consecutive plain files are cut anywhere; consecutive gzip files are shared out whole.
       let runEnd = i;
       while (runEnd < inputs.length && isPlain(inputs[runEnd] as LogInput)) runEnd++;
-      const run = inputs.slice(i, runEnd) as PlainInput[];
-      const runBytes = run.reduce((n, input) => n + input.size, 0);
-      if (options.jobs >= 2 && run.length > 0 && runBytes >= (io.splitMinBytes ?? SPLIT_MIN_BYTES)) {
-        const shares = await planShares(run, options, options.jobs, window);
+      const plainRun = inputs.slice(i, runEnd) as PlainInput[];
+      let gzipEnd = i;
+      while (gzipEnd < inputs.length && isGzipFile(inputs[gzipEnd] as LogInput)) gzipEnd++;
+      const gzipRun = inputs.slice(i, gzipEnd) as GzipInput[];
+      const bytes = (run: readonly LogInput[]): number => run.reduce((n, input) => n + (input.size ?? 0), 0);
+      const splitMin = io.splitMinBytes ?? SPLIT_MIN_BYTES;
+      const run: readonly LogInput[] = plainRun.length > 0 ? plainRun : gzipRun;
+      const shares =
+        options.jobs < 2
+          ? null
+          : plainRun.length > 0 && bytes(plainRun) >= splitMin
+            ? await planShares(plainRun, options, options.jobs, window)
+            : gzipRun.length >= 2 && bytes(gzipRun) >= splitMin / GZIP_RATIO
+              ? await planGzipShares(gzipRun, options, options.jobs, window)
+              : null;
+      if (shares !== null) {
         // Every share in a worker thread, even with this thread idle: a worker's young generation
         // can be kept small (range-workers.ts), the main thread's cannot, and it sets peak RSS.
         const results = shares.length === 1 ? [await analyzeRanges(shares[0] ?? [], onBytes)] : await runRangeWorkers(shares, onBytes);
@@ -281,21 +294,7 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
         for (const result of results) mergeState(state, result.state);
         const parts = results.flatMap((r) => r.parts);
         for (const input of run) summaries.push(summarize(input, parts.filter((p) => p.name === input.name), options));
-        i = runEnd;
-        continue;
-      }
-      let gzipEnd = i;
-      while (gzipEnd < inputs.length && isGzipFile(inputs[gzipEnd] as LogInput)) gzipEnd++;
-      const gzipRun = inputs.slice(i, gzipEnd) as GzipInput[];
-      if (options.jobs >= 2 && gzipRun.length >= 2 && gzipRun.reduce((n, input) => n + input.size, 0) >= (io.splitMinBytes ?? SPLIT_MIN_BYTES) / GZIP_RATIO) {
-        const shares = await planGzipShares(gzipRun, options, options.jobs, window);
-        const results = await runRangeWorkers(shares, onBytes);
-        mergeState(state, shared.finish());
-        shared = new LogAggregator();
-        for (const result of results) mergeState(state, result.state);
-        const parts = results.flatMap((r) => r.parts);
-        for (const input of gzipRun) summaries.push(summarize(input, parts.filter((p) => p.name === input.name), options));
-        i = gzipEnd;
+        i += run.length;
         continue;
       }
       const input = inputs[i] as LogInput;
