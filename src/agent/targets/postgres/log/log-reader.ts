@@ -159,7 +159,8 @@ export function createLogReader(options: LogReaderOptions): LogReader {
           pipeline.push(chunk.subarray(at, at + DECODE_SLICE));
         return take();
       }
-      sniffed.push(chunk);
+      // A copy: callers may reuse their buffer for the next chunk (analyze does).
+      sniffed.push(Buffer.from(chunk));
       sniffedBytes += chunk.length;
       for (
         let at = chunk.indexOf(10);
