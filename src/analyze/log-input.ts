@@ -4,14 +4,19 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { userError } from '../core/errors.js';
 
-/** One input of `hindsight analyze`: a file (plain or gzip) or stdin (`-`). */
+/** One input of `hindsight analyze`: a file (plain or gzip), stdin (`-`), or a pipe. */
 export interface LogInput {
   readonly name: string;
-  /** Bytes on disk (compressed size for gzip), null for stdin. */
+  /** Bytes on disk (compressed size for gzip), null for stdin and pipes. */
   readonly size: number | null;
   readonly gzip: boolean;
-  /** A plain file, so that byte ranges can be read by worker threads. */
+  /** A regular file, so that byte ranges can be read by worker threads. */
   readonly path: string | null;
+  /**
+   * A pipe or device named on the command line (`analyze <(zcat old.log.gz)`): read once, in
+   * order, like stdin — it cannot be read at an offset.
+   */
+  readonly pipe?: string;
 }
 
 /**
@@ -41,6 +46,7 @@ export async function describeInput(name: string): Promise<LogInput> {
   if (info.isDirectory()) {
     throw userError('ANALYZE_INPUT_IS_DIRECTORY', `${name} is a directory: give the log files in it, e.g. ${name}/*.log (or *.csv, *.json, *.gz)`);
   }
+  if (!info.isFile()) return { name, size: null, gzip: false, path: null, pipe: name };
   const gzip = await isGzip(name).catch((cause: unknown) => {
     throw userError('ANALYZE_INPUT_UNREADABLE', `cannot read ${name}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, cause);
   });
@@ -78,7 +84,7 @@ export async function* readInput(
     return;
   }
   let source: Readable;
-  if (input.path === null) source = process.stdin;
+  if (input.path === null) source = input.pipe === undefined ? process.stdin : createReadStream(input.pipe, { highWaterMark: CHUNK });
   else {
     source = createReadStream(input.path, {
       highWaterMark: CHUNK,
@@ -93,7 +99,7 @@ export async function* readInput(
     });
   }
   if (input.path === null) {
-    // stdin: gzip or not is known from its first bytes only.
+    // stdin or a pipe: gzip or not is known from its first bytes only.
     const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const first = await chunks.next();
     if (first.done === true) return;

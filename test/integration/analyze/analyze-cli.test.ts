@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,18 @@ describe('hindsight analyze (the CLI)', () => {
     const report = JSON.parse(stdout) as { deadlocks: { total: number }; inputs: { name: string }[] };
     expect(report.deadlocks.total).toBe(6);
     expect(report.inputs[0]?.name).toBe('stdin');
+  });
+
+  it('reads a pipe named on the command line, as `analyze <(zcat old.log.gz)` gives it', async () => {
+    const fifo = join(work, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    // The writer blocks until the CLI opens the pipe; it must not be read at an offset.
+    const writing = writeFile(fifo, gzipSync(readFileSync(log)));
+    const [{ code, stdout, stderr }] = await Promise.all([analyze([fifo, '--json']), writing]);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout) as { deadlocks: { total: number }; inputs: { name: string; format: string }[] };
+    expect(report.inputs[0]).toMatchObject({ name: fifo, format: "stderr '%m [%p] %q%u@%d/%a '" });
+    expect(report.deadlocks.total).toBe(6);
   });
 
   it('reads gzip from stdin too (known by its first bytes)', async () => {
