@@ -60,10 +60,6 @@ export interface RangePart {
   readonly warnings: readonly string[];
 }
 
-export interface RangeResult extends RangePart {
-  readonly state: AnalysisState;
-}
-
 /** What one worker read: a sequence of ranges (consecutive files) counted into one state. */
 export interface RangesResult {
   readonly state: AnalysisState;
@@ -140,11 +136,6 @@ async function readAround(job: StreamJob, aggregator: LogAggregator): Promise<vo
 }
 
 /** One range of a plain file (see `analyzeRanges`). */
-export async function analyzeRange(job: RangeJob, onBytes?: (n: number) => void): Promise<RangeResult> {
-  const { state, parts } = await analyzeRanges([job], onBytes);
-  return { state, ...(parts[0] as RangePart) };
-}
-
 async function readRange(job: RangeJob, aggregator: LogAggregator, onBytes?: (n: number) => void): Promise<RangePart> {
   const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }) });
   const warnings: string[] = [];

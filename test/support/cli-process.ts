@@ -11,8 +11,8 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `hindsight ARGS` (from source, through tsx) to completion. */
-export function runCli(args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+/** Runs `hindsight ARGS` (from source, through tsx) to completion; `stdin` is what it reads there. */
+export function runCli(args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; stdin?: Buffer } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tsx, ['src/bin.ts', ...args], { cwd: root, env: { ...process.env, ...options.env } });
     let stdout = '';
@@ -27,6 +27,7 @@ export function runCli(args: readonly string[], options: { timeoutMs?: number; e
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    child.stdin.end(options.stdin);
   });
 }
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../support/cli-process.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-const tsx = join(root, 'node_modules/.bin/tsx');
 const log = join(root, 'test/fixtures/analyze/recorded/postgresql.log');
 const work = mkdtempSync(join(tmpdir(), 'hindsight-analyze-cli-'));
 afterAll(() => {
@@ -16,21 +16,8 @@ afterAll(() => {
 });
 
 /** `hindsight analyze ARGS` as a process, optionally with a file on stdin. */
-function analyze(args: string[], stdinFile?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tsx, ['src/bin.ts', 'analyze', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-    if (stdinFile === undefined) child.stdin.end();
-    else child.stdin.end(readFileSync(stdinFile));
-  });
-}
+const analyze = (args: string[], stdinFile?: string) =>
+  runCli(['analyze', ...args], { env: { NO_COLOR: '1' }, ...(stdinFile === undefined ? {} : { stdin: readFileSync(stdinFile) }) });
 
 describe('hindsight analyze (the CLI)', () => {
   it('reads stdin (-) and prints JSON', async () => {

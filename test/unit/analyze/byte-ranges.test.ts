@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildReport } from '../../../src/analyze/analysis-report.js';
 import { createState, mergeState } from '../../../src/analyze/analysis-state.js';
 import { entryStartTest, findEntryStart } from '../../../src/analyze/entry-boundaries.js';
-import { analyzeRange, type RangeJob } from '../../../src/analyze/range-analysis.js';
+import { analyzeRanges, type RangeJob } from '../../../src/analyze/range-analysis.js';
 import type { LogFormat } from '../../../src/agent/targets/postgres/log/log-format.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze/recorded');
@@ -31,7 +31,7 @@ async function analyzeInRanges(file: string, format: LogFormat, fractions: reado
     const end = cuts[i + 1] ?? size;
     const lookbackStart = start === 0 ? 0 : ((await findEntryStart(path, Math.max(0, start - lookback), isStart)) ?? start);
     const job: RangeJob = { input, format, prefix, lookbackStart: Math.min(start, lookbackStart), start, end, lookaheadEnd: size, window };
-    mergeState(state, (await analyzeRange(job)).state);
+    mergeState(state, (await analyzeRanges([job])).state);
   }
   return { report: buildReport(state, { inputs: [], since: null, until: null }), ranges: cuts.length };
 }
