@@ -1,0 +1,135 @@
+import type { Alert, AlertStatus } from './alert.js';
+import type { ApiToken, MonitoredTarget, Service, TargetHealth } from './catalog.js';
+import type { Finding, FindingKind } from './finding.js';
+import type { Incident, IncidentState, TimelineEntry } from './incident.js';
+import type { RuleState } from './rule-state.js';
+
+/**
+ * The store port: everything Hindsight keeps. Two adapters implement it — store/postgres (Kysely on
+ * an embedded or a team's PostgreSQL) and store/memory — and one contract suite
+ * (test/contract/) runs on both. Times are epoch milliseconds passed in by the caller: no adapter
+ * reads the clock. Lists are ordered as documented and bounded by `limit` (default 100, max 1000).
+ */
+export interface IncidentStore extends StoreRepositories {
+  /**
+   * Runs `work` in one transaction holding the lock named `lock` (a PostgreSQL transaction-level
+   * advisory lock; a mutex in memory), so that replicas and overlapping cycles serialize on it.
+   * Commits when `work` resolves, rolls back everything it wrote when it rejects (and rethrows).
+   */
+  transact<T>(lock: string, work: (tx: StoreRepositories) => Promise<T>): Promise<T>;
+  /** Is the store answering (readiness)? Never throws. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface StoreRepositories {
+  readonly findings: FindingRepository;
+  readonly alerts: AlertRepository;
+  readonly incidents: IncidentRepository;
+  readonly timeline: TimelineRepository;
+  readonly evidence: EvidenceRepository;
+  readonly ruleStates: RuleStateRepository;
+  readonly services: ServiceRepository;
+  readonly targets: TargetRepository;
+  readonly tokens: TokenRepository;
+}
+
+/** When a finding happened: `at`, or a blocking episode's start. */
+export const findingTime = (finding: Finding): number => ('at' in finding ? finding.at : finding.startedAt);
+
+export interface FindingRepository {
+  /**
+   * Saves findings, upserting by `id`: a blocking episode's `closed` report replaces its `open`
+   * one; a finding saved twice (an agent retrying a push) is kept once.
+   */
+  save(findings: readonly Finding[], receivedAt: number): Promise<void>;
+  /** By id, in the order asked; unknown ids are left out. */
+  get(ids: readonly string[]): Promise<Finding[]>;
+  /**
+   * Findings active since `since`, oldest first (by `findingTime`): those at or after it, and
+   * blocking episodes that ended at or after it or have not ended.
+   */
+  list(query: { readonly since: number; readonly target?: string; readonly kinds?: readonly FindingKind[]; readonly limit?: number }): Promise<Finding[]>;
+  /** Drops findings that ended before `before` and back no alert or incident. Returns how many. */
+  prune(before: number): Promise<number>;
+}
+
+export interface AlertRepository {
+  insert(alert: Alert): Promise<void>;
+  /** Replaces the alert with the same id. */
+  update(alert: Alert): Promise<void>;
+  get(id: string): Promise<Alert | null>;
+  /** The firing alert of `service` with this fingerprint, if any. */
+  findFiring(service: string, fingerprint: string): Promise<Alert | null>;
+  /** Newest first (by `startedAt`). */
+  list(query: { readonly status?: AlertStatus; readonly service?: string; readonly incidentId?: string; readonly limit?: number }): Promise<Alert[]>;
+  countByStatus(): Promise<Readonly<Record<AlertStatus, number>>>;
+}
+
+export interface IncidentRepository {
+  insert(incident: Incident): Promise<void>;
+  /**
+   * Writes `incident` (whose `version` is one more than the stored one) only if the stored version is
+   * `incident.version - 1`. Returns false on a stale version: someone else changed it first.
+   */
+  update(incident: Incident): Promise<boolean>;
+  get(id: string): Promise<Incident | null>;
+  /** Newest first (by `createdAt`). */
+  list(query: { readonly states?: readonly IncidentState[]; readonly service?: string; readonly limit?: number }): Promise<Incident[]>;
+  /** Incidents of `service` with this group key in one of `states`, the most recent `lastAlertAt` first. */
+  findForGrouping(service: string, groupKey: string, states: readonly IncidentState[]): Promise<Incident[]>;
+  countByState(): Promise<Readonly<Record<IncidentState, number>>>;
+}
+
+export interface TimelineRepository {
+  append(entry: TimelineEntry): Promise<void>;
+  /** Oldest first (by `at`, then insertion order). */
+  list(incidentId: string): Promise<TimelineEntry[]>;
+}
+
+/** Which findings back an incident (so a postmortem can cite them). */
+export interface EvidenceRepository {
+  /** Links findings to an incident; linking one twice keeps one link. */
+  link(incidentId: string, findingIds: readonly string[], at: number): Promise<void>;
+  /** Its findings, oldest first (by `findingTime`). */
+  findings(incidentId: string): Promise<Finding[]>;
+}
+
+export interface RuleStateRepository {
+  get(key: string): Promise<RuleState | null>;
+  list(): Promise<RuleState[]>;
+  /** Upserts by `key`. */
+  save(state: RuleState): Promise<void>;
+}
+
+export interface ServiceRepository {
+  /** Upserts by `name`. */
+  save(service: Service): Promise<void>;
+  get(name: string): Promise<Service | null>;
+  /** By name. */
+  list(): Promise<Service[]>;
+  delete(name: string): Promise<boolean>;
+  /** The service and integration whose secret hashes to `secretHash`. */
+  findByIntegrationSecret(secretHash: string): Promise<{ readonly service: Service; readonly type: Service['integrations'][number]['type'] } | null>;
+}
+
+export interface TargetRepository {
+  /** Upserts by `name`. */
+  save(target: MonitoredTarget): Promise<void>;
+  get(name: string): Promise<MonitoredTarget | null>;
+  /** By name. */
+  list(): Promise<MonitoredTarget[]>;
+  delete(name: string): Promise<boolean>;
+  /** Upserts the health an agent reported, by target name. */
+  reportHealth(health: TargetHealth): Promise<void>;
+  health(): Promise<TargetHealth[]>;
+}
+
+export interface TokenRepository {
+  insert(token: ApiToken): Promise<void>;
+  findBySecretHash(secretHash: string): Promise<ApiToken | null>;
+  /** Oldest first. */
+  list(): Promise<ApiToken[]>;
+  delete(id: string): Promise<boolean>;
+  count(): Promise<number>;
+}
