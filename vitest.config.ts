@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: `unit` (pure code, no I/O beyond fixtures), `integration` (real PostgreSQL,
+// Three projects: `unit` (pure code and scenarios on the memory store with a fake clock),
+// `integration` (real PostgreSQL, and the store contract suite on both adapters,
 // started once per run by test/support/global-setup.ts), `e2e` (the CLI as a process).
 export default defineConfig({
   test: {
@@ -9,13 +10,13 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/scenarios/**/*.test.ts'],
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
