@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: `unit` (pure code and scenarios on the memory store with a fake clock),
-// `integration` (real PostgreSQL, and the store contract suite on both adapters,
-// started once per run by test/support/global-setup.ts), `e2e` (the CLI as a process).
+// Three projects: `unit` (pure code, and scenarios on the memory store with a fake clock),
+// `integration` (real PostgreSQL, started once per run by test/support/global-setup.ts; also the
+// store contract suite, which runs on both adapters), `e2e` (the CLI and server as processes).
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results.json' }]] : ['default'],
