@@ -10,8 +10,6 @@ export const hashSecret = (secret: string): string => createHash('sha256').updat
 /** A fresh token secret: `hs_` + 32 random bytes, base64url (256 bits: no slow hash needed). */
 export const randomTokenSecret = (): string => `hs_${randomBytes(32).toString('base64url')}`;
 
-/** Secrets a person chose (configuration, `HINDSIGHT_ADMIN_TOKEN`) must be at least this long. */
-export const MIN_SECRET_LENGTH = 16;
 
 /** A token as it is shown: never its secret or hash. */
 export interface TokenView {
@@ -34,12 +32,14 @@ export const roleAllows = (role: Role, required: Role): boolean => ROLE_RANK[rol
 
 const view = (token: ApiToken): TokenView => ({ id: token.id, name: token.name, role: token.role, createdAt: token.createdAt });
 
+/**
+ * A secret a person chose (configuration, `HINDSIGHT_ADMIN_TOKEN`) must not be empty — an unset
+ * `${VAR}` interpolates to "" and would otherwise let anyone in. Length is the chooser's call
+ * (recorded Alertmanager setups use short ones); the docs recommend `openssl rand -base64 32`.
+ */
 export const checkChosenSecret = (secret: string, what: string): void => {
-  if (secret.length < MIN_SECRET_LENGTH) {
-    throw userError(
-      'SECRET_TOO_SHORT',
-      `${what} is ${secret.length} characters long; use at least ${MIN_SECRET_LENGTH} random characters (e.g. \`openssl rand -base64 32\`)`,
-    );
+  if (secret.trim().length === 0) {
+    throw userError('SECRET_EMPTY', `${what} is empty; set it (e.g. to the output of \`openssl rand -base64 32\`) or remove the entry`);
   }
 };
 
