@@ -53,8 +53,8 @@ export default tseslint.config(
   {
     files: ['src/app/**/*.ts'],
     rules: forbid(
-      [...adapters, ...outer, '**/platform/**'],
-      'app/ (use cases) calls core/ and the ports declared there; adapters are handed in by src/main.ts.',
+      [...adapters, ...outer, '**/platform/**', '**/postgres-log/**'],
+      'app/ (use cases) calls core/ and the ports declared there; adapters are handed in by src/main.ts (adapters read log text: deadlock reports reach a use case already parsed and named, through a port of core/ports.ts).',
     ),
   },
   {
@@ -71,15 +71,23 @@ export default tseslint.config(
   {
     files: ['src/race/**/*.ts'],
     rules: forbid(
-      [...adapters.filter((p) => p !== '**/agent/**'), ...outer, '**/app/**'],
-      'race/ is its own world: platform/, config/, core/ helpers, pg, and the shared PostgreSQL log parser only.',
+      [...adapters, ...outer, '**/app/**'],
+      'race/ is its own world: platform/, config/, core/ helpers, pg, and the shared PostgreSQL log readers in postgres-log/ only.',
     ),
   },
   {
     files: ['src/analyze/**/*.ts'],
     rules: forbid(
-      ['**/store/**', '**/notify/**', '**/sdk/**', ...outer, '**/app/**', '**/race/**'],
-      'analyze/ reads logs offline: it uses the shared PostgreSQL log parser in agent/targets/postgres/log/, core/ and platform/.',
+      [...adapters, ...outer, '**/app/**', '**/race/**'],
+      'analyze/ reads logs offline: it uses the shared PostgreSQL log readers in postgres-log/, core/ and platform/ (not the agent).',
+    ),
+  },
+  {
+    // A leaf shared by agent/, analyze/ and race/: bytes of a server log in, LogEvents and signals out.
+    files: ['src/postgres-log/**/*.ts'],
+    rules: forbidRegex(
+      ['^(?!\\./|\\.\\./core/|node:string_decoder$)'],
+      'postgres-log/ is a leaf (log bytes → LogEvents → signals): it imports only its own files, core/ types and node:string_decoder. Following a file over time belongs to the agent (agent/targets/postgres/log-tailer.ts); naming relations by OID to the PostgreSQL adapter; reading a file to the caller.',
     ),
   },
   {

@@ -1,5 +1,5 @@
 /**
- * Throughput of the shared PostgreSQL log reader (src/agent/targets/postgres/log/) on a large
+ * Throughput of the shared PostgreSQL log reader (src/postgres-log/) on a large
  * synthetic log: each recorded fixture repeated N times (default 2000, ~40–70 MB per format), fed
  * in 1 MiB chunks as a file read would. Prints MB/s by wall clock and by CPU time of this process
  * (the machine may be shared); best of 3 rounds. A script, not a test: nothing is asserted.
@@ -8,8 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogReader } from '../src/agent/targets/postgres/log/log-reader.js';
-import { interpretLogEvent } from '../src/agent/targets/postgres/log/log-signal.js';
+import { createLogReader } from '../src/postgres-log/log-reader.js';
+import { interpretLogEvent } from '../src/postgres-log/log-signal.js';
 
 const repeat = Number(process.argv[2] ?? 2000);
 const fixtures = join(import.meta.dirname, '../test/fixtures/postgres-logs');

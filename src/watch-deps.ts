@@ -1,5 +1,5 @@
-import { interpretLogEvent } from './agent/targets/postgres/log/log-signal.js';
-import { tailLog } from './agent/targets/postgres/log/log-tailer.js';
+import { interpretLogEvent } from './postgres-log/log-signal.js';
+import { tailLog } from './agent/targets/postgres/log-tailer.js';
 import { PostgresTarget } from './agent/targets/postgres/postgres-target.js';
 import type { WatchDeps } from './cli/commands/watch-command.js';
 import { createFindingDetector } from './core/finding-detector.js';

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
-import { CONTINUATION_KEYWORDS, compileLinePrefix } from '../agent/targets/postgres/log/line-prefix.js';
-import { CSV_RECORD_HEAD, type LogFormat } from '../agent/targets/postgres/log/log-format.js';
+import { CONTINUATION_KEYWORDS, compileLinePrefix } from '../postgres-log/line-prefix.js';
+import { CSV_RECORD_HEAD, type LogFormat } from '../postgres-log/log-format.js';
 
 /** Says whether a line (without its `\n`) starts a log entry, so a file can be cut there. */
 export type EntryStartTest = (line: string) => boolean;

@@ -1,4 +1,4 @@
-import { interpretLogEvent, type LogSignal } from '../agent/targets/postgres/log/log-signal.js';
+import { interpretLogEvent, type LogSignal } from '../postgres-log/log-signal.js';
 import type { LogEvent } from '../core/log-event.js';
 import type { LogObservation } from './log-observation.js';
 import { inferSqlstate } from './sqlstate-inference.js';

@@ -1,6 +1,6 @@
-import { createLogReader, type LogReader } from '../agent/targets/postgres/log/log-reader.js';
-import type { LogFormat } from '../agent/targets/postgres/log/log-format.js';
-import type { LogReaderStats } from '../agent/targets/postgres/log/reader-stats.js';
+import { createLogReader, type LogReader } from '../postgres-log/log-reader.js';
+import type { LogFormat } from '../postgres-log/log-format.js';
+import type { LogReaderStats } from '../postgres-log/reader-stats.js';
 import type { LogEvent } from '../core/log-event.js';
 import type { AnalysisState } from './analysis-state.js';
 import { LogAggregator, type CountMode } from './log-aggregator.js';

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
-import { detectLogFormat, type LogFormat } from '../agent/targets/postgres/log/log-format.js';
-import { detectLinePrefix } from '../agent/targets/postgres/log/prefix-detect.js';
-import type { LogReaderStats } from '../agent/targets/postgres/log/reader-stats.js';
+import { detectLogFormat, type LogFormat } from '../postgres-log/log-format.js';
+import { detectLinePrefix } from '../postgres-log/prefix-detect.js';
+import type { LogReaderStats } from '../postgres-log/reader-stats.js';
 import { userError } from '../core/errors.js';
 import { buildReport, type AnalysisReport, type InputSummary } from './analysis-report.js';
 import { createState, mergeState } from './analysis-state.js';

@@ -1,4 +1,4 @@
-import type { LogEvent } from '../../../../core/log-event.js';
+import type { LogEvent } from '../core/log-event.js';
 import { isEnglishSeverity } from './line-prefix.js';
 import { LogEntry } from './log-entry.js';
 import type { TimestampParser } from './log-timestamp.js';

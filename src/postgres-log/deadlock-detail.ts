@@ -1,4 +1,4 @@
-import type { DeadlockProcess, DeadlockReport, LogEvent } from '../../../../core/log-event.js';
+import type { DeadlockProcess, DeadlockReport, LogEvent } from '../core/log-event.js';
 
 const WAITS = /^Process (\d+) waits for (\S+) on (.+); blocked by process (\d+)\.$/;
 const QUERY = /^Process (\d+): ?(.*)$/;

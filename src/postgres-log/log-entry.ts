@@ -1,4 +1,4 @@
-import type { LogEvent } from '../../../../core/log-event.js';
+import type { LogEvent } from '../core/log-event.js';
 
 /** The parts of an entry a continuation can extend. */
 export type EntryPart = 'message' | 'detail' | 'hint' | 'context' | 'statement' | 'query' | 'location';

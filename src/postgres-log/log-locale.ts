@@ -1,4 +1,4 @@
-import type { LogEvent } from '../../../../core/log-event.js';
+import type { LogEvent } from '../core/log-event.js';
 import { isEnglishSeverity } from './line-prefix.js';
 import { hasEnglishShape, KNOWN_SQLSTATES } from './log-signal.js';
 

@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import type { LogEvent } from '../../../../core/log-event.js';
+import type { LogEvent } from '../core/log-event.js';
 import { CsvParser } from './csv-parser.js';
 import { JsonParser } from './json-parser.js';
 import { compileLinePrefix } from './line-prefix.js';

@@ -1,4 +1,4 @@
-import type { DeadlockReport, LogEvent } from '../../../../core/log-event.js';
+import type { DeadlockReport, LogEvent } from '../core/log-event.js';
 import { parseDeadlockReport, relationFromContext } from './deadlock-detail.js';
 
 /**

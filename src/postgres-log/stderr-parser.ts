@@ -1,4 +1,4 @@
-import type { LogEvent } from '../../../../core/log-event.js';
+import type { LogEvent } from '../core/log-event.js';
 import { type EntryPart, LogEntry, normalizeClient } from './log-entry.js';
 import type { TimestampParser } from './log-timestamp.js';
 import { LINE_KEYWORDS, type CompiledPrefix } from './line-prefix.js';

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { stringify } from 'yaml';
-import { createLogReader } from '../agent/targets/postgres/log/log-reader.js';
-import { interpretLogEvent, parseParameters } from '../agent/targets/postgres/log/log-signal.js';
+import { createLogReader } from '../postgres-log/log-reader.js';
+import { interpretLogEvent, parseParameters } from '../postgres-log/log-signal.js';
 import type { DeadlockReport, LogEvent } from '../core/log-event.js';
 import { userError } from '../core/errors.js';
 import { inferSetup } from './schema-inference.js';

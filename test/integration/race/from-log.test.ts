@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createLogReader } from '../../../src/agent/targets/postgres/log/log-reader.js';
+import { createLogReader } from '../../../src/postgres-log/log-reader.js';
 import { specFromLogEvents, specFromLogFile } from '../../../src/race/log-to-spec.js';
 import { runRace } from '../../../src/race/race-runner.js';
 import { loadSpecFile } from '../../../src/race/spec-loader.js';

@@ -7,7 +7,7 @@ import { buildReport } from '../../../src/analyze/analysis-report.js';
 import { createState, mergeState } from '../../../src/analyze/analysis-state.js';
 import { entryStartTest, findEntryStart } from '../../../src/analyze/entry-boundaries.js';
 import { analyzeRanges, type RangeJob } from '../../../src/analyze/range-analysis.js';
-import type { LogFormat } from '../../../src/agent/targets/postgres/log/log-format.js';
+import type { LogFormat } from '../../../src/postgres-log/log-format.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze/recorded');
 const PREFIX = '%m [%p] %q%u@%d/%a ';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createLogReader } from '../../../src/agent/targets/postgres/log/log-reader.js';
+import { createLogReader } from '../../../src/postgres-log/log-reader.js';
 import { buildReport } from '../../../src/analyze/analysis-report.js';
 import { LogAggregator } from '../../../src/analyze/log-aggregator.js';
 import { observe } from '../../../src/analyze/observation-mapper.js';

@@ -9,7 +9,7 @@ import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
 import { parseAnalyzeOptions } from '../../../src/analyze/analyze-options.js';
 import { entryStartTest, findEntryStart } from '../../../src/analyze/entry-boundaries.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
-import type { LogFormat } from '../../../src/agent/targets/postgres/log/log-format.js';
+import type { LogFormat } from '../../../src/postgres-log/log-format.js';
 
 const recorded = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze/recorded');
 const PREFIX = '%m [%p] %q%u@%d/%a ';

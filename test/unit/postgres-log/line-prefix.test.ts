@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogReader } from '../../../../src/agent/targets/postgres/log/log-reader.js';
-import { detectLinePrefix } from '../../../../src/agent/targets/postgres/log/prefix-detect.js';
+import { createLogReader } from '../../../src/postgres-log/log-reader.js';
+import { detectLinePrefix } from '../../../src/postgres-log/prefix-detect.js';
 
 const read = (prefix: string, text: string) => {
   const reader = createLogReader({ format: 'stderr', prefix });

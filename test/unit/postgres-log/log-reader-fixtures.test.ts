@@ -1,19 +1,19 @@
-import type { Truth } from '../../../fixtures/postgres-logs/record.js';
+import type { Truth } from '../../fixtures/postgres-logs/record.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { LogEvent } from '../../../../src/core/log-event.js';
-import { detectLogFormat } from '../../../../src/agent/targets/postgres/log/log-format.js';
-import { createLogReader } from '../../../../src/agent/targets/postgres/log/log-reader.js';
-import { interpretLogEvent, parseParameters, type LogSignal } from '../../../../src/agent/targets/postgres/log/log-signal.js';
-import { detectLinePrefix } from '../../../../src/agent/targets/postgres/log/prefix-detect.js';
+import type { LogEvent } from '../../../src/core/log-event.js';
+import { detectLogFormat } from '../../../src/postgres-log/log-format.js';
+import { createLogReader } from '../../../src/postgres-log/log-reader.js';
+import { interpretLogEvent, parseParameters, type LogSignal } from '../../../src/postgres-log/log-signal.js';
+import { detectLinePrefix } from '../../../src/postgres-log/prefix-detect.js';
 
 /**
  * Logs recorded from a real PostgreSQL 18 by test/fixtures/postgres-logs/record.ts, in the three
  * formats at once. The truths are independent of the parser: what the clients received
  * (truth.json) and counts of distinctive text in the raw files.
  */
-const FIXTURES = join(import.meta.dirname, '../../../fixtures/postgres-logs');
+const FIXTURES = join(import.meta.dirname, '../../fixtures/postgres-logs');
 const RUNS = ['prefix-default', 'prefix-remote'] as const;
 const FORMATS = [
   { format: 'stderr', file: 'postgresql.log' },

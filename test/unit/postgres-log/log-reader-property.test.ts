@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLogReader } from '../../../../src/agent/targets/postgres/log/log-reader.js';
-import { interpretLogEvent } from '../../../../src/agent/targets/postgres/log/log-signal.js';
+import { createLogReader } from '../../../src/postgres-log/log-reader.js';
+import { interpretLogEvent } from '../../../src/postgres-log/log-signal.js';
 
 /**
  * 100,000+ random and mutated lines (real fixture lines cut, duplicated, salted with garbage bytes,
  * stretched past the cap, random text) in random chunk sizes: the reader never throws and never
  * holds more than its caps allow.
  */
-const FIXTURES = join(import.meta.dirname, '../../../fixtures/postgres-logs');
+const FIXTURES = join(import.meta.dirname, '../../fixtures/postgres-logs');
 const MAX_ENTRY = 64 * 1024;
 const MAX_CHUNK = 16 * 1024;
 /** A partial line and an entry (each capped) plus what format detection may hold. */

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { logEvent as event } from '../../../support/sample-builder.js';
-import type { LogEvent } from '../../../../src/core/log-event.js';
-import { LocaleCheck } from '../../../../src/agent/targets/postgres/log/log-locale.js';
-import { createLogReader } from '../../../../src/agent/targets/postgres/log/log-reader.js';
+import { logEvent as event } from '../../support/sample-builder.js';
+import type { LogEvent } from '../../../src/core/log-event.js';
+import { LocaleCheck } from '../../../src/postgres-log/log-locale.js';
+import { createLogReader } from '../../../src/postgres-log/log-reader.js';
 import {
   interpretLogEvent,
   parseParameters,
   sqlstateOf,
-} from '../../../../src/agent/targets/postgres/log/log-signal.js';
+} from '../../../src/postgres-log/log-signal.js';
 
 const PREFIX = '%m [%p] %q%u@%d ';
 const head = (pid: number) => `2026-03-01 15:00:00.000 UTC [${pid}] app@shop `;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TimestampParser } from '../../../../src/agent/targets/postgres/log/log-timestamp.js';
+import { TimestampParser } from '../../../src/postgres-log/log-timestamp.js';
 
 // The parser remembers the last second and the last zone to skip work on the next line; these
 // check that what it remembers never leaks into a line that differs.

@@ -1,12 +1,12 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LogEvent } from '../../../../core/log-event.js';
-import { userError } from '../../../../core/errors.js';
-import { sleep } from '../../../../platform/abortable-sleep.js';
-import { type LogFormat, logFormatOfFileName } from './log-format.js';
-import { LocaleCheck } from './log-locale.js';
-import { createLogReader, type LogReader } from './log-reader.js';
+import type { LogEvent } from '../../../core/log-event.js';
+import { userError } from '../../../core/errors.js';
+import { sleep } from '../../../platform/abortable-sleep.js';
+import { type LogFormat, logFormatOfFileName } from '../../../postgres-log/log-format.js';
+import { LocaleCheck } from '../../../postgres-log/log-locale.js';
+import { createLogReader, type LogReader } from '../../../postgres-log/log-reader.js';
 
 export interface LogTailProblem {
   /**

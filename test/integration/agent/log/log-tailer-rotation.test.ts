@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogEvent } from '../../../../src/core/log-event.js';
 import { isHindsightError } from '../../../../src/core/errors.js';
-import { tailLog, type LogTailProblem } from '../../../../src/agent/targets/postgres/log/log-tailer.js';
+import { tailLog, type LogTailProblem } from '../../../../src/agent/targets/postgres/log-tailer.js';
 
 const PREFIX = '%m [%p] ';
 const line = (pid: number, message: string) => `2026-03-01 15:00:00.000 UTC [${pid}] LOG:  ${message}\n`;
