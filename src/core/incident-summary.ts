@@ -1,0 +1,170 @@
+import type { Alert } from './alert.js';
+import { formatDuration } from './duration-format.js';
+import type {
+  BlockingEpisodeFinding,
+  DeadlockFinding,
+  Finding,
+  IdleInTransactionFinding,
+  RootBlocker,
+  Victim,
+} from './finding.js';
+import { shortenStatement } from './statement-shortener.js';
+
+export interface SummaryEvidence {
+  readonly findings: readonly Finding[];
+  readonly alerts: readonly Alert[];
+}
+
+/**
+ * The incident's one-sentence account, built only from its evidence so that it is deterministic
+ * and grows as evidence arrives, e.g. "212 deadlocks between `UPDATE inventory …` and
+ * `UPDATE products …` on shop-db; blocking root pid 4242 idle in transaction for 94 s; victims, not
+ * causes: `SELECT … FROM orders …` (waited 12 s)". One clause group per target (by name), then
+ * alerts from other stacks that no finding explains.
+ */
+export const summarizeIncident = (evidence: SummaryEvidence): string => {
+  const byTarget = new Map<string, Finding[]>();
+  for (const f of dedupe(evidence.findings)) byTarget.set(f.target, [...(byTarget.get(f.target) ?? []), f]);
+  const clauses: string[] = [];
+  for (const target of [...byTarget.keys()].sort()) clauses.push(...targetClauses(target, byTarget.get(target) ?? []));
+  const external = [...evidence.alerts]
+    .filter((a) => a.source !== 'rule')
+    .sort((a, b) => a.startedAt - b.startedAt || cmp(a.id, b.id));
+  const shown = external.slice(0, 2).map((a) => a.summary);
+  if (external.length > 2) shown.push(`${external.length - 2} more alerts`);
+  clauses.push(...shown);
+  if (clauses.length === 0) {
+    const first = [...evidence.alerts].sort((a, b) => a.startedAt - b.startedAt || cmp(a.id, b.id))[0];
+    return first?.summary ?? '';
+  }
+  return clauses.join('; ');
+};
+
+const dedupe = (findings: readonly Finding[]): Finding[] => {
+  const byId = new Map<string, Finding>();
+  for (const f of findings) byId.set(f.id, f);
+  return [...byId.values()];
+};
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+const quoted = (query: string): string => `\`${shortenStatement(query)}\``;
+
+const listed = (items: readonly string[]): string =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1] ?? ''}`;
+
+/** The clauses about one target, its name said once. */
+const targetClauses = (target: string, findings: readonly Finding[]): string[] => {
+  const clauses: string[] = [];
+  let where = ` on ${target}`;
+  const place = (): string => {
+    const w = where;
+    where = '';
+    return w;
+  };
+  const deadlocks = findings.filter((f): f is DeadlockFinding => f.kind === 'deadlock');
+  const deadlockClause = describeDeadlocks(deadlocks);
+  if (deadlockClause !== null) clauses.push(`${deadlockClause}${place()}`);
+
+  const idle = findings.filter((f): f is IdleInTransactionFinding => f.kind === 'idle_in_transaction');
+  const episodes = findings.filter((f): f is BlockingEpisodeFinding => f.kind === 'blocking_episode');
+  const blocking = describeBlocking(episodes, idle);
+  if (blocking !== null) clauses.push(`${blocking.root}${place()}`, ...(blocking.victims === null ? [] : [blocking.victims]));
+  else {
+    const longestIdle = [...idle].sort((a, b) => b.idleMs - a.idleMs || a.pid - b.pid)[0];
+    if (longestIdle !== undefined) clauses.push(`pid ${longestIdle.pid} idle in transaction for ${formatDuration(longestIdle.idleMs)}${place()}`);
+  }
+
+  const storm = findings
+    .filter((f) => f.kind === 'lock_wait_storm')
+    .sort((a, b) => b.waiters - a.waiters || cmp(a.relation, b.relation))[0];
+  if (storm !== undefined) clauses.push(`lock-wait storm on ${storm.relation} (${storm.waiters} waiters)${place()}`);
+
+  const long = findings.filter((f) => f.kind === 'long_transaction').sort((a, b) => b.ageMs - a.ageMs || a.pid - b.pid)[0];
+  if (long !== undefined) {
+    const query = long.query === null || long.query === '' ? '' : ` (${quoted(long.query)})`;
+    clauses.push(`transaction of pid ${long.pid} open for ${formatDuration(long.ageMs)}${query}${place()}`);
+  }
+
+  const outages = findings.filter((f) => f.kind === 'target_unreachable').sort((a, b) => a.at - b.at || cmp(a.id, b.id));
+  const recoveries = findings.filter((f) => f.kind === 'target_recovered').sort((a, b) => a.at - b.at || cmp(a.id, b.id));
+  const lastOutage = outages[outages.length - 1];
+  const lastRecovery = recoveries[recoveries.length - 1];
+  if (lastOutage !== undefined) {
+    const back = lastRecovery !== undefined && lastRecovery.at >= lastOutage.at;
+    clauses.push(
+      back
+        ? `${target} was unreachable for ${formatDuration(lastRecovery.downMs)} (${lastOutage.reason})`
+        : `${target} unreachable (${lastOutage.reason})`,
+    );
+    where = '';
+  }
+  return clauses;
+};
+
+/** "212 deadlocks between `A …` and `B …`": the pair of statements seen most often. */
+const describeDeadlocks = (deadlocks: readonly DeadlockFinding[]): string | null => {
+  const total = deadlocks.reduce((sum, d) => sum + Math.max(0, d.count), 0);
+  if (total === 0) return null;
+  const combos = new Map<string, { statements: string[]; seen: number }>();
+  for (const d of deadlocks) {
+    const statements = [...new Set(d.processes.map((p) => p.query).filter((q): q is string => q !== null && q !== '').map(quoted))].sort();
+    if (statements.length === 0) continue;
+    const key = statements.join('\u0000');
+    const combo = combos.get(key) ?? { statements, seen: 0 };
+    combo.seen += 1;
+    combos.set(key, combo);
+  }
+  const top = [...combos.entries()].sort((a, b) => b[1].seen - a[1].seen || cmp(a[0], b[0]))[0]?.[1];
+  const count = plural(total, 'deadlock');
+  if (top === undefined) return count;
+  if (top.statements.length === 1) return `${count} on ${top.statements[0] ?? ''}`;
+  if (top.statements.length === 2) return `${count} between ${listed(top.statements)}`;
+  return `${count} among ${listed(top.statements)}`;
+};
+
+const mainRoot = (episode: BlockingEpisodeFinding): RootBlocker | undefined =>
+  [...episode.roots].sort((a, b) => b.blockedCount - a.blockedCount || a.pid - b.pid)[0];
+
+/**
+ * The root of the longest episode — how long it sat idle in transaction when it did, else the
+ * statement it ran — and the statements slowed only by waiting behind it, named as victims so that
+ * no one optimizes them (the seed's misleading path).
+ */
+const describeBlocking = (
+  episodes: readonly BlockingEpisodeFinding[],
+  idle: readonly IdleInTransactionFinding[],
+): { root: string; victims: string | null } | null => {
+  const episode = [...episodes].sort((a, b) => b.longestWaitMs - a.longestWaitMs || cmp(a.id, b.id))[0];
+  if (episode === undefined) return null;
+  const root = mainRoot(episode);
+  let text: string;
+  if (root === undefined) text = `blocking for ${formatDuration(episode.longestWaitMs)}`;
+  else {
+    const idleReport = Math.max(0, ...idle.filter((f) => f.pid === root.pid).map((f) => f.idleMs));
+    const idleMs = Math.max(root.state === 'idle in transaction' ? (root.stateAgeMs ?? 0) : 0, idleReport);
+    if (idleMs > 0) text = `blocking root pid ${root.pid} idle in transaction for ${formatDuration(idleMs)}`;
+    else {
+      const query = root.query === null || root.query === '' ? '' : ` (${quoted(root.query)})`;
+      text = `blocking root pid ${root.pid}${query} held up ${plural(root.blockedCount, 'session')} for ${formatDuration(episode.longestWaitMs)}`;
+    }
+  }
+  return { root: text, victims: describeVictims(episodes) };
+};
+
+const describeVictims = (episodes: readonly BlockingEpisodeFinding[]): string | null => {
+  const longest = new Map<string, number>();
+  const victims: Victim[] = episodes.flatMap((e) => e.victims);
+  for (const v of victims) {
+    if (v.query === null || v.query === '') continue;
+    const q = quoted(v.query);
+    longest.set(q, Math.max(longest.get(q) ?? 0, v.waitedMs));
+  }
+  const named = [...longest.entries()].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]));
+  if (named.length === 0) return null;
+  const shown = named.slice(0, 2).map(([q, ms]) => `${q} (waited ${formatDuration(ms)})`);
+  if (named.length > 2) shown.push(`${named.length - 2} more`);
+  return `victims, not causes: ${listed(shown)}`;
+};
