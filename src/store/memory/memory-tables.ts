@@ -1,0 +1,117 @@
+import type { Alert } from '../../core/alert.js';
+import type { ApiToken, MonitoredTarget, Service, TargetHealth } from '../../core/catalog.js';
+import type { Finding } from '../../core/finding.js';
+import type { Incident, TimelineEntry } from '../../core/incident.js';
+import type { RuleState } from '../../core/rule-state.js';
+
+export interface StoredFinding {
+  readonly finding: Finding;
+  readonly receivedAt: number;
+  /** When it stops being active: `at`, a closed episode's `endedAt`, null while an episode is open. */
+  readonly endedAt: number | null;
+}
+
+export interface StoredTimelineEntry {
+  readonly entry: TimelineEntry;
+  /** Insertion order, for entries with the same `at`. */
+  readonly seq: number;
+}
+
+export interface EvidenceLink {
+  readonly incidentId: string;
+  readonly findingId: string;
+  readonly at: number;
+}
+
+/** The memory store's tables, one map each, keyed like the PostgreSQL primary keys. */
+export interface Tables {
+  readonly findings: Map<string, StoredFinding>;
+  readonly alerts: Map<string, Alert>;
+  readonly incidents: Map<string, Incident>;
+  readonly timeline: Map<string, StoredTimelineEntry>;
+  /** Keyed by `incidentId \0 findingId`. */
+  readonly evidence: Map<string, EvidenceLink>;
+  readonly ruleStates: Map<string, RuleState>;
+  readonly services: Map<string, Service>;
+  readonly targets: Map<string, MonitoredTarget>;
+  readonly health: Map<string, TargetHealth>;
+  readonly tokens: Map<string, ApiToken>;
+}
+
+export type TableName = keyof Tables;
+type Row<N extends TableName> = Tables[N] extends Map<string, infer R> ? R : never;
+
+export const emptyTables = (): Tables => ({
+  findings: new Map(),
+  alerts: new Map(),
+  incidents: new Map(),
+  timeline: new Map(),
+  evidence: new Map(),
+  ruleStates: new Map(),
+  services: new Map(),
+  targets: new Map(),
+  health: new Map(),
+  tokens: new Map(),
+});
+
+/** What a transaction wrote, as the previous values to put back if it rolls back. */
+export type UndoJournal = { table: TableName; key: string; previous: unknown }[];
+
+/**
+ * Every write goes through here, so that a transaction can record what it overwrote (an undo
+ * journal) and put it back when its work rejects — without touching writes made outside it.
+ * Rows are cloned on the way in and out: callers never hold the store's own objects.
+ */
+export class TableAccess {
+  readonly #tables: Tables;
+  readonly #journal: UndoJournal | null;
+  #seq: { value: number };
+
+  constructor(tables: Tables, seq: { value: number }, journal: UndoJournal | null) {
+    this.#tables = tables;
+    this.#seq = seq;
+    this.#journal = journal;
+  }
+
+  nextSeq(): number {
+    this.#seq.value += 1;
+    return this.#seq.value;
+  }
+
+  get<N extends TableName>(table: N, key: string): Row<N> | undefined {
+    const row = (this.#tables[table] as Map<string, Row<N>>).get(key);
+    return row === undefined ? undefined : structuredClone(row);
+  }
+
+  /** Every row of a table, cloned. */
+  rows<N extends TableName>(table: N): Row<N>[] {
+    return [...(this.#tables[table] as Map<string, Row<N>>).values()].map((row) => structuredClone(row));
+  }
+
+  has(table: TableName, key: string): boolean {
+    return this.#tables[table].has(key);
+  }
+
+  set<N extends TableName>(table: N, key: string, row: Row<N>): void {
+    const map = this.#tables[table] as Map<string, Row<N>>;
+    this.#journal?.push({ table, key, previous: map.get(key) });
+    map.set(key, structuredClone(row));
+  }
+
+  delete(table: TableName, key: string): boolean {
+    const map = this.#tables[table] as Map<string, unknown>;
+    if (!map.has(key)) return false;
+    this.#journal?.push({ table, key, previous: map.get(key) });
+    map.delete(key);
+    return true;
+  }
+}
+
+/** Puts back what a journal recorded, newest write first. */
+export function undo(tables: Tables, journal: UndoJournal): void {
+  for (const { table, key, previous } of journal.toReversed()) {
+    const map = tables[table] as Map<string, unknown>;
+    if (previous === undefined) map.delete(key);
+    else map.set(key, previous);
+  }
+}

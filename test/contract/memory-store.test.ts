@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { incidentStoreContract } from './incident-store.contract.js';
+
+incidentStoreContract('MemoryStore', () => Promise.resolve(new MemoryStore()));
