@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAnalyzeCommand } from './cli/commands/analyze-command.js';
+import { registerConfigCommand } from './cli/commands/config-command.js';
 import { registerRaceCommand } from './cli/commands/race-command.js';
 import { registerWatchCommand } from './cli/commands/watch-command.js';
 import { reportError } from './cli/report-error.js';
@@ -18,6 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerWatchCommand(program, async () => (await import('./watch-deps.js')).watchDeps());
   registerRaceCommand(program);
   registerAnalyzeCommand(program);
+  registerConfigCommand(program, () => Promise.resolve({}));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
