@@ -26,11 +26,14 @@ export function parseConfig(text: string, options: SchemaOptions & { readonly en
       return { ok: false, problems: [{ path: '', message: `not valid JSON: ${error instanceof Error ? error.message : String(error)}` }] };
     }
   } else {
-    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
       return {
         ok: false,
-        problems: doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? e.message })),
+        problems: doc.errors.map((e) => ({
+          path: e.linePos ? `line ${e.linePos[0].line}` : '',
+          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+        })),
       };
     }
     raw = doc.toJS();
