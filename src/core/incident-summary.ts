@@ -31,7 +31,7 @@ export const summarizeIncident = (evidence: SummaryEvidence): string => {
     .filter((a) => a.source !== 'rule')
     .sort((a, b) => a.startedAt - b.startedAt || cmp(a.id, b.id));
   const shown = external.slice(0, 2).map((a) => a.summary);
-  if (external.length > 2) shown.push(`${external.length - 2} more alerts`);
+  if (external.length > 2) shown.push(plural(external.length - 2, 'more alert'));
   clauses.push(...shown);
   if (clauses.length === 0) {
     const first = [...evidence.alerts].sort((a, b) => a.startedAt - b.startedAt || cmp(a.id, b.id))[0];

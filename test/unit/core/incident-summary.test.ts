@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { summarizeIncident } from '../../../src/core/incident-summary.js';
+import { alert, deadlock, episode, idleInTransaction, storm, unreachable, victim } from '../../support/finding-builder.js';
+
+const T = 1_000_000;
+
+describe('summarizeIncident', () => {
+  it('names the deadlock count and both statements, then the idle root blocker and its victims', () => {
+    const findings = [
+      ...Array.from({ length: 211 }, (_, i) => deadlock(`d${i}`, T + i)),
+      deadlock('c', T + 500, { source: 'counter', processes: [], count: 1 }),
+      episode('e1', T, { victims: [victim(5001), victim(5002, { query: 'SELECT total FROM carts WHERE id = $1', waitedMs: 3_000 })] }),
+      idleInTransaction('i1', T + 50_000, { idleMs: 94_000 }),
+    ];
+    expect(summarizeIncident({ findings, alerts: [] })).toBe(
+      '212 deadlocks between `UPDATE inventory …` and `UPDATE products …` on shop-db; ' +
+        'blocking root pid 4242 idle in transaction for 94 s; ' +
+        'victims, not causes: `SELECT … FROM orders …` (waited 12 s) and `SELECT … FROM carts …` (waited 3 s)',
+    );
+  });
+
+  it('is the same whatever order the evidence comes in, and grows as evidence arrives', () => {
+    const a = [deadlock('d1', T), storm('s1', T + 1)];
+    const b = [...a].reverse();
+    expect(summarizeIncident({ findings: a, alerts: [] })).toBe(summarizeIncident({ findings: b, alerts: [] }));
+    expect(summarizeIncident({ findings: [deadlock('d1', T)], alerts: [] })).toBe('1 deadlock between `UPDATE inventory …` and `UPDATE products …` on shop-db');
+    expect(summarizeIncident({ findings: a, alerts: [] })).toBe(
+      '1 deadlock between `UPDATE inventory …` and `UPDATE products …` on shop-db; lock-wait storm on public.orders (12 waiters)',
+    );
+  });
+
+  it('names an active root by its statement, and each target once', () => {
+    const active = episode('e1', T, { roots: [{ ...episode('x', T).roots[0]!, state: 'active', stateAgeMs: 1_000 }], victims: [] });
+    expect(summarizeIncident({ findings: [active, unreachable('u1', T, { target: 'other-db' })], alerts: [] })).toBe(
+      'other-db unreachable (connection refused); blocking root pid 4242 (`UPDATE orders …`) held up 3 sessions for 12 s on shop-db',
+    );
+  });
+
+  it('falls back to the alerts of other stacks', () => {
+    const am = (id: string, summary: string) => alert({ id, source: 'alertmanager', rule: null, target: null, summary });
+    expect(summarizeIncident({ findings: [], alerts: [am('a1', 'HighErrorRate: 31% of POST /checkout fail')] })).toBe('HighErrorRate: 31% of POST /checkout fail');
+    expect(summarizeIncident({ findings: [], alerts: [am('a1', 'x'), am('a2', 'y'), am('a3', 'z')] })).toBe('x; y; 1 more alert');
+  });
+});
