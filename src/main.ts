@@ -19,7 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerWatchCommand(program, async () => (await import('./watch-deps.js')).watchDeps());
   registerRaceCommand(program);
   registerAnalyzeCommand(program);
-  registerConfigCommand(program, () => Promise.resolve({}));
+  registerConfigCommand(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

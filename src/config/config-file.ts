@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { RULE_NAMES } from '../core/alert-rule.js';
 import { userError, type HindsightError } from '../core/errors.js';
 import { buildConfigSchema, crossReferenceProblems, type HindsightConfig, type SchemaOptions, type ServiceConfig } from './config-schema.js';
 import { formatPath, interpolate, type ConfigProblem } from './interpolate.js';
@@ -47,7 +48,7 @@ export function parseConfig(text: string, options: SchemaOptions & { readonly en
   // A value whose variable is missing is reported once, for the variable, not again for its shape.
   const unresolved = new Set(problems.map((p) => p.path));
   if (!parsed.success) problems.push(...zodProblems(parsed.error).filter((p) => !unresolved.has(p.path)));
-  problems.push(...crossReferenceProblems(interpolated, options).map((p) => ({ path: formatPath(p.path), message: p.message })));
+  problems.push(...crossReferenceProblems(interpolated, { ruleNames: RULE_NAMES, ...options }).map((p) => ({ path: formatPath(p.path), message: p.message })));
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: sortProblems(problems) };
 
   const c = parsed.data;

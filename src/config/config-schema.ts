@@ -30,7 +30,10 @@ const postgresUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** Hindsight's own API tokens: long enough not to be guessed. */
 const secret = z.string().min(16, 'a secret must be at least 16 characters (generate one: openssl rand -hex 24)');
+/** What another tool sends (an Alertmanager bearer, a PagerDuty routing_key): whatever it has. */
+const integrationSecret = z.string().min(1, 'the secret must not be empty');
 
 const severity = z.enum(['critical', 'error', 'warning', 'info'] satisfies readonly Severity[], {
   error: 'severity must be critical, error, warning or info',
@@ -70,7 +73,7 @@ const grouping = z
 
 const integration = z.strictObject({
   type: z.enum(['alertmanager', 'pagerduty'] satisfies readonly IntegrationType[], { error: 'integration type must be alertmanager or pagerduty' }),
-  secret,
+  secret: integrationSecret,
 });
 
 const service = z.strictObject({
@@ -123,7 +126,7 @@ const later = z.array(z.unknown()).optional();
 export interface SchemaOptions {
   /** An agent's file names services the server declares: the reference is not checked. */
   readonly agent?: boolean;
-  /** The built-in rules; an override of any other name is an error (a typo). */
+  /** The built-in rules (core's RULE_NAMES unless given); an override of any other name is an error (a typo). */
   readonly ruleNames?: readonly string[];
 }
 

@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 
-/** What `config check` needs from the composition root: the names of the built-in rules, when known. */
-export interface ConfigDeps {
-  readonly ruleNames?: readonly string[];
-}
-
-export function registerConfigCommand(program: Command, deps: () => Promise<ConfigDeps>): void {
+export function registerConfigCommand(program: Command): void {
   const config = program.command('config').description('Work with hindsight.config.yaml (configuration as code).');
   config
     .command('check')
@@ -13,15 +8,7 @@ export function registerConfigCommand(program: Command, deps: () => Promise<Conf
     .argument('<file>', 'hindsight.config.yaml or .json; ${VAR} references are read from the environment')
     .option('--agent', "check it as an agent's file (services live on the server)", false)
     .action(async (file: string, flags: { agent: boolean }) => {
-      const [{ loadConfigOrThrow }, { renderConfigSummary }, { ruleNames }] = await Promise.all([
-        import('../../config/config-file.js'),
-        import('../config-summary.js'),
-        deps(),
-      ]);
-      const loaded = await loadConfigOrThrow(file, {
-        agent: flags.agent,
-        ...(ruleNames === undefined ? {} : { ruleNames }),
-      });
-      process.stdout.write(renderConfigSummary(file, loaded));
+      const [{ loadConfigOrThrow }, { renderConfigSummary }] = await Promise.all([import('../../config/config-file.js'), import('../config-summary.js')]);
+      process.stdout.write(renderConfigSummary(file, await loadConfigOrThrow(file, { agent: flags.agent })));
     });
 }
