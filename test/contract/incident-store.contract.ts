@@ -40,6 +40,12 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         expect(await store.findings.list({ since: 0 })).toEqual([deadlock('d1', 1_000), closed]);
       });
 
+      it('keeps the closed report when one batch holds both reports of an episode, in either order', async () => {
+        await store.findings.save([episode('e1', 2_000, null), episode('e1', 2_000, 8_000)], 8_100);
+        await store.findings.save([episode('e2', 2_000, 9_000), episode('e2', 2_000, null)], 9_100);
+        expect(await store.findings.get(['e1', 'e2'])).toEqual([episode('e1', 2_000, 8_000), episode('e2', 2_000, 9_000)]);
+      });
+
       it('does not reopen a closed episode when a retried open report arrives late', async () => {
         const closed = episode('e1', 2_000, 8_000);
         await store.findings.save([closed], 8_100);

@@ -1,0 +1,13 @@
+import { sql as incidentRecord } from './migrations/0001-incident-record.js';
+
+/** A schema change, applied once, in order, and recorded in `hindsight_migrations`. */
+export interface Migration {
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * Every migration, oldest first. Migrations only grow: append new ones at the end, never edit or
+ * reorder one that has shipped (a replica still running the previous release reads the same tables).
+ */
+export const MIGRATIONS: readonly Migration[] = [{ name: '0001-incident-record', sql: incidentRecord }];

@@ -1,0 +1,123 @@
+import type { Generated } from 'kysely';
+
+/** The tables as Kysely sees them (see migrations/ for the SQL). Times are epoch ms (bigint, parsed as numbers). */
+export interface StoreDatabase {
+  findings: FindingsTable;
+  alerts: AlertsTable;
+  incidents: IncidentsTable;
+  timeline: TimelineTable;
+  evidence_links: EvidenceLinksTable;
+  rule_states: RuleStatesTable;
+  services: ServicesTable;
+  targets: TargetsTable;
+  target_health: TargetHealthTable;
+  api_tokens: ApiTokensTable;
+}
+
+/** jsonb is written as its JSON text and read back parsed by `pg`. */
+type Json<T> = T | string;
+
+export interface FindingsTable {
+  id: string;
+  target: string;
+  kind: string;
+  at: number;
+  ended_at: number | null;
+  payload: Json<unknown>;
+  received_at: number;
+}
+
+export interface AlertsTable {
+  id: string;
+  fingerprint: string;
+  source: string;
+  service: string;
+  target: string | null;
+  rule: string | null;
+  severity: string;
+  status: string;
+  summary: string;
+  labels: Json<Record<string, string>>;
+  started_at: number;
+  updated_at: number;
+  resolved_at: number | null;
+  incident_id: string | null;
+  evidence: string[];
+}
+
+export interface IncidentsTable {
+  id: string;
+  service: string;
+  group_key: string;
+  title: string;
+  summary: string;
+  severity: string;
+  state: string;
+  created_at: number;
+  acknowledged_at: number | null;
+  mitigated_at: number | null;
+  resolved_at: number | null;
+  closed_at: number | null;
+  cancelled_at: number | null;
+  last_alert_at: number;
+  version: number;
+}
+
+export interface TimelineTable {
+  seq: Generated<number>;
+  id: string;
+  incident_id: string;
+  at: number;
+  actor: string;
+  kind: string;
+  text: string;
+  dead_end: boolean;
+  alert_id: string | null;
+  data: Json<Record<string, unknown>>;
+}
+
+export interface EvidenceLinksTable {
+  incident_id: string;
+  finding_id: string;
+  linked_at: number;
+}
+
+export interface RuleStatesTable {
+  key: string;
+  rule: string;
+  target: string;
+  service: string;
+  phase: string;
+  since: number;
+  value: number;
+  alert_id: string | null;
+  evaluated_at: number;
+}
+
+export interface ServicesTable {
+  name: string;
+  definition: Json<unknown>;
+}
+
+export interface TargetsTable {
+  name: string;
+  service: string;
+  definition: Json<unknown>;
+}
+
+export interface TargetHealthTable {
+  target: string;
+  reachable: boolean;
+  problem: string | null;
+  last_sample_at: number | null;
+  agent: string;
+  reported_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  secret_hash: string;
+  role: string;
+  created_at: number;
+}

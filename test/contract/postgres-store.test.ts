@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { advisoryKey } from '../../src/store/postgres/advisory-key.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
+import { incidentStoreContract } from './incident-store.contract.js';
+
+const TABLES = 'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase('store');
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+incidentStoreContract('PostgresStore', async () => {
+  const store = await PostgresStore.open({ url: db.url });
+  await withClient(db.url, (c) => c.query(`TRUNCATE ${TABLES} RESTART IDENTITY`));
+  return store;
+});
+
+describe('PostgresStore on its own', () => {
+  it('migrates a fresh database from two stores opening at once, and reopening applies nothing twice', async () => {
+    const fresh = await createTestDatabase('migrate');
+    try {
+      const [a, b] = await Promise.all([PostgresStore.open({ url: fresh.url }), PostgresStore.open({ url: fresh.url })]);
+      await a.tokens.insert({ id: 't1', name: 'ci', secretHash: 'h1', role: 'admin', createdAt: 1 });
+      expect(await b.tokens.count()).toBe(1);
+      await Promise.all([a.close(), b.close()]);
+      const again = await PostgresStore.open({ url: fresh.url });
+      expect(await again.tokens.count()).toBe(1);
+      await again.close();
+      const { rows } = await withClient(fresh.url, (c) =>
+        c.query<{ position: number; name: string }>('SELECT position, name FROM hindsight_migrations ORDER BY position'),
+      );
+      expect(rows).toEqual([{ position: 1, name: '0001-incident-record' }]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('takes the lock of transact as an advisory lock, and bounds the wait for it with statement_timeout', async () => {
+    const store = await PostgresStore.open({ url: db.url, statementTimeoutMs: 300 });
+    const holder = await db.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [advisoryKey('rules')]);
+      const started = performance.now();
+      await expect(store.transact('rules', () => Promise.resolve('ran'))).rejects.toMatchObject({ code: '57014' });
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(await store.transact('other', () => Promise.resolve('ran'))).toBe('ran');
+      await holder.query('SELECT pg_advisory_unlock($1::bigint)', [advisoryKey('rules')]);
+      expect(await store.transact('rules', () => Promise.resolve('ran'))).toBe('ran');
+    } finally {
+      await holder.end();
+      await store.close();
+    }
+  });
+
+  it('says which store it could not reach, without the password', async () => {
+    const url = db.url.replace(/:\d+\//, ':1/');
+    await expect(PostgresStore.open({ url })).rejects.toMatchObject({ code: 'store_unreachable' });
+    await expect(PostgresStore.open({ url })).rejects.not.toThrow(/postgres:postgres@/);
+    const wrongPassword = db.url.replace(/:[^:@/]*@/, ':wrong@');
+    await expect(PostgresStore.open({ url: wrongPassword })).rejects.toMatchObject({ code: 'store_refused', kind: 'user' });
+  });
+});
