@@ -1,88 +1,67 @@
-import { interpretLogEvent } from './postgres-log/log-signal.js';
-import { tailLog } from './agent/targets/postgres/log-tailer.js';
+import { createPostgresServerLog } from './agent/targets/postgres/server-log.js';
 import { PostgresTarget } from './agent/targets/postgres/postgres-target.js';
-import type { WatchDeps } from './cli/commands/watch-command.js';
+import type { WatchDeps } from './cli/commands/watch-run.js';
 import { createFindingDetector } from './core/finding-detector.js';
+import type { FindingSink } from './core/ports.js';
 import { normalizeQuery } from './core/query-normalizer.js';
+import { startTargetWatch, type TargetWatch, type TargetWatchOptions } from './engine/target-watch.js';
 import { boundedMemo } from './platform/bounded-memo.js';
-import { createLogger } from './platform/logger.js';
+import { createLogger, type Logger } from './platform/logger.js';
 import { randomIds } from './platform/random-ids.js';
 import { systemClock } from './platform/system-clock.js';
 
 /**
- * Part of the composition root (src/main.ts): the adapters `watch` runs on. A module of its own so
- * that main.ts loads it — and pg, the log tailer, pino — only when `watch` runs.
+ * Part of the composition root (src/main.ts): the adapters a watch of one target runs on. A
+ * module of its own so that main.ts loads it — and pg, the log tailer, pino — only when a command
+ * that watches runs (`watch`; `serve` and `agent`, one watch per configured target).
  */
 
-/** How long `watch --log` waits for the server's `log_line_prefix` before detecting it from the lines. */
-const PREFIX_WAIT_MS = 3000;
+let logger: Logger | undefined;
 
-export function watchDeps(): WatchDeps {
-  let target: PostgresTarget | null = null;
-  /** The server's own log_line_prefix, when it can be read soon enough; otherwise detection. */
-  const serverPrefix = async (): Promise<string | undefined> => {
-    if (!target) return undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      setTimeout(() => {
-        resolve(undefined);
-      }, PREFIX_WAIT_MS).unref();
-    });
-    const settings = await Promise.race([target.ready().catch(() => undefined), timeout]);
-    return settings?.logLinePrefix;
-  };
-  return {
+/**
+ * Watches one target as `hindsight watch` does — samples, its server log, the finding detector —
+ * publishing every finding to `sink` until `signal` aborts. See `TargetWatch` for when `done`
+ * rejects. Connects lazily: a bad URL throws here (a user error); a bad password rejects `done`.
+ */
+export function openTargetWatch(options: TargetWatchOptions, sink: FindingSink, signal: AbortSignal): TargetWatch {
+  const normalize = options.rawQueries ? (sql: string) => sql : boundedMemo((sql) => normalizeQuery(sql));
+  const target = PostgresTarget.create(options.url, {
+    name: options.name,
     clock: systemClock,
-    logger: createLogger({ level: 'warn' }),
-    stdout: process.stdout,
-    stderr: process.stderr,
-    openTarget: (options) => {
-      target = PostgresTarget.create(options.url, {
-        name: options.name,
-        clock: systemClock,
-        ...(options.rawQueries ? {} : { normalizeQuery: boundedMemo((sql) => normalizeQuery(sql)) }),
-      });
-      return target;
+    ...(options.rawQueries ? {} : { normalizeQuery: normalize }),
+  });
+  const serverLog =
+    options.log === null
+      ? null
+      : createPostgresServerLog({
+          path: options.log,
+          format: options.logFormat,
+          prefix: options.logPrefix,
+          fromStart: options.fromStart,
+          normalizeQuery: normalize,
+          target: {
+            relationNames: (refs, abort) => target.relationNames(refs, abort),
+            ready: () => target.ready(),
+          },
+        });
+  logger ??= createLogger({ level: 'warn' });
+  return startTargetWatch(
+    { intervalMs: options.intervalMs, signal },
+    {
+      reader: target,
+      detector: createFindingDetector({ target: options.name, clock: systemClock, ids: randomIds, thresholds: options.thresholds }),
+      serverLog,
+      sink,
+      logger,
     },
-    createDetector: (options, clock) =>
-      createFindingDetector({
-        target: options.name,
-        clock,
-        ids: randomIds,
-        thresholds: {
-          blockingMs: options.blockingThresholdMs,
-          idleInTransactionMs: options.idleInTransactionMs,
-          longTransactionMs: options.longTransactionMs,
-        },
-      }),
-    followLog: async (options, handlers, signal) => {
-      const stderrPossible = options.logFormat === 'auto' || options.logFormat === 'stderr';
-      const prefix = options.logPrefix ?? (stderrPossible ? await serverPrefix() : undefined);
-      const normalize = options.rawQueries ? (sql: string) => sql : boundedMemo((sql) => normalizeQuery(sql));
-      await tailLog(options.logPath, {
-        format: options.logFormat,
-        ...(prefix === undefined ? {} : { prefix }),
-        fromStart: options.fromStart,
-        signal,
-        onEvents: (events) => {
-          for (const event of events) {
-            const signalled = interpretLogEvent(event);
-            if (signalled === null) continue;
-            if (signalled.kind !== 'deadlock') {
-              handlers.onSignal(signalled.kind);
-              continue;
-            }
-            const { report } = signalled;
-            handlers.onDeadlock({
-              ...report,
-              processes: report.processes.map((p) => ({ ...p, query: p.query === null ? null : normalize(p.query) })),
-            });
-          }
-        },
-        onProblem: (problem) => {
-          handlers.onProblem(problem.message);
-        },
-      });
-    },
-  };
+  );
 }
 
+export function watchDeps(): WatchDeps {
+  return {
+    clock: systemClock,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    openTargetWatch,
+  };
+}

@@ -1,4 +1,5 @@
 import type { Finding } from './finding.js';
+import type { DeadlockReport } from './log-event.js';
 import type { Sample } from './sample.js';
 
 /** The ports core/ and app/ need from the outside world, named by role. Adapters implement them. */
@@ -39,4 +40,29 @@ export interface RelationRef {
 /** Where findings go: the terminal, a JSON stream, later the incident engine. */
 export interface FindingSink {
   publish(finding: Finding): void;
+}
+
+/**
+ * One target's server log, followed for a watch. Implemented by agent/targets/postgres: it reads
+ * and interprets the log text and names relations by OID, so a use case gets reports, not text.
+ */
+export interface ServerLogSource {
+  /**
+   * Follows the log until `signal` aborts, then resolves. Rejects at once with a user
+   * HindsightError when the log cannot be read at the start; later trouble (rotation, a vanished
+   * file, a log not in English) goes to `onProblem` and following goes on.
+   */
+  follow(handlers: ServerLogHandlers, signal: AbortSignal): Promise<void>;
+}
+
+export interface ServerLogHandlers {
+  /**
+   * A deadlock report, in log order: relations named where the target could name them, queries
+   * normalized unless raw text was asked for.
+   */
+  onDeadlock(report: DeadlockReport): void;
+  /** The kind of every other recognised entry: `lock_timeout`, `serialization_failure`, `statement`… */
+  onSignal(kind: string): void;
+  /** A line for the operator: what went wrong with the log and what to do. */
+  onProblem(message: string): void;
 }

@@ -1,34 +1,6 @@
 import type { Command } from 'commander';
-import type { FindingDetector } from '../../core/finding-detector.js';
-import type { DeadlockReport } from '../../core/log-event.js';
-import type { Clock, TargetReader } from '../../core/ports.js';
-import type { WatchFlags, WatchOptions } from '../../config/watch-options.js';
-import type { Logger } from '../../platform/logger.js';
-
-/** What `watch` needs from the adapters; src/main.ts provides it. */
-export interface WatchDeps {
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /** Connects lazily: the reader's first `sample()` reports connection problems. */
-  openTarget(options: WatchOptions): TargetReader;
-  createDetector(options: WatchOptions, clock: Clock): FindingDetector;
-  /**
-   * Follows the server log, calling `onDeadlock` for each deadlock report and `onSignal` with the
-   * kind of every other recognised entry (lock_timeout, serialization_failure…). Rejects at once with a
-   * user error when the file cannot be read; otherwise runs until `signal` aborts.
-   */
-  followLog(
-    options: WatchOptions & { readonly logPath: string },
-    handlers: {
-      onDeadlock(report: DeadlockReport): void;
-      onSignal(kind: string): void;
-      onProblem(message: string): void;
-    },
-    signal: AbortSignal,
-  ): Promise<void>;
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  readonly stderr: NodeJS.WritableStream;
-}
+import type { WatchFlags } from '../../config/watch-options.js';
+import type { WatchDeps } from './watch-run.js';
 
 /** `deps` is loaded only when `watch` runs: other commands do not pay for pg and the tailer. */
 export function registerWatchCommand(program: Command, deps: () => Promise<WatchDeps>): void {

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { WatchCycle, relationRefs } from '../../../src/app/watch-cycle.js';
+import { WatchCycle } from '../../../src/app/watch-cycle.js';
 import type { FindingDetector } from '../../../src/core/finding-detector.js';
 import { transientError, userError } from '../../../src/core/errors.js';
 import type { Finding } from '../../../src/core/finding.js';
 import type { DeadlockReport } from '../../../src/core/log-event.js';
 import type { RelationRef, TargetReader } from '../../../src/core/ports.js';
 import type { Sample } from '../../../src/core/sample.js';
-import { FakeClock } from '../../support/fake-clock.js';
 
 const emptySample = (at: number): Sample => ({
   target: 't',
@@ -48,9 +47,11 @@ class RecordingDetector implements FindingDetector {
     this.calls.push('sample');
     return [];
   }
+  /** What `onDeadlockReport` answers. */
+  onDeadlock: Finding[] = [];
   onDeadlockReport(report: DeadlockReport): Finding[] {
     this.reports.push(report);
-    return [];
+    return this.onDeadlock;
   }
   onUnreachable(reason: string): Finding[] {
     this.calls.push(`unreachable: ${reason}`);
@@ -63,11 +64,10 @@ class RecordingDetector implements FindingDetector {
 }
 
 const setup = (script: (Sample | Error)[]) => {
-  const clock = new FakeClock();
   const reader = new ScriptedReader(script);
   const detector = new RecordingDetector();
   const published: Finding[] = [];
-  const cycle = new WatchCycle({ reader, detector, clock, sink: { publish: (f) => published.push(f) } });
+  const cycle = new WatchCycle({ reader, detector, sink: { publish: (f) => published.push(f) } });
   return { cycle, reader, detector, published, signal: new AbortController().signal };
 };
 
@@ -108,35 +108,29 @@ describe('WatchCycle', () => {
     expect(detector.calls.at(-1)).toBe('unreachable: permission denied');
   });
 
-  it('names relations of a log deadlock report before detecting it', async () => {
-    const { cycle, reader, detector, signal } = setup([]);
-    await cycle.onDeadlockReport(
-      {
-        at: 0,
-        victimPid: 2,
-        database: 'shop',
-        processes: [
-          { pid: 1, waitsForMode: 'ShareLock', waitsForObject: 'transaction 9', relation: null, blockedBy: 2, query: 'UPDATE a' },
-          {
-            pid: 2,
-            waitsForMode: 'ExclusiveLock',
-            waitsForObject: 'tuple (0,1) of relation 16385 of database 5',
-            relation: null,
-            blockedBy: 1,
-            query: 'UPDATE b',
-          },
-        ],
-      },
-      signal,
-    );
-    expect(reader.asked).toEqual([[{ databaseOid: 5, relationOid: 16385 }]]);
-    expect(detector.reports[0]?.processes.map((p) => p.relation)).toEqual([null, 'public.inventory']);
-  });
-});
-
-describe('relationRefs', () => {
-  it('reads OIDs from PostgreSQL lock object descriptions', () => {
-    expect(relationRefs('relation 16390 of database 16384')).toEqual([{ relationOid: 16390, databaseOid: 16384 }]);
-    expect(relationRefs('transaction 1234')).toEqual([]);
+  it('hands a log deadlock report to the detector as it came (the adapter has named its relations) and publishes what it finds', () => {
+    const { cycle, reader, detector, published } = setup([]);
+    const report: DeadlockReport = {
+      at: 0,
+      victimPid: 2,
+      database: 'shop',
+      processes: [
+        { pid: 1, waitsForMode: 'ShareLock', waitsForObject: 'transaction 9', relation: null, blockedBy: 2, query: 'UPDATE a' },
+        {
+          pid: 2,
+          waitsForMode: 'ExclusiveLock',
+          waitsForObject: 'tuple (0,1) of relation 16385 of database 5',
+          relation: 'public.inventory',
+          blockedBy: 1,
+          query: 'UPDATE b',
+        },
+      ],
+    };
+    detector.onDeadlock = [{ kind: 'target_recovered', id: 'd1', target: 't', at: 0, downMs: 0 }];
+    cycle.onDeadlockReport(report);
+    expect(detector.reports).toEqual([report]);
+    expect(reader.asked).toEqual([]);
+    expect(published.map((f) => f.id)).toEqual(['d1']);
+    expect(cycle.state.recentFindings.map((f) => f.id)).toEqual(['d1']);
   });
 });

@@ -1,0 +1,100 @@
+import type { DeadlockReport } from '../../../core/log-event.js';
+import type { ServerLogHandlers, ServerLogSource } from '../../../core/ports.js';
+import type { LogFormat } from '../../../postgres-log/log-format.js';
+import { interpretLogEvent } from '../../../postgres-log/log-signal.js';
+import { nameDeadlockRelations, type RelationNamer } from './deadlock-relations.js';
+import { tailLog } from './log-tailer.js';
+import type { ServerSettings } from './server-settings.js';
+
+export interface PostgresServerLogOptions {
+  /** A log file, or the server's `log_directory` (its newest file is followed). */
+  readonly path: string;
+  readonly format: LogFormat | 'auto';
+  /** The server's `log_line_prefix` when given; otherwise read from the server, else detected from the lines. */
+  readonly prefix: string | null;
+  /** Read what the file already holds instead of starting at its end. */
+  readonly fromStart: boolean;
+  /** Applied to the queries of deadlock reports (literals → $n); identity keeps raw text. */
+  readonly normalizeQuery: (sql: string) => string;
+  /** The watched server: names relations by OID and tells its `log_line_prefix`. */
+  readonly target: {
+    readonly relationNames: RelationNamer;
+    ready(): Promise<ServerSettings>;
+  };
+  /** How long to wait for the server's `log_line_prefix` before detecting it from the lines (default 3 s). */
+  readonly prefixWaitMs?: number;
+}
+
+const PREFIX_WAIT_MS = 3000;
+
+/**
+ * The `ServerLogSource` of one PostgreSQL: tails its log, interprets each entry, and hands
+ * deadlock reports on with their queries normalized and their relations named — in log order,
+ * each once its names are known — so the watch never reads log text.
+ */
+export function createPostgresServerLog(options: PostgresServerLogOptions): ServerLogSource {
+  return {
+    async follow(handlers: ServerLogHandlers, signal: AbortSignal): Promise<void> {
+      const stderrPossible = options.format === 'auto' || options.format === 'stderr';
+      const prefix = options.prefix ?? (stderrPossible ? await serverPrefix(options) : undefined);
+      /** Reports waiting for their relation names, one after the other so that order is kept. */
+      let naming: Promise<void> = Promise.resolve();
+      const deliver = (report: DeadlockReport): void => {
+        naming = naming
+          .then(async () => {
+            handlers.onDeadlock(await nameDeadlockRelations(report, options.target.relationNames, signal));
+          })
+          .catch((error: unknown) => {
+            handlers.onProblem(`could not hand on a deadlock report: ${error instanceof Error ? error.message : String(error)}`);
+          });
+      };
+      try {
+        await tailLog(options.path, {
+          format: options.format,
+          ...(prefix === undefined ? {} : { prefix }),
+          fromStart: options.fromStart,
+          signal,
+          onEvents: (events) => {
+            for (const event of events) {
+              const signalled = interpretLogEvent(event);
+              if (signalled === null) continue;
+              if (signalled.kind !== 'deadlock') {
+                handlers.onSignal(signalled.kind);
+                continue;
+              }
+              const { report } = signalled;
+              deliver({
+                ...report,
+                processes: report.processes.map((p) => ({
+                  ...p,
+                  query: p.query === null ? null : options.normalizeQuery(p.query),
+                })),
+              });
+            }
+          },
+          onProblem: (problem) => {
+            handlers.onProblem(problem.message);
+          },
+        });
+      } finally {
+        await naming;
+      }
+    },
+  };
+}
+
+/** The server's own `log_line_prefix`, when it can be read soon enough; otherwise detection. */
+async function serverPrefix(options: PostgresServerLogOptions): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(undefined);
+    }, options.prefixWaitMs ?? PREFIX_WAIT_MS);
+  });
+  try {
+    const settings = await Promise.race([options.target.ready().catch(() => undefined), timeout]);
+    return settings?.logLinePrefix;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,103 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPostgresServerLog } from '../../../../src/agent/targets/postgres/server-log.js';
+import type { ServerSettings } from '../../../../src/agent/targets/postgres/server-settings.js';
+import type { DeadlockReport } from '../../../../src/core/log-event.js';
+import type { RelationRef } from '../../../../src/core/ports.js';
+
+/** Two deadlocks as PostgreSQL 18 logs them (prefix '%m [%p] %q%u@%d '), a lock timeout between them. */
+const LOG = `2026-11-23 23:29:43.368 UTC [15903] postgres@shop ERROR:  deadlock detected
+2026-11-23 23:29:43.368 UTC [15903] postgres@shop DETAIL:  Process 15903 waits for ShareLock on transaction 759; blocked by process 15904.
+\tProcess 15904 waits for ExclusiveLock on tuple (0,1) of relation 16385 of database 16384; blocked by process 15903.
+\tProcess 15903: UPDATE products SET price = 42 WHERE id = 1
+\tProcess 15904: UPDATE inventory SET qty = qty + 1 WHERE id = 1
+2026-11-23 23:29:43.368 UTC [15903] postgres@shop HINT:  See server log for query details.
+2026-11-23 23:29:43.368 UTC [15903] postgres@shop CONTEXT:  while updating tuple (0,1) in relation "products"
+2026-11-23 23:29:43.368 UTC [15903] postgres@shop STATEMENT:  UPDATE products SET price = 42 WHERE id = 1
+2026-11-23 23:29:43.400 UTC [15910] postgres@shop ERROR:  canceling statement due to lock timeout
+2026-11-23 23:29:43.400 UTC [15910] postgres@shop STATEMENT:  UPDATE inventory SET qty = 0 WHERE id = 2
+2026-11-23 23:29:43.475 UTC [15905] postgres@shop ERROR:  deadlock detected
+2026-11-23 23:29:43.475 UTC [15905] postgres@shop DETAIL:  Process 15905 waits for ShareLock on transaction 761; blocked by process 15906.
+\tProcess 15906 waits for ShareLock on transaction 760; blocked by process 15905.
+\tProcess 15905: UPDATE products SET price = 7 WHERE id = 3
+\tProcess 15906: UPDATE inventory SET qty = 1 WHERE id = 3
+2026-11-23 23:29:43.475 UTC [15905] postgres@shop STATEMENT:  UPDATE products SET price = 7 WHERE id = 3
+`;
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hindsight-server-log-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const settings = (logLinePrefix: string): ServerSettings => ({ logLinePrefix }) as ServerSettings;
+
+describe('createPostgresServerLog', () => {
+  it('hands deadlock reports on named and normalized, in log order, and counts the other entries', async () => {
+    const path = join(dir, 'postgresql.log');
+    await writeFile(path, LOG);
+    const asked: RelationRef[][] = [];
+    const log = createPostgresServerLog({
+      path,
+      format: 'auto',
+      prefix: null,
+      fromStart: true,
+      normalizeQuery: (sql) => sql.replace(/\d+/g, '$n'),
+      target: {
+        // Slow to answer: the second report (nothing to name) must still come after the first.
+        relationNames: async (refs) => {
+          asked.push([...refs]);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          return new Map([['16384/16385', 'public.inventory']]);
+        },
+        ready: () => Promise.resolve(settings('%m [%p] %q%u@%d ')),
+      },
+    });
+    const reports: DeadlockReport[] = [];
+    const signals: string[] = [];
+    const problems: string[] = [];
+    const stop = new AbortController();
+    const following = log.follow(
+      {
+        onDeadlock: (report) => {
+          reports.push(report);
+          if (reports.length === 2) stop.abort();
+        },
+        onSignal: (kind) => signals.push(kind),
+        onProblem: (message) => problems.push(message),
+      },
+      stop.signal,
+    );
+    const timeout = setTimeout(() => {
+      stop.abort();
+    }, 10_000);
+    await following;
+    clearTimeout(timeout);
+
+    expect(asked).toEqual([[{ databaseOid: 16384, relationOid: 16385 }]]);
+    expect(reports.map((r) => r.victimPid)).toEqual([15903, 15905]);
+    expect(reports[0]?.processes.map((p) => [p.pid, p.relation, p.query])).toEqual([
+      [15903, 'products', 'UPDATE products SET price = $n WHERE id = $n'],
+      [15904, 'public.inventory', 'UPDATE inventory SET qty = qty + $n WHERE id = $n'],
+    ]);
+    expect(signals).toEqual(['lock_timeout']);
+    expect(problems).toEqual([]);
+  });
+
+  it('rejects at once with a user error when the log cannot be read', async () => {
+    const log = createPostgresServerLog({
+      path: join(dir, 'missing.log'),
+      format: 'stderr',
+      prefix: '%m [%p] ',
+      fromStart: false,
+      normalizeQuery: (sql) => sql,
+      target: { relationNames: () => Promise.resolve(new Map()), ready: () => Promise.reject(new Error('unused')) },
+    });
+    const handlers = { onDeadlock: () => undefined, onSignal: () => undefined, onProblem: () => undefined };
+    await expect(log.follow(handlers, new AbortController().signal)).rejects.toMatchObject({ kind: 'user' });
+  });
+});
