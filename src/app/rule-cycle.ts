@@ -1,0 +1,270 @@
+import type { Alert } from '../core/alert.js';
+import type { AlertRule, RuleName } from '../core/alert-rule.js';
+import { BUILT_IN_RULES, RULE_NAMES, applyRuleOverrides, isRuleName, ruleTitle } from '../core/alert-rule.js';
+import type { MonitoredTarget, RuleOverride, Service } from '../core/catalog.js';
+import { DEFAULT_GROUPING } from '../core/catalog.js';
+import type { Finding, FindingKind } from '../core/finding.js';
+import type { StoreRepositories } from '../core/incident-store.js';
+import { findingTime } from '../core/incident-store.js';
+import type { IncidentStore } from '../core/incident-store.js';
+import type { Clock, IdSource } from '../core/ports.js';
+import { measureRule } from '../core/rule-measure.js';
+import type { RuleState } from '../core/rule-state.js';
+import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
+import type { RecorderContext } from './incident-recorder.js';
+import { placeAlert, refreshAlert, refreshSummary, resolveAlert } from './incident-recorder.js';
+
+/** What one rule cycle did, for metrics and logs. */
+export interface RuleCycleReport {
+  readonly at: number;
+  /** Rule × target pairs evaluated. */
+  readonly evaluated: number;
+  /** Rules pending (over the threshold, waiting out `for`) after the cycle. */
+  readonly pending: number;
+  /** Rules firing after the cycle. */
+  readonly firing: number;
+  /** Alerts raised. */
+  readonly fired: number;
+  /** Firing alerts that took new evidence or a new summary. */
+  readonly refreshed: number;
+  /** Alerts resolved. */
+  readonly resolved: number;
+  readonly incidentsOpened: number;
+  /** Alerts that joined an incident already open. */
+  readonly incidentsJoined: number;
+  readonly incidentsReopened: number;
+  readonly incidentsResolved: number;
+  /** Findings read from the store. */
+  readonly findings: number;
+}
+
+export interface RuleCycleDeps {
+  readonly store: IncidentStore;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  /** The configuration file's top-level `rules:` overrides, by rule name; services and targets override them. */
+  readonly overrides?: Readonly<Record<string, RuleOverride>>;
+}
+
+/** The lock every writer of alerts and their correlation holds (rule cycles on all replicas, inbound alerts). */
+export const RULES_LOCK = 'rules';
+
+const SHORT_KINDS: readonly FindingKind[] = ['deadlock', 'blocking_episode', 'idle_in_transaction', 'lock_wait_storm', 'long_transaction'];
+const OUTAGE_KINDS: readonly FindingKind[] = ['target_unreachable', 'target_recovered'];
+const PAGE = 1000;
+const MAX_PAGES = 200;
+
+/** The rules in force for one target: built-in ← global `rules:` ← its service's ← its own. */
+export const rulesFor = (
+  global: Readonly<Record<string, RuleOverride>>,
+  service: Service | null,
+  target: MonitoredTarget | null,
+): AlertRule[] =>
+  RULE_NAMES.map((name) => applyRuleOverrides(BUILT_IN_RULES[name], [global[name], service?.rules[name], target?.rules[name]]));
+
+/**
+ * Evaluates every rule for every target from what the store holds, in one transaction under the
+ * `rules` lock, so cycles on several replicas (or overlapping nudges) serialize and each sees the
+ * previous one's result. Idempotent: measurements depend only on the findings and `now`, and a rule
+ * state is written only when something changed, so a second run at the same `now` writes nothing.
+ *
+ * Round trips per cycle: targets, services and rule states once each, findings in pages of 1000;
+ * then only for what changes (an alert fired, refreshed or resolved, and its incident). Steady
+ * firing alerts cost nothing. A firing alert is refreshed when its value changed or evidence newer
+ * than the last change appeared (a late finding that neither changes the value nor is newer is
+ * linked at the next change).
+ */
+export class RuleCycle {
+  readonly #store: IncidentStore;
+  readonly #clock: Clock;
+  readonly #ids: IdSource;
+  readonly #overrides: Readonly<Record<string, RuleOverride>>;
+
+  constructor(deps: RuleCycleDeps) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#ids = deps.ids;
+    this.#overrides = deps.overrides ?? {};
+  }
+
+  /** One cycle at `now` (default: the clock's now). */
+  run(now: number = this.#clock.now()): Promise<RuleCycleReport> {
+    return this.#store.transact(RULES_LOCK, (tx) => this.#cycle(tx, now));
+  }
+
+  async #cycle(tx: StoreRepositories, now: number): Promise<RuleCycleReport> {
+    const [targets, services, states] = await Promise.all([tx.targets.list(), tx.services.list(), tx.ruleStates.list()]);
+    const serviceByName = new Map(services.map((s) => [s.name, s]));
+    const stateByKey = new Map(states.map((s) => [s.key, s]));
+    const plans = targets.map((target) => {
+      const service = serviceByName.get(target.service) ?? null;
+      return { target, service, rules: rulesFor(this.#overrides, service, target) };
+    });
+    const longest = (names: readonly RuleName[]): number =>
+      Math.max(0, ...plans.flatMap((p) => p.rules.filter((r) => r.enabled && names.includes(r.name)).map((r) => r.windowMs)));
+    const shortWindow = longest(['deadlocks', 'blocking', 'idle_in_transaction_blocker', 'lock_wait_storm', 'long_transaction']);
+    const outageWindow = longest(['target_unreachable']);
+    const [recent, outages] = await Promise.all([
+      plans.length === 0 ? [] : scanFindings(tx, now - shortWindow, SHORT_KINDS),
+      plans.length === 0 || outageWindow === 0 ? [] : scanFindings(tx, now - outageWindow, OUTAGE_KINDS),
+    ]);
+    const byTarget = new Map<string, Finding[]>();
+    for (const f of [...recent, ...outages]) {
+      const list = byTarget.get(f.target);
+      if (list === undefined) byTarget.set(f.target, [f]);
+      else list.push(f);
+    }
+
+    const ctx: RecorderContext = { tx, ids: this.#ids, now };
+    const counts = { evaluated: 0, pending: 0, firing: 0, fired: 0, refreshed: 0, resolved: 0, opened: 0, joined: 0, reopened: 0, incidentsResolved: 0 };
+    /** Incidents whose evidence or alerts changed: their summaries are rebuilt once at the end. */
+    const touched = new Map<string, { actor: string; quiet: boolean }>();
+    const touch = (id: string, actor: string, quiet = false): void => {
+      const seen = touched.get(id);
+      touched.set(id, { actor, quiet: seen === undefined ? quiet : seen.quiet && quiet });
+    };
+    const visited = new Set<string>();
+
+    for (const { target, service, rules } of plans) {
+      const findings = byTarget.get(target.name) ?? [];
+      for (const rule of rules) {
+        const key = ruleStateKey(rule.name, target.name);
+        visited.add(key);
+        const previous = stateByKey.get(key);
+        const prev = previous ?? initialRuleState({ rule: rule.name, target: target.name, service: target.service, now });
+        if (!rule.enabled && prev.phase === 'ok') continue;
+        counts.evaluated += 1;
+        const measurement = measureRule(rule, findings, { target: target.name, now });
+        const step = stepRule({ ...prev, service: target.service }, measurement, rule, now);
+        let next = step.state;
+        let refreshed = false;
+        const actor = `rule:${rule.name}`;
+        if (step.event === 'fire' || (step.event === 'firing' && prev.alertId === null)) {
+          const fingerprint = `rule:${rule.name}:${target.name}`;
+          const existing = await tx.alerts.findFiring(target.service, fingerprint);
+          if (existing !== null) {
+            // A firing alert without its state (a state lost, or a rule re-enabled): take it over.
+            const r = await refreshAlert(ctx, existing, { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence }, actor);
+            if (r.incidentId !== null) touch(r.incidentId, actor);
+            next = { ...next, alertId: existing.id };
+          } else {
+            const alert: Alert = {
+              id: this.#ids.next('alert'),
+              fingerprint,
+              source: 'rule',
+              service: target.service,
+              target: target.name,
+              rule: rule.name,
+              severity: rule.severity,
+              status: 'firing',
+              summary: measurement.summary,
+              labels: { rule: rule.name, target: target.name, service: target.service },
+              startedAt: now,
+              updatedAt: now,
+              resolvedAt: null,
+              incidentId: null,
+              evidence: measurement.evidence,
+            };
+            const placed = await placeAlert(ctx, alert, {
+              actor,
+              grouping: service?.grouping ?? DEFAULT_GROUPING,
+              title: ruleTitle(rule.name, target.name),
+            });
+            counts.fired += 1;
+            if (placed.placement === 'opened') counts.opened += 1;
+            else if (placed.placement === 'joined') counts.joined += 1;
+            else counts.reopened += 1;
+            touch(placed.incident.id, actor, placed.placement === 'opened');
+            next = { ...next, alertId: alert.id };
+          }
+        } else if (step.event === 'firing' && prev.alertId !== null) {
+          const fresh = measurement.value !== prev.value || measurement.latestEvidenceAt > prev.evaluatedAt;
+          if (fresh) {
+            const alert = await tx.alerts.get(prev.alertId);
+            if (alert !== null && alert.status === 'firing') {
+              const r = await refreshAlert(ctx, alert, { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence }, actor);
+              refreshed = r.changed;
+              if (r.changed) counts.refreshed += 1;
+              if (r.incidentId !== null) touch(r.incidentId, actor);
+            }
+          }
+        } else if (step.event === 'resolve' && prev.alertId !== null) {
+          const resolved = await this.#resolve(ctx, prev.alertId, actor, touch);
+          counts.resolved += resolved.alert ? 1 : 0;
+          counts.incidentsResolved += resolved.incident ? 1 : 0;
+        }
+        if (next.phase === 'pending') counts.pending += 1;
+        if (next.phase === 'firing') counts.firing += 1;
+        if (previous === undefined ? next.phase !== 'ok' : refreshed || changedState(previous, next)) await tx.ruleStates.save(next);
+      }
+    }
+
+    // Rules of targets that are gone (or whose rule name is no longer known) stop firing.
+    for (const state of states) {
+      if (visited.has(state.key) || state.phase === 'ok') continue;
+      const actor = `rule:${isRuleName(state.rule) ? state.rule : 'unknown'}`;
+      if (state.alertId !== null) {
+        const resolved = await this.#resolve(ctx, state.alertId, actor, touch);
+        counts.resolved += resolved.alert ? 1 : 0;
+        counts.incidentsResolved += resolved.incident ? 1 : 0;
+      }
+      await tx.ruleStates.save({ ...state, phase: 'ok', since: now, value: 0, alertId: null, evaluatedAt: now });
+    }
+
+    for (const [incidentId, how] of [...touched.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      await refreshSummary(ctx, incidentId, how);
+    }
+    return {
+      at: now,
+      evaluated: counts.evaluated,
+      pending: counts.pending,
+      firing: counts.firing,
+      fired: counts.fired,
+      refreshed: counts.refreshed,
+      resolved: counts.resolved,
+      incidentsOpened: counts.opened,
+      incidentsJoined: counts.joined,
+      incidentsReopened: counts.reopened,
+      incidentsResolved: counts.incidentsResolved,
+      findings: recent.length + outages.length,
+    };
+  }
+
+  async #resolve(
+    ctx: RecorderContext,
+    alertId: string,
+    actor: string,
+    touch: (id: string, actor: string) => void,
+  ): Promise<{ alert: boolean; incident: boolean }> {
+    const alert = await ctx.tx.alerts.get(alertId);
+    if (alert === null || alert.status !== 'firing') return { alert: false, incident: false };
+    const r = await resolveAlert(ctx, alert, actor);
+    if (alert.incidentId !== null) touch(alert.incidentId, actor);
+    return { alert: true, incident: r.incidentResolved };
+  }
+}
+
+const changedState = (a: RuleState, b: RuleState): boolean =>
+  a.phase !== b.phase || a.since !== b.since || a.value !== b.value || a.alertId !== b.alertId || a.service !== b.service;
+
+/**
+ * Findings of `kinds` active since `since`, read in pages (the store returns at most 1000 at a time,
+ * oldest first): each page starts at the last one's latest time, and ids seen twice are kept once.
+ * Stops when a page brings nothing new (e.g. more than 1000 findings in one millisecond).
+ */
+const scanFindings = async (tx: StoreRepositories, since: number, kinds: readonly FindingKind[]): Promise<Finding[]> => {
+  const byId = new Map<string, Finding>();
+  let cursor = since;
+  for (let page = 0; page < MAX_PAGES; page += 1) {
+    const batch = await tx.findings.list({ since: cursor, kinds, limit: PAGE });
+    let added = 0;
+    for (const f of batch) {
+      if (!byId.has(f.id)) added += 1;
+      byId.set(f.id, f);
+    }
+    const last = batch[batch.length - 1];
+    if (batch.length < PAGE || added === 0 || last === undefined) break;
+    cursor = Math.max(cursor, findingTime(last));
+  }
+  return [...byId.values()];
+};
