@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import type { TargetHealth } from '../../core/catalog.js';
+import type { Finding } from '../../core/finding.js';
+import { epochMsSchema, nameSchema } from './common-schemas.js';
+
+/**
+ * Findings as an agent pushes them (the shapes of core/finding.ts). Strict enough to turn garbage
+ * away with a 400 naming the field; unknown extra fields are dropped.
+ */
+const text = z.string().max(100_000);
+const id = z.string().min(1).max(200);
+const pid = z.number().int();
+const ms = z.number().nonnegative();
+const sessionState = z.enum(['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'fastpath function call', 'disabled']);
+const evidenceSource = z.enum(['log', 'live', 'counter']);
+
+const deadlockProcess = z.object({
+  pid,
+  waitsForMode: z.string().max(200),
+  waitsForObject: z.string().max(1000),
+  relation: z.string().max(1000).nullable(),
+  blockedBy: pid,
+  query: text.nullable(),
+});
+
+const rootBlocker = z.object({
+  pid,
+  state: sessionState.nullable(),
+  query: text.nullable(),
+  user: z.string().max(200).nullable(),
+  application: z.string().max(200).nullable(),
+  client: z.string().max(200).nullable(),
+  xactAgeMs: ms.nullable(),
+  stateAgeMs: ms.nullable(),
+  blockedCount: z.number().int().nonnegative(),
+  queueOnly: z.boolean(),
+});
+
+const victim = z.object({
+  pid,
+  query: text.nullable(),
+  waitedMs: ms,
+  lockMode: z.string().max(200),
+  relation: z.string().max(1000).nullable(),
+  blockedBy: z.array(pid).max(10_000),
+  rootPids: z.array(pid).max(10_000),
+  depth: z.number().int().nonnegative().exactOptional(),
+  queueOnly: z.boolean().exactOptional(),
+});
+
+const waitEdge = z.object({ waiter: pid, blocker: pid, queued: z.boolean().exactOptional() });
+
+const common = { id, target: nameSchema };
+
+export const findingSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('deadlock'),
+    ...common,
+    at: epochMsSchema,
+    source: evidenceSource,
+    victimPid: pid.nullable(),
+    processes: z.array(deadlockProcess).max(1000),
+    count: z.number().int().positive(),
+    database: z.string().max(200).nullable(),
+  }),
+  z.object({
+    kind: z.literal('blocking_episode'),
+    ...common,
+    phase: z.enum(['open', 'closed']),
+    startedAt: epochMsSchema,
+    endedAt: epochMsSchema.nullable(),
+    roots: z.array(rootBlocker).max(10_000),
+    victims: z.array(victim).max(10_000),
+    maxDepth: z.number().int().nonnegative(),
+    maxWaiters: z.number().int().nonnegative(),
+    longestWaitMs: ms,
+    edges: z.array(waitEdge).max(100_000),
+  }),
+  z.object({ kind: z.literal('lock_wait_storm'), ...common, at: epochMsSchema, relation: z.string().max(1000), waiters: z.number().int().nonnegative() }),
+  z.object({
+    kind: z.literal('long_transaction'),
+    ...common,
+    at: epochMsSchema,
+    pid,
+    ageMs: ms,
+    state: sessionState.nullable(),
+    query: text.nullable(),
+    application: z.string().max(200).nullable(),
+  }),
+  z.object({
+    kind: z.literal('idle_in_transaction'),
+    ...common,
+    at: epochMsSchema,
+    pid,
+    idleMs: ms,
+    query: text.nullable(),
+    application: z.string().max(200).nullable(),
+  }),
+  z.object({ kind: z.literal('target_unreachable'), ...common, at: epochMsSchema, reason: z.string().max(10_000) }),
+  z.object({ kind: z.literal('target_recovered'), ...common, at: epochMsSchema, downMs: ms }),
+]);
+
+// The schema must produce core's Finding: a change to either side fails the build here.
+type Assignable<T extends Finding> = T;
+export type ParsedFinding = Assignable<z.output<typeof findingSchema>>;
+
+export const targetHealthInputSchema = z.object({
+  target: nameSchema,
+  reachable: z.boolean(),
+  problem: z.string().max(10_000).nullable(),
+  lastSampleAt: epochMsSchema.nullable(),
+  /** How long the agent's last sample took, for `hindsight_agent_sample_latency_seconds`. */
+  sampleLatencyMs: ms.nullable().optional(),
+});
+
+export const ingestBodySchema = z.object({
+  agent: nameSchema.meta({ description: 'The pushing agent: recorded as the reporter of each target health.' }),
+  findings: z.array(findingSchema).max(10_000),
+  health: z.array(targetHealthInputSchema).max(1000).default([]),
+});
+
+export const ingestReplySchema = z.object({ accepted: z.number().int().meta({ description: 'Findings accepted (saved, or already saved by an earlier push).' }) });
+
+/** Health as the store keeps it: the reporting agent, and the time the server received it. */
+export const toTargetHealth = (input: z.output<typeof targetHealthInputSchema>, agent: string, reportedAt: number): TargetHealth => ({
+  target: input.target,
+  reachable: input.reachable,
+  problem: input.problem,
+  lastSampleAt: input.lastSampleAt,
+  agent,
+  reportedAt,
+});

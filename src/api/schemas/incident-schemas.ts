@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { epochMsSchema, limitQuerySchema, nameSchema, severitySchema } from './common-schemas.js';
+import { findingSchema } from './finding-schemas.js';
+
+export const incidentStateSchema = z.enum(['triggered', 'acknowledged', 'mitigated', 'resolved', 'closed', 'cancelled']);
+
+export const incidentSchema = z.object({
+  id: z.string(),
+  service: z.string(),
+  groupKey: z.string(),
+  title: z.string(),
+  summary: z.string(),
+  severity: severitySchema,
+  state: incidentStateSchema,
+  createdAt: epochMsSchema,
+  acknowledgedAt: epochMsSchema.nullable(),
+  mitigatedAt: epochMsSchema.nullable(),
+  resolvedAt: epochMsSchema.nullable(),
+  closedAt: epochMsSchema.nullable(),
+  cancelledAt: epochMsSchema.nullable(),
+  lastAlertAt: epochMsSchema,
+  version: z.number().int(),
+});
+
+export const alertSchema = z.object({
+  id: z.string(),
+  fingerprint: z.string(),
+  source: z.enum(['rule', 'alertmanager', 'pagerduty']),
+  service: z.string(),
+  target: z.string().nullable(),
+  rule: z.string().nullable(),
+  severity: severitySchema,
+  status: z.enum(['firing', 'resolved']),
+  summary: z.string(),
+  labels: z.record(z.string(), z.string()),
+  startedAt: epochMsSchema,
+  updatedAt: epochMsSchema,
+  resolvedAt: epochMsSchema.nullable(),
+  incidentId: z.string().nullable(),
+  evidence: z.array(z.string()),
+});
+
+export const timelineEntrySchema = z.object({
+  id: z.string(),
+  incidentId: z.string(),
+  at: epochMsSchema,
+  actor: z.string(),
+  kind: z.enum(['opened', 'alert_added', 'alert_resolved', 'state_changed', 'note', 'summary_updated', 'evidence_added']),
+  text: z.string(),
+  deadEnd: z.boolean(),
+  alertId: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export const incidentListQuerySchema = z.object({
+  state: z.enum(['open', 'resolved', 'all']).default('open'),
+  service: nameSchema.optional(),
+  limit: limitQuerySchema,
+});
+
+export const incidentListSchema = z.object({ incidents: z.array(incidentSchema) });
+
+export const incidentDetailSchema = z.object({
+  incident: incidentSchema,
+  timeline: z.array(timelineEntrySchema),
+  alerts: z.array(alertSchema),
+  evidence: z.array(findingSchema),
+});
+
+export const idParamsSchema = z.object({ id: z.string().min(1).max(200) });
+
+export const noteBodySchema = z.object({
+  text: z.string().trim().min(1, 'write the note').max(10_000),
+  deadEnd: z.boolean().default(false),
+});
+
+export const alertListQuerySchema = z.object({
+  status: z.enum(['firing', 'resolved']).optional(),
+  service: nameSchema.optional(),
+  limit: limitQuerySchema,
+});
+
+export const alertListSchema = z.object({ alerts: z.array(alertSchema) });
