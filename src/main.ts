@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { registerAnalyzeCommand } from './cli/commands/analyze-command.js';
 import { registerConfigCommand } from './cli/commands/config-command.js';
+import { registerIncidentCommand } from './cli/commands/incident-command.js';
+import { registerIncidentsCommand } from './cli/commands/incidents-command.js';
 import { registerRaceCommand } from './cli/commands/race-command.js';
 import { registerWatchCommand } from './cli/commands/watch-command.js';
 import { reportError } from './cli/report-error.js';
@@ -20,6 +22,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerRaceCommand(program);
   registerAnalyzeCommand(program);
   registerConfigCommand(program);
+  registerIncidentsCommand(program);
+  registerIncidentCommand(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
