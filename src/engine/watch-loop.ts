@@ -3,6 +3,8 @@ import { isHindsightError } from '../core/errors.js';
 import { sleep } from '../platform/abortable-sleep.js';
 import { Backoff } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
+import { systemClock } from '../platform/system-clock.js';
+import type { Clock } from '../core/ports.js';
 
 export interface WatchLoopOptions {
   readonly intervalMs: number;
@@ -10,6 +12,8 @@ export interface WatchLoopOptions {
   readonly logger: Pick<Logger, 'error'>;
   /** Called after every tick (the live view redraws). */
   readonly afterTick?: () => void;
+  /** Measures how long a tick took, to keep the interval (default the system clock). */
+  readonly clock?: Clock;
 }
 
 /**
@@ -19,9 +23,10 @@ export interface WatchLoopOptions {
  * loop; anything else is logged and the loop goes on.
  */
 export async function runWatchLoop(cycle: WatchCycle, options: WatchLoopOptions): Promise<void> {
+  const clock = options.clock ?? systemClock;
   const backoff = new Backoff({ initialMs: Math.min(options.intervalMs, 500), maxMs: 10_000 });
   while (!options.signal.aborted) {
-    const started = Date.now();
+    const started = clock.now();
     try {
       await cycle.tick(options.signal);
     } catch (error) {
@@ -30,7 +35,7 @@ export async function runWatchLoop(cycle: WatchCycle, options: WatchLoopOptions)
     }
     options.afterTick?.();
     const wait = cycle.state.reachable
-      ? (backoff.reset(), Math.max(0, options.intervalMs - (Date.now() - started)))
+      ? (backoff.reset(), Math.max(0, options.intervalMs - (clock.now() - started)))
       : backoff.next();
     await sleep(wait, options.signal);
   }
