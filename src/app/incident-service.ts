@@ -116,12 +116,12 @@ export class IncidentService {
   }
 
   /** A note on the timeline; `deadEnd` marks a line of investigation that led nowhere. Allowed in every state. */
-  addNote(id: string, actor: Actor, note: NoteInput): Promise<TimelineEntry> {
+  async addNote(id: string, actor: Actor, note: NoteInput): Promise<TimelineEntry> {
     checkActor(actor);
     const text = note.text.trim();
     if (text === '') throw userError(INVALID_INPUT, 'a note needs text: send { "text": "what you found" }');
     if (text.length > MAX_NOTE_LENGTH) throw userError(INVALID_INPUT, `a note is at most ${MAX_NOTE_LENGTH} characters (this one has ${text.length}); split it`);
-    return this.#store.transact(incidentLock(id), async (tx) => {
+    return await this.#store.transact(incidentLock(id), async (tx) => {
       if ((await tx.incidents.get(id)) === null) throw notFound(id);
       const entry = timelineEntry(
         { tx, ids: this.#ids, now: this.#clock.now() },
@@ -132,9 +132,9 @@ export class IncidentService {
     });
   }
 
-  #command(id: string, actor: Actor, command: IncidentCommand, options: CommandOptions | undefined): Promise<Incident> {
+  async #command(id: string, actor: Actor, command: IncidentCommand, options: CommandOptions | undefined): Promise<Incident> {
     checkActor(actor);
-    return this.#store.transact(incidentLock(id), async (tx) => applyCommand(tx, { id, actor, command, ids: this.#ids, now: this.#clock.now(), expectedVersion: options?.expectedVersion }));
+    return await this.#store.transact(incidentLock(id), async (tx) => applyCommand(tx, { id, actor, command, ids: this.#ids, now: this.#clock.now(), expectedVersion: options?.expectedVersion }));
   }
 }
 
