@@ -59,6 +59,14 @@ export interface LocalPostgresOptions {
   readonly settings?: Readonly<Record<string, string | number | boolean>>;
   /** The server's stderr goes here (the `stderr` log); `<dataDir>/server.log` when absent. */
   readonly logFile?: string;
+  /**
+   * Keep what is committed through crashes (Hindsight's own embedded store): initdb syncs, and the
+   * throwaway speed-ups (fsync, synchronous_commit and full_page_writes off) and test extras
+   * (600 connections, pg_stat_statements, lock-wait logging) are left out. Off by default.
+   */
+  readonly durable?: boolean;
+  /** The superuser's password, set at initdb; `postgres` when absent. */
+  readonly password?: string;
 }
 
 const OS_USER = 'postgres';
@@ -79,6 +87,8 @@ export class LocalPostgres {
   readonly #settings: Readonly<Record<string, string | number | boolean>>;
   readonly #bins: PostgresBinaries;
   readonly #ids: { uid: number; gid: number } | undefined;
+  readonly #durable: boolean;
+  readonly #password: string;
 
   private constructor(init: {
     dataDir: string;
@@ -88,6 +98,8 @@ export class LocalPostgres {
     settings: Readonly<Record<string, string | number | boolean>>;
     bins: PostgresBinaries;
     ids: { uid: number; gid: number } | undefined;
+    durable: boolean;
+    password: string;
   }) {
     this.dataDir = init.dataDir;
     this.port = init.port;
@@ -96,10 +108,22 @@ export class LocalPostgres {
     this.#settings = init.settings;
     this.#bins = init.bins;
     this.#ids = init.ids;
+    this.#durable = init.durable;
+    this.#password = init.password;
   }
 
   /** Creates (if needed) and starts a cluster; resolves once it accepts connections. */
   static async start(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
+    const server = await LocalPostgres.prepare(options);
+    await server.resume();
+    return server;
+  }
+
+  /**
+   * Creates the cluster if its data directory holds none yet, without starting it. An existing
+   * cluster is left as it is (never re-initialised): see `status()` and `resume()`.
+   */
+  static async prepare(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
     const bins = await loadBinaries(options.binDir);
     const ids = userInfo().uid === 0 ? await ensureOsUser() : undefined;
     const ownsDataDir = options.dataDir === undefined;
@@ -113,14 +137,15 @@ export class LocalPostgres {
       settings: options.settings ?? {},
       bins,
       ids,
+      durable: options.durable ?? false,
+      password: options.password ?? LOCAL_PASSWORD,
     });
     await server.#initialise();
-    await server.resume();
     return server;
   }
 
   /** `postgres://` URL for a database of this cluster (superuser unless `user` is given). */
-  url(database = 'postgres', user = LOCAL_SUPERUSER, password = LOCAL_PASSWORD): string {
+  url(database = 'postgres', user = LOCAL_SUPERUSER, password = this.#password): string {
     return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
   }
 
@@ -129,9 +154,13 @@ export class LocalPostgres {
     return join(this.dataDir, 'log');
   }
 
-  /** Starts a stopped cluster again (same data, same port). */
+  /**
+   * Starts a stopped cluster again (same data, on this instance's port, which may differ from the
+   * one of an earlier instance on the same data directory). After a crash PostgreSQL replays its
+   * WAL first; a stale `postmaster.pid` whose process is gone is PostgreSQL's to clear.
+   */
   async resume(): Promise<void> {
-    await this.#asOsUser(this.#bins.pg_ctl, ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', this.logFile]);
+    await this.#asOsUser(this.#bins.pg_ctl, ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', this.logFile, '-o', `-p ${this.port}`]);
   }
 
   /** Stops the server (fast shutdown: open sessions are disconnected). */
@@ -162,7 +191,7 @@ export class LocalPostgres {
     await mkdir(this.dataDir, { recursive: true });
     if (this.#ids) await chown(this.dataDir, this.#ids.uid, this.#ids.gid);
     const pwfile = join(this.dataDir, '..', `.pw-${process.pid}-${this.port}`);
-    await appendFile(pwfile, `${LOCAL_PASSWORD}\n`, { mode: 0o644 });
+    await appendFile(pwfile, `${this.#password}\n`, { mode: 0o644 });
     if (this.#ids) await chown(pwfile, this.#ids.uid, this.#ids.gid);
     try {
       await this.#asOsUser(this.#bins.initdb, [
@@ -172,22 +201,25 @@ export class LocalPostgres {
         '--auth=scram-sha-256',
         '--encoding=UTF8',
         '--no-locale',
-        '--no-sync',
+        ...(this.#durable ? [] : ['--no-sync']),
       ]);
     } finally {
       await rm(pwfile, { force: true });
     }
-    const settings: Record<string, string | number | boolean> = {
-      port: this.port,
-      listen_addresses: '127.0.0.1',
-      unix_socket_directories: this.dataDir,
-      lc_messages: 'C',
+    const throwaway = {
       fsync: false,
       synchronous_commit: false,
       full_page_writes: false,
       max_connections: 600,
       shared_preload_libraries: 'pg_stat_statements',
       log_lock_waits: true,
+    };
+    const settings: Record<string, string | number | boolean> = {
+      port: this.port,
+      listen_addresses: '127.0.0.1',
+      unix_socket_directories: this.dataDir,
+      lc_messages: 'C',
+      ...(this.#durable ? {} : throwaway),
       log_directory: 'log',
       ...this.#settings,
     };
