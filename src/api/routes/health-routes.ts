@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { IncidentStore } from '../../core/incident-store.js';
 import type { RouteAccess } from '../route-registry.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
@@ -49,3 +50,12 @@ export const healthRoutes = (deps: { readonly status: StatusSource; readonly met
     },
   }),
 ];
+
+/** Readiness and counts straight from the store port (both read-only, cheap). */
+export const storeStatus = (store: Pick<IncidentStore, 'ping' | 'alerts' | 'incidents'>): StatusSource => ({
+  ping: () => store.ping(),
+  counts: async () => {
+    const [alerts, incidents] = await Promise.all([store.alerts.countByStatus(), store.incidents.countByState()]);
+    return { alerts, incidents };
+  },
+});

@@ -5,7 +5,12 @@ import { actorOf } from '../middleware/auth/bearer-auth.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
 import { errorBodySchema } from '../schemas/common-schemas.js';
-import { idParamsSchema, incidentDetailSchema, incidentListQuerySchema, incidentListSchema, incidentSchema, noteBodySchema, timelineEntrySchema } from '../schemas/incident-schemas.js';
+import { commandBodySchema, idParamsSchema, incidentDetailSchema, incidentListQuerySchema, incidentListSchema, incidentSchema, noteBodySchema, timelineEntrySchema } from '../schemas/incident-schemas.js';
+
+/** Optimistic concurrency: the version the caller saw; another one answers 409. */
+interface CommandOptions {
+  readonly expectedVersion?: number;
+}
 
 /** What the API needs of the incident use cases (app/'s IncidentService). */
 export interface IncidentUseCases {
@@ -16,12 +21,12 @@ export interface IncidentUseCases {
     readonly alerts: readonly Alert[];
     readonly evidence: readonly Finding[];
   }>;
-  acknowledge(id: string, actor: Actor): Promise<Incident>;
-  mitigate(id: string, actor: Actor): Promise<Incident>;
-  resolve(id: string, actor: Actor): Promise<Incident>;
-  close(id: string, actor: Actor): Promise<Incident>;
-  cancel(id: string, actor: Actor): Promise<Incident>;
-  reopen(id: string, actor: Actor): Promise<Incident>;
+  acknowledge(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
+  mitigate(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
+  resolve(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
+  close(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
+  cancel(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
+  reopen(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
   addNote(id: string, actor: Actor, note: { readonly text: string; readonly deadEnd: boolean }): Promise<TimelineEntry>;
 }
 
@@ -72,8 +77,10 @@ export const incidentRoutes = (incidents: IncidentUseCases): AnyRoute[] => [
       tag,
       access: 'responder',
       params: idParamsSchema,
+      body: commandBodySchema,
       responses: { 200: { description: 'The incident after the change', schema: incidentSchema }, 404: notFound, 409: conflict },
-      handle: async ({ params }, c) => c.json(await incidents[action](params.id, actorOf(c.var.token))),
+      handle: async ({ params, body }, c) =>
+        c.json(await incidents[action](params.id, actorOf(c.var.token), body.version === undefined ? {} : { expectedVersion: body.version })),
     }),
   ),
   defineRoute({

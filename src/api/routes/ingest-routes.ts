@@ -9,7 +9,7 @@ import type { ServerMetrics } from '../server-metrics.js';
 /** What agent pushes need of the use cases. */
 export interface FindingReceiver {
   /** Saves the findings (idempotent by id: a retried push is kept once) and lets the rules see them. */
-  receive(findings: readonly Finding[], agent: string): Promise<void>;
+  ingestFindings(findings: readonly Finding[], receivedAt: number): Promise<void>;
 }
 
 export interface HealthRecorder {
@@ -42,7 +42,7 @@ export const ingestRoutes = (deps: {
     },
     handle: async ({ body }, c) => {
       const reportedAt = deps.now();
-      if (body.findings.length > 0) await deps.findings.receive(body.findings, body.agent);
+      if (body.findings.length > 0) await deps.findings.ingestFindings(body.findings, reportedAt);
       if (body.health.length > 0) await deps.health.reportHealth(body.health.map((entry) => toTargetHealth(entry, body.agent, reportedAt)));
       for (const entry of body.health) {
         if (entry.sampleLatencyMs != null) deps.metrics.observeSampleLatency(entry.target, entry.sampleLatencyMs / 1000);

@@ -1,22 +1,48 @@
 import { z } from 'zod';
+import type { AlertRule } from '../../core/alert-rule.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
+import { nameSchema, severitySchema } from '../schemas/common-schemas.js';
 
-/** What the API needs to show the rules in effect. */
+/** What the API needs to show the rules in effect (app/'s RuleQueries). */
 export interface RuleQueries {
-  list(): Promise<readonly unknown[]>;
+  /** The built-in rules with the configuration's top-level overrides. */
+  listRules(): readonly AlertRule[];
+  /** The rules in force for a service and, when named, one of its targets. */
+  effectiveRules(service: string | null, target?: string | null): Promise<readonly AlertRule[]>;
 }
 
-const ruleListSchema = z.object({ rules: z.array(z.record(z.string(), z.unknown())) });
+const ruleSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  unit: z.enum(['deadlocks', 'seconds', 'waiters']),
+  enabled: z.boolean(),
+  threshold: z.number(),
+  resolveThreshold: z.number(),
+  windowMs: z.number(),
+  forMs: z.number(),
+  severity: severitySchema,
+});
+
+const ruleListSchema = z.object({ rules: z.array(ruleSchema) });
+
+const ruleQuerySchema = z.object({
+  service: nameSchema.optional().meta({ description: "Apply this service's overrides." }),
+  target: nameSchema.optional().meta({ description: "Apply this target's overrides too." }),
+});
 
 export const ruleRoutes = (rules: RuleQueries): AnyRoute[] => [
   defineRoute({
     method: 'get',
     path: '/api/v1/rules',
-    summary: 'The rules in effect: built-in defaults with the overrides of each service and target',
+    summary: 'The rules in effect: built-in defaults with the overrides of the configuration, and of a service and target when named',
     tag: 'rules',
     access: 'viewer',
+    query: ruleQuerySchema,
     responses: { 200: { description: 'The rules', schema: ruleListSchema } },
-    handle: async (_input, c) => c.json({ rules: await rules.list() }),
+    handle: async ({ query }, c) =>
+      c.json({
+        rules: query.service === undefined && query.target === undefined ? rules.listRules() : await rules.effectiveRules(query.service ?? null, query.target ?? null),
+      }),
   }),
 ];

@@ -69,6 +69,16 @@ export const incidentDetailSchema = z.object({
 
 export const idParamsSchema = z.object({ id: z.string().min(1).max(200) });
 
+/** A state change's body, which may be empty: `version` makes it conditional on what the caller saw. */
+export const commandBodySchema = z.object({
+  version: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .meta({ description: "The incident's version as the caller last saw it; when it changed since, the reply is 409 instead of a lost update." }),
+});
+
 export const noteBodySchema = z.object({
   text: z.string().trim().min(1, 'write the note').max(10_000),
   deadEnd: z.boolean().default(false),
