@@ -37,7 +37,7 @@ export interface CallOptions {
  */
 export async function createApiHarness(options: { api?: ApiOptions; status?: StatusSource } = {}) {
   const store = new MemoryStore();
-  const clock = new FakeClock(Date.parse('2026-11-30T15:38:00Z'));
+  const clock = new FakeClock(Date.parse('2026-11-30T15:39:00Z'));
   const ids = new CountingIds();
   const logLines: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
