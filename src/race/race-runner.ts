@@ -10,6 +10,7 @@ import { runPermutation, runProgramSchedule, specPrograms } from './schedule-run
 import type { Choice, Chooser, ScheduleRun, SessionProgram } from './schedule-runner.js';
 import { SerialOracle, serialOrderOf } from './serial-oracle.js';
 import { shrinkFinding } from './schedule-shrinker.js';
+import { brokenSpecError, serialChooser, serialOrders } from './serial-preflight.js';
 
 export interface RaceOptions extends EngineOptions {
   /** A database the race tester may wipe (schemas are dropped between schedules). */
@@ -57,6 +58,7 @@ export interface ShrunkFinding {
 export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<RaceResult> {
   const started = performance.now();
   const seed = options.seed ?? 1;
+  if (options.schedule) checkScheduleSessions(spec, options.schedule);
   const engine = await ScheduleEngine.open(
     options.url,
     spec.sessions.map((s) => s.name),
@@ -70,6 +72,7 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
     let strategy: string;
     const outcomes: Partial<Record<OutcomeKind, number>> = {};
     const explored: string[] = [];
+    await tester.preflight();
     const consider = async (run: ScheduleRun): Promise<boolean> => {
       schedules++;
       explored.push(describeSchedule(run.decisions.map((d) => d.choice)));
@@ -83,7 +86,9 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
     };
     if (options.schedule) {
       strategy = 'replay';
-      await consider(await tester.run(prefixChooser(options.schedule)));
+      const run = await tester.run(prefixChooser(options.schedule));
+      checkScheduleFollowed(options.schedule, run);
+      await consider(run);
     } else if (spec.permutations.length > 0 && !options.programs) {
       strategy = `${spec.permutations.length} permutation(s) from the spec`;
       for (const p of spec.permutations) if (await consider(await runPermutation(engine, spec, p))) break;
@@ -174,6 +179,16 @@ export class SpecTester {
     this.#oracle = new SerialOracle(spec, this.#programs, (programs, chooser) => runProgramSchedule(engine, spec, programs, chooser));
   }
 
+  /** Stops with a user error when a step fails even with no interleaving (a broken spec). */
+  async preflight(): Promise<void> {
+    // API sessions are the application's code: an error it catches may be its intended path.
+    if (this.#spec.format === 'api') return;
+    const runs: { order: readonly string[]; run: ScheduleRun }[] = [];
+    for (const order of serialOrders([...this.#programs.keys()])) runs.push({ order, run: await this.run(serialChooser(order)) });
+    const broken = brokenSpecError(this.#spec.name, runs);
+    if (broken) throw broken;
+  }
+
   async run(chooser: Chooser): Promise<ScheduleRun> {
     let run = await runProgramSchedule(this.#engine, this.#spec, this.#programs, chooser);
     for (let retry = 0; run.unstableVictim && !this.#engine.customDeadlockTimeouts && retry < 5; retry++) {
@@ -248,6 +263,38 @@ function estimateSteps(spec: RaceSpec): number {
 
 export function describeSchedule(schedule: readonly Choice[]): string {
   return schedule.map(choiceKey).join(' ');
+}
+
+function checkScheduleSessions(spec: RaceSpec, schedule: readonly Choice[]): void {
+  const names = spec.sessions.map((s) => s.name);
+  const unknown = schedule.flat().find((s) => !names.includes(s));
+  if (unknown !== undefined) {
+    throw userError('RACE_BAD_SCHEDULE', `--schedule names ${unknown}, which is not a session of ${spec.name}; its sessions are ${names.join(', ')}`);
+  }
+}
+
+/** A replayed schedule must be followed as given and run every step, or it proves nothing. */
+function checkScheduleFollowed(schedule: readonly Choice[], run: ScheduleRun): void {
+  const ran = run.decisions.map((d) => d.choice);
+  const full = describeSchedule(ran);
+  for (const [i, wanted] of schedule.entries()) {
+    const decision = run.decisions[i];
+    if (!decision) {
+      throw userError('RACE_BAD_SCHEDULE', `--schedule "${describeSchedule(schedule)}" has ${schedule.length} choices but every step had run after ${ran.length}: e.g. --schedule "${full}"`);
+    }
+    if (choiceKey(decision.choice) !== choiceKey(wanted)) {
+      throw userError(
+        'RACE_BAD_SCHEDULE',
+        `--schedule choice ${i + 1} is ${choiceKey(wanted)}, but only ${decision.movable.join(', ')} could move there; a schedule that runs: --schedule "${full}"`,
+      );
+    }
+  }
+  if (ran.length > schedule.length) {
+    throw userError(
+      'RACE_BAD_SCHEDULE',
+      `--schedule "${describeSchedule(schedule)}" stops after ${schedule.length} of ${ran.length} choices; give one for every step, e.g. --schedule "${full}"`,
+    );
+  }
 }
 
 export function parseSchedule(text: string): Choice[] {
