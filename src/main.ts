@@ -4,6 +4,7 @@ import { registerConfigCommand } from './cli/commands/config-command.js';
 import { registerIncidentCommand } from './cli/commands/incident-command.js';
 import { registerIncidentsCommand } from './cli/commands/incidents-command.js';
 import { registerRaceCommand } from './cli/commands/race-command.js';
+import { registerServeCommand } from './cli/commands/serve-command.js';
 import { registerWatchCommand } from './cli/commands/watch-command.js';
 import { reportError } from './cli/report-error.js';
 
@@ -21,6 +22,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerWatchCommand(program, async () => (await import('./watch-deps.js')).watchDeps());
   registerRaceCommand(program);
   registerAnalyzeCommand(program);
+  registerServeCommand(program, async () => (await import('./serve-deps.js')).serveDeps());
   registerConfigCommand(program);
   registerIncidentsCommand(program);
   registerIncidentCommand(program);

@@ -1,0 +1,221 @@
+import { createServer, type Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createApiApp } from './api/create-api-app.js';
+import { storeStatus } from './api/routes/health-routes.js';
+import { createServerMetrics } from './api/server-metrics.js';
+import { CatalogService } from './app/catalog-service.js';
+import { FindingIntake } from './app/finding-intake.js';
+import { InboundAlertIntake } from './app/inbound-alert-intake.js';
+import { IncidentService } from './app/incident-service.js';
+import { RuleCycle } from './app/rule-cycle.js';
+import { RuleQueries } from './app/rule-queries.js';
+import { TokenService } from './app/token-service.js';
+import type { RunningServer, ServeDeps } from './cli/commands/serve-command.js';
+import type { HindsightConfig, TargetConfig } from './config/config-schema.js';
+import { databaseAddress, redactUrl, sameDatabase } from './config/postgres-url.js';
+import { describeStore, type ServeOptions } from './config/server-options.js';
+import { userError } from './core/errors.js';
+import type { IncidentStore } from './core/incident-store.js';
+import { RuleLoop } from './engine/rule-loop.js';
+import { superviseTargets } from './engine/target-supervisor.js';
+import type { TargetWatchOptions } from './engine/target-watch.js';
+import { createLogger, type Logger } from './platform/logger.js';
+import { randomIds } from './platform/random-ids.js';
+import { systemClock } from './platform/system-clock.js';
+import { openEmbeddedStore } from './store/postgres/embedded-store.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
+import { openTargetWatch } from './watch-deps.js';
+
+/**
+ * Part of the composition root (src/main.ts): what `hindsight serve` constructs and wires — the
+ * store, the use cases, the HTTP API on node:http, the rule loop and one supervised watch per
+ * configured target. Loaded only when `serve` runs.
+ */
+
+const DRAIN_MS = 10_000;
+
+export function serveDeps(): ServeDeps {
+  return { startServer };
+}
+
+/** The watch of a configured target, as `hindsight watch` would run it. */
+export const targetWatchOptions = (t: TargetConfig): TargetWatchOptions => ({
+  name: t.name,
+  url: t.url,
+  log: t.log ?? null,
+  logFormat: t.logFormat,
+  logPrefix: t.logPrefix ?? null,
+  fromStart: false,
+  intervalMs: t.interval,
+  rawQueries: t.rawQueries,
+  thresholds: { blockingMs: t.thresholds.blocking, idleInTransactionMs: t.thresholds.idleInTransaction, longTransactionMs: t.thresholds.longTransaction },
+});
+
+async function startServer(options: ServeOptions, config: HindsightConfig): Promise<RunningServer> {
+  const logger = createLogger({ level: options.logLevel });
+  refuseMonitoredStore(options, config, logger);
+
+  // Bind first: a port in use is a one-line error before the store is started for nothing.
+  let handler: ReturnType<typeof getRequestListener> = getRequestListener(() =>
+    Response.json({ code: 'STARTING', message: 'the server is starting; retry in a moment', details: {} }, { status: 503 }),
+  );
+  const http = createServer((req, res) => void handler(req, res));
+  const url = await listen(http, options.host, options.port);
+
+  let store: IncidentStore | null = null;
+  const controller = new AbortController();
+  try {
+    store = await openStore(options, logger);
+    const clock = systemClock;
+    const ids = randomIds;
+    const tokens = new TokenService({ store, clock, ids });
+    const catalog = new CatalogService({ store });
+    await applyConfig(config, { tokens, catalog });
+    const adminSecret = await tokens.ensureBootstrapAdmin(options.adminToken);
+
+    const metrics = createServerMetrics({ processMetrics: true });
+    const ruleLoop = new RuleLoop(new RuleCycle({ store, clock, ids, overrides: config.rules }), {
+      signal: controller.signal,
+      logger,
+      clock,
+      onCycle: (_report, ms) => {
+        metrics.observeRuleCycle(ms / 1000);
+      },
+    });
+    const intake = new FindingIntake({ store, nudge: () => { ruleLoop.nudge(); } });
+    const app = createApiApp({
+      incidents: new IncidentService({ store, clock, ids }),
+      alerts: store.alerts,
+      rules: new RuleQueries({ store, overrides: config.rules }),
+      findings: intake,
+      inbound: new InboundAlertIntake({ store, clock, ids }),
+      tokens,
+      catalog,
+      status: storeStatus(store),
+      metrics,
+      logger,
+      clock,
+    });
+    handler = getRequestListener(app.fetch);
+
+    const sink = intake.sink(clock, (error, findings) => {
+      logger.error({ err: error, findings: findings.length }, `could not save ${findings.length} findings; they are lost`);
+    });
+    const loops = [
+      ruleLoop.run(),
+      superviseTargets(
+        config.targets.map(targetWatchOptions),
+        {
+          openTargetWatch,
+          sink,
+          onHealth: (health) => {
+            catalog.reportHealth([health]).catch((error: unknown) => {
+              logger.warn({ err: error, target: health.target }, 'could not record target health');
+            });
+          },
+          agent: 'serve',
+          clock,
+          logger,
+        },
+        controller.signal,
+      ),
+    ];
+    logger.info({ store: describeStore(options.store), targets: config.targets.length }, `serving on ${url}`);
+
+    const running = store;
+    let stopping: Promise<void> | null = null;
+    return {
+      url,
+      adminSecret,
+      stop: () =>
+        (stopping ??= (async () => {
+          await close(http);
+          controller.abort();
+          await Promise.allSettled(loops);
+          await sink.flushed();
+          await running.close();
+        })()),
+    };
+  } catch (error) {
+    controller.abort();
+    await close(http);
+    await store?.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The store never lives in a database Hindsight monitors: the incident must not take the record down with it. */
+function refuseMonitoredStore(options: ServeOptions, config: HindsightConfig, logger: Logger): void {
+  if (options.store.kind !== 'postgres') return;
+  const storeUrl = options.store.url;
+  const store = databaseAddress(storeUrl);
+  for (const target of config.targets) {
+    if (sameDatabase(target.url, storeUrl)) {
+      throw userError(
+        'E_STORE_IS_MONITORED',
+        `the store ${redactUrl(storeUrl)} is the database target "${target.name}" monitors; keep Hindsight's record elsewhere (another database or server with --store, or the embedded store: leave --store out)`,
+      );
+    }
+    const t = databaseAddress(target.url);
+    if (store !== null && t !== null && t.host === store.host && t.port === store.port) {
+      logger.warn({ target: target.name }, `the store is on the same PostgreSQL server as target "${target.name}": an outage of that server takes the record down too`);
+    }
+  }
+}
+
+async function openStore(options: ServeOptions, logger: Logger): Promise<IncidentStore> {
+  const onConnectionError = (error: Error): void => {
+    logger.warn({ err: error }, 'a store connection failed; the pool replaces it');
+  };
+  if (options.store.kind === 'embedded') return openEmbeddedStore({ dataDir: options.store.dataDir, onConnectionError });
+  return PostgresStore.open({ url: options.store.url, onConnectionError });
+}
+
+async function applyConfig(config: HindsightConfig, deps: { tokens: TokenService; catalog: CatalogService }): Promise<void> {
+  for (const s of config.services) {
+    await deps.catalog.saveService({
+      name: s.name,
+      grouping: s.grouping,
+      integrations: s.integrations,
+      rules: s.rules,
+      ...(s.escalationPolicy === undefined ? {} : { escalationPolicy: s.escalationPolicy }),
+    });
+  }
+  for (const t of config.targets) {
+    await deps.catalog.saveTarget({ name: t.name, url: t.url, service: t.service, log: t.log ?? null, rules: t.rules });
+  }
+  for (const t of config.tokens) await deps.tokens.ensure({ name: t.name, role: t.role, secret: t.secret });
+}
+
+function listen(http: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      if (error.code === 'EADDRINUSE') {
+        reject(userError('E_PORT_IN_USE', `port ${port} on ${host} is already in use (another hindsight serve?); pick another with --port or HINDSIGHT_PORT`));
+      } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+        reject(userError('E_HOST_UNAVAILABLE', `cannot listen on ${host}: no such address on this machine; pass --host 127.0.0.1 or 0.0.0.0`));
+      } else if (error.code === 'EACCES') {
+        reject(userError('E_PORT_DENIED', `not allowed to listen on port ${port}; ports below 1024 need privileges: pick another with --port`));
+      } else {
+        reject(error);
+      }
+    };
+    http.once('error', onError);
+    http.listen(port, host, () => {
+      http.off('error', onError);
+      const address = http.address();
+      const bound = typeof address === 'object' && address !== null ? address.port : port;
+      resolve(`http://${host.includes(':') ? `[${host}]` : host}:${bound}`);
+    });
+  });
+}
+
+/** Stops accepting connections and waits for requests in flight (at most DRAIN_MS, then cuts them). */
+async function close(http: Server): Promise<void> {
+  if (!http.listening) return;
+  const closed = new Promise<void>((resolve) => http.close(() => { resolve(); }));
+  http.closeIdleConnections();
+  const timer = setTimeout(() => { http.closeAllConnections(); }, DRAIN_MS);
+  await closed;
+  clearTimeout(timer);
+}
