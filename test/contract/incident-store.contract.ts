@@ -125,6 +125,8 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         await store.alerts.update(resolved);
         expect(await store.alerts.get('a1')).toEqual(resolved);
         expect(await store.alerts.findFiring('shop', 'rule:deadlocks:shop-db')).toBeNull();
+        await store.alerts.update(alert('never-inserted'));
+        expect(await store.alerts.get('never-inserted')).toBeNull();
       });
 
       it('keeps one firing alert per service and fingerprint; a resolved one may fire again as a new alert', async () => {

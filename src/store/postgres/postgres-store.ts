@@ -62,10 +62,12 @@ export class PostgresStore implements IncidentStore {
   readonly tokens;
   readonly #db: Kysely<StoreDatabase>;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #statementTimeoutMs: number;
   #closed: Promise<void> | undefined;
 
-  private constructor(db: Kysely<StoreDatabase>, onClose: (() => Promise<void>) | undefined) {
+  private constructor(db: Kysely<StoreDatabase>, statementTimeoutMs: number, onClose: (() => Promise<void>) | undefined) {
     this.#db = db;
+    this.#statementTimeoutMs = statementTimeoutMs;
     this.#onClose = onClose;
     const repos = repositories(db);
     this.findings = repos.findings;
@@ -81,10 +83,11 @@ export class PostgresStore implements IncidentStore {
 
   /** Connects, brings the schema up to date, and returns the store. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const statementTimeoutMs = options.statementTimeoutMs ?? 15_000;
     const connection = {
       connectionString: options.url,
       application_name: options.applicationName ?? 'hindsight',
-      statement_timeout: options.statementTimeoutMs ?? 15_000,
+      statement_timeout: statementTimeoutMs,
       // A transaction left open by a bug must not hold locks (and advisory locks) for ever.
       idle_in_transaction_session_timeout: 60_000,
       connectionTimeoutMillis: 10_000,
@@ -101,12 +104,20 @@ export class PostgresStore implements IncidentStore {
     }
     const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? 10, idleTimeoutMillis: 30_000 });
     pool.on('error', (error) => options.onConnectionError?.(error));
-    return new PostgresStore(new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) }), options.onClose);
+    return new PostgresStore(new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) }), statementTimeoutMs, options.onClose);
   }
 
   transact<T>(lock: string, work: (tx: StoreRepositories) => Promise<T>): Promise<T> {
     return this.#db.transaction().execute(async (trx) => {
-      await sql`SELECT pg_advisory_xact_lock(${advisoryKey(lock)}::bigint)`.execute(trx);
+      await sql`SELECT pg_advisory_xact_lock(${advisoryKey(lock)}::bigint)`.execute(trx).catch((error: unknown) => {
+        // 57014: statement_timeout ran out while another transaction (here or on a replica) held the lock.
+        if ((error as { code?: unknown }).code !== '57014') throw error;
+        throw transientError(
+          'store_lock_timeout',
+          `Waited longer than the store's statement_timeout (${this.#statementTimeoutMs} ms) for its lock "${lock}": another cycle or replica holds it; retry later.`,
+          error,
+        );
+      });
       return work(repositories(trx));
     });
   }
@@ -138,9 +149,15 @@ function unreachable(url: string, cause: unknown): Error {
   if (isHindsightError(cause)) return cause;
   const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
   const detail = cause instanceof Error ? cause.message : String(cause);
-  // 28xxx: authentication; 3D000: no such database — fixing the URL helps, retrying does not.
-  if (typeof code === 'string' && (code.startsWith('28') || code === '3D000')) {
-    return userError('store_refused', `The store at ${redactUrl(url)} refused us: ${detail}. Fix the user, password or database name in --store.`, cause);
+  // 28xxx: authentication; 3D000: no such database; 42501: may not create the tables — fixing the
+  // URL or the role's rights helps, retrying does not.
+  if (typeof code === 'string' && (code.startsWith('28') || code === '3D000' || code === '42501')) {
+    return userError(
+      'store_refused',
+      `The store at ${redactUrl(url)} refused us: ${detail}. Fix the user, password or database name in --store, ` +
+        'and give that role the right to create tables in its database (Hindsight creates and migrates its schema at start).',
+      cause,
+    );
   }
   return transientError(
     'store_unreachable',
