@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { transientError, userError } from '../core/errors.js';
+import { userError } from '../core/errors.js';
 import { freePort, LocalPostgres } from '../platform/local-postgres.js';
 import { redact } from './schedule-engine.js';
 
@@ -32,7 +32,8 @@ export async function openRaceServer(url?: string): Promise<RaceServer> {
     try {
       await client.connect();
     } catch (cause) {
-      throw transientError('RACE_CONNECT', `could not connect to ${redact(adminUrl)}: ${String(cause)}; check --db`, cause);
+      // Exit 2 like any bad input: a wrong password or host is fixed in --db, not by retrying.
+      throw userError('RACE_CONNECT', `could not connect to ${redact(adminUrl)}: ${String(cause)}; check the --db URL (host, port, user, password)`, cause);
     }
     try {
       return await fn(client);

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { transientError, userError } from '../core/errors.js';
+import { userError } from '../core/errors.js';
 import type { Blocker, RaceSpec } from './race-spec.js';
 import { errorResult } from './step-result.js';
 import type { StepResult, TraceEvent } from './step-result.js';
@@ -101,7 +101,7 @@ export class ScheduleEngine {
       try {
         await client.connect();
       } catch (cause) {
-        throw transientError('RACE_CONNECT', `could not connect to ${redact(url)}: ${String(cause)}`, cause);
+        throw userError('RACE_CONNECT', `could not connect to ${redact(url)}: ${String(cause)}; check the --db URL (host, port, user, password)`, cause);
       }
       client.on('error', () => undefined); // a dropped session shows up as the failure of its step
       return client;

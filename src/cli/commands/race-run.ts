@@ -1,4 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { userError } from '../../core/errors.js';
 import { openRaceServer } from '../../race/race-database.js';
 import { resultsToJunit, formatResult, resultToJson } from '../../race/race-report.js';
@@ -17,19 +19,45 @@ const integer = (name: string, value: string | undefined): number | undefined =>
   return n;
 };
 
+/** An output file we could not write after a long run would lose it: checked before running. */
+async function checkWritable(option: string, path: string): Promise<void> {
+  const full = resolve(path);
+  const isDir = await stat(full).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (isDir) throw userError('RACE_BAD_OPTION', `${option} ${path} is a directory; give a file path`);
+  const target = await access(full, constants.W_OK).then(
+    () => undefined,
+    // Not there yet: then its directory must exist and be writable.
+    () => access(dirname(full), constants.W_OK | constants.X_OK).then(() => undefined, (cause: unknown) => cause),
+  );
+  if (target !== undefined) {
+    throw userError('RACE_BAD_OPTION', `${option} ${path}: cannot write there (${dirname(full)} does not exist or is not writable); give a path in an existing, writable directory`, target);
+  }
+}
+
 /** Runs `hindsight race`: exit code 1 when a spec has a finding. */
 export async function runRaceCommand(specs: readonly string[], options: RaceCommandOptions): Promise<void> {
+  if (options.out !== undefined) await checkWritable('--out', options.out);
   if (options.fromLog !== undefined) {
     const { specFromLogFile } = await import('../../race/log-to-spec.js');
     const text = await specFromLogFile(options.fromLog);
-    if (options.out) await writeFile(options.out, text);
-    else process.stdout.write(text);
+    if (options.out) {
+      await writeFile(options.out, text);
+      process.stderr.write(`hindsight race: wrote the spec of the first deadlock in ${options.fromLog} to ${options.out}; run it with: hindsight race ${options.out}\n`);
+    } else process.stdout.write(text);
     return;
   }
   if (specs.length === 0) throw userError('RACE_NO_SPEC', 'give at least one spec file (hindsight race deadlock.yaml), or --from-log FILE');
   const allow = options.allow?.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = allow?.find((a) => !OUTCOME_KINDS.includes(a as OutcomeKind));
   if (bad) throw userError('RACE_BAD_OPTION', `--allow: unknown outcome ${bad}; use ${OUTCOME_KINDS.join(', ')}`);
+  // Every option is checked before a server starts: a mistake costs no run.
+  const seed = integer('seed', options.seed);
+  const maxSchedules = integer('max-schedules', options.maxSchedules);
+  const schedule = options.schedule !== undefined ? parseSchedule(options.schedule) : undefined;
+  if (options.junit !== undefined) await checkWritable('--junit', options.junit);
   const loaded = await Promise.all(specs.map(loadSpecFile));
   const server = await openRaceServer(options.db);
   const results: RaceResult[] = [];
@@ -41,13 +69,11 @@ export async function runRaceCommand(specs: readonly string[], options: RaceComm
         ...(options.overlap ? { overlap: true } : {}),
       };
       const url = await server.createDatabase();
-      const seed = integer('seed', options.seed);
-      const maxSchedules = integer('max-schedules', options.maxSchedules);
       const result = await runRace(spec, {
         url,
         ...(seed !== undefined ? { seed } : {}),
         ...(maxSchedules !== undefined ? { maxSchedules } : {}),
-        ...(options.schedule ? { schedule: parseSchedule(options.schedule) } : {}),
+        ...(schedule ? { schedule } : {}),
         ...(options.first ? { stopAtFirst: true } : {}),
         shrink: options.shrink,
       });
@@ -58,6 +84,9 @@ export async function runRaceCommand(specs: readonly string[], options: RaceComm
     await server.close();
   }
   if (options.json) process.stdout.write(`${JSON.stringify(results.map(resultToJson), null, 2)}\n`);
-  if (options.junit) await writeFile(options.junit, resultsToJunit(results));
+  if (options.junit) {
+    await writeFile(options.junit, resultsToJunit(results));
+    process.stderr.write(`hindsight race: wrote the JUnit report of ${results.length} spec(s) to ${options.junit}\n`);
+  }
   process.exitCode = results.some((r) => r.findings.length > 0) ? EXIT.finding : EXIT.ok;
 }
