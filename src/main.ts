@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAgentCommand } from './cli/commands/agent-command.js';
 import { registerAnalyzeCommand } from './cli/commands/analyze-command.js';
 import { registerConfigCommand } from './cli/commands/config-command.js';
 import { registerIncidentCommand } from './cli/commands/incident-command.js';
@@ -23,6 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerRaceCommand(program);
   registerAnalyzeCommand(program);
   registerServeCommand(program, async () => (await import('./serve-deps.js')).serveDeps());
+  registerAgentCommand(program, async () => (await import('./agent-deps.js')).agentDeps());
   registerConfigCommand(program);
   registerIncidentsCommand(program);
   registerIncidentCommand(program);

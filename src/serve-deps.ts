@@ -11,14 +11,14 @@ import { RuleCycle } from './app/rule-cycle.js';
 import { RuleQueries } from './app/rule-queries.js';
 import { TokenService } from './app/token-service.js';
 import type { RunningServer, ServeDeps } from './cli/commands/serve-command.js';
-import type { HindsightConfig, TargetConfig } from './config/config-schema.js';
+import type { HindsightConfig } from './config/config-schema.js';
+import { targetWatchOptions } from './configured-target.js';
 import { databaseAddress, redactUrl, sameDatabase } from './config/postgres-url.js';
 import { describeStore, type ServeOptions } from './config/server-options.js';
 import { userError } from './core/errors.js';
 import type { IncidentStore } from './core/incident-store.js';
 import { RuleLoop } from './engine/rule-loop.js';
 import { superviseTargets } from './engine/target-supervisor.js';
-import type { TargetWatchOptions } from './engine/target-watch.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { randomIds } from './platform/random-ids.js';
 import { systemClock } from './platform/system-clock.js';
@@ -37,19 +37,6 @@ const DRAIN_MS = 10_000;
 export function serveDeps(): ServeDeps {
   return { startServer };
 }
-
-/** The watch of a configured target, as `hindsight watch` would run it. */
-export const targetWatchOptions = (t: TargetConfig): TargetWatchOptions => ({
-  name: t.name,
-  url: t.url,
-  log: t.log ?? null,
-  logFormat: t.logFormat,
-  logPrefix: t.logPrefix ?? null,
-  fromStart: false,
-  intervalMs: t.interval,
-  rawQueries: t.rawQueries,
-  thresholds: { blockingMs: t.thresholds.blocking, idleInTransactionMs: t.thresholds.idleInTransaction, longTransactionMs: t.thresholds.longTransaction },
-});
 
 async function startServer(options: ServeOptions, config: HindsightConfig): Promise<RunningServer> {
   const logger = createLogger({ level: options.logLevel });

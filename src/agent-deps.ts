@@ -1,0 +1,54 @@
+import { FindingPushClient } from './agent/push/finding-push-client.js';
+import type { AgentDeps, RunningAgent } from './cli/commands/agent-command.js';
+import type { HindsightConfig } from './config/config-schema.js';
+import type { AgentOptions } from './config/server-options.js';
+import { targetWatchOptions } from './configured-target.js';
+import { superviseTargets } from './engine/target-supervisor.js';
+import { createLogger } from './platform/logger.js';
+import { systemClock } from './platform/system-clock.js';
+import { openTargetWatch } from './watch-deps.js';
+
+/**
+ * Part of the composition root (src/main.ts): `hindsight agent` — the watches of `serve`, with the
+ * push client as their sink instead of the finding intake. Loaded only when `agent` runs.
+ */
+export function agentDeps(): AgentDeps {
+  return { startAgent };
+}
+
+function startAgent(options: AgentOptions, config: HindsightConfig): RunningAgent {
+  const logger = createLogger({ name: 'hindsight-agent' });
+  const client = new FindingPushClient({ server: options.server, token: options.token, agent: options.name, logger });
+  const watches = new AbortController();
+  const pushing = new AbortController();
+  const push = client.run(pushing.signal);
+  const supervised = superviseTargets(
+    config.targets.map(targetWatchOptions),
+    {
+      openTargetWatch,
+      sink: client,
+      onHealth: (health) => {
+        client.reportHealth(health);
+      },
+      agent: options.name,
+      clock: systemClock,
+      logger,
+    },
+    watches.signal,
+  );
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      watches.abort();
+      await supervised;
+      pushing.abort();
+      await push.catch(() => undefined);
+    })());
+  // A refused token ends the agent: nothing it watches could be delivered.
+  const done = push.catch(async (error: unknown) => {
+    watches.abort();
+    await supervised;
+    throw error;
+  });
+  return { done: done.then(() => stop()), stop };
+}
