@@ -1,18 +1,19 @@
 import { pino } from 'pino';
-import { CatalogService } from '../../../src/app/catalog-service.js';
-import { FindingIntake } from '../../../src/app/finding-intake.js';
-import { InboundAlertIntake } from '../../../src/app/inbound-alert-intake.js';
-import { IncidentService } from '../../../src/app/incident-service.js';
-import { RuleQueries } from '../../../src/app/rule-queries.js';
-import { TokenService } from '../../../src/app/token-service.js';
-import { createApiApp, type ApiOptions } from '../../../src/api/create-api-app.js';
-import { inboundReplySchema } from '../../../src/api/integrations/alertmanager-webhook.js';
-import { storeStatus, type StatusSource } from '../../../src/api/routes/health-routes.js';
-import { errorBodySchema } from '../../../src/api/schemas/common-schemas.js';
-import { createServerMetrics } from '../../../src/api/server-metrics.js';
-import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { FakeClock } from '../../support/fake-clock.js';
-import { CountingIds } from '../../support/sample-builder.js';
+import { CatalogService } from '../../src/app/catalog-service.js';
+import { FindingIntake } from '../../src/app/finding-intake.js';
+import { InboundAlertIntake } from '../../src/app/inbound-alert-intake.js';
+import { IncidentService } from '../../src/app/incident-service.js';
+import { RuleQueries } from '../../src/app/rule-queries.js';
+import { TokenService } from '../../src/app/token-service.js';
+import { createApiApp, type ApiOptions } from '../../src/api/create-api-app.js';
+import { inboundReplySchema } from '../../src/api/integrations/alertmanager-webhook.js';
+import { storeStatus, type StatusSource } from '../../src/api/routes/health-routes.js';
+import { errorBodySchema } from '../../src/api/schemas/common-schemas.js';
+import { createServerMetrics } from '../../src/api/server-metrics.js';
+import type { IncidentStore } from '../../src/core/incident-store.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { FakeClock } from './fake-clock.js';
+import { CountingIds } from './sample-builder.js';
 
 export interface Reply {
   readonly status: number;
@@ -31,12 +32,12 @@ export interface CallOptions {
 }
 
 /**
- * The whole API on the memory store, wired as serve wires it, with one token per role and a
+ * The whole API on the memory store (or the store given), wired as serve wires it, with one token per role and a
  * service `shop` whose Alertmanager secret is `s3cret` (as in the recorded fixture) and whose
  * PagerDuty routing key is `pd-routing-key-0123456789abcdef`.
  */
-export async function createApiHarness(options: { api?: ApiOptions; status?: StatusSource } = {}) {
-  const store = new MemoryStore();
+export async function createApiHarness(options: { api?: ApiOptions; status?: StatusSource; store?: IncidentStore } = {}) {
+  const store = options.store ?? new MemoryStore();
   const clock = new FakeClock(Date.parse('2026-11-30T15:39:00Z'));
   const ids = new CountingIds();
   const logLines: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createApiHarness, errorOf } from './api-harness.js';
+import { createApiHarness, errorOf } from '../../support/api-harness.js';
 
 describe('bearer tokens and roles', () => {
   it('answers 401 without a token and with an unknown one, on every route that needs one', async () => {

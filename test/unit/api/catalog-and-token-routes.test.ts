@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { serviceListSchema, serviceSchema, targetListSchema, targetSchema, tokenCreatedSchema, tokenListSchema } from '../../../src/api/schemas/catalog-schemas.js';
-import { createApiHarness, errorOf } from './api-harness.js';
+import { createApiHarness, errorOf } from '../../support/api-harness.js';
 
 describe('services and targets through the API', () => {
   it('creates, reads, updates and deletes services; secrets never come back', async () => {

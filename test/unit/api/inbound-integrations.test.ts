@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { inboundReplySchema } from '../../../src/api/integrations/alertmanager-webhook.js';
 import { pagerdutyAcceptedSchema, pagerdutyInvalidSchema } from '../../../src/api/integrations/pagerduty-events.js';
 import { alertListSchema, incidentDetailSchema } from '../../../src/api/schemas/incident-schemas.js';
-import { createApiHarness, errorOf, firingNotification, type ApiHarness } from './api-harness.js';
+import { createApiHarness, errorOf, firingNotification, type ApiHarness } from '../../support/api-harness.js';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../fixtures/integrations/${name}`, import.meta.url), 'utf8'));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { incidentDetailSchema, incidentListSchema, incidentSchema, timelineEntrySchema } from '../../../src/api/schemas/incident-schemas.js';
-import { createApiHarness, errorOf, openIncident } from './api-harness.js';
+import { createApiHarness, errorOf, openIncident } from '../../support/api-harness.js';
 
 describe('incident routes', () => {
   it('lists open incidents and shows one with its timeline, alerts and evidence', async () => {

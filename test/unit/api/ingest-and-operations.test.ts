@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ingestReplySchema } from '../../../src/api/schemas/finding-schemas.js';
 import type { DeadlockFinding, Finding } from '../../../src/core/finding.js';
-import { createApiHarness, errorOf } from './api-harness.js';
+import { createApiHarness, errorOf } from '../../support/api-harness.js';
 
 const deadlock = (id: string, at: number): DeadlockFinding => ({
   kind: 'deadlock',

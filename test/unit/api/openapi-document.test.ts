@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createApiHarness } from './api-harness.js';
+import { createApiHarness } from '../../support/api-harness.js';
 
 interface Operation {
   security: unknown[];

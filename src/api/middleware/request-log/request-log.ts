@@ -3,6 +3,9 @@ import { routePath } from 'hono/route';
 import type { Logger } from '../../../platform/logger.js';
 import type { ServerMetrics } from '../../server-metrics.js';
 
+/** Probes and scrapes come every few seconds: logged at debug unless they fail. */
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
 /** Monotonic milliseconds: request timing must not jump with the wall clock. */
 const monotonicMs = (): number => performance.now();
 
@@ -24,6 +27,7 @@ export function requestLog(logger: Logger, metrics: ServerMetrics): MiddlewareHa
       metrics.observeRequest({ method: c.req.method, route: matched, status, seconds: ms / 1000 });
       const line = { method: c.req.method, path: c.req.path, status, ms: Math.round(ms * 10) / 10 };
       if (status >= 500) logger.warn(line, 'request');
+      else if (QUIET_ROUTES.has(matched) && status < 400) logger.debug(line, 'request');
       else logger.info(line, 'request');
     }
   };
