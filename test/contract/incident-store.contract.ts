@@ -109,6 +109,8 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         await store.findings.save([deadlock('d1', 1_000)], 1_100);
         const [got] = await store.findings.get(['d1']);
         (got as { target: string }).target = 'changed';
+        const [listed] = await store.findings.list({ since: 0 });
+        (listed as { target: string }).target = 'changed';
         expect((await store.findings.get(['d1']))[0]?.target).toBe('shop-db');
       });
     });
@@ -160,6 +162,21 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
     });
 
     describe('incidents', () => {
+      it('keeps what was written, whatever the caller does with its objects afterwards', async () => {
+        const written = { ...incident('i1'), title: 'as written' };
+        await store.incidents.insert(written);
+        (written as { title: string }).title = 'changed after insert';
+        const [listed] = await store.incidents.list({});
+        (listed as { title: string }).title = 'changed after list';
+        const labels = { team: 'db' };
+        await store.alerts.insert(alert('a1', { labels }));
+        labels.team = 'changed';
+        const got = await store.alerts.get('a1');
+        (got!.labels as Record<string, string>).team = 'changed too';
+        expect((await store.incidents.get('i1'))?.title).toBe('as written');
+        expect((await store.alerts.get('a1'))?.labels).toEqual({ team: 'db' });
+      });
+
       it('inserts and gets; an id inserted twice is a conflict', async () => {
         const i1 = incident('i1');
         await store.incidents.insert(i1);

@@ -24,6 +24,9 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const endOf = (finding: Finding): number | null =>
   finding.kind === 'blocking_episode' ? finding.endedAt : finding.at;
 
+/** What a repository returns: a clone, so that callers never hold (or change) the stored rows. */
+const out = <T>(value: T): Promise<T> => Promise.resolve(structuredClone(value));
+
 /** Runs a synchronous write as the port's promise, a thrown conflict becoming a rejection. */
 const attempt = <T>(write: () => T): Promise<T> => {
   try {
@@ -49,7 +52,7 @@ function findings(t: TableAccess): FindingRepository {
     },
     get(ids) {
       const found = ids.flatMap((id) => t.get('findings', id)?.finding ?? []);
-      return Promise.resolve(found);
+      return out(found);
     },
     list({ since, target, kinds, limit }) {
       const rows = t
@@ -59,7 +62,7 @@ function findings(t: TableAccess): FindingRepository {
         .filter((r) => kinds === undefined || kinds.includes(r.finding.kind))
         .map((r) => r.finding)
         .sort(byFindingTime);
-      return Promise.resolve(rows.slice(0, listLimit(limit)));
+      return out(rows.slice(0, listLimit(limit)));
     },
     prune(before) {
       const linked = new Set([
@@ -73,7 +76,7 @@ function findings(t: TableAccess): FindingRepository {
           dropped += 1;
         }
       }
-      return Promise.resolve(dropped);
+      return out(dropped);
     },
   };
 }
@@ -102,11 +105,11 @@ function alerts(t: TableAccess): AlertRepository {
       });
     },
     get(id) {
-      return Promise.resolve(t.get('alerts', id) ?? null);
+      return out(t.get('alerts', id) ?? null);
     },
     findFiring(service, fingerprint) {
       const found = t.rows('alerts').find((a) => a.status === 'firing' && a.service === service && a.fingerprint === fingerprint);
-      return Promise.resolve(found ?? null);
+      return out(found ?? null);
     },
     list({ status, service, incidentId, limit }) {
       const rows = t
@@ -115,12 +118,12 @@ function alerts(t: TableAccess): AlertRepository {
         .filter((a) => service === undefined || a.service === service)
         .filter((a) => incidentId === undefined || a.incidentId === incidentId)
         .sort((a, b) => b.startedAt - a.startedAt || byText(b.id, a.id));
-      return Promise.resolve(rows.slice(0, listLimit(limit)));
+      return out(rows.slice(0, listLimit(limit)));
     },
     countByStatus() {
       const counts: Record<AlertStatus, number> = { firing: 0, resolved: 0 };
       for (const a of t.rows('alerts')) counts[a.status] += 1;
-      return Promise.resolve(counts);
+      return out(counts);
     },
   };
 }
@@ -134,12 +137,12 @@ function incidents(t: TableAccess): IncidentRepository {
     },
     update(incident) {
       const stored = t.get('incidents', incident.id);
-      if (stored?.version !== incident.version - 1) return Promise.resolve(false);
+      if (stored?.version !== incident.version - 1) return out(false);
       t.set('incidents', incident.id, incident);
-      return Promise.resolve(true);
+      return out(true);
     },
     get(id) {
-      return Promise.resolve(t.get('incidents', id) ?? null);
+      return out(t.get('incidents', id) ?? null);
     },
     list({ states, service, limit }) {
       const rows = t
@@ -147,14 +150,14 @@ function incidents(t: TableAccess): IncidentRepository {
         .filter((i) => states === undefined || states.includes(i.state))
         .filter((i) => service === undefined || i.service === service)
         .sort((a, b) => b.createdAt - a.createdAt || byText(b.id, a.id));
-      return Promise.resolve(rows.slice(0, listLimit(limit)));
+      return out(rows.slice(0, listLimit(limit)));
     },
     findForGrouping(service, groupKey, states) {
       const rows = t
         .rows('incidents')
         .filter((i) => i.service === service && i.groupKey === groupKey && states.includes(i.state))
         .sort((a, b) => b.lastAlertAt - a.lastAlertAt || b.createdAt - a.createdAt || byText(b.id, a.id));
-      return Promise.resolve(rows);
+      return out(rows);
     },
     countByState() {
       const counts: Record<IncidentState, number> = {
@@ -166,7 +169,7 @@ function incidents(t: TableAccess): IncidentRepository {
         cancelled: 0,
       };
       for (const i of t.rows('incidents')) counts[i.state] += 1;
-      return Promise.resolve(counts);
+      return out(counts);
     },
   };
 }
@@ -184,7 +187,7 @@ function timeline(t: TableAccess): TimelineRepository {
         .filter((r) => r.entry.incidentId === incidentId)
         .sort((a, b) => a.entry.at - b.entry.at || a.seq - b.seq)
         .map((r) => r.entry);
-      return Promise.resolve(rows);
+      return out(rows);
     },
   };
 }
@@ -205,7 +208,7 @@ function evidence(t: TableAccess): EvidenceRepository {
         .filter((r) => ids.has(r.finding.id))
         .map((r) => r.finding)
         .sort(byFindingTime);
-      return Promise.resolve(found);
+      return out(found);
     },
   };
 }
@@ -213,10 +216,10 @@ function evidence(t: TableAccess): EvidenceRepository {
 function ruleStates(t: TableAccess): RuleStateRepository {
   return {
     get(key) {
-      return Promise.resolve(t.get('ruleStates', key) ?? null);
+      return out(t.get('ruleStates', key) ?? null);
     },
     list() {
-      return Promise.resolve(t.rows('ruleStates').sort((a, b) => byText(a.key, b.key)));
+      return out(t.rows('ruleStates').sort((a, b) => byText(a.key, b.key)));
     },
     save(state) {
       t.set('ruleStates', state.key, state);
@@ -232,20 +235,20 @@ function services(t: TableAccess): ServiceRepository {
       return Promise.resolve();
     },
     get(name) {
-      return Promise.resolve(t.get('services', name) ?? null);
+      return out(t.get('services', name) ?? null);
     },
     list() {
-      return Promise.resolve(t.rows('services').sort((a, b) => byText(a.name, b.name)));
+      return out(t.rows('services').sort((a, b) => byText(a.name, b.name)));
     },
     delete(name) {
-      return Promise.resolve(t.delete('services', name));
+      return out(t.delete('services', name));
     },
     findByIntegrationSecret(secretHash) {
       for (const service of t.rows('services').sort((a, b) => byText(a.name, b.name))) {
         const integration = service.integrations.find((i) => i.secretHash === secretHash);
-        if (integration) return Promise.resolve({ service, type: integration.type });
+        if (integration) return out({ service, type: integration.type });
       }
-      return Promise.resolve(null);
+      return out(null);
     },
   };
 }
@@ -257,20 +260,20 @@ function targets(t: TableAccess): TargetRepository {
       return Promise.resolve();
     },
     get(name) {
-      return Promise.resolve(t.get('targets', name) ?? null);
+      return out(t.get('targets', name) ?? null);
     },
     list() {
-      return Promise.resolve(t.rows('targets').sort((a, b) => byText(a.name, b.name)));
+      return out(t.rows('targets').sort((a, b) => byText(a.name, b.name)));
     },
     delete(name) {
-      return Promise.resolve(t.delete('targets', name));
+      return out(t.delete('targets', name));
     },
     reportHealth(health) {
       t.set('health', health.target, health);
       return Promise.resolve();
     },
     health() {
-      return Promise.resolve(t.rows('health').sort((a, b) => byText(a.target, b.target)));
+      return out(t.rows('health').sort((a, b) => byText(a.target, b.target)));
     },
   };
 }
@@ -286,16 +289,16 @@ function tokens(t: TableAccess): TokenRepository {
       return Promise.resolve();
     },
     findBySecretHash(secretHash) {
-      return Promise.resolve(t.rows('tokens').find((token) => token.secretHash === secretHash) ?? null);
+      return out(t.rows('tokens').find((token) => token.secretHash === secretHash) ?? null);
     },
     list() {
-      return Promise.resolve(t.rows('tokens').sort((a, b) => a.createdAt - b.createdAt || byText(a.id, b.id)));
+      return out(t.rows('tokens').sort((a, b) => a.createdAt - b.createdAt || byText(a.id, b.id)));
     },
     delete(id) {
-      return Promise.resolve(t.delete('tokens', id));
+      return out(t.delete('tokens', id));
     },
     count() {
-      return Promise.resolve(t.rows('tokens').length);
+      return out(t.rows('tokens').length);
     },
   };
 }

@@ -60,7 +60,8 @@ export type UndoJournal = { table: TableName; key: string; previous: unknown }[]
 /**
  * Every write goes through here, so that a transaction can record what it overwrote (an undo
  * journal) and put it back when its work rejects — without touching writes made outside it.
- * Rows are cloned on the way in and out: callers never hold the store's own objects.
+ * Rows are cloned on the way in here, and on the way out by the repositories (`out`): callers never
+ * hold the store's own objects.
  */
 export class TableAccess {
   readonly #tables: Tables;
@@ -78,14 +79,14 @@ export class TableAccess {
     return this.#seq.value;
   }
 
+  /** The stored row itself: never hand it out uncloned (repositories clone what they return). */
   get<N extends TableName>(table: N, key: string): Row<N> | undefined {
-    const row = (this.#tables[table] as Map<string, Row<N>>).get(key);
-    return row === undefined ? undefined : structuredClone(row);
+    return (this.#tables[table] as Map<string, Row<N>>).get(key);
   }
 
-  /** Every row of a table, cloned. */
+  /** The stored rows themselves (in a fresh array), for filtering before cloning the few returned. */
   rows<N extends TableName>(table: N): Row<N>[] {
-    return [...(this.#tables[table] as Map<string, Row<N>>).values()].map((row) => structuredClone(row));
+    return [...(this.#tables[table] as Map<string, Row<N>>).values()];
   }
 
   has(table: TableName, key: string): boolean {
