@@ -34,7 +34,12 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  */
 export function createServerMetrics(options: { readonly processMetrics?: boolean } = {}): ServerMetrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named like counters: `promtool check metrics` refuses them. Their per-type
+    // breakdowns (nodejs_active_handles{type}…) stay.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  }
 
   const alertsFiring = new Gauge({ name: 'hindsight_alerts_firing', help: 'Alerts firing now.', registers: [registry] });
   const incidentsOpen = new Gauge({
