@@ -191,7 +191,7 @@ export class LocalPostgres {
     await mkdir(this.dataDir, { recursive: true });
     if (this.#ids) await chown(this.dataDir, this.#ids.uid, this.#ids.gid);
     const pwfile = join(this.dataDir, '..', `.pw-${process.pid}-${this.port}`);
-    await appendFile(pwfile, `${this.#password}\n`, { mode: 0o644 });
+    await appendFile(pwfile, `${this.#password}\n`, { mode: 0o600 }); // chowned to the server's user below when root
     if (this.#ids) await chown(pwfile, this.#ids.uid, this.#ids.gid);
     try {
       await this.#asOsUser(this.#bins.initdb, [

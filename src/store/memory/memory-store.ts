@@ -14,31 +14,31 @@ export class MemoryStore implements IncidentStore {
   /** The tail of each lock's queue: resolves when the last transaction holding it ends. */
   readonly #locks = new Map<string, Promise<unknown>>();
 
-  get findings() {
+  get findings(): StoreRepositories['findings'] {
     return this.#repositories.findings;
   }
-  get alerts() {
+  get alerts(): StoreRepositories['alerts'] {
     return this.#repositories.alerts;
   }
-  get incidents() {
+  get incidents(): StoreRepositories['incidents'] {
     return this.#repositories.incidents;
   }
-  get timeline() {
+  get timeline(): StoreRepositories['timeline'] {
     return this.#repositories.timeline;
   }
-  get evidence() {
+  get evidence(): StoreRepositories['evidence'] {
     return this.#repositories.evidence;
   }
-  get ruleStates() {
+  get ruleStates(): StoreRepositories['ruleStates'] {
     return this.#repositories.ruleStates;
   }
-  get services() {
+  get services(): StoreRepositories['services'] {
     return this.#repositories.services;
   }
-  get targets() {
+  get targets(): StoreRepositories['targets'] {
     return this.#repositories.targets;
   }
-  get tokens() {
+  get tokens(): StoreRepositories['tokens'] {
     return this.#repositories.tokens;
   }
 

@@ -51,15 +51,15 @@ const repositories = (db: Kysely<StoreDatabase>): StoreRepositories => ({
  * the lock's name: replicas and overlapping cycles serialize on it, and a crash releases it.
  */
 export class PostgresStore implements IncidentStore {
-  readonly findings;
-  readonly alerts;
-  readonly incidents;
-  readonly timeline;
-  readonly evidence;
-  readonly ruleStates;
-  readonly services;
-  readonly targets;
-  readonly tokens;
+  readonly findings: StoreRepositories['findings'];
+  readonly alerts: StoreRepositories['alerts'];
+  readonly incidents: StoreRepositories['incidents'];
+  readonly timeline: StoreRepositories['timeline'];
+  readonly evidence: StoreRepositories['evidence'];
+  readonly ruleStates: StoreRepositories['ruleStates'];
+  readonly services: StoreRepositories['services'];
+  readonly targets: StoreRepositories['targets'];
+  readonly tokens: StoreRepositories['tokens'];
   readonly #db: Kysely<StoreDatabase>;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #statementTimeoutMs: number;
