@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { ZodError } from 'zod';
+import type { ZodError } from 'zod';
 import { HindsightError, isHindsightError } from '../core/errors.js';
 import type { Logger } from '../platform/logger.js';
 
@@ -71,7 +71,6 @@ export function statusOf(error: HindsightError): 400 | 401 | 403 | 404 | 409 | 4
  */
 export function createErrorHandler(logger: Logger): (error: Error, c: Context) => Response {
   return (error, c) => {
-    if (error instanceof ZodError) return reply(c, invalidRequest('body', error));
     if (isHindsightError(error)) {
       const status = statusOf(error);
       if (status >= 500) logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
