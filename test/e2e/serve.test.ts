@@ -113,10 +113,10 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
   });
 
   it('takes findings and target health from an agent on another host, and an agent with a bad token stops with exit 2', async () => {
-    const created = await fetch(`${url}/api/v1/targets`, {
-      method: 'POST',
+    const created = await fetch(`${url}/api/v1/targets/edge-db`, {
+      method: 'PUT',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'edge-db', url: agentTarget.url, service: 'shop' }),
+      body: JSON.stringify({ url: agentTarget.url, service: 'shop' }),
     });
     expect(created.status, await created.text()).toBeLessThan(300);
     await writeFile(join(dir, 'agent.yaml'), `targets:\n  - name: edge-db\n    url: \${EDGE_DB_URL}\n    service: shop\n    interval: 250ms\n`);
@@ -133,8 +133,8 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
       const health = await until(
         async () => {
           const res = await fetch(`${url}/api/v1/targets`, { headers: { authorization: `Bearer ${token}` } });
-          const body = (await res.json()) as { targets: { target: { name: string }; health: { agent: string; reachable: boolean } | null }[] };
-          return body.targets.find((t) => t.target.name === 'edge-db' && t.health?.agent === 'edge')?.health;
+          const body = (await res.json()) as { targets: { name: string; health: { agent: string; reachable: boolean } | null }[] };
+          return body.targets.find((t) => t.name === 'edge-db' && t.health?.agent === 'edge')?.health;
         },
         20_000,
         "the agent's health report",
