@@ -59,7 +59,12 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       throw unusable(dataDir, 'could not create the PostgreSQL cluster', error);
     });
     // A postmaster orphaned by a killed process is stopped cleanly (a fast shutdown writes a checkpoint).
-    if ((await postmasterState(clusterDir)).kind === 'running') await server.stop();
+    const left = await postmasterState(clusterDir);
+    if (left.kind === 'running') {
+      await server.stop().catch((error: unknown) => {
+        throw unusable(dataDir, `the PostgreSQL server left running there (pid ${left.pid}) could not be stopped`, error);
+      });
+    }
     await startWithRetries(server, dataDir);
     await ensureDatabase(server.url());
     const running = server;
