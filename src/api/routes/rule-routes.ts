@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AlertRule } from '../../core/alert-rule.js';
+import type { RuleState } from '../../core/rule-state.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
 import { nameSchema, severitySchema } from '../schemas/common-schemas.js';
@@ -10,7 +11,23 @@ export interface RuleQueries {
   listRules(): readonly AlertRule[];
   /** The rules in force for a service and, when named, one of its targets. */
   effectiveRules(service: string | null, target?: string | null): Promise<readonly AlertRule[]>;
+  /** Where every rule stands for every target. */
+  states(): Promise<readonly RuleState[]>;
 }
+
+const ruleStateSchema = z.object({
+  key: z.string(),
+  rule: z.string(),
+  target: z.string(),
+  service: z.string(),
+  phase: z.enum(['ok', 'pending', 'firing']),
+  since: z.number(),
+  value: z.number(),
+  alertId: z.string().nullable(),
+  evaluatedAt: z.number(),
+});
+
+const ruleStateListSchema = z.object({ states: z.array(ruleStateSchema) });
 
 const ruleSchema = z.object({
   name: z.string(),
@@ -44,5 +61,14 @@ export const ruleRoutes = (rules: RuleQueries): AnyRoute[] => [
       c.json({
         rules: query.service === undefined && query.target === undefined ? rules.listRules() : await rules.effectiveRules(query.service ?? null, query.target ?? null),
       }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/rules/states',
+    summary: 'Where every rule stands for every target: ok, pending (over the threshold, waiting out `for`) or firing',
+    tag: 'rules',
+    access: 'viewer',
+    responses: { 200: { description: 'The rule states', schema: ruleStateListSchema } },
+    handle: async (_input, c) => c.json({ states: await rules.states() }),
   }),
 ];
