@@ -72,11 +72,19 @@ function replyError(status: number, text: string, server: string): HindsightErro
 }
 
 function reason(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause as { code?: unknown } | undefined;
-    if (typeof cause?.code === 'string') return cause.code;
-    if (error.name === 'TimeoutError') return `no answer in ${TIMEOUT_MS / 1000} s`;
-    return error.message;
+  if (error instanceof Error && error.name === 'TimeoutError') return `no answer in ${TIMEOUT_MS / 1000} s`;
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : null;
+  return systemCode(error) ?? cause ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** ECONNREFUSED and the like, wherever fetch put it: its cause, the cause's cause, an AggregateError's errors. */
+function systemCode(error: unknown, depth = 0): string | null {
+  if (depth > 4 || typeof error !== 'object' || error === null) return null;
+  const e = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code;
+  for (const inner of [e.cause, ...(Array.isArray(e.errors) ? (e.errors as unknown[]) : [])]) {
+    const found = systemCode(inner, depth + 1);
+    if (found !== null) return found;
   }
-  return String(error);
+  return null;
 }
