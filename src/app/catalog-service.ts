@@ -80,6 +80,9 @@ export class CatalogService {
         input.integrations === undefined
           ? (existing?.integrations ?? [])
           : input.integrations.map((integration) => ({ type: integration.type, secretHash: hashSecret(integration.secret) }));
+      if (new Set(integrations.map((integration) => integration.secretHash)).size < integrations.length) {
+        throw userError('INTEGRATION_SECRET_IN_USE', `two integrations of service "${input.name}" share a secret; give each integration its own secret`);
+      }
       for (const integration of integrations) {
         const owner = await tx.services.findByIntegrationSecret(integration.secretHash);
         if (owner !== null && owner.service.name !== input.name) {

@@ -38,6 +38,9 @@ describe('CatalogService', () => {
     await catalog.saveService({ name: 'shop', integrations: [{ type: 'alertmanager', secret: 'shared' }] });
     await expect(catalog.saveService({ name: 'billing', integrations: [{ type: 'pagerduty', secret: 'shared' }] })).rejects.toSatisfy(codeOf('INTEGRATION_SECRET_IN_USE'));
     await expect(catalog.saveService({ name: 'billing', integrations: [{ type: 'pagerduty', secret: '' }] })).rejects.toSatisfy(codeOf('SECRET_EMPTY'));
+    await expect(
+      catalog.saveService({ name: 'billing', integrations: [{ type: 'pagerduty', secret: 'twice' }, { type: 'alertmanager', secret: 'twice' }] }),
+    ).rejects.toSatisfy(codeOf('INTEGRATION_SECRET_IN_USE'));
     expect((await store.services.list()).map((s) => s.name)).toEqual(['shop']);
   });
 
