@@ -104,9 +104,10 @@ export class RuleCycle {
       Math.max(0, ...plans.flatMap((p) => p.rules.filter((r) => r.enabled && names.includes(r.name)).map((r) => r.windowMs)));
     const shortWindow = longest(['deadlocks', 'blocking', 'idle_in_transaction_blocker', 'lock_wait_storm', 'long_transaction']);
     const outageWindow = longest(['target_unreachable']);
+    const names = plans.map((p) => p.target.name);
     const [recent, outages] = await Promise.all([
-      plans.length === 0 ? [] : scanFindings(tx, now - shortWindow, SHORT_KINDS),
-      plans.length === 0 || outageWindow === 0 ? [] : scanFindings(tx, now - outageWindow, OUTAGE_KINDS),
+      plans.length === 0 ? [] : scanFindings(tx, now - shortWindow, SHORT_KINDS, names),
+      plans.length === 0 || outageWindow === 0 ? [] : scanFindings(tx, now - outageWindow, OUTAGE_KINDS, names),
     ]);
     const byTarget = new Map<string, Finding[]>();
     for (const f of [...recent, ...outages]) {
@@ -249,22 +250,35 @@ const changedState = (a: RuleState, b: RuleState): boolean =>
 
 /**
  * Findings of `kinds` active since `since`, read in pages (the store returns at most 1000 at a time,
- * oldest first): each page starts at the last one's latest time, and ids seen twice are kept once.
- * Stops when a page brings nothing new (e.g. more than 1000 findings in one millisecond).
+ * oldest first): each page starts at the previous one's latest time, and ids seen twice are kept
+ * once. When a full page brings nothing new (over 1000 findings in one millisecond, or over 1000
+ * episodes still open), the rest is read target by target.
  */
-const scanFindings = async (tx: StoreRepositories, since: number, kinds: readonly FindingKind[]): Promise<Finding[]> => {
+const scanFindings = async (tx: StoreRepositories, since: number, kinds: readonly FindingKind[], targets: readonly string[]): Promise<Finding[]> => {
   const byId = new Map<string, Finding>();
-  let cursor = since;
+  const complete = await scanPages(tx, { since, kinds }, byId);
+  if (!complete) for (const target of targets) await scanPages(tx, { since, kinds, target }, byId);
+  return [...byId.values()];
+};
+
+/** Reads pages into `byId`; false when it got stuck before the end. */
+const scanPages = async (
+  tx: StoreRepositories,
+  query: { readonly since: number; readonly kinds: readonly FindingKind[]; readonly target?: string },
+  byId: Map<string, Finding>,
+): Promise<boolean> => {
+  let cursor = query.since;
   for (let page = 0; page < MAX_PAGES; page += 1) {
-    const batch = await tx.findings.list({ since: cursor, kinds, limit: PAGE });
+    const batch = await tx.findings.list({ ...query, since: cursor, limit: PAGE });
     let added = 0;
     for (const f of batch) {
       if (!byId.has(f.id)) added += 1;
       byId.set(f.id, f);
     }
     const last = batch[batch.length - 1];
-    if (batch.length < PAGE || added === 0 || last === undefined) break;
+    if (batch.length < PAGE || last === undefined) return true;
+    if (added === 0) return false;
     cursor = Math.max(cursor, findingTime(last));
   }
-  return [...byId.values()];
+  return false;
 };

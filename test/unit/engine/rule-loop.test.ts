@@ -23,7 +23,10 @@ const report = (at: number): RuleCycleReport => ({
 /** Waits the loop asks for, released by the test: time moves only when a wait ends. */
 class ManualSleeper {
   readonly waits: { ms: number; end: () => void; ended: boolean }[] = [];
-  constructor(readonly clock: FakeClock) {}
+  readonly clock: FakeClock;
+  constructor(clock: FakeClock) {
+    this.clock = clock;
+  }
   readonly sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     new Promise((resolve) => {
       const wait = {
@@ -61,7 +64,12 @@ class ScriptedCycle implements RuleCycleRunner {
   maxActive = 0;
   failNext = 0;
   hold: Promise<void> | null = null;
-  constructor(readonly clock: FakeClock, readonly costMs = 0) {}
+  readonly clock: FakeClock;
+  readonly costMs: number;
+  constructor(clock: FakeClock, costMs = 0) {
+    this.clock = clock;
+    this.costMs = costMs;
+  }
   async run(now: number): Promise<RuleCycleReport> {
     this.active += 1;
     this.maxActive = Math.max(this.maxActive, this.active);
