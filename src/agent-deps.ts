@@ -18,7 +18,12 @@ export function agentDeps(): AgentDeps {
 
 function startAgent(options: AgentOptions, config: HindsightConfig): RunningAgent {
   const logger = createLogger({ name: 'hindsight-agent' });
-  const client = new FindingPushClient({ server: options.server, token: options.token, agent: options.name, logger });
+  const client = new FindingPushClient({
+    server: options.server,
+    token: options.token,
+    agent: options.name,
+    logger,
+  });
   const watches = new AbortController();
   const pushing = new AbortController();
   const push = client.run(pushing.signal);

@@ -11,5 +11,9 @@ export const targetWatchOptions = (t: TargetConfig): TargetWatchOptions => ({
   fromStart: false,
   intervalMs: t.interval,
   rawQueries: t.rawQueries,
-  thresholds: { blockingMs: t.thresholds.blocking, idleInTransactionMs: t.thresholds.idleInTransaction, longTransactionMs: t.thresholds.longTransaction },
+  thresholds: {
+    blockingMs: t.thresholds.blocking,
+    idleInTransactionMs: t.thresholds.idleInTransaction,
+    longTransactionMs: t.thresholds.longTransaction,
+  },
 });

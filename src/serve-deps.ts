@@ -44,7 +44,10 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
 
   // Bind first: a port in use is a one-line error before the store is started for nothing.
   let handler: ReturnType<typeof getRequestListener> = getRequestListener(() =>
-    Response.json({ code: 'STARTING', message: 'the server is starting; retry in a moment', details: {} }, { status: 503 }),
+    Response.json(
+      { code: 'STARTING', message: 'the server is starting; retry in a moment', details: {} },
+      { status: 503 },
+    ),
   );
   const http = createServer((req, res) => void handler(req, res));
   const url = await listen(http, options.host, options.port);
@@ -57,8 +60,9 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     const ids = randomIds;
     const tokens = new TokenService({ store, clock, ids });
     const catalog = new CatalogService({ store });
-    await applyConfig(config, { tokens, catalog });
+    // Before the configuration's tokens: "first start" means no token yet, whatever the file declares.
     const adminSecret = await tokens.ensureBootstrapAdmin(options.adminToken);
+    await applyConfig(config, { tokens, catalog });
 
     const metrics = createServerMetrics({ processMetrics: true });
     const ruleLoop = new RuleLoop(new RuleCycle({ store, clock, ids, overrides: config.rules }), {
@@ -69,7 +73,12 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
         metrics.observeRuleCycle(ms / 1000);
       },
     });
-    const intake = new FindingIntake({ store, nudge: () => { ruleLoop.nudge(); } });
+    const intake = new FindingIntake({
+      store,
+      nudge: () => {
+        ruleLoop.nudge();
+      },
+    });
     const app = createApiApp({
       incidents: new IncidentService({ store, clock, ids }),
       alerts: store.alerts,
@@ -86,7 +95,10 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     handler = getRequestListener(app.fetch);
 
     const sink = intake.sink(clock, (error, findings) => {
-      logger.error({ err: error, findings: findings.length }, `could not save ${findings.length} findings; they are lost`);
+      logger.error(
+        { err: error, findings: findings.length },
+        `could not save ${findings.length} findings; they are lost`,
+      );
     });
     const loops = [
       ruleLoop.run(),
@@ -145,7 +157,10 @@ function refuseMonitoredStore(options: ServeOptions, config: HindsightConfig, lo
     }
     const t = databaseAddress(target.url);
     if (store !== null && t !== null && t.host === store.host && t.port === store.port) {
-      logger.warn({ target: target.name }, `the store is on the same PostgreSQL server as target "${target.name}": an outage of that server takes the record down too`);
+      logger.warn(
+        { target: target.name },
+        `the store is on the same PostgreSQL server as target "${target.name}": an outage of that server takes the record down too`,
+      );
     }
   }
 }
@@ -154,11 +169,15 @@ async function openStore(options: ServeOptions, logger: Logger): Promise<Inciden
   const onConnectionError = (error: Error): void => {
     logger.warn({ err: error }, 'a store connection failed; the pool replaces it');
   };
-  if (options.store.kind === 'embedded') return openEmbeddedStore({ dataDir: options.store.dataDir, onConnectionError });
+  if (options.store.kind === 'embedded')
+    return openEmbeddedStore({ dataDir: options.store.dataDir, onConnectionError });
   return PostgresStore.open({ url: options.store.url, onConnectionError });
 }
 
-async function applyConfig(config: HindsightConfig, deps: { tokens: TokenService; catalog: CatalogService }): Promise<void> {
+async function applyConfig(
+  config: HindsightConfig,
+  deps: { tokens: TokenService; catalog: CatalogService },
+): Promise<void> {
   for (const s of config.services) {
     await deps.catalog.saveService({
       name: s.name,
@@ -169,7 +188,13 @@ async function applyConfig(config: HindsightConfig, deps: { tokens: TokenService
     });
   }
   for (const t of config.targets) {
-    await deps.catalog.saveTarget({ name: t.name, url: t.url, service: t.service, log: t.log ?? null, rules: t.rules });
+    await deps.catalog.saveTarget({
+      name: t.name,
+      url: t.url,
+      service: t.service,
+      log: t.log ?? null,
+      rules: t.rules,
+    });
   }
   for (const t of config.tokens) await deps.tokens.ensure({ name: t.name, role: t.role, secret: t.secret });
 }
@@ -178,11 +203,26 @@ function listen(http: Server, host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       if (error.code === 'EADDRINUSE') {
-        reject(userError('E_PORT_IN_USE', `port ${port} on ${host} is already in use (another hindsight serve?); pick another with --port or HINDSIGHT_PORT`));
+        reject(
+          userError(
+            'E_PORT_IN_USE',
+            `port ${port} on ${host} is already in use (another hindsight serve?); pick another with --port or HINDSIGHT_PORT`,
+          ),
+        );
       } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
-        reject(userError('E_HOST_UNAVAILABLE', `cannot listen on ${host}: no such address on this machine; pass --host 127.0.0.1 or 0.0.0.0`));
+        reject(
+          userError(
+            'E_HOST_UNAVAILABLE',
+            `cannot listen on ${host}: no such address on this machine; pass --host 127.0.0.1 or 0.0.0.0`,
+          ),
+        );
       } else if (error.code === 'EACCES') {
-        reject(userError('E_PORT_DENIED', `not allowed to listen on port ${port}; ports below 1024 need privileges: pick another with --port`));
+        reject(
+          userError(
+            'E_PORT_DENIED',
+            `not allowed to listen on port ${port}; ports below 1024 need privileges: pick another with --port`,
+          ),
+        );
       } else {
         reject(error);
       }
@@ -200,9 +240,20 @@ function listen(http: Server, host: string, port: number): Promise<string> {
 /** Stops accepting connections and waits for requests in flight (at most DRAIN_MS, then cuts them). */
 async function close(http: Server): Promise<void> {
   if (!http.listening) return;
-  const closed = new Promise<void>((resolve) => http.close(() => { resolve(); }));
+  const closed = new Promise<void>((resolve) => {
+    http.close(() => {
+      resolve();
+    });
+  });
+  // Keep-alive connections whose request finishes during the drain become idle: close them then too.
+  const idle = setInterval(() => {
+    http.closeIdleConnections();
+  }, 50);
   http.closeIdleConnections();
-  const timer = setTimeout(() => { http.closeAllConnections(); }, DRAIN_MS);
+  const timer = setTimeout(() => {
+    http.closeAllConnections();
+  }, DRAIN_MS);
   await closed;
+  clearInterval(idle);
   clearTimeout(timer);
 }

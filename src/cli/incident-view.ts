@@ -19,19 +19,28 @@ const pad = (text: string, width: number): string => text.padEnd(width);
 export function renderIncidentTable(incidents: readonly Incident[], now: number, columns = 120): string {
   if (incidents.length === 0) return 'no incidents\n';
   const rows = incidents.map((i) => [i.id, i.state, i.service, formatDuration(now - i.createdAt)] as const);
-  const widths = [0, 1, 2, 3].map((c) => Math.max(['ID', 'STATE', 'SERVICE', 'AGE'][c]?.length ?? 0, ...rows.map((r) => r[c]?.length ?? 0)));
-  const head = (cells: readonly string[]): string => cells.map((cell, c) => pad(cell, widths[c] ?? 0)).join('  ');
+  const widths = [0, 1, 2, 3].map((c) =>
+    Math.max(['ID', 'STATE', 'SERVICE', 'AGE'][c]?.length ?? 0, ...rows.map((r) => r[c]?.length ?? 0)),
+  );
+  const head = (cells: readonly string[]): string =>
+    cells.map((cell, c) => pad(cell, widths[c] ?? 0)).join('  ');
   const used = widths.reduce((a, b) => a + b + 2, 0);
   const summaryWidth = Math.max(20, columns - used);
   const lines = [`${head(['ID', 'STATE', 'SERVICE', 'AGE'])}  SUMMARY`];
   incidents.forEach((incident, index) => {
     const row = rows[index] ?? ['', '', '', ''];
-    lines.push(`${head(row.map(terminalText))}  ${oneLine(incident.summary || incident.title, summaryWidth)}`);
+    lines.push(
+      `${head(row.map(terminalText))}  ${oneLine(incident.summary || incident.title, summaryWidth)}`,
+    );
   });
   return `${lines.join('\n')}\n`;
 }
 
-const time = (at: number): string => new Date(at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+const time = (at: number): string =>
+  new Date(at)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 
 /** `hindsight incident show`: the record with its alerts, timeline and evidence. */
 export function renderIncidentDetail(detail: IncidentDetail, now: number): string {
@@ -41,24 +50,35 @@ export function renderIncidentDetail(detail: IncidentDetail, now: number): strin
     `  state     ${i.state} (${i.severity}), service ${terminalText(i.service)}`,
     `  opened    ${time(i.createdAt)} (${formatDuration(now - i.createdAt)} ago)`,
   ];
-  for (const [label, at] of [['acked', i.acknowledgedAt], ['mitigated', i.mitigatedAt], ['resolved', i.resolvedAt], ['closed', i.closedAt], ['cancelled', i.cancelledAt]] as const) {
+  for (const [label, at] of [
+    ['acked', i.acknowledgedAt],
+    ['mitigated', i.mitigatedAt],
+    ['resolved', i.resolvedAt],
+    ['closed', i.closedAt],
+    ['cancelled', i.cancelledAt],
+  ] as const) {
     if (at !== null) lines.push(`  ${pad(label, 9)} ${time(at)}`);
   }
   lines.push('', `  ${terminalText(i.summary)}`);
   if (detail.alerts.length > 0) {
     lines.push('', `alerts (${detail.alerts.length}):`);
     for (const a of detail.alerts) {
-      lines.push(`  ${a.status === 'firing' ? 'FIRING  ' : 'resolved'}  ${a.severity}  ${oneLine(a.summary, 100)}  [${terminalText(a.source)}${a.rule === null ? '' : ` ${terminalText(a.rule)}`}]`);
+      lines.push(
+        `  ${a.status === 'firing' ? 'FIRING  ' : 'resolved'}  ${a.severity}  ${oneLine(a.summary, 100)}  [${terminalText(a.source)}${a.rule === null ? '' : ` ${terminalText(a.rule)}`}]`,
+      );
     }
   }
   lines.push('', 'timeline:');
   for (const e of detail.timeline) {
     const mark = e.deadEnd ? ' [dead end]' : '';
-    lines.push(`  ${time(e.at)}  ${pad(terminalText(e.actor), 16)}  ${pad(e.kind, 15)}  ${terminalText(e.text).replace(/\n/g, '\n      ')}${mark}`);
+    lines.push(
+      `  ${time(e.at)}  ${pad(terminalText(e.actor), 16)}  ${pad(e.kind, 15)}  ${terminalText(e.text).replace(/\n/g, '\n      ')}${mark}`,
+    );
   }
   if (detail.evidence.length > 0) {
     lines.push('', `evidence (${detail.evidence.length} findings):`);
-    for (const f of detail.evidence) lines.push(`  ${time(findingTime(f))}  ${terminalText(f.id)}  ${oneLine(describeFinding(f), 140)}`);
+    for (const f of detail.evidence)
+      lines.push(`  ${time(findingTime(f))}  ${terminalText(f.id)}  ${oneLine(describeFinding(f), 140)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -32,7 +32,11 @@ export class ServerClient {
     try {
       response = await this.#fetch(`${server}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
@@ -48,7 +52,11 @@ export class ServerClient {
       try {
         return JSON.parse(text) as unknown;
       } catch (error) {
-        throw transientError('E_SERVER_REPLY', `${server} answered ${method} ${path} with something that is not JSON; is it a Hindsight server?`, error);
+        throw transientError(
+          'E_SERVER_REPLY',
+          `${server} answered ${method} ${path} with something that is not JSON; is it a Hindsight server?`,
+          error,
+        );
       }
     }
     throw replyError(response.status, text, server);

@@ -13,25 +13,39 @@ import { redactUrl } from './postgres-url.js';
 
 const name = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    'a name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
 
 const postgresUrl = z.string().superRefine((value, ctx) => {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    ctx.addIssue({ code: 'custom', message: `"${redactUrl(value)}" is not a URL; expected postgres://user:password@host:5432/database` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${redactUrl(value)}" is not a URL; expected postgres://user:password@host:5432/database`,
+    });
     return;
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    ctx.addIssue({ code: 'custom', message: `the URL must start with postgres:// (got "${redactUrl(value)}")` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `the URL must start with postgres:// (got "${redactUrl(value)}")`,
+    });
   } else if (!url.hostname && !url.searchParams.get('host')) {
-    ctx.addIssue({ code: 'custom', message: 'the URL names no host; expected postgres://user:password@host:5432/database' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'the URL names no host; expected postgres://user:password@host:5432/database',
+    });
   }
 });
 
 /** Hindsight's own API tokens: long enough not to be guessed. */
-const secret = z.string().min(16, 'a secret must be at least 16 characters (generate one: openssl rand -hex 24)');
+const secret = z
+  .string()
+  .min(16, 'a secret must be at least 16 characters (generate one: openssl rand -hex 24)');
 /** What another tool sends (an Alertmanager bearer, a PagerDuty routing_key): whatever it has. */
 const integrationSecret = z.string().min(1, 'the secret must not be empty');
 
@@ -56,23 +70,34 @@ const ruleOverride = z
     ...(r.for === undefined ? {} : { forMs: r.for }),
     ...(r.severity === undefined ? {} : { severity: r.severity }),
   }))
-  .refine((r) => r.threshold === undefined || r.resolveThreshold === undefined || r.resolveThreshold <= r.threshold, {
-    message: 'resolveThreshold must not be above threshold (it is the lower level at which the alert resolves)',
-  });
+  .refine(
+    (r) => r.threshold === undefined || r.resolveThreshold === undefined || r.resolveThreshold <= r.threshold,
+    {
+      message:
+        'resolveThreshold must not be above threshold (it is the lower level at which the alert resolves)',
+    },
+  );
 
 const rules = z.record(z.string(), ruleOverride).default({});
 
 const grouping = z
-  .union([
-    z.literal('off'),
-    z.literal(false),
-    z.strictObject({ window: duration.default(600_000), by: z.array(z.string().min(1)).default([]) }),
-  ], { error: 'grouping is off, or { window: 10m, by: [label, …] }' })
+  .union(
+    [
+      z.literal('off'),
+      z.literal(false),
+      z.strictObject({ window: duration.default(600_000), by: z.array(z.string().min(1)).default([]) }),
+    ],
+    { error: 'grouping is off, or { window: 10m, by: [label, …] }' },
+  )
   .default({ window: 600_000, by: [] })
-  .transform((g): Grouping => (g === 'off' || g === false ? { kind: 'off' } : { kind: 'window', windowMs: g.window, by: g.by }));
+  .transform((g): Grouping =>
+    g === 'off' || g === false ? { kind: 'off' } : { kind: 'window', windowMs: g.window, by: g.by },
+  );
 
 const integration = z.strictObject({
-  type: z.enum(['alertmanager', 'pagerduty'] satisfies readonly IntegrationType[], { error: 'integration type must be alertmanager or pagerduty' }),
+  type: z.enum(['alertmanager', 'pagerduty'] satisfies readonly IntegrationType[], {
+    error: 'integration type must be alertmanager or pagerduty',
+  }),
   secret: integrationSecret,
 });
 
@@ -90,11 +115,17 @@ const target = z.strictObject({
   url: postgresUrl,
   /** The server log (file or log_directory) to follow for deadlock reports. */
   log: z.string().min(1).optional(),
-  logFormat: z.enum(['auto', 'stderr', 'csvlog', 'jsonlog'], { error: 'logFormat must be auto, stderr, csvlog or jsonlog' }).default('auto'),
+  logFormat: z
+    .enum(['auto', 'stderr', 'csvlog', 'jsonlog'], {
+      error: 'logFormat must be auto, stderr, csvlog or jsonlog',
+    })
+    .default('auto'),
   logPrefix: z.string().optional(),
   /** Absent: the target forms a service of its own name, with the defaults. */
   service: name.optional(),
-  interval: duration.default(1000).refine((ms) => ms >= 100 && ms <= 60_000, 'interval must be between 100ms and 60s'),
+  interval: duration
+    .default(1000)
+    .refine((ms) => ms >= 100 && ms <= 60_000, 'interval must be between 100ms and 60s'),
   thresholds: z
     .strictObject({
       blocking: duration.default(1000),
@@ -109,7 +140,9 @@ const target = z.strictObject({
 const token = z.strictObject({
   name,
   secret,
-  role: z.enum(['viewer', 'responder', 'admin'] satisfies readonly Role[], { error: 'role must be viewer, responder or admin' }),
+  role: z.enum(['viewer', 'responder', 'admin'] satisfies readonly Role[], {
+    error: 'role must be viewer, responder or admin',
+  }),
 });
 
 const server = z.strictObject({
@@ -131,37 +164,46 @@ export interface SchemaOptions {
 }
 
 const fields = {
-    server: server.default({}),
-    targets: z.array(target).default([]),
-    services: z.array(service).default([]),
-    rules,
-    tokens: z.array(token).default([]),
-    users: later,
-    teams: later,
-    schedules: later,
-    channels: later,
-    escalationPolicies: later,
+  server: server.default({}),
+  targets: z.array(target).default([]),
+  services: z.array(service).default([]),
+  rules,
+  tokens: z.array(token).default([]),
+  users: later,
+  teams: later,
+  schedules: later,
+  channels: later,
+  escalationPolicies: later,
 };
 
 /** The schema of the file's shapes; `crossReferenceProblems` checks names across sections. */
 export const buildConfigSchema = () => z.strictObject(fields);
 
 type Loose = Readonly<Record<string, unknown>>;
-const list = (value: unknown): Loose[] => (Array.isArray(value) ? value.filter((v): v is Loose => typeof v === 'object' && v !== null) : []);
-const record = (value: unknown): Loose => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Loose) : {});
+const list = (value: unknown): Loose[] =>
+  Array.isArray(value) ? value.filter((v): v is Loose => typeof v === 'object' && v !== null) : [];
+const record = (value: unknown): Loose =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Loose) : {};
 
 /**
  * Unique names, known services and rules: read loosely, so that they are reported together with
  * every other problem (zod skips refinements of an object that already has issues).
  */
-export function crossReferenceProblems(input: unknown, options: SchemaOptions): { path: (string | number)[]; message: string }[] {
+export function crossReferenceProblems(
+  input: unknown,
+  options: SchemaOptions,
+): { path: (string | number)[]; message: string }[] {
   const config = record(input);
   const problems: { path: (string | number)[]; message: string }[] = [];
   for (const key of ['targets', 'services', 'tokens'] as const) {
     const seen = new Set<string>();
     list(config[key]).forEach((item, index) => {
       if (typeof item.name !== 'string') return;
-      if (seen.has(item.name)) problems.push({ path: [key, index, 'name'], message: `"${item.name}" is declared twice in ${key}; names must be unique` });
+      if (seen.has(item.name))
+        problems.push({
+          path: [key, index, 'name'],
+          message: `"${item.name}" is declared twice in ${key}; names must be unique`,
+        });
       seen.add(item.name);
     });
   }
@@ -169,19 +211,33 @@ export function crossReferenceProblems(input: unknown, options: SchemaOptions): 
   if (known !== undefined) {
     const check = (overrides: unknown, path: readonly (string | number)[]): void => {
       for (const rule of Object.keys(record(overrides))) {
-        if (!known.includes(rule)) problems.push({ path: [...path, rule], message: `unknown rule "${rule}"; the built-in rules are ${known.join(', ')}` });
+        if (!known.includes(rule))
+          problems.push({
+            path: [...path, rule],
+            message: `unknown rule "${rule}"; the built-in rules are ${known.join(', ')}`,
+          });
       }
     };
     check(config.rules, ['rules']);
-    list(config.services).forEach((s, i) => { check(s.rules, ['services', i, 'rules']); });
-    list(config.targets).forEach((t, i) => { check(t.rules, ['targets', i, 'rules']); });
+    list(config.services).forEach((s, i) => {
+      check(s.rules, ['services', i, 'rules']);
+    });
+    list(config.targets).forEach((t, i) => {
+      check(t.rules, ['targets', i, 'rules']);
+    });
   }
   if (options.agent === true) return problems;
-  const services = new Set(list(config.services).flatMap((s) => (typeof s.name === 'string' ? [s.name] : [])));
+  const services = new Set(
+    list(config.services).flatMap((s) => (typeof s.name === 'string' ? [s.name] : [])),
+  );
   list(config.targets).forEach((t, index) => {
     if (typeof t.service === 'string' && !services.has(t.service)) {
-      const declared = services.size === 0 ? 'no services are declared' : `declared: ${[...services].join(', ')}`;
-      problems.push({ path: ['targets', index, 'service'], message: `unknown service "${t.service}" (${declared}); add it under services:` });
+      const declared =
+        services.size === 0 ? 'no services are declared' : `declared: ${[...services].join(', ')}`;
+      problems.push({
+        path: ['targets', index, 'service'],
+        message: `unknown service "${t.service}" (${declared}); add it under services:`,
+      });
     }
   });
   return problems;

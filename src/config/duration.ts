@@ -18,20 +18,26 @@ export function parseDuration(text: string): number | null {
 }
 
 /** A zod schema for a duration written with its unit (a bare number is ambiguous, so rejected). */
-export const duration = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const ms = typeof value === 'string' ? parseDuration(value) : null;
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `"${String(value)}" is not a duration; write it with its unit: 30s, 10m, 1h, 500ms` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = typeof value === 'string' ? parseDuration(value) : null;
+  if (ms === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${String(value)}" is not a duration; write it with its unit: 30s, 10m, 1h, 500ms`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** `600000` → `10m`, for display. */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

@@ -13,25 +13,39 @@ export interface ConfigProblem {
 const REFERENCE = /\$(\$?)\{([^}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function interpolate(value: unknown, env: Readonly<Record<string, string | undefined>>, problems: ConfigProblem[], path: readonly (string | number)[] = []): unknown {
+export function interpolate(
+  value: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: ConfigProblem[],
+  path: readonly (string | number)[] = [],
+): unknown {
   if (typeof value === 'string') {
     return value.replace(REFERENCE, (whole, escaped: string, name: string) => {
       if (escaped === '$') return whole.slice(1);
       if (!NAME.test(name)) {
-        problems.push({ path: formatPath(path), message: `"\${${name}}" is not a variable reference; write \${NAME} (letters, digits, _) or $\${…} for a literal` });
+        problems.push({
+          path: formatPath(path),
+          message: `"\${${name}}" is not a variable reference; write \${NAME} (letters, digits, _) or $\${…} for a literal`,
+        });
         return whole;
       }
       const found = env[name];
       if (found === undefined) {
-        problems.push({ path: formatPath(path), message: `environment variable ${name} is not set (referenced as \${${name}}); set it, or write $\${${name}} for a literal` });
+        problems.push({
+          path: formatPath(path),
+          message: `environment variable ${name} is not set (referenced as \${${name}}); set it, or write $\${${name}} for a literal`,
+        });
         return whole;
       }
       return found;
     });
   }
-  if (Array.isArray(value)) return value.map((item, index) => interpolate(item, env, problems, [...path, index]));
+  if (Array.isArray(value))
+    return value.map((item, index) => interpolate(item, env, problems, [...path, index]));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, env, problems, [...path, key])]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolate(item, env, problems, [...path, key])]),
+    );
   }
   return value;
 }

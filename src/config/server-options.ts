@@ -16,7 +16,11 @@ import { redactUrl } from './postgres-url.js';
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** `--config`, else HINDSIGHT_CONFIG, else hindsight.config.{yaml,yml,json} in `cwd` if present. */
-export function resolveConfigPath(flag: string | undefined, env: Env = process.env, cwd: string = process.cwd()): string | null {
+export function resolveConfigPath(
+  flag: string | undefined,
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+): string | null {
   const named = flag ?? env.HINDSIGHT_CONFIG;
   if (named !== undefined && named !== '') return named;
   for (const file of DEFAULT_CONFIG_FILES) {
@@ -35,7 +39,9 @@ const storeUrl = z.string().refine((v) => /^postgres(ql)?:\/\/./.test(v), {
   message: 'must be a postgres://user:password@host:5432/database URL (leave it out for the embedded store)',
 });
 
-export type StoreChoice = { readonly kind: 'embedded'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string };
+export type StoreChoice =
+  | { readonly kind: 'embedded'; readonly dataDir: string }
+  | { readonly kind: 'postgres'; readonly url: string };
 
 export interface ServeOptions {
   readonly host: string;
@@ -53,15 +59,24 @@ export interface ServeFlags {
   readonly dataDir?: string | undefined;
 }
 
-export function parseServeOptions(flags: ServeFlags, config: HindsightConfig | null, env: Env = process.env): ServeOptions {
+export function parseServeOptions(
+  flags: ServeFlags,
+  config: HindsightConfig | null,
+  env: Env = process.env,
+): ServeOptions {
   const file = config?.server ?? {};
   const schema = z.object({
     host: z.string().min(1, 'must not be empty'),
     port,
     store: storeUrl.optional(),
     dataDir: z.string().min(1, 'must not be empty'),
-    adminToken: z.string().min(16, 'must be at least 16 characters (generate one: openssl rand -hex 24)').optional(),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be fatal, error, warn, info, debug, trace or silent' }),
+    adminToken: z
+      .string()
+      .min(16, 'must be at least 16 characters (generate one: openssl rand -hex 24)')
+      .optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be fatal, error, warn, info, debug, trace or silent',
+    }),
   });
   const parsed = schema.safeParse({
     host: flags.host ?? env.HINDSIGHT_HOST ?? file.host ?? '127.0.0.1',
@@ -80,14 +95,22 @@ export function parseServeOptions(flags: ServeFlags, config: HindsightConfig | n
       adminToken: 'HINDSIGHT_ADMIN_TOKEN',
       logLevel: 'HINDSIGHT_LOG_LEVEL',
     };
-    const lines = parsed.error.issues.map((i) => `${names[formatPath(i.path)] ?? formatPath(i.path)}: ${i.message}`);
-    throw userError('E_SERVE_OPTIONS', lines.length === 1 ? (lines[0] ?? '') : `invalid options:\n  - ${lines.join('\n  - ')}`);
+    const lines = parsed.error.issues.map(
+      (i) => `${names[formatPath(i.path)] ?? formatPath(i.path)}: ${i.message}`,
+    );
+    throw userError(
+      'E_SERVE_OPTIONS',
+      lines.length === 1 ? (lines[0] ?? '') : `invalid options:\n  - ${lines.join('\n  - ')}`,
+    );
   }
   const o = parsed.data;
   return {
     host: o.host,
     port: o.port,
-    store: o.store === undefined ? { kind: 'embedded', dataDir: resolve(o.dataDir) } : { kind: 'postgres', url: o.store },
+    store:
+      o.store === undefined
+        ? { kind: 'embedded', dataDir: resolve(o.dataDir) }
+        : { kind: 'postgres', url: o.store },
     adminToken: o.adminToken ?? null,
     logLevel: o.logLevel,
   };
@@ -104,13 +127,19 @@ export interface ServerClientOptions {
 }
 
 /** `--server` (else HINDSIGHT_SERVER, else http://127.0.0.1:8080) and `--token` (else HINDSIGHT_TOKEN). */
-export function parseServerClientOptions(flags: { readonly server?: string | undefined; readonly token?: string | undefined }, env: Env = process.env): ServerClientOptions {
+export function parseServerClientOptions(
+  flags: { readonly server?: string | undefined; readonly token?: string | undefined },
+  env: Env = process.env,
+): ServerClientOptions {
   const server = flags.server ?? nonEmpty(env.HINDSIGHT_SERVER) ?? 'http://127.0.0.1:8080';
   const token = flags.token ?? nonEmpty(env.HINDSIGHT_TOKEN);
   const problems: string[] = [];
-  if (!/^https?:\/\/[^/]/.test(server)) problems.push(`--server / HINDSIGHT_SERVER must be an http:// or https:// URL (got "${server}")`);
+  if (!/^https?:\/\/[^/]/.test(server))
+    problems.push(`--server / HINDSIGHT_SERVER must be an http:// or https:// URL (got "${server}")`);
   if (token === undefined || token === '') {
-    problems.push('no API token: pass --token or set HINDSIGHT_TOKEN (the admin token serve printed on its first start, or one from POST /api/v1/tokens)');
+    problems.push(
+      'no API token: pass --token or set HINDSIGHT_TOKEN (the admin token serve printed on its first start, or one from POST /api/v1/tokens)',
+    );
   }
   if (problems.length > 0 || token === undefined) throw userError('E_CLIENT_OPTIONS', problems.join('; '));
   return { server: server.replace(/\/+$/, ''), token };
@@ -122,15 +151,23 @@ export interface AgentOptions extends ServerClientOptions {
 }
 
 export function parseAgentOptions(
-  flags: { readonly server?: string | undefined; readonly token?: string | undefined; readonly name?: string | undefined },
+  flags: {
+    readonly server?: string | undefined;
+    readonly token?: string | undefined;
+    readonly name?: string | undefined;
+  },
   env: Env = process.env,
 ): AgentOptions {
   const client = parseServerClientOptions(flags, env);
   const name = flags.name ?? nonEmpty(env.HINDSIGHT_AGENT_NAME) ?? hostname();
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
-    throw userError('E_AGENT_OPTIONS', `--name must be 1–63 letters, digits, ".", "_" or "-" (got "${name}")`);
+    throw userError(
+      'E_AGENT_OPTIONS',
+      `--name must be 1–63 letters, digits, ".", "_" or "-" (got "${name}")`,
+    );
   }
   return { ...client, name };
 }
 
-const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value === '' ? undefined : value;

@@ -29,19 +29,46 @@ const HEALTHY_RUN_MS = 5 * 60_000;
  * unhealthy, and restarted after a backoff: one misconfigured target never stops the others or the
  * server. Target outages are not failures: the watch reports them as findings and keeps going.
  */
-export async function superviseTargets(targets: readonly TargetWatchOptions[], deps: TargetSupervisorDeps, signal: AbortSignal): Promise<void> {
+export async function superviseTargets(
+  targets: readonly TargetWatchOptions[],
+  deps: TargetSupervisorDeps,
+  signal: AbortSignal,
+): Promise<void> {
   await Promise.all(targets.map((target) => superviseOne(target, deps, signal)));
 }
 
-async function superviseOne(options: TargetWatchOptions, deps: TargetSupervisorDeps, signal: AbortSignal): Promise<void> {
+async function superviseOne(
+  options: TargetWatchOptions,
+  deps: TargetSupervisorDeps,
+  signal: AbortSignal,
+): Promise<void> {
   const backoff = new Backoff({ initialMs: 1000, maxMs: 60_000, ...deps.restartBackoff });
   const healthEvery = deps.healthIntervalMs ?? 10_000;
   let last: { reachable: boolean; problem: string | null; at: number } | null = null;
-  const report = (reachable: boolean, problem: string | null, lastSampleAt: number | null, force = false): void => {
+  const report = (
+    reachable: boolean,
+    problem: string | null,
+    lastSampleAt: number | null,
+    force = false,
+  ): void => {
     const now = deps.clock.now();
-    if (!force && last !== null && last.reachable === reachable && last.problem === problem && now - last.at < healthEvery) return;
+    if (
+      !force &&
+      last !== null &&
+      last.reachable === reachable &&
+      last.problem === problem &&
+      now - last.at < healthEvery
+    )
+      return;
     last = { reachable, problem, at: now };
-    deps.onHealth({ target: options.name, reachable, problem, lastSampleAt, agent: deps.agent, reportedAt: now });
+    deps.onHealth({
+      target: options.name,
+      reachable,
+      problem,
+      lastSampleAt,
+      agent: deps.agent,
+      reportedAt: now,
+    });
   };
   const stopped = (): boolean => signal.aborted;
 
@@ -77,7 +104,10 @@ async function superviseOne(options: TargetWatchOptions, deps: TargetSupervisorD
     if (stopped()) break;
     if (deps.clock.now() - started >= HEALTHY_RUN_MS) backoff.reset();
     const delay = backoff.next();
-    deps.logger.info({ target: options.name, delayMs: delay }, `restarting the watch of ${options.name} in ${Math.round(delay / 1000)} s`);
+    deps.logger.info(
+      { target: options.name, delayMs: delay },
+      `restarting the watch of ${options.name} in ${Math.round(delay / 1000)} s`,
+    );
     await sleep(delay, signal);
   }
 }

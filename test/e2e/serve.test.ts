@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CliProcess, runCli } from '../support/cli-process.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
 
-const isListening = (line: unknown): line is string => typeof line === 'string' && line.startsWith('listening on http://');
+const isListening = (line: unknown): line is string =>
+  typeof line === 'string' && line.startsWith('listening on http://');
 
 async function until<T>(probe: () => Promise<T | null | undefined>, ms: number, what: string): Promise<T> {
   const deadline = Date.now() + ms;
@@ -37,7 +38,11 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
   beforeAll(async () => {
     monitored = await createTestDatabase('serve');
     agentTarget = await createTestDatabase('agent');
-    await withClient(monitored.url, (c) => c.query('CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g;'));
+    await withClient(monitored.url, (c) =>
+      c.query(
+        'CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g;',
+      ),
+    );
     dir = await mkdtemp(join(tmpdir(), 'hindsight-serve-'));
     await chmod(dir, 0o755); // run as root, the embedded PostgreSQL runs as `postgres` and must reach the data dir
     const logDir = inject('pgLogDirectory');
@@ -46,10 +51,21 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
       join(dir, 'hindsight.config.yaml'),
       `targets:\n  - name: shop-db\n    url: \${SHOP_DB_URL}\n    service: shop\n    interval: 250ms${log}\nservices:\n  - name: shop\n    grouping: { window: 10m }\n`,
     );
-    serve = new CliProcess(['serve', '--config', join(dir, 'hindsight.config.yaml'), '--port', '0', '--data-dir', join(dir, 'data')], {
-      SHOP_DB_URL: monitored.url,
-      HINDSIGHT_ADMIN_TOKEN: '',
-    });
+    serve = new CliProcess(
+      [
+        'serve',
+        '--config',
+        join(dir, 'hindsight.config.yaml'),
+        '--port',
+        '0',
+        '--data-dir',
+        join(dir, 'data'),
+      ],
+      {
+        SHOP_DB_URL: monitored.url,
+        HINDSIGHT_ADMIN_TOKEN: '',
+      },
+    );
     const line = await serve.waitFor(isListening, 45_000).catch((error: unknown) => {
       throw new Error(`serve did not start: ${String(error)}\nstderr:\n${serve.stderr}`);
     });
@@ -74,7 +90,10 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
       await b.query('BEGIN');
       await a.query('UPDATE accounts SET balance = balance - 10 WHERE id = 1');
       await b.query('UPDATE accounts SET balance = balance - 20 WHERE id = 2');
-      await Promise.allSettled([a.query('UPDATE accounts SET balance = balance + 10 WHERE id = 2'), b.query('UPDATE accounts SET balance = balance + 20 WHERE id = 1')]);
+      await Promise.allSettled([
+        a.query('UPDATE accounts SET balance = balance + 10 WHERE id = 2'),
+        b.query('UPDATE accounts SET balance = balance + 20 WHERE id = 1'),
+      ]);
       await Promise.allSettled([a.query('ROLLBACK'), b.query('ROLLBACK')]);
     } finally {
       await Promise.allSettled([a.end(), b.end()]);
@@ -93,10 +112,17 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
     expect(incident.summary).toMatch(/deadlock/i);
 
     const table = await runCli(['incidents'], { env: env() });
-    expect(table.stdout).toMatch(new RegExp(`^ID\\s+STATE\\s+SERVICE\\s+AGE\\s+SUMMARY\\n${incident.id}\\s+triggered\\s+shop\\s+`));
+    expect(table.stdout).toMatch(
+      new RegExp(`^ID\\s+STATE\\s+SERVICE\\s+AGE\\s+SUMMARY\\n${incident.id}\\s+triggered\\s+shop\\s+`),
+    );
 
-    expect((await runCli(['incident', 'ack', incident.id], { env: env() })).stdout).toBe(`${incident.id} is now acknowledged\n`);
-    const note = await runCli(['incident', 'note', incident.id, 'tuned slow queries: no effect', '--dead-end'], { env: env() });
+    expect((await runCli(['incident', 'ack', incident.id], { env: env() })).stdout).toBe(
+      `${incident.id} is now acknowledged\n`,
+    );
+    const note = await runCli(
+      ['incident', 'note', incident.id, 'tuned slow queries: no effect', '--dead-end'],
+      { env: env() },
+    );
     expect(note.code).toBe(0);
     const shown = await runCli(['incident', 'show', incident.id], { env: env() });
     expect(shown.code).toBe(0);
@@ -119,21 +145,32 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
       body: JSON.stringify({ url: agentTarget.url, service: 'shop' }),
     });
     expect(created.status, await created.text()).toBeLessThan(300);
-    await writeFile(join(dir, 'agent.yaml'), `targets:\n  - name: edge-db\n    url: \${EDGE_DB_URL}\n    service: shop\n    interval: 250ms\n`);
+    await writeFile(
+      join(dir, 'agent.yaml'),
+      `targets:\n  - name: edge-db\n    url: \${EDGE_DB_URL}\n    service: shop\n    interval: 250ms\n`,
+    );
 
-    const refused = await runCli(['agent', '--config', join(dir, 'agent.yaml'), '--token', 'not-a-token', '--name', 'edge'], {
-      env: { HINDSIGHT_SERVER: url, EDGE_DB_URL: agentTarget.url },
-      timeoutMs: 20_000,
-    });
+    const refused = await runCli(
+      ['agent', '--config', join(dir, 'agent.yaml'), '--token', 'not-a-token', '--name', 'edge'],
+      {
+        env: { HINDSIGHT_SERVER: url, EDGE_DB_URL: agentTarget.url },
+        timeoutMs: 20_000,
+      },
+    );
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/refused the agent's token \(401/);
 
-    const agent = new CliProcess(['agent', '--config', join(dir, 'agent.yaml'), '--name', 'edge'], { ...env(), EDGE_DB_URL: agentTarget.url });
+    const agent = new CliProcess(['agent', '--config', join(dir, 'agent.yaml'), '--name', 'edge'], {
+      ...env(),
+      EDGE_DB_URL: agentTarget.url,
+    });
     try {
       const health = await until(
         async () => {
           const res = await fetch(`${url}/api/v1/targets`, { headers: { authorization: `Bearer ${token}` } });
-          const body = (await res.json()) as { targets: { name: string; health: { agent: string; reachable: boolean } | null }[] };
+          const body = (await res.json()) as {
+            targets: { name: string; health: { agent: string; reachable: boolean } | null }[];
+          };
           return body.targets.find((t) => t.name === 'edge-db' && t.health?.agent === 'edge')?.health;
         },
         20_000,
@@ -147,14 +184,19 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
 
   it('refuses a port in use and a store that is a monitored database, each in one line with exit 2', async () => {
     const port = new URL(url).port;
-    const busy = await runCli(['serve', '--port', port, '--data-dir', join(dir, 'other')], { timeoutMs: 30_000 });
+    const busy = await runCli(['serve', '--port', port, '--data-dir', join(dir, 'other')], {
+      timeoutMs: 30_000,
+    });
     expect(busy.code).toBe(2);
     expect(busy.stderr).toMatch(/port \d+ on 127\.0\.0\.1 is already in use.*--port/);
 
-    const same = await runCli(['serve', '--config', join(dir, 'hindsight.config.yaml'), '--port', '0', '--store', monitored.url], {
-      env: { SHOP_DB_URL: monitored.url },
-      timeoutMs: 30_000,
-    });
+    const same = await runCli(
+      ['serve', '--config', join(dir, 'hindsight.config.yaml'), '--port', '0', '--store', monitored.url],
+      {
+        env: { SHOP_DB_URL: monitored.url },
+        timeoutMs: 30_000,
+      },
+    );
     expect(same.code).toBe(2);
     expect(same.stderr).toMatch(/is the database target "shop-db" monitors.*\[E_STORE_IS_MONITORED\]/);
   });

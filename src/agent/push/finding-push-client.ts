@@ -103,7 +103,12 @@ export class FindingPushClient implements FindingSink {
   }
 
   get stats(): FindingPushStats {
-    return { buffered: this.#buffer.length, sent: this.#sent, dropped: this.#dropped, rejected: this.#rejected };
+    return {
+      buffered: this.#buffer.length,
+      sent: this.#sent,
+      dropped: this.#dropped,
+      rejected: this.#rejected,
+    };
   }
 
   /**
@@ -126,7 +131,10 @@ export class FindingPushClient implements FindingSink {
       if (outcome === 'retry') await sleep(Math.min(200, this.#backoff.next()), drain);
     }
     if (this.#buffer.length > 0) {
-      this.#o.logger.warn({ undelivered: this.#buffer.length }, `stopping with ${this.#buffer.length} findings not delivered to ${this.#o.server}`);
+      this.#o.logger.warn(
+        { undelivered: this.#buffer.length },
+        `stopping with ${this.#buffer.length} findings not delivered to ${this.#o.server}`,
+      );
     }
   }
 
@@ -154,7 +162,9 @@ export class FindingPushClient implements FindingSink {
   }
 
   async #attempt(signal: AbortSignal): Promise<Attempt> {
-    const healthDue = this.#health.size > 0 && (this.#healthDirty || this.#now() - this.#healthSentAt >= this.#o.healthIntervalMs);
+    const healthDue =
+      this.#health.size > 0 &&
+      (this.#healthDirty || this.#now() - this.#healthSentAt >= this.#o.healthIntervalMs);
     if (this.#buffer.length === 0 && !healthDue) return 'idle';
     const batch = this.#buffer.splice(0, this.#batchLimit);
     const health = [...this.#health.values()];
@@ -177,7 +187,8 @@ export class FindingPushClient implements FindingSink {
       this.#healthSentAt = this.#now();
       this.#healthDirty = false;
       this.#recovered();
-      if (this.#batchLimit < this.#o.batchSize) this.#batchLimit = Math.min(this.#o.batchSize, this.#batchLimit * 2);
+      if (this.#batchLimit < this.#o.batchSize)
+        this.#batchLimit = Math.min(this.#o.batchSize, this.#batchLimit * 2);
       return 'sent';
     }
     const said = serverMessage(text);
@@ -193,10 +204,18 @@ export class FindingPushClient implements FindingSink {
       this.#batchLimit = Math.max(1, Math.floor(batch.length / 2));
       return 'sent';
     }
-    if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+    if (
+      response.status >= 400 &&
+      response.status < 500 &&
+      response.status !== 408 &&
+      response.status !== 429
+    ) {
       this.#rejected += batch.length;
       this.#healthDirty = false;
-      this.#o.logger.error({ status: response.status, findings: batch.length }, `${this.#o.server} rejected a batch of ${batch.length} findings (${response.status}${said ? `: ${said}` : ''}); dropped it`);
+      this.#o.logger.error(
+        { status: response.status, findings: batch.length },
+        `${this.#o.server} rejected a batch of ${batch.length} findings (${response.status}${said ? `: ${said}` : ''}); dropped it`,
+      );
       return 'sent';
     }
     this.#putBack(batch);
@@ -223,8 +242,12 @@ export class FindingPushClient implements FindingSink {
   #recovered(): void {
     const dropped = this.#droppedSinceDelivery;
     if (this.#failing === null && dropped === 0) return;
-    const what = this.#failing === null ? `delivering to ${this.#o.server} again` : `${this.#o.server} reachable again`;
-    this.#o.logger.info({ dropped }, `${what}${dropped > 0 ? `; ${dropped} findings were dropped before they could be delivered` : ''}`);
+    const what =
+      this.#failing === null ? `delivering to ${this.#o.server} again` : `${this.#o.server} reachable again`;
+    this.#o.logger.info(
+      { dropped },
+      `${what}${dropped > 0 ? `; ${dropped} findings were dropped before they could be delivered` : ''}`,
+    );
     this.#failing = null;
     this.#droppedSinceDelivery = 0;
   }

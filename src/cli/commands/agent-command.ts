@@ -24,11 +24,19 @@ export interface AgentFlags {
 export function registerAgentCommand(program: Command, deps: () => Promise<AgentDeps>): void {
   program
     .command('agent')
-    .description("Watch the targets in this host's configuration and push findings and target health to a Hindsight server.")
+    .description(
+      "Watch the targets in this host's configuration and push findings and target health to a Hindsight server.",
+    )
     .option('--server <url>', 'the Hindsight server (default: HINDSIGHT_SERVER, else http://127.0.0.1:8080)')
     .option('--token <token>', 'an API token with role responder or admin (default: HINDSIGHT_TOKEN)')
-    .option('--name <name>', 'how this agent names itself to the server (default: HINDSIGHT_AGENT_NAME, else the host name)')
-    .option('--config <file>', 'the targets to watch: hindsight.config.yaml or .json (default: HINDSIGHT_CONFIG, else ./hindsight.config.yaml)')
+    .option(
+      '--name <name>',
+      'how this agent names itself to the server (default: HINDSIGHT_AGENT_NAME, else the host name)',
+    )
+    .option(
+      '--config <file>',
+      'the targets to watch: hindsight.config.yaml or .json (default: HINDSIGHT_CONFIG, else ./hindsight.config.yaml)',
+    )
     .action(async (flags: AgentFlags) => {
       const { runAgent } = await import('./agent-run.js');
       await runAgent(flags, await deps());

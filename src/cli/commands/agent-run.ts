@@ -23,17 +23,30 @@ const signals = (): Promise<string> =>
   });
 
 /** Runs the agent until SIGINT/SIGTERM; rejects with a user error when the server refuses the token. */
-export async function runAgent(flags: AgentFlags, deps: AgentDeps, io: AgentIo = { stderr: process.stderr }): Promise<void> {
+export async function runAgent(
+  flags: AgentFlags,
+  deps: AgentDeps,
+  io: AgentIo = { stderr: process.stderr },
+): Promise<void> {
   const options = parseAgentOptions(flags);
   const configPath = resolveConfigPath(flags.config);
   if (configPath === null) {
-    throw userError('E_AGENT_CONFIG', 'no configuration: pass --config FILE (or set HINDSIGHT_CONFIG) naming the targets this agent watches under targets:');
+    throw userError(
+      'E_AGENT_CONFIG',
+      'no configuration: pass --config FILE (or set HINDSIGHT_CONFIG) naming the targets this agent watches under targets:',
+    );
   }
   const config = await loadConfigOrThrow(configPath, { agent: true });
-  if (config.targets.length === 0) throw userError('E_AGENT_CONFIG', `${configPath} declares no targets; list the databases this agent watches under targets:`);
+  if (config.targets.length === 0)
+    throw userError(
+      'E_AGENT_CONFIG',
+      `${configPath} declares no targets; list the databases this agent watches under targets:`,
+    );
   const stopRequested = io.stopRequested ?? signals();
   const agent = deps.startAgent(options, config);
-  io.stderr.write(`hindsight: agent ${options.name} watching ${config.targets.map((t) => t.name).join(', ')}; pushing to ${options.server}\n`);
+  io.stderr.write(
+    `hindsight: agent ${options.name} watching ${config.targets.map((t) => t.name).join(', ')}; pushing to ${options.server}\n`,
+  );
   const outcome = await Promise.race([agent.done.then(() => null), stopRequested]);
   if (outcome !== null) io.stderr.write(`hindsight: ${outcome}: delivering what is buffered and stopping\n`);
   await agent.stop();

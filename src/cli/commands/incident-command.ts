@@ -21,18 +21,29 @@ const ACTION_HELP: Readonly<Record<keyof typeof ACTIONS, string>> = {
 };
 
 export function registerIncidentCommand(program: Command): void {
-  const incident = program.command('incident').description('Show or change one incident on a Hindsight server.');
+  const incident = program
+    .command('incident')
+    .description('Show or change one incident on a Hindsight server.');
   withServerOptions(
-    incident.command('show').description('The incident with its alerts, timeline and evidence.').argument('<id>').option('--json', 'print the JSON the server sent', false),
+    incident
+      .command('show')
+      .description('The incident with its alerts, timeline and evidence.')
+      .argument('<id>')
+      .option('--json', 'print the JSON the server sent', false),
   ).action(async (id: string, flags: ServerFlags & { json: boolean }) => {
     const { showIncident } = await import('./incident-run.js');
     await showIncident(id, flags);
   });
-  for (const [name, action] of Object.entries(ACTIONS) as [keyof typeof ACTIONS, (typeof ACTIONS)[keyof typeof ACTIONS]][]) {
-    withServerOptions(incident.command(name).description(ACTION_HELP[name]).argument('<id>')).action(async (id: string, flags: ServerFlags) => {
-      const { changeIncident } = await import('./incident-run.js');
-      await changeIncident(id, action, flags);
-    });
+  for (const [name, action] of Object.entries(ACTIONS) as [
+    keyof typeof ACTIONS,
+    (typeof ACTIONS)[keyof typeof ACTIONS],
+  ][]) {
+    withServerOptions(incident.command(name).description(ACTION_HELP[name]).argument('<id>')).action(
+      async (id: string, flags: ServerFlags) => {
+        const { changeIncident } = await import('./incident-run.js');
+        await changeIncident(id, action, flags);
+      },
+    );
   }
   withServerOptions(
     incident

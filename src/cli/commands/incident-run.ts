@@ -16,29 +16,54 @@ export interface IncidentIo {
 
 const defaultIo: IncidentIo = { stdout: process.stdout };
 
-const client = (flags: ServerFlags, io: IncidentIo): ServerClient => new ServerClient(parseServerClientOptions(flags), io.fetch);
+const client = (flags: ServerFlags, io: IncidentIo): ServerClient =>
+  new ServerClient(parseServerClientOptions(flags), io.fetch);
 const path = (id: string): string => `/api/v1/incidents/${encodeURIComponent(id)}`;
 
-export async function listIncidents(flags: ServerFlags & { state: string; limit: string; json: boolean }, io: IncidentIo = defaultIo): Promise<void> {
-  if (!['open', 'resolved', 'all'].includes(flags.state)) throw userError('E_INCIDENT_OPTIONS', `--state must be open, resolved or all (got "${flags.state}")`);
-  if (!/^\d+$/.test(flags.limit)) throw userError('E_INCIDENT_OPTIONS', `--limit must be a whole number (got "${flags.limit}")`);
-  const body = (await client(flags, io).get(`/api/v1/incidents?state=${flags.state}&limit=${flags.limit}`)) as { incidents: Incident[] };
+export async function listIncidents(
+  flags: ServerFlags & { state: string; limit: string; json: boolean },
+  io: IncidentIo = defaultIo,
+): Promise<void> {
+  if (!['open', 'resolved', 'all'].includes(flags.state))
+    throw userError('E_INCIDENT_OPTIONS', `--state must be open, resolved or all (got "${flags.state}")`);
+  if (!/^\d+$/.test(flags.limit))
+    throw userError('E_INCIDENT_OPTIONS', `--limit must be a whole number (got "${flags.limit}")`);
+  const body = (await client(flags, io).get(
+    `/api/v1/incidents?state=${flags.state}&limit=${flags.limit}`,
+  )) as { incidents: Incident[] };
   if (flags.json) io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  else io.stdout.write(renderIncidentTable(body.incidents, (io.now ?? systemClock.now)(), io.stdout.columns ?? 120));
+  else
+    io.stdout.write(
+      renderIncidentTable(body.incidents, (io.now ?? systemClock.now)(), io.stdout.columns ?? 120),
+    );
 }
 
-export async function showIncident(id: string, flags: ServerFlags & { json: boolean }, io: IncidentIo = defaultIo): Promise<void> {
+export async function showIncident(
+  id: string,
+  flags: ServerFlags & { json: boolean },
+  io: IncidentIo = defaultIo,
+): Promise<void> {
   const detail = (await client(flags, io).get(path(id))) as IncidentDetail;
   if (flags.json) io.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
   else io.stdout.write(renderIncidentDetail(detail, (io.now ?? systemClock.now)()));
 }
 
-export async function changeIncident(id: string, action: string, flags: ServerFlags, io: IncidentIo = defaultIo): Promise<void> {
+export async function changeIncident(
+  id: string,
+  action: string,
+  flags: ServerFlags,
+  io: IncidentIo = defaultIo,
+): Promise<void> {
   const incident = (await client(flags, io).post(`${path(id)}/${action}`)) as Incident;
   io.stdout.write(`${terminalText(incident.id)} is now ${incident.state}\n`);
 }
 
-export async function addNote(id: string, note: { readonly text: string; readonly deadEnd: boolean }, flags: ServerFlags, io: IncidentIo = defaultIo): Promise<void> {
+export async function addNote(
+  id: string,
+  note: { readonly text: string; readonly deadEnd: boolean },
+  flags: ServerFlags,
+  io: IncidentIo = defaultIo,
+): Promise<void> {
   await client(flags, io).post(`${path(id)}/notes`, note);
   io.stdout.write(`note added to ${terminalText(id)}${note.deadEnd ? ' (dead end)' : ''}\n`);
 }

@@ -29,12 +29,23 @@ export interface ServeFlagsIn {
 export function registerServeCommand(program: Command, deps: () => Promise<ServeDeps>): void {
   program
     .command('serve')
-    .description('Run the Hindsight server: the HTTP API, the rule engine, and a watch of every target in the configuration.')
-    .option('--config <file>', 'hindsight.config.yaml or .json (default: HINDSIGHT_CONFIG, else ./hindsight.config.yaml if present)')
+    .description(
+      'Run the Hindsight server: the HTTP API, the rule engine, and a watch of every target in the configuration.',
+    )
+    .option(
+      '--config <file>',
+      'hindsight.config.yaml or .json (default: HINDSIGHT_CONFIG, else ./hindsight.config.yaml if present)',
+    )
     .option('--host <host>', 'address to listen on (default: HINDSIGHT_HOST, else 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default: HINDSIGHT_PORT, else 8080)')
-    .option('--store <url>', "a team's PostgreSQL for Hindsight's record, postgres://… (default: HINDSIGHT_STORE, else the embedded one)")
-    .option('--data-dir <dir>', 'where the embedded store keeps its data (default: HINDSIGHT_DATA_DIR, else ./.hindsight)')
+    .option(
+      '--store <url>',
+      "a team's PostgreSQL for Hindsight's record, postgres://… (default: HINDSIGHT_STORE, else the embedded one)",
+    )
+    .option(
+      '--data-dir <dir>',
+      'where the embedded store keeps its data (default: HINDSIGHT_DATA_DIR, else ./.hindsight)',
+    )
     .action(async (flags: ServeFlagsIn) => {
       const { runServe } = await import('./serve-run.js');
       await runServe(flags, await deps());

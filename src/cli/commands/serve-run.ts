@@ -3,7 +3,14 @@ import type { HindsightConfig } from '../../config/config-schema.js';
 import { describeStore, parseServeOptions, resolveConfigPath } from '../../config/server-options.js';
 import type { ServeDeps, ServeFlagsIn } from './serve-command.js';
 
-const EMPTY: HindsightConfig = { server: {}, targets: [], services: [], rules: {}, tokens: [], notYetApplied: [] };
+const EMPTY: HindsightConfig = {
+  server: {},
+  targets: [],
+  services: [],
+  rules: {},
+  tokens: [],
+  notYetApplied: [],
+};
 
 export interface ServeIo {
   readonly stdout: NodeJS.WritableStream;
@@ -26,13 +33,19 @@ const signals = (): Promise<string> =>
   });
 
 /** Starts the server, prints where it listens, and runs until SIGINT/SIGTERM, then drains and stops. */
-export async function runServe(flags: ServeFlagsIn, deps: ServeDeps, io: ServeIo = { stdout: process.stdout, stderr: process.stderr }): Promise<void> {
+export async function runServe(
+  flags: ServeFlagsIn,
+  deps: ServeDeps,
+  io: ServeIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<void> {
   const stopRequested = io.stopRequested ?? signals();
   const configPath = resolveConfigPath(flags.config);
   const config = configPath === null ? EMPTY : await loadConfigOrThrow(configPath);
   const options = parseServeOptions(flags, configPath === null ? null : config);
   if (config.notYetApplied.length > 0) {
-    io.stderr.write(`hindsight: ${configPath ?? ''}: ${config.notYetApplied.join(', ')} accepted but not applied by this version (paging)\n`);
+    io.stderr.write(
+      `hindsight: ${configPath ?? ''}: ${config.notYetApplied.join(', ')} accepted but not applied by this version (paging)\n`,
+    );
   }
   io.stderr.write(
     `hindsight: starting — store: ${describeStore(options.store)}; config: ${configPath ?? 'none'} (${config.targets.length} targets, ${config.services.length} services)\n`,

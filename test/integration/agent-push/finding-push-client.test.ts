@@ -7,7 +7,10 @@ import type { Finding } from '../../../src/core/finding.js';
 
 /** A stand-in for the server's ingest route: a real HTTP server that records what it is sent. */
 class IngestServer {
-  readonly requests: { auth: string | undefined; body: { agent: string; findings: Finding[]; health: unknown[] } }[] = [];
+  readonly requests: {
+    auth: string | undefined;
+    body: { agent: string; findings: Finding[]; health: unknown[] };
+  }[] = [];
   /** Answers each request; 202 by default. */
   answer: (req: IncomingMessage) => { status: number; body?: unknown } = () => ({ status: 202 });
   #server: Server | null = null;
@@ -23,8 +26,14 @@ class IngestServer {
       req.on('data', (chunk: Buffer) => (text += chunk.toString()));
       req.on('end', () => {
         const { status, body } = this.answer(req);
-        if (status < 300) this.requests.push({ auth: req.headers.authorization, body: JSON.parse(text) as IngestServer['requests'][number]['body'] });
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? { accepted: 0 }));
+        if (status < 300)
+          this.requests.push({
+            auth: req.headers.authorization,
+            body: JSON.parse(text) as IngestServer['requests'][number]['body'],
+          });
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(JSON.stringify(body ?? { accepted: 0 }));
       });
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -38,11 +47,21 @@ class IngestServer {
     this.#server = null;
     if (server === null) return;
     server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   }
 }
 
-const finding = (n: number): Finding => ({ kind: 'target_unreachable', id: `f${n}`, target: 'shop-db', at: 1_000 + n, reason: 'test' });
+const finding = (n: number): Finding => ({
+  kind: 'target_unreachable',
+  id: `f${n}`,
+  target: 'shop-db',
+  at: 1_000 + n,
+  reason: 'test',
+});
 
 const logs: string[] = [];
 const logger = {
@@ -54,7 +73,10 @@ const logger = {
 const running: { controller: AbortController; done: Promise<void> }[] = [];
 const servers: IngestServer[] = [];
 
-function start(port: number, options: Partial<FindingPushOptions> = {}): { client: FindingPushClient; done: Promise<void>; controller: AbortController } {
+function start(
+  port: number,
+  options: Partial<FindingPushOptions> = {},
+): { client: FindingPushClient; done: Promise<void>; controller: AbortController } {
   const client = new FindingPushClient({
     server: `http://127.0.0.1:${port}`,
     token: 'agent-token',
@@ -100,14 +122,30 @@ describe('FindingPushClient against a real HTTP server', () => {
     const server = await new IngestServer().start();
     servers.push(server);
     const { client } = start(server.port, { batchSize: 3 });
-    client.reportHealth({ target: 'shop-db', reachable: true, problem: null, lastSampleAt: 5, agent: 'db-host-1', reportedAt: 6 });
+    client.reportHealth({
+      target: 'shop-db',
+      reachable: true,
+      problem: null,
+      lastSampleAt: 5,
+      agent: 'db-host-1',
+      reportedAt: 6,
+    });
     for (let n = 0; n < 7; n += 1) client.publish(finding(n));
     await until(() => client.stats.sent === 7);
     expect(server.findingIds).toEqual(['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6']);
     expect(Math.max(...server.requests.map((r) => r.body.findings.length))).toBeLessThanOrEqual(3);
     expect(server.requests[0]?.auth).toBe('Bearer agent-token');
     expect(server.requests[0]?.body.agent).toBe('db-host-1');
-    expect(server.requests[0]?.body.health).toEqual([{ target: 'shop-db', reachable: true, problem: null, lastSampleAt: 5, agent: 'db-host-1', reportedAt: 6 }]);
+    expect(server.requests[0]?.body.health).toEqual([
+      {
+        target: 'shop-db',
+        reachable: true,
+        problem: null,
+        lastSampleAt: 5,
+        agent: 'db-host-1',
+        reportedAt: 6,
+      },
+    ]);
     expect(client.stats).toMatchObject({ sent: 7, dropped: 0, buffered: 0 });
   });
 
@@ -144,7 +182,10 @@ describe('FindingPushClient against a real HTTP server', () => {
     const server = await new IngestServer().start();
     servers.push(server);
     let refusals = 2;
-    server.answer = () => (refusals-- > 0 ? { status: 503, body: { code: 'STORE_DOWN', message: 'store unavailable' } } : { status: 202 });
+    server.answer = () =>
+      refusals-- > 0
+        ? { status: 503, body: { code: 'STORE_DOWN', message: 'store unavailable' } }
+        : { status: 202 };
     const { client } = start(server.port);
     client.publish(finding(1));
     await until(() => server.findingIds.length === 1);
@@ -158,17 +199,26 @@ describe('FindingPushClient against a real HTTP server', () => {
     server.answer = () => ({ status: 401, body: { code: 'UNAUTHORIZED', message: 'unknown token' } });
     const { client, done } = start(server.port);
     client.publish(finding(1));
-    const error = await done.then(() => null, (e: unknown) => e);
+    const error = await done.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(HindsightError);
     expect((error as HindsightError).kind).toBe('user');
-    expect((error as HindsightError).message).toMatch(/refused the agent's token \(401: unknown token\).*--token/);
+    expect((error as HindsightError).message).toMatch(
+      /refused the agent's token \(401: unknown token\).*--token/,
+    );
   });
 
   it('drops a batch the server calls invalid instead of retrying it forever', async () => {
     const server = await new IngestServer().start();
     servers.push(server);
     let first = true;
-    server.answer = () => (first ? ((first = false), { status: 400, body: { code: 'BAD_REQUEST', message: 'findings[0].kind: invalid' } }) : { status: 202 });
+    server.answer = () =>
+      first
+        ? ((first = false),
+          { status: 400, body: { code: 'BAD_REQUEST', message: 'findings[0].kind: invalid' } })
+        : { status: 202 };
     const { client } = start(server.port);
     client.publish(finding(1));
     await until(() => client.stats.rejected === 1);

@@ -1,7 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { addNote, changeIncident, listIncidents, showIncident } from '../../../src/cli/commands/incident-run.js';
+import {
+  addNote,
+  changeIncident,
+  listIncidents,
+  showIncident,
+} from '../../../src/cli/commands/incident-run.js';
 import { EXIT, reportError } from '../../../src/cli/report-error.js';
 import { ServerClient } from '../../../src/cli/server-client.js';
 import { createApiHarness, openIncident, type ApiHarness } from '../../support/api-harness.js';
@@ -10,8 +15,12 @@ import { createApiHarness, openIncident, type ApiHarness } from '../../support/a
 function cli(h: ApiHarness, token: string) {
   let out = '';
   const io = {
-    stdout: Object.assign({ write: (chunk: string) => ((out += chunk), true) }, { columns: 100 }) as unknown as NodeJS.WritableStream & { columns: number },
-    fetch: ((input: string | URL | Request, init?: RequestInit) => h.app.request(input, init)) as typeof fetch,
+    stdout: Object.assign(
+      { write: (chunk: string) => ((out += chunk), true) },
+      { columns: 100 },
+    ) as unknown as NodeJS.WritableStream & { columns: number },
+    fetch: ((input: string | URL | Request, init?: RequestInit) =>
+      h.app.request(input, init)) as typeof fetch,
     now: () => h.clock.now() + 5 * 60_000,
   };
   const flags = { server: 'http://hindsight.test', token };
@@ -74,13 +83,20 @@ describe('incident commands against the API', () => {
     const forbidden = await failure(changeIncident(id, 'reopen', viewer.flags, viewer.io));
     expect(forbidden.code).toBe(EXIT.user);
     const unknown = cli(h, 'not-a-token');
-    const unauthenticated = await failure(listIncidents({ ...unknown.flags, state: 'open', limit: '1', json: false }, unknown.io));
+    const unauthenticated = await failure(
+      listIncidents({ ...unknown.flags, state: 'open', limit: '1', json: false }, unknown.io),
+    );
     expect(unauthenticated.line).toMatch(/pass --token or set HINDSIGHT_TOKEN\) \[UNAUTHENTICATED\]\n$/);
   });
 
   it('treats a 5xx and an unreachable server as transient (exit 3), and prints server text as text', async () => {
-    const broken = new ServerClient({ server: 'http://x', token: 't' }, (() =>
-      Promise.resolve(new Response(JSON.stringify({ code: 'STORE_DOWN', message: 'store \u001b[31munavailable' }), { status: 503 }))));
+    const broken = new ServerClient({ server: 'http://x', token: 't' }, () =>
+      Promise.resolve(
+        new Response(JSON.stringify({ code: 'STORE_DOWN', message: 'store \u001b[31munavailable' }), {
+          status: 503,
+        }),
+      ),
+    );
     const down = await failure(broken.get('/api/v1/incidents'));
     expect(down.code).toBe(EXIT.transient);
     expect(down.line).toBe('hindsight: http://x: store \\x1b[31munavailable [STORE_DOWN]\n');
@@ -91,7 +107,9 @@ describe('incident commands against the API', () => {
     const nowhere = new ServerClient({ server: `http://127.0.0.1:${port}`, token: 't' });
     const unreachable = await failure(nowhere.get('/api/v1/incidents'));
     expect(unreachable.code).toBe(EXIT.transient);
-    expect(unreachable.line).toMatch(/cannot reach the Hindsight server at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    expect(unreachable.line).toMatch(
+      /cannot reach the Hindsight server at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/,
+    );
   });
 
   it('rejects a bad --state before calling the server', async () => {

@@ -12,8 +12,15 @@ const env = {
 };
 const fixture = (name: string): string => new URL(`../../fixtures/config/${name}`, import.meta.url).pathname;
 
-function problems(text: string, options: { env?: Record<string, string>; agent?: boolean; ruleNames?: string[] } = {}): string[] {
-  const result = parseConfig(text, { env: options.env ?? env, ...(options.agent ? { agent: true } : {}), ...(options.ruleNames ? { ruleNames: options.ruleNames } : {}) });
+function problems(
+  text: string,
+  options: { env?: Record<string, string>; agent?: boolean; ruleNames?: string[] } = {},
+): string[] {
+  const result = parseConfig(text, {
+    env: options.env ?? env,
+    ...(options.agent ? { agent: true } : {}),
+    ...(options.ruleNames ? { ruleNames: options.ruleNames } : {}),
+  });
   return result.ok ? [] : result.problems.map(describeProblem);
 }
 
@@ -62,7 +69,8 @@ describe('configuration file', () => {
   });
 
   it('names a missing variable and where it is used, once, and keeps $${…} literal', () => {
-    const text = 'tokens:\n  - { name: ci, secret: "${NOPE_TOKEN}", role: admin }\ntargets:\n  - { name: a, url: "postgres://m:$${NOT_A_VAR}@h/db" }\n';
+    const text =
+      'tokens:\n  - { name: ci, secret: "${NOPE_TOKEN}", role: admin }\ntargets:\n  - { name: a, url: "postgres://m:$${NOT_A_VAR}@h/db" }\n';
     expect(problems(text)).toEqual([
       'tokens[0].secret: environment variable NOPE_TOKEN is not set (referenced as ${NOPE_TOKEN}); set it, or write $${NOPE_TOKEN} for a literal',
     ]);
@@ -73,7 +81,11 @@ describe('configuration file', () => {
   it('gives a target without a service a service of its own name, and checks names across sections', () => {
     const ok = parseConfig('targets:\n  - { name: solo, url: "postgres://m@h/db" }\n', { env: {} });
     expect(ok.ok && ok.config.services.map((s) => s.name)).toEqual(['solo']);
-    expect(problems('services:\n  - { name: a }\n  - { name: a }\ntokens:\n  - { name: t, secret: "0123456789abcdef", role: viewer }\n  - { name: t, secret: "0123456789abcdef", role: viewer }\n')).toEqual([
+    expect(
+      problems(
+        'services:\n  - { name: a }\n  - { name: a }\ntokens:\n  - { name: t, secret: "0123456789abcdef", role: viewer }\n  - { name: t, secret: "0123456789abcdef", role: viewer }\n',
+      ),
+    ).toEqual([
       'services[1].name: "a" is declared twice in services; names must be unique',
       'tokens[1].name: "t" is declared twice in tokens; names must be unique',
     ]);
@@ -86,7 +98,11 @@ describe('configuration file', () => {
   });
 
   it('rejects an override of an unknown rule when the built-in rules are known, and a resolve level above the threshold', () => {
-    expect(problems('rules:\n  deadlock: { threshold: 1 }\n  blocking: { threshold: 2, resolveThreshold: 5 }\n', { ruleNames: ['deadlocks', 'blocking'] })).toEqual([
+    expect(
+      problems('rules:\n  deadlock: { threshold: 1 }\n  blocking: { threshold: 2, resolveThreshold: 5 }\n', {
+        ruleNames: ['deadlocks', 'blocking'],
+      }),
+    ).toEqual([
       'rules.blocking: resolveThreshold must not be above threshold (it is the lower level at which the alert resolves)',
       'rules.deadlock: unknown rule "deadlock"; the built-in rules are deadlocks, blocking',
     ]);
@@ -101,7 +117,9 @@ describe('configuration file', () => {
   it('reads JSON files strictly and reports YAML syntax errors with their line', async () => {
     expect(problems('targets:\n  - name: a\n   url: x\n')[0]).toMatch(/^line \d+: /);
     const missing = await loadConfigFile('/nonexistent/hindsight.config.json');
-    expect(missing.ok ? [] : missing.problems.map(describeProblem)).toEqual(['cannot read /nonexistent/hindsight.config.json: no such file']);
+    expect(missing.ok ? [] : missing.problems.map(describeProblem)).toEqual([
+      'cannot read /nonexistent/hindsight.config.json: no such file',
+    ]);
     expect(parseConfig('{"targets": []}', { env: {}, json: true }).ok).toBe(true);
     expect(problems('{targets: []', { env: {} }).length).toBeGreaterThan(0);
   });

@@ -1,18 +1,39 @@
 import { describe, expect, it } from 'vitest';
-import { parseAgentOptions, parseServeOptions, parseServerClientOptions } from '../../../src/config/server-options.js';
+import {
+  parseAgentOptions,
+  parseServeOptions,
+  parseServerClientOptions,
+} from '../../../src/config/server-options.js';
 import { HindsightError } from '../../../src/core/errors.js';
 
 describe('serve options', () => {
   it('takes flags first, then HINDSIGHT_* variables, then the file, then defaults', () => {
-    const file = { server: { host: '0.0.0.0', port: 9000 } } as unknown as Parameters<typeof parseServeOptions>[1];
-    expect(parseServeOptions({}, null, {})).toMatchObject({ host: '127.0.0.1', port: 8080, store: { kind: 'embedded' }, adminToken: null });
+    const file = { server: { host: '0.0.0.0', port: 9000 } } as unknown as Parameters<
+      typeof parseServeOptions
+    >[1];
+    expect(parseServeOptions({}, null, {})).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      store: { kind: 'embedded' },
+      adminToken: null,
+    });
     expect(parseServeOptions({}, file, {})).toMatchObject({ host: '0.0.0.0', port: 9000 });
-    expect(parseServeOptions({}, file, { HINDSIGHT_PORT: '7000' })).toMatchObject({ host: '0.0.0.0', port: 7000 });
-    expect(parseServeOptions({ port: '6000', store: 'postgres://h@team-db/hindsight' }, file, { HINDSIGHT_PORT: '7000' })).toMatchObject({
+    expect(parseServeOptions({}, file, { HINDSIGHT_PORT: '7000' })).toMatchObject({
+      host: '0.0.0.0',
+      port: 7000,
+    });
+    expect(
+      parseServeOptions({ port: '6000', store: 'postgres://h@team-db/hindsight' }, file, {
+        HINDSIGHT_PORT: '7000',
+      }),
+    ).toMatchObject({
       port: 6000,
       store: { kind: 'postgres', url: 'postgres://h@team-db/hindsight' },
     });
-    expect(parseServeOptions({ dataDir: '/tmp/hs' }, null, {}).store).toEqual({ kind: 'embedded', dataDir: '/tmp/hs' });
+    expect(parseServeOptions({ dataDir: '/tmp/hs' }, null, {}).store).toEqual({
+      kind: 'embedded',
+      dataDir: '/tmp/hs',
+    });
   });
 
   it('reports every bad option at once, naming the flag and the variable', () => {
@@ -32,8 +53,16 @@ describe('serve options', () => {
 
 describe('client and agent options', () => {
   it('defaults the server, requires a token and says where to get one', () => {
-    expect(parseServerClientOptions({}, { HINDSIGHT_TOKEN: 't0k' })).toEqual({ server: 'http://127.0.0.1:8080', token: 't0k' });
-    expect(parseServerClientOptions({ server: 'https://hs.example/', token: 'x' }, { HINDSIGHT_SERVER: 'http://other' }).server).toBe('https://hs.example');
+    expect(parseServerClientOptions({}, { HINDSIGHT_TOKEN: 't0k' })).toEqual({
+      server: 'http://127.0.0.1:8080',
+      token: 't0k',
+    });
+    expect(
+      parseServerClientOptions(
+        { server: 'https://hs.example/', token: 'x' },
+        { HINDSIGHT_SERVER: 'http://other' },
+      ).server,
+    ).toBe('https://hs.example');
     expect(() => parseServerClientOptions({}, {})).toThrow(/pass --token or set HINDSIGHT_TOKEN/);
   });
 

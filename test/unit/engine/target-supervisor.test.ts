@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { TargetHealth } from '../../../src/core/catalog.js';
 import { userError } from '../../../src/core/errors.js';
-import type { TargetWatch, TargetWatchListener, TargetWatchOptions, TargetWatchState } from '../../../src/engine/target-watch.js';
+import type {
+  TargetWatch,
+  TargetWatchListener,
+  TargetWatchOptions,
+  TargetWatchState,
+} from '../../../src/engine/target-watch.js';
 import { superviseTargets } from '../../../src/engine/target-supervisor.js';
 
 const options = (name: string): TargetWatchOptions => ({
@@ -19,11 +24,26 @@ const options = (name: string): TargetWatchOptions => ({
 /** A watch the test drives: it samples when told, and ends as told. */
 function scriptedWatch(name: string, signal: AbortSignal, end: 'fail' | 'run') {
   const listeners: TargetWatchListener[] = [];
-  let state: TargetWatchState = { target: name, reachable: true, problem: null, lastSample: null, samplesTaken: 0, recentFindings: [], logCounts: new Map(), notes: [] };
+  let state: TargetWatchState = {
+    target: name,
+    reachable: true,
+    problem: null,
+    lastSample: null,
+    samplesTaken: 0,
+    recentFindings: [],
+    logCounts: new Map(),
+    notes: [],
+  };
   let reject: (error: unknown) => void = () => undefined;
   const done = new Promise<void>((resolve, rej) => {
     reject = rej;
-    signal.addEventListener('abort', () => { resolve(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
   });
   const watch: TargetWatch = {
     get state() {
@@ -40,7 +60,9 @@ function scriptedWatch(name: string, signal: AbortSignal, end: 'fail' | 'run') {
       state = { ...state, reachable, problem };
       for (const l of listeners) l.sampled?.();
     },
-    fail: (error: unknown) => { reject(error); },
+    fail: (error: unknown) => {
+      reject(error);
+    },
   };
 }
 
@@ -85,7 +107,13 @@ describe('superviseTargets', () => {
       ['a', false, 'connection refused', 'serve'],
       ['a', false, 'password authentication failed for user "m"', 'serve'],
     ]);
-    expect(logs.some((l) => l.startsWith('error the watch of a stopped: password authentication failed') && l.includes('fix the target'))).toBe(true);
+    expect(
+      logs.some(
+        (l) =>
+          l.startsWith('error the watch of a stopped: password authentication failed') &&
+          l.includes('fix the target'),
+      ),
+    ).toBe(true);
     controller.abort();
     await running;
     expect(opened).toHaveLength(3);
