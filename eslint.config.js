@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
  * together only by src/main.ts.
  */
 const adapters = ['**/store/**', '**/notify/**', '**/agent/**', '**/sdk/**'];
-const outer = ['**/cli/**', '**/api/**', '**/engine/**', '**/main.js', '**/watch-deps.js'];
+const outer = ['**/cli/**', '**/api/**', '**/engine/**', '**/main.js', '**/watch-deps.js', '**/serve-deps.js', '**/agent-deps.js', '**/configured-target.js'];
 
 const coreMessage =
   'core/ is pure domain code: it imports only other core/ files (no node:*, no package, no adapter). Pass time, ids and I/O in through the ports in core/ports.ts.';
