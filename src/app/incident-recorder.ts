@@ -224,9 +224,12 @@ export const resolveAlert = async (ctx: RecorderContext, alert: Alert, actor: Ac
   return { incidentResolved: true };
 };
 
+const shape = (summary: string): string => summary.replace(/\d+/g, '#');
+
 /**
  * Rebuilds the incident's one-sentence summary from all of its evidence and alerts; when it changed,
- * stores it and (unless `quiet`, for an incident opened in the same batch) says so on the timeline.
+ * stores it and (unless `quiet`, for an incident opened in the same batch, or only its numbers
+ * changed) says so on the timeline.
  */
 export const refreshSummary = async (ctx: RecorderContext, incidentId: string, options: { readonly actor: Actor; readonly quiet: boolean }): Promise<boolean> => {
   const { tx } = ctx;
@@ -235,7 +238,8 @@ export const refreshSummary = async (ctx: RecorderContext, incidentId: string, o
   if (summary === '') return false;
   const updated = await updateIncident(tx, incidentId, (current) => (current.summary === summary ? null : withSummary(current, summary)));
   if (updated === null || updated.before.summary === updated.after.summary) return false;
-  if (!options.quiet) {
+  // Counts grow with every cycle of a burst: the timeline notes a new *kind* of evidence, not each new count.
+  if (!options.quiet && shape(updated.before.summary) !== shape(summary)) {
     await tx.timeline.append(
       timelineEntry(ctx, { incidentId, actor: options.actor, kind: 'summary_updated', text: summary, data: { findings: findings.length, alerts: alerts.length } }),
     );

@@ -139,6 +139,7 @@ export class IncidentService {
 }
 
 const incidentLock = (id: string): string => `incident:${id}`;
+const COMMAND_ATTEMPTS = 5;
 
 const checkActor = (actor: Actor): void => {
   if (actor.trim() === '') throw userError(INVALID_INPUT, 'every change is recorded with who made it: the actor must not be empty');
@@ -153,27 +154,33 @@ export const applyCommand = async (
   tx: StoreRepositories,
   input: { id: string; actor: Actor; command: IncidentCommand; ids: IdSource; now: number; expectedVersion?: number | undefined },
 ): Promise<Incident> => {
-  const incident = await tx.incidents.get(input.id);
-  if (incident === null) throw notFound(input.id);
-  if (input.expectedVersion !== undefined && input.expectedVersion !== incident.version) {
-    throw conflict(`incident ${input.id} changed (version ${incident.version}, you saw ${input.expectedVersion}); reload it and try again`);
+  // Without an expected version, a write that loses to the rule cycle (which bumps the version as
+  // evidence arrives) is retried on the fresh copy: the command still means what it meant.
+  for (let attempt = 0; attempt < COMMAND_ATTEMPTS; attempt += 1) {
+    const incident = await tx.incidents.get(input.id);
+    if (incident === null) throw notFound(input.id);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== incident.version) {
+      throw conflict(`incident ${input.id} changed (version ${incident.version}, you saw ${input.expectedVersion}); reload it and try again`);
+    }
+    const result = transitionIncident(incident, input.command, input.now);
+    if (!result.ok) throw conflict(`cannot ${input.command.kind} incident ${input.id}: ${result.reason}`);
+    if (!(await tx.incidents.update(result.incident))) {
+      if (input.expectedVersion === undefined) continue;
+      throw conflict(`incident ${input.id} was changed by someone else at the same moment; reload it and try again`);
+    }
+    await tx.timeline.append(
+      timelineEntry(
+        { tx, ids: input.ids, now: input.now },
+        {
+          incidentId: input.id,
+          actor: input.actor,
+          kind: 'state_changed',
+          text: result.incident.state,
+          data: { from: incident.state, to: result.incident.state, command: input.command.kind },
+        },
+      ),
+    );
+    return result.incident;
   }
-  const result = transitionIncident(incident, input.command, input.now);
-  if (!result.ok) throw conflict(`cannot ${input.command.kind} incident ${input.id}: ${result.reason}`);
-  if (!(await tx.incidents.update(result.incident))) {
-    throw conflict(`incident ${input.id} was changed by someone else at the same moment; reload it and try again`);
-  }
-  await tx.timeline.append(
-    timelineEntry(
-      { tx, ids: input.ids, now: input.now },
-      {
-        incidentId: input.id,
-        actor: input.actor,
-        kind: 'state_changed',
-        text: result.incident.state,
-        data: { from: incident.state, to: result.incident.state, command: input.command.kind },
-      },
-    ),
-  );
-  return result.incident;
+  throw conflict(`incident ${input.id} kept changing while you changed it; reload it and try again`);
 };

@@ -9,6 +9,7 @@ import { findingTime } from '../core/incident-store.js';
 import type { IncidentStore } from '../core/incident-store.js';
 import type { Clock, IdSource } from '../core/ports.js';
 import { measureRule } from '../core/rule-measure.js';
+import type { RuleMeasurement } from '../core/rule-measure.js';
 import type { RuleState } from '../core/rule-state.js';
 import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
 import type { RecorderContext } from './incident-recorder.js';
@@ -70,9 +71,8 @@ export const rulesFor = (
  *
  * Round trips per cycle: targets, services and rule states once each, findings in pages of 1000;
  * then only for what changes (an alert fired, refreshed or resolved, and its incident). Steady
- * firing alerts cost nothing. A firing alert is refreshed when its value changed or evidence newer
- * than the last change appeared (a late finding that neither changes the value nor is newer is
- * linked at the next change).
+ * firing alerts cost nothing: see `worthRefreshing` and `changedState` (a late finding that neither
+ * moves a counted value nor is newer than the last change is linked at the next change).
  */
 export class RuleCycle {
   readonly #store: IncidentStore;
@@ -179,7 +179,7 @@ export class RuleCycle {
             next = { ...next, alertId: alert.id };
           }
         } else if (step.event === 'firing' && prev.alertId !== null) {
-          const fresh = measurement.value !== prev.value || measurement.latestEvidenceAt > prev.evaluatedAt;
+          const fresh = worthRefreshing(rule.name, prev, measurement);
           if (fresh) {
             const alert = await tx.alerts.get(prev.alertId);
             if (alert !== null && alert.status === 'firing') {
@@ -245,8 +245,25 @@ export class RuleCycle {
   }
 }
 
+/**
+ * A state is written when its phase, alert or service changed (or its alert was refreshed) — not for
+ * a value alone: durations grow every second, and 10,000 firing rules must not mean 10,000 writes
+ * per cycle. So `value` and `evaluatedAt` are as of the last change.
+ */
 const changedState = (a: RuleState, b: RuleState): boolean =>
-  a.phase !== b.phase || a.since !== b.since || a.value !== b.value || a.alertId !== b.alertId || a.service !== b.service;
+  a.phase !== b.phase || a.since !== b.since || a.alertId !== b.alertId || a.service !== b.service;
+
+/** Rules whose value counts their evidence: a new value means new evidence (maybe a late one). */
+const COUNTED: readonly RuleName[] = ['deadlocks', 'lock_wait_storm'];
+
+/**
+ * Is a firing alert worth reading and rewriting? When evidence newer than the last change appeared,
+ * when a counted value moved, or when a duration doubled since the alert last changed (its summary
+ * then says "for 1 min", "for 2 min", "for 4 min" … rather than being rewritten every second).
+ */
+const worthRefreshing = (rule: RuleName, prev: RuleState, m: RuleMeasurement): boolean =>
+  m.latestEvidenceAt > prev.evaluatedAt ||
+  (COUNTED.includes(rule) ? m.value !== prev.value : m.value >= 2 * prev.value || m.value < prev.value);
 
 /**
  * Findings of `kinds` active since `since`, read in pages (the store returns at most 1000 at a time,

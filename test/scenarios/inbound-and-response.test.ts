@@ -48,7 +48,6 @@ describe('scenario: an Alertmanager-style inbound alert', () => {
     expect(detail.alerts[0]).toMatchObject({ status: 'resolved', startedAt: am('trigger').at });
     expect(detail.timeline.map((e) => [e.kind, e.actor])).toEqual([
       ['opened', 'integration:alertmanager'],
-      ['summary_updated', 'integration:alertmanager'],
       ['alert_resolved', 'integration:alertmanager'],
       ['state_changed', 'system'],
     ]);
