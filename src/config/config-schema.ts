@@ -42,12 +42,12 @@ const postgresUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
-/** Hindsight's own API tokens: long enough not to be guessed. */
-const secret = z
-  .string()
-  .min(16, 'a secret must be at least 16 characters (generate one: openssl rand -hex 24)');
-/** What another tool sends (an Alertmanager bearer, a PagerDuty routing_key): whatever it has. */
-const integrationSecret = z.string().min(1, 'the secret must not be empty');
+/**
+ * A secret someone chose (an API token, what Alertmanager or a PagerDuty sender presents): never
+ * empty — an unset variable must not let anyone in — but its length is the chooser's call, as the
+ * token service decides (the docs recommend `openssl rand -base64 32`).
+ */
+const secret = z.string().refine((v) => v.trim() !== '', 'the secret must not be empty');
 
 const severity = z.enum(['critical', 'error', 'warning', 'info'] satisfies readonly Severity[], {
   error: 'severity must be critical, error, warning or info',
@@ -98,7 +98,7 @@ const integration = z.strictObject({
   type: z.enum(['alertmanager', 'pagerduty'] satisfies readonly IntegrationType[], {
     error: 'integration type must be alertmanager or pagerduty',
   }),
-  secret: integrationSecret,
+  secret,
 });
 
 const service = z.strictObject({

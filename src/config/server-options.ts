@@ -72,7 +72,7 @@ export function parseServeOptions(
     dataDir: z.string().min(1, 'must not be empty'),
     adminToken: z
       .string()
-      .min(16, 'must be at least 16 characters (generate one: openssl rand -hex 24)')
+      .refine((v) => v.trim() !== '', 'must not be blank (generate one: openssl rand -base64 32)')
       .optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be fatal, error, warn, info, debug, trace or silent',

@@ -39,7 +39,7 @@ describe('serve options', () => {
   it('reports every bad option at once, naming the flag and the variable', () => {
     let caught: unknown;
     try {
-      parseServeOptions({ port: 'eighty', store: 'mysql://x' }, null, { HINDSIGHT_ADMIN_TOKEN: 'short' });
+      parseServeOptions({ port: 'eighty', store: 'mysql://x' }, null, { HINDSIGHT_ADMIN_TOKEN: '   ' });
     } catch (error) {
       caught = error;
     }
@@ -47,7 +47,7 @@ describe('serve options', () => {
     const message = (caught as HindsightError).message;
     expect(message).toContain('--port / HINDSIGHT_PORT: must be a port number');
     expect(message).toContain('--store / HINDSIGHT_STORE: must be a postgres://');
-    expect(message).toContain('HINDSIGHT_ADMIN_TOKEN: must be at least 16 characters');
+    expect(message).toContain('HINDSIGHT_ADMIN_TOKEN: must not be blank');
   });
 });
 
