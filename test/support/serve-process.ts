@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 /**
- * `hindsight serve …` as a process (from source, through tsx): ready once it prints
- * `listening on http://HOST:PORT`; `api()` calls it with a bearer token.
+ * `hindsight serve …` as one process (Node with tsx's loader, so that a signal — `kill -9` too —
+ * reaches serve itself, not a launcher): ready once it prints `listening on http://HOST:PORT`;
+ * `api()` calls it with a bearer token.
  */
 export class ServeProcess {
   readonly child: ChildProcess;
@@ -16,7 +16,7 @@ export class ServeProcess {
   readonly #ready: Promise<string>;
 
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(tsx, ['src/bin.ts', 'serve', ...args], { cwd: root, env: { ...process.env, ...env } });
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/bin.ts', 'serve', ...args], { cwd: root, env: { ...process.env, ...env } });
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.#ready = new Promise((resolve, reject) => {
       this.child.stdout?.on('data', (d: Buffer) => {
