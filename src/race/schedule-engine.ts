@@ -25,6 +25,9 @@ export interface StepToRun {
   readonly rowMode?: 'array';
 }
 
+/** How long a blocked step waits for its deadlock-check report before it is taken as still. */
+const REPORT_FALLBACK_MS = 2000;
+
 /** Advisory lock key space of the overlap barrier ('race' in ASCII), second key a counter. */
 const BARRIER_KEY = 0x72616365;
 
@@ -35,6 +38,11 @@ interface Inflight {
   /** False while a blocker is still busy (e.g. aborting after its error): a change is coming. */
   settledBlock: boolean;
   noticesAtStart: number;
+  /** The session's lock checks (`still waiting` reports) when the step started. */
+  checksAtStart: number;
+  /** Lock waits of this step seen by the poll (a new pg_locks.waitstart is a new wait). */
+  waits: number;
+  waitStart: string | null | undefined;
   result: StepResult | undefined;
 }
 
@@ -53,6 +61,9 @@ export interface EngineSession {
   timeoutMs: number;
   inflight: Inflight | undefined;
   notices: number;
+  /** Deadlock checks the server ran for this session's lock waits: with log_lock_waits and
+   *  client_min_messages = log, each check that finds no deadlock sends `still waiting`. */
+  lockChecks: number;
 }
 
 const RESET_SCHEMAS = `DO $$DECLARE s text; BEGIN
@@ -76,6 +87,9 @@ export class ScheduleEngine {
    *  the victim is then theirs to choose, not necessarily the statement closing the cycle. */
   customDeadlockTimeouts = false;
   readonly #stepTimeoutMs: number;
+  /** Lock-wait reports reach the sessions: a blocked step counts as still once the server has
+   *  run its deadlock check, whatever the machine's load (not after a guessed margin). */
+  #waitSignals = true;
   readonly #completed = new Set<string>();
   #events: TraceEvent[] = [];
   #t0 = performance.now();
@@ -113,9 +127,22 @@ export class ScheduleEngine {
     for (const name of sessionNames) {
       const client = await connect(`hindsight race ${name}`.slice(0, 63));
       const pidRow = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      const session: EngineSession = { name, pid: pidRow.rows[0]?.pid ?? 0, state: 'idle', programmed: false, deadlockTimeoutMs: options.deadlockTimeoutMs ?? 20, timeoutMs: 0, inflight: undefined, notices: 0 };
-      client.on('notice', () => {
-        session.notices++;
+      const session: EngineSession = {
+        name,
+        pid: pidRow.rows[0]?.pid ?? 0,
+        state: 'idle',
+        programmed: false,
+        deadlockTimeoutMs: options.deadlockTimeoutMs ?? 20,
+        timeoutMs: 0,
+        inflight: undefined,
+        notices: 0,
+        lockChecks: 0,
+      };
+      client.on('notice', (notice) => {
+        // The server's own lock-wait reports are a signal to us, not the spec's notices.
+        if (notice.severity === 'LOG') {
+          if (notice.routine === 'ProcSleep' && !/ acquired /.test(notice.message ?? '')) session.lockChecks++;
+        } else session.notices++;
         engine.#poke();
       });
       clients.set(name, client);
@@ -159,6 +186,14 @@ export class ScheduleEngine {
       s.programmed = false;
       s.inflight = undefined;
       s.notices = 0;
+      s.lockChecks = 0;
+      if (this.#waitSignals) {
+        // Without these (a role that may only SET deadlock_timeout) the engine falls back to
+        // waiting a fixed margin, which a loaded machine can outrun.
+        await client.query("SET log_lock_waits = on; SET client_min_messages = log; SET lc_messages = 'C'").catch(() => {
+          this.#waitSignals = false;
+        });
+      }
     }
     for (const sql of spec.teardown) await this.#control.query(sql).catch(() => undefined);
     await this.#control.query(RESET_SCHEMAS);
@@ -211,7 +246,17 @@ export class ScheduleEngine {
     if (session.inflight && !session.inflight.result) {
       throw userError('RACE_SESSION_BUSY', `step ${step.name} was released while session ${sessionName} still waits in ${session.inflight.step.name}`);
     }
-    const inflight: Inflight = { step, blockedSince: undefined, blockedBy: [], settledBlock: false, noticesAtStart: session.notices, result: undefined };
+    const inflight: Inflight = {
+      step,
+      blockedSince: undefined,
+      blockedBy: [],
+      settledBlock: false,
+      noticesAtStart: session.notices,
+      checksAtStart: session.lockChecks,
+      waits: 0,
+      waitStart: undefined,
+      result: undefined,
+    };
     session.inflight = inflight;
     this.#record({ session: sessionName, step: step.name, sql: step.sql, kind: 'start', ...(step.callSite ? { callSite: step.callSite } : {}) });
     const client = this.#client(sessionName);
@@ -366,19 +411,14 @@ export class ScheduleEngine {
       const inJs = this.sessions.some((s) => s.state === 'js');
       const now = performance.now();
       if (moving.length === 0 && !inJs) {
-        // Wait past each blocked session's own deadlock check; a long timeout (a spec saying
-        // "not this one") is not waited for.
-        const margin = this.#deadlockWaitMs - this.#deadlockTimeoutMs;
-        const until = Math.max(
-          -Infinity,
-          ...running.map((s) => {
-            const since = s.inflight?.blockedSince;
-            if (since === undefined) return -Infinity;
-            return since + margin + Math.max(s.deadlockTimeoutMs <= 1000 ? s.deadlockTimeoutMs : 0, s.timeoutMs);
-          }),
-        );
+        const until = Math.max(-Infinity, ...running.map((s) => this.#stillAfter(s)));
         if (now >= until) return;
-        await this.#waitChange(until - now);
+        await this.#waitChange(Math.min(until, deadline) - now);
+        if (performance.now() > deadline) {
+          const late = running.filter((s) => this.#stillAfter(s) > performance.now());
+          await this.cancel(late.map((s) => s.pid));
+          deadline = performance.now() + this.#stepTimeoutMs;
+        }
         continue;
       }
       if (now > deadline) {
@@ -395,6 +435,25 @@ export class ScheduleEngine {
     }
   }
 
+  /**
+   * When a blocked session's step may be taken as still: once the server has run the deadlock
+   * check of its current wait (so the next statement, if it closes a cycle, is the victim) and
+   * a lock or statement timeout a session setup set has fired. Those are events, awaited as
+   * such: a loaded machine makes them late, never skipped. A long deadlock_timeout (a spec
+   * saying "not this one") is not waited for; without lock-wait reports, a fixed margin.
+   */
+  #stillAfter(s: EngineSession): number {
+    const f = s.inflight;
+    if (f?.blockedSince === undefined || f.result !== undefined) return -Infinity;
+    // A timeout that can fire will: wait for the step's result.
+    if (s.timeoutMs > 0) return Infinity;
+    if (s.deadlockTimeoutMs > 1000) return f.blockedSince + this.#deadlockWaitMs - this.#deadlockTimeoutMs;
+    if (!this.#waitSignals) return f.blockedSince + this.#deadlockWaitMs - this.#deadlockTimeoutMs + s.deadlockTimeoutMs;
+    if (s.lockChecks - f.checksAtStart >= Math.max(1, f.waits)) return -Infinity;
+    // A report taken for an earlier wait (the poll and the report crossed): do not wait forever.
+    return f.blockedSince + s.deadlockTimeoutMs + REPORT_FALLBACK_MS;
+  }
+
   /** Steps finished so far: a poll issued before the latest one may show locks since released. */
   #completions = 0;
 
@@ -402,8 +461,9 @@ export class ScheduleEngine {
     const issuedAt = this.#completions;
     // A blocker that is `active` without waiting on a lock is about to change things: a session
     // whose statement failed gets its error before its transaction has released its locks.
-    const res = await this.#control.query<{ pid: number; blockers: number[]; settled: boolean }>(
+    const res = await this.#control.query<{ pid: number; blockers: number[]; settled: boolean; wait_start: string | null }>(
       `SELECT w.pid, pg_blocking_pids(w.pid) AS blockers,
+              (SELECT max(to_jsonb(l) ->> 'waitstart') FROM pg_locks l WHERE l.pid = w.pid AND NOT l.granted) AS wait_start,
               (SELECT coalesce(bool_and(a.state <> 'active' OR a.wait_event_type = 'Lock'), true)
                  FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids(w.pid))) AS settled
          FROM unnest($1::int[]) AS w(pid)`,
@@ -429,12 +489,20 @@ export class ScheduleEngine {
         if (f.blockedSince === undefined || by.join() !== f.blockedBy.join()) {
           this.#record({ session: s.name, step: f.step.name, sql: f.step.sql, kind: 'waits', waitsFor: by });
         }
+        // Each wait gets one deadlock check; waitstart (PostgreSQL 14+) tells back-to-back waits
+        // apart (it is null for a moment after a wait begins: not a new wait).
+        const newWait = row.wait_start !== null && f.waitStart !== undefined && f.waitStart !== null && row.wait_start !== f.waitStart;
+        if (f.blockedSince === undefined || newWait) f.waits++;
         f.blockedSince ??= now;
         f.blockedBy = by;
         f.settledBlock = row.settled;
+        f.waitStart = row.wait_start ?? f.waitStart;
       } else {
         f.blockedSince = undefined;
         f.blockedBy = [];
+        // Not waiting on a test session (or not at all): reports so far belong to past waits.
+        f.waits = s.lockChecks - f.checksAtStart;
+        f.waitStart = undefined;
       }
     }
   }
