@@ -112,6 +112,10 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
               logger.warn({ err: error, target: health.target }, 'could not record target health');
             });
           },
+          onSampled: (target, state) => {
+            if (state.reachable && state.lastSample !== null)
+              metrics.observeSampleLatency(target, state.lastSample.serverMs / 1000);
+          },
           agent: 'serve',
           clock,
           logger,

@@ -4,7 +4,7 @@ import type { Clock, FindingSink } from '../core/ports.js';
 import { sleep } from '../platform/abortable-sleep.js';
 import { Backoff, type BackoffOptions } from '../platform/backoff.js';
 import type { Logger } from '../platform/logger.js';
-import type { OpenTargetWatch, TargetWatch, TargetWatchOptions } from './target-watch.js';
+import type { OpenTargetWatch, TargetWatch, TargetWatchOptions, TargetWatchState } from './target-watch.js';
 
 export interface TargetSupervisorDeps {
   readonly openTargetWatch: OpenTargetWatch;
@@ -12,6 +12,8 @@ export interface TargetSupervisorDeps {
   readonly sink: FindingSink;
   /** Each target's health: when it changes, at least every `healthIntervalMs`, and when its watch fails. */
   readonly onHealth: (health: TargetHealth) => void;
+  /** After every sample attempt, with the watch's state (serve: the sample-latency metric). */
+  readonly onSampled?: (target: string, state: TargetWatchState) => void;
   /** Who reports the health: `serve`, or the agent's name. */
   readonly agent: string;
   readonly clock: Clock;
@@ -89,6 +91,7 @@ async function superviseOne(
       sampled: () => {
         const state = watch.state;
         report(state.reachable, state.problem, state.lastSample?.takenAt ?? null);
+        deps.onSampled?.(options.name, state);
       },
       note: (text) => {
         deps.logger.warn({ target: options.name }, `${options.name}: ${text}`);
