@@ -20,8 +20,16 @@ export interface RaceFinding {
   readonly code?: string;
   readonly message?: string;
   readonly cycle?: readonly CycleEdge[];
+  /** An anomaly: the final state against what each serial order of the committed sessions gives. */
+  readonly state?: FinalState;
   readonly fix: string;
   readonly run: ScheduleRun;
+}
+
+export interface FinalState {
+  /** Canonical snapshot of the user tables after the schedule (see state-snapshot.ts). */
+  readonly actual: string;
+  readonly expected: readonly { readonly order: readonly string[]; readonly snapshot: string }[];
 }
 
 const DEADLOCK_EDGE = /Process (\d+) waits for (.+?) blocked by process (\d+)\./g;
@@ -92,6 +100,7 @@ export function findingsOf(
       kind: 'anomaly',
       signature: 'anomaly',
       title: `the final state equals no serial order of the committed sessions (${run.committed.join(', ')}): a lost update or write skew`,
+      state: { actual: run.snapshot, expected: verdict.serialStates },
       fix: fixFor('anomaly', spec, run),
     });
   }

@@ -1,6 +1,8 @@
 import { describeSchedule } from './race-runner.js';
+import type { FinalState } from './race-finding.js';
 import type { RaceResult, ShrunkFinding } from './race-runner.js';
-import { contextSwitches } from './schedule-explorer.js';
+import { choiceKey, contextSwitches } from './schedule-explorer.js';
+import type { Choice } from './schedule-runner.js';
 import type { TraceEvent } from './step-result.js';
 
 const COLUMN = 46;
@@ -45,15 +47,53 @@ export function timeline(events: readonly TraceEvent[], sessions: readonly strin
   return lines;
 }
 
+/** Times the schedule moves from one session to another (`b a a b b a`: 3). */
+export function sessionSwitches(schedule: readonly Choice[]): number {
+  let n = 0;
+  for (let i = 1; i < schedule.length; i++) if (choiceKey(schedule[i] ?? []) !== choiceKey(schedule[i - 1] ?? [])) n++;
+  return n;
+}
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/** Rows only in the actual state (+) and only in a serial order's state (−), table by table. */
+export function stateDiff(state: FinalState): string[] {
+  const tables = (snapshot: string): Map<string, Set<string>> =>
+    new Map(
+      snapshot
+        .split('\n\n')
+        .filter(Boolean)
+        .map((part) => {
+          const [name = '', ...rows] = part.split('\n');
+          return [name, new Set(rows.filter(Boolean))] as const;
+        }),
+    );
+  const actual = tables(state.actual);
+  const out = ['  final state against the serial expectation (− expected in that order, + actual):'];
+  for (const { order, snapshot } of state.expected) {
+    out.push(`    serially ${order.join(' then ')}:`);
+    const expected = tables(snapshot);
+    for (const name of new Set([...expected.keys(), ...actual.keys()])) {
+      const want = expected.get(name) ?? new Set<string>();
+      const got = actual.get(name) ?? new Set<string>();
+      const lines = [...[...want].filter((r) => !got.has(r)).map((r) => `      − ${r}`), ...[...got].filter((r) => !want.has(r)).map((r) => `      + ${r}`)];
+      if (lines.length > 0) out.push(`     ${name}`, ...lines);
+    }
+  }
+  return out;
+}
+
 export function formatFinding(f: ShrunkFinding, index: number): string {
   const { finding } = f;
   const sessions = f.spec.sessions.map((s) => s.name);
   const steps = finding.run.events.filter((e) => e.kind === 'start' && !/^\s*begin\b/i.test(e.sql)).length;
-  const switches = contextSwitches(f.schedule, finding.run.decisions);
-  const out = [
-    `✗ finding ${index + 1}: ${finding.title}`,
-    `  minimal schedule: ${steps} steps, ${switches} context switch(es): ${describeSchedule(f.schedule) || '(the spec permutation)'}`,
-  ];
+  const switches = sessionSwitches(f.schedule);
+  const preemptive = contextSwitches(f.schedule, finding.run.decisions);
+  const shape =
+    f.schedule.length === 0
+      ? `${plural(steps, 'step', 'steps')}: (the spec permutation)`
+      : `${plural(steps, 'step', 'steps')}, ${plural(switches, 'switch', 'switches')} between sessions (${preemptive} preemptive: a session that could still move was set aside): ${describeSchedule(f.schedule)}`;
+  const out = [`✗ finding ${index + 1}: ${finding.title}`, `  minimal schedule: ${shape}`];
   if (f.removedSteps.length > 0) out.push(`  not needed to reproduce it (removed): ${f.removedSteps.join(', ')}`);
   out.push('', ...timeline(finding.run.events, sessions).map((l) => `  ${l}`), '');
   if (finding.cycle && finding.cycle.length > 0) {
@@ -62,6 +102,7 @@ export function formatFinding(f: ShrunkFinding, index: number): string {
     for (const e of finding.cycle) out.push(`    ${e.waiter} waits for ${e.lock} held by ${e.holder}`);
     out.push(`  victim: ${finding.session ?? '?'} (the statement that closed the cycle)`);
   }
+  if (finding.state) out.push(...stateDiff(finding.state), '');
   out.push(`  suggested fix: ${finding.fix}`);
   if (f.originalSchedule.length > 0) out.push(`  replay: --schedule "${describeSchedule(f.originalSchedule)}"${f.removedSteps.length > 0 ? ' (on the spec as written)' : ''}`);
   return out.join('\n');
@@ -93,6 +134,14 @@ export function resultToJson(result: RaceResult): unknown {
       schedule: describeSchedule(f.schedule),
       removedSteps: f.removedSteps,
       cycle: f.finding.cycle ?? [],
+      ...(f.finding.state
+        ? {
+            finalState: {
+              actual: f.finding.state.actual,
+              expected: f.finding.state.expected.map((e) => ({ order: e.order, state: e.snapshot })),
+            },
+          }
+        : {}),
       fix: f.finding.fix,
       timeline: f.finding.run.events,
     })),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatResult, resultsToJunit, timeline } from '../../../src/race/race-report.js';
+import { formatResult, resultsToJunit, sessionSwitches, timeline } from '../../../src/race/race-report.js';
 import type { RaceResult } from '../../../src/race/race-runner.js';
 import type { RaceSpec } from '../../../src/race/race-spec.js';
 import type { TraceEvent } from '../../../src/race/step-result.js';
@@ -114,5 +114,49 @@ describe('race report', () => {
     expect(xml).toContain('name="transfer &lt;&amp;&gt;"');
     expect(xml).toContain('<failure type="deadlock" message="deadlock (40P01) in b: deadlock detected">');
     expect(xml).toContain('<testcase classname="hindsight.race" name="clean" time="0.120"></testcase>');
+  });
+
+  it('counts every switch between sessions, and says how many were preemptive', () => {
+    const schedule = ['b', 'a', 'a', 'b', 'b', 'a'].map((x) => [x]);
+    expect(sessionSwitches(schedule)).toBe(3);
+    const base = result.findings[0];
+    if (!base) throw new Error('no finding');
+    const decisions = schedule.map((choice, i) => ({ movable: i === 3 ? ['b'] : ['a', 'b'], choice }));
+    const text = formatResult({
+      ...result,
+      findings: [{ ...base, schedule, originalSchedule: schedule, finding: { ...base.finding, run: { ...base.finding.run, decisions } } }],
+    });
+    expect(text).toContain('3 switches between sessions (2 preemptive: a session that could still move was set aside): b a a b b a');
+    expect(text).not.toContain('1 context switch(es)');
+  });
+
+  it('shows a lost update as the final state against each serial order (actual vs expected rows)', () => {
+    const base = result.findings[0];
+    if (!base) throw new Error('no finding');
+    const row = (qty: number): string => `{"id": 1, "qty": ${qty}}`;
+    const text = formatResult({
+      ...result,
+      findings: [
+        {
+          ...base,
+          finding: {
+            ...base.finding,
+            kind: 'anomaly',
+            title: 'the final state equals no serial order of the committed sessions (a, b): a lost update or write skew',
+            cycle: [],
+            state: {
+              actual: `public.stock\n${row(9)}`,
+              expected: [
+                { order: ['a', 'b'], snapshot: `public.stock\n${row(8)}` },
+                { order: ['b', 'a'], snapshot: `public.stock\n${row(8)}` },
+              ],
+            },
+          },
+        },
+      ],
+    });
+    expect(text).toContain('final state against the serial expectation (− expected in that order, + actual):');
+    expect(text).toContain(`    serially a then b:\n     public.stock\n      − ${row(8)}\n      + ${row(9)}`);
+    expect(text).toContain('    serially b then a:');
   });
 });
