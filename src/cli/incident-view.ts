@@ -15,7 +15,7 @@ export interface IncidentDetail {
 
 const pad = (text: string, width: number): string => text.padEnd(width);
 
-/** `hindsight incidents`: id, state, service, age, summary — one line each, as wide as the terminal. */
+/** `hindsight incidents`: id, state, service, age, summary — one line each, cut to the terminal's width (whole when piped). */
 export function renderIncidentTable(incidents: readonly Incident[], now: number, columns = 120): string {
   if (incidents.length === 0) return 'no incidents\n';
   const rows = incidents.map((i) => [i.id, i.state, i.service, formatDuration(now - i.createdAt)] as const);

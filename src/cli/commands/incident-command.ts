@@ -12,12 +12,12 @@ const ACTIONS = {
 } as const;
 
 const ACTION_HELP: Readonly<Record<keyof typeof ACTIONS, string>> = {
-  ack: 'acknowledge it: someone is on it',
-  mitigate: 'mark it mitigated: the impact is over, the cause may not be',
-  resolve: 'resolve it',
-  reopen: 'reopen a resolved incident',
-  close: 'close a resolved incident: the record is complete',
-  cancel: 'cancel it: a false alarm',
+  ack: 'Acknowledge it: someone is on it.',
+  mitigate: 'Mark it mitigated: the impact is over, the cause may not be.',
+  resolve: 'Resolve it.',
+  reopen: 'Reopen a resolved incident.',
+  close: 'Close a resolved incident: the record is complete.',
+  cancel: 'Cancel it: a false alarm.',
 };
 
 export function registerIncidentCommand(program: Command): void {

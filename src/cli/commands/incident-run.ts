@@ -34,7 +34,11 @@ export async function listIncidents(
   if (flags.json) io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   else
     io.stdout.write(
-      renderIncidentTable(body.incidents, (io.now ?? systemClock.now)(), io.stdout.columns ?? 120),
+      renderIncidentTable(
+        body.incidents,
+        (io.now ?? systemClock.now)(),
+        io.stdout.columns ?? Number.POSITIVE_INFINITY,
+      ),
     );
 }
 
