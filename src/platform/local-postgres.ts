@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, appendFile, chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, appendFile, chmod, chown, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { userError } from '../core/errors.js';
 
 const run = promisify(execFile);
 
@@ -124,10 +126,11 @@ export class LocalPostgres {
    * cluster is left as it is (never re-initialised): see `status()` and `resume()`.
    */
   static async prepare(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
-    const bins = await loadBinaries(options.binDir);
     const ids = userInfo().uid === 0 ? await ensureOsUser() : undefined;
+    const bins = ids ? await reachableBinaries(await loadBinaries(options.binDir), ids) : await loadBinaries(options.binDir);
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hindsight-pg-')));
+    if (ids) await mustReach(dirname(dataDir), ids, `the data directory ${dataDir}`);
     const port = options.port ?? (await freePort());
     const server = new LocalPostgres({
       dataDir,
@@ -265,6 +268,64 @@ async function ensureOsUser(): Promise<{ uid: number; gid: number }> {
     await run('useradd', ['-M', '-g', OS_USER, OS_USER]);
     return lookup();
   }
+}
+
+/**
+ * The first existing directory on the way to `path` that the OS user cannot enter, if any. As
+ * root we run PostgreSQL as `postgres`, and a project in /root/app (mode 0700) or a `mktemp -d`
+ * folder is closed to that user: initdb fails with a bare EACCES.
+ */
+async function closedAncestor(path: string, ids: { uid: number; gid: number }): Promise<{ dir: string; mode: number } | undefined> {
+  const dirs: string[] = [];
+  for (let dir = path; ; dir = dirname(dir)) {
+    dirs.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of dirs) {
+    const st = await stat(dir).catch(() => undefined);
+    if (!st) return undefined; // created by us (root, umask): open to the user
+    const mode = st.mode & 0o777;
+    const x = st.uid === ids.uid ? mode & 0o100 : st.gid === ids.gid ? mode & 0o010 : mode & 0o001;
+    if (x === 0) return { dir, mode };
+  }
+  return undefined;
+}
+
+async function mustReach(path: string, ids: { uid: number; gid: number }, what: string): Promise<void> {
+  const closed = await closedAncestor(path, ids);
+  if (!closed) return;
+  throw userError(
+    'PG_DIRECTORY_CLOSED',
+    `PostgreSQL refuses to run as root, so it runs as the ${OS_USER} OS user, who cannot enter ${closed.dir} (mode ${closed.mode.toString(8).padStart(4, '0')}) ` +
+      `on the way to ${what}. Run as a non-root user, or open the directory (chmod o+x ${closed.dir}), or choose a path outside it.`,
+  );
+}
+
+/** As root: the server binaries where the `postgres` user can run them, copied to the temp
+ *  directory (once per installation) when the project itself is closed to that user. */
+async function reachableBinaries(bins: PostgresBinaries, ids: { uid: number; gid: number }): Promise<PostgresBinaries> {
+  const binDir = dirname(bins.initdb);
+  if (!(await closedAncestor(binDir, ids))) return bins;
+  const root = dirname(binDir); // bin/, lib/, share/ side by side: the binaries find them relative to bin/
+  const built = await stat(bins.postgres);
+  // Keyed by the build, not the path: every checkout of the same binaries shares one copy.
+  const key = createHash('sha256').update(`${String(Math.trunc(built.mtimeMs))}:${String(built.size)}`).digest('hex').slice(0, 12);
+  const copy = join(tmpdir(), `hindsight-pg-binaries-${key}`);
+  await mustReach(copy, ids, `a copy of the PostgreSQL binaries in ${tmpdir()}`);
+  const copied = (name: keyof PostgresBinaries): string => join(copy, 'bin', name);
+  const ready = await access(copied('postgres'), constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+  if (!ready) {
+    const building = `${copy}-${process.pid}`;
+    await run('cp', ['-a', root, building]);
+    await run('chmod', ['-R', 'a+rX', building]);
+    await chmod(building, 0o755);
+    // Another process may have won the race to build it: then ours is removed.
+    await rename(building, copy).catch(() => rm(building, { recursive: true, force: true }));
+  }
+  return { initdb: copied('initdb'), pg_ctl: copied('pg_ctl'), postgres: copied('postgres') };
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
