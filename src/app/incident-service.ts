@@ -75,6 +75,11 @@ export class IncidentService {
     });
   }
 
+  /** For `/metrics`: incidents by state. */
+  countByState(): Promise<Readonly<Record<IncidentState, number>>> {
+    return this.#store.incidents.countByState();
+  }
+
   async detail(id: string): Promise<IncidentDetail> {
     const incident = await this.#store.incidents.get(id);
     if (incident === null) throw notFound(id);

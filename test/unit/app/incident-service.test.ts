@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AlertQueries } from '../../../src/app/alert-queries.js';
 import { IncidentService } from '../../../src/app/incident-service.js';
 import { isHindsightError } from '../../../src/core/errors.js';
 import type { IncidentStore, StoreRepositories } from '../../../src/core/incident-store.js';
@@ -69,5 +70,17 @@ describe('IncidentService under concurrent writes', () => {
     await memory.incidents.insert(incident());
     const service = new IncidentService({ store: memory, clock: new FakeClock(), ids: new CountingIds() });
     expect(await codeOf(service.resolve('inc-1', ' '))).toBe('INVALID_INPUT');
+  });
+});
+
+describe('AlertQueries and counts', () => {
+  it('reads alerts and counts, and names a missing alert', async () => {
+    const memory = new MemoryStore();
+    await memory.incidents.insert(incident());
+    const alerts = new AlertQueries({ store: memory });
+    expect(await codeOf(alerts.get('nope'))).toBe('ALERT_NOT_FOUND');
+    expect(await alerts.countByStatus()).toEqual({ firing: 0, resolved: 0 });
+    const service = new IncidentService({ store: memory, clock: new FakeClock(), ids: new CountingIds() });
+    expect((await service.countByState()).triggered).toBe(1);
   });
 });
