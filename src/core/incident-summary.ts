@@ -19,14 +19,18 @@ export interface SummaryEvidence {
  * The incident's one-sentence account, built only from its evidence so that it is deterministic
  * and grows as evidence arrives, e.g. "212 deadlocks between `UPDATE inventory …` and
  * `UPDATE products …` on shop-db; blocking root pid 4242 idle in transaction for 94 s; victims, not
- * causes: `SELECT … FROM orders …` (waited 12 s)". One clause group per target (by name), then
- * alerts from other stacks that no finding explains.
+ * causes: `SELECT … FROM orders …` (waited 12 s)". One clause group per target (at most three, those
+ * with the most evidence first), then alerts from other stacks.
  */
 export const summarizeIncident = (evidence: SummaryEvidence): string => {
   const byTarget = new Map<string, Finding[]>();
   for (const f of dedupe(evidence.findings)) byTarget.set(f.target, [...(byTarget.get(f.target) ?? []), f]);
   const clauses: string[] = [];
-  for (const target of [...byTarget.keys()].sort()) clauses.push(...targetClauses(target, byTarget.get(target) ?? []));
+  // The targets with the most evidence first (then by name); a service-wide incident names a few.
+  const weight = (findings: readonly Finding[]): number => findings.reduce((sum, f) => sum + (f.kind === 'deadlock' ? Math.max(1, f.count) : 1), 0);
+  const targets = [...byTarget.entries()].sort((a, b) => weight(b[1]) - weight(a[1]) || cmp(a[0], b[0]));
+  for (const [target, findings] of targets.slice(0, MAX_TARGETS)) clauses.push(...targetClauses(target, findings));
+  if (targets.length > MAX_TARGETS) clauses.push(`also ${plural(targets.length - MAX_TARGETS, 'more target')}`);
   const external = [...evidence.alerts]
     .filter((a) => a.source !== 'rule')
     .sort((a, b) => a.startedAt - b.startedAt || cmp(a.id, b.id));
@@ -39,6 +43,8 @@ export const summarizeIncident = (evidence: SummaryEvidence): string => {
   }
   return clauses.join('; ');
 };
+
+const MAX_TARGETS = 3;
 
 const dedupe = (findings: readonly Finding[]): Finding[] => {
   const byId = new Map<string, Finding>();

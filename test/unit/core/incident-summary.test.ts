@@ -36,6 +36,13 @@ describe('summarizeIncident', () => {
     );
   });
 
+  it('names the three targets with the most evidence, then counts the rest', () => {
+    const findings = ['a-db', 'b-db', 'c-db', 'd-db', 'e-db'].flatMap((target, i) =>
+      Array.from({ length: i + 1 }, (_, k) => deadlock(`${target}-${k}`, T + k, { target, processes: [] })),
+    );
+    expect(summarizeIncident({ findings, alerts: [] })).toBe('5 deadlocks on e-db; 4 deadlocks on d-db; 3 deadlocks on c-db; also 2 more targets');
+  });
+
   it('falls back to the alerts of other stacks', () => {
     const am = (id: string, summary: string) => alert({ id, source: 'alertmanager', rule: null, target: null, summary });
     expect(summarizeIncident({ findings: [], alerts: [am('a1', 'HighErrorRate: 31% of POST /checkout fail')] })).toBe('HighErrorRate: 31% of POST /checkout fail');
