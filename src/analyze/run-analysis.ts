@@ -9,6 +9,7 @@ import type { AnalyzeOptions } from './analyze-options.js';
 import { entryStartTest, findEntryStart } from './entry-boundaries.js';
 import { LogAggregator } from './log-aggregator.js';
 import { describeInput, uncompressedSize, type LogInput } from './log-input.js';
+import { findTwins, twinNotes } from './log-twins.js';
 import { ProgressBar } from './progress-bar.js';
 import { analyzeRanges, analyzeStream, type RangeJob, type RangePart, type ShareJob, type TimeWindow } from './range-analysis.js';
 import { runRangeWorkers } from './range-workers.js';
@@ -254,7 +255,10 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
 
 /** Reads every input (worker threads for big plain files) and builds the report. */
 export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promise<AnalysisReport> {
-  const inputs = await Promise.all(options.files.map(describeInput));
+  const given = await Promise.all(options.files.map(describeInput));
+  // The same entries in several files (stderr + csvlog + jsonlog of one server) are counted once.
+  const twins = await findTwins(given, { format: options.format, prefix: options.logPrefix });
+  const inputs = twins.keep;
   const window: TimeWindow = { since: options.since, until: options.until };
   const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
   const progress = options.progress ? ProgressBar.create(total, { stream: io.stderr }) : null;
@@ -306,6 +310,11 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
     progress?.finish();
   }
   mergeState(state, shared.finish());
+  for (const { name, note } of twinNotes(twins)) {
+    const at = summaries.findIndex((s) => s.name === name);
+    const summary = summaries[at];
+    if (summary) summaries[at] = { ...summary, warnings: [note, ...summary.warnings] };
+  }
   if (summaries.every((s) => s.entries === 0)) {
     const why = summaries.map((s) => s.warnings.join('; ')).join(' | ');
     throw userError('ANALYZE_NOTHING_RECOGNISED', why || '0 entries recognised: is this a PostgreSQL log?');
