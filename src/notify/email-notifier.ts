@@ -94,7 +94,7 @@ function emailHtml(notification: Notification): string {
     case 'escalated':
     case 'acknowledged':
     case 'resolved': {
-      parts.push(`<p style="font-size:15px">${h(notification.incident.summary)}</p>`);
+      parts.push(`<p style="font-size:15px;white-space:pre-wrap">${h(notification.incident.summary)}</p>`);
       parts.push(`<p>${incidentFacts(notification.incident).map(([name, value]) => `${h(name)}: <b>${h(value)}</b>`).join(' · ')}</p>`);
       const links: string[] = [];
       const link = primaryLink(notification);

@@ -56,24 +56,32 @@ export const slackEscaper: Escaper = (codePoints, index) => {
   return c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c;
 };
 
-// Discord markdown: emphasis, code, spoilers, quotes, headings, lists, masked links, mentions and
-// timestamps. A backslash before punctuation shows the punctuation.
-const DISCORD_SPECIAL = new Set(['\\', '*', '_', '~', '`', '|', '>', '#', '-', '+', '[', ']', '(', ')', '<', '@']);
+// Discord markdown: emphasis, code, spoilers, masked links, mentions and timestamps anywhere; quotes,
+// headings, subtext and lists at the start of a line. A backslash before punctuation shows it.
+const DISCORD_ANYWHERE = new Set(['\\', '*', '_', '~', '`', '|', '[', ']', '<', '@']);
+const DISCORD_LINE_START = new Set(['>', '#', '-', '+']);
 
 /** Discord: backslash before markdown punctuation, and before the dot of a numbered list (`1.`). */
 export const discordEscaper: Escaper = (codePoints, index) => {
   const c = codePoints[index] ?? '';
-  if (DISCORD_SPECIAL.has(c)) return `\\${c}`;
+  if (DISCORD_ANYWHERE.has(c)) return `\\${c}`;
+  if (DISCORD_LINE_START.has(c) && lineStartBefore(codePoints, index) === index) return `\\${c}`;
   if (c === '.' && startsNumberedLine(codePoints, index)) return '\\.';
   return c;
 };
+
+/** Where the line's text starts, looking back from `index` over blanks; -1 when something else precedes. */
+function lineStartBefore(codePoints: readonly string[], index: number): number {
+  let i = index - 1;
+  while (i >= 0 && (codePoints[i] === ' ' || codePoints[i] === '\t')) i--;
+  return i < 0 || codePoints[i] === '\n' ? index : -1;
+}
 
 function startsNumberedLine(codePoints: readonly string[], dot: number): boolean {
   let i = dot - 1;
   if (i < 0 || !/[0-9]/.test(codePoints[i] ?? '')) return false;
   while (i >= 0 && /[0-9]/.test(codePoints[i] ?? '')) i--;
-  while (i >= 0 && (codePoints[i] === ' ' || codePoints[i] === '\t')) i--;
-  return i < 0 || codePoints[i] === '\n';
+  return lineStartBefore(codePoints, i + 1) === i + 1;
 }
 
 /**
