@@ -37,7 +37,7 @@ export class InboundAlertIntake {
 
   receive(alerts: readonly InboundAlert[], actor: Actor): Promise<InboundOutcome[]> {
     return this.#store.transact(RULES_LOCK, async (tx) => {
-      const ctx: RecorderContext = { tx, ids: this.#ids, now: this.#clock.now() };
+      const ctx: RecorderContext = { tx, ids: this.#ids, now: this.#clock.now(), groups: new Map() };
       const outcomes: InboundOutcome[] = [];
       const touched = new Map<string, boolean>();
       for (const inbound of alerts) {

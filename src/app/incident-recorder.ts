@@ -18,6 +18,13 @@ export interface RecorderContext {
   readonly tx: StoreRepositories;
   readonly ids: IdSource;
   readonly now: number;
+  /**
+   * Correlation candidates already read in this batch, by service and group key, kept up to date
+   * with the incidents this batch wrote: 100 alerts of one group raised in one cycle read the store
+   * once. A copy gone stale (a user changed the incident meanwhile) only costs a re-read: every
+   * write is version-checked.
+   */
+  readonly groups?: Map<string, Incident[]>;
 }
 
 export type Placement = 'opened' | 'joined' | 'reopened';
@@ -46,6 +53,16 @@ export const timelineEntry = (
   data: entry.data ?? {},
 });
 
+const groupCacheKey = (service: string, groupKey: string): string => `${service}\u0000${groupKey}`;
+
+/** Keeps the batch's cached correlation candidates in step with an incident it just wrote. */
+const remember = (ctx: RecorderContext, incident: Incident): void => {
+  const key = groupCacheKey(incident.service, incident.groupKey);
+  const cached = ctx.groups?.get(key);
+  if (cached === undefined) return;
+  ctx.groups?.set(key, [incident, ...cached.filter((c) => c.id !== incident.id)]);
+};
+
 /**
  * Reads the incident, applies `change` and writes it with the version check. A user may change the
  * incident between the read and the write (their commands hold another lock): then it is read again
@@ -55,9 +72,11 @@ export const updateIncident = async (
   tx: StoreRepositories,
   id: string,
   change: (incident: Incident) => Incident | null,
+  known?: Incident,
 ): Promise<{ before: Incident; after: Incident } | null> => {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-    const before = await tx.incidents.get(id);
+    // A copy the caller holds is tried first; a stale one fails the version check and is read again.
+    const before = attempt === 0 && known !== undefined ? known : await tx.incidents.get(id);
     if (before === null) return null;
     const after = change(before);
     if (after === null) return { before, after: before };
@@ -82,11 +101,45 @@ export const placeAlert = async (
 ): Promise<PlacedAlert> => {
   const { tx, now } = ctx;
   const groupKey = groupKeyFor(alert, options.grouping);
-  const candidates = await tx.incidents.findForGrouping(alert.service, groupKey, CORRELATION_STATES);
+  const cacheKey = groupCacheKey(alert.service, groupKey);
+  const candidates = ctx.groups?.get(cacheKey) ?? (await tx.incidents.findForGrouping(alert.service, groupKey, CORRELATION_STATES));
   const decision = correlateAlert(candidates, options.grouping, now);
-  let incident: Incident;
-  let placement: Placement;
-  if (decision.kind === 'open') {
+  let incident: Incident | null = null;
+  let placement: Placement = 'opened';
+  if (decision.kind !== 'open') {
+    const updated = await updateIncident(
+      tx,
+      decision.incident.id,
+      (current) => {
+        // Closed or cancelled since it was read: it takes no more alerts; a new incident opens below.
+        if (current.state === 'closed' || current.state === 'cancelled') return null;
+        let next = current;
+        if (current.state === 'resolved') {
+          const result = transitionIncident(current, { kind: 'reopen' }, now);
+          if (result.ok) next = result.incident;
+        }
+        return { ...recordAlertActivity(next, alert, now), version: current.version + 1 };
+      },
+      decision.incident,
+    );
+    if (updated !== null && updated.after !== updated.before) {
+      incident = updated.after;
+      placement = updated.before.state === 'resolved' ? 'reopened' : 'joined';
+      if (updated.before.state !== updated.after.state) {
+        await tx.timeline.append(
+          timelineEntry(ctx, {
+            incidentId: incident.id,
+            actor: options.actor,
+            kind: 'state_changed',
+            text: `re-opened: ${alert.summary}`,
+            alertId: alert.id,
+            data: { from: updated.before.state, to: updated.after.state },
+          }),
+        );
+      }
+    }
+  }
+  if (incident === null) {
     incident = openIncident({
       id: ctx.ids.next('incident'),
       service: alert.service,
@@ -98,33 +151,9 @@ export const placeAlert = async (
     });
     await tx.incidents.insert(incident);
     placement = 'opened';
-  } else {
-    const reopen = decision.kind === 'reopen';
-    const updated = await updateIncident(tx, decision.incident.id, (current) => {
-      let next = current;
-      if (current.state === 'resolved') {
-        const result = transitionIncident(current, { kind: 'reopen' }, now);
-        if (result.ok) next = result.incident;
-      }
-      const active = recordAlertActivity(next, alert, now);
-      return { ...active, version: current.version + 1 };
-    });
-    if (updated === null) throw new HindsightError({ code: 'INCIDENT_NOT_FOUND', kind: 'transient', message: `incident ${decision.incident.id} vanished during correlation` });
-    incident = updated.after;
-    placement = reopen || updated.before.state === 'resolved' ? 'reopened' : 'joined';
-    if (updated.before.state !== updated.after.state) {
-      await tx.timeline.append(
-        timelineEntry(ctx, {
-          incidentId: incident.id,
-          actor: options.actor,
-          kind: 'state_changed',
-          text: `re-opened: ${alert.summary}`,
-          alertId: alert.id,
-          data: { from: updated.before.state, to: updated.after.state },
-        }),
-      );
-    }
   }
+  if (ctx.groups !== undefined && !ctx.groups.has(cacheKey)) ctx.groups.set(cacheKey, candidates);
+  remember(ctx, incident);
   const stored: Alert = { ...alert, incidentId: incident.id };
   await tx.alerts.insert(stored);
   await tx.timeline.append(
@@ -177,6 +206,7 @@ export const refreshAlert = async (
     }
     return { ...recordAlertActivity(base, next, ctx.now), version: current.version + 1 };
   });
+  if (updated !== null) remember(ctx, updated.after);
   if (updated !== null && updated.before.state !== updated.after.state) {
     await ctx.tx.timeline.append(
       timelineEntry(ctx, {
@@ -211,6 +241,7 @@ export const resolveAlert = async (ctx: RecorderContext, alert: Alert, actor: Ac
     const result = transitionIncident(current, { kind: 'resolve' }, now);
     return result.ok ? { ...result.incident, lastAlertAt: active.lastAlertAt } : active;
   });
+  if (updated !== null) remember(ctx, updated.after);
   if (updated === null || updated.before.state === updated.after.state) return { incidentResolved: false };
   await tx.timeline.append(
     timelineEntry(ctx, {
@@ -237,6 +268,7 @@ export const refreshSummary = async (ctx: RecorderContext, incidentId: string, o
   const summary = summarizeIncident({ findings, alerts });
   if (summary === '') return false;
   const updated = await updateIncident(tx, incidentId, (current) => (current.summary === summary ? null : withSummary(current, summary)));
+  if (updated !== null) remember(ctx, updated.after);
   if (updated === null || updated.before.summary === updated.after.summary) return false;
   // Counts grow with every cycle of a burst: the timeline notes a new *kind* of evidence, not each new count.
   if (!options.quiet && shape(updated.before.summary) !== shape(summary)) {

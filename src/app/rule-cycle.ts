@@ -116,7 +116,7 @@ export class RuleCycle {
       else list.push(f);
     }
 
-    const ctx: RecorderContext = { tx, ids: this.#ids, now };
+    const ctx: RecorderContext = { tx, ids: this.#ids, now, groups: new Map() };
     const counts = { evaluated: 0, pending: 0, firing: 0, fired: 0, refreshed: 0, resolved: 0, opened: 0, joined: 0, reopened: 0, incidentsResolved: 0 };
     /** Incidents whose evidence or alerts changed: their summaries are rebuilt once at the end. */
     const touched = new Map<string, { actor: string; quiet: boolean }>();

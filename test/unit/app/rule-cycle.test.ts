@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deadlock, episode, root } from '../../support/finding-builder.js';
+import { deadlock, episode, root, storm } from '../../support/finding-builder.js';
 import { IncidentWorld } from '../../scenarios/incident-world.js';
 
 const value = async (world: IncidentWorld, key: string): Promise<number | undefined> => (await world.store.ruleStates.get(key))?.value;
@@ -85,5 +85,25 @@ describe('RuleCycle', () => {
       title: 'Idle-in-transaction blocker on shop-db',
       summary: 'blocking root pid 4242 idle in transaction for 94 s on shop-db; victims, not causes: `SELECT … FROM orders …` (waited 12 s)',
     });
+  });
+
+  it('alerts of one group fired and resolved in the same cycle stay in one incident', async () => {
+    const world = new IncidentWorld();
+    await world.service('shop');
+    for (const t of ['a-db', 'b-db', 'c-db']) await world.target(t, 'shop');
+    await world.tick(1_000, [deadlock('d-b', world.clock.now() + 1_000, { target: 'b-db' })]);
+    const [incident] = await world.incidents.list();
+    // Five minutes on: b-db's deadlock leaves the window as storms start on a-db and c-db.
+    world.clock.advance(5 * 60_000);
+    const at = world.clock.now() + 1_000;
+    const report = await world.tick(1_000, [storm('s-a', at, { target: 'a-db' }), storm('s-c', at, { target: 'c-db' })]);
+    expect(report).toMatchObject({ fired: 2, resolved: 1, incidentsJoined: 2, incidentsOpened: 0, incidentsResolved: 0 });
+    const detail = await world.incidents.detail(incident!.id);
+    expect(detail.incident.state).toBe('triggered');
+    expect(detail.alerts.map((a) => [a.target, a.status]).sort()).toEqual([['a-db', 'firing'], ['b-db', 'resolved'], ['c-db', 'firing']]);
+    expect(detail.incident.summary).toBe(
+      'lock-wait storm on public.orders (12 waiters) on a-db; 1 deadlock between `UPDATE inventory …` and `UPDATE products …` on b-db; ' +
+        'lock-wait storm on public.orders (12 waiters) on c-db',
+    );
   });
 });
