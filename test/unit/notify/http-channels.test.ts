@@ -40,7 +40,7 @@ function only() {
   return {
     ...request,
     get json(): unknown {
-      return JSON.parse(request.body);
+      return JSON.parse(request.body) as unknown;
     },
   };
 }
