@@ -42,7 +42,7 @@ const time = (at: number): string =>
     .replace('T', ' ')
     .replace(/\.\d+Z$/, 'Z');
 
-/** `hindsight incident show`: the record with its alerts, timeline and evidence. */
+/** `hindsight incident show`: the record with its alerts, timeline and evidence (each finding whole: its statements are the point). */
 export function renderIncidentDetail(detail: IncidentDetail, now: number): string {
   const i = detail.incident;
   const lines = [
@@ -78,7 +78,9 @@ export function renderIncidentDetail(detail: IncidentDetail, now: number): strin
   if (detail.evidence.length > 0) {
     lines.push('', `evidence (${detail.evidence.length} findings):`);
     for (const f of detail.evidence)
-      lines.push(`  ${time(findingTime(f))}  ${terminalText(f.id)}  ${oneLine(describeFinding(f), 140)}`);
+      lines.push(
+        `  ${time(findingTime(f))}  ${terminalText(f.id)}  ${oneLine(describeFinding(f), Number.POSITIVE_INFINITY)}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
