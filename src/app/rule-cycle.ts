@@ -8,7 +8,7 @@ import type { StoreRepositories } from '../core/incident-store.js';
 import { findingTime } from '../core/incident-store.js';
 import type { IncidentStore } from '../core/incident-store.js';
 import type { Clock, IdSource } from '../core/ports.js';
-import { measureRule } from '../core/rule-measure.js';
+import { RULE_FINDING_KINDS, measureRule } from '../core/rule-measure.js';
 import type { RuleMeasurement } from '../core/rule-measure.js';
 import type { RuleState } from '../core/rule-state.js';
 import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
@@ -18,7 +18,7 @@ import { placeAlert, refreshAlert, refreshSummary, resolveAlert } from './incide
 /** What one rule cycle did, for metrics and logs. */
 export interface RuleCycleReport {
   readonly at: number;
-  /** Rule × target pairs evaluated. */
+  /** Rule × target pairs measured (a quiet rule with no finding of its kinds is skipped). */
   readonly evaluated: number;
   /** Rules pending (over the threshold, waiting out `for`) after the cycle. */
   readonly pending: number;
@@ -128,12 +128,15 @@ export class RuleCycle {
 
     for (const { target, service, rules } of plans) {
       const findings = byTarget.get(target.name) ?? [];
+      const kinds = new Set(findings.map((f) => f.kind));
       for (const rule of rules) {
         const key = ruleStateKey(rule.name, target.name);
         visited.add(key);
         const previous = stateByKey.get(key);
+        // Quiet and nothing to look at (the usual case for most rules of most targets): nothing can change.
+        const quiet = previous === undefined || previous.phase === 'ok';
+        if (quiet && (!rule.enabled || !RULE_FINDING_KINDS[rule.name].some((k) => kinds.has(k)))) continue;
         const prev = previous ?? initialRuleState({ rule: rule.name, target: target.name, service: target.service, now });
-        if (!rule.enabled && prev.phase === 'ok') continue;
         counts.evaluated += 1;
         const measurement = measureRule(rule, findings, { target: target.name, now });
         const step = stepRule({ ...prev, service: target.service }, measurement, rule, now);

@@ -4,6 +4,7 @@ import type {
   BlockingEpisodeFinding,
   DeadlockFinding,
   Finding,
+  FindingKind,
   IdleInTransactionFinding,
   LockWaitStormFinding,
   LongTransactionFinding,
@@ -23,6 +24,16 @@ export interface RuleMeasurement {
   /** The latest time among the evidence (0 without any): lets a cycle tell new evidence from old. */
   readonly latestEvidenceAt: number;
 }
+
+/** The finding kinds each rule reads: a target with none of them measures 0 without looking. */
+export const RULE_FINDING_KINDS: Readonly<Record<AlertRule['name'], readonly FindingKind[]>> = {
+  deadlocks: ['deadlock'],
+  blocking: ['blocking_episode'],
+  idle_in_transaction_blocker: ['blocking_episode', 'idle_in_transaction'],
+  lock_wait_storm: ['lock_wait_storm'],
+  target_unreachable: ['target_unreachable', 'target_recovered'],
+  long_transaction: ['long_transaction'],
+};
 
 export interface MeasureContext {
   readonly target: string;
