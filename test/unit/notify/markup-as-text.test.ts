@@ -107,6 +107,7 @@ describe('markup from the monitored world arrives as text', () => {
     const ansi = triggered({ incident: sampleIncident({ summary: 'rows \u001b[2J\u001b[31mgone\u001b[0m\rforged line\u0007' }) });
     await deliver('console', { format: 'text' }, ansi);
     expect(lines).toHaveLength(1);
+    // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
     expect(lines[0]).not.toMatch(/[\u0000-\u001f]/);
     expect(lines[0]).toContain('rows \\x1b[2J\\x1b[31mgone\\x1b[0m forged line\\x07');
   });

@@ -37,9 +37,9 @@ describe('notifier registry', () => {
       issues: [{ path: 'type', message: 'unknown channel type "sms"; expected one of console, webhook, slack, discord, teams, email, pagerduty, ntfy' }],
     });
     const email = registry.parseChannel({ name: 'mail', type: 'email', smtp: 'http://mail', from: 'h@x.y', to: ['not-an-address'] });
-    expect(email.ok === false && email.issues.map((issue) => issue.path)).toEqual(['smtp', 'to.0']);
+    expect(!email.ok && email.issues.map((issue) => issue.path)).toEqual(['smtp', 'to.0']);
     const blankSecret = registry.parseChannel({ name: 'hook', type: 'webhook', url: 'https://x.example/h', secret: '  ' });
-    expect(blankSecret.ok === false && blankSecret.issues).toEqual([{ path: 'secret', message: 'must not be empty' }]);
+    expect(!blankSecret.ok && blankSecret.issues).toEqual([{ path: 'secret', message: 'must not be empty' }]);
   });
 
   it('never repeats a secret value in an issue', () => {
