@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { RULE_NAMES } from '../core/alert-rule.js';
+import { DEFAULT_GROUPING } from '../core/catalog.js';
 import { userError, type HindsightError } from '../core/errors.js';
 import {
   buildConfigSchema,
@@ -90,7 +91,7 @@ export function parseConfig(
     .map((t) => ({
       name: t.name,
       integrations: [],
-      grouping: { kind: 'window', windowMs: 600_000, by: [] },
+      grouping: DEFAULT_GROUPING,
       rules: {},
     }));
   const notYetApplied = (['users', 'teams', 'schedules', 'channels', 'escalationPolicies'] as const).filter(

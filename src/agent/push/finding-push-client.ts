@@ -5,6 +5,7 @@ import type { FindingSink } from '../../core/ports.js';
 import { sleep } from '../../platform/abortable-sleep.js';
 import { Backoff, type BackoffOptions } from '../../platform/backoff.js';
 import type { Logger } from '../../platform/logger.js';
+import { systemClock } from '../../platform/system-clock.js';
 
 export interface FindingPushOptions {
   /** The server's base URL, e.g. http://hindsight.internal:8080 (no trailing slash). */
@@ -82,7 +83,7 @@ export class FindingPushClient implements FindingSink {
     };
     this.#backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...options.backoff });
     this.#fetch = options.fetch ?? fetch;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
     this.#batchLimit = this.#o.batchSize;
   }
 
