@@ -83,7 +83,7 @@ export class FindingPushClient implements FindingSink {
     };
     this.#backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...options.backoff });
     this.#fetch = options.fetch ?? fetch;
-    this.#now = options.now ?? systemClock.now;
+    this.#now = options.now ?? (() => systemClock.now());
     this.#batchLimit = this.#o.batchSize;
   }
 
