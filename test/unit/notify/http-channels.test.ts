@@ -358,3 +358,35 @@ describe('ntfy', () => {
     expect(request.body.endsWith('ü…')).toBe(true);
   });
 });
+
+describe('every kind on every HTTP channel', () => {
+  const kinds: Notification[] = [
+    triggered(),
+    triggered({ kind: 'escalated', idempotencyKey: 'outbox_9:0', step: { index: 1, round: 1 } }),
+    acknowledged(),
+    resolved(),
+    testMessage(),
+    digest(3),
+  ];
+  const settings: Record<string, () => Record<string, unknown>> = {
+    webhook: () => ({ url: `${server.url}/hook`, secret: 'whsec_0123456789' }),
+    slack: () => ({ url: `${server.url}/services/x` }),
+    discord: () => ({ url: `${server.url}/api/webhooks/1/t` }),
+    teams: () => ({ url: `${server.url}/workflows/x` }),
+    pagerduty: () => ({ routingKey: 'R0UTINGKEY00000', url: `${server.url}/v2/enqueue` }),
+    ntfy: () => ({ url: `${server.url}/topic-0123456789` }),
+  };
+
+  it.each(Object.keys(settings))('%s delivers triggered, escalated, acknowledged, resolved, test and digest', async (type) => {
+    for (const notification of kinds) expect(await send(channel(type, settings[type]!()), notification)).toEqual({ outcome: 'sent' });
+    expect(server.requests).toHaveLength(kinds.length);
+    const everything = server.requests.map((request) => `${JSON.stringify(request.headers)}\n${request.body}`).join('\n');
+    if (type === 'pagerduty') {
+      // PagerDuty's summary is the incident's own; the step is a detail.
+      expect(everything).toContain('"escalation_step":2');
+    } else {
+      expect(everything).toContain('Escalated (step 2, repeat 1)');
+    }
+    expect(everything).toContain('3 incidents need attention');
+  });
+});
