@@ -124,14 +124,13 @@ export class RuleCycle {
       const seen = touched.get(id);
       touched.set(id, { actor, quiet: seen === undefined ? quiet : seen.quiet && quiet });
     };
-    const visited = new Set<string>();
+    const planned = new Set(names);
 
     for (const { target, service, rules } of plans) {
       const findings = byTarget.get(target.name) ?? [];
       const kinds = new Set(findings.map((f) => f.kind));
       for (const rule of rules) {
         const key = ruleStateKey(rule.name, target.name);
-        visited.add(key);
         const previous = stateByKey.get(key);
         // Quiet and nothing to look at (the usual case for most rules of most targets): nothing can change.
         const quiet = previous === undefined || previous.phase === 'ok';
@@ -205,7 +204,8 @@ export class RuleCycle {
 
     // Rules of targets that are gone (or whose rule name is no longer known) stop firing.
     for (const state of states) {
-      if (visited.has(state.key) || state.phase === 'ok') continue;
+      // Every known rule of every planned target was looked at above (a quiet one needs nothing).
+      if (state.phase === 'ok' || (planned.has(state.target) && isRuleName(state.rule))) continue;
       const actor = `rule:${isRuleName(state.rule) ? state.rule : 'unknown'}`;
       if (state.alertId !== null) {
         const resolved = await this.#resolve(ctx, state.alertId, actor, touch);
