@@ -147,7 +147,7 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
     expect(created.status, await created.text()).toBeLessThan(300);
     await writeFile(
       join(dir, 'agent.yaml'),
-      `targets:\n  - name: edge-db\n    url: \${EDGE_DB_URL}\n    service: shop\n    interval: 250ms\n`,
+      `targets:\n  - name: edge-db\n    url: \${EDGE_DB_URL}\n    service: shop\n    interval: 250ms${inject('pgLogDirectory') ? `\n    log: ${inject('pgLogDirectory')}\n    logFormat: jsonlog` : ''}\n`,
     );
 
     const refused = await runCli(
@@ -177,6 +177,39 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
         "the agent's health report",
       );
       expect(health.reachable).toBe(true);
+
+      // A deadlock on the agent's database reaches the server as findings and raises an alert for edge-db.
+      await withClient(agentTarget.url, (c) =>
+        c.query('CREATE TABLE stock (id int PRIMARY KEY, n int); INSERT INTO stock VALUES (1, 0), (2, 0);'),
+      );
+      const a = await agentTarget.connect();
+      const b = await agentTarget.connect();
+      for (const c of [a, b]) c.on('error', () => undefined);
+      try {
+        await a.query('BEGIN');
+        await b.query('BEGIN');
+        await a.query('UPDATE stock SET n = n + 1 WHERE id = 1');
+        await b.query('UPDATE stock SET n = n + 1 WHERE id = 2');
+        await Promise.allSettled([
+          a.query('UPDATE stock SET n = n + 1 WHERE id = 2'),
+          b.query('UPDATE stock SET n = n + 1 WHERE id = 1'),
+        ]);
+        await Promise.allSettled([a.query('ROLLBACK'), b.query('ROLLBACK')]);
+      } finally {
+        await Promise.allSettled([a.end(), b.end()]);
+      }
+      const alert = await until(
+        async () => {
+          const res = await fetch(`${url}/api/v1/alerts?status=firing`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const body = (await res.json()) as { alerts: { target: string | null; rule: string | null }[] };
+          return body.alerts.find((x) => x.target === 'edge-db' && x.rule === 'deadlocks');
+        },
+        20_000,
+        "an alert from the agent's deadlock",
+      );
+      expect(alert).toBeDefined();
     } finally {
       expect(await agent.stop()).toBe(0);
     }
