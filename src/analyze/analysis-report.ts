@@ -25,7 +25,15 @@ interface Distribution {
 /** The report every output renders: JSON-ready (times are ISO strings), sorted, top lists cut. */
 export interface AnalysisReport {
   readonly inputs: readonly InputSummary[];
-  readonly window: { readonly first: string | null; readonly last: string | null; readonly since: string | null; readonly until: string | null };
+  /** first/last: of the entries counted; spanFirst/spanLast: of every entry in the files. */
+  readonly window: {
+    readonly first: string | null;
+    readonly last: string | null;
+    readonly since: string | null;
+    readonly until: string | null;
+    readonly spanFirst: string | null;
+    readonly spanLast: string | null;
+  };
   readonly entries: number;
   readonly bySeverity: Readonly<Record<string, number>>;
   readonly headline: readonly string[];
@@ -130,7 +138,14 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
   const slowGroups = [...state.slow.values()].sort((a, b) => round(b.durations.sum) - round(a.durations.sum) || byText(a.fingerprint, b.fingerprint)).slice(0, top);
   const report: Omit<AnalysisReport, 'headline'> = {
     inputs: options.inputs,
-    window: { first: iso(state.firstAt), last: iso(state.lastAt), since: iso(options.since), until: iso(options.until) },
+    window: {
+      first: iso(state.firstAt),
+      last: iso(state.lastAt),
+      since: iso(options.since),
+      until: iso(options.until),
+      spanFirst: iso(state.seenFirstAt),
+      spanLast: iso(state.seenLastAt),
+    },
     entries: state.entries,
     bySeverity: record(state.bySeverity),
     deadlocks: {

@@ -92,6 +92,9 @@ export interface AnalysisState {
   entries: number;
   firstAt: number | null;
   lastAt: number | null;
+  /** The span of every entry read, in the --since/--until window or not: what the files cover. */
+  seenFirstAt: number | null;
+  seenLastAt: number | null;
   readonly bySeverity: Map<string, number>;
   readonly perMinute: Map<number, MinuteCounts>;
   readonly deadlocks: Map<string, DeadlockGroup>;
@@ -135,6 +138,8 @@ export function createState(): AnalysisState {
     entries: 0,
     firstAt: null,
     lastAt: null,
+    seenFirstAt: null,
+    seenLastAt: null,
     bySeverity: new Map(),
     perMinute: new Map(),
     deadlocks: new Map(),
@@ -212,6 +217,8 @@ export function mergeState(into: AnalysisState, from: AnalysisState): void {
   into.entries += from.entries;
   into.firstAt = minAt(into.firstAt, from.firstAt);
   into.lastAt = maxAt(into.lastAt, from.lastAt);
+  into.seenFirstAt = minAt(into.seenFirstAt, from.seenFirstAt);
+  into.seenLastAt = maxAt(into.seenLastAt, from.seenLastAt);
   addCount(into.bySeverity, from.bySeverity);
   for (const [minute, counts] of from.perMinute) {
     const target = into.perMinute.get(minute);

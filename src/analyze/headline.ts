@@ -20,7 +20,7 @@ export function buildHeadline(report: Omit<AnalysisReport, 'headline'>): string[
   }
   if (slowQueries.lockWaitMs > 0 && slowQueries.lockWaitShare >= 0.05) {
     lines.push(
-      `${percent(slowQueries.lockWaitShare)} of slow-query time was spent waiting on locks (${plural(slowQueries.victims, 'slow statement')} were victims of a lock wait, not heavy by themselves)`,
+      `${percent(slowQueries.lockWaitShare)} of slow-query time was spent waiting on locks (${plural(slowQueries.victims, 'slow statement')} ${slowQueries.victims === 1 ? 'was a victim' : 'were victims'} of a lock wait, not heavy by themselves)`,
     );
   }
   const blocker = blocking.blockers[0];

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AnalysisReport } from './analysis-report.js';
-import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plural } from './report-format.js';
+import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plural, describeSpan } from './report-format.js';
 
 const esc = (text: string): string =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
@@ -54,7 +54,7 @@ export async function renderHtml(report: AnalysisReport): Promise<string> {
     .join('\n');
   const body = `
 <header><h1>PostgreSQL log analysis</h1>
-<p>${esc(plural(report.entries, 'entry', 'entries'))} from ${esc(formatTime(report.window.first))} to ${esc(formatTime(report.window.last))} · ${report.inputs.map((i) => `<code>${esc(i.name)}</code> (${esc(i.format)}, ${esc(formatBytes(i.bytes))})`).join(', ')}</p></header>
+<p>${esc(describeSpan(report))} · ${report.inputs.map((i) => `<code>${esc(i.name)}</code> (${esc(i.format)}, ${esc(formatBytes(i.bytes))})`).join(', ')}</p></header>
 <section class="headline">${report.headline.map((h) => `<p>${esc(h)}</p>`).join('')}</section>
 <section><h2>Per minute (UTC)</h2><div id="chart-events"></div><div id="chart-waits"></div><div id="chart-deadlocks"></div></section>
 <section><h2>Deadlocks: ${formatCount(d.total)}</h2>${deadlockSections || '<p class="none">none</p>'}</section>
@@ -68,7 +68,7 @@ ${table(['lock timeouts', 'NOWAIT failures', 'statement timeouts', 'cancels', 's
 ${table(['class', 'name', 'count'], e.byClass.map((x) => [esc(x.class), esc(x.name), String(x.count)]))}
 ${table(['count', 'SQLSTATE', 'severity', 'message', 'example'], e.groups.map((g) => [String(g.count), esc(g.sqlstate), esc(g.severity), esc(oneLine(g.message, 200)), g.example ? sql(g.example, 120) : '']))}</section>
 <section><h2>Slow queries: ${esc(plural(s.all.count, 'statement'))}, ${esc(formatMs(s.all.totalMs))}</h2>
-<p>${esc(percent(s.lockWaitShare))} of this time was spent waiting on locks; ${esc(plural(s.victims, 'execution'))} were victims of a lock wait.</p>
+<p>${esc(percent(s.lockWaitShare))} of this time was spent waiting on locks; ${esc(plural(s.victims, 'execution'))} ${s.victims === 1 ? 'was a victim' : 'were victims'} of a lock wait.</p>
 ${table(['total', 'count', 'p50', 'p95', 'max', 'victims', 'statement'], s.groups.map((g) => [esc(formatMs(g.totalMs)), String(g.count), esc(formatMs(g.p50Ms)), esc(formatMs(g.p95Ms)), esc(formatMs(g.maxMs)), g.victims > 0 ? `<b class="victim">${g.victims} (${esc(formatMs(g.lockWaitMs))} waiting)</b>` : '', sql(g.fingerprint)]))}</section>
 <section><h2>Sessions, checkpoints, temp files, autovacuum</h2><ul>
 <li>${formatCount(report.sessions.connections)} connections, ${formatCount(report.sessions.authorized)} authorized, ${formatCount(report.sessions.disconnections)} disconnections</li>

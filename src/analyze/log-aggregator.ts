@@ -90,6 +90,11 @@ export class LogAggregator {
 
   observe(observation: LogObservation, mode: CountMode = 'count'): void {
     const counting = mode === 'count';
+    // Every entry read is in the files, counted or not (context and lookahead are too).
+    if (observation.at !== null) {
+      this.state.seenFirstAt = minAt(this.state.seenFirstAt, observation.at);
+      this.state.seenLastAt = maxAt(this.state.seenLastAt, observation.at);
+    }
     if (counting) this.#countEntry(observation);
     switch (observation.kind) {
       case 'lock-wait-started':

@@ -50,7 +50,25 @@ export async function describeInput(name: string): Promise<LogInput> {
   const gzip = await isGzip(name).catch((cause: unknown) => {
     throw userError('ANALYZE_INPUT_UNREADABLE', `cannot read ${name}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, cause);
   });
+  if (!gzip && (await looksBinary(name))) {
+    throw userError(
+      'ANALYZE_INPUT_BINARY',
+      `${name} is a binary file (NUL bytes in its first 8 KiB), not a PostgreSQL server log: give the server's log (stderr, csvlog or jsonlog text; gzip-compressed is fine)`,
+    );
+  }
   return { name, size: info.size, gzip, path: name };
+}
+
+/** Server logs are text: a NUL byte near the start means a binary (or UTF-16) file. */
+async function looksBinary(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(8192);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead).includes(0);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

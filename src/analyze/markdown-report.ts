@@ -1,5 +1,5 @@
 import type { AnalysisReport } from './analysis-report.js';
-import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plural } from './report-format.js';
+import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plural, describeSpan } from './report-format.js';
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 const code = (sql: string, max = 160): string => `\`${cell(oneLine(sql, max)).replaceAll('`', "'")}\``;
@@ -8,7 +8,7 @@ const code = (sql: string, max = 160): string => `\`${cell(oneLine(sql, max)).re
 export function renderMarkdown(report: AnalysisReport): string {
   const out: string[] = [];
   out.push('# PostgreSQL log analysis', '');
-  out.push(`${plural(report.entries, 'entry', 'entries')} from ${formatTime(report.window.first)} to ${formatTime(report.window.last)} in ${report.inputs.map((i) => `\`${i.name}\` (${i.format})`).join(', ')}.`, '');
+  out.push(`${describeSpan(report)} in ${report.inputs.map((i) => `\`${i.name}\` (${i.format})`).join(', ')}.`, '');
   for (const line of report.headline) out.push(`> **${line}**`, '>');
   if (report.headline.length > 0) out.pop();
 

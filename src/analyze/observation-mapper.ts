@@ -105,7 +105,11 @@ function housekeeping(event: LogEvent): LogObservation {
   switch (m.charCodeAt(0)) {
     case 99 /* c */:
       if (m.startsWith('connection received')) return { kind: 'session', event: 'connection', sessionMs: null, at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application };
-      if (m.startsWith('connection authorized')) return { kind: 'session', event: 'authorized', sessionMs: null, at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application };
+      if (m.startsWith('connection authorized')) {
+        // %a is not set yet when this is logged ([unknown] or empty): the message names it.
+        const named = / application_name=(\S+)/.exec(m)?.[1] ?? null;
+        return { kind: 'session', event: 'authorized', sessionMs: null, at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: named ?? event.application };
+      }
       if (m.startsWith('checkpoint starting')) return { kind: 'checkpoint', event: 'starting', totalMs: null, buffers: null, at: event.at, pid: event.pid, severity: event.severity, user: event.user, database: event.database, application: event.application };
       if (m.startsWith('checkpoint complete')) {
         const total = /total=([\d.]+) s/.exec(m);

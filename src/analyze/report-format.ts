@@ -1,4 +1,5 @@
 /** Small formatting shared by the text, Markdown and HTML renderers. */
+import type { AnalysisReport } from './analysis-report.js';
 export const formatMs = (ms: number): string => {
   if (ms < 1) return `${ms.toFixed(2)} ms`;
   if (ms < 1_000) return `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
@@ -35,3 +36,25 @@ export const oneLine = (sql: string, max = 120): string => {
   const flat = sql.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
+
+/**
+ * "N entries from A to B", and with --since/--until the window asked for and the span the files
+ * really cover, so that an empty window says why ("the files end before it").
+ */
+export function describeSpan(report: Pick<AnalysisReport, 'entries' | 'window'>): string {
+  const w = report.window;
+  const counted = report.entries > 0 ? `${plural(report.entries, 'entry', 'entries')} from ${formatTime(w.first)} to ${formatTime(w.last)}` : '0 entries';
+  if (w.since === null && w.until === null) return counted;
+  const asked = [w.since === null ? '' : `since ${formatTime(w.since)}`, w.until === null ? '' : `until ${formatTime(w.until)}`].filter(Boolean).join(' ');
+  if (w.spanFirst === null) return `${counted} in the window ${asked}`;
+  const span = `the files span ${formatTime(w.spanFirst)} to ${formatTime(w.spanLast)}`;
+  const why =
+    report.entries > 0
+      ? ''
+      : w.since !== null && w.spanLast !== null && w.spanLast < w.since
+        ? ': they end before the window starts'
+        : w.until !== null && w.spanFirst >= w.until
+          ? ': they start after the window ends'
+          : '';
+  return `${counted} in the window ${asked} (${span}${why})`;
+}

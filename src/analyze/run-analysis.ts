@@ -200,6 +200,10 @@ const SKIP_LABEL_ONE: Readonly<Record<string, string>> = {
   'invalid jsonlog lines': 'invalid jsonlog line',
 };
 
+/** Control characters shown as escapes: a skipped line quoted in a warning must not drive the terminal. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
+const printable = (text: string): string => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 /** What was read from one input, and what was skipped and why (never a silent zero). */
 function summarize(input: LogInput, results: readonly RangePart[], options: AnalyzeOptions): InputSummary {
   // A range that only closed waits may have read too little to know the format: take the first that knows.
@@ -229,7 +233,8 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
     warnings.push(...r.warnings);
   }
   const name = input.name;
-  if (entries === 0) {
+  if (entries === 0 && (input.size ?? bytes) === 0) warnings.unshift(`${name} is empty (0 bytes): nothing to analyze in it`);
+  else if (entries === 0) {
     const hint =
       options.logPrefix !== null
         ? `check that --log-prefix '${options.logPrefix}' is the server's log_line_prefix`
@@ -241,7 +246,7 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
   for (const [label, n] of Object.entries(skipped)) {
     const example = examples[label];
     const counted = n === 1 ? (SKIP_LABEL_ONE[label] ?? label) : label;
-    warnings.push(`${formatCount(n)} ${counted}${label.includes('prefix') && prefix !== null ? ` '${prefix}'` : ''} ${n === 1 ? 'was' : 'were'} skipped${example ? `, e.g. "${example.slice(0, 120)}"` : ''}`);
+    warnings.push(`${formatCount(n)} ${counted}${label.includes('prefix') && prefix !== null ? ` '${prefix}'` : ''} ${n === 1 ? 'was' : 'were'} skipped${example ? `, e.g. "${printable(example.slice(0, 120))}"` : ''}`);
   }
   if (truncated > 0) warnings.push(`${formatCount(truncated)} entries longer than 1 MiB were cut (their text ends early)`);
   if (nonEnglish > 0) {

@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import type { AnalysisReport } from './analysis-report.js';
-import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plural } from './report-format.js';
+import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plural, describeSpan } from './report-format.js';
 
 const SPARK = ' ▁▂▃▄▅▆▇█';
 
@@ -26,7 +26,7 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
   };
   const files = report.inputs.map((i) => `${i.name} (${i.format}, ${formatBytes(i.bytes)})`).join(', ');
   out.push(`${c.bold('hindsight analyze')}  ${files}`);
-  out.push(`${plural(report.entries, 'entry', 'entries')} from ${formatTime(report.window.first)} to ${formatTime(report.window.last)}`);
+  out.push(describeSpan(report));
   out.push('');
   for (const line of report.headline) out.push(c.bold(c.yellow(`» ${line}`)));
 

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAnalyzeOptions, type AnalyzeFlags } from '../../../src/analyze/analyze-options.js';
+import { describeSpan } from '../../../src/analyze/report-format.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
+import { renderText } from '../../../src/analyze/text-report.js';
 import { isHindsightError } from '../../../src/core/errors.js';
 
 const recorded = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze/recorded');
@@ -35,10 +37,45 @@ const failure = async (paths: string[], flags: AnalyzeFlags = {}): Promise<{ cod
 };
 
 describe('bad input', () => {
-  it('binary garbage: a user error that says nothing was recognised and what to try, not a crash', async () => {
-    const { code, message } = await failure([file('garbage.bin', randomBytes(2 << 20))]);
-    expect(code).toBe('ANALYZE_NOTHING_RECOGNISED');
-    expect(message).toMatch(/0 entries recognised in .*garbage\.bin: is this a PostgreSQL log\? .*--log-prefix/);
+  it('binary garbage: a user error that says it is binary, in one line of plain text, not a crash', async () => {
+    const garbage = randomBytes(2 << 20);
+    garbage[100] = 0; // random bytes almost surely hold a NUL early; make it certain
+    const { code, message } = await failure([file('garbage.bin', garbage)]);
+    expect(code).toBe('ANALYZE_INPUT_BINARY');
+    expect(message).toMatch(/garbage\.bin is a binary file .*not a PostgreSQL server log/);
+    // eslint-disable-next-line no-control-regex -- no raw bytes may reach the terminal
+    expect(message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  });
+
+  it('control characters of a skipped line are escaped in the warning, never sent to the terminal', async () => {
+    const { message } = await failure([file('escapes.log', 'junk \u001b[31mred\u0007\n')]);
+    expect(message).toContain('e.g. "junk \\x1b[31mred\\x07"');
+    // eslint-disable-next-line no-control-regex -- no raw bytes may reach the terminal
+    expect(message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  });
+
+  it('an empty file is called empty, not "not a PostgreSQL log?"', async () => {
+    const { message } = await failure([file('empty.log', '')]);
+    expect(message).toMatch(/empty\.log is empty \(0 bytes\)/);
+    expect(message).not.toMatch(/is this a PostgreSQL log/);
+    const withOther = await analyze([file('empty2.log', ''), join(recorded, 'postgresql.log')]);
+    expect(withOther.inputs[0]?.warnings).toEqual([`${join(work, 'empty2.log')} is empty (0 bytes): nothing to analyze in it`]);
+  });
+
+  it('--since past the end says the files\' real span, not "from ? to ?"', async () => {
+    const report = await analyze([join(recorded, 'postgresql.log')], { since: '2030-01-01' });
+    expect(report.entries).toBe(0);
+    expect(describeSpan(report)).toBe(
+      '0 entries in the window since 2030-01-01 00:00:00 UTC (the files span 2026-11-23 23:49:43 UTC to 2026-11-23 23:49:47 UTC: they end before the window starts)',
+    );
+    expect(renderText(report, { color: false })).not.toContain('from ? to ?');
+  });
+
+  it('connections by application name come from "connection authorized" (where %a is still [unknown])', async () => {
+    const report = await analyze([join(recorded, 'postgresql.log')]);
+    // The one (unknown) is the recorder's own connection, which set no application_name.
+    expect(report.sessions.byApplication).toEqual({ '(unknown)': 1, checkout: 1, report: 1, restock: 1 });
+    expect(report.blocking.blockers.map((b) => b.application)).toEqual(['report', 'restock']);
   });
 
   it('a prefix that matches nothing: says so, with how many lines were skipped', async () => {

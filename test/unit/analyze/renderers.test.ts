@@ -41,3 +41,13 @@ describe('report outputs', () => {
     expect(series.deadlocks.reduce((a, b) => a + b, 0)).toBe(6);
   });
 });
+
+describe('headline wording', () => {
+  it('one victim is "was a victim", several "were victims"', async () => {
+    const { buildHeadline } = await import('../../../src/analyze/headline.js');
+    const withVictims = (victims: number): string =>
+      buildHeadline({ ...report, slowQueries: { ...report.slowQueries, lockWaitMs: 1000, lockWaitShare: 0.5, victims } }).join('\n');
+    expect(withVictims(1)).toContain('(1 slow statement was a victim of a lock wait');
+    expect(withVictims(2)).toContain('(2 slow statements were victims of a lock wait');
+  });
+});
