@@ -83,7 +83,7 @@ export class InboundAlertIntake {
           evidence: [],
         };
         const service = await tx.services.get(inbound.service);
-        const placed = await placeAlert(ctx, alert, { actor, grouping: service?.grouping ?? DEFAULT_GROUPING, title: inbound.summary });
+        const placed = await placeAlert(ctx, alert, { actor, grouping: service?.grouping ?? DEFAULT_GROUPING, title: inboundTitle(inbound) });
         touch(placed.incident.id, placed.placement === 'opened');
         return { ...base, alertId: alert.id, incidentId: placed.incident.id };
       }
@@ -119,4 +119,12 @@ const acknowledgeIncident = async (ctx: RecorderContext, incidentId: string, act
       data: { from: updated.before.state, to: updated.after.state, command: 'acknowledge' },
     }),
   );
+};
+
+const MAX_TITLE = 80;
+
+/** Short and stable: Alertmanager's `alertname` when there is one, else the summary, cut. */
+const inboundTitle = (inbound: InboundAlert): string => {
+  const title = inbound.labels['alertname'] ?? inbound.summary;
+  return title.length > MAX_TITLE ? `${title.slice(0, MAX_TITLE - 1)}…` : title;
 };

@@ -43,7 +43,7 @@ describe('scenario: an Alertmanager-style inbound alert', () => {
     const [resolved] = await world.inbound.receive([am('resolve')], 'integration:alertmanager');
     expect(resolved).toMatchObject({ alertId: fired!.alertId, incidentId: fired!.incidentId });
     const detail = await world.incidents.detail(fired!.incidentId!);
-    expect(detail.incident.state).toBe('resolved');
+    expect(detail.incident).toMatchObject({ state: 'resolved', title: 'HighErrorRate' });
     expect(detail.incident.summary).toBe('HighErrorRate: POST /checkout failing for 35% of users');
     expect(detail.alerts[0]).toMatchObject({ status: 'resolved', startedAt: am('trigger').at });
     expect(detail.timeline.map((e) => [e.kind, e.actor])).toEqual([
