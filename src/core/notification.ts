@@ -117,7 +117,11 @@ export interface Notifier {
    * failure of the channel, its configuration or the network; an aborted `signal` resolves as a
    * retryable failure.
    */
-  send(channel: NotificationChannel, notification: Notification, signal: AbortSignal): Promise<DeliveryResult>;
+  send(
+    channel: NotificationChannel,
+    notification: Notification,
+    signal: AbortSignal,
+  ): Promise<DeliveryResult>;
   /** Where the channel delivers, safe for logs and the timeline (`slack via hooks.slack.com`): never a secret. */
   describe(channel: NotificationChannel): string;
 }
@@ -136,7 +140,8 @@ export function notificationSeverity(notification: Notification): Severity {
       return 'info';
     case 'digest':
       return notification.incidents.reduce<Severity>(
-        (worst, incident) => (SEVERITY_RANK[incident.severity] < SEVERITY_RANK[worst] ? incident.severity : worst),
+        (worst, incident) =>
+          SEVERITY_RANK[incident.severity] < SEVERITY_RANK[worst] ? incident.severity : worst,
         'info',
       );
     case 'triggered':
@@ -149,7 +154,10 @@ export function notificationSeverity(notification: Notification): Severity {
 
 export const delivered: DeliveryResult = { outcome: 'sent' };
 
-export function deliveryFailed(reason: string, options: { retryable: boolean; retryAfterMs?: number }): DeliveryResult {
+export function deliveryFailed(
+  reason: string,
+  options: { retryable: boolean; retryAfterMs?: number },
+): DeliveryResult {
   return options.retryAfterMs === undefined
     ? { outcome: 'failed', retryable: options.retryable, reason }
     : { outcome: 'failed', retryable: options.retryable, reason, retryAfterMs: options.retryAfterMs };

@@ -17,7 +17,8 @@ const settingsSchema = z.strictObject({ format: z.enum(['text', 'json']).default
 export function consoleLine(notification: Notification, format: 'text' | 'json'): string {
   if (format === 'json') return JSON.stringify(webhookBody(notification));
   const parts = [headline(notification)];
-  if (notification.kind !== 'test' && notification.kind !== 'digest') parts.push(notification.incident.summary);
+  if (notification.kind !== 'test' && notification.kind !== 'digest')
+    parts.push(notification.incident.summary);
   const link = primaryLink(notification);
   if (link !== null) parts.push(link);
   const ack = acknowledgeUrl(notification);

@@ -69,7 +69,9 @@ export function discordMessage(notification: Notification, username?: string): D
       break;
     case 'digest': {
       const listed = notification.incidents.slice(0, DIGEST_LISTED);
-      const lines = listed.map((incident) => `• ${escaped(digestLine(incident), 300)} — [open](${linkTarget(incident.url)})`);
+      const lines = listed.map(
+        (incident) => `• ${escaped(digestLine(incident), 300)} — [open](${linkTarget(incident.url)})`,
+      );
       const rest = digestRest(notification, listed.length);
       if (rest !== null) lines.push(rest);
       description = fitLines(lines, LIMIT.description);
@@ -80,7 +82,8 @@ export function discordMessage(notification: Notification, username?: string): D
     case 'acknowledged':
     case 'resolved': {
       description = escaped(notification.incident.summary, LIMIT.description);
-      for (const [name, value] of incidentFacts(notification.incident)) fields.push({ name, value: escaped(value, LIMIT.fieldValue), inline: true });
+      for (const [name, value] of incidentFacts(notification.incident))
+        fields.push({ name, value: escaped(value, LIMIT.fieldValue), inline: true });
       const ack = acknowledgeUrl(notification);
       if (ack !== null && notification.acknowledge !== null) {
         fields.push({
@@ -102,11 +105,16 @@ export function discordMessage(notification: Notification, username?: string): D
     timestamp: new Date(notification.at).toISOString(),
     footer: { text: 'Hindsight' },
   };
-  return { ...(username === undefined ? {} : { username }), allowed_mentions: { parse: [] }, embeds: [embed] };
+  return {
+    ...(username === undefined ? {} : { username }),
+    allowed_mentions: { parse: [] },
+    embeds: [embed],
+  };
 }
 
 function color(notification: Notification): number {
-  if (notification.kind === 'acknowledged' || notification.kind === 'resolved') return COLOR[notification.kind];
+  if (notification.kind === 'acknowledged' || notification.kind === 'resolved')
+    return COLOR[notification.kind];
   return COLOR[notificationSeverity(notification)];
 }
 
@@ -131,7 +139,8 @@ export function discordRetryAfter(body: string): number | null {
     const parsed: unknown = JSON.parse(body);
     if (typeof parsed === 'object' && parsed !== null && 'retry_after' in parsed) {
       const seconds = parsed.retry_after;
-      if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+      if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0)
+        return Math.ceil(seconds * 1000);
     }
   } catch {
     // Not JSON: the Retry-After header decides.

@@ -38,7 +38,11 @@ const smtpUrl = z.string().refine((value) => {
   }
 }, 'expected smtp://[user:password@]host[:port] or smtps://…');
 
-const address = z.string().min(3).max(320).regex(/^[^\s<>"]+@[^\s<>"]+$/, 'expected an email address');
+const address = z
+  .string()
+  .min(3)
+  .max(320)
+  .regex(/^[^\s<>"]+@[^\s<>"]+$/, 'expected an email address');
 
 const settingsSchema = z.strictObject({
   smtp: smtpUrl,
@@ -54,7 +58,12 @@ type Settings = z.output<typeof settingsSchema>;
 
 const SUBJECT_LIMIT = 200;
 
-const COLOR: Readonly<Record<Severity, string>> = { critical: '#d32f2f', error: '#f57c00', warning: '#b28704', info: '#1976d2' };
+const COLOR: Readonly<Record<Severity, string>> = {
+  critical: '#d32f2f',
+  error: '#f57c00',
+  warning: '#b28704',
+  info: '#1976d2',
+};
 
 export interface EmailMessage {
   readonly subject: string;
@@ -65,7 +74,10 @@ export interface EmailMessage {
 }
 
 export function emailMessage(notification: Notification): EmailMessage {
-  const references = notification.kind === 'test' || notification.kind === 'digest' ? [] : [threadId(notification.incident.id)];
+  const references =
+    notification.kind === 'test' || notification.kind === 'digest'
+      ? []
+      : [threadId(notification.incident.id)];
   return {
     subject: truncate(oneLine(headline(notification)), SUBJECT_LIMIT),
     text: plainText(notification),
@@ -81,11 +93,16 @@ function emailHtml(notification: Notification): string {
   const parts = [`<h2 style="color:${color};margin:0 0 12px">${h(headline(notification))}</h2>`];
   switch (notification.kind) {
     case 'test':
-      parts.push(`<p>${h(testText(notification.channel, notification.requestedBy))}</p>`, `<p>Sent at ${h(utcTime(notification.at))}.</p>`);
+      parts.push(
+        `<p>${h(testText(notification.channel, notification.requestedBy))}</p>`,
+        `<p>Sent at ${h(utcTime(notification.at))}.</p>`,
+      );
       break;
     case 'digest': {
       const listed = notification.incidents.slice(0, DIGEST_LISTED);
-      parts.push(`<ul>${listed.map((incident) => `<li><a href="${h(incident.url)}">${h(digestLine(incident))}</a></li>`).join('')}</ul>`);
+      parts.push(
+        `<ul>${listed.map((incident) => `<li><a href="${h(incident.url)}">${h(digestLine(incident))}</a></li>`).join('')}</ul>`,
+      );
       const rest = digestRest(notification, listed.length);
       if (rest !== null) parts.push(`<p>${h(rest)}</p>`);
       break;
@@ -95,13 +112,19 @@ function emailHtml(notification: Notification): string {
     case 'acknowledged':
     case 'resolved': {
       parts.push(`<p style="font-size:15px;white-space:pre-wrap">${h(notification.incident.summary)}</p>`);
-      parts.push(`<p>${incidentFacts(notification.incident).map(([name, value]) => `${h(name)}: <b>${h(value)}</b>`).join(' · ')}</p>`);
+      parts.push(
+        `<p>${incidentFacts(notification.incident)
+          .map(([name, value]) => `${h(name)}: <b>${h(value)}</b>`)
+          .join(' · ')}</p>`,
+      );
       const links: string[] = [];
       const link = primaryLink(notification);
       if (link !== null) links.push(`<a href="${h(link)}">Open incident</a>`);
       const ack = acknowledgeUrl(notification);
       if (ack !== null && notification.acknowledge !== null) {
-        links.push(`<a href="${h(ack)}">Acknowledge</a> (until ${h(utcTime(notification.acknowledge.expiresAt))})`);
+        links.push(
+          `<a href="${h(ack)}">Acknowledge</a> (until ${h(utcTime(notification.acknowledge.expiresAt))})`,
+        );
       }
       if (links.length > 0) parts.push(`<p>${links.join(' · ')}</p>`);
       break;
@@ -142,15 +165,36 @@ function smtpFailure(error: unknown, host: string, secrets: readonly string[]): 
   const failure: SmtpFailure = typeof error === 'object' && error !== null ? error : {};
   const code = typeof failure.code === 'string' ? failure.code : null;
   const responseCode = typeof failure.responseCode === 'number' ? failure.responseCode : null;
-  const said = typeof failure.response === 'string' ? failure.response : typeof failure.message === 'string' ? failure.message : String(error);
+  const said =
+    typeof failure.response === 'string'
+      ? failure.response
+      : typeof failure.message === 'string'
+        ? failure.message
+        : String(error);
   const detail = escapeControlCharacters(scrubSecrets(oneLine(truncate(said, 200)), secrets));
-  if (code === 'EAUTH') return deliveryFailed(`${host} refused the SMTP login: ${detail} — check the user and password in the channel's smtp URL`, { retryable: false });
+  if (code === 'EAUTH')
+    return deliveryFailed(
+      `${host} refused the SMTP login: ${detail} — check the user and password in the channel's smtp URL`,
+      { retryable: false },
+    );
   if (responseCode !== null && responseCode >= 500) {
-    return deliveryFailed(`${host} refused the message (SMTP ${responseCode}): ${detail} — check the sender and recipients`, { retryable: false });
+    return deliveryFailed(
+      `${host} refused the message (SMTP ${responseCode}): ${detail} — check the sender and recipients`,
+      { retryable: false },
+    );
   }
-  if (responseCode !== null && responseCode >= 400) return deliveryFailed(`${host} deferred the message (SMTP ${responseCode}): ${detail}`, { retryable: true });
-  if (code === 'ETLS') return deliveryFailed(`TLS with ${host} failed: ${detail} — check the smtp URL (smtps:// or smtp:// with STARTTLS)`, { retryable: false });
-  return deliveryFailed(`could not deliver to ${host}${code === null ? '' : ` (${code})`}: ${detail}`, { retryable: true });
+  if (responseCode !== null && responseCode >= 400)
+    return deliveryFailed(`${host} deferred the message (SMTP ${responseCode}): ${detail}`, {
+      retryable: true,
+    });
+  if (code === 'ETLS')
+    return deliveryFailed(
+      `TLS with ${host} failed: ${detail} — check the smtp URL (smtps:// or smtp:// with STARTTLS)`,
+      { retryable: false },
+    );
+  return deliveryFailed(`could not deliver to ${host}${code === null ? '' : ` (${code})`}: ${detail}`, {
+    retryable: true,
+  });
 }
 
 export const emailNotifier = defineNotifier({
@@ -161,7 +205,9 @@ export const emailNotifier = defineNotifier({
   send: async ({ settings, notification, signal, context, secrets }) => {
     const to = recipients(settings, notification);
     if (to === null) {
-      return deliveryFailed('no email address: the paged user has none and the channel sets no `to`', { retryable: false });
+      return deliveryFailed('no email address: the paged user has none and the channel sets no `to`', {
+        retryable: false,
+      });
     }
     if (signal.aborted) return deliveryFailed('sending was cancelled (shutting down)', { retryable: true });
     const url = new URL(settings.smtp);
@@ -171,7 +217,9 @@ export const emailNotifier = defineNotifier({
       ...(url.port === '' ? {} : { port: Number(url.port) }),
       secure: url.protocol === 'smtps:',
       requireTLS: settings.requireTls,
-      ...(url.username === '' ? {} : { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
+      ...(url.username === ''
+        ? {}
+        : { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
       connectionTimeout: context.timeoutMs,
       greetingTimeout: context.timeoutMs,
       socketTimeout: context.timeoutMs,
@@ -181,9 +229,13 @@ export const emailNotifier = defineNotifier({
     const stop = AbortSignal.any([signal, AbortSignal.timeout(context.timeoutMs)]);
     const stopped = new Promise<'stopped'>((resolve) => {
       if (stop.aborted) resolve('stopped');
-      stop.addEventListener('abort', () => {
-        resolve('stopped');
-      }, { once: true });
+      stop.addEventListener(
+        'abort',
+        () => {
+          resolve('stopped');
+        },
+        { once: true },
+      );
     });
     try {
       const sending = transport.sendMail({
@@ -193,15 +245,20 @@ export const emailNotifier = defineNotifier({
         text: message.text,
         html: message.html,
         messageId: message.messageId,
-        ...(message.references.length === 0 ? {} : { references: [...message.references], inReplyTo: message.references[0] }),
+        ...(message.references.length === 0
+          ? {}
+          : { references: [...message.references], inReplyTo: message.references[0] }),
         headers: { 'X-Hindsight-Idempotency-Key': notification.idempotencyKey },
       });
       // A send abandoned on abort still settles later; its rejection must not go unhandled.
       sending.catch(() => undefined);
       const outcome = await Promise.race([sending.then(() => 'sent' as const), stopped]);
       if (outcome === 'sent') return delivered;
-      if (isAborted(signal)) return deliveryFailed('sending was cancelled (shutting down)', { retryable: true });
-      return deliveryFailed(`no answer from ${host} within ${context.timeoutMs / 1000} s`, { retryable: true });
+      if (isAborted(signal))
+        return deliveryFailed('sending was cancelled (shutting down)', { retryable: true });
+      return deliveryFailed(`no answer from ${host} within ${context.timeoutMs / 1000} s`, {
+        retryable: true,
+      });
     } catch (error) {
       return smtpFailure(error, host, secrets);
     } finally {

@@ -29,7 +29,8 @@ const EXCERPT_CHARS = 200;
  */
 export async function postHttp(message: HttpMessage, options: HttpSendOptions): Promise<DeliveryResult> {
   const host = hostOf(message.url);
-  if (!URL.canParse(message.url)) return deliveryFailed('the channel URL is not a valid URL: fix the channel', { retryable: false });
+  if (!URL.canParse(message.url))
+    return deliveryFailed('the channel URL is not a valid URL: fix the channel', { retryable: false });
   if (options.signal.aborted) return cancelled();
   const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.context.timeoutMs)]);
   let response: Response;
@@ -44,9 +45,13 @@ export async function postHttp(message: HttpMessage, options: HttpSendOptions): 
   } catch (error) {
     if (isAborted(options.signal)) return cancelled();
     if (signal.aborted) {
-      return deliveryFailed(`no answer from ${host} within ${seconds(options.context.timeoutMs)}`, { retryable: true });
+      return deliveryFailed(`no answer from ${host} within ${seconds(options.context.timeoutMs)}`, {
+        retryable: true,
+      });
     }
-    return deliveryFailed(`could not reach ${host}: ${scrub(systemCause(error), options.secrets)}`, { retryable: true });
+    return deliveryFailed(`could not reach ${host}: ${scrub(systemCause(error), options.secrets)}`, {
+      retryable: true,
+    });
   }
 
   if (response.ok) {
@@ -61,20 +66,32 @@ export async function postHttp(message: HttpMessage, options: HttpSendOptions): 
     const retryAfterMs =
       (message.retryAfterFromBody === undefined ? null : message.retryAfterFromBody(text)) ??
       parseRetryAfter(response.headers.get('retry-after'), options.context.clock.now());
-    return deliveryFailed(answered, retryAfterMs === null ? { retryable: true } : { retryable: true, retryAfterMs });
+    return deliveryFailed(
+      answered,
+      retryAfterMs === null ? { retryable: true } : { retryable: true, retryAfterMs },
+    );
   }
   if (response.status >= 300 && response.status < 400) {
-    return deliveryFailed(`${host} redirected (HTTP ${response.status}): configure the address it redirects to`, {
+    return deliveryFailed(
+      `${host} redirected (HTTP ${response.status}): configure the address it redirects to`,
+      {
+        retryable: false,
+      },
+    );
+  }
+  if (response.status === 404 || response.status === 410) {
+    return deliveryFailed(`${answered} — the webhook or topic no longer exists: update the channel`, {
       retryable: false,
     });
   }
-  if (response.status === 404 || response.status === 410) {
-    return deliveryFailed(`${answered} — the webhook or topic no longer exists: update the channel`, { retryable: false });
-  }
   if (response.status === 401 || response.status === 403) {
-    return deliveryFailed(`${answered} — the channel's credentials were refused: update the channel`, { retryable: false });
+    return deliveryFailed(`${answered} — the channel's credentials were refused: update the channel`, {
+      retryable: false,
+    });
   }
-  return deliveryFailed(`${answered} — the message was refused: check the channel's settings`, { retryable: false });
+  return deliveryFailed(`${answered} — the message was refused: check the channel's settings`, {
+    retryable: false,
+  });
 }
 
 /**

@@ -93,7 +93,13 @@ export const teamsEscaper: Escaper = (codePoints, index) => {
   return c === '{' && codePoints[index - 1] === '{' ? '\u200B{' : c;
 };
 
-const HTML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const HTML_ENTITIES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** HTML text and attribute values. */
 export function escapeHtml(text: string): string {
@@ -111,7 +117,9 @@ export function escapeControlCharacters(text: string): string {
     if (c === '\t') return '\\t';
     if (c === '\r') return '\\r';
     const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
 

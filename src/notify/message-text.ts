@@ -68,7 +68,10 @@ export function digestLine(incident: NotifiedIncident): string {
 }
 
 /** "and 12 more" under a digest's list, or null when every incident is listed. */
-export function digestRest(notification: Extract<Notification, { kind: 'digest' }>, listed: number): string | null {
+export function digestRest(
+  notification: Extract<Notification, { kind: 'digest' }>,
+  listed: number,
+): string | null {
   const rest = notification.total - listed;
   return rest > 0 ? `and ${rest} more` : null;
 }
@@ -78,7 +81,10 @@ export function plainText(notification: Notification): string {
   const lines: string[] = [headline(notification), ''];
   switch (notification.kind) {
     case 'test':
-      lines.push(testText(notification.channel, notification.requestedBy), `Sent at ${utcTime(notification.at)}.`);
+      lines.push(
+        testText(notification.channel, notification.requestedBy),
+        `Sent at ${utcTime(notification.at)}.`,
+      );
       break;
     case 'digest': {
       const listed = notification.incidents.slice(0, DIGEST_LISTED);
@@ -93,10 +99,16 @@ export function plainText(notification: Notification): string {
     case 'resolved': {
       const { incident } = notification;
       lines.push(incident.summary, '');
-      lines.push(incidentFacts(incident).map(([name, value]) => `${name}: ${value}`).join(' · '));
+      lines.push(
+        incidentFacts(incident)
+          .map(([name, value]) => `${name}: ${value}`)
+          .join(' · '),
+      );
       lines.push(`Incident: ${incident.url}`);
       if (notification.acknowledge !== null) {
-        lines.push(`Acknowledge (until ${utcTime(notification.acknowledge.expiresAt)}): ${notification.acknowledge.url}`);
+        lines.push(
+          `Acknowledge (until ${utcTime(notification.acknowledge.expiresAt)}): ${notification.acknowledge.url}`,
+        );
       }
       break;
     }

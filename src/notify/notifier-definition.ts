@@ -40,6 +40,8 @@ export interface NotifierDefinition<Schema extends z.ZodObject = z.ZodObject> {
 }
 
 /** Keeps a definition's settings type checked where it is written; the registry holds them erased. */
-export function defineNotifier<Schema extends z.ZodObject>(definition: NotifierDefinition<Schema>): NotifierDefinition {
+export function defineNotifier<Schema extends z.ZodObject>(
+  definition: NotifierDefinition<Schema>,
+): NotifierDefinition {
   return definition;
 }

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import type { DeliveryResult, Notification, NotificationChannel, Notifier, NotifierLookup } from '../core/notification.js';
+import type {
+  DeliveryResult,
+  Notification,
+  NotificationChannel,
+  Notifier,
+  NotifierLookup,
+} from '../core/notification.js';
 import { deliveryFailed } from '../core/notification.js';
 import type { Clock } from '../core/ports.js';
 import { systemClock } from '../platform/system-clock.js';
@@ -69,12 +75,16 @@ export interface NotifierRegistry extends NotifierLookup {
 
 const channelName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a channel name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    'a channel name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
 
 export function createNotifierRegistry(options: NotifierRegistryOptions = {}): NotifierRegistry {
   const definitions = new Map<string, NotifierDefinition>();
   for (const definition of options.definitions ?? BUILT_IN_NOTIFIERS) {
-    if (definitions.has(definition.type)) throw new Error(`two notifiers declare the channel type "${definition.type}"`);
+    if (definitions.has(definition.type))
+      throw new Error(`two notifiers declare the channel type "${definition.type}"`);
     definitions.set(definition.type, definition);
   }
   const context: NotifierContext = {
@@ -83,25 +93,38 @@ export function createNotifierRegistry(options: NotifierRegistryOptions = {}): N
     timeoutMs: options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
     writeLine: options.writeLine ?? ((line) => process.stdout.write(`${line}\n`)),
   };
-  const notifiers = new Map<string, Notifier>([...definitions.values()].map((definition) => [definition.type, bind(definition, context)]));
+  const notifiers = new Map<string, Notifier>(
+    [...definitions.values()].map((definition) => [definition.type, bind(definition, context)]),
+  );
   const types = [...definitions.keys()];
 
   const parseChannel = (entry: unknown): ChannelParse => {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      return { ok: false, issues: [{ path: '', message: 'a channel is an object: { name, type, …settings }' }] };
+      return {
+        ok: false,
+        issues: [{ path: '', message: 'a channel is an object: { name, type, …settings }' }],
+      };
     }
     const { name, type, ...settings } = entry as Record<string, unknown>;
     const issues: ChannelIssue[] = [];
     const parsedName = channelName.safeParse(name);
-    if (!parsedName.success) issues.push({ path: 'name', message: name === undefined ? 'a channel needs a name' : firstMessage(parsedName.error) });
+    if (!parsedName.success)
+      issues.push({
+        path: 'name',
+        message: name === undefined ? 'a channel needs a name' : firstMessage(parsedName.error),
+      });
     const definition = typeof type === 'string' ? definitions.get(type) : undefined;
     if (definition === undefined) {
-      issues.push({ path: 'type', message: `unknown channel type ${JSON.stringify(type)}; expected one of ${types.join(', ')}` });
+      issues.push({
+        path: 'type',
+        message: `unknown channel type ${JSON.stringify(type)}; expected one of ${types.join(', ')}`,
+      });
       return { ok: false, issues };
     }
     const parsed = definition.settingsSchema.safeParse(settings);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) issues.push({ path: issue.path.map(String).join('.'), message: issue.message });
+      for (const issue of parsed.error.issues)
+        issues.push({ path: issue.path.map(String).join('.'), message: issue.message });
     }
     if (issues.length > 0 || !parsed.success || !parsedName.success) return { ok: false, issues };
     return { ok: true, channel: { name: parsedName.data, type: definition.type, settings: parsed.data } };
@@ -110,7 +133,12 @@ export function createNotifierRegistry(options: NotifierRegistryOptions = {}): N
   const channelSchema = z.unknown().transform((entry, ctx): NotificationChannel => {
     const result = parseChannel(entry);
     if (result.ok) return result.channel;
-    for (const issue of result.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path === '' ? [] : issue.path.split('.') });
+    for (const issue of result.issues)
+      ctx.addIssue({
+        code: 'custom',
+        message: issue.message,
+        path: issue.path === '' ? [] : issue.path.split('.'),
+      });
     return z.NEVER;
   });
 
@@ -121,7 +149,12 @@ export function createNotifierRegistry(options: NotifierRegistryOptions = {}): N
     channelSchema,
     redactedSettings: (channel) => {
       const secret = new Set(definitions.get(channel.type)?.secretSettings ?? Object.keys(channel.settings));
-      return Object.fromEntries(Object.entries(channel.settings).map(([key, value]) => [key, secret.has(key) ? redactSecretValue(value) : value]));
+      return Object.fromEntries(
+        Object.entries(channel.settings).map(([key, value]) => [
+          key,
+          secret.has(key) ? redactSecretValue(value) : value,
+        ]),
+      );
     },
   };
 }
@@ -134,24 +167,45 @@ function bind(definition: NotifierDefinition, context: NotifierContext): Notifie
       const parsed = definition.settingsSchema.safeParse(channel.settings);
       return parsed.success ? definition.describe(parsed.data) : `${definition.type} (invalid settings)`;
     },
-    send: async (channel: NotificationChannel, notification: Notification, signal: AbortSignal): Promise<DeliveryResult> => {
+    send: async (
+      channel: NotificationChannel,
+      notification: Notification,
+      signal: AbortSignal,
+    ): Promise<DeliveryResult> => {
       if (channel.type !== definition.type) {
-        return deliveryFailed(`channel ${channel.name} is of type ${channel.type}, not ${definition.type}`, { retryable: false });
+        return deliveryFailed(`channel ${channel.name} is of type ${channel.type}, not ${definition.type}`, {
+          retryable: false,
+        });
       }
       const parsed = definition.settingsSchema.safeParse(channel.settings);
       if (!parsed.success) {
-        const problems = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || 'settings'}: ${issue.message}`);
-        return deliveryFailed(`channel ${channel.name} has invalid settings (${problems.join('; ')}): fix the configuration`, { retryable: false });
+        const problems = parsed.error.issues.map(
+          (issue) => `${issue.path.map(String).join('.') || 'settings'}: ${issue.message}`,
+        );
+        return deliveryFailed(
+          `channel ${channel.name} has invalid settings (${problems.join('; ')}): fix the configuration`,
+          { retryable: false },
+        );
       }
       const secrets = secretValues(definition, parsed.data);
       try {
-        return await definition.send({ channelName: channel.name, settings: parsed.data, notification, signal, context, secrets });
+        return await definition.send({
+          channelName: channel.name,
+          settings: parsed.data,
+          notification,
+          signal,
+          context,
+          secrets,
+        });
       } catch (error) {
         // A notifier that throws has a bug; still, the reason must not leak a secret.
         const message = error instanceof Error ? error.message : String(error);
-        return deliveryFailed(`the ${definition.type} notifier failed unexpectedly: ${escapeControlCharacters(scrubSecrets(message, secrets))}`, {
-          retryable: true,
-        });
+        return deliveryFailed(
+          `the ${definition.type} notifier failed unexpectedly: ${escapeControlCharacters(scrubSecrets(message, secrets))}`,
+          {
+            retryable: true,
+          },
+        );
       }
     },
   };

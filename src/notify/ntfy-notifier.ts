@@ -66,7 +66,10 @@ function tag(notification: Notification): string {
 }
 
 /** The request's headers (without Authorization) and body. */
-export function ntfyMessage(notification: Notification): { readonly headers: Readonly<Record<string, string>>; readonly body: string } {
+export function ntfyMessage(notification: Notification): {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+} {
   const headers: Record<string, string> = {
     'content-type': 'text/plain; charset=utf-8',
     title: headerValue(truncate(oneLine(headline(notification)), TITLE_LIMIT)),
@@ -87,7 +90,9 @@ export function ntfyMessage(notification: Notification): { readonly headers: Rea
 
 /** Header values are ASCII without line breaks; anything else is RFC 2047 base64 encoded. */
 function headerValue(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+  return /^[\x20-\x7e]*$/.test(value)
+    ? value
+    : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
 /** A value in the `Actions` header: quoted when it holds its separators. */
@@ -102,7 +107,10 @@ export const ntfyNotifier = defineNotifier({
   describe: (settings) => `ntfy via ${hostOf(settings.url)}`,
   send: ({ settings, notification, signal, context, secrets }) => {
     const message = ntfyMessage(notification);
-    const headers = settings.token === undefined ? message.headers : { ...message.headers, authorization: `Bearer ${settings.token}` };
+    const headers =
+      settings.token === undefined
+        ? message.headers
+        : { ...message.headers, authorization: `Bearer ${settings.token}` };
     return postHttp({ url: settings.url, headers, body: message.body }, { signal, context, secrets });
   },
 });

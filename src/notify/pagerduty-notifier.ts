@@ -3,7 +3,14 @@ import type { IncidentNotification, Notification } from '../core/notification.js
 import { notificationSeverity } from '../core/notification.js';
 import { postHttp } from './http-delivery.js';
 import { truncate } from './markup-escape.js';
-import { acknowledgeUrl, DIGEST_LISTED, digestLine, headline, primaryLink, testText } from './message-text.js';
+import {
+  acknowledgeUrl,
+  DIGEST_LISTED,
+  digestLine,
+  headline,
+  primaryLink,
+  testText,
+} from './message-text.js';
 import { defineNotifier } from './notifier-definition.js';
 import { hostOf } from './secret-redaction.js';
 import { httpUrl, secretText } from './settings-schemas.js';
@@ -39,7 +46,10 @@ interface Link {
 }
 
 /** The request for a notification: where it goes and its JSON body. */
-export function pagerDutyEvent(settings: Settings, notification: Notification): { readonly url: string; readonly body: Readonly<Record<string, unknown>> } {
+export function pagerDutyEvent(
+  settings: Settings,
+  notification: Notification,
+): { readonly url: string; readonly body: Readonly<Record<string, unknown>> } {
   const enqueue = settings.url ?? PAGERDUTY_EVENTS_URL;
   const timestamp = new Date(notification.at).toISOString();
   switch (notification.kind) {
@@ -82,18 +92,26 @@ export function pagerDutyEvent(settings: Settings, notification: Notification): 
             source: settings.source ?? 'hindsight',
             timestamp,
             custom_details: {
-              incidents: notification.incidents.slice(0, DIGEST_LISTED).map((incident) => ({ line: digestLine(incident), id: incident.id, url: incident.url })),
+              incidents: notification.incidents
+                .slice(0, DIGEST_LISTED)
+                .map((incident) => ({ line: digestLine(incident), id: incident.id, url: incident.url })),
               total: notification.total,
             },
           },
-          links: notification.incidents.slice(0, DIGEST_LISTED).map((incident): Link => ({ href: incident.url, text: truncate(incident.title, 200) })),
+          links: notification.incidents
+            .slice(0, DIGEST_LISTED)
+            .map((incident): Link => ({ href: incident.url, text: truncate(incident.title, 200) })),
           client: 'Hindsight',
         },
       };
   }
 }
 
-function triggerBody(settings: Settings, notification: IncidentNotification, timestamp: string): Readonly<Record<string, unknown>> {
+function triggerBody(
+  settings: Settings,
+  notification: IncidentNotification,
+  timestamp: string,
+): Readonly<Record<string, unknown>> {
   const { incident } = notification;
   const links: Link[] = [{ href: incident.url, text: 'Incident in Hindsight' }];
   const ack = acknowledgeUrl(notification);
@@ -126,7 +144,9 @@ function triggerBody(settings: Settings, notification: IncidentNotification, tim
 
 /** `…/v2/enqueue` → `…/v2/change/enqueue`; any other endpoint gets the path on its origin. */
 function changeEventsUrl(enqueue: string): string {
-  return enqueue.endsWith('/v2/enqueue') ? `${enqueue.slice(0, -'/v2/enqueue'.length)}/v2/change/enqueue` : new URL('/v2/change/enqueue', enqueue).toString();
+  return enqueue.endsWith('/v2/enqueue')
+    ? `${enqueue.slice(0, -'/v2/enqueue'.length)}/v2/change/enqueue`
+    : new URL('/v2/change/enqueue', enqueue).toString();
 }
 
 export const pagerDutyNotifier = defineNotifier({
@@ -136,6 +156,9 @@ export const pagerDutyNotifier = defineNotifier({
   describe: (settings) => `pagerduty via ${hostOf(settings.url ?? PAGERDUTY_EVENTS_URL)}`,
   send: ({ settings, notification, signal, context, secrets }) => {
     const event = pagerDutyEvent(settings, notification);
-    return postHttp({ url: event.url, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event.body) }, { signal, context, secrets });
+    return postHttp(
+      { url: event.url, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event.body) },
+      { signal, context, secrets },
+    );
   },
 });

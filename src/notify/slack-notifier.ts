@@ -31,7 +31,11 @@ const LIMIT = { header: 150, section: 3000, field: 2000, button: 75, fallback: 3
 type TextObject = { readonly type: 'plain_text'; readonly text: string; readonly emoji: false };
 type Block = Readonly<Record<string, unknown>>;
 
-const text = (value: string, max: number): TextObject => ({ type: 'plain_text', text: fitEscaped(value, max, slackEscaper), emoji: false });
+const text = (value: string, max: number): TextObject => ({
+  type: 'plain_text',
+  text: fitEscaped(value, max, slackEscaper),
+  emoji: false,
+});
 
 const button = (label: string, url: string, actionId: string, primary = false): Block => ({
   type: 'button',
@@ -51,12 +55,19 @@ export function slackMessage(notification: Notification): SlackMessage {
   const blocks: Block[] = [{ type: 'header', text: text(headline(notification), LIMIT.header) }];
   switch (notification.kind) {
     case 'test':
-      blocks.push({ type: 'section', text: text(testText(notification.channel, notification.requestedBy), LIMIT.section) });
+      blocks.push({
+        type: 'section',
+        text: text(testText(notification.channel, notification.requestedBy), LIMIT.section),
+      });
       break;
     case 'digest': {
       const listed = notification.incidents.slice(0, DIGEST_LISTED);
       listed.forEach((incident, i) => {
-        blocks.push({ type: 'section', text: text(digestLine(incident), LIMIT.section), accessory: button('Open', incident.url, `open-${i}`) });
+        blocks.push({
+          type: 'section',
+          text: text(digestLine(incident), LIMIT.section),
+          accessory: button('Open', incident.url, `open-${i}`),
+        });
       });
       const rest = digestRest(notification, listed.length);
       if (rest !== null) blocks.push({ type: 'context', elements: [text(rest, LIMIT.section)] });
@@ -69,7 +80,10 @@ export function slackMessage(notification: Notification): SlackMessage {
       blocks.push(...incidentBlocks(notification.incident, notification));
       break;
   }
-  const fallback = [headline(notification), notification.kind === 'test' || notification.kind === 'digest' ? null : notification.incident.summary]
+  const fallback = [
+    headline(notification),
+    notification.kind === 'test' || notification.kind === 'digest' ? null : notification.incident.summary,
+  ]
     .filter((line) => line !== null)
     .join('\n');
   return { text: fitEscaped(fallback, LIMIT.fallback, slackEscaper), mrkdwn: false, blocks };
@@ -78,7 +92,10 @@ export function slackMessage(notification: Notification): SlackMessage {
 function incidentBlocks(incident: NotifiedIncident, notification: Notification): Block[] {
   const blocks: Block[] = [
     { type: 'section', text: text(incident.summary, LIMIT.section) },
-    { type: 'section', fields: incidentFacts(incident).map(([name, value]) => text(`${name}: ${value}`, LIMIT.field)) },
+    {
+      type: 'section',
+      fields: incidentFacts(incident).map(([name, value]) => text(`${name}: ${value}`, LIMIT.field)),
+    },
   ];
   const link = primaryLink(notification);
   const ack = acknowledgeUrl(notification);
@@ -86,8 +103,20 @@ function incidentBlocks(incident: NotifiedIncident, notification: Notification):
   if (link !== null) elements.push(button('Open incident', link, 'open'));
   if (ack !== null) elements.push(button('Acknowledge', ack, 'acknowledge', true));
   if (elements.length > 0) blocks.push({ type: 'actions', elements });
-  if (ack !== null && (notification.kind === 'triggered' || notification.kind === 'escalated') && notification.acknowledge !== null) {
-    blocks.push({ type: 'context', elements: [text(`The acknowledge link works until ${utcTime(notification.acknowledge.expiresAt)}.`, LIMIT.section)] });
+  if (
+    ack !== null &&
+    (notification.kind === 'triggered' || notification.kind === 'escalated') &&
+    notification.acknowledge !== null
+  ) {
+    blocks.push({
+      type: 'context',
+      elements: [
+        text(
+          `The acknowledge link works until ${utcTime(notification.acknowledge.expiresAt)}.`,
+          LIMIT.section,
+        ),
+      ],
+    });
   }
   return blocks;
 }
@@ -99,7 +128,11 @@ export const slackNotifier = defineNotifier({
   describe: (settings) => `slack via ${hostOf(settings.url)}`,
   send: ({ settings, notification, signal, context, secrets }) =>
     postHttp(
-      { url: settings.url, headers: { 'content-type': 'application/json' }, body: JSON.stringify(slackMessage(notification)) },
+      {
+        url: settings.url,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(slackMessage(notification)),
+      },
       { signal, context, secrets },
     ),
 });

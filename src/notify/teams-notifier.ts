@@ -49,12 +49,24 @@ const paragraph = (...inlines: Element[]): Element => ({ type: 'RichTextBlock', 
 export interface TeamsMessage {
   readonly type: 'message';
   readonly attachments: readonly [
-    { readonly contentType: 'application/vnd.microsoft.card.adaptive'; readonly contentUrl: null; readonly content: Element },
+    {
+      readonly contentType: 'application/vnd.microsoft.card.adaptive';
+      readonly contentUrl: null;
+      readonly content: Element;
+    },
   ];
 }
 
 export function teamsMessage(notification: Notification): TeamsMessage {
-  const body: Element[] = [paragraph(run(headline(notification), LIMIT.title, { weight: 'bolder', size: 'large', color: titleColor(notification) }))];
+  const body: Element[] = [
+    paragraph(
+      run(headline(notification), LIMIT.title, {
+        weight: 'bolder',
+        size: 'large',
+        color: titleColor(notification),
+      }),
+    ),
+  ];
   const actions: Element[] = [];
   switch (notification.kind) {
     case 'test':
@@ -78,7 +90,14 @@ export function teamsMessage(notification: Notification): TeamsMessage {
       const ack = acknowledgeUrl(notification);
       if (ack !== null && notification.acknowledge !== null) {
         actions.push({ type: 'Action.OpenUrl', title: 'Acknowledge', url: ack, style: 'positive' });
-        body.push(paragraph(run(`The acknowledge link works until ${utcTime(notification.acknowledge.expiresAt)}.`, LIMIT.line)));
+        body.push(
+          paragraph(
+            run(
+              `The acknowledge link works until ${utcTime(notification.acknowledge.expiresAt)}.`,
+              LIMIT.line,
+            ),
+          ),
+        );
       }
       break;
     }
@@ -95,7 +114,9 @@ export function teamsMessage(notification: Notification): TeamsMessage {
   };
   return {
     type: 'message',
-    attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }],
+    attachments: [
+      { contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card },
+    ],
   };
 }
 
@@ -103,7 +124,11 @@ function titleColor(notification: Notification): NonNullable<TextRunOptions['col
   if (notification.kind === 'resolved') return 'good';
   if (notification.kind === 'acknowledged' || notification.kind === 'test') return 'accent';
   const severity = notificationSeverity(notification);
-  return severity === 'critical' || severity === 'error' ? 'attention' : severity === 'warning' ? 'warning' : 'accent';
+  return severity === 'critical' || severity === 'error'
+    ? 'attention'
+    : severity === 'warning'
+      ? 'warning'
+      : 'accent';
 }
 
 export const teamsNotifier = defineNotifier({
@@ -113,7 +138,11 @@ export const teamsNotifier = defineNotifier({
   describe: (settings) => `teams via ${hostOf(settings.url)}`,
   send: ({ settings, notification, signal, context, secrets }) =>
     postHttp(
-      { url: settings.url, headers: { 'content-type': 'application/json' }, body: JSON.stringify(teamsMessage(notification)) },
+      {
+        url: settings.url,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(teamsMessage(notification)),
+      },
       { signal, context, secrets },
     ),
 });

@@ -20,7 +20,9 @@ const settingsSchema = z.strictObject({
   url: httpUrl,
   secret: secretText.optional(),
   /** Extra headers (e.g. `Authorization`), treated as secrets. */
-  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name is letters, digits and "-"'), z.string()).optional(),
+  headers: z
+    .record(z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name is letters, digits and "-"'), z.string())
+    .optional(),
 });
 
 interface WebhookIncident {
@@ -78,7 +80,10 @@ export function webhookBody(notification: Notification): WebhookBody {
         ...common,
         incident: incidentJson(notification.incident),
         acknowledgeUrl: notification.acknowledge?.url ?? null,
-        acknowledgeExpiresAt: notification.acknowledge === null ? null : new Date(notification.acknowledge.expiresAt).toISOString(),
+        acknowledgeExpiresAt:
+          notification.acknowledge === null
+            ? null
+            : new Date(notification.acknowledge.expiresAt).toISOString(),
         step: notification.step,
         actor: notification.actor,
       };
@@ -93,12 +98,15 @@ export const webhookNotifier = defineNotifier({
   type: 'webhook',
   settingsSchema,
   secretSettings: ['url', 'secret', 'headers'],
-  describe: (settings) => `webhook to ${hostOf(settings.url)}${settings.secret === undefined ? ' (unsigned)' : ''}`,
+  describe: (settings) =>
+    `webhook to ${hostOf(settings.url)}${settings.secret === undefined ? ' (unsigned)' : ''}`,
   send: ({ settings, notification, signal, context, secrets }) => {
     const body = JSON.stringify(webhookBody(notification));
     const headers: Record<string, string> = {
       // Lower-cased, so a configured `Content-Type` cannot sit beside ours as a second value.
-      ...Object.fromEntries(Object.entries(settings.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
+      ...Object.fromEntries(
+        Object.entries(settings.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+      ),
       'content-type': 'application/json',
       'x-hindsight-idempotency-key': notification.idempotencyKey,
     };

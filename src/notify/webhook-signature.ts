@@ -49,9 +49,11 @@ export function verifyWebhookSignature(input: SignatureInput): SignatureCheck {
     .map((part) => part.trim())
     .filter((part) => part.startsWith('v1='))
     .map((part) => part.slice(3));
-  if (candidates.length === 0 || candidates.some((hex) => !/^[0-9a-f]{64}$/.test(hex))) return { ok: false, reason: 'malformed' };
+  if (candidates.length === 0 || candidates.some((hex) => !/^[0-9a-f]{64}$/.test(hex)))
+    return { ok: false, reason: 'malformed' };
   const sentAt = Number(input.timestamp) * 1000;
-  if (Math.abs(input.now - sentAt) > (input.toleranceMs ?? DEFAULT_TOLERANCE_MS)) return { ok: false, reason: 'stale' };
+  if (Math.abs(input.now - sentAt) > (input.toleranceMs ?? DEFAULT_TOLERANCE_MS))
+    return { ok: false, reason: 'stale' };
   const expected = Buffer.from(hmacHex(input.secret, input.timestamp, input.body), 'hex');
   const matches = candidates.some((hex) => timingSafeEqual(expected, Buffer.from(hex, 'hex')));
   return matches ? { ok: true } : { ok: false, reason: 'mismatch' };

@@ -117,7 +117,9 @@ describe('email over SMTP', () => {
       ].join('\n'),
     );
     const html = part(message, 'text/html');
-    expect(html).toContain('<a href="https://hindsight.example.com/ack/inc_01?sig=abc123">Acknowledge</a> (until 2026-11-30 16:30 UTC)');
+    expect(html).toContain(
+      '<a href="https://hindsight.example.com/ack/inc_01?sig=abc123">Acknowledge</a> (until 2026-11-30 16:30 UTC)',
+    );
     expect(html).toContain('<a href="https://hindsight.example.com/incidents/inc_01">Open incident</a>');
 
     // The same delivery retried has the same Message-ID; a resolve threads under the incident.
@@ -131,32 +133,56 @@ describe('email over SMTP', () => {
   });
 
   it('escapes HTML from the monitored world in the HTML part and keeps it verbatim in the text part', async () => {
-    await send(mail(), triggered({ incident: sampleIncident({ summary: HOSTILE_SUMMARY, title: 'Deadlocks on <b>shop-db</b>' }) }));
+    await send(
+      mail(),
+      triggered({
+        incident: sampleIncident({ summary: HOSTILE_SUMMARY, title: 'Deadlocks on <b>shop-db</b>' }),
+      }),
+    );
     const { message } = received[0]!;
     const html = part(message, 'text/html');
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('<b>shop-db</b>');
-    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; *bold* _it_ @here @everyone &lt;!channel&gt;');
+    expect(html).toContain(
+      '&lt;script&gt;alert(1)&lt;/script&gt; *bold* _it_ @here @everyone &lt;!channel&gt;',
+    );
     expect(html).toContain('Deadlocks on &lt;b&gt;shop-db&lt;/b&gt;');
     expect(part(message, 'text/plain')).toContain(HOSTILE_SUMMARY);
   });
 
   it('a refused login is not retryable and the reason holds no password', async () => {
-    const result = await send(mail({ smtp: `smtp://hindsight:${encodeURIComponent('wrong-passw0rd')}@127.0.0.1:${port}` }), triggered());
-    expect(result).toMatchObject({ outcome: 'failed', retryable: false, reason: expect.stringContaining('refused the SMTP login') as unknown });
+    const result = await send(
+      mail({ smtp: `smtp://hindsight:${encodeURIComponent('wrong-passw0rd')}@127.0.0.1:${port}` }),
+      triggered(),
+    );
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      retryable: false,
+      reason: expect.stringContaining('refused the SMTP login') as unknown,
+    });
     expect(JSON.stringify(result)).not.toContain('wrong-passw0rd');
     expect(received).toHaveLength(0);
   });
 
   it('SMTP 5xx for a recipient is not retryable; 4xx is', async () => {
-    expect(await send(mail({ to: ['gone@example.com'] }), triggered())).toMatchObject({ outcome: 'failed', retryable: false });
-    expect(await send(mail({ to: ['busy@example.com'] }), triggered())).toMatchObject({ outcome: 'failed', retryable: true });
+    expect(await send(mail({ to: ['gone@example.com'] }), triggered())).toMatchObject({
+      outcome: 'failed',
+      retryable: false,
+    });
+    expect(await send(mail({ to: ['busy@example.com'] }), triggered())).toMatchObject({
+      outcome: 'failed',
+      retryable: true,
+    });
     expect(received).toHaveLength(0);
   });
 
   it('no address to send to is not retryable', async () => {
     const nobody = triggered({ recipient: { target: 'user:bob', user: { name: 'bob', email: null } } });
-    expect(await send(mail(), nobody)).toMatchObject({ outcome: 'failed', retryable: false, reason: expect.stringContaining('no email address') as unknown });
+    expect(await send(mail(), nobody)).toMatchObject({
+      outcome: 'failed',
+      retryable: false,
+      reason: expect.stringContaining('no email address') as unknown,
+    });
   });
 
   it('a server that is not there is retryable, and the reason holds no password', async () => {
@@ -168,7 +194,10 @@ describe('email over SMTP', () => {
         resolve();
       });
     });
-    const result = await send(mail({ smtp: `smtp://hindsight:${encodeURIComponent(PASSWORD)}@127.0.0.1:${closedPort}` }), triggered());
+    const result = await send(
+      mail({ smtp: `smtp://hindsight:${encodeURIComponent(PASSWORD)}@127.0.0.1:${closedPort}` }),
+      triggered(),
+    );
     expect(result).toMatchObject({ outcome: 'failed', retryable: true });
     expect(JSON.stringify(result)).not.toContain(PASSWORD);
     expect(JSON.stringify(result)).not.toContain(encodeURIComponent(PASSWORD));

@@ -49,7 +49,10 @@ describe('generic webhook', () => {
   const secret = 'whsec_0123456789abcdef';
 
   it('posts the JSON body with the idempotency key, signed over timestamp + "." + body', async () => {
-    const result = await send(channel('webhook', { url: `${server.url}/hook?token=abc`, secret }), triggered());
+    const result = await send(
+      channel('webhook', { url: `${server.url}/hook?token=abc`, secret }),
+      triggered(),
+    );
     expect(result).toEqual({ outcome: 'sent' });
     const request = only();
     expect(request.method).toBe('POST');
@@ -81,7 +84,12 @@ describe('generic webhook', () => {
       actor: null,
     });
 
-    const check = (overrides: { body?: Buffer | string; now?: number; secret?: string; signature?: string }) =>
+    const check = (overrides: {
+      body?: Buffer | string;
+      now?: number;
+      secret?: string;
+      signature?: string;
+    }) =>
       verifyWebhookSignature({
         secret: overrides.secret ?? secret,
         body: overrides.body ?? request.rawBody,
@@ -93,34 +101,57 @@ describe('generic webhook', () => {
     expect(check({})).toEqual({ ok: true });
     // The same request replayed ten minutes later is refused, as is any change to the body or key.
     expect(check({ now: T0 + 10 * 60_000 })).toEqual({ ok: false, reason: 'stale' });
-    expect(check({ body: request.body.replace('critical', 'info') })).toEqual({ ok: false, reason: 'mismatch' });
+    expect(check({ body: request.body.replace('critical', 'info') })).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
     expect(check({ secret: 'another-secret' })).toEqual({ ok: false, reason: 'mismatch' });
     // A rotating receiver may list several signatures: one match is enough.
-    expect(check({ signature: `v1=${'0'.repeat(64)}, ${request.headers['x-hindsight-signature'] as string}` })).toEqual({ ok: true });
+    expect(
+      check({ signature: `v1=${'0'.repeat(64)}, ${request.headers['x-hindsight-signature'] as string}` }),
+    ).toEqual({ ok: true });
   });
 
   it('sends no signature without a secret, and the configured headers', async () => {
-    await send(channel('webhook', { url: `${server.url}/plain`, headers: { Authorization: 'Bearer t0k3n-abcdef' } }), resolved());
+    await send(
+      channel('webhook', { url: `${server.url}/plain`, headers: { Authorization: 'Bearer t0k3n-abcdef' } }),
+      resolved(),
+    );
     const request = only();
     expect(request.headers['x-hindsight-signature']).toBeUndefined();
     expect(request.headers['x-hindsight-timestamp']).toBeUndefined();
     expect(request.headers.authorization).toBe('Bearer t0k3n-abcdef');
-    expect(request.json).toMatchObject({ kind: 'resolved', actor: 'dora', recipient: null, acknowledgeUrl: null });
+    expect(request.json).toMatchObject({
+      kind: 'resolved',
+      actor: 'dora',
+      recipient: null,
+      acknowledgeUrl: null,
+    });
   });
 });
 
 describe('verifyWebhookSignature', () => {
   it('reports missing and malformed headers', () => {
     const base = { secret: 's3cret-value', body: '{}', now: T0 };
-    expect(verifyWebhookSignature({ ...base, timestamp: null, signature: 'v1=00' })).toEqual({ ok: false, reason: 'missing' });
-    expect(verifyWebhookSignature({ ...base, timestamp: 'yesterday', signature: `v1=${'0'.repeat(64)}` })).toEqual({ ok: false, reason: 'malformed' });
-    expect(verifyWebhookSignature({ ...base, timestamp: String(T0 / 1000), signature: 'sha256=abc' })).toEqual({ ok: false, reason: 'malformed' });
+    expect(verifyWebhookSignature({ ...base, timestamp: null, signature: 'v1=00' })).toEqual({
+      ok: false,
+      reason: 'missing',
+    });
+    expect(
+      verifyWebhookSignature({ ...base, timestamp: 'yesterday', signature: `v1=${'0'.repeat(64)}` }),
+    ).toEqual({ ok: false, reason: 'malformed' });
+    expect(
+      verifyWebhookSignature({ ...base, timestamp: String(T0 / 1000), signature: 'sha256=abc' }),
+    ).toEqual({ ok: false, reason: 'malformed' });
   });
 });
 
 describe('Slack', () => {
   it('posts Block Kit with plain_text blocks, buttons and a non-mrkdwn fallback', async () => {
-    const result = await send(channel('slack', { url: `${server.url}/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX` }), triggered());
+    const result = await send(
+      channel('slack', { url: `${server.url}/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX` }),
+      triggered(),
+    );
     expect(result).toEqual({ outcome: 'sent' });
     const request = only();
     expect(request.path).toBe('/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX');
@@ -133,11 +164,19 @@ describe('Slack', () => {
       blocks: [
         { type: 'header', text: text('[CRITICAL] Triggered: Deadlocks on shop-db') },
         { type: 'section', text: text(summary) },
-        { type: 'section', fields: [text('Service: shop'), text('Severity: critical'), text('State: triggered')] },
+        {
+          type: 'section',
+          fields: [text('Service: shop'), text('Severity: critical'), text('State: triggered')],
+        },
         {
           type: 'actions',
           elements: [
-            { type: 'button', text: text('Open incident'), url: 'https://hindsight.example.com/incidents/inc_01', action_id: 'open' },
+            {
+              type: 'button',
+              text: text('Open incident'),
+              url: 'https://hindsight.example.com/incidents/inc_01',
+              action_id: 'open',
+            },
             {
               type: 'button',
               text: text('Acknowledge'),
@@ -154,16 +193,24 @@ describe('Slack', () => {
 
   it('lists a digest, ten incidents and "and N more"', async () => {
     await send(channel('slack', { url: `${server.url}/services/digest` }), digest(14));
-    const blocks = (only().json as { blocks: { type: string; text?: { text: string }; elements?: { text: string }[] }[] }).blocks;
+    const blocks = (
+      only().json as { blocks: { type: string; text?: { text: string }; elements?: { text: string }[] }[] }
+    ).blocks;
     expect(blocks[0]!.text!.text).toBe('[CRITICAL] 14 incidents need attention');
     expect(blocks.filter((block) => block.type === 'section')).toHaveLength(10);
-    expect(blocks.at(-1)).toEqual({ type: 'context', elements: [{ type: 'plain_text', text: 'and 4 more', emoji: false }] });
+    expect(blocks.at(-1)).toEqual({
+      type: 'context',
+      elements: [{ type: 'plain_text', text: 'and 4 more', emoji: false }],
+    });
   });
 });
 
 describe('Discord', () => {
   it('posts one embed with no mentions allowed', async () => {
-    const result = await send(channel('discord', { url: `${server.url}/api/webhooks/123/tok`, username: 'Hindsight' }), triggered());
+    const result = await send(
+      channel('discord', { url: `${server.url}/api/webhooks/123/tok`, username: 'Hindsight' }),
+      triggered(),
+    );
     expect(result).toEqual({ outcome: 'sent' });
     expect(only().json).toEqual({
       username: 'Hindsight',
@@ -181,7 +228,8 @@ describe('Discord', () => {
             { name: 'State', value: 'triggered', inline: true },
             {
               name: 'Acknowledge',
-              value: '[Acknowledge in one click](https://hindsight.example.com/ack/inc_01?sig=abc123) (until 2026-11-30 16:30 UTC)',
+              value:
+                '[Acknowledge in one click](https://hindsight.example.com/ack/inc_01?sig=abc123) (until 2026-11-30 16:30 UTC)',
               inline: false,
             },
           ],
@@ -206,7 +254,10 @@ describe('Discord', () => {
 describe('Microsoft Teams', () => {
   it('posts an Adaptive Card in the Workflows message envelope', async () => {
     server.reply({ status: 202 });
-    const result = await send(channel('teams', { url: `${server.url}/workflows/abc/triggers/manual/paths/invoke?sig=xyz` }), triggered());
+    const result = await send(
+      channel('teams', { url: `${server.url}/workflows/abc/triggers/manual/paths/invoke?sig=xyz` }),
+      triggered(),
+    );
     expect(result).toEqual({ outcome: 'sent' });
     const run = (text: string, extra: Record<string, string> = {}) => ({ type: 'TextRun', text, ...extra });
     const block = (...inlines: unknown[]) => ({ type: 'RichTextBlock', inlines });
@@ -221,7 +272,13 @@ describe('Microsoft Teams', () => {
             type: 'AdaptiveCard',
             version: '1.4',
             body: [
-              block(run('[CRITICAL] Triggered: Deadlocks on shop-db', { weight: 'bolder', size: 'large', color: 'attention' })),
+              block(
+                run('[CRITICAL] Triggered: Deadlocks on shop-db', {
+                  weight: 'bolder',
+                  size: 'large',
+                  color: 'attention',
+                }),
+              ),
               block(run(triggered().incident.summary)),
               block(run('Service: ', { weight: 'bolder' }), run('shop')),
               block(run('Severity: ', { weight: 'bolder' }), run('critical')),
@@ -229,8 +286,17 @@ describe('Microsoft Teams', () => {
               block(run('The acknowledge link works until 2026-11-30 16:30 UTC.')),
             ],
             actions: [
-              { type: 'Action.OpenUrl', title: 'Open incident', url: 'https://hindsight.example.com/incidents/inc_01' },
-              { type: 'Action.OpenUrl', title: 'Acknowledge', url: 'https://hindsight.example.com/ack/inc_01?sig=abc123', style: 'positive' },
+              {
+                type: 'Action.OpenUrl',
+                title: 'Open incident',
+                url: 'https://hindsight.example.com/incidents/inc_01',
+              },
+              {
+                type: 'Action.OpenUrl',
+                title: 'Acknowledge',
+                url: 'https://hindsight.example.com/ack/inc_01?sig=abc123',
+                style: 'positive',
+              },
             ],
             msteams: { width: 'Full' },
           },
@@ -241,14 +307,23 @@ describe('Microsoft Teams', () => {
 });
 
 describe('PagerDuty Events v2', () => {
-  const settings = () => ({ routingKey: 'R0UTINGKEY0000000000000000000000', url: `${server.url}/v2/enqueue` });
+  const settings = () => ({
+    routingKey: 'R0UTINGKEY0000000000000000000000',
+    url: `${server.url}/v2/enqueue`,
+  });
 
   it('triggers with the incident id as dedup_key, then forwards acknowledge and resolve', async () => {
-    server.reply({ status: 202, body: '{"status":"success","message":"Event processed","dedup_key":"inc_01"}' });
+    server.reply({
+      status: 202,
+      body: '{"status":"success","message":"Event processed","dedup_key":"inc_01"}',
+    });
     expect(await send(channel('pagerduty', settings()), triggered())).toEqual({ outcome: 'sent' });
     await send(channel('pagerduty', settings()), acknowledged());
     await send(channel('pagerduty', settings()), resolved());
-    const [trigger, ack, resolve] = server.requests.map((request) => ({ path: request.path, json: JSON.parse(request.body) as unknown }));
+    const [trigger, ack, resolve] = server.requests.map((request) => ({
+      path: request.path,
+      json: JSON.parse(request.body) as unknown,
+    }));
     expect(trigger).toEqual({
       path: '/v2/enqueue',
       json: {
@@ -280,7 +355,11 @@ describe('PagerDuty Events v2', () => {
     });
     expect(ack).toEqual({
       path: '/v2/enqueue',
-      json: { routing_key: 'R0UTINGKEY0000000000000000000000', event_action: 'acknowledge', dedup_key: 'inc_01' },
+      json: {
+        routing_key: 'R0UTINGKEY0000000000000000000000',
+        event_action: 'acknowledge',
+        dedup_key: 'inc_01',
+      },
     });
     expect(resolve).toEqual({
       path: '/v2/enqueue',
@@ -315,7 +394,10 @@ describe('PagerDuty Events v2', () => {
 
 describe('ntfy', () => {
   it('publishes plain text with Title, Priority, Tags, Click, Actions and the token', async () => {
-    const result = await send(channel('ntfy', { url: `${server.url}/shop-oncall-4f9c`, token: 'tk_abcdefghijklmnop' }), triggered());
+    const result = await send(
+      channel('ntfy', { url: `${server.url}/shop-oncall-4f9c`, token: 'tk_abcdefghijklmnop' }),
+      triggered(),
+    );
     expect(result).toEqual({ outcome: 'sent' });
     const request = only();
     expect(request.path).toBe('/shop-oncall-4f9c');
@@ -342,7 +424,10 @@ describe('ntfy', () => {
 
   it('encodes a title that is not ASCII (RFC 2047), lowers priority for a resolve', async () => {
     const title = 'Verklemmungen auf shop-db — Lager';
-    await send(channel('ntfy', { url: `${server.url}/topic-xyz` }), { ...resolved(), incident: { ...resolved().incident, title } });
+    await send(channel('ntfy', { url: `${server.url}/topic-xyz` }), {
+      ...resolved(),
+      incident: { ...resolved().incident, title },
+    });
     const request = only();
     expect(request.headers.authorization).toBeUndefined();
     expect(request.headers.priority).toBe('2');
@@ -352,7 +437,10 @@ describe('ntfy', () => {
   });
 
   it('cuts the body at 4096 bytes of UTF-8', async () => {
-    await send(channel('ntfy', { url: `${server.url}/topic-xyz` }), triggered({ incident: { ...triggered().incident, summary: 'ü'.repeat(5_000) } }));
+    await send(
+      channel('ntfy', { url: `${server.url}/topic-xyz` }),
+      triggered({ incident: { ...triggered().incident, summary: 'ü'.repeat(5_000) } }),
+    );
     const request = only();
     expect(request.rawBody.length).toBeLessThanOrEqual(4096);
     expect(request.body.endsWith('ü…')).toBe(true);
@@ -377,16 +465,22 @@ describe('every kind on every HTTP channel', () => {
     ntfy: () => ({ url: `${server.url}/topic-0123456789` }),
   };
 
-  it.each(Object.keys(settings))('%s delivers triggered, escalated, acknowledged, resolved, test and digest', async (type) => {
-    for (const notification of kinds) expect(await send(channel(type, settings[type]!()), notification)).toEqual({ outcome: 'sent' });
-    expect(server.requests).toHaveLength(kinds.length);
-    const everything = server.requests.map((request) => `${JSON.stringify(request.headers)}\n${request.body}`).join('\n');
-    if (type === 'pagerduty') {
-      // PagerDuty's summary is the incident's own; the step is a detail.
-      expect(everything).toContain('"escalation_step":2');
-    } else {
-      expect(everything).toContain('Escalated (step 2, repeat 1)');
-    }
-    expect(everything).toContain('3 incidents need attention');
-  });
+  it.each(Object.keys(settings))(
+    '%s delivers triggered, escalated, acknowledged, resolved, test and digest',
+    async (type) => {
+      for (const notification of kinds)
+        expect(await send(channel(type, settings[type]!()), notification)).toEqual({ outcome: 'sent' });
+      expect(server.requests).toHaveLength(kinds.length);
+      const everything = server.requests
+        .map((request) => `${JSON.stringify(request.headers)}\n${request.body}`)
+        .join('\n');
+      if (type === 'pagerduty') {
+        // PagerDuty's summary is the incident's own; the step is a detail.
+        expect(everything).toContain('"escalation_step":2');
+      } else {
+        expect(everything).toContain('Escalated (step 2, repeat 1)');
+      }
+      expect(everything).toContain('3 incidents need attention');
+    },
+  );
 });

@@ -26,7 +26,10 @@ function slack(url = `${server.url}/services/T1/B2/${TOKEN}`): NotificationChann
   return { name: 'ops-slack', type: 'slack', settings: { url } };
 }
 
-async function send(channel: NotificationChannel = slack(), signal = new AbortController().signal): Promise<DeliveryResult> {
+async function send(
+  channel: NotificationChannel = slack(),
+  signal = new AbortController().signal,
+): Promise<DeliveryResult> {
   return registry.notifierFor(channel.type)!.send(channel, triggered(), signal);
 }
 
@@ -40,7 +43,12 @@ describe('HTTP answers', () => {
   it('429 is retryable after its Retry-After seconds', async () => {
     server.reply({ status: 429, headers: { 'retry-after': '7' }, body: 'rate_limited' });
     const result = await send();
-    expect(result).toEqual({ outcome: 'failed', retryable: true, retryAfterMs: 7000, reason: `${new URL(server.url).host} answered HTTP 429: rate_limited` });
+    expect(result).toEqual({
+      outcome: 'failed',
+      retryable: true,
+      retryAfterMs: 7000,
+      reason: `${new URL(server.url).host} answered HTTP 429: rate_limited`,
+    });
   });
 
   it('503 is retryable, with a Retry-After given as an HTTP date', async () => {
@@ -77,7 +85,10 @@ describe('HTTP answers', () => {
   });
 
   it('a receiver that echoes the URL and token does not get them into the reason', async () => {
-    server.reply({ status: 400, body: `bad request to ${server.url}/services/T1/B2/${TOKEN} (token ${TOKEN})` });
+    server.reply({
+      status: 400,
+      body: `bad request to ${server.url}/services/T1/B2/${TOKEN} (token ${TOKEN})`,
+    });
     const result = await send();
     expect(result).toMatchObject({ outcome: 'failed', retryable: false });
     expectNoSecret(result);
@@ -90,7 +101,11 @@ describe('no answer', () => {
     const started = performance.now();
     const result = await send();
     expect(performance.now() - started).toBeLessThan(3_000);
-    expect(result).toMatchObject({ outcome: 'failed', retryable: true, reason: expect.stringContaining('no answer from 127.0.0.1') as unknown });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      retryable: true,
+      reason: expect.stringContaining('no answer from 127.0.0.1') as unknown,
+    });
     expectNoSecret(result);
   });
 
@@ -99,22 +114,38 @@ describe('no answer', () => {
     const url = `${closed.url}/services/T1/B2/${TOKEN}`;
     await closed.close();
     const result = await send(slack(url));
-    expect(result).toMatchObject({ outcome: 'failed', retryable: true, reason: expect.stringContaining('ECONNREFUSED') as unknown });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      retryable: true,
+      reason: expect.stringContaining('ECONNREFUSED') as unknown,
+    });
     expectNoSecret(result);
   });
 
   it('an aborted signal resolves as a retryable cancellation, without sending', async () => {
     const controller = new AbortController();
     controller.abort();
-    expect(await send(slack(), controller.signal)).toMatchObject({ outcome: 'failed', retryable: true, reason: expect.stringContaining('cancelled') as unknown });
+    expect(await send(slack(), controller.signal)).toMatchObject({
+      outcome: 'failed',
+      retryable: true,
+      reason: expect.stringContaining('cancelled') as unknown,
+    });
     expect(server.requests).toHaveLength(0);
   });
 });
 
 describe('invalid settings', () => {
   it('are a failure that is not retryable and names the setting, not its value', async () => {
-    const result = await send({ name: 'ops-slack', type: 'slack', settings: { url: `ftp://hooks.example.com/${TOKEN}` } });
-    expect(result).toMatchObject({ outcome: 'failed', retryable: false, reason: expect.stringContaining('url:') as unknown });
+    const result = await send({
+      name: 'ops-slack',
+      type: 'slack',
+      settings: { url: `ftp://hooks.example.com/${TOKEN}` },
+    });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      retryable: false,
+      reason: expect.stringContaining('url:') as unknown,
+    });
     expectNoSecret(result);
   });
 });

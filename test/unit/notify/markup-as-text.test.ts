@@ -9,11 +9,17 @@ import { startRecordingServer, type RecordingServer } from './recording-server.j
 // arrive as the characters it is, on every channel. (Email: see email-notifier.test.ts.)
 
 const TITLE = 'Deadlocks on <b>shop-db</b> *now* @channel';
-const hostile: Notification = triggered({ incident: sampleIncident({ title: TITLE, summary: HOSTILE_SUMMARY }) });
+const hostile: Notification = triggered({
+  incident: sampleIncident({ title: TITLE, summary: HOSTILE_SUMMARY }),
+});
 
 let server: RecordingServer;
 const lines: string[] = [];
-const registry = createNotifierRegistry({ clock: new FakeClock(T0), timeoutMs: 2_000, writeLine: (line) => lines.push(line) });
+const registry = createNotifierRegistry({
+  clock: new FakeClock(T0),
+  timeoutMs: 2_000,
+  writeLine: (line) => lines.push(line),
+});
 
 beforeAll(async () => {
   server = await startRecordingServer();
@@ -25,12 +31,18 @@ afterAll(async () => {
 async function deliver(type: string, settings: Record<string, unknown>, notification = hostile) {
   const channel: NotificationChannel = { name: `hostile-${type}`, type, settings };
   server.requests.length = 0;
-  expect(await registry.notifierFor(type)!.send(channel, notification, new AbortController().signal)).toEqual({ outcome: 'sent' });
+  expect(await registry.notifierFor(type)!.send(channel, notification, new AbortController().signal)).toEqual(
+    { outcome: 'sent' },
+  );
   return server.requests[0];
 }
 
 /** Every string property named `key`, anywhere in a JSON value, with the object holding it. */
-function collect(value: unknown, key: string, out: { holder: Record<string, unknown>; value: unknown }[] = []) {
+function collect(
+  value: unknown,
+  key: string,
+  out: { holder: Record<string, unknown>; value: unknown }[] = [],
+) {
   if (Array.isArray(value)) value.forEach((item) => collect(item, key, out));
   else if (typeof value === 'object' && value !== null) {
     const record = value as Record<string, unknown>;
@@ -42,13 +54,20 @@ function collect(value: unknown, key: string, out: { holder: Record<string, unkn
 
 describe('markup from the monitored world arrives as text', () => {
   it('Slack: only plain_text objects, & < > escaped, fallback not mrkdwn', async () => {
-    const message = JSON.parse((await deliver('slack', { url: `${server.url}/services/x` }))!.body) as Record<string, unknown>;
+    const message = JSON.parse((await deliver('slack', { url: `${server.url}/services/x` }))!.body) as Record<
+      string,
+      unknown
+    >;
     expect(message.mrkdwn).toBe(false);
     expect(message).not.toHaveProperty('link_names');
-    for (const { holder } of collect(message.blocks, 'text').filter(({ value }) => typeof value === 'string')) {
+    for (const { holder } of collect(message.blocks, 'text').filter(
+      ({ value }) => typeof value === 'string',
+    )) {
       expect(holder.type).toBe('plain_text');
     }
-    const texts = [message.text, ...collect(message.blocks, 'text').map(({ value }) => value)].filter((v): v is string => typeof v === 'string');
+    const texts = [message.text, ...collect(message.blocks, 'text').map(({ value }) => value)].filter(
+      (v): v is string => typeof v === 'string',
+    );
     for (const text of texts) {
       expect(text).not.toMatch(/[<>]/);
       expect(text).not.toMatch(/&(?!amp;|lt;|gt;)/);
@@ -60,7 +79,9 @@ describe('markup from the monitored world arrives as text', () => {
   });
 
   it('Discord: markdown escaped, mentions disabled', async () => {
-    const message = JSON.parse((await deliver('discord', { url: `${server.url}/api/webhooks/1/t` }))!.body) as {
+    const message = JSON.parse(
+      (await deliver('discord', { url: `${server.url}/api/webhooks/1/t` }))!.body,
+    ) as {
       allowed_mentions: unknown;
       embeds: { title: string; description: string }[];
     };
@@ -69,12 +90,16 @@ describe('markup from the monitored world arrives as text', () => {
     expect(embed!.description).toBe(
       '\\<script>alert(1)\\</script> \\*bold\\* \\_it\\_ \\@here \\@everyone \\<!channel> \\<\\@123> \\[x\\](https://evil.example) {{DATE(2017-02-14T06:08:39Z, SHORT)}} & done\n\\# heading\n1\\. list',
     );
-    expect(embed!.title).toBe('\\[CRITICAL\\] Triggered: Deadlocks on \\<b>shop-db\\</b> \\*now\\* \\@channel');
+    expect(embed!.title).toBe(
+      '\\[CRITICAL\\] Triggered: Deadlocks on \\<b>shop-db\\</b> \\*now\\* \\@channel',
+    );
     for (const text of [embed!.title, embed!.description]) expect(text).not.toMatch(/(^|[^\\])[<*_@`[]/);
   });
 
   it('Teams: untrusted text only in TextRuns (no markdown), date functions defused', async () => {
-    const message = JSON.parse((await deliver('teams', { url: `${server.url}/workflows/x` }))!.body) as unknown;
+    const message = JSON.parse(
+      (await deliver('teams', { url: `${server.url}/workflows/x` }))!.body,
+    ) as unknown;
     const types = collect(message, 'type').map(({ value }) => value);
     expect(types).not.toContain('TextBlock');
     expect(types).not.toContain('FactSet');
@@ -85,9 +110,13 @@ describe('markup from the monitored world arrives as text', () => {
   });
 
   it('webhook and PagerDuty: JSON carries the text unchanged', async () => {
-    const hook = JSON.parse((await deliver('webhook', { url: `${server.url}/hook` }))!.body) as { incident: { summary: string; title: string } };
+    const hook = JSON.parse((await deliver('webhook', { url: `${server.url}/hook` }))!.body) as {
+      incident: { summary: string; title: string };
+    };
     expect(hook.incident).toMatchObject({ summary: HOSTILE_SUMMARY, title: TITLE });
-    const pd = JSON.parse((await deliver('pagerduty', { routingKey: 'R0UTINGKEY00000', url: `${server.url}/v2/enqueue` }))!.body) as {
+    const pd = JSON.parse(
+      (await deliver('pagerduty', { routingKey: 'R0UTINGKEY00000', url: `${server.url}/v2/enqueue` }))!.body,
+    ) as {
       payload: { summary: string; custom_details: { summary: string } };
     };
     expect(pd.payload.summary).toBe(`${TITLE}: ${HOSTILE_SUMMARY}`);
@@ -104,7 +133,9 @@ describe('markup from the monitored world arrives as text', () => {
 
   it('console: control characters shown escaped, one line per message', async () => {
     lines.length = 0;
-    const ansi = triggered({ incident: sampleIncident({ summary: 'rows \u001b[2J\u001b[31mgone\u001b[0m\rforged line\u0007' }) });
+    const ansi = triggered({
+      incident: sampleIncident({ summary: 'rows \u001b[2J\u001b[31mgone\u001b[0m\rforged line\u0007' }),
+    });
     await deliver('console', { format: 'text' }, ansi);
     expect(lines).toHaveLength(1);
     // eslint-disable-next-line no-control-regex -- no control character may reach the terminal

@@ -22,32 +22,38 @@ const escapers: [string, Escaper][] = [
   ['discord', discordEscaper],
   ['teams', teamsEscaper],
 ];
-const text = fc.string({ unit: fc.constantFrom('a', ' ', '\n', '*', '<', '&', '@', '{', '1', '.', '#', '\\', 'é', '😀'), maxLength: 300 });
+const text = fc.string({
+  unit: fc.constantFrom('a', ' ', '\n', '*', '<', '&', '@', '{', '1', '.', '#', '\\', 'é', '😀'),
+  maxLength: 300,
+});
 
 describe('fitEscaped', () => {
-  it.each(escapers)('%s: within the limit, whole escaped code points, an ellipsis only when cut', (_, escape) => {
-    fc.assert(
-      fc.property(text, fc.integer({ min: 2, max: 200 }), (input, max) => {
-        const codePoints = Array.from(input);
-        const pieces = codePoints.map((_c, i) => escape(codePoints, i));
-        const whole = pieces.join('');
-        const out = fitEscaped(input, max, escape);
-        expect(out.length).toBeLessThanOrEqual(max);
-        expect(out).not.toMatch(LONE_SURROGATE);
-        if (whole.length <= max) {
-          expect(out).toBe(whole);
-          return;
-        }
-        expect(out.endsWith('…')).toBe(true);
-        const kept = out.slice(0, -1);
-        // The kept part is the escape of a prefix of the code points: no escape cut in half.
-        let length = 0;
-        const boundaries = new Set([0, ...pieces.map((piece) => (length += piece.length))]);
-        expect(whole.startsWith(kept)).toBe(true);
-        expect(boundaries.has(kept.length)).toBe(true);
-      }),
-    );
-  });
+  it.each(escapers)(
+    '%s: within the limit, whole escaped code points, an ellipsis only when cut',
+    (_, escape) => {
+      fc.assert(
+        fc.property(text, fc.integer({ min: 2, max: 200 }), (input, max) => {
+          const codePoints = Array.from(input);
+          const pieces = codePoints.map((_c, i) => escape(codePoints, i));
+          const whole = pieces.join('');
+          const out = fitEscaped(input, max, escape);
+          expect(out.length).toBeLessThanOrEqual(max);
+          expect(out).not.toMatch(LONE_SURROGATE);
+          if (whole.length <= max) {
+            expect(out).toBe(whole);
+            return;
+          }
+          expect(out.endsWith('…')).toBe(true);
+          const kept = out.slice(0, -1);
+          // The kept part is the escape of a prefix of the code points: no escape cut in half.
+          let length = 0;
+          const boundaries = new Set([0, ...pieces.map((piece) => (length += piece.length))]);
+          expect(whole.startsWith(kept)).toBe(true);
+          expect(boundaries.has(kept.length)).toBe(true);
+        }),
+      );
+    },
+  );
 
   it('truncateUtf8 keeps to the byte budget and whole code points', () => {
     fc.assert(
@@ -67,12 +73,16 @@ describe('fitEscaped', () => {
   });
 
   it('escapes HTML text and attributes', () => {
-    expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+    expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
+    );
   });
 });
 
 describe('channel limits', () => {
-  const huge = triggered({ incident: sampleIncident({ title: 'T*'.repeat(400), summary: '<x>'.repeat(3_000) }) });
+  const huge = triggered({
+    incident: sampleIncident({ title: 'T*'.repeat(400), summary: '<x>'.repeat(3_000) }),
+  });
 
   it('Slack: header 150, section 3000, fallback 3000', () => {
     const message = slackMessage(huge);
@@ -84,11 +94,20 @@ describe('channel limits', () => {
   });
 
   it('Discord: title 256, description 4096, 6000 in all', () => {
-    const [embed] = discordMessage(huge).embeds as { title: string; description: string; fields: { name: string; value: string }[]; footer: { text: string } }[];
+    const [embed] = discordMessage(huge).embeds as {
+      title: string;
+      description: string;
+      fields: { name: string; value: string }[];
+      footer: { text: string };
+    }[];
     expect(embed!.title.length).toBeLessThanOrEqual(256);
     expect(embed!.title.endsWith('…')).toBe(true);
     expect(embed!.description.length).toBeLessThanOrEqual(4096);
-    const total = embed!.title.length + embed!.description.length + embed!.footer.text.length + embed!.fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
+    const total =
+      embed!.title.length +
+      embed!.description.length +
+      embed!.footer.text.length +
+      embed!.fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
     expect(total).toBeLessThanOrEqual(6000);
   });
 
@@ -111,10 +130,12 @@ describe('parseRetryAfter', () => {
 
 describe('scrubSecrets', () => {
   it('removes a secret URL whole, its path, query, password and long segments, raw or encoded', () => {
-    const url = 'https://user:pa%24%24word@hooks.example.com/services/T0/B0/abcdefghijklmnopqrstuvwx?sig=0123456789';
+    const url =
+      'https://user:pa%24%24word@hooks.example.com/services/T0/B0/abcdefghijklmnopqrstuvwx?sig=0123456789';
     const said = `POST ${url} failed; path /services/T0/B0/abcdefghijklmnopqrstuvwx; token abcdefghijklmnopqrstuvwx; password pa$$word; ${encodeURIComponent(url)}`;
     const out = scrubSecrets(said, [url]);
-    for (const secret of ['abcdefghijklmnopqrstuvwx', 'pa$$word', 'pa%24%24word', '0123456789']) expect(out).not.toContain(secret);
+    for (const secret of ['abcdefghijklmnopqrstuvwx', 'pa$$word', 'pa%24%24word', '0123456789'])
+      expect(out).not.toContain(secret);
     expect(out).toContain('failed');
   });
 });

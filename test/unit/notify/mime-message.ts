@@ -41,7 +41,11 @@ function decode(body: string, encoding: string): string {
       .replace(/=\r?\n/g, '')
       .replace(/\r?\n$/, '')
       .split(/(=[0-9A-F]{2})/i)
-      .flatMap((piece) => (/^=[0-9A-F]{2}$/i.test(piece) ? [Buffer.from([parseInt(piece.slice(1), 16)])] : [Buffer.from(piece, 'utf8')]));
+      .flatMap((piece) =>
+        /^=[0-9A-F]{2}$/i.test(piece)
+          ? [Buffer.from([parseInt(piece.slice(1), 16)])]
+          : [Buffer.from(piece, 'utf8')],
+      );
     return Buffer.concat(bytes).toString('utf8');
   }
   return body.replace(/\r?\n$/, '');

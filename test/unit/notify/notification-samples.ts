@@ -1,4 +1,9 @@
-import type { DigestNotification, IncidentNotification, NotifiedIncident, TestNotification } from '../../../src/core/notification.js';
+import type {
+  DigestNotification,
+  IncidentNotification,
+  NotifiedIncident,
+  TestNotification,
+} from '../../../src/core/notification.js';
 
 /** Notifications as the outbox would hand them over, with the seed's story in them. */
 
@@ -57,15 +62,28 @@ export function resolved(): IncidentNotification {
 }
 
 export function testMessage(): TestNotification {
-  return { kind: 'test', idempotencyKey: 'test_1', at: T0, recipient: null, channel: 'ops', requestedBy: 'admin' };
+  return {
+    kind: 'test',
+    idempotencyKey: 'test_1',
+    at: T0,
+    recipient: null,
+    channel: 'ops',
+    requestedBy: 'admin',
+  };
 }
 
 export function digest(count: number): DigestNotification {
   const incidents = Array.from({ length: Math.min(count, 10) }, (_, i) =>
-    sampleIncident({ id: `inc_${i}`, title: `Incident ${i}`, severity: i === 3 ? 'critical' : 'warning', url: `https://hindsight.example.com/incidents/inc_${i}` }),
+    sampleIncident({
+      id: `inc_${i}`,
+      title: `Incident ${i}`,
+      severity: i === 3 ? 'critical' : 'warning',
+      url: `https://hindsight.example.com/incidents/inc_${i}`,
+    }),
   );
   return { kind: 'digest', idempotencyKey: 'digest_1', at: T0, recipient: null, incidents, total: count };
 }
 
 /** What the monitored world may put in a summary: markup of every channel at once. */
-export const HOSTILE_SUMMARY = '<script>alert(1)</script> *bold* _it_ @here @everyone <!channel> <@123> [x](https://evil.example) {{DATE(2017-02-14T06:08:39Z, SHORT)}} & done\n# heading\n1. list';
+export const HOSTILE_SUMMARY =
+  '<script>alert(1)</script> *bold* _it_ @here @everyone <!channel> <@123> [x](https://evil.example) {{DATE(2017-02-14T06:08:39Z, SHORT)}} & done\n# heading\n1. list';

@@ -7,24 +7,57 @@ const registry = createNotifierRegistry({ writeLine: () => undefined });
 
 describe('notifier registry', () => {
   it('knows the eight channel types, each a core Notifier', () => {
-    expect(registry.types).toEqual(['console', 'webhook', 'slack', 'discord', 'teams', 'email', 'pagerduty', 'ntfy']);
+    expect(registry.types).toEqual([
+      'console',
+      'webhook',
+      'slack',
+      'discord',
+      'teams',
+      'email',
+      'pagerduty',
+      'ntfy',
+    ]);
     for (const type of registry.types) expect(registry.notifierFor(type)?.type).toBe(type);
     expect(registry.notifierFor('sms')).toBeUndefined();
   });
 
   it("parses the paging issue's example channels, applying defaults", () => {
-    expect(registry.parseChannel({ name: 'ops-hook', type: 'webhook', url: 'https://ops.example.com/hook', secret: 'hook-secret' })).toEqual({
+    expect(
+      registry.parseChannel({
+        name: 'ops-hook',
+        type: 'webhook',
+        url: 'https://ops.example.com/hook',
+        secret: 'hook-secret',
+      }),
+    ).toEqual({
       ok: true,
-      channel: { name: 'ops-hook', type: 'webhook', settings: { url: 'https://ops.example.com/hook', secret: 'hook-secret' } },
+      channel: {
+        name: 'ops-hook',
+        type: 'webhook',
+        settings: { url: 'https://ops.example.com/hook', secret: 'hook-secret' },
+      },
     });
-    expect(registry.parseChannel({ name: 'mail', type: 'email', smtp: 'smtp://mail.example.com:587', from: 'hindsight@example.com' })).toEqual({
+    expect(
+      registry.parseChannel({
+        name: 'mail',
+        type: 'email',
+        smtp: 'smtp://mail.example.com:587',
+        from: 'hindsight@example.com',
+      }),
+    ).toEqual({
       ok: true,
-      channel: { name: 'mail', type: 'email', settings: { smtp: 'smtp://mail.example.com:587', from: 'hindsight@example.com', requireTls: false } },
+      channel: {
+        name: 'mail',
+        type: 'email',
+        settings: { smtp: 'smtp://mail.example.com:587', from: 'hindsight@example.com', requireTls: false },
+      },
     });
   });
 
   it('reports every problem of an entry at once, with the setting path', () => {
-    expect(registry.parseChannel({ name: 'bad name!', type: 'slack', url: 'not a url', colour: 'red' })).toEqual({
+    expect(
+      registry.parseChannel({ name: 'bad name!', type: 'slack', url: 'not a url', colour: 'red' }),
+    ).toEqual({
       ok: false,
       issues: [
         { path: 'name', message: expect.stringContaining('a channel name is') as unknown },
@@ -34,17 +67,38 @@ describe('notifier registry', () => {
     });
     expect(registry.parseChannel({ name: 'x', type: 'sms' })).toEqual({
       ok: false,
-      issues: [{ path: 'type', message: 'unknown channel type "sms"; expected one of console, webhook, slack, discord, teams, email, pagerduty, ntfy' }],
+      issues: [
+        {
+          path: 'type',
+          message:
+            'unknown channel type "sms"; expected one of console, webhook, slack, discord, teams, email, pagerduty, ntfy',
+        },
+      ],
     });
-    const email = registry.parseChannel({ name: 'mail', type: 'email', smtp: 'http://mail', from: 'h@x.y', to: ['not-an-address'] });
+    const email = registry.parseChannel({
+      name: 'mail',
+      type: 'email',
+      smtp: 'http://mail',
+      from: 'h@x.y',
+      to: ['not-an-address'],
+    });
     expect(!email.ok && email.issues.map((issue) => issue.path)).toEqual(['smtp', 'to.0']);
-    const blankSecret = registry.parseChannel({ name: 'hook', type: 'webhook', url: 'https://x.example/h', secret: '  ' });
+    const blankSecret = registry.parseChannel({
+      name: 'hook',
+      type: 'webhook',
+      url: 'https://x.example/h',
+      secret: '  ',
+    });
     expect(!blankSecret.ok && blankSecret.issues).toEqual([{ path: 'secret', message: 'must not be empty' }]);
   });
 
   it('never repeats a secret value in an issue', () => {
     const token = 'https://hooks.slack.com/services/T0/B0/SECRETSECRETSECRET';
-    const parsed = registry.parseChannel({ name: 'ops', type: 'discord', url: token.replace('https', 'ftp') });
+    const parsed = registry.parseChannel({
+      name: 'ops',
+      type: 'discord',
+      url: token.replace('https', 'ftp'),
+    });
     expect(JSON.stringify(parsed)).not.toContain('SECRETSECRETSECRET');
   });
 
@@ -52,31 +106,60 @@ describe('notifier registry', () => {
     const config = z.object({ channels: z.array(registry.channelSchema) });
     const good = config.parse({ channels: [{ name: 'c', type: 'console' }] });
     expect(good.channels).toEqual([{ name: 'c', type: 'console', settings: { format: 'text' } }]);
-    const bad = config.safeParse({ channels: [{ name: 'c', type: 'console' }, { name: 'p', type: 'pagerduty' }] });
+    const bad = config.safeParse({
+      channels: [
+        { name: 'c', type: 'console' },
+        { name: 'p', type: 'pagerduty' },
+      ],
+    });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues.map((issue) => issue.path)).toEqual([['channels', 1, 'routingKey']]);
   });
 
   it('shows channels without their secrets', () => {
-    const slack = { name: 's', type: 'slack', settings: { url: 'https://hooks.slack.com/services/T0/B0/SECRETSECRET' } };
+    const slack = {
+      name: 's',
+      type: 'slack',
+      settings: { url: 'https://hooks.slack.com/services/T0/B0/SECRETSECRET' },
+    };
     expect(registry.redactedSettings(slack)).toEqual({ url: 'https://hooks.slack.com/***' });
     expect(registry.notifierFor('slack')!.describe(slack)).toBe('slack via hooks.slack.com');
     const pd = { name: 'p', type: 'pagerduty', settings: { routingKey: 'R0UTINGKEY', source: 'shop' } };
     expect(registry.redactedSettings(pd)).toEqual({ routingKey: '***', source: 'shop' });
-    const mail = { name: 'm', type: 'email', settings: { smtp: 'smtp://u:pw-secret@mail.example.com:587', from: 'h@example.com', requireTls: false } };
+    const mail = {
+      name: 'm',
+      type: 'email',
+      settings: { smtp: 'smtp://u:pw-secret@mail.example.com:587', from: 'h@example.com', requireTls: false },
+    };
     expect(JSON.stringify(registry.redactedSettings(mail))).not.toContain('pw-secret');
     expect(registry.notifierFor('email')!.describe(mail)).toBe('email via mail.example.com:587');
-    const hook = { name: 'h', type: 'webhook', settings: { url: 'https://ops.example.com/hook?token=abc', secret: 'k', headers: { authorization: 'Bearer x' } } };
-    expect(registry.redactedSettings(hook)).toEqual({ url: 'https://ops.example.com/***', secret: '***', headers: '***' });
+    const hook = {
+      name: 'h',
+      type: 'webhook',
+      settings: {
+        url: 'https://ops.example.com/hook?token=abc',
+        secret: 'k',
+        headers: { authorization: 'Bearer x' },
+      },
+    };
+    expect(registry.redactedSettings(hook)).toEqual({
+      url: 'https://ops.example.com/***',
+      secret: '***',
+      headers: '***',
+    });
   });
 
   it('refuses two notifiers of one type', () => {
     const [consoleNotifier] = BUILT_IN_NOTIFIERS;
-    expect(() => createNotifierRegistry({ definitions: [consoleNotifier!, consoleNotifier!] })).toThrow('two notifiers declare the channel type "console"');
+    expect(() => createNotifierRegistry({ definitions: [consoleNotifier!, consoleNotifier!] })).toThrow(
+      'two notifiers declare the channel type "console"',
+    );
   });
 
   it('a channel given to the notifier of another type fails, not retryable', async () => {
-    const result = await registry.notifierFor('slack')!.send({ name: 'c', type: 'console', settings: {} }, triggered(), new AbortController().signal);
+    const result = await registry
+      .notifierFor('slack')!
+      .send({ name: 'c', type: 'console', settings: {} }, triggered(), new AbortController().signal);
     expect(result).toMatchObject({ outcome: 'failed', retryable: false });
   });
 });

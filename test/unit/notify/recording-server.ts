@@ -35,7 +35,13 @@ export async function startRecordingServer(): Promise<RecordingServer> {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const rawBody = Buffer.concat(chunks);
-      requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body: rawBody.toString('utf8'), rawBody });
+      requests.push({
+        method: request.method ?? '',
+        path: request.url ?? '',
+        headers: request.headers,
+        body: rawBody.toString('utf8'),
+        rawBody,
+      });
       const reply = queue.shift() ?? { status: 200, body: 'ok' };
       if (reply.hang === true) return;
       response.writeHead(reply.status, reply.headers);
