@@ -100,6 +100,8 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
         `could not save ${findings.length} findings; they are lost`,
       );
     });
+    /** Health writes in flight: the store closes only after them. */
+    const healthWrites = new Set<Promise<void>>();
     const loops = [
       ruleLoop.run(),
       superviseTargets(
@@ -108,9 +110,13 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
           openTargetWatch,
           sink,
           onHealth: (health) => {
-            catalog.reportHealth([health]).catch((error: unknown) => {
-              logger.warn({ err: error, target: health.target }, 'could not record target health');
-            });
+            const write = catalog
+              .reportHealth([health])
+              .catch((error: unknown) => {
+                logger.warn({ err: error, target: health.target }, 'could not record target health');
+              })
+              .finally(() => healthWrites.delete(write));
+            healthWrites.add(write);
           },
           onSampled: (target, state) => {
             if (state.reachable && state.lastSample !== null)
@@ -136,6 +142,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
           controller.abort();
           await Promise.allSettled(loops);
           await sink.flushed();
+          await Promise.allSettled([...healthWrites]);
           await running.close();
         })()),
     };
