@@ -99,6 +99,11 @@ export type DeliveryResult =
       /** For the timeline and logs: says what to do, and never holds a secret. */
       readonly reason: string;
       readonly retryAfterMs?: number;
+      /**
+       * The receiver may have got it: no answer came in time after the request may have left.
+       * Resending may duplicate the message on channels that cannot deduplicate.
+       */
+      readonly maybeDelivered?: true;
     };
 
 /** A channel as configured (`channels:` in the configuration file). */
@@ -156,9 +161,13 @@ export const delivered: DeliveryResult = { outcome: 'sent' };
 
 export function deliveryFailed(
   reason: string,
-  options: { retryable: boolean; retryAfterMs?: number },
+  options: { retryable: boolean; retryAfterMs?: number; maybeDelivered?: boolean },
 ): DeliveryResult {
-  return options.retryAfterMs === undefined
-    ? { outcome: 'failed', retryable: options.retryable, reason }
-    : { outcome: 'failed', retryable: options.retryable, reason, retryAfterMs: options.retryAfterMs };
+  return {
+    outcome: 'failed',
+    retryable: options.retryable,
+    reason,
+    ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }),
+    ...(options.maybeDelivered === true ? { maybeDelivered: true as const } : {}),
+  };
 }

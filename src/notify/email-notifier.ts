@@ -258,6 +258,7 @@ export const emailNotifier = defineNotifier({
         return deliveryFailed('sending was cancelled (shutting down)', { retryable: true });
       return deliveryFailed(`no answer from ${host} within ${context.timeoutMs / 1000} s`, {
         retryable: true,
+        maybeDelivered: true,
       });
     } catch (error) {
       return smtpFailure(error, host, secrets);

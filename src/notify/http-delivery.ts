@@ -47,6 +47,7 @@ export async function postHttp(message: HttpMessage, options: HttpSendOptions): 
     if (signal.aborted) {
       return deliveryFailed(`no answer from ${host} within ${seconds(options.context.timeoutMs)}`, {
         retryable: true,
+        maybeDelivered: true,
       });
     }
     return deliveryFailed(`could not reach ${host}: ${scrub(systemCause(error), options.secrets)}`, {

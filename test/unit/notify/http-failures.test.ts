@@ -104,6 +104,7 @@ describe('no answer', () => {
     expect(result).toMatchObject({
       outcome: 'failed',
       retryable: true,
+      maybeDelivered: true,
       reason: expect.stringContaining('no answer from 127.0.0.1') as unknown,
     });
     expectNoSecret(result);
@@ -119,6 +120,8 @@ describe('no answer', () => {
       retryable: true,
       reason: expect.stringContaining('ECONNREFUSED') as unknown,
     });
+    // Refused before anything was sent: certainly not delivered.
+    expect(result).not.toHaveProperty('maybeDelivered');
     expectNoSecret(result);
   });
 
