@@ -14,7 +14,7 @@ import { httpUrl, secretText } from './settings-schemas.js';
  * markdown unless asked) and the rest in headers — `Title`, `Priority` from the severity, `Tags`
  * (emoji), `Click` (the incident), `Actions` (view buttons: the incident, the acknowledge link),
  * `Authorization: Bearer <token>` for a protected topic. Header values that are not ASCII are
- * RFC 2047 encoded, which ntfy decodes. The body is cut at 4096 bytes (beyond, ntfy would turn
+ * RFC 2047 encoded, which ntfy decodes (server 2.4 or newer). The body is cut at 4096 bytes (beyond, ntfy would turn
  * it into an attachment). The topic is a password on a public server: the URL is a secret.
  */
 
