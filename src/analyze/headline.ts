@@ -2,9 +2,9 @@ import type { AnalysisReport } from './analysis-report.js';
 import { formatMs, formatTime, oneLine, percent, plural } from './report-format.js';
 
 /**
- * The one or two findings that explain the window, causes before symptoms: deadlocks, then how
+ * The one to three findings that explain the window, causes before symptoms: deadlocks, then how
  * much slow-query time was lock waiting (the seed's misleading path: slow queries that were only
- * victims), then the blocker that held others up longest, then timeouts and serialization
+ * victims), with the blocker that held others up longest, then timeouts and serialization
  * failures, then errors; slow queries themselves only when nothing else stands out.
  */
 export function buildHeadline(report: Omit<AnalysisReport, 'headline'>): string[] {
@@ -18,18 +18,19 @@ export function buildHeadline(report: Omit<AnalysisReport, 'headline'>): string[
     const between = main ? `; most often (${main.count}) between ${main.signature.map((q) => `\`${oneLine(q, 60)}\``).join(' and ')}` : '';
     lines.push(`${plural(deadlocks.total, 'deadlock')} between ${formatTime(first)} and ${formatTime(last)}${between}`);
   }
+  // The root cause of most lock trouble is a session, not a statement: name it up front.
+  const blocker = blocking.blockers[0];
+  if (blocking.waits > 0 && blocker) {
+    const who = blocker.pid === null ? 'other sessions' : `pid ${blocker.pid}${blocker.application ? ` (${blocker.application})` : ''}`;
+    const what = blocker.lastStatement ? `, last logged \`${oneLine(blocker.lastStatement, 60)}\`` : '';
+    lines.push(`top blocker: ${who} held up ${plural(blocker.waits, 'lock wait')} for ${formatMs(blocker.waitMs)} (of ${plural(blocking.waits, 'wait')}, ${formatMs(blocking.durations.totalMs)} in all)${what}`);
+  }
   if (slowQueries.lockWaitMs > 0 && slowQueries.lockWaitShare >= 0.05) {
     lines.push(
       `${percent(slowQueries.lockWaitShare)} of slow-query time was spent waiting on locks (${plural(slowQueries.victims, 'slow statement')} ${slowQueries.victims === 1 ? 'was a victim' : 'were victims'} of a lock wait, not heavy by themselves)`,
     );
   }
-  const blocker = blocking.blockers[0];
-  if (blocking.waits > 0 && blocker && lines.length < 2) {
-    const who = blocker.pid === null ? 'other sessions' : `pid ${blocker.pid}${blocker.application ? ` (${blocker.application})` : ''}`;
-    const what = blocker.lastStatement ? `, last logged \`${oneLine(blocker.lastStatement, 60)}\`` : '';
-    lines.push(`${plural(blocking.waits, 'lock wait')} totalling ${formatMs(blocking.durations.totalMs)}; ${who} held up ${plural(blocker.waits, 'wait')} for ${formatMs(blocker.waitMs)}${what}`);
-  }
-  if (lines.length < 2) {
+  if (lines.length < 3) {
     const parts = [
       timeouts.lockTimeouts > 0 ? plural(timeouts.lockTimeouts, 'lock timeout') : '',
       timeouts.statementTimeouts > 0 ? plural(timeouts.statementTimeouts, 'statement timeout') : '',
@@ -37,7 +38,7 @@ export function buildHeadline(report: Omit<AnalysisReport, 'headline'>): string[
     ].filter((p) => p !== '');
     if (parts.length > 0) lines.push(parts.join(', '));
   }
-  if (lines.length < 2 && errors.total > 0) {
+  if (lines.length < 3 && errors.total > 0) {
     const top = errors.groups[0];
     lines.push(`${plural(errors.total, 'error')}${top ? `; most frequent: ${top.sqlstate} "${oneLine(top.message, 80)}" (${top.count})` : ''}`);
   }
@@ -48,5 +49,5 @@ export function buildHeadline(report: Omit<AnalysisReport, 'headline'>): string[
     );
   }
   if (lines.length === 0) lines.push(`Nothing to report: ${plural(report.entries, 'log entry', 'log entries')}, no deadlocks, lock waits, errors or logged durations`);
-  return lines.slice(0, 2);
+  return lines.slice(0, 3);
 }

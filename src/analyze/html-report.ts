@@ -25,7 +25,13 @@ const table = (head: readonly string[], rows: readonly (readonly string[])[]): s
     ? '<p class="none">none</p>'
     : `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
-/** One self-contained HTML page: headline, charts per minute, then the sections of the text report. */
+/** Past this many minutes (two weeks) the charts keep only the minutes with data. */
+const MAX_CHART_MINUTES = 20_160;
+
+/** A headline line: plain text with `query` spans shown as code, not as literal backticks. */
+const headlineHtml = (line: string): string => esc(line).replace(/`([^`]+)`/g, '<code>$1</code>');
+
+/** One self-contained HTML page: headline, the causes (deadlocks, blockers, timeouts, errors, slow-query victims), then charts per minute. */
 export async function renderHtml(report: AnalysisReport): Promise<string> {
   const { script, style } = await loadUplot();
   const d = report.deadlocks;
@@ -33,13 +39,24 @@ export async function renderHtml(report: AnalysisReport): Promise<string> {
   const s = report.slowQueries;
   const e = report.errors;
   const t = report.timeouts;
+  // Every minute of the span, so that a minute without any log entry is a gap (null), never a
+  // line drawn straight across it; minutes with entries but no deadlock are zeros.
+  const byMinute = new Map(report.timeline.map((m) => [Date.parse(m.minute) / 1000, m] as const));
+  const first = Math.min(...byMinute.keys());
+  const last = Math.max(...byMinute.keys());
+  const minutes = byMinute.size === 0 || (last - first) / 60 > MAX_CHART_MINUTES ? [...byMinute.keys()] : Array.from({ length: (last - first) / 60 + 1 }, (_, i) => first + i * 60);
+  const column = (pick: (m: AnalysisReport['timeline'][number]) => number): (number | null)[] =>
+    minutes.map((t) => {
+      const m = byMinute.get(t);
+      return m === undefined ? null : pick(m);
+    });
   const series = {
-    minutes: report.timeline.map((m) => Date.parse(m.minute) / 1000),
-    entries: report.timeline.map((m) => m.entries),
-    errors: report.timeline.map((m) => m.errors),
-    lockWaits: report.timeline.map((m) => m.lockWaits),
-    waitSeconds: report.timeline.map((m) => m.waitMs / 1000),
-    deadlocks: report.timeline.map((m) => m.deadlocks),
+    minutes,
+    entries: column((m) => m.entries),
+    errors: column((m) => m.errors),
+    lockWaits: column((m) => m.lockWaits),
+    waitSeconds: column((m) => m.waitMs / 1000),
+    deadlocks: column((m) => m.deadlocks),
   };
   const deadlockSections = d.groups
     .map((g, i) => {
@@ -55,8 +72,7 @@ export async function renderHtml(report: AnalysisReport): Promise<string> {
   const body = `
 <header><h1>PostgreSQL log analysis</h1>
 <p>${esc(describeSpan(report))} · ${report.inputs.map((i) => `<code>${esc(i.name)}</code> (${esc(i.format)}, ${esc(formatBytes(i.bytes))})`).join(', ')}</p></header>
-<section class="headline">${report.headline.map((h) => `<p>${esc(h)}</p>`).join('')}</section>
-<section><h2>Per minute (UTC)</h2><div id="chart-events"></div><div id="chart-waits"></div><div id="chart-deadlocks"></div></section>
+<section class="headline">${report.headline.map((h) => `<p>${headlineHtml(h)}</p>`).join('')}</section>
 <section><h2>Deadlocks: ${formatCount(d.total)}</h2>${deadlockSections || '<p class="none">none</p>'}</section>
 <section><h2>Blocking: ${esc(plural(b.waits, 'lock wait'))}, ${esc(formatMs(b.durations.totalMs))} waited</h2>
 <p>Ended: ${esc(Object.entries(b.endings).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${formatCount(n)}`).join(', ') || '—')}</p>
@@ -70,6 +86,7 @@ ${table(['count', 'SQLSTATE', 'severity', 'message', 'example'], e.groups.map((g
 <section><h2>Slow queries: ${esc(plural(s.all.count, 'statement'))}, ${esc(formatMs(s.all.totalMs))}</h2>
 <p>${esc(percent(s.lockWaitShare))} of this time was spent waiting on locks; ${esc(plural(s.victims, 'execution'))} ${s.victims === 1 ? 'was a victim' : 'were victims'} of a lock wait.</p>
 ${table(['total', 'count', 'p50', 'p95', 'max', 'victims', 'statement'], s.groups.map((g) => [esc(formatMs(g.totalMs)), String(g.count), esc(formatMs(g.p50Ms)), esc(formatMs(g.p95Ms)), esc(formatMs(g.maxMs)), g.victims > 0 ? `<b class="victim">${g.victims} (${esc(formatMs(g.lockWaitMs))} waiting)</b>` : '', sql(g.fingerprint)]))}</section>
+<section><h2>Per minute (UTC)</h2><p class="none">Gaps are minutes without any log entry.</p><div id="chart-events"></div><div id="chart-waits"></div><div id="chart-deadlocks"></div></section>
 <section><h2>Sessions, checkpoints, temp files, autovacuum</h2><ul>
 <li>${formatCount(report.sessions.connections)} connections, ${formatCount(report.sessions.authorized)} authorized, ${formatCount(report.sessions.disconnections)} disconnections</li>
 <li>${formatCount(report.checkpoints.completed)} checkpoints</li>

@@ -7,15 +7,35 @@ const SPARK = ' ▁▂▃▄▅▆▇█';
 /** A column wide enough for the largest count as printed (`1,656,000`), and at least 7. */
 const countWidth = (counts: readonly number[]): number => Math.max(7, ...counts.map((n) => formatCount(n).length));
 
-/** A per-minute count series as one line of block characters (at most `width`, bucketed). */
-export function sparkline(values: readonly number[], width = 60): string {
-  if (values.length === 0) return '';
-  const size = Math.ceil(values.length / width);
-  const buckets: number[] = [];
-  for (let i = 0; i < values.length; i += size) buckets.push(values.slice(i, i + size).reduce((a, b) => a + b, 0));
-  const max = Math.max(...buckets);
-  return buckets.map((v) => (v === 0 ? '·' : (SPARK[Math.max(1, Math.ceil((v / max) * 8))] ?? '█'))).join('');
+/** A count series as one line of block characters: `·` for zero, a blank for no data at all. */
+export function sparkline(values: readonly (number | null)[]): string {
+  const max = Math.max(0, ...values.map((v) => v ?? 0));
+  return values.map((v) => (v === null ? ' ' : v === 0 ? '·' : (SPARK[Math.max(1, Math.ceil((v / max) * 8))] ?? '█'))).join('');
 }
+
+/** Cell sizes a reader can name, in minutes. */
+const BUCKETS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080];
+
+/**
+ * Per-minute points (ISO minute, count) laid out over their whole span, every minute included,
+ * in cells of the smallest named size that fits `width`: a 164-minute span is 33 cells of 5
+ * minutes, not 2 cells for the 2 minutes that had data. A cell with no point is null (no data).
+ */
+export function spanCells(points: readonly (readonly [string, number])[], width = 60): { readonly cells: (number | null)[]; readonly minutes: number } {
+  const at = points.map(([minute, n]) => [Math.floor(Date.parse(minute) / 60_000), n] as const);
+  const first = Math.min(...at.map(([m]) => m));
+  const last = Math.max(...at.map(([m]) => m));
+  const span = last - first + 1;
+  const minutes = BUCKETS.find((b) => Math.ceil(span / b) <= width) ?? Math.ceil(span / width);
+  const cells: (number | null)[] = Array.from({ length: Math.ceil(span / minutes) }, () => null);
+  for (const [m, n] of at) {
+    const i = Math.floor((m - first) / minutes);
+    cells[i] = (cells[i] ?? 0) + n;
+  }
+  return { cells, minutes };
+}
+
+const cellLabel = (minutes: number): string => (minutes === 1 ? 'per minute' : minutes % 60 === 0 ? `per ${minutes / 60} h` : `per ${minutes} minutes`);
 
 /** The terminal report: headline, then causes (deadlocks, blocking, timeouts), then symptoms. */
 export function renderText(report: AnalysisReport, options: { readonly color: boolean }): string {
@@ -39,7 +59,11 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
     for (const p of g.example.processes) {
       out.push(`        pid ${p.pid} waits for ${p.waitsForMode} on ${p.waitsForObject}, blocked by ${p.blockedBy}: ${oneLine(g.example.statements[String(p.pid)] ?? p.query ?? '?', 100)}`);
     }
-    if (g.perMinute.length > 1) out.push(`      per minute ${sparkline(g.perMinute.map(([, n]) => n))}`);
+    if (g.perMinute.length > 1) {
+      // Minutes without a deadlock of this group are zeros, not missing data.
+      const { cells, minutes } = spanCells(g.perMinute);
+      out.push(`      ${cellLabel(minutes)} ${sparkline(cells.map((v) => v ?? 0))}`);
+    }
   });
 
   const b = report.blocking;
@@ -102,11 +126,16 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
   heading('AUTOVACUUM', `${formatCount(av.vacuums)} vacuums, ${formatCount(av.analyzes)} analyzes logged${av.top[0] ? `; busiest ${av.top[0].relation}` : ''}`);
 
   if (report.timeline.length > 1) {
-    heading('TIMELINE', `per minute, ${formatTime(report.timeline[0]?.minute ?? null)} → ${formatTime(report.timeline.at(-1)?.minute ?? null)}`);
-    out.push(`  entries    ${sparkline(report.timeline.map((m) => m.entries))}`);
-    out.push(`  lock waits ${sparkline(report.timeline.map((m) => m.lockWaits))}`);
-    out.push(`  deadlocks  ${sparkline(report.timeline.map((m) => m.deadlocks))}`);
-    out.push(`  errors     ${sparkline(report.timeline.map((m) => m.errors))}`);
+    const row = (pick: (m: AnalysisReport['timeline'][number]) => number) => spanCells(report.timeline.map((m) => [m.minute, pick(m)] as const));
+    const { minutes } = row((m) => m.entries);
+    heading(
+      'TIMELINE',
+      `${cellLabel(minutes)} (one cell ${minutes === 1 ? 'per minute' : `= ${minutes} minutes`}; blank: no log entry at all), ${formatTime(report.timeline[0]?.minute ?? null)} → ${formatTime(report.timeline.at(-1)?.minute ?? null)}`,
+    );
+    out.push(`  entries    ${sparkline(row((m) => m.entries).cells)}`);
+    out.push(`  lock waits ${sparkline(row((m) => m.lockWaits).cells)}`);
+    out.push(`  deadlocks  ${sparkline(row((m) => m.deadlocks).cells)}`);
+    out.push(`  errors     ${sparkline(row((m) => m.errors).cells)}`);
   }
 
   heading('INPUT', '');
