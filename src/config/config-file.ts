@@ -94,9 +94,6 @@ export function parseConfig(
       grouping: DEFAULT_GROUPING,
       rules: {},
     }));
-  const notYetApplied = (['users', 'teams', 'schedules', 'channels', 'escalationPolicies'] as const).filter(
-    (key) => c[key] !== undefined,
-  );
   return {
     ok: true,
     config: {
@@ -105,7 +102,14 @@ export function parseConfig(
       services: [...c.services, ...implied.filter((s) => !c.services.some((d) => d.name === s.name))],
       rules: c.rules,
       tokens: c.tokens,
-      notYetApplied,
+      notYetApplied: [],
+      paging: {
+        users: c.users,
+        teams: c.teams,
+        schedules: c.schedules,
+        channels: c.channels,
+        escalationPolicies: c.escalationPolicies,
+      },
     },
   };
 }

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import type { Severity } from '../core/alert.js';
 import type { Grouping, IntegrationType, Role, RuleOverride } from '../core/catalog.js';
 import { duration } from './duration.js';
+import { pagingFields, pagingReferenceProblems, type PagingConfig } from './paging-schema.js';
 import { redactUrl } from './postgres-url.js';
 
 /**
  * The one schema of `hindsight.config.yaml` (or `.json`): targets to watch, the services they belong
  * to, overrides of the built-in rules, API tokens, and the server's own settings. Objects are strict:
- * an unknown key is an error, so a typo is never silently ignored. The paging issue's sections
- * (users, teams, schedules, channels, escalationPolicies) are accepted as they are for now.
+ * an unknown key is an error, so a typo is never silently ignored. The paging sections (users,
+ * teams, schedules, channels, escalationPolicies) are defined in paging-schema.ts.
  */
 
 const name = z
@@ -153,9 +154,6 @@ const server = z.strictObject({
   dataDir: z.string().min(1).optional(),
 });
 
-/** The paging issue's sections: accepted as given until paging defines them. */
-const later = z.array(z.unknown()).optional();
-
 export interface SchemaOptions {
   /** An agent's file names services the server declares: the reference is not checked. */
   readonly agent?: boolean;
@@ -169,11 +167,7 @@ const fields = {
   services: z.array(service).default([]),
   rules,
   tokens: z.array(token).default([]),
-  users: later,
-  teams: later,
-  schedules: later,
-  channels: later,
-  escalationPolicies: later,
+  ...pagingFields,
 };
 
 /** The schema of the file's shapes; `crossReferenceProblems` checks names across sections. */
@@ -227,6 +221,7 @@ export function crossReferenceProblems(
     });
   }
   if (options.agent === true) return problems;
+  problems.push(...pagingReferenceProblems(config));
   const services = new Set(
     list(config.services).flatMap((s) => (typeof s.name === 'string' ? [s.name] : [])),
   );
@@ -261,6 +256,8 @@ export interface HindsightConfig {
   /** Overrides of the built-in rules for every target. */
   readonly rules: Readonly<Record<string, RuleOverride>>;
   readonly tokens: readonly TokenConfig[];
-  /** Sections present in the file that this version does not act on yet (paging). */
+  /** Sections present in the file that this version does not act on yet (none since paging). */
   readonly notYetApplied: readonly string[];
+  /** Users, teams, schedules, channels and escalation policies. */
+  readonly paging: PagingConfig;
 }

@@ -1,5 +1,6 @@
 import { loadConfigOrThrow } from '../../config/config-file.js';
 import type { HindsightConfig } from '../../config/config-schema.js';
+import { EMPTY_PAGING } from '../../config/paging-schema.js';
 import { describeStore, parseServeOptions, resolveConfigPath } from '../../config/server-options.js';
 import type { ServeDeps, ServeFlagsIn } from './serve-command.js';
 
@@ -10,6 +11,7 @@ const EMPTY: HindsightConfig = {
   rules: {},
   tokens: [],
   notYetApplied: [],
+  paging: EMPTY_PAGING,
 };
 
 export interface ServeIo {

@@ -47,7 +47,7 @@ describe('configuration file', () => {
     ]);
     expect(config.rules).toEqual({ blocking: { threshold: 10, forMs: 30_000, severity: 'critical' } });
     expect(config.tokens).toEqual([{ name: 'ci', secret: env.HINDSIGHT_CI_TOKEN, role: 'admin' }]);
-    expect(config.notYetApplied).toEqual(['escalationPolicies']);
+    expect(config.paging.escalationPolicies.map((p) => p.name)).toEqual(['shop-oncall']);
   });
 
   it('reports every problem at once, each with its path', async () => {
@@ -108,9 +108,9 @@ describe('configuration file', () => {
     ]);
   });
 
-  it('accepts the paging sections without acting on them, and rejects other top-level keys', () => {
+  it('accepts the paging sections, and rejects other top-level keys', () => {
     const ok = parseConfig('users: [{ name: ann }]\nteams: []\nschedules: []\nchannels: []\n', { env: {} });
-    expect(ok.ok && ok.config.notYetApplied).toEqual(['users', 'teams', 'schedules', 'channels']);
+    expect(ok.ok && ok.config.paging.users.map((u) => u.name)).toEqual(['ann']);
     expect(problems('target:\n  - { name: a }\n')).toEqual(['target: unknown key (check its spelling)']);
   });
 
