@@ -1,7 +1,20 @@
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { userError } from '../../core/errors.js';
 import type { AnalyzeFlags } from '../../analyze/analyze-options.js';
+
+async function checkHtmlWritable(file: string): Promise<void> {
+  const full = resolve(file);
+  const problem = await access(full, constants.W_OK).then(
+    () => undefined,
+    () => access(dirname(full), constants.W_OK | constants.X_OK).then(() => undefined, (cause: unknown) => cause),
+  );
+  if (problem !== undefined) {
+    throw userError('ANALYZE_HTML_UNWRITABLE', `cannot write ${file}: ${dirname(full)} does not exist or is not writable. Choose a writable path for --html.`, problem);
+  }
+}
 
 /** `hindsight analyze FILE…`: an offline report of PostgreSQL server logs, causes first. */
 export function registerAnalyzeCommand(program: Command): void {
@@ -23,6 +36,8 @@ export function registerAnalyzeCommand(program: Command): void {
       // Loaded here, not at start-up, so that other commands do not pay for them.
       const [{ parseAnalyzeOptions }, { runAnalysis }] = await Promise.all([import('../../analyze/analyze-options.js'), import('../../analyze/run-analysis.js')]);
       const options = parseAnalyzeOptions(files, flags);
+      // An unwritable --html would otherwise be found only after reading every log.
+      if (options.htmlFile !== null) await checkHtmlWritable(options.htmlFile);
       const report = await runAnalysis(options, { stderr: process.stderr });
       if (options.htmlFile !== null) {
         const file = options.htmlFile;

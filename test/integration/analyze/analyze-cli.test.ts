@@ -70,4 +70,14 @@ describe('hindsight analyze (the CLI)', () => {
     expect(stdout).toBe('');
     expect(stderr).toMatch(/0 entries recognised in .*garbage\.txt: is this a PostgreSQL log\?.*\[ANALYZE_NOTHING_RECOGNISED\]/s);
   });
+
+  it('--html into a directory that does not exist: exit 2 in one line before any log is read', async () => {
+    // A log that is not there either: the --html problem is reported first, nothing is read.
+    const { code, stderr, stdout } = await analyze([join(work, 'not-there.log'), '--html', '/nonexistent/dir/report.html']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toEqual([
+      'hindsight: cannot write /nonexistent/dir/report.html: /nonexistent/dir does not exist or is not writable. Choose a writable path for --html. [ANALYZE_HTML_UNWRITABLE]',
+    ]);
+  });
 });
