@@ -114,7 +114,7 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
         }
       }
       if (!complete && !stopped) {
-        strategy = 'bounded (≤ 2 context switches) + seeded random (PCT)';
+        strategy = 'bounded (≤ 2 preemptive switches) + seeded random (PCT)';
         const bounded = exploreExhaustive((c) => tester.run(c), { maxSchedules: Math.floor(max / 2), contextBound: 2, overlap: spec.overlap });
         for await (const run of bounded) if (await consider(run)) break;
         const steps = Math.max(1, estimateSteps(spec));
