@@ -37,7 +37,12 @@ type EpisodeState = { readonly kind: 'quiet' } | { readonly kind: 'open'; readon
 const waitKey = (wait: LockWait): string =>
   `${wait.pid}|${wait.lockType}|${wait.mode}|${wait.relationOid ?? wait.relation ?? ''}`;
 
-const rootBlocker = (sample: Sample, session: SessionSnapshot | undefined, pid: number, blockedCount: number): RootBlocker => ({
+const rootBlocker = (
+  sample: Sample,
+  session: SessionSnapshot | undefined,
+  pid: number,
+  blockedCount: number,
+): RootBlocker => ({
   pid,
   state: session?.state ?? null,
   query: session?.query ?? null,
@@ -75,16 +80,25 @@ export const createBlockingEpisodeWatch = (ctx: DetectorContext): BlockingEpisod
   /** When each current wait was first seen, for waits whose `waitstart` is unknown. */
   let firstSeen = new Map<string, number>();
 
-  const track = (episode: OpenEpisode, sample: Sample, graph: WaitForGraph, waitedMs: ReadonlyMap<number, number>): void => {
+  const track = (
+    episode: OpenEpisode,
+    sample: Sample,
+    graph: WaitForGraph,
+    waitedMs: ReadonlyMap<number, number>,
+  ): void => {
     const sessions = new Map(sample.sessions.map((s) => [s.pid, s]));
     const waits = new Map(sample.lockWaits.map((w) => [w.pid, w]));
     const involved = new Set([...waitedMs.keys()]);
     const blockersOf = new Map<number, number[]>();
-    for (const edge of graph.edges) blockersOf.set(edge.waiter, [...(blockersOf.get(edge.waiter) ?? []), edge.blocker]);
+    for (const edge of graph.edges)
+      blockersOf.set(edge.waiter, [...(blockersOf.get(edge.waiter) ?? []), edge.blocker]);
     for (const root of graph.roots) {
       if (root.waiterCount === 0) continue;
       const before = episode.roots.get(root.pid)?.blockedCount ?? 0;
-      episode.roots.set(root.pid, rootBlocker(sample, sessions.get(root.pid), root.pid, Math.max(before, root.waiterCount)));
+      episode.roots.set(
+        root.pid,
+        rootBlocker(sample, sessions.get(root.pid), root.pid, Math.max(before, root.waiterCount)),
+      );
     }
     for (const [pid, waited] of waitedMs) {
       const wait = waits.get(pid);
@@ -97,6 +111,7 @@ export const createBlockingEpisodeWatch = (ctx: DetectorContext): BlockingEpisod
         waitedMs: Math.max(previous?.waitedMs ?? 0, waited),
         lockMode: wait.mode,
         relation: wait.relation,
+        ...(wait.object === undefined ? {} : { lockObject: wait.object }),
         blockedBy: blockersOf.get(pid) ?? [],
         rootPids: graph.rootsOf.get(pid) ?? [],
         depth: Math.max(previous?.depth ?? 0, depth),

@@ -1,7 +1,7 @@
 import type { DetectorContext } from './detector-context.js';
 import type { DeadlockFinding } from './finding.js';
 import type { DeadlockProcess, DeadlockReport } from './log-event.js';
-import type { Sample } from './sample.js';
+import type { Sample, SessionSnapshot } from './sample.js';
 import type { WaitForGraph } from './wait-for-graph.js';
 
 /**
@@ -57,21 +57,50 @@ const nests = (a: ReadonlySet<number>, b: ReadonlySet<number>): boolean => {
 };
 
 const logKeyOf = (report: DeadlockReport): string =>
-  `${report.at ?? ''}|${report.victimPid ?? ''}|${report.processes.map((p) => p.pid).sort((a, b) => a - b).join(',')}`;
+  `${report.at ?? ''}|${report.victimPid ?? ''}|${report.processes
+    .map((p) => p.pid)
+    .sort((a, b) => a - b)
+    .join(',')}`;
 
 /**
- * The log names a relation only for the victim (from its CONTEXT), unqualified; the live graph saw
- * every waiter's relation, schema-qualified. Prefer the live name where it is the same relation.
+ * The log names a relation only for the victim (from its CONTEXT), unqualified, and a lock object
+ * by OIDs and xids; the live graph saw every waiter's relation, schema-qualified, the row's ctid
+ * and the session's user and application. Prefer what the live graph saw where it is the same
+ * relation; the log's own text stays in `waitsForObject`.
  */
-const withLiveRelations = (
+const withLiveDetail = (
   logged: readonly DeadlockProcess[],
   live: readonly DeadlockProcess[],
 ): DeadlockProcess[] =>
   logged.map((p) => {
-    const seen = live.find((l) => l.pid === p.pid)?.relation ?? null;
-    if (seen === null) return p;
-    const same = p.relation === null || seen === p.relation || seen.endsWith(`.${p.relation}`);
-    return same ? { ...p, relation: seen } : p;
+    const seen = live.find((l) => l.pid === p.pid);
+    if (seen === undefined) return p;
+    const people = {
+      user: p.user ?? seen.user ?? null,
+      application: p.application ?? seen.application ?? null,
+    };
+    const relation = seen.relation;
+    const same =
+      relation !== null &&
+      (p.relation === null || relation === p.relation || relation.endsWith(`.${p.relation}`));
+    if (!same) return { ...p, ...people };
+    return {
+      ...p,
+      ...people,
+      relation,
+      ...(seen.lockObject === undefined ? {} : { lockObject: seen.lockObject }),
+    };
+  });
+
+/** The sessions' user and application for the processes of a log report (the log names neither). */
+const withSessions = (
+  processes: readonly DeadlockProcess[],
+  sessions: ReadonlyMap<number, SessionSnapshot>,
+): DeadlockProcess[] =>
+  processes.map((p) => {
+    const session = sessions.get(p.pid);
+    if (session === undefined) return p;
+    return { ...p, user: p.user ?? session.user, application: p.application ?? session.application };
   });
 
 /** The cycle's processes as the live graph shows them. */
@@ -88,6 +117,9 @@ const liveProcesses = (sample: Sample, cycle: readonly number[]): DeadlockProces
       relation,
       blockedBy: wait?.blockedBy.find((b) => members.has(b)) ?? 0,
       query: session?.query ?? null,
+      ...(wait?.object === undefined ? {} : { lockObject: wait.object }),
+      user: session?.user ?? null,
+      application: session?.application ?? null,
     };
   });
 };
@@ -99,8 +131,13 @@ export const createDeadlockWatch = (ctx: DetectorContext): DeadlockWatch => {
   let liveCycles = new Map<string, KnownDeadlock>();
   const baseline = new Map<string, number>();
   let rises: CounterRise[] = [];
+  /** The last sample's sessions: a log report's pids usually outlive the deadlock by seconds. */
+  let sessions = new Map<number, SessionSnapshot>();
 
-  const finding = (deadlock: KnownDeadlock, rest: Pick<DeadlockFinding, 'source' | 'victimPid' | 'processes' | 'at'>): DeadlockFinding => ({
+  const finding = (
+    deadlock: KnownDeadlock,
+    rest: Pick<DeadlockFinding, 'source' | 'victimPid' | 'processes' | 'at'>,
+  ): DeadlockFinding => ({
     kind: 'deadlock',
     id: deadlock.id,
     target: ctx.target,
@@ -124,7 +161,12 @@ export const createDeadlockWatch = (ctx: DetectorContext): DeadlockWatch => {
       // The log may have reported this very deadlock already (its report can beat the sample that
       // saw the cycle): then the report broke it at or after this sample was taken.
       const logged = known.find(
-        (k) => k.logKey !== null && !k.live && nests(k.pids, pids) && k.at >= sample.takenAt - CLOCK_SLACK_MS && k.at - sample.takenAt <= mergeWindow,
+        (k) =>
+          k.logKey !== null &&
+          !k.live &&
+          nests(k.pids, pids) &&
+          k.at >= sample.takenAt - CLOCK_SLACK_MS &&
+          k.at - sample.takenAt <= mergeWindow,
       );
       if (logged !== undefined) {
         logged.live = true;
@@ -145,7 +187,14 @@ export const createDeadlockWatch = (ctx: DetectorContext): DeadlockWatch => {
       };
       known.push(deadlock);
       next.set(key, deadlock);
-      findings.push(finding(deadlock, { source: 'live', victimPid: null, processes: deadlock.liveProcesses, at: sample.takenAt }));
+      findings.push(
+        finding(deadlock, {
+          source: 'live',
+          victimPid: null,
+          processes: deadlock.liveProcesses,
+          at: sample.takenAt,
+        }),
+      );
     }
     liveCycles = next;
     return findings;
@@ -203,6 +252,7 @@ export const createDeadlockWatch = (ctx: DetectorContext): DeadlockWatch => {
 
   return {
     onSample(sample, graph) {
+      sessions = new Map(sample.sessions.map((session) => [session.pid, session]));
       const findings = sightCycles(sample, graph);
       readCounters(sample);
       findings.push(...settleRises(sample.takenAt));
@@ -214,14 +264,26 @@ export const createDeadlockWatch = (ctx: DetectorContext): DeadlockWatch => {
       const key = logKeyOf(report);
       if (known.some((k) => k.logKey === key)) return [];
       const pids = new Set(report.processes.map((p) => p.pid));
-      const rest = { source: 'log' as const, victimPid: report.victimPid, processes: report.processes, at };
+      const rest = {
+        source: 'log' as const,
+        victimPid: report.victimPid,
+        processes: withSessions(report.processes, sessions),
+        at,
+      };
       const sighted = known.find(
-        (k) => k.live && k.logKey === null && nests(k.pids, pids) && at >= k.at - CLOCK_SLACK_MS && at - k.lastSeenAt <= mergeWindow,
+        (k) =>
+          k.live &&
+          k.logKey === null &&
+          nests(k.pids, pids) &&
+          at >= k.at - CLOCK_SLACK_MS &&
+          at - k.lastSeenAt <= mergeWindow,
       );
       if (sighted !== undefined) {
         sighted.logKey = key;
         sighted.database = report.database ?? sighted.database;
-        return [finding(sighted, { ...rest, processes: withLiveRelations(report.processes, sighted.liveProcesses) })];
+        return [
+          finding(sighted, { ...rest, processes: withLiveDetail(rest.processes, sighted.liveProcesses) }),
+        ];
       }
       const deadlock: KnownDeadlock = {
         id: ctx.ids.next('deadlock'),
@@ -239,6 +301,7 @@ export const createDeadlockWatch = (ctx: DetectorContext): DeadlockWatch => {
     },
     onUnreachable() {
       liveCycles = new Map();
+      sessions = new Map();
     },
   };
 };

@@ -1,5 +1,5 @@
 import type { DeadlockProcess } from './log-event.js';
-import type { SessionState } from './sample.js';
+import type { LockObject, SessionState } from './sample.js';
 
 /**
  * Findings: what the agent concludes from samples and log events. Each has a `kind` tag, the
@@ -63,6 +63,8 @@ export interface Victim {
   readonly waitedMs: number;
   readonly lockMode: string;
   readonly relation: string | null;
+  /** What it waited for, told as what it is (a row and its ctid, a transaction of a pid…). */
+  readonly lockObject?: LockObject;
   /** The pids it waited on directly. */
   readonly blockedBy: readonly number[];
   /** The root blocker(s) of its chain. */

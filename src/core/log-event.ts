@@ -1,3 +1,5 @@
+import type { LockObject } from './sample.js';
+
 /**
  * One PostgreSQL server log entry, whatever the file format (stderr with any `log_line_prefix`,
  * csvlog, jsonlog): continuation lines (DETAIL, HINT, CONTEXT, STATEMENT, tab-continued query text)
@@ -34,6 +36,11 @@ export interface DeadlockProcess {
   readonly blockedBy: number;
   /** The process's statement (from the DETAIL, or STATEMENT for the victim), normalized. */
   readonly query: string | null;
+  /** What it waited for, told as what it is (the row and its ctid, the transaction of a pid…). */
+  readonly lockObject?: LockObject;
+  /** Its session's role and application_name, when a sample saw the pid (the log names neither). */
+  readonly user?: string | null;
+  readonly application?: string | null;
 }
 
 /** A deadlock report read from the server log. */

@@ -48,6 +48,43 @@ export interface LockWait {
    * For a `transactionid` wait on a row it is the row's relation (from the tuple lock the waiter holds).
    */
   readonly relationOid?: number;
+  /** What it waits for, told as what it is (a row, a transaction of a pid…); absent from older agents. */
+  readonly object?: LockObject;
+}
+
+/**
+ * The thing a lock is on, as a DBA would name it. `pg_locks.locktype` says little by itself: a
+ * `tuple` lock is a row, a `transactionid` wait is waiting for another session's transaction to
+ * end (usually to get at a row it changed), and only `relation` is a lock on a whole table.
+ */
+export type LockObject =
+  | { readonly kind: 'relation'; readonly relation: string | null; readonly relationOid: number | null }
+  | RowLockObject
+  | {
+      readonly kind: 'transaction';
+      /** The xid as text (xids pass 2^31), or null when only the holder is known (a log report). */
+      readonly transactionId: string | null;
+      /** The session whose transaction it waits for to end. */
+      readonly holderPid: number | null;
+      /** The row it wants, when known: the tuple lock the waiter holds while it waits. */
+      readonly row: RowLockObject | null;
+    }
+  | {
+      readonly kind: 'virtual_transaction';
+      readonly virtualXid: string | null;
+      readonly holderPid: number | null;
+    }
+  /** `pg_advisory_lock(42)` → `42`; the two-key form → `1,2`. */
+  | { readonly kind: 'advisory'; readonly key: string }
+  /** extend, page, object, … : `pg_locks.locktype` and the relation when it has one. */
+  | { readonly kind: 'other'; readonly lockType: string; readonly relation: string | null };
+
+export interface RowLockObject {
+  readonly kind: 'row';
+  readonly relation: string | null;
+  readonly relationOid: number | null;
+  /** `(page,tuple)`, e.g. `(0,1)`: what tells two rows of one table apart. Null when unknown. */
+  readonly ctid: string | null;
 }
 
 /** Cumulative counters of one database from `pg_stat_database`. */

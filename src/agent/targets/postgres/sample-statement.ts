@@ -1,4 +1,10 @@
-import type { DatabaseCounters, LockWait, SessionSnapshot, SessionState } from '../../../core/sample.js';
+import type {
+  DatabaseCounters,
+  LockObject,
+  LockWait,
+  SessionSnapshot,
+  SessionState,
+} from '../../../core/sample.js';
 import { jsonStatement, type JsonStatementRow } from './json-statement.js';
 import type { SqlFiles } from './sql-files.js';
 
@@ -60,6 +66,13 @@ export interface LockWaitRow {
   readonly relation: string | null;
   readonly wait_start: number | null;
   readonly blocked_by: readonly number[] | null;
+  /** `(page,tuple)` of the row: the tuple lock waited for, or held while waiting for a transaction. */
+  readonly ctid?: string | null;
+  readonly transaction_id?: string | null;
+  readonly virtual_xid?: string | null;
+  /** The pid holding the transactionid/virtualxid lock waited for. */
+  readonly holder_pid?: number | null;
+  readonly advisory_key?: string | null;
 }
 
 interface CountersRow {
@@ -99,7 +112,38 @@ export function toLockWait(row: LockWaitRow): LockWait {
     ...(row.relation_oid === null ? {} : { relationOid: row.relation_oid }),
     waitStart: row.wait_start,
     blockedBy: row.blocked_by ?? [],
+    object: lockObject(row),
   };
+}
+
+/** The row's lock as what it is: a row, a transaction of a pid, a relation, an advisory key. */
+export function lockObject(row: LockWaitRow): LockObject {
+  const relation = row.relation;
+  const relationOid = row.relation_oid;
+  const ctid = row.ctid ?? null;
+  switch (row.lock_type) {
+    case 'relation':
+      return { kind: 'relation', relation, relationOid };
+    case 'tuple':
+      return { kind: 'row', relation, relationOid, ctid };
+    case 'transactionid':
+      return {
+        kind: 'transaction',
+        transactionId: row.transaction_id ?? null,
+        holderPid: row.holder_pid ?? null,
+        row: relation === null && relationOid === null ? null : { kind: 'row', relation, relationOid, ctid },
+      };
+    case 'virtualxid':
+      return {
+        kind: 'virtual_transaction',
+        virtualXid: row.virtual_xid ?? null,
+        holderPid: row.holder_pid ?? null,
+      };
+    case 'advisory':
+      return { kind: 'advisory', key: row.advisory_key ?? '?' };
+    default:
+      return { kind: 'other', lockType: row.lock_type, relation };
+  }
 }
 
 export function toCounters(row: CountersRow): DatabaseCounters {

@@ -27,6 +27,10 @@ export interface PostgresServerLogOptions {
 
 const PREFIX_WAIT_MS = 3000;
 
+/** The row the victim wanted, from its CONTEXT: `while updating tuple (0,2) in relation "t"`. */
+const contextCtid = (context: string | null): string | null =>
+  context === null ? null : (/^while [^\n]*? tuple (\(\d+,\d+\)) in relation /.exec(context)?.[1] ?? null);
+
 /**
  * The `ServerLogSource` of one PostgreSQL: tails its log, interprets each entry, and hands
  * deadlock reports on with their queries normalized and their relations named — in log order,
@@ -39,13 +43,17 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
       const prefix = options.prefix ?? (stderrPossible ? await serverPrefix(options) : undefined);
       /** Reports waiting for their relation names, one after the other so that order is kept. */
       let naming: Promise<void> = Promise.resolve();
-      const deliver = (report: DeadlockReport): void => {
+      const deliver = (report: DeadlockReport, victimCtid: string | null): void => {
         naming = naming
           .then(async () => {
-            handlers.onDeadlock(await nameDeadlockRelations(report, options.target.relationNames, signal));
+            handlers.onDeadlock(
+              await nameDeadlockRelations(report, options.target.relationNames, signal, victimCtid),
+            );
           })
           .catch((error: unknown) => {
-            handlers.onProblem(`could not hand on a deadlock report: ${error instanceof Error ? error.message : String(error)}`);
+            handlers.onProblem(
+              `could not hand on a deadlock report: ${error instanceof Error ? error.message : String(error)}`,
+            );
           });
       };
       try {
@@ -63,13 +71,19 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
                 continue;
               }
               const { report } = signalled;
-              deliver({
-                ...report,
-                processes: report.processes.map((p) => ({
-                  ...p,
-                  query: p.query === null ? null : options.normalizeQuery(p.query),
-                })),
-              });
+              // The victim logged the report: the entry's user and application are its own.
+              const victim = { user: event.user, application: event.application };
+              deliver(
+                {
+                  ...report,
+                  processes: report.processes.map((p) => ({
+                    ...p,
+                    query: p.query === null ? null : options.normalizeQuery(p.query),
+                    ...(p.pid === report.victimPid ? victim : {}),
+                  })),
+                },
+                contextCtid(event.context),
+              );
             }
           },
           onProblem: (problem) => {

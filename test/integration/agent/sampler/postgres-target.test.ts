@@ -73,6 +73,9 @@ describe('PostgresTarget sampling a real server', () => {
   it('sees an idle-in-transaction root blocker and its waiters with blockers, lock modes and relation names', async () => {
     const sessions = new LockSessions(db.url);
     const target = await PostgresTarget.connect(db.url, { name: 'primary', normalizeQuery: (q) => `N:${q}` });
+    // Read before the chain forms: then a table lock is queued on accounts.
+    const ctid = (await admin.query<{ ctid: string }>('SELECT ctid::text FROM accounts WHERE id = 1')).rows[0]
+      ?.ctid;
     try {
       const pids = await blockingChain(sessions);
       const before = Date.now();
@@ -117,6 +120,26 @@ describe('PostgresTarget sampling a real server', () => {
         relation: 'public.accounts',
       });
       expect([...c.blockedBy].sort()).toEqual([pids.holder, pids.a, pids.b].sort());
+      // Each wait told as what it is: A waits for the holder's transaction to end (for row (0,1)),
+      // B for that row's tuple lock, C for the table.
+      const row = {
+        kind: 'row',
+        relation: 'public.accounts',
+        relationOid: expect.any(Number) as unknown,
+        ctid,
+      };
+      expect(waitOf(sample, pids.a).object).toEqual({
+        kind: 'transaction',
+        transactionId: expect.stringMatching(/^\d+$/) as unknown,
+        holderPid: pids.holder,
+        row,
+      });
+      expect(waitOf(sample, pids.b).object).toEqual(row);
+      expect(c.object).toEqual({
+        kind: 'relation',
+        relation: 'public.accounts',
+        relationOid: expect.any(Number) as unknown,
+      });
       expect(c.waitStart).toBeGreaterThan(sample.takenAt - 30_000);
       expect(c.waitStart).toBeLessThanOrEqual(sample.serverNow ?? 0);
       expect(sample.lockWaits).toHaveLength(3);
@@ -124,6 +147,26 @@ describe('PostgresTarget sampling a real server', () => {
       const counters = sample.counters.find((d) => d.database === db.name);
       expect(counters?.commits).toBeGreaterThan(0);
       expect(counters?.deadlocks).toBe(0);
+    } finally {
+      await sessions.close();
+      await target.close();
+    }
+  });
+
+  it('tells advisory locks by their key, one bigint or two int4', async () => {
+    const sessions = new LockSessions(db.url);
+    const target = await PostgresTarget.connect(db.url, { name: 'primary' });
+    try {
+      const holder = await sessions.open();
+      await holder.client.query('SELECT pg_advisory_lock(5000000000), pg_advisory_lock(-3, 7)');
+      const one = await sessions.open();
+      const two = await sessions.open();
+      sessions.startBlocked(one.client, 'SELECT pg_advisory_lock(5000000000)');
+      sessions.startBlocked(two.client, 'SELECT pg_advisory_lock(-3, 7)');
+      await LockSessions.untilWaiting(admin, [one.pid, two.pid]);
+      const sample = await target.sample();
+      expect(waitOf(sample, one.pid).object).toEqual({ kind: 'advisory', key: '5000000000' });
+      expect(waitOf(sample, two.pid).object).toEqual({ kind: 'advisory', key: '-3,7' });
     } finally {
       await sessions.close();
       await target.close();
@@ -140,10 +183,28 @@ describe('PostgresTarget sampling a real server', () => {
         [await databaseOid()],
       );
       const waits = rows[0]?.rows ?? [];
-      expect(waits.map((w) => [w.pid, w.mode, w.relation, w.wait_start, w.blocked_by])).toEqual(
+      expect(
+        waits.map((w) => [w.pid, w.mode, w.relation, w.wait_start, w.blocked_by, w.ctid, w.holder_pid]),
+      ).toEqual(
         expect.arrayContaining([
-          [pids.a, 'ShareLock', 'public.accounts', null, [pids.holder]],
-          [pids.b, 'ExclusiveLock', 'public.accounts', null, [pids.a]],
+          [
+            pids.a,
+            'ShareLock',
+            'public.accounts',
+            null,
+            [pids.holder],
+            expect.stringMatching(/^\(0,\d+\)$/),
+            pids.holder,
+          ],
+          [
+            pids.b,
+            'ExclusiveLock',
+            'public.accounts',
+            null,
+            [pids.a],
+            expect.stringMatching(/^\(0,\d+\)$/),
+            null,
+          ],
         ]),
       );
     } finally {
