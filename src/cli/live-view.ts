@@ -1,9 +1,14 @@
+import { stripVTControlCharacters } from 'node:util';
 import pc from 'picocolors';
 import type { WatchState } from '../app/watch-cycle.js';
+import type { Finding } from '../core/finding.js';
 import type { LockWait, Sample, SessionSnapshot } from '../core/sample.js';
-import { describeFinding } from './finding-line.js';
+import { describeLock, findingParts } from './finding-line.js';
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
+
+/** Columns a line takes on the terminal: colours take none. */
+const visible = (text: string): number => stripVTControlCharacters(text).length;
 
 function clip(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
@@ -11,6 +16,54 @@ function clip(text: string, width: number): string {
 
 function flat(query: string | null): string {
   return query === null || query === '' ? '(no query)' : query.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Word-wraps `text` (uncoloured) to `width`, continuation lines under `hang`; past `maxLines` the
+ * last line is cut with `…`. Callers put what must always show (pids, counts) first and the
+ * query last, so only the query is ever abbreviated.
+ */
+export function wrap(text: string, width: number, hang: string, maxLines = 3): string[] {
+  const lines: string[] = [];
+  let line = '';
+  const words = text.split(' ');
+  for (let i = 0; i < words.length; i += 1) {
+    const word = words[i] ?? '';
+    const candidate = line === '' ? word : `${line} ${word}`;
+    const room = width - (lines.length === 0 ? 0 : hang.length);
+    if (candidate.length <= room || line === '' || line.trim() === '') {
+      line = candidate;
+      continue;
+    }
+    if (lines.length + 1 === maxLines) {
+      line = `${line} ${words.slice(i).join(' ')}`;
+      break;
+    }
+    lines.push(line);
+    line = word;
+  }
+  lines.push(line);
+  return lines.map((l, i) => {
+    const room = width - (i === 0 ? 0 : hang.length);
+    return `${i === 0 ? '' : hang}${clip(l, Math.max(1, room))}`;
+  });
+}
+
+/** Segments joined by ` · `, starting a new line where the next would not fit: none is cut. */
+function pack(segments: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const segment of segments) {
+    const candidate = line === '' ? segment : `${line} · ${segment}`;
+    if (line !== '' && visible(candidate) > width) {
+      lines.push(line);
+      line = `  ${segment}`;
+    } else {
+      line = candidate;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }
 
 /** The live terminal view of one target, redrawn after every sample. Pure: state in, text out. */
@@ -21,18 +74,44 @@ export interface ViewExtras {
   readonly logCounts?: ReadonlyMap<string, number>;
 }
 
-export function renderWatchView(state: WatchState, now: number, width: number, extras: ViewExtras = {}): string {
+const FINDINGS_SHOWN = 10;
+
+/**
+ * Each finding once, as its latest report, where it first appeared: a deadlock seen live and then
+ * enriched by the server log, an episode opened and then closed, keep their id and their place.
+ */
+export function latestFindings(findings: readonly Finding[]): Finding[] {
+  const latest = new Map<string, Finding>();
+  for (const finding of findings) latest.set(finding.id, finding);
+  return [...latest.values()];
+}
+
+export function renderWatchView(
+  state: WatchState,
+  now: number,
+  width: number,
+  extras: ViewExtras = {},
+): string {
   const notes = extras.notes ?? [];
   const lines: string[] = [];
   const sample = state.lastSample;
   const clock = new Date(now).toISOString().slice(11, 19);
-  const health = state.reachable ? pc.green('connected') : pc.red(`UNREACHABLE: ${state.problem ?? ''} (retrying)`);
-  lines.push(pc.bold(`hindsight watch · ${state.target} · ${clock} · `) + health);
+  const health = state.reachable
+    ? pc.green('connected')
+    : pc.red(`UNREACHABLE: ${state.problem ?? ''} (retrying)`);
+  lines.push(...pack([pc.bold(`hindsight watch · ${state.target}`), pc.bold(clock), health], width));
   if (sample) lines.push(...summary(sample, width));
   else lines.push(pc.dim('waiting for the first sample…'));
   const logged = [...(extras.logCounts ?? [])].filter(([kind]) => kind !== 'statement');
   if (logged.length > 0) {
-    lines.push(clip(`server log since start: ${logged.map(([kind, n]) => `${kind.replaceAll('_', ' ')} ${n}`).join(' · ')}`, width));
+    lines.push(
+      ...pack(
+        [
+          `server log since start: ${logged.map(([kind, n]) => `${kind.replaceAll('_', ' ')} ${n}`).join(' · ')}`,
+        ],
+        width,
+      ),
+    );
   }
   lines.push('');
   lines.push(pc.bold('Blocking now'));
@@ -40,10 +119,17 @@ export function renderWatchView(state: WatchState, now: number, width: number, e
   lines.push(...(trees.length > 0 ? trees : [pc.dim('  nobody is waiting on a lock')]));
   lines.push('');
   lines.push(pc.bold('Findings'));
-  const recent = state.recentFindings.slice(-10).map((f) => `  ${clip(describeFinding(f), width - 2)}`);
+  const recent = latestFindings(state.recentFindings)
+    .slice(-FINDINGS_SHOWN)
+    .flatMap((f) =>
+      findingParts(f).flatMap((part, i) =>
+        wrap(part, width - (i === 0 ? 2 : 4), '    ').map((l) => (i === 0 ? '  ' : '    ') + l),
+      ),
+    );
   lines.push(...(recent.length > 0 ? recent : [pc.dim('  none yet')]));
-  if (notes.length > 0) lines.push('', ...notes.map((n) => pc.yellow(clip(`! ${n}`, width))));
-  lines.push('', pc.dim('Ctrl-C to stop · --json for machine-readable findings'));
+  if (notes.length > 0)
+    lines.push('', ...notes.flatMap((n) => wrap(`! ${n}`, width, '  ', 2).map((l) => pc.yellow(l))));
+  lines.push('', pc.dim(clip('Ctrl-C to stop · --json for machine-readable findings', width)));
   return `${lines.join('\n')}\n`;
 }
 
@@ -51,13 +137,17 @@ function summary(sample: Sample, width: number): string[] {
   const clients = sample.sessions.filter((s) => s.backendType === 'client backend');
   const count = (state: string) => clients.filter((s) => s.state === state).length;
   const deadlocks = sample.counters.reduce((sum, c) => sum + c.deadlocks, 0);
-  return [
-    clip(
-      `sessions ${clients.length} (active ${count('active')}, idle in transaction ${count('idle in transaction')}, waiting on a lock ${sample.lockWaits.length})` +
-        ` · deadlocks since stats reset ${deadlocks} · sample ${sample.serverMs.toFixed(1)} ms`,
-      width,
-    ),
-  ];
+  return pack(
+    [
+      `sessions ${clients.length}`,
+      `active ${count('active')}`,
+      `idle in transaction ${count('idle in transaction')}`,
+      `waiting on a lock ${sample.lockWaits.length}`,
+      `deadlocks since stats reset ${deadlocks}`,
+      `sample ${sample.serverMs.toFixed(1)} ms`,
+    ],
+    width,
+  );
 }
 
 /** Roots first, each waiter under the session it waits on; roots are sessions that wait on nobody. */
@@ -76,17 +166,22 @@ function blockingTrees(sample: Sample, now: number, width: number): string[] {
     seen.add(pid);
     const session = sessions.get(pid);
     const wait = waits.get(pid);
-    const indent = '  '.repeat(depth + 1);
+    // Deep chains indent less than they nest, so a narrow terminal keeps room for the text.
+    const indent = '  '.repeat(Math.min(depth, 6) + 1);
+    const hang = `${indent}    `;
     if (wait) {
       const waited = wait.waitStart === null ? '' : ` ${secs(now - wait.waitStart)}`;
-      const head = `${indent}└ pid ${pid} waits${waited} for ${wait.mode} on ${wait.relation ?? wait.lockType}: `;
-      lines.push(clip(head + flat(session?.query ?? null), width));
+      const lock = describeLock(wait.mode, wait.object, wait.relation ?? wait.lockType);
+      const text = `└ pid ${pid} waits${waited} for ${lock}: ${flat(session?.query ?? null)}`;
+      lines.push(...wrap(text, width - indent.length, hang.slice(indent.length)).map((l) => indent + l));
     } else {
       const state = session?.state ?? 'unknown';
       const since = session?.stateChange == null ? '' : ` ${secs(now - session.stateChange)}`;
       const app = session?.application ? ` · ${session.application}` : '';
-      const head = `${indent}${pc.red('ROOT')} pid ${pid} (${state}${since}${app}): `;
-      lines.push(clip(head + flat(session?.query ?? null), width + 10));
+      const waiting = (children.get(pid) ?? []).length;
+      const text = `ROOT pid ${pid} (${state}${since}${app}) · blocks ${waiting} directly: ${flat(session?.query ?? null)}`;
+      const wrapped = wrap(text, width - indent.length, hang.slice(indent.length)).map((l) => indent + l);
+      lines.push(...wrapped.map((l, i) => (i === 0 ? l.replace('ROOT', pc.red('ROOT')) : l)));
     }
     for (const child of children.get(pid) ?? []) visit(child, depth + 1);
   };

@@ -19,17 +19,25 @@ export interface WatchDeps {
  * one line per finding otherwise, JSON lines with `--json`. Runs until SIGINT/SIGTERM; rejects
  * with a user error when it cannot go on (bad password, unreadable log).
  */
-export async function runWatch(options: WatchOptions, deps: WatchDeps, external?: AbortSignal): Promise<void> {
+export async function runWatch(
+  options: WatchOptions,
+  deps: WatchDeps,
+  external?: AbortSignal,
+): Promise<void> {
   const controller = new AbortController();
   const stop = (): void => {
     controller.abort();
   };
 
   const live = !options.json && deps.stdout.isTTY === true;
+  const lines =
+    options.json || live
+      ? null
+      : deadlockLines((line) => deps.stdout.write(`${line}\n`), options.logPath !== null);
   const sink: FindingSink = {
     publish(finding: Finding) {
       if (options.json) deps.stdout.write(`${JSON.stringify(finding)}\n`);
-      else if (!live) deps.stdout.write(`${describeFinding(finding)}\n`);
+      else lines?.publish(finding);
     },
   };
   /** Status lines (log rotated, not English…): on stderr, or in the live view's notes. */
@@ -43,14 +51,19 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps, external?
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   external?.addEventListener('abort', stop, { once: true });
-  status(`watching ${options.name} every ${options.intervalMs / 1000} s${options.logPath ? `, log ${options.logPath}` : ''}`);
+  status(
+    `watching ${options.name} every ${options.intervalMs / 1000} s${options.logPath ? `, log ${options.logPath}` : ''}`,
+  );
   watch.listen({
     note: status,
     ...(live
       ? {
           sampled: () => {
             const state = watch.state;
-            const view = renderWatchView(state, deps.clock.now(), deps.stdout.columns ?? 100, { notes, logCounts: state.logCounts });
+            const view = renderWatchView(state, deps.clock.now(), deps.stdout.columns ?? 100, {
+              notes,
+              logCounts: state.logCounts,
+            });
             deps.stdout.write(`\x1b[H\x1b[2J${view}`);
           },
         }
@@ -62,7 +75,62 @@ export async function runWatch(options: WatchOptions, deps: WatchDeps, external?
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await watch.stop();
+    lines?.flush();
   }
+}
+
+/** How long a deadlock seen live waits for the server log's report before it is printed alone. */
+const LOG_REPORT_WAIT_MS = 3_000;
+
+/**
+ * One line per finding, a deadlock once: a deadlock seen live is republished under the same id
+ * when the server's log report arrives (victim, every query), so while a log is tailed its line
+ * waits up to a few seconds for that report and is printed once, enriched. A report later than
+ * that prints as an update of the line already written.
+ */
+export function deadlockLines(
+  write: (line: string) => void,
+  logTailed: boolean,
+  waitMs = LOG_REPORT_WAIT_MS,
+): { publish(finding: Finding): void; flush(): void } {
+  const held = new Map<string, { finding: Finding; timer: ReturnType<typeof setTimeout> }>();
+  const printed = new Set<string>();
+  const print = (finding: Finding): void => {
+    const line = describeFinding(finding);
+    const again = finding.kind === 'deadlock' && printed.has(finding.id);
+    write(again ? line.replace(' DEADLOCK', ' DEADLOCK (update: the server log’s report)') : line);
+    if (finding.kind !== 'deadlock') return;
+    printed.add(finding.id);
+    if (printed.size > 1_000) printed.delete(printed.values().next().value ?? '');
+  };
+  const release = (id: string): void => {
+    const entry = held.get(id);
+    if (entry === undefined) return;
+    clearTimeout(entry.timer);
+    held.delete(id);
+    print(entry.finding);
+  };
+  return {
+    publish(finding) {
+      if (finding.kind === 'deadlock' && finding.source === 'live' && logTailed) {
+        const timer = setTimeout(() => {
+          release(finding.id);
+        }, waitMs);
+        timer.unref();
+        held.set(finding.id, { finding, timer });
+        return;
+      }
+      const waiting = held.get(finding.id);
+      if (waiting !== undefined) {
+        clearTimeout(waiting.timer);
+        held.delete(finding.id);
+      }
+      print(finding);
+    },
+    flush() {
+      for (const id of [...held.keys()]) release(id);
+    },
+  };
 }
 
 /** The `watch` flags as the engine's options for one target. */
