@@ -2,6 +2,7 @@ import type { Alert, AlertStatus } from './alert.js';
 import type { ApiToken, MonitoredTarget, Service, TargetHealth } from './catalog.js';
 import type { Finding, FindingKind } from './finding.js';
 import type { Incident, IncidentState, TimelineEntry } from './incident.js';
+import type { EscalationRepository, OutboxRepository, PagingDirectoryRepository } from './paging-records.js';
 import type { RuleState } from './rule-state.js';
 
 /**
@@ -32,10 +33,32 @@ export interface StoreRepositories {
   readonly services: ServiceRepository;
   readonly targets: TargetRepository;
   readonly tokens: TokenRepository;
+  /** Paging (paging-records.ts): the directory, escalation states and the outbox. */
+  readonly paging: PagingDirectoryRepository;
+  readonly escalations: EscalationRepository;
+  readonly outbox: OutboxRepository;
 }
 
 /** When a finding happened: `at`, or a blocking episode's start. */
 export const findingTime = (finding: Finding): number => ('at' in finding ? finding.at : finding.startedAt);
+
+export interface FindingQuery {
+  readonly since: number;
+  readonly target?: string;
+  readonly kinds?: readonly FindingKind[];
+  readonly limit?: number;
+  /** Keyset cursor: findings strictly after this (`findingTime`, `id`) in the list's order. */
+  readonly after?: FindingCursor;
+}
+
+/** Where a page of findings ended: its last finding's time and id. */
+export interface FindingCursor {
+  readonly at: number;
+  readonly id: string;
+}
+
+/** The cursor that continues a list after `finding`. */
+export const findingCursor = (finding: Finding): FindingCursor => ({ at: findingTime(finding), id: finding.id });
 
 export interface FindingRepository {
   /**
@@ -46,10 +69,12 @@ export interface FindingRepository {
   /** By id, in the order asked; unknown ids are left out. */
   get(ids: readonly string[]): Promise<Finding[]>;
   /**
-   * Findings active since `since`, oldest first (by `findingTime`): those at or after it, and
-   * blocking episodes that ended at or after it or have not ended.
+   * Findings active since `since`, oldest first (by `findingTime`, then `id` in code-unit order):
+   * those at or after it, and blocking episodes that ended at or after it or have not ended.
+   * `after` is a keyset cursor: only findings ordered after that (time, id) — pass the last one of
+   * a page to read the next, however many findings share one millisecond.
    */
-  list(query: { readonly since: number; readonly target?: string; readonly kinds?: readonly FindingKind[]; readonly limit?: number }): Promise<Finding[]>;
+  list(query: FindingQuery): Promise<Finding[]>;
   /** Drops findings that ended before `before` and back no alert or incident. Returns how many. */
   prune(before: number): Promise<number>;
 }
@@ -100,6 +125,8 @@ export interface RuleStateRepository {
   list(): Promise<RuleState[]>;
   /** Upserts by `key`. */
   save(state: RuleState): Promise<void>;
+  /** Upserts each by `key` (one statement where the store can: a rule cycle's changes at once). */
+  saveMany(states: readonly RuleState[]): Promise<void>;
 }
 
 export interface ServiceRepository {

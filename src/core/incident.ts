@@ -58,7 +58,13 @@ export type TimelineKind =
   | 'state_changed'
   | 'note'
   | 'summary_updated'
-  | 'evidence_added';
+  | 'evidence_added'
+  /** Paging: an escalation step taken (who it pages), the policy exhausted. */
+  | 'escalated'
+  /** Paging: a message delivered, given up on, or of unknown outcome (not resent). */
+  | 'notification_sent'
+  | 'notification_failed'
+  | 'notification_unknown';
 
 /** One line of an incident's timeline. Appended, never edited. */
 export interface TimelineEntry {

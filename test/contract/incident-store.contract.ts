@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IncidentStore } from '../../src/core/incident-store.js';
+import { findingCursor } from '../../src/core/incident-store.js';
 import { alert, deadlock, entry, episode, health, incident, ruleState, service, target, token } from './store-fixtures.js';
 
 /**
@@ -81,6 +82,31 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         expect(await store.findings.list({ since: 0 })).toHaveLength(100);
         expect(await store.findings.list({ since: 0, limit: 5_000 })).toHaveLength(1_000);
         expect((await store.findings.list({ since: 0, limit: 3 })).map((f) => f.id)).toEqual(['d0000', 'd0001', 'd0002']);
+      });
+
+      it('pages with a keyset cursor (time, id): findings sharing one millisecond are each read once', async () => {
+        // 25 findings in one millisecond (ids out of code-unit order when saved), around others.
+        const burst = Array.from({ length: 25 }, (_, i) => deadlock(`b${String((i * 7) % 25).padStart(2, '0')}`, 2_000));
+        await store.findings.save(
+          [deadlock('a-early', 1_500), ...burst, deadlock('c-late', 2_500), episode('open-since-before', 500, null), deadlock('B-upper', 2_000)],
+          5_000,
+        );
+        const pages: string[][] = [];
+        let after: { at: number; id: string } | undefined;
+        for (;;) {
+          const page = await store.findings.list(after === undefined ? { since: 1_000, limit: 10 } : { since: 1_000, limit: 10, after });
+          pages.push(page.map((f) => f.id));
+          const last = page[page.length - 1];
+          if (page.length < 10 || last === undefined) break;
+          after = findingCursor(last);
+        }
+        const expected = ['open-since-before', 'a-early', 'B-upper', ...burst.map((f) => f.id).sort(), 'c-late'];
+        expect(pages.flat()).toEqual(expected);
+        expect(pages.map((p) => p.length)).toEqual([10, 10, 9]);
+        // The cursor composes with the other filters, and is strict: the finding it names is not repeated.
+        expect((await store.findings.list({ since: 0, kinds: ['deadlock'], after: { at: 2_000, id: 'b23' } })).map((f) => f.id)).toEqual(['b24', 'c-late']);
+        expect(await store.findings.list({ since: 0, target: 'billing-db', after: { at: 0, id: '' } })).toEqual([]);
+        expect((await store.findings.list({ since: 0, after: { at: 2_000, id: 'b24' } })).map((f) => f.id)).toEqual(['c-late']);
       });
 
       it('prunes findings that ended before a time, keeping those that back an alert or an incident', async () => {
@@ -263,6 +289,15 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         expect(await store.ruleStates.get('deadlocks:shop-db')).toEqual(firing);
         expect(await store.ruleStates.get('nope')).toBeNull();
         expect((await store.ruleStates.list()).map((s) => s.key)).toEqual(['blocking:shop-db', 'deadlocks:shop-db']);
+      });
+
+      it('upserts many at once, inserting new keys and replacing known ones', async () => {
+        await store.ruleStates.save(ruleState('deadlocks:shop-db'));
+        const firing = ruleState('deadlocks:shop-db', { phase: 'firing', since: 2_000, value: 3, alertId: 'a1', evaluatedAt: 2_000 });
+        const pending = ruleState('blocking:billing-db', { phase: 'pending', since: 2_000, value: 1, evaluatedAt: 2_000 });
+        await store.ruleStates.saveMany([firing, pending]);
+        await store.ruleStates.saveMany([]);
+        expect(await store.ruleStates.list()).toEqual([pending, firing]);
       });
     });
 

@@ -3,8 +3,9 @@ import { advisoryKey } from '../../src/store/postgres/advisory-key.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
 import { incidentStoreContract } from './incident-store.contract.js';
+import { pagingStoreContract } from './paging-store.contract.js';
 
-const TABLES = 'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens';
+const TABLES = 'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens, paging_directory, escalation_states, outbox';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -15,6 +16,12 @@ afterAll(async () => {
 });
 
 incidentStoreContract('PostgresStore', async () => {
+  const store = await PostgresStore.open({ url: db.url });
+  await withClient(db.url, (c) => c.query(`TRUNCATE ${TABLES} RESTART IDENTITY`));
+  return store;
+});
+
+pagingStoreContract('PostgresStore', async () => {
   const store = await PostgresStore.open({ url: db.url });
   await withClient(db.url, (c) => c.query(`TRUNCATE ${TABLES} RESTART IDENTITY`));
   return store;
@@ -34,7 +41,10 @@ describe('PostgresStore on its own', () => {
       const { rows } = await withClient(fresh.url, (c) =>
         c.query<{ position: number; name: string }>('SELECT position, name FROM hindsight_migrations ORDER BY position'),
       );
-      expect(rows).toEqual([{ position: 1, name: '0001-incident-record' }]);
+      expect(rows).toEqual([
+        { position: 1, name: '0001-incident-record' },
+        { position: 2, name: '0002-paging' },
+      ]);
     } finally {
       await fresh.drop();
     }

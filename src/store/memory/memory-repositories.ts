@@ -17,6 +17,7 @@ import {
 import { listLimit } from '../list-limit.js';
 import { storeConflict } from '../store-conflict.js';
 import type { StoredFinding, TableAccess } from './memory-tables.js';
+import { memoryEscalations, memoryOutbox, memoryPaging } from './memory-paging-repositories.js';
 
 /** Code-unit order, as PostgreSQL's `COLLATE "C"` sorts (the PostgreSQL store's text columns use it). */
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -54,15 +55,19 @@ function findings(t: TableAccess): FindingRepository {
       const found = ids.flatMap((id) => t.get('findings', id)?.finding ?? []);
       return out(found);
     },
-    list({ since, target, kinds, limit }) {
-      const rows = t
-        .rows('findings')
-        .filter((r) => r.endedAt === null || r.endedAt >= since)
-        .filter((r) => target === undefined || r.finding.target === target)
-        .filter((r) => kinds === undefined || kinds.includes(r.finding.kind))
-        .map((r) => r.finding)
-        .sort(byFindingTime);
-      return out(rows.slice(0, listLimit(limit)));
+    list({ since, target, kinds, limit, after }) {
+      const rows: Finding[] = [];
+      for (const r of t.values('findings')) {
+        if (r.endedAt !== null && r.endedAt < since) continue;
+        if (target !== undefined && r.finding.target !== target) continue;
+        if (kinds !== undefined && !kinds.includes(r.finding.kind)) continue;
+        if (after !== undefined) {
+          const at = findingTime(r.finding);
+          if (at < after.at || (at === after.at && r.finding.id <= after.id)) continue;
+        }
+        rows.push(r.finding);
+      }
+      return out(rows.sort(byFindingTime).slice(0, listLimit(limit)));
     },
     prune(before) {
       const linked = new Set([
@@ -225,6 +230,10 @@ function ruleStates(t: TableAccess): RuleStateRepository {
       t.set('ruleStates', state.key, state);
       return Promise.resolve();
     },
+    saveMany(states) {
+      for (const state of states) t.set('ruleStates', state.key, state);
+      return Promise.resolve();
+    },
   };
 }
 
@@ -314,4 +323,7 @@ export const memoryRepositories = (t: TableAccess): StoreRepositories => ({
   services: services(t),
   targets: targets(t),
   tokens: tokens(t),
+  paging: memoryPaging(t),
+  escalations: memoryEscalations(t),
+  outbox: memoryOutbox(t),
 });

@@ -41,6 +41,15 @@ export class MemoryStore implements IncidentStore {
   get tokens(): StoreRepositories['tokens'] {
     return this.#repositories.tokens;
   }
+  get paging(): StoreRepositories['paging'] {
+    return this.#repositories.paging;
+  }
+  get escalations(): StoreRepositories['escalations'] {
+    return this.#repositories.escalations;
+  }
+  get outbox(): StoreRepositories['outbox'] {
+    return this.#repositories.outbox;
+  }
 
   transact<T>(lock: string, work: (tx: StoreRepositories) => Promise<T>): Promise<T> {
     const previous = this.#locks.get(lock) ?? Promise.resolve();

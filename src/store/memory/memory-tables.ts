@@ -2,6 +2,7 @@ import type { Alert } from '../../core/alert.js';
 import type { ApiToken, MonitoredTarget, Service, TargetHealth } from '../../core/catalog.js';
 import type { Finding } from '../../core/finding.js';
 import type { Incident, TimelineEntry } from '../../core/incident.js';
+import type { EscalationRecord, OutboxMessage, PagingDirectory } from '../../core/paging-records.js';
 import type { RuleState } from '../../core/rule-state.js';
 
 export interface StoredFinding {
@@ -23,6 +24,12 @@ export interface EvidenceLink {
   readonly at: number;
 }
 
+export interface StoredOutboxMessage {
+  readonly message: OutboxMessage;
+  /** Insertion order, for messages created at the same time. */
+  readonly seq: number;
+}
+
 /** The memory store's tables, one map each, keyed like the PostgreSQL primary keys. */
 export interface Tables {
   readonly findings: Map<string, StoredFinding>;
@@ -36,6 +43,10 @@ export interface Tables {
   readonly targets: Map<string, MonitoredTarget>;
   readonly health: Map<string, TargetHealth>;
   readonly tokens: Map<string, ApiToken>;
+  /** One row, keyed `current`. */
+  readonly paging: Map<string, PagingDirectory>;
+  readonly escalations: Map<string, EscalationRecord>;
+  readonly outbox: Map<string, StoredOutboxMessage>;
 }
 
 export type TableName = keyof Tables;
@@ -52,6 +63,9 @@ export const emptyTables = (): Tables => ({
   targets: new Map(),
   health: new Map(),
   tokens: new Map(),
+  paging: new Map(),
+  escalations: new Map(),
+  outbox: new Map(),
 });
 
 /** What a transaction wrote, as the previous values to put back if it rolls back. */
@@ -87,6 +101,11 @@ export class TableAccess {
   /** The stored rows themselves (in a fresh array), for filtering before cloning the few returned. */
   rows<N extends TableName>(table: N): Row<N>[] {
     return [...(this.#tables[table] as Map<string, Row<N>>).values()];
+  }
+
+  /** The stored rows themselves, without copying them into an array (scans that keep few rows). */
+  values<N extends TableName>(table: N): IterableIterator<Row<N>> {
+    return (this.#tables[table] as Map<string, Row<N>>).values();
   }
 
   has(table: TableName, key: string): boolean {

@@ -10,6 +10,20 @@ import type {
 import type { StoreDatabase } from './store-database.js';
 import { conflictOn } from './unique-violation.js';
 
+const SAVE_BATCH = 5_000;
+
+const toRow = (state: RuleState) => ({
+  key: state.key,
+  rule: state.rule,
+  target: state.target,
+  service: state.service,
+  phase: state.phase,
+  since: state.since,
+  value: state.value,
+  alert_id: state.alertId,
+  evaluated_at: state.evaluatedAt,
+});
+
 export function postgresRuleStates(db: Kysely<StoreDatabase>): RuleStateRepository {
   const select = () =>
     db
@@ -19,6 +33,29 @@ export function postgresRuleStates(db: Kysely<StoreDatabase>): RuleStateReposito
     ...r,
     phase: r.phase as RulePhase,
   });
+  const saveMany = async (states: readonly RuleState[]): Promise<void> => {
+    // One INSERT … ON CONFLICT may not touch a row twice: the last state of a key wins.
+    const rows = [...new Map(states.map((s) => [s.key, toRow(s)])).values()];
+    // 9 parameters a row: 5,000 rows stay below PostgreSQL's 65,535 per statement.
+    for (let start = 0; start < rows.length; start += SAVE_BATCH) {
+      await db
+        .insertInto('rule_states')
+        .values(rows.slice(start, start + SAVE_BATCH))
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet((eb) => ({
+            rule: eb.ref('excluded.rule'),
+            target: eb.ref('excluded.target'),
+            service: eb.ref('excluded.service'),
+            phase: eb.ref('excluded.phase'),
+            since: eb.ref('excluded.since'),
+            value: eb.ref('excluded.value'),
+            alert_id: eb.ref('excluded.alert_id'),
+            evaluated_at: eb.ref('excluded.evaluated_at'),
+          })),
+        )
+        .execute();
+    }
+  };
   return {
     async get(key) {
       const row = await select().where('key', '=', key).executeTakeFirst();
@@ -27,23 +64,8 @@ export function postgresRuleStates(db: Kysely<StoreDatabase>): RuleStateReposito
     async list() {
       return (await select().orderBy('key').execute()).map(toState);
     },
-    async save(state) {
-      const row = {
-        rule: state.rule,
-        target: state.target,
-        service: state.service,
-        phase: state.phase,
-        since: state.since,
-        value: state.value,
-        alert_id: state.alertId,
-        evaluated_at: state.evaluatedAt,
-      };
-      await db
-        .insertInto('rule_states')
-        .values({ key: state.key, ...row })
-        .onConflict((oc) => oc.column('key').doUpdateSet(row))
-        .execute();
-    },
+    save: (state) => saveMany([state]),
+    saveMany,
   };
 }
 

@@ -66,7 +66,7 @@ export function postgresFindings(db: Kysely<StoreDatabase>): FindingRepository {
       return ids.flatMap((id) => byId.get(id) ?? []);
     },
 
-    async list({ since, target, kinds, limit }) {
+    async list({ since, target, kinds, limit, after }) {
       if (kinds?.length === 0) return [];
       let query = db
         .selectFrom('findings')
@@ -74,6 +74,8 @@ export function postgresFindings(db: Kysely<StoreDatabase>): FindingRepository {
         .where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>=', since)]));
       if (target !== undefined) query = query.where('target', '=', target);
       if (kinds !== undefined) query = query.where('kind', 'in', [...kinds]);
+      // A row comparison, so that the (at, id) index serves the keyset cursor.
+      if (after !== undefined) query = query.where(sql<boolean>`(at, id) > (${after.at}, ${after.id})`);
       const rows = await query.orderBy('at').orderBy('id').limit(listLimit(limit)).execute();
       return rows.map((r) => r.payload as Finding);
     },

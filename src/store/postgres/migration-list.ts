@@ -1,4 +1,5 @@
 import { sql as incidentRecord } from './migrations/0001-incident-record.js';
+import { sql as paging } from './migrations/0002-paging.js';
 
 /** A schema change, applied once, in order, and recorded in `hindsight_migrations`. */
 export interface Migration {
@@ -10,4 +11,7 @@ export interface Migration {
  * Every migration, oldest first. Migrations only grow: append new ones at the end, never edit or
  * reorder one that has shipped (a replica still running the previous release reads the same tables).
  */
-export const MIGRATIONS: readonly Migration[] = [{ name: '0001-incident-record', sql: incidentRecord }];
+export const MIGRATIONS: readonly Migration[] = [
+  { name: '0001-incident-record', sql: incidentRecord },
+  { name: '0002-paging', sql: paging },
+];

@@ -7,6 +7,7 @@ import { advisoryKey } from './advisory-key.js';
 import { postgresEvidence, postgresFindings } from './finding-repositories.js';
 import { postgresAlerts, postgresIncidents, postgresTimeline } from './incident-repositories.js';
 import { postgresRuleStates, postgresServices, postgresTargets, postgresTokens } from './catalog-repositories.js';
+import { postgresEscalations, postgresOutbox, postgresPaging } from './paging-repositories.js';
 import { migrate } from './schema-migrator.js';
 import type { StoreDatabase } from './store-database.js';
 
@@ -42,6 +43,9 @@ const repositories = (db: Kysely<StoreDatabase>): StoreRepositories => ({
   services: postgresServices(db),
   targets: postgresTargets(db),
   tokens: postgresTokens(db),
+  paging: postgresPaging(db),
+  escalations: postgresEscalations(db),
+  outbox: postgresOutbox(db),
 });
 
 /**
@@ -60,6 +64,9 @@ export class PostgresStore implements IncidentStore {
   readonly services: StoreRepositories['services'];
   readonly targets: StoreRepositories['targets'];
   readonly tokens: StoreRepositories['tokens'];
+  readonly paging: StoreRepositories['paging'];
+  readonly escalations: StoreRepositories['escalations'];
+  readonly outbox: StoreRepositories['outbox'];
   readonly #db: Kysely<StoreDatabase>;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #statementTimeoutMs: number;
@@ -79,6 +86,9 @@ export class PostgresStore implements IncidentStore {
     this.services = repos.services;
     this.targets = repos.targets;
     this.tokens = repos.tokens;
+    this.paging = repos.paging;
+    this.escalations = repos.escalations;
+    this.outbox = repos.outbox;
   }
 
   /** Connects, brings the schema up to date, and returns the store. */

@@ -12,6 +12,9 @@ export interface StoreDatabase {
   targets: TargetsTable;
   target_health: TargetHealthTable;
   api_tokens: ApiTokensTable;
+  paging_directory: PagingDirectoryTable;
+  escalation_states: EscalationStatesTable;
+  outbox: OutboxTable;
 }
 
 /** jsonb is written as its JSON text and read back parsed by `pg`. */
@@ -120,4 +123,36 @@ export interface ApiTokensTable {
   secret_hash: string;
   role: string;
   created_at: number;
+}
+
+export interface PagingDirectoryTable {
+  id: string;
+  document: Json<unknown>;
+  updated_at: number;
+}
+
+export interface EscalationStatesTable {
+  incident_id: string;
+  policy: string;
+  kind: string;
+  state: Json<unknown>;
+  wake_at: number | null;
+  updated_at: number;
+}
+
+export interface OutboxTable {
+  seq: Generated<number>;
+  id: string;
+  idempotency_key: string;
+  incident_id: string | null;
+  channel: string;
+  notification: Json<unknown>;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+  updated_at: number;
+  claimed_at: number | null;
+  sent_at: number | null;
+  last_error: string | null;
 }
