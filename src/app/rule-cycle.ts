@@ -4,8 +4,8 @@ import { BUILT_IN_RULES, RULE_NAMES, applyRuleOverrides, isRuleName, ruleTitle }
 import type { MonitoredTarget, RuleOverride, Service } from '../core/catalog.js';
 import { DEFAULT_GROUPING } from '../core/catalog.js';
 import type { Finding, FindingKind } from '../core/finding.js';
-import type { StoreRepositories } from '../core/incident-store.js';
-import { findingTime } from '../core/incident-store.js';
+import type { FindingCursor, StoreRepositories } from '../core/incident-store.js';
+import { findingCursor } from '../core/incident-store.js';
 import type { IncidentStore } from '../core/incident-store.js';
 import type { Clock, IdSource } from '../core/ports.js';
 import { RULE_FINDING_KINDS, measureRule } from '../core/rule-measure.js';
@@ -53,7 +53,6 @@ export const RULES_LOCK = 'rules';
 const SHORT_KINDS: readonly FindingKind[] = ['deadlock', 'blocking_episode', 'idle_in_transaction', 'lock_wait_storm', 'long_transaction'];
 const OUTAGE_KINDS: readonly FindingKind[] = ['target_unreachable', 'target_recovered'];
 const PAGE = 1000;
-const MAX_PAGES = 200;
 
 /** The rules in force for one target: built-in ← global `rules:` ← its service's ← its own. */
 export const rulesFor = (
@@ -69,8 +68,9 @@ export const rulesFor = (
  * previous one's result. Idempotent: measurements depend only on the findings and `now`, and a rule
  * state is written only when something changed, so a second run at the same `now` writes nothing.
  *
- * Round trips per cycle: targets, services and rule states once each, findings in pages of 1000;
- * then only for what changes (an alert fired, refreshed or resolved, and its incident). Steady
+ * Round trips per cycle: targets, services and rule states once each, findings in pages of 1000
+ * (a keyset cursor), the changed rule states in one statement at the end; then only for what
+ * changes (an alert fired, refreshed or resolved, and its incident). Steady
  * firing alerts cost nothing: see `worthRefreshing` and `changedState` (a late finding that neither
  * moves a counted value nor is newer than the last change is linked at the next change).
  */
@@ -106,8 +106,8 @@ export class RuleCycle {
     const outageWindow = longest(['target_unreachable']);
     const names = plans.map((p) => p.target.name);
     const [recent, outages] = await Promise.all([
-      plans.length === 0 ? [] : scanFindings(tx, now - shortWindow, SHORT_KINDS, names),
-      plans.length === 0 || outageWindow === 0 ? [] : scanFindings(tx, now - outageWindow, OUTAGE_KINDS, names),
+      plans.length === 0 ? [] : scanFindings(tx, now - shortWindow, SHORT_KINDS),
+      plans.length === 0 || outageWindow === 0 ? [] : scanFindings(tx, now - outageWindow, OUTAGE_KINDS),
     ]);
     const byTarget = new Map<string, Finding[]>();
     for (const f of [...recent, ...outages]) {
@@ -125,6 +125,8 @@ export class RuleCycle {
       touched.set(id, { actor, quiet: seen === undefined ? quiet : seen.quiet && quiet });
     };
     const planned = new Set(names);
+    /** Rule states to write, at the end of the cycle. */
+    const changes: RuleState[] = [];
 
     for (const { target, service, rules } of plans) {
       const findings = byTarget.get(target.name) ?? [];
@@ -198,7 +200,7 @@ export class RuleCycle {
         }
         if (next.phase === 'pending') counts.pending += 1;
         if (next.phase === 'firing') counts.firing += 1;
-        if (previous === undefined ? next.phase !== 'ok' : refreshed || changedState(previous, next)) await tx.ruleStates.save(next);
+        if (previous === undefined ? next.phase !== 'ok' : refreshed || changedState(previous, next)) changes.push(next);
       }
     }
 
@@ -212,8 +214,10 @@ export class RuleCycle {
         counts.resolved += resolved.alert ? 1 : 0;
         counts.incidentsResolved += resolved.incident ? 1 : 0;
       }
-      await tx.ruleStates.save({ ...state, phase: 'ok', since: now, value: 0, alertId: null, evaluatedAt: now });
+      changes.push({ ...state, phase: 'ok', since: now, value: 0, alertId: null, evaluatedAt: now });
     }
+    // Every changed state in one statement (its key is the rule and target: each is written once).
+    if (changes.length > 0) await tx.ruleStates.saveMany(changes);
 
     for (const [incidentId, how] of [...touched.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       await refreshSummary(ctx, incidentId, how);
@@ -269,36 +273,18 @@ const worthRefreshing = (rule: RuleName, prev: RuleState, m: RuleMeasurement): b
   (COUNTED.includes(rule) ? m.value !== prev.value : m.value >= 2 * prev.value || m.value < prev.value);
 
 /**
- * Findings of `kinds` active since `since`, read in pages (the store returns at most 1000 at a time,
- * oldest first): each page starts at the previous one's latest time, and ids seen twice are kept
- * once. When a full page brings nothing new (over 1000 findings in one millisecond, or over 1000
- * episodes still open), the rest is read target by target.
+ * Findings of `kinds` active since `since`, read in pages of 1000 (oldest first), each continuing
+ * after the previous one's last (time, id): a keyset cursor, so a burst of findings in one
+ * millisecond costs pages, not a query per target.
  */
-const scanFindings = async (tx: StoreRepositories, since: number, kinds: readonly FindingKind[], targets: readonly string[]): Promise<Finding[]> => {
-  const byId = new Map<string, Finding>();
-  const complete = await scanPages(tx, { since, kinds }, byId);
-  if (!complete) for (const target of targets) await scanPages(tx, { since, kinds, target }, byId);
-  return [...byId.values()];
-};
-
-/** Reads pages into `byId`; false when it got stuck before the end. */
-const scanPages = async (
-  tx: StoreRepositories,
-  query: { readonly since: number; readonly kinds: readonly FindingKind[]; readonly target?: string },
-  byId: Map<string, Finding>,
-): Promise<boolean> => {
-  let cursor = query.since;
-  for (let page = 0; page < MAX_PAGES; page += 1) {
-    const batch = await tx.findings.list({ ...query, since: cursor, limit: PAGE });
-    let added = 0;
-    for (const f of batch) {
-      if (!byId.has(f.id)) added += 1;
-      byId.set(f.id, f);
-    }
+const scanFindings = async (tx: StoreRepositories, since: number, kinds: readonly FindingKind[]): Promise<Finding[]> => {
+  const found: Finding[] = [];
+  let after: FindingCursor | undefined;
+  for (;;) {
+    const batch = await tx.findings.list(after === undefined ? { since, kinds, limit: PAGE } : { since, kinds, limit: PAGE, after });
+    found.push(...batch);
     const last = batch[batch.length - 1];
-    if (batch.length < PAGE || last === undefined) return true;
-    if (added === 0) return false;
-    cursor = Math.max(cursor, findingTime(last));
+    if (batch.length < PAGE || last === undefined) return found;
+    after = findingCursor(last);
   }
-  return false;
 };
