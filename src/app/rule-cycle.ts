@@ -4,7 +4,8 @@ import { BUILT_IN_RULES, RULE_NAMES, applyRuleOverrides, isRuleName, ruleTitle }
 import type { MonitoredTarget, RuleOverride, Service } from '../core/catalog.js';
 import { DEFAULT_GROUPING } from '../core/catalog.js';
 import type { Finding, FindingKind } from '../core/finding.js';
-import type { FindingCursor, StoreRepositories } from '../core/incident-store.js';
+import type { EvidenceLinks, FindingCursor, StoreRepositories } from '../core/incident-store.js';
+import type { TimelineEntry } from '../core/incident.js';
 import { findingCursor } from '../core/incident-store.js';
 import type { IncidentStore } from '../core/incident-store.js';
 import type { Clock, IdSource } from '../core/ports.js';
@@ -92,7 +93,8 @@ export class RuleCycle {
     return this.#store.transact(RULES_LOCK, (tx) => this.#cycle(tx, now));
   }
 
-  async #cycle(tx: StoreRepositories, now: number): Promise<RuleCycleReport> {
+  async #cycle(store: StoreRepositories, now: number): Promise<RuleCycleReport> {
+    const { repos: tx, flush } = deferredWrites(store);
     const [targets, services, states] = await Promise.all([tx.targets.list(), tx.services.list(), tx.ruleStates.list()]);
     const serviceByName = new Map(services.map((s) => [s.name, s]));
     const stateByKey = new Map(states.map((s) => [s.key, s]));
@@ -128,80 +130,89 @@ export class RuleCycle {
     /** Rule states to write, at the end of the cycle. */
     const changes: RuleState[] = [];
 
+    // First measure and step every rule (pure), then read the firing alerts of all the rules that
+    // raise one at once, then write what changed.
+    const evaluations: Evaluation[] = [];
     for (const { target, service, rules } of plans) {
       const findings = byTarget.get(target.name) ?? [];
       const kinds = new Set(findings.map((f) => f.kind));
       for (const rule of rules) {
-        const key = ruleStateKey(rule.name, target.name);
-        const previous = stateByKey.get(key);
+        const previous = stateByKey.get(ruleStateKey(rule.name, target.name));
         // Quiet and nothing to look at (the usual case for most rules of most targets): nothing can change.
         const quiet = previous === undefined || previous.phase === 'ok';
         if (quiet && (!rule.enabled || !RULE_FINDING_KINDS[rule.name].some((k) => kinds.has(k)))) continue;
         const prev = previous ?? initialRuleState({ rule: rule.name, target: target.name, service: target.service, now });
-        counts.evaluated += 1;
         const measurement = measureRule(rule, findings, { target: target.name, now });
         const step = stepRule({ ...prev, service: target.service }, measurement, rule, now);
-        let next = step.state;
-        let refreshed = false;
-        const actor = `rule:${rule.name}`;
-        if (step.event === 'fire' || (step.event === 'firing' && prev.alertId === null)) {
-          const fingerprint = `rule:${rule.name}:${target.name}`;
-          const existing = await tx.alerts.findFiring(target.service, fingerprint);
-          if (existing !== null) {
-            // A firing alert without its state (a state lost, or a rule re-enabled): take it over.
-            const r = await refreshAlert(ctx, existing, { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence }, actor);
-            if (r.incidentId !== null) touch(r.incidentId, actor);
-            next = { ...next, alertId: existing.id };
-          } else {
-            const alert: Alert = {
-              id: this.#ids.next('alert'),
-              fingerprint,
-              source: 'rule',
-              service: target.service,
-              target: target.name,
-              rule: rule.name,
-              severity: rule.severity,
-              status: 'firing',
-              summary: measurement.summary,
-              labels: { rule: rule.name, target: target.name, service: target.service },
-              startedAt: now,
-              updatedAt: now,
-              resolvedAt: null,
-              incidentId: null,
-              evidence: measurement.evidence,
-            };
-            const placed = await placeAlert(ctx, alert, {
-              actor,
-              grouping: service?.grouping ?? DEFAULT_GROUPING,
-              title: ruleTitle(rule.name, target.name),
-            });
-            counts.fired += 1;
-            if (placed.placement === 'opened') counts.opened += 1;
-            else if (placed.placement === 'joined') counts.joined += 1;
-            else counts.reopened += 1;
-            touch(placed.incident.id, actor, placed.placement === 'opened');
-            next = { ...next, alertId: alert.id };
-          }
-        } else if (step.event === 'firing' && prev.alertId !== null) {
-          const fresh = worthRefreshing(rule.name, prev, measurement);
-          if (fresh) {
-            const alert = await tx.alerts.get(prev.alertId);
-            if (alert !== null && alert.status === 'firing') {
-              const r = await refreshAlert(ctx, alert, { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence }, actor);
-              refreshed = r.changed;
-              if (r.changed) counts.refreshed += 1;
-              if (r.incidentId !== null) touch(r.incidentId, actor);
-            }
-          }
-        } else if (step.event === 'resolve' && prev.alertId !== null) {
-          const resolved = await this.#resolve(ctx, prev.alertId, actor, touch);
-          counts.resolved += resolved.alert ? 1 : 0;
-          counts.incidentsResolved += resolved.incident ? 1 : 0;
-        }
-        if (next.phase === 'pending') counts.pending += 1;
-        if (next.phase === 'firing') counts.firing += 1;
-        if (previous === undefined ? next.phase !== 'ok' : refreshed || changedState(previous, next)) changes.push(next);
+        const raises = step.event === 'fire' || (step.event === 'firing' && prev.alertId === null);
+        evaluations.push({ target, service, rule, previous, prev, measurement, step, raises, fingerprint: `rule:${rule.name}:${target.name}` });
       }
+    }
+    const raising = evaluations.filter((e) => e.raises).map((e) => ({ service: e.target.service, fingerprint: e.fingerprint }));
+    const firingAlerts = raising.length === 0 ? [] : await tx.alerts.findFiringMany(raising);
+    const firingByKey = new Map(firingAlerts.map((a) => [alertKey(a), a]));
+
+    for (const { target, service, rule, previous, prev, measurement, step, raises, fingerprint } of evaluations) {
+      counts.evaluated += 1;
+      let next = step.state;
+      let refreshed = false;
+      const actor = `rule:${rule.name}`;
+      if (raises) {
+        const existing = firingByKey.get(alertKey({ service: target.service, fingerprint })) ?? null;
+        if (existing !== null) {
+          // A firing alert without its state (a state lost, or a rule re-enabled): take it over.
+          const r = await refreshAlert(ctx, existing, { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence }, actor);
+          if (r.incidentId !== null) touch(r.incidentId, actor);
+          next = { ...next, alertId: existing.id };
+        } else {
+          const alert: Alert = {
+            id: this.#ids.next('alert'),
+            fingerprint,
+            source: 'rule',
+            service: target.service,
+            target: target.name,
+            rule: rule.name,
+            severity: rule.severity,
+            status: 'firing',
+            summary: measurement.summary,
+            labels: { rule: rule.name, target: target.name, service: target.service },
+            startedAt: now,
+            updatedAt: now,
+            resolvedAt: null,
+            incidentId: null,
+            evidence: measurement.evidence,
+          };
+          const placed = await placeAlert(ctx, alert, {
+            actor,
+            grouping: service?.grouping ?? DEFAULT_GROUPING,
+            title: ruleTitle(rule.name, target.name),
+          });
+          counts.fired += 1;
+          if (placed.placement === 'opened') counts.opened += 1;
+          else if (placed.placement === 'joined') counts.joined += 1;
+          else counts.reopened += 1;
+          touch(placed.incident.id, actor, placed.placement === 'opened');
+          next = { ...next, alertId: alert.id };
+        }
+      } else if (step.event === 'firing' && prev.alertId !== null) {
+        const fresh = worthRefreshing(rule.name, prev, measurement);
+        if (fresh) {
+          const alert = await tx.alerts.get(prev.alertId);
+          if (alert !== null && alert.status === 'firing') {
+            const r = await refreshAlert(ctx, alert, { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence }, actor);
+            refreshed = r.changed;
+            if (r.changed) counts.refreshed += 1;
+            if (r.incidentId !== null) touch(r.incidentId, actor);
+          }
+        }
+      } else if (step.event === 'resolve' && prev.alertId !== null) {
+        const resolved = await this.#resolve(ctx, prev.alertId, actor, touch);
+        counts.resolved += resolved.alert ? 1 : 0;
+        counts.incidentsResolved += resolved.incident ? 1 : 0;
+      }
+      if (next.phase === 'pending') counts.pending += 1;
+      if (next.phase === 'firing') counts.firing += 1;
+      if (previous === undefined ? next.phase !== 'ok' : refreshed || changedState(previous, next)) changes.push(next);
     }
 
     // Rules of targets that are gone (or whose rule name is no longer known) stop firing.
@@ -222,6 +233,8 @@ export class RuleCycle {
     for (const [incidentId, how] of [...touched.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       await refreshSummary(ctx, incidentId, how);
     }
+    // The held alerts, timeline entries and evidence links, before the transaction commits.
+    await flush();
     return {
       at: now,
       evaluated: counts.evaluated,
@@ -251,6 +264,92 @@ export class RuleCycle {
     return { alert: true, incident: r.incidentResolved };
   }
 }
+
+/** One rule of one target, measured and stepped, before anything is written. */
+interface Evaluation {
+  readonly target: MonitoredTarget;
+  readonly service: Service | null;
+  readonly rule: AlertRule;
+  readonly previous: RuleState | undefined;
+  readonly prev: RuleState;
+  readonly measurement: RuleMeasurement;
+  readonly step: ReturnType<typeof stepRule>;
+  /** Does it raise an alert (or take over a firing one)? */
+  readonly raises: boolean;
+  readonly fingerprint: string;
+}
+
+const alertKey = (a: { readonly service: string; readonly fingerprint: string }): string => `${a.service}\u0000${a.fingerprint}`;
+
+/**
+ * The cycle's repositories, with the writes that nothing reads back at once — new alerts, timeline
+ * entries, evidence links — held and written in one statement each (insertMany, appendMany,
+ * linkMany) before anything next reads or changes alerts, the timeline or evidence, and at the end
+ * of the cycle: a burst of 10,000 new alerts costs a few statements, not 30,000 round trips. Still
+ * one transaction: a conflict rejects the cycle as before, only at the flush.
+ */
+const deferredWrites = (tx: StoreRepositories): { readonly repos: StoreRepositories; readonly flush: () => Promise<void> } => {
+  let alerts: Alert[] = [];
+  let entries: TimelineEntry[] = [];
+  let links: EvidenceLinks[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    if (alerts.length + entries.length + links.length > 0) {
+      const held = { alerts, entries, links };
+      alerts = [];
+      entries = [];
+      links = [];
+      // Chained, so that concurrent readers (Promise.all) wait for the same writes, in order.
+      flushing = flushing.then(async () => {
+        if (held.alerts.length > 0) await tx.alerts.insertMany(held.alerts);
+        if (held.entries.length > 0) await tx.timeline.appendMany(held.entries);
+        if (held.links.length > 0) await tx.evidence.linkMany(held.links);
+      });
+    }
+    return flushing;
+  };
+  /** `read` after the held writes are in the store. */
+  const flushed =
+    <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      await flush();
+      return read(...args);
+    };
+  const repos: StoreRepositories = {
+    ...tx,
+    findings: { ...tx.findings, prune: flushed((before) => tx.findings.prune(before)) },
+    alerts: {
+      insert: (alert) => {
+        alerts.push(alert);
+        return Promise.resolve();
+      },
+      insertMany: flushed((list) => tx.alerts.insertMany(list)),
+      update: flushed((alert) => tx.alerts.update(alert)),
+      get: flushed((id) => tx.alerts.get(id)),
+      findFiring: flushed((service, fingerprint) => tx.alerts.findFiring(service, fingerprint)),
+      findFiringMany: flushed((keys) => tx.alerts.findFiringMany(keys)),
+      list: flushed((query) => tx.alerts.list(query)),
+      countByStatus: flushed(() => tx.alerts.countByStatus()),
+    },
+    timeline: {
+      append: (entry) => {
+        entries.push(entry);
+        return Promise.resolve();
+      },
+      appendMany: flushed((list) => tx.timeline.appendMany(list)),
+      list: flushed((incidentId) => tx.timeline.list(incidentId)),
+    },
+    evidence: {
+      link: (incidentId, findingIds, at) => {
+        links.push({ incidentId, findingIds: [...findingIds], at });
+        return Promise.resolve();
+      },
+      linkMany: flushed((list) => tx.evidence.linkMany(list)),
+      findings: flushed((incidentId) => tx.evidence.findings(incidentId)),
+    },
+  };
+  return { repos, flush };
+};
 
 /**
  * A state is written when its phase, alert or service changed (or its alert was refreshed) — not for

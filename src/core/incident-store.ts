@@ -81,11 +81,15 @@ export interface FindingRepository {
 
 export interface AlertRepository {
   insert(alert: Alert): Promise<void>;
+  /** Inserts each as `insert` would, in one statement where the store can (a rule cycle's new alerts). */
+  insertMany(alerts: readonly Alert[]): Promise<void>;
   /** Replaces the alert with the same id. */
   update(alert: Alert): Promise<void>;
   get(id: string): Promise<Alert | null>;
   /** The firing alert of `service` with this fingerprint, if any. */
   findFiring(service: string, fingerprint: string): Promise<Alert | null>;
+  /** The firing alerts of these services and fingerprints (in no particular order; none for an unknown key). */
+  findFiringMany(keys: readonly { readonly service: string; readonly fingerprint: string }[]): Promise<Alert[]>;
   /** Newest first (by `startedAt`). */
   list(query: { readonly status?: AlertStatus; readonly service?: string; readonly incidentId?: string; readonly limit?: number }): Promise<Alert[]>;
   countByStatus(): Promise<Readonly<Record<AlertStatus, number>>>;
@@ -108,14 +112,25 @@ export interface IncidentRepository {
 
 export interface TimelineRepository {
   append(entry: TimelineEntry): Promise<void>;
+  /** Appends each as `append` would, in this order (one statement where the store can). */
+  appendMany(entries: readonly TimelineEntry[]): Promise<void>;
   /** Oldest first (by `at`, then insertion order). */
   list(incidentId: string): Promise<TimelineEntry[]>;
+}
+
+/** Findings linked to an incident at `at`. */
+export interface EvidenceLinks {
+  readonly incidentId: string;
+  readonly findingIds: readonly string[];
+  readonly at: number;
 }
 
 /** Which findings back an incident (so a postmortem can cite them). */
 export interface EvidenceRepository {
   /** Links findings to an incident; linking one twice keeps one link. */
   link(incidentId: string, findingIds: readonly string[], at: number): Promise<void>;
+  /** Links as `link` would, for several incidents at once (one statement where the store can). */
+  linkMany(links: readonly EvidenceLinks[]): Promise<void>;
   /** Its findings, oldest first (by `findingTime`). */
   findings(incidentId: string): Promise<Finding[]>;
 }

@@ -169,6 +169,29 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         await expect(store.alerts.insert(alert('a4'))).rejects.toMatchObject({ code: 'store_conflict' });
       });
 
+      it('inserts many at once, all or nothing, and finds the firing alerts of many fingerprints', async () => {
+        const a1 = alert('a1', { fingerprint: 'fp1' });
+        const a2 = alert('a2', { fingerprint: 'fp2', evidence: ['d1'] });
+        const b1 = alert('b1', { fingerprint: 'fp1', service: 'billing' });
+        const old = alert('r1', { fingerprint: 'fp3', status: 'resolved', resolvedAt: 1_500 });
+        await store.alerts.insertMany([a1, a2, b1, old]);
+        await store.alerts.insertMany([]);
+        expect(await store.alerts.get('a2')).toEqual(a2);
+        const keys = [
+          { service: 'shop', fingerprint: 'fp1' },
+          { service: 'billing', fingerprint: 'fp1' },
+          { service: 'shop', fingerprint: 'fp3' },
+          { service: 'nope', fingerprint: 'fp2' },
+        ];
+        expect((await store.alerts.findFiringMany(keys)).map((a) => a.id).sort()).toEqual(['a1', 'b1']);
+        expect(await store.alerts.findFiringMany([])).toEqual([]);
+        // A second firing alert of a fingerprint (stored, or within the batch), or a known id: nothing of the batch is kept.
+        await expect(store.alerts.insertMany([alert('c1'), alert('a3', { fingerprint: 'fp1' })])).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(store.alerts.insertMany([alert('c1'), alert('c2', { fingerprint: 'fp-c1' })])).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(store.alerts.insertMany([alert('c1'), alert('a1', { fingerprint: 'other' })])).rejects.toMatchObject({ code: 'store_conflict' });
+        expect(await store.alerts.get('c1')).toBeNull();
+      });
+
       it('lists newest first with filters and a limit, and counts by status', async () => {
         await store.alerts.insert(alert('a1', { startedAt: 1_000, incidentId: 'i1' }));
         await store.alerts.insert(alert('a2', { startedAt: 3_000, status: 'resolved', resolvedAt: 4_000, incidentId: 'i1' }));
@@ -267,6 +290,15 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         expect(list[2]?.data).toEqual({ from: 'triggered', to: 'acknowledged' });
         expect(await store.timeline.list('nope')).toEqual([]);
       });
+
+      it('appends many in the order given, after what was appended before; a known id rejects the batch', async () => {
+        await store.timeline.append(entry('t-first', 'i1', 2_000));
+        await store.timeline.appendMany([entry('t-z', 'i1', 2_000), entry('t-a', 'i1', 2_000), entry('t-early', 'i1', 1_000), entry('t-other', 'i2', 2_000)]);
+        await store.timeline.appendMany([]);
+        expect((await store.timeline.list('i1')).map((e) => e.id)).toEqual(['t-early', 't-first', 't-z', 't-a']);
+        await expect(store.timeline.appendMany([entry('t-new', 'i1', 3_000), entry('t-a', 'i1', 3_000)])).rejects.toMatchObject({ code: 'store_conflict' });
+        expect((await store.timeline.list('i1')).map((e) => e.id)).toEqual(['t-early', 't-first', 't-z', 't-a']);
+      });
     });
 
     describe('evidence', () => {
@@ -277,6 +309,20 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         await store.evidence.link('i2', ['d3'], 4_100);
         expect((await store.evidence.findings('i1')).map((f) => f.id)).toEqual(['e1', 'd2']);
         expect(await store.evidence.findings('none')).toEqual([]);
+      });
+
+      it('links many at once for several incidents, each pair once', async () => {
+        await store.findings.save([deadlock('d2', 2_000), episode('e1', 1_500, 2_500), deadlock('d3', 3_000)], 4_000);
+        await store.evidence.link('i1', ['d3'], 4_000);
+        await store.evidence.linkMany([
+          { incidentId: 'i1', findingIds: ['d2', 'd3', 'd2'], at: 4_100 },
+          { incidentId: 'i2', findingIds: ['e1'], at: 4_100 },
+          { incidentId: 'i1', findingIds: ['e1'], at: 4_200 },
+          { incidentId: 'i3', findingIds: [], at: 4_200 },
+        ]);
+        await store.evidence.linkMany([]);
+        expect((await store.evidence.findings('i1')).map((f) => f.id)).toEqual(['e1', 'd2', 'd3']);
+        expect((await store.evidence.findings('i2')).map((f) => f.id)).toEqual(['e1']);
       });
     });
 

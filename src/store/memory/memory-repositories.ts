@@ -1,4 +1,4 @@
-import type { AlertStatus } from '../../core/alert.js';
+import type { Alert, AlertStatus } from '../../core/alert.js';
 import type { Finding } from '../../core/finding.js';
 import type { IncidentState } from '../../core/incident.js';
 import {
@@ -36,6 +36,8 @@ const attempt = <T>(write: () => T): Promise<T> => {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 };
+
+const firingKey = (a: { readonly service: string; readonly fingerprint: string }): string => `${a.service}\u0000${a.fingerprint}`;
 
 const byFindingTime = (a: Finding, b: Finding): number => findingTime(a) - findingTime(b) || byText(a.id, b.id);
 
@@ -102,6 +104,22 @@ function alerts(t: TableAccess): AlertRepository {
         t.set('alerts', alert.id, alert);
       });
     },
+    insertMany(list) {
+      return attempt(() => {
+        // One scan for the firing keys, then every check before any write: all or nothing, as one INSERT.
+        const firing = new Set<string>();
+        for (const a of t.values('alerts')) if (a.status === 'firing') firing.add(firingKey(a));
+        const ids = new Set<string>();
+        for (const alert of list) {
+          if (t.has('alerts', alert.id) || ids.has(alert.id)) throw storeConflict(`alert ${alert.id}`);
+          ids.add(alert.id);
+          if (alert.status !== 'firing') continue;
+          if (firing.has(firingKey(alert))) throw storeConflict(`a firing alert for ${alert.service} with fingerprint ${alert.fingerprint}`);
+          firing.add(firingKey(alert));
+        }
+        for (const alert of list) t.set('alerts', alert.id, alert);
+      });
+    },
     update(alert) {
       return attempt(() => {
         if (!t.has('alerts', alert.id)) return;
@@ -115,6 +133,12 @@ function alerts(t: TableAccess): AlertRepository {
     findFiring(service, fingerprint) {
       const found = t.rows('alerts').find((a) => a.status === 'firing' && a.service === service && a.fingerprint === fingerprint);
       return out(found ?? null);
+    },
+    findFiringMany(keys) {
+      const wanted = new Set(keys.map(firingKey));
+      const found: Alert[] = [];
+      for (const a of t.values('alerts')) if (a.status === 'firing' && wanted.has(firingKey(a))) found.push(a);
+      return out(found);
     },
     list({ status, service, incidentId, limit }) {
       const rows = t
@@ -186,6 +210,15 @@ function timeline(t: TableAccess): TimelineRepository {
       t.set('timeline', entry.id, { entry, seq: t.nextSeq() });
       return Promise.resolve();
     },
+    appendMany(entries) {
+      const ids = new Set<string>();
+      for (const entry of entries) {
+        if (t.has('timeline', entry.id) || ids.has(entry.id)) return Promise.reject(storeConflict(`timeline entry ${entry.id}`));
+        ids.add(entry.id);
+      }
+      for (const entry of entries) t.set('timeline', entry.id, { entry, seq: t.nextSeq() });
+      return Promise.resolve();
+    },
     list(incidentId) {
       const rows = t
         .rows('timeline')
@@ -198,12 +231,19 @@ function timeline(t: TableAccess): TimelineRepository {
 }
 
 function evidence(t: TableAccess): EvidenceRepository {
+  const link = (incidentId: string, findingIds: readonly string[], at: number): void => {
+    for (const findingId of findingIds) {
+      const key = `${incidentId}\u0000${findingId}`;
+      if (!t.has('evidence', key)) t.set('evidence', key, { incidentId, findingId, at });
+    }
+  };
   return {
     link(incidentId, findingIds, at) {
-      for (const findingId of findingIds) {
-        const key = `${incidentId}\u0000${findingId}`;
-        if (!t.has('evidence', key)) t.set('evidence', key, { incidentId, findingId, at });
-      }
+      link(incidentId, findingIds, at);
+      return Promise.resolve();
+    },
+    linkMany(links) {
+      for (const { incidentId, findingIds, at } of links) link(incidentId, findingIds, at);
       return Promise.resolve();
     },
     findings(incidentId) {

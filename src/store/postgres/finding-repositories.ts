@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Finding } from '../../core/finding.js';
-import { findingTime, type EvidenceRepository, type FindingRepository } from '../../core/incident-store.js';
+import { findingTime, type EvidenceLinks, type EvidenceRepository, type FindingRepository } from '../../core/incident-store.js';
 import { listLimit } from '../list-limit.js';
 import type { StoreDatabase } from './store-database.js';
 
@@ -93,16 +93,30 @@ export function postgresFindings(db: Kysely<StoreDatabase>): FindingRepository {
 }
 
 export function postgresEvidence(db: Kysely<StoreDatabase>): EvidenceRepository {
-  return {
-    async link(incidentId, findingIds, at) {
-      const unique = [...new Set(findingIds)];
-      if (unique.length === 0) return;
+  const linkMany = async (links: readonly EvidenceLinks[]): Promise<void> => {
+    // One INSERT … ON CONFLICT may not touch a row twice: the first link of a pair is kept, as linking twice would.
+    const rows = new Map<string, { incident_id: string; finding_id: string; linked_at: number }>();
+    for (const { incidentId, findingIds, at } of links) {
+      for (const findingId of findingIds) {
+        const key = `${incidentId}\u0000${findingId}`;
+        if (!rows.has(key)) rows.set(key, { incident_id: incidentId, finding_id: findingId, linked_at: at });
+      }
+    }
+    const all = [...rows.values()];
+    // 3 parameters a row.
+    for (let start = 0; start < all.length; start += 3 * BATCH) {
       await db
         .insertInto('evidence_links')
-        .values(unique.map((findingId) => ({ incident_id: incidentId, finding_id: findingId, linked_at: at })))
+        .values(all.slice(start, start + 3 * BATCH))
         .onConflict((oc) => oc.columns(['incident_id', 'finding_id']).doNothing())
         .execute();
+    }
+  };
+  return {
+    async link(incidentId, findingIds, at) {
+      await linkMany([{ incidentId, findingIds, at }]);
     },
+    linkMany,
 
     async findings(incidentId) {
       const rows = await db

@@ -1,10 +1,13 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Alert, AlertSource, AlertStatus, Severity } from '../../core/alert.js';
 import type { Incident, IncidentState, TimelineEntry, TimelineKind } from '../../core/incident.js';
 import type { AlertRepository, IncidentRepository, TimelineRepository } from '../../core/incident-store.js';
 import { listLimit } from '../list-limit.js';
 import { conflictOn } from './unique-violation.js';
 import type { AlertsTable, IncidentsTable, StoreDatabase, TimelineTable } from './store-database.js';
+
+/** Rows per INSERT: 15 parameters an alert, 9 a timeline entry — far below PostgreSQL's 65,535 per statement. */
+const BATCH = 2_000;
 
 const alertRow = (a: Alert) => ({
   id: a.id,
@@ -48,6 +51,13 @@ export function postgresAlerts(db: Kysely<StoreDatabase>): AlertRepository {
     async insert(alert) {
       await db.insertInto('alerts').values(alertRow(alert)).execute().catch(conflictOn(firingConflict(alert)));
     },
+    async insertMany(alerts) {
+      for (let start = 0; start < alerts.length; start += BATCH) {
+        const chunk = alerts.slice(start, start + BATCH);
+        const named = chunk.length === 1 && chunk[0] !== undefined ? firingConflict(chunk[0]) : `one of ${chunk.length} alerts (an id, or a second firing alert for a service and fingerprint)`;
+        await db.insertInto('alerts').values(chunk.map(alertRow)).execute().catch(conflictOn(named));
+      }
+    },
     async update(alert) {
       const { id: _id, ...row } = alertRow(alert);
       await db.updateTable('alerts').set(row).where('id', '=', alert.id).execute().catch(conflictOn(firingConflict(alert)));
@@ -65,6 +75,19 @@ export function postgresAlerts(db: Kysely<StoreDatabase>): AlertRepository {
         .where('status', '=', 'firing')
         .executeTakeFirst();
       return row ? toAlert(row) : null;
+    },
+    async findFiringMany(keys) {
+      if (keys.length === 0) return [];
+      // Two arrays as two parameters, however many keys; alerts_one_firing serves the lookup.
+      const rows = await db
+        .selectFrom('alerts')
+        .selectAll()
+        .where('status', '=', 'firing')
+        .where(
+          sql<boolean>`(service, fingerprint) IN (SELECT * FROM unnest(${keys.map((k) => k.service)}::text[], ${keys.map((k) => k.fingerprint)}::text[]))`,
+        )
+        .execute();
+      return rows.map(toAlert);
     },
     async list({ status, service, incidentId, limit }) {
       let query = db.selectFrom('alerts').selectAll();
@@ -188,24 +211,33 @@ const toEntry = (r: Omit<Selectable<TimelineTable>, 'seq'>): TimelineEntry => ({
   data: r.data as Record<string, unknown>,
 });
 
+const timelineRow = (entry: TimelineEntry) => ({
+  id: entry.id,
+  incident_id: entry.incidentId,
+  at: entry.at,
+  actor: entry.actor,
+  kind: entry.kind,
+  text: entry.text,
+  dead_end: entry.deadEnd,
+  alert_id: entry.alertId,
+  data: JSON.stringify(entry.data),
+});
+
 export function postgresTimeline(db: Kysely<StoreDatabase>): TimelineRepository {
   return {
     async append(entry) {
-      await db
-        .insertInto('timeline')
-        .values({
-          id: entry.id,
-          incident_id: entry.incidentId,
-          at: entry.at,
-          actor: entry.actor,
-          kind: entry.kind,
-          text: entry.text,
-          dead_end: entry.deadEnd,
-          alert_id: entry.alertId,
-          data: JSON.stringify(entry.data),
-        })
-        .execute()
-        .catch(conflictOn(`timeline entry ${entry.id}`));
+      await db.insertInto('timeline').values(timelineRow(entry)).execute().catch(conflictOn(`timeline entry ${entry.id}`));
+    },
+    async appendMany(entries) {
+      // One multi-row INSERT takes its identity values (seq) in the order of its rows.
+      for (let start = 0; start < entries.length; start += BATCH) {
+        const chunk = entries.slice(start, start + BATCH);
+        await db
+          .insertInto('timeline')
+          .values(chunk.map(timelineRow))
+          .execute()
+          .catch(conflictOn(`one of ${chunk.length} timeline entries`));
+      }
     },
     async list(incidentId) {
       const rows = await db
