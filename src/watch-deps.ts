@@ -23,11 +23,16 @@ let logger: Logger | undefined;
  * publishing every finding to `sink` until `signal` aborts. See `TargetWatch` for when `done`
  * rejects. Connects lazily: a bad URL throws here (a user error); a bad password rejects `done`.
  */
-export function openTargetWatch(options: TargetWatchOptions, sink: FindingSink, signal: AbortSignal): TargetWatch {
+export function openTargetWatch(
+  options: TargetWatchOptions,
+  sink: FindingSink,
+  signal: AbortSignal,
+): TargetWatch {
   const normalize = options.rawQueries ? (sql: string) => sql : boundedMemo((sql) => normalizeQuery(sql));
   const target = PostgresTarget.create(options.url, {
     name: options.name,
     clock: systemClock,
+    ...(options.environment === undefined ? {} : { environment: options.environment }),
     ...(options.rawQueries ? {} : { normalizeQuery: normalize }),
   });
   const serverLog =
@@ -49,7 +54,12 @@ export function openTargetWatch(options: TargetWatchOptions, sink: FindingSink, 
     { intervalMs: options.intervalMs, signal },
     {
       reader: target,
-      detector: createFindingDetector({ target: options.name, clock: systemClock, ids: randomIds, thresholds: options.thresholds }),
+      detector: createFindingDetector({
+        target: options.name,
+        clock: systemClock,
+        ids: randomIds,
+        thresholds: options.thresholds,
+      }),
       serverLog,
       sink,
       logger,

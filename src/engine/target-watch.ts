@@ -1,6 +1,7 @@
 import { WatchCycle, type WatchState } from '../app/watch-cycle.js';
 import type { FindingDetector } from '../core/finding-detector.js';
 import type { FindingSink, ServerLogSource, TargetReader } from '../core/ports.js';
+import type { PgEnvironment } from '../config/postgres-conninfo.js';
 import type { Logger } from '../platform/logger.js';
 import { runWatchLoop } from './watch-loop.js';
 
@@ -12,6 +13,8 @@ export interface TargetWatchOptions {
   /** Display name; findings carry it. Never the URL (it may hold a password). */
   readonly name: string;
   readonly url: string;
+  /** The `PG*` variables and password file that fill what `url` leaves out (`hindsight watch`, as psql). */
+  readonly environment?: PgEnvironment;
   /** The server's log file or `log_directory`; null to watch by samples alone. */
   readonly log: string | null;
   readonly logFormat: 'auto' | 'stderr' | 'csvlog' | 'jsonlog';
@@ -61,7 +64,11 @@ export interface TargetWatch {
 }
 
 /** How the composition root opens a watch of one target; `signal` stops it like `stop()`. */
-export type OpenTargetWatch = (options: TargetWatchOptions, sink: FindingSink, signal: AbortSignal) => TargetWatch;
+export type OpenTargetWatch = (
+  options: TargetWatchOptions,
+  sink: FindingSink,
+  signal: AbortSignal,
+) => TargetWatch;
 
 export interface TargetWatchDeps {
   /** Owned by the watch from now on: it is closed when the watch ends. */

@@ -7,8 +7,10 @@ import { adminUrl, createTestDatabase, withClient, type TestDatabase } from '../
 
 const isFinding = (line: unknown): line is Finding =>
   typeof line === 'object' && line !== null && 'kind' in line && typeof line.kind === 'string';
-const episode = (phase: 'open' | 'closed') => (line: unknown): line is BlockingEpisodeFinding =>
-  isFinding(line) && line.kind === 'blocking_episode' && line.phase === phase;
+const episode =
+  (phase: 'open' | 'closed') =>
+  (line: unknown): line is BlockingEpisodeFinding =>
+    isFinding(line) && line.kind === 'blocking_episode' && line.phase === phase;
 
 async function backendPid(client: pg.Client): Promise<number> {
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
@@ -57,7 +59,8 @@ describe('hindsight watch (the CLI, against a real PostgreSQL)', () => {
     const logArgs = logDir ? ['--log', logDir, '--log-format', 'jsonlog'] : [];
     watch = new CliProcess(['watch', db.url, '--json', '--interval', '0.25', ...logArgs]);
     // Ready once it has sampled: a finding-free start is silent, so wait on its status line.
-    for (let i = 0; i < 200 && !watch.stderr.includes('watching'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !watch.stderr.includes('watching'); i++)
+      await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1500));
   });
 
@@ -79,18 +82,25 @@ describe('hindsight watch (the CLI, against a real PostgreSQL)', () => {
     ]);
     const settled = await outcomes;
     const deadlockedAt = Date.now();
-    expect(settled.some((o) => o.status === 'rejected' && (o.reason as { code?: string }).code === '40P01')).toBe(true);
+    expect(
+      settled.some((o) => o.status === 'rejected' && (o.reason as { code?: string }).code === '40P01'),
+    ).toBe(true);
     await Promise.all([a.query('ROLLBACK'), b.query('ROLLBACK')]);
 
     const finding = await watch.waitFor(
-      (line): line is DeadlockFinding => isFinding(line) && line.kind === 'deadlock' && line.processes.length === 2,
+      (line): line is DeadlockFinding =>
+        isFinding(line) && line.kind === 'deadlock' && line.processes.length === 2,
       10_000,
     );
     expect(Date.now() - deadlockedAt).toBeLessThan(2000);
     const queries = finding.processes.map((p) => p.query ?? '');
-    expect(queries.every((q) => /UPDATE accounts SET balance = balance [+-] \$\d+ WHERE id = \$\d+/.test(q))).toBe(true);
+    expect(
+      queries.every((q) => /UPDATE accounts SET balance = balance [+-] \$\d+ WHERE id = \$\d+/.test(q)),
+    ).toBe(true);
     expect(queries.join(' ')).not.toMatch(/\b(10|20)\b/); // literals normalized away
-    expect(finding.processes.map((p) => p.waitsForMode)).toEqual(expect.arrayContaining([expect.stringMatching(/Lock$/)]));
+    expect(finding.processes.map((p) => p.waitsForMode)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/Lock$/)]),
+    );
     expect(finding.processes.some((p) => (p.relation ?? '').includes('accounts'))).toBe(true);
 
     // PostgreSQL's own report (with the victim) follows; it updates the same finding, not a second one.
@@ -99,7 +109,9 @@ describe('hindsight watch (the CLI, against a real PostgreSQL)', () => {
       10_000,
     );
     expect(logged.victimPid).not.toBeNull();
-    const ids = new Set(watch.lines.filter((l): l is DeadlockFinding => isFinding(l) && l.kind === 'deadlock').map((d) => d.id));
+    const ids = new Set(
+      watch.lines.filter((l): l is DeadlockFinding => isFinding(l) && l.kind === 'deadlock').map((d) => d.id),
+    );
     expect(ids.size).toBe(1);
   });
 
@@ -159,7 +171,8 @@ describe('hindsight watch (the CLI, against a real PostgreSQL)', () => {
     await untilWaiting(db.url, readerPids);
 
     const opened = await watch.waitFor(
-      (line): line is BlockingEpisodeFinding => episode('open')(line) && line.roots.some((r) => r.pid === longPid),
+      (line): line is BlockingEpisodeFinding =>
+        episode('open')(line) && line.roots.some((r) => r.pid === longPid),
       10_000,
     );
     expect(opened.roots.map((r) => r.pid)).toEqual([longPid]);
@@ -177,7 +190,9 @@ describe('hindsight watch as a role with only pg_monitor', () => {
   it('sees other sessions, their queries and who blocks whom', async () => {
     const db = await createTestDatabase('mon');
     const role = `mon_${randomBytes(3).toString('hex')}`;
-    await withClient(adminUrl(), (c) => c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'monitor-pw' IN ROLE pg_monitor`));
+    await withClient(adminUrl(), (c) =>
+      c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'monitor-pw' IN ROLE pg_monitor`),
+    );
     const url = new URL(db.url);
     url.username = role;
     url.password = 'monitor-pw';
@@ -210,6 +225,17 @@ describe('hindsight watch stops with one clear line when it cannot go on', () =>
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/postgres:\/\/user:password@host:5432\/database/);
+  });
+
+  it('a host that does not resolve (a reachable target that goes away is retried instead)', async () => {
+    const result = await runCli(['watch', 'postgres://u:p@no-such-host.invalid/shop']);
+    expect(result.code).toBe(2);
+    expect(
+      result.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.includes('watching')),
+    ).toEqual([expect.stringMatching(/"no-such-host\.invalid" .* does not resolve/)]);
   });
 
   it('a wrong password', async () => {

@@ -6,9 +6,18 @@ import type { WatchDeps } from './watch-run.js';
 export function registerWatchCommand(program: Command, deps: () => Promise<WatchDeps>): void {
   program
     .command('watch')
-    .description('Watch a PostgreSQL database live: blocking trees with their root blocker, deadlocks with their queries.')
-    .argument('<postgres-url>', 'e.g. postgres://monitor:secret@db.internal:5432/shop (needs the pg_monitor role)')
-    .option('--log <file-or-dir>', "the server's log file (or its log_directory) to tail for deadlock reports")
+    .description(
+      'Watch a PostgreSQL database live: blocking trees with their root blocker, deadlocks with their queries.',
+    )
+    .argument(
+      '[postgres-url]',
+      'as psql takes it: postgresql://monitor:secret@db.internal:5432/shop, postgresql://monitor@/shop?host=/var/run/postgresql; ' +
+        'PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and ~/.pgpass fill what it leaves out (the role needs pg_monitor)',
+    )
+    .option(
+      '--log <file-or-dir>',
+      "the server's log file (or its log_directory) to tail for deadlock reports",
+    )
     .option('--log-prefix <prefix>', "the server's log_line_prefix, if it cannot be read from the server")
     .option('--log-format <format>', 'auto, stderr, csvlog or jsonlog', 'auto')
     .option('--from-start', 'read the log from its beginning instead of its end', false)
@@ -17,12 +26,18 @@ export function registerWatchCommand(program: Command, deps: () => Promise<Watch
     .option('--name <name>', 'display name for this database')
     .option('--raw-queries', 'show query text with its literals (normalized to $1, $2 by default)', false)
     .option('--blocking-threshold <seconds>', 'a lock wait longer than this opens a blocking episode', '1')
-    .option('--idle-in-transaction <seconds>', 'report sessions idle in a transaction for longer than this', '30')
+    .option(
+      '--idle-in-transaction <seconds>',
+      'report sessions idle in a transaction for longer than this',
+      '30',
+    )
     .option('--long-transaction <seconds>', 'report transactions open for longer than this', '300')
-    .action(async (url: string, flags: Omit<WatchFlags, 'url'>) => {
+    .action(async (url: string | undefined, flags: Omit<WatchFlags, 'url'>) => {
       // Loaded here, not at start-up: `hindsight analyze` and `--help` need none of it.
-      const [{ parseWatchOptions }, { runWatch }] = await Promise.all([import('../../config/watch-options.js'), import('./watch-run.js')]);
-      await runWatch(parseWatchOptions({ ...flags, url }), await deps());
+      const [{ parseWatchOptions }, { runWatch }] = await Promise.all([
+        import('../../config/watch-options.js'),
+        import('./watch-run.js'),
+      ]);
+      await runWatch(parseWatchOptions(url === undefined ? flags : { ...flags, url }), await deps());
     });
 }
-

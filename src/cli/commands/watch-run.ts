@@ -138,6 +138,7 @@ export function targetWatchOptions(options: WatchOptions): TargetWatchOptions {
   return {
     name: options.name,
     url: options.url,
+    environment: options.environment,
     log: options.logPath,
     logFormat: options.logFormat,
     logPrefix: options.logPrefix,

@@ -7,6 +7,8 @@ export interface ErrorContext {
   readonly database: string | null;
   readonly host: string;
   readonly port: number;
+  /** `host:port`, or the socket file of a socket directory; `host:port` when absent. */
+  readonly address?: string;
 }
 
 /** Node socket errors that mean "not there right now", not "wrong setup". */
@@ -19,6 +21,8 @@ const UNREACHABLE_ERRNO = new Set([
   'EPIPE',
   'EAI_AGAIN',
   'ENOTFOUND',
+  // No socket file in the socket directory: the server is not running (psql: "Is the server running locally?").
+  'ENOENT',
 ]);
 
 /** SQLSTATEs of a server that is shutting down, starting, crashed or full. */
@@ -33,6 +37,12 @@ const UNAVAILABLE_SQLSTATE = new Set([
   '08001',
   '08004',
 ]);
+
+/** The host name does not resolve (not a DNS hiccup: EAI_AGAIN is that). */
+export function isUnknownHost(error: unknown): boolean {
+  const cause = error instanceof HindsightError ? error.cause : error;
+  return (cause as { code?: unknown } | null)?.code === 'ENOTFOUND';
+}
 
 /** An error the server answered with (a SQLSTATE), other than a lost or refused connection. */
 export function isServerRefusal(error: unknown): boolean {
@@ -65,7 +75,7 @@ export function missingPrivilege(context: ErrorContext, what: string, cause?: un
 export function classifyError(error: unknown, context: ErrorContext): HindsightError {
   if (error instanceof HindsightError) return error;
   const { code, message } = describe(error);
-  const where = `${context.host}:${context.port}`;
+  const where = context.address ?? `${context.host}:${context.port}`;
   const target = `target ${context.target} (${where}, database ${context.database ?? '<default>'})`;
 
   if (code === '28P01') {

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { pgpassPassword } from '../../../config/postgres-conninfo.js';
 import { classifyError, missingPrivilege, type ErrorContext } from './connection-errors.js';
 import { composeSampleQueries, type SampleQueries } from './sample-statement.js';
 import { readServerSettings, type ServerSettings } from './server-settings.js';
@@ -25,6 +27,13 @@ export interface MonitorConnection {
   broken: boolean;
 }
 
+/** The password for this connection from the password file (~/.pgpass), read anew on each connect. */
+async function passwordFile(url: TargetUrl): Promise<string | null> {
+  if (url.passfile === null) return null;
+  const text = await readFile(url.passfile, 'utf8').catch(() => null);
+  return text === null ? null : pgpassPassword(text, url);
+}
+
 /**
  * Opens the one connection the agent keeps per target. The session settings travel in the
  * startup packet, so they hold before the first query: a short statement_timeout and
@@ -40,7 +49,7 @@ export async function openMonitorConnection(init: {
 }): Promise<MonitorConnection> {
   const { url, sql, limits, context } = init;
   const client = new pg.Client({
-    connectionString: url.connectionString,
+    connectionString: url.connectionString(url.password ?? (await passwordFile(url))),
     application_name: APPLICATION_NAME,
     statement_timeout: limits.statementTimeoutMs,
     lock_timeout: limits.lockTimeoutMs,

@@ -1,9 +1,9 @@
-import type { HindsightError } from '../../../core/errors.js';
-import { transientError } from '../../../core/errors.js';
+import { transientError, userError, type HindsightError } from '../../../core/errors.js';
 import type { Clock, RelationRef, TargetReader } from '../../../core/ports.js';
 import type { Sample } from '../../../core/sample.js';
 import { Backoff, type BackoffOptions } from '../../../platform/backoff.js';
-import { classifyError, isServerRefusal, type ErrorContext } from './connection-errors.js';
+import type { PgEnvironment } from '../../../config/postgres-conninfo.js';
+import { classifyError, isServerRefusal, isUnknownHost, type ErrorContext } from './connection-errors.js';
 import { openMonitorConnection, type MonitorConnection, type MonitorSettings } from './monitor-connection.js';
 import { RelationNames } from './relation-names.js';
 import type { JsonStatementRow } from './json-statement.js';
@@ -38,6 +38,8 @@ export interface PostgresTargetOptions {
   readonly statementsRecheckMs?: number;
   /** `takenAt` comes from here (default Date.now). */
   readonly clock?: Clock;
+  /** The `PG*` variables and password file, as config/ read them: fill what the URL leaves out. */
+  readonly environment?: PgEnvironment;
 }
 
 export interface SamplerCounters {
@@ -76,13 +78,14 @@ export class PostgresTarget implements TargetReader {
 
   private constructor(url: TargetUrl, options: PostgresTargetOptions) {
     this.#url = url;
-    this.name = options.name ?? `${url.host}:${url.port}/${url.database ?? url.user ?? 'postgres'}`;
+    this.name = options.name ?? url.label;
     this.#context = {
       target: this.name,
       user: url.user,
       database: url.database,
       host: url.host,
       port: url.port,
+      address: url.address,
     };
     this.#limits = {
       statementTimeoutMs: options.statementTimeoutMs ?? 2_000,
@@ -97,7 +100,7 @@ export class PostgresTarget implements TargetReader {
 
   /** No I/O: checks the URL (a user error when malformed); the connection opens on first use. */
   static create(url: string, options: PostgresTargetOptions = {}): PostgresTarget {
-    return new PostgresTarget(parseTargetUrl(url), options);
+    return new PostgresTarget(parseTargetUrl(url, options.environment), options);
   }
 
   /** `create` then open the connection now, so that a bad password or grant is reported at once. */
@@ -303,7 +306,16 @@ export class PostgresTarget implements TargetReader {
 
   /** Classifies a failure, drops a connection that cannot be trusted, and schedules the retry. */
   #fail(error: unknown): HindsightError {
-    const classified = classifyError(error, this.#context);
+    let classified = classifyError(error, this.#context);
+    // A host that does not resolve before we ever connected is a typo, not an outage; once the
+    // target has answered, the same error is a DNS outage and is retried.
+    if (this.#counters.connects === 0 && isUnknownHost(classified)) {
+      classified = userError(
+        'TARGET_HOST_UNKNOWN',
+        `The host "${this.#url.host}" of target ${this.name} does not resolve: check the host name in the URL (or PGHOST).`,
+        error,
+      );
+    }
     this.#counters.failures += 1;
     if (classified.code !== 'TARGET_SLOW' && classified.code !== 'TARGET_CLOSED') {
       this.#lastError = classified;

@@ -17,7 +17,7 @@ describe('parseTargetUrl', () => {
     const url = parseTargetUrl(
       'postgres://u:p@h/d?sslmode=require&statement_timeout=0&lock_timeout=0&application_name=x&options=-c%20search_path%3Dapp',
     );
-    expect(url.connectionString).toBe('postgres://u:p@h/d?sslmode=require');
+    expect(url.connectionString('p')).toBe('postgres://u:p@h:5432/d?sslmode=require');
     expect(url.options).toBe('-c search_path=app');
   });
 
@@ -25,7 +25,21 @@ describe('parseTargetUrl', () => {
     expect(() => parseTargetUrl('localhost:5432')).toThrow(
       expect.objectContaining({ code: 'TARGET_URL_INVALID', kind: 'user' }),
     );
-    expect(() => parseTargetUrl('http://h/d')).toThrow(/scheme is "http:"/);
+    expect(() => parseTargetUrl('http://h/d')).toThrow(/must start with postgres:\/\//);
+  });
+});
+
+describe('parseTargetUrl for a socket', () => {
+  it('gives pg the socket directory as ?host= and every field explicitly; messages name the socket file', () => {
+    const url = parseTargetUrl('postgresql://mon@/shop?host=/var/run/postgresql', {
+      passfile: '/p',
+      osUser: 'alice',
+    });
+    expect(url.address).toBe('/var/run/postgresql/.s.PGSQL.5432');
+    expect(url.connectionString('pw')).toBe(
+      'postgres://mon:pw@/shop?host=%2Fvar%2Frun%2Fpostgresql&port=5432',
+    );
+    expect(url.passfile).toBe('/p');
   });
 });
 
@@ -33,6 +47,6 @@ describe('redactUrl', () => {
   it('hides passwords in the authority and the query', () => {
     expect(redactUrl('postgres://u:secret@h/d?password=other')).toBe('postgres://u:***@h/d?password=***');
     expect(redactUrl('postgres://u@h/d')).toBe('postgres://u@h/d');
-    expect(redactUrl('nope')).toBe('<malformed URL>');
+    expect(redactUrl('nope')).toBe('nope');
   });
 });
