@@ -7,6 +7,9 @@ import { CatalogService } from './app/catalog-service.js';
 import { FindingIntake } from './app/finding-intake.js';
 import { InboundAlertIntake } from './app/inbound-alert-intake.js';
 import { IncidentService } from './app/incident-service.js';
+import { EscalationCycle } from './app/escalation-cycle.js';
+import { OutboxSender } from './app/outbox-sender.js';
+import { PagingQueries } from './app/paging-queries.js';
 import { RuleCycle } from './app/rule-cycle.js';
 import { RuleQueries } from './app/rule-queries.js';
 import { TokenService } from './app/token-service.js';
@@ -17,7 +20,10 @@ import { databaseAddress, redactUrl, sameDatabase } from './config/postgres-url.
 import { describeStore, type ServeOptions } from './config/server-options.js';
 import { userError } from './core/errors.js';
 import type { IncidentStore } from './core/incident-store.js';
+import { PagingLoop } from './engine/paging-loop.js';
 import { RuleLoop } from './engine/rule-loop.js';
+import { createNotifierRegistry, type NotifierRegistry } from './notify/notifier-registry.js';
+import type { PagingDirectory } from './core/paging-records.js';
 import { superviseTargets } from './engine/target-supervisor.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { randomIds } from './platform/random-ids.js';
@@ -41,6 +47,8 @@ export function serveDeps(): ServeDeps {
 async function startServer(options: ServeOptions, config: HindsightConfig): Promise<RunningServer> {
   const logger = createLogger({ level: options.logLevel });
   refuseMonitoredStore(options, config, logger);
+  const notifiers = createNotifierRegistry({ clock: systemClock });
+  const directory = pagingDirectory(config, notifiers);
 
   // Bind first: a port in use is a one-line error before the store is started for nothing.
   let handler: ReturnType<typeof getRequestListener> = getRequestListener(() =>
@@ -63,16 +71,43 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     // Before the configuration's tokens: "first start" means no token yet, whatever the file declares.
     const adminSecret = await tokens.ensureBootstrapAdmin(options.adminToken);
     await applyConfig(config, { tokens, catalog });
+    await store.paging.save(directory, clock.now());
 
     const metrics = createServerMetrics({ processMetrics: true });
+    // Paging: the escalation cycle writes the outbox; the sender delivers it. Both recompute from
+    // the store each pass, so any replica may run them.
+    const escalation = new EscalationCycle({ store, ids, baseUrl: url });
+    const firstPaged = new Set<string>();
+    const sender = new OutboxSender({
+      store,
+      notifiers,
+      ids,
+      onOutcome: (o) => {
+        metrics.countNotification(o.channel, o.outcome);
+        if (o.outcome !== 'sent' || o.incidentId === null || o.incidentCreatedAt === null || firstPaged.has(o.incidentId)) return;
+        if (firstPaged.size > 10_000) firstPaged.clear();
+        firstPaged.add(o.incidentId);
+        metrics.observeFirstPage(Math.max(0, o.at - o.incidentCreatedAt) / 1000);
+      },
+    });
+    const senderLoop = new PagingLoop((now, signal) => sender.run(now, signal), { name: 'outbox', signal: controller.signal, logger, clock, intervalMs: 1000 });
+    const escalationLoop = new PagingLoop(
+      async (now) => {
+        const report = await escalation.run(now);
+        if (report.enqueued > 0) senderLoop.nudge();
+      },
+      { name: 'escalation', signal: controller.signal, logger, clock, intervalMs: 1000 },
+    );
     const ruleLoop = new RuleLoop(new RuleCycle({ store, clock, ids, overrides: config.rules }), {
       signal: controller.signal,
       logger,
       clock,
-      onCycle: (_report, ms) => {
+      onCycle: (report, ms) => {
         metrics.observeRuleCycle(ms / 1000);
+        if (report.incidentsOpened > 0) escalationLoop.nudge();
       },
     });
+    const pagingQueries = new PagingQueries({ store, notifiers, ids });
     const intake = new FindingIntake({
       store,
       nudge: () => {
@@ -88,6 +123,15 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       tokens,
       catalog,
       status: storeStatus(store),
+      paging: {
+        onCall: (at) => pagingQueries.onCall(at),
+        testChannel: (name, requestedBy, now) => pagingQueries.testChannel(name, requestedBy, now),
+        escalateNow: async (id, actor, now) => {
+          const result = await escalation.escalateNow(id, actor, now);
+          senderLoop.nudge();
+          return result;
+        },
+      },
       metrics,
       logger,
       clock,
@@ -104,6 +148,8 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     const healthWrites = new Set<Promise<void>>();
     const loops = [
       ruleLoop.run(),
+      escalationLoop.run(),
+      senderLoop.run(),
       superviseTargets(
         config.targets.map(targetWatchOptions),
         {
@@ -152,6 +198,24 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     await store?.close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The configuration's paging sections as the store keeps them, each channel's settings checked by
+ * its notifier's schema (config/ cannot reach notify/): every problem reported at once, with its path.
+ */
+export function pagingDirectory(config: HindsightConfig, notifiers: NotifierRegistry): PagingDirectory {
+  const problems: string[] = [];
+  const channels = config.paging.channels.flatMap((channel, index) => {
+    const parsed = notifiers.parseChannel({ name: channel.name, type: channel.type, ...channel.settings });
+    if (parsed.ok) return [parsed.channel];
+    for (const issue of parsed.issues) problems.push(`channels[${index}]${issue.path === '' ? '' : `.${issue.path}`}: ${issue.message}`);
+    return [];
+  });
+  if (problems.length > 0) {
+    throw userError('E_CONFIG', `the configuration has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`} with its channels:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  return { ...config.paging, channels };
 }
 
 /** The store never lives in a database Hindsight monitors: the incident must not take the record down with it. */

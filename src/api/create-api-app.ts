@@ -11,6 +11,10 @@ import { buildOpenApiDocument } from './openapi-document.js';
 import { defineRoute, mountRoutes, type AnyRoute, type ApiEnv } from './route-registry.js';
 import { alertRoutes, type AlertQueries } from './routes/alert-routes.js';
 import { catalogRoutes, type CatalogUseCases } from './routes/catalog-routes.js';
+import { channelRoutes } from './routes/channel-routes.js';
+import { escalationRoutes } from './routes/escalation-routes.js';
+import { onCallRoutes } from './routes/oncall-routes.js';
+import type { PagingUseCases } from './routes/paging-use-cases.js';
 import { healthRoutes, type StatusSource } from './routes/health-routes.js';
 import { incidentRoutes, type IncidentUseCases } from './routes/incident-routes.js';
 import { ingestRoutes, type FindingReceiver, type HealthRecorder } from './routes/ingest-routes.js';
@@ -39,6 +43,8 @@ export interface ApiDeps {
   readonly tokens: TokenUseCases & TokenVerifier;
   readonly catalog: CatalogUseCases & IntegrationLookup & HealthRecorder;
   readonly status: StatusSource;
+  /** On call, channel tests, escalate now; absent: those routes are not mounted. */
+  readonly paging?: PagingUseCases;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -68,6 +74,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
     }),
     alertmanagerRoute(inbound),
     pagerdutyRoute(inbound),
+    ...(deps.paging === undefined ? [] : [...onCallRoutes(deps.paging, now), ...channelRoutes(deps.paging, now), ...escalationRoutes(deps.paging, now)]),
   ];
 }
 

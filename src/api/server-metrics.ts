@@ -21,6 +21,10 @@ export interface ServerMetrics {
   /** Alerts received from an inbound integration (`alertmanager`, `pagerduty`). */
   countInbound(integration: string, count?: number): void;
   observeRequest(request: { readonly method: string; readonly route: string; readonly status: number; readonly seconds: number }): void;
+  /** A notification attempt ended: `sent`, `retrying`, `failed` or `unknown`, by channel (paging). */
+  countNotification(channel: string, outcome: string): void;
+  /** The first page of an incident was sent this long after the incident opened. */
+  observeFirstPage(seconds: number): void;
   /** The Prometheus text exposition (format 0.0.4), with the store's counts as of now. */
   render(counts: RecordCounts): Promise<string>;
   readonly contentType: string;
@@ -80,6 +84,18 @@ export function createServerMetrics(options: { readonly processMetrics?: boolean
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  const notifications = new Counter({
+    name: 'hindsight_notifications_total',
+    help: 'Notification attempts by channel and outcome (sent, retrying, failed, unknown).',
+    labelNames: ['channel', 'outcome'],
+    registers: [registry],
+  });
+  const firstPage = new Histogram({
+    name: 'hindsight_incident_first_page_seconds',
+    help: 'Time from an incident opening to its first page being sent.',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
+    registers: [registry],
+  });
   // Known labels start at zero so that rate() and absent() work from the first scrape.
   for (const integration of ['alertmanager', 'pagerduty']) inbound.inc({ integration }, 0);
 
@@ -96,6 +112,12 @@ export function createServerMetrics(options: { readonly processMetrics?: boolean
     observeRequest: ({ method, route, status, seconds }) => {
       requests.inc({ method, route, status: String(status) });
       requestDuration.observe({ method, route }, seconds);
+    },
+    countNotification: (channel, outcome) => {
+      notifications.inc({ channel, outcome });
+    },
+    observeFirstPage: (seconds) => {
+      firstPage.observe(seconds);
     },
     render: async (counts) => {
       alertsFiring.set(counts.alerts.firing);

@@ -40,6 +40,7 @@ export interface DeliveryOutcome {
   readonly channelType: string;
   readonly outcome: 'sent' | 'retrying' | 'failed' | 'unknown';
   readonly kind: Notification['kind'];
+  readonly incidentId: string | null;
   /** For a page: when its incident opened (the open-to-first-page histogram). */
   readonly incidentCreatedAt: number | null;
   readonly at: number;
@@ -234,7 +235,7 @@ export class OutboxSender {
     const n = m.notification;
     const page = n.kind === 'triggered' || n.kind === 'escalated';
     try {
-      this.#deps.onOutcome?.({ channel: m.channel, channelType: channel?.type ?? 'unknown', outcome, kind: n.kind, incidentCreatedAt: page ? n.incident.createdAt : null, at });
+      this.#deps.onOutcome?.({ channel: m.channel, channelType: channel?.type ?? 'unknown', outcome, kind: n.kind, incidentId: m.incidentId, incidentCreatedAt: page ? n.incident.createdAt : null, at });
     } catch {
       // Metrics are the caller's: a failing callback must not stop delivery.
     }

@@ -1,0 +1,9 @@
+import type { ChannelTestResult, OnCallReport } from '../../app/paging-queries.js';
+import type { Actor } from '../../core/incident.js';
+
+/** What the API needs of paging (app/'s PagingQueries and EscalationCycle). */
+export interface PagingUseCases {
+  onCall(at: number): Promise<OnCallReport>;
+  testChannel(name: string, requestedBy: string | null, now: number): Promise<ChannelTestResult>;
+  escalateNow(incidentId: string, actor: Actor, now: number): Promise<{ readonly steps: number; readonly enqueued: number }>;
+}
