@@ -84,6 +84,20 @@ describe('createPostgresServerLog', () => {
       [15903, 'products', 'UPDATE products SET price = $n WHERE id = $n'],
       [15904, 'public.inventory', 'UPDATE inventory SET qty = qty + $n WHERE id = $n'],
     ]);
+    // Each lock as what it is; the victim's row (from its CONTEXT) and user (its own log entry).
+    expect(reports[0]?.processes.map((p) => [p.pid, p.lockObject, p.user])).toEqual([
+      [
+        15903,
+        {
+          kind: 'transaction',
+          transactionId: '759',
+          holderPid: 15904,
+          row: { kind: 'row', relation: 'products', relationOid: null, ctid: '(0,1)' },
+        },
+        'postgres',
+      ],
+      [15904, { kind: 'row', relation: 'public.inventory', relationOid: 16385, ctid: '(0,1)' }, undefined],
+    ]);
     expect(signals).toEqual(['lock_timeout']);
     expect(problems).toEqual([]);
   });
@@ -95,7 +109,10 @@ describe('createPostgresServerLog', () => {
       prefix: '%m [%p] ',
       fromStart: false,
       normalizeQuery: (sql) => sql,
-      target: { relationNames: () => Promise.resolve(new Map()), ready: () => Promise.reject(new Error('unused')) },
+      target: {
+        relationNames: () => Promise.resolve(new Map()),
+        ready: () => Promise.reject(new Error('unused')),
+      },
     });
     const handlers = { onDeadlock: () => undefined, onSignal: () => undefined, onProblem: () => undefined };
     await expect(log.follow(handlers, new AbortController().signal)).rejects.toMatchObject({ kind: 'user' });
