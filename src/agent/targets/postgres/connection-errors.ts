@@ -86,6 +86,14 @@ export function classifyError(error: unknown, context: ErrorContext): HindsightE
       error,
     );
   }
+  if (/client password must be a string|password must be a non-empty string/i.test(message)) {
+    return userError(
+      'TARGET_PASSWORD_MISSING',
+      `The server asks role "${context.user ?? '?'}" on ${target} for a password and none was given: ` +
+        'put it in the URL, in PGPASSWORD, or in ~/.pgpass (PGPASSFILE).',
+      error,
+    );
+  }
   if (code === '28000') {
     return userError(
       'TARGET_AUTH_REJECTED',

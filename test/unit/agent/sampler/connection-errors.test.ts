@@ -25,6 +25,22 @@ describe('classifyError', () => {
     expect(classifyError(withCode('boom', code), context)).toMatchObject({ code: expected, kind });
   });
 
+  it('says where to put the password when the server asks for one and none was given', () => {
+    const error = classifyError(
+      new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'),
+      context,
+    );
+    expect(error).toMatchObject({ code: 'TARGET_PASSWORD_MISSING', kind: 'user' });
+    expect(error.message).toContain('PGPASSWORD');
+  });
+
+  it('names the socket file, not :5432, for a socket connection', () => {
+    const socket = { ...context, host: '/var/run/postgresql', address: '/var/run/postgresql/.s.PGSQL.5432' };
+    expect(classifyError(withCode('connect ECONNREFUSED', 'ECONNREFUSED'), socket).message).toContain(
+      '(/var/run/postgresql/.s.PGSQL.5432, database shop)',
+    );
+  });
+
   it('treats a connection dropped by the server as transient', () => {
     expect(classifyError(new Error('Connection terminated unexpectedly'), context).code).toBe(
       'TARGET_UNREACHABLE',
