@@ -50,7 +50,7 @@ export async function runServe(
     );
   }
   io.stderr.write(
-    `hindsight: starting — store: ${describeStore(options.store)}; config: ${configPath ?? 'none'} (${config.targets.length} targets, ${config.services.length} services)\n`,
+    `hindsight: starting — store: ${describeStore(options.store)}; config: ${configPath ?? 'none'} (${count(config.targets.length, 'target')}, ${count(config.services.length, 'service')})\n`,
   );
   const server = await deps.startServer(options, config);
   if (server.adminSecret !== null) {
@@ -64,3 +64,6 @@ export async function runServe(
   await server.stop();
   io.stderr.write('hindsight: stopped\n');
 }
+
+/** `1 target`, `2 targets`. */
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
