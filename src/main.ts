@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { registerAgentCommand } from './cli/commands/agent-command.js';
 import { registerAnalyzeCommand } from './cli/commands/analyze-command.js';
+import { registerChannelCommand } from './cli/commands/channel-command.js';
 import { registerConfigCommand } from './cli/commands/config-command.js';
 import { registerIncidentCommand } from './cli/commands/incident-command.js';
 import { registerIncidentsCommand } from './cli/commands/incidents-command.js';
+import { registerOnCallCommand } from './cli/commands/oncall-command.js';
 import { registerRaceCommand } from './cli/commands/race-command.js';
 import { registerServeCommand } from './cli/commands/serve-command.js';
 import { registerWatchCommand } from './cli/commands/watch-command.js';
@@ -28,6 +30,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerConfigCommand(program);
   registerIncidentsCommand(program);
   registerIncidentCommand(program);
+  registerOnCallCommand(program);
+  registerChannelCommand(program, async () => ({ notifiers: (await import('./notify/notifier-registry.js')).createNotifierRegistry() }));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
