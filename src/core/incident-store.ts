@@ -102,6 +102,11 @@ export interface IncidentRepository {
    * `incident.version - 1`. Returns false on a stale version: someone else changed it first.
    */
   update(incident: Incident): Promise<boolean>;
+  /**
+   * Writes `incident` only if the stored version is `storedVersion` (which may be several behind
+   * `incident.version`: a batch of changes written at once). Returns false on any other version.
+   */
+  updateFrom(incident: Incident, storedVersion: number): Promise<boolean>;
   get(id: string): Promise<Incident | null>;
   /** Newest first (by `createdAt`). */
   list(query: { readonly states?: readonly IncidentState[]; readonly service?: string; readonly limit?: number }): Promise<Incident[]>;

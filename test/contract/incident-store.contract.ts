@@ -245,6 +245,17 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         expect(await store.incidents.get('i1')).toEqual(acked);
       });
 
+      it('updates from a stored version several behind (a batch of changes written at once), and from no other', async () => {
+        await store.incidents.insert(incident('i1', { version: 1 }));
+        const third = incident('i1', { state: 'acknowledged', acknowledgedAt: 2_000, version: 4 });
+        expect(await store.incidents.updateFrom(third, 2)).toBe(false);
+        expect(await store.incidents.updateFrom(third, 1)).toBe(true);
+        expect(await store.incidents.get('i1')).toEqual(third);
+        expect(await store.incidents.updateFrom(incident('i1', { version: 6 }), 1)).toBe(false);
+        expect(await store.incidents.updateFrom(incident('nope', { version: 6 }), 5)).toBe(false);
+        expect(await store.incidents.update(incident('i1', { version: 5 }))).toBe(true);
+      });
+
       it('lists newest first by state and service, with a limit, and counts by state', async () => {
         await store.incidents.insert(incident('i1', { createdAt: 1_000 }));
         await store.incidents.insert(incident('i2', { createdAt: 3_000, state: 'resolved', resolvedAt: 4_000 }));

@@ -1,6 +1,6 @@
 import type { Alert, AlertStatus } from '../../core/alert.js';
 import type { Finding } from '../../core/finding.js';
-import type { IncidentState } from '../../core/incident.js';
+import type { Incident, IncidentState } from '../../core/incident.js';
 import {
   findingTime,
   type AlertRepository,
@@ -158,6 +158,12 @@ function alerts(t: TableAccess): AlertRepository {
 }
 
 function incidents(t: TableAccess): IncidentRepository {
+  const updateFrom = (incident: Incident, storedVersion: number): Promise<boolean> => {
+    const stored = t.get('incidents', incident.id);
+    if (stored?.version !== storedVersion) return out(false);
+    t.set('incidents', incident.id, incident);
+    return out(true);
+  };
   return {
     insert(incident) {
       if (t.has('incidents', incident.id)) return Promise.reject(storeConflict(`incident ${incident.id}`));
@@ -165,11 +171,9 @@ function incidents(t: TableAccess): IncidentRepository {
       return Promise.resolve();
     },
     update(incident) {
-      const stored = t.get('incidents', incident.id);
-      if (stored?.version !== incident.version - 1) return out(false);
-      t.set('incidents', incident.id, incident);
-      return out(true);
+      return updateFrom(incident, incident.version - 1);
     },
+    updateFrom,
     get(id) {
       return out(t.get('incidents', id) ?? null);
     },

@@ -143,20 +143,24 @@ const toIncident = (r: Selectable<IncidentsTable>): Incident => ({
 });
 
 export function postgresIncidents(db: Kysely<StoreDatabase>): IncidentRepository {
+  const updateFrom = async (incident: Incident, storedVersion: number): Promise<boolean> => {
+    const { id: _id, ...row } = incidentRow(incident);
+    const result = await db
+      .updateTable('incidents')
+      .set(row)
+      .where('id', '=', incident.id)
+      .where('version', '=', storedVersion)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  };
   return {
     async insert(incident) {
       await db.insertInto('incidents').values(incidentRow(incident)).execute().catch(conflictOn(`incident ${incident.id}`));
     },
-    async update(incident) {
-      const { id: _id, ...row } = incidentRow(incident);
-      const result = await db
-        .updateTable('incidents')
-        .set(row)
-        .where('id', '=', incident.id)
-        .where('version', '=', incident.version - 1)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+    update(incident) {
+      return updateFrom(incident, incident.version - 1);
     },
+    updateFrom,
     async get(id) {
       const row = await db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toIncident(row) : null;
