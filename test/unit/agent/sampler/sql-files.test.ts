@@ -29,4 +29,15 @@ describe('sampler query files', () => {
     const source = new URL('../../../../src/agent/targets/postgres/sql-files.ts', import.meta.url).href;
     expect(sqlFileCandidates('sessions', source)).toHaveLength(1);
   });
+
+  it('keep lock-waits.sql and its PostgreSQL 13 variant in step: the same statement but for waitstart', async () => {
+    const sql = await loadSqlFiles();
+    const body = (text: string): string =>
+      text
+        .split('\n')
+        .filter((line) => !line.startsWith('--'))
+        .join('\n')
+        .replace('NULL::timestamptz AS waitstart', 'l.waitstart');
+    expect(body(sql['lock-waits-pg13'])).toBe(body(sql['lock-waits']));
+  });
 });
