@@ -91,6 +91,8 @@ const toMessage = (r: Selectable<OutboxTable>): OutboxMessage => ({
   lastError: r.last_error,
 });
 
+const byAge = (a: Selectable<OutboxTable>, b: Selectable<OutboxTable>): number => a.created_at - b.created_at || a.seq - b.seq;
+
 export function postgresOutbox(db: Kysely<StoreDatabase>): OutboxRepository {
   return {
     async enqueue(messages) {
@@ -133,7 +135,8 @@ export function postgresOutbox(db: Kysely<StoreDatabase>): OutboxRepository {
           FOR UPDATE SKIP LOCKED
         )
         RETURNING *`.execute(db);
-      return result.rows.map(toMessage).sort((a, b) => a.createdAt - b.createdAt);
+      // RETURNING has no order: oldest first, as claimed.
+      return result.rows.sort(byAge).map(toMessage);
     },
     async finish(id, update) {
       const result = await db
@@ -163,7 +166,7 @@ export function postgresOutbox(db: Kysely<StoreDatabase>): OutboxRepository {
         .where('claimed_at', '<', claimedBefore)
         .returningAll()
         .execute();
-      return rows.map(toMessage).sort((a, b) => a.createdAt - b.createdAt);
+      return rows.sort(byAge).map(toMessage);
     },
     async list({ incidentId, states, limit }) {
       let query = db.selectFrom('outbox').selectAll();
