@@ -5,7 +5,9 @@ import { epochMsSchema, nameSchema } from './common-schemas.js';
 
 /**
  * Findings as an agent pushes them (the shapes of core/finding.ts). Strict enough to turn garbage
- * away with a 400 naming the field; unknown extra fields are dropped.
+ * away with a 400 naming the field; unknown extra fields are dropped — so every field core's types
+ * carry must be listed here, or findings pushed by `hindsight agent` lose it (a test round-trips a
+ * finding with every optional field through the ingest route).
  */
 const text = z.string().max(100_000);
 const id = z.string().min(1).max(200);
@@ -14,6 +16,23 @@ const ms = z.number().nonnegative();
 const sessionState = z.enum(['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'fastpath function call', 'disabled']);
 const evidenceSource = z.enum(['log', 'live', 'counter']);
 
+const shortText = z.string().max(1000);
+const rowLockObject = z.object({
+  kind: z.literal('row'),
+  relation: shortText.nullable(),
+  relationOid: z.number().int().nullable(),
+  ctid: z.string().max(100).nullable(),
+});
+/** What a lock is on (core/sample.ts `LockObject`). */
+const lockObject = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('relation'), relation: shortText.nullable(), relationOid: z.number().int().nullable() }),
+  rowLockObject,
+  z.object({ kind: z.literal('transaction'), transactionId: z.string().max(100).nullable(), holderPid: pid.nullable(), row: rowLockObject.nullable() }),
+  z.object({ kind: z.literal('virtual_transaction'), virtualXid: z.string().max(100).nullable(), holderPid: pid.nullable() }),
+  z.object({ kind: z.literal('advisory'), key: z.string().max(100) }),
+  z.object({ kind: z.literal('other'), lockType: z.string().max(100), relation: shortText.nullable() }),
+]);
+
 const deadlockProcess = z.object({
   pid,
   waitsForMode: z.string().max(200),
@@ -21,6 +40,9 @@ const deadlockProcess = z.object({
   relation: z.string().max(1000).nullable(),
   blockedBy: pid,
   query: text.nullable(),
+  lockObject: lockObject.exactOptional(),
+  user: z.string().max(200).nullable().exactOptional(),
+  application: z.string().max(200).nullable().exactOptional(),
 });
 
 const rootBlocker = z.object({
@@ -46,6 +68,7 @@ const victim = z.object({
   rootPids: z.array(pid).max(10_000),
   depth: z.number().int().nonnegative().exactOptional(),
   queueOnly: z.boolean().exactOptional(),
+  lockObject: lockObject.exactOptional(),
 });
 
 const waitEdge = z.object({ waiter: pid, blocker: pid, queued: z.boolean().exactOptional() });

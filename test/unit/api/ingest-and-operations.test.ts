@@ -36,6 +36,32 @@ const blocking: Finding = {
 };
 
 describe('agent ingest: POST /api/v1/ingest/findings', () => {
+  it('keeps every field a watch puts on a finding: lock objects, the sides of a deadlock', async () => {
+    const h = await createApiHarness();
+    const at = h.clock.now() - 1_000;
+    const base = deadlock('dl-rich', at);
+    const rich: DeadlockFinding = {
+      ...base,
+      processes: [
+        {
+          ...base.processes[0]!,
+          lockObject: { kind: 'transaction', transactionId: '746', holderPid: 4243, row: { kind: 'row', relation: 'public.inventory', relationOid: 16385, ctid: '(0,7)' } },
+          user: 'shop',
+          application: 'checkout',
+        },
+        { ...base.processes[1]!, lockObject: { kind: 'advisory', key: '1,2' }, user: null, application: 'restock' },
+      ],
+    };
+    const episode: Finding = {
+      ...blocking,
+      id: 'be-rich',
+      victims: blocking.victims.map((v) => ({ ...v, lockObject: { kind: 'relation' as const, relation: 'public.t', relationOid: 16390 } })),
+    };
+    const reply = await h.call('POST', '/api/v1/ingest/findings', { token: h.secrets.responder, body: { agent: 'a', findings: [rich, episode], health: [] } });
+    expect(reply.status).toBe(202);
+    expect(await h.store.findings.get(['dl-rich', 'be-rich'])).toEqual([rich, episode]);
+  });
+
   it('accepts findings (a retried push kept once) and records target health', async () => {
     const h = await createApiHarness();
     const at = h.clock.now() - 1_000;
