@@ -141,12 +141,11 @@ function alerts(t: TableAccess): AlertRepository {
       return out(found);
     },
     list({ status, service, incidentId, limit }) {
-      const rows = t
-        .rows('alerts')
-        .filter((a) => status === undefined || a.status === status)
-        .filter((a) => service === undefined || a.service === service)
-        .filter((a) => incidentId === undefined || a.incidentId === incidentId)
-        .sort((a, b) => b.startedAt - a.startedAt || byText(b.id, a.id));
+      const rows: Alert[] = [];
+      for (const a of t.values('alerts')) {
+        if ((status === undefined || a.status === status) && (service === undefined || a.service === service) && (incidentId === undefined || a.incidentId === incidentId)) rows.push(a);
+      }
+      rows.sort((a, b) => b.startedAt - a.startedAt || byText(b.id, a.id));
       return out(rows.slice(0, listLimit(limit)));
     },
     countByStatus() {
@@ -251,13 +250,14 @@ function evidence(t: TableAccess): EvidenceRepository {
       return Promise.resolve();
     },
     findings(incidentId) {
-      const ids = new Set(t.rows('evidence').filter((l) => l.incidentId === incidentId).map((l) => l.findingId));
-      const found = t
-        .rows('findings')
-        .filter((r) => ids.has(r.finding.id))
-        .map((r) => r.finding)
-        .sort(byFindingTime);
-      return out(found);
+      // Each linked finding by its key, not a scan of every finding per incident.
+      const found: Finding[] = [];
+      for (const l of t.values('evidence')) {
+        if (l.incidentId !== incidentId) continue;
+        const row = t.get('findings', l.findingId);
+        if (row !== undefined) found.push(row.finding);
+      }
+      return out(found.sort(byFindingTime));
     },
   };
 }
