@@ -45,6 +45,7 @@ export function openTargetWatch(
           fromStart: options.fromStart,
           normalizeQuery: normalize,
           target: {
+            database: target.database,
             relationNames: (refs, abort) => target.relationNames(refs, abort),
             ready: () => target.ready(),
           },

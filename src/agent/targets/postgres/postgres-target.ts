@@ -98,6 +98,11 @@ export class PostgresTarget implements TargetReader {
     this.#recheckMs = options.statementsRecheckMs ?? 300_000;
   }
 
+  /** The database it watches (from the URL or the PG* environment). */
+  get database(): string {
+    return this.#url.database;
+  }
+
   /** No I/O: checks the URL (a user error when malformed); the connection opens on first use. */
   static create(url: string, options: PostgresTargetOptions = {}): PostgresTarget {
     return new PostgresTarget(parseTargetUrl(url, options.environment), options);

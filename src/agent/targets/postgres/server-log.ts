@@ -18,6 +18,12 @@ export interface PostgresServerLogOptions {
   readonly normalizeQuery: (sql: string) => string;
   /** The watched server: names relations by OID and tells its `log_line_prefix`. */
   readonly target: {
+    /**
+     * The watched database. A server's log holds every database's entries: those that name another
+     * database (`%d` in the prefix, csvlog, jsonlog) are not this target's and are skipped; entries
+     * that name none are kept.
+     */
+    readonly database: string;
     readonly relationNames: RelationNamer;
     ready(): Promise<ServerSettings>;
   };
@@ -64,6 +70,7 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
           signal,
           onEvents: (events) => {
             for (const event of events) {
+              if (event.database !== null && event.database !== options.target.database) continue;
               const signalled = interpretLogEvent(event);
               if (signalled === null) continue;
               if (signalled.kind !== 'deadlock') {
