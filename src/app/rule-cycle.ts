@@ -360,7 +360,12 @@ const deferredWrites = (tx: StoreRepositories): { readonly repos: StoreRepositor
         if (written) owned.set(incident.id, { stored: incident.version, held: null });
         return written;
       },
-      updateFrom: flushed((incident, storedVersion) => tx.incidents.updateFrom(incident, storedVersion)),
+      updateFrom: async (incident, storedVersion) => {
+        await flush();
+        const written = await tx.incidents.updateFrom(incident, storedVersion);
+        if (written) owned.set(incident.id, { stored: incident.version, held: null });
+        return written;
+      },
       get: flushed((id) => tx.incidents.get(id)),
       list: flushed((query) => tx.incidents.list(query)),
       findForGrouping: flushed((service, groupKey, states) => tx.incidents.findForGrouping(service, groupKey, states)),
