@@ -3,6 +3,7 @@ import { DEFAULT_GROUPING } from '../core/catalog.js';
 import { HindsightError, userError } from '../core/errors.js';
 import type { IncidentStore } from '../core/incident-store.js';
 import { checkChosenSecret, hashSecret } from './token-service.js';
+import { redactUrl } from '../core/url-redaction.js';
 
 /** An integration as configuration or the API declares it: the secret in the clear, hashed on save. */
 export interface IntegrationInput {
@@ -43,8 +44,6 @@ export interface TargetWithHealth {
   readonly health: TargetHealth | null;
 }
 
-/** The URL with its password replaced by `***` (same form as config/'s redactUrl). */
-const redactUrl = (url: string): string => url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 
 const notFound = (code: string, message: string): HindsightError => new HindsightError({ code, kind: 'user', message });
 

@@ -1,7 +1,7 @@
 import type { RuleOverride } from '../core/catalog.js';
 import type { HindsightConfig } from '../config/config-schema.js';
 import { formatDuration } from '../config/duration.js';
-import { redactUrl } from '../config/postgres-url.js';
+import { redactUrl } from '../core/url-redaction.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 

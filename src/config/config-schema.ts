@@ -3,7 +3,7 @@ import type { Severity } from '../core/alert.js';
 import type { Grouping, IntegrationType, Role, RuleOverride } from '../core/catalog.js';
 import { duration } from './duration.js';
 import { pagingFields, pagingReferenceProblems, type PagingConfig } from './paging-schema.js';
-import { redactUrl } from './postgres-url.js';
+import { redactUrl } from '../core/url-redaction.js';
 
 /**
  * The one schema of `hindsight.config.yaml` (or `.json`): targets to watch, the services they belong

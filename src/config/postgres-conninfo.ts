@@ -1,5 +1,8 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { redactUrl } from '../core/url-redaction.js';
+
+export { redactUrl };
 
 /**
  * PostgreSQL connection URIs as libpq (and so psql) reads them: `postgresql://user@/db?host=/var/run/postgresql`,
@@ -127,15 +130,6 @@ export function connInfoAddress(info: Pick<ConnInfo, 'host' | 'port'>): string {
   return `${info.host.includes(':') ? `[${info.host}]` : info.host}:${info.port}`;
 }
 
-/**
- * The URL with any password hidden — in the userinfo and in `?password=` / `?sslpassword=` —
- * for messages and listings. The one redactor: config/, the agent and the CLI use it.
- */
-export function redactUrl(url: string): string {
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:)[^@/?#]*@/i, '$1***@')
-    .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
-}
 
 /**
  * The password for `info` from a password file's text (`hostname:port:database:username:password`,

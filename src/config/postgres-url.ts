@@ -1,9 +1,4 @@
-/** PostgreSQL connection URLs: display forms that never show the password, and identity. */
-
-/** The URL with its password replaced by `***`, for messages and listings. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
-}
+/** PostgreSQL connection URLs: which database one names (the redactor is core/url-redaction.ts). */
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 

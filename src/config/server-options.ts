@@ -6,7 +6,7 @@ import { userError } from '../core/errors.js';
 import { DEFAULT_CONFIG_FILES } from './config-file.js';
 import type { HindsightConfig } from './config-schema.js';
 import { formatPath } from './interpolate.js';
-import { redactUrl } from './postgres-url.js';
+import { redactUrl } from '../core/url-redaction.js';
 
 /**
  * Options of `serve`, `agent` and the commands that talk to a server: flags first, then

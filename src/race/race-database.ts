@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { userError } from '../core/errors.js';
 import { freePort, LocalPostgres } from '../platform/local-postgres.js';
-import { redact } from './schedule-engine.js';
+import { redactUrl } from '../core/url-redaction.js';
 
 /** Where race tests run: scratch databases on a server, each wiped between schedules. */
 export interface RaceServer {
@@ -33,7 +33,7 @@ export async function openRaceServer(url?: string): Promise<RaceServer> {
       await client.connect();
     } catch (cause) {
       // Exit 2 like any bad input: a wrong password or host is fixed in --db, not by retrying.
-      throw userError('RACE_CONNECT', `could not connect to ${redact(adminUrl)}: ${String(cause)}; check the --db URL (host, port, user, password)`, cause);
+      throw userError('RACE_CONNECT', `could not connect to ${redactUrl(adminUrl)}: ${String(cause)}; check the --db URL (host, port, user, password)`, cause);
     }
     try {
       return await fn(client);
@@ -55,7 +55,7 @@ export async function openRaceServer(url?: string): Promise<RaceServer> {
         } catch (cause) {
           throw userError(
             'RACE_CREATEDB',
-            `could not create a scratch database on ${redact(adminUrl)} (${String(cause)}); the role needs CREATEDB (and superuser or GRANT SET ON PARAMETER deadlock_timeout)`,
+            `could not create a scratch database on ${redactUrl(adminUrl)} (${String(cause)}); the role needs CREATEDB (and superuser or GRANT SET ON PARAMETER deadlock_timeout)`,
             cause,
           );
         }

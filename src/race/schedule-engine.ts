@@ -3,6 +3,7 @@ import { userError } from '../core/errors.js';
 import type { Blocker, RaceSpec } from './race-spec.js';
 import { errorResult } from './step-result.js';
 import type { StepResult, TraceEvent } from './step-result.js';
+import { redactUrl } from '../core/url-redaction.js';
 
 export interface EngineOptions {
   /** `deadlock_timeout` of the test sessions. */
@@ -115,7 +116,7 @@ export class ScheduleEngine {
       try {
         await client.connect();
       } catch (cause) {
-        throw userError('RACE_CONNECT', `could not connect to ${redact(url)}: ${String(cause)}; check the --db URL (host, port, user, password)`, cause);
+        throw userError('RACE_CONNECT', `could not connect to ${redactUrl(url)}: ${String(cause)}; check the --db URL (host, port, user, password)`, cause);
       }
       client.on('error', () => undefined); // a dropped session shows up as the failure of its step
       return client;
@@ -539,6 +540,3 @@ export class ScheduleEngine {
   }
 }
 
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}

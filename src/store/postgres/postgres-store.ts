@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { isHindsightError, transientError, userError } from '../../core/errors.js';
-import { redactUrl } from '../../config/postgres-url.js';
+import { redactUrl } from '../../core/url-redaction.js';
 import type { IncidentStore, StoreRepositories } from '../../core/incident-store.js';
 import { advisoryKey } from './advisory-key.js';
 import { postgresEvidence, postgresFindings } from './finding-repositories.js';
