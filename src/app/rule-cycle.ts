@@ -289,9 +289,9 @@ const alertKey = (a: { readonly service: string; readonly fingerprint: string })
 /**
  * The cycle's repositories, with the writes that nothing reads back at once — new alerts, timeline
  * entries, evidence links — held and written in one statement each (insertMany, appendMany,
- * linkMany) before anything next reads or changes alerts, the timeline or evidence, and at the end
- * of the cycle: a burst of 10,000 new alerts costs a few statements, not 30,000 round trips. Still
- * one transaction: a conflict rejects the cycle as before, only at the flush.
+ * linkMany) before anything next reads or changes that table, and at the end of the cycle: a
+ * burst of 10,000 new alerts costs a few statements, not 30,000 round trips. Still one
+ * transaction: a conflict rejects the cycle as before, only at the flush.
  */
 const deferredWrites = (tx: StoreRepositories): { readonly repos: StoreRepositories; readonly flush: () => Promise<void> } => {
   let alerts: Alert[] = [];
@@ -307,43 +307,52 @@ const deferredWrites = (tx: StoreRepositories): { readonly repos: StoreRepositor
    */
   const owned = new Map<string, { stored: number; held: Incident | null }>();
   let flushing: Promise<void> = Promise.resolve();
-  const flush = (): Promise<void> => {
-    const incidents = [...owned.values()].filter((o) => o.held !== null);
-    if (alerts.length + entries.length + links.length + incidents.length > 0) {
-      const held = { alerts, entries, links, incidents: incidents.map((o) => ({ owned: o, incident: o.held as Incident })) };
-      alerts = [];
-      entries = [];
-      links = [];
-      for (const o of incidents) o.held = null;
-      // Chained, so that concurrent readers (Promise.all) wait for the same writes, in order.
-      flushing = flushing.then(async () => {
-        for (const { owned: o, incident } of held.incidents) {
-          if (!(await tx.incidents.updateFrom(incident, o.stored))) {
-            throw new HindsightError({
-              code: 'INCIDENT_CONFLICT',
-              kind: 'transient',
-              message: `incident ${incident.id} changed while a rule cycle was writing it; the next cycle will try again`,
-            });
-          }
-          o.stored = Math.max(o.stored, incident.version);
+  /** Writes what a read (or a write that must come after them) needs: only the tables it touches. */
+  const flush = (needs: Needs = ALL): Promise<void> => {
+    const incidents = needs.incidents === undefined ? [] : [...owned.values()].filter((o) => o.held !== null && needs.incidents?.(o.held) === true);
+    const held = {
+      alerts: needs.alerts === true ? alerts : [],
+      entries: needs.timeline === true ? entries : [],
+      links: needs.evidence === true ? links : [],
+      incidents: incidents.map((o) => ({ owned: o, incident: o.held as Incident })),
+    };
+    if (held.alerts.length + held.entries.length + held.links.length + held.incidents.length === 0) return flushing;
+    if (needs.alerts === true) alerts = [];
+    if (needs.timeline === true) entries = [];
+    if (needs.evidence === true) links = [];
+    for (const o of incidents) o.held = null;
+    // Chained, so that concurrent readers (Promise.all) wait for the same writes, in order.
+    flushing = flushing.then(async () => {
+      for (const { owned: o, incident } of held.incidents) {
+        if (!(await tx.incidents.updateFrom(incident, o.stored))) {
+          throw new HindsightError({
+            code: 'INCIDENT_CONFLICT',
+            kind: 'transient',
+            message: `incident ${incident.id} changed while a rule cycle was writing it; the next cycle will try again`,
+          });
         }
-        if (held.alerts.length > 0) await tx.alerts.insertMany(held.alerts);
-        if (held.entries.length > 0) await tx.timeline.appendMany(held.entries);
-        if (held.links.length > 0) await tx.evidence.linkMany(held.links);
-      });
-    }
+        o.stored = Math.max(o.stored, incident.version);
+      }
+      if (held.alerts.length > 0) await tx.alerts.insertMany(held.alerts);
+      if (held.entries.length > 0) await tx.timeline.appendMany(held.entries);
+      if (held.links.length > 0) await tx.evidence.linkMany(held.links);
+    });
     return flushing;
   };
-  /** `read` after the held writes are in the store. */
-  const flushed =
-    <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
+  /** `work` after the held writes it needs are in the store. */
+  const after =
+    <A extends unknown[], R>(needs: Needs, work: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
-      await flush();
-      return read(...args);
+      await flush(needs);
+      return work(...args);
     };
+  const ALERTS: Needs = { alerts: true };
+  const TIMELINE: Needs = { timeline: true };
+  const EVIDENCE: Needs = { evidence: true };
+  const INCIDENTS: Needs = { incidents: () => true };
   const repos: StoreRepositories = {
     ...tx,
-    findings: { ...tx.findings, prune: flushed((before) => tx.findings.prune(before)) },
+    findings: { ...tx.findings, prune: after({ alerts: true, evidence: true }, (before) => tx.findings.prune(before)) },
     incidents: {
       insert: async (incident) => {
         await tx.incidents.insert(incident);
@@ -355,54 +364,71 @@ const deferredWrites = (tx: StoreRepositories): { readonly repos: StoreRepositor
           mine.held = incident;
           return true;
         }
-        await flush();
+        await flush({ incidents: (i) => i.id === incident.id });
         const written = await tx.incidents.update(incident);
         if (written) owned.set(incident.id, { stored: incident.version, held: null });
         return written;
       },
       updateFrom: async (incident, storedVersion) => {
-        await flush();
+        await flush({ incidents: (i) => i.id === incident.id });
         const written = await tx.incidents.updateFrom(incident, storedVersion);
         if (written) owned.set(incident.id, { stored: incident.version, held: null });
         return written;
       },
-      get: flushed((id) => tx.incidents.get(id)),
-      list: flushed((query) => tx.incidents.list(query)),
-      findForGrouping: flushed((service, groupKey, states) => tx.incidents.findForGrouping(service, groupKey, states)),
-      countByState: flushed(() => tx.incidents.countByState()),
+      get: async (id) => {
+        await flush({ incidents: (i) => i.id === id });
+        return tx.incidents.get(id);
+      },
+      list: after(INCIDENTS, (query) => tx.incidents.list(query)),
+      findForGrouping: async (service, groupKey, states) => {
+        await flush({ incidents: (i) => i.service === service });
+        return tx.incidents.findForGrouping(service, groupKey, states);
+      },
+      countByState: after(INCIDENTS, () => tx.incidents.countByState()),
     },
     alerts: {
       insert: (alert) => {
         alerts.push(alert);
         return Promise.resolve();
       },
-      insertMany: flushed((list) => tx.alerts.insertMany(list)),
-      update: flushed((alert) => tx.alerts.update(alert)),
-      get: flushed((id) => tx.alerts.get(id)),
-      findFiring: flushed((service, fingerprint) => tx.alerts.findFiring(service, fingerprint)),
-      findFiringMany: flushed((keys) => tx.alerts.findFiringMany(keys)),
-      list: flushed((query) => tx.alerts.list(query)),
-      countByStatus: flushed(() => tx.alerts.countByStatus()),
+      insertMany: after(ALERTS, (list) => tx.alerts.insertMany(list)),
+      update: after(ALERTS, (alert) => tx.alerts.update(alert)),
+      get: after(ALERTS, (id) => tx.alerts.get(id)),
+      findFiring: after(ALERTS, (service, fingerprint) => tx.alerts.findFiring(service, fingerprint)),
+      findFiringMany: after(ALERTS, (keys) => tx.alerts.findFiringMany(keys)),
+      list: after(ALERTS, (query) => tx.alerts.list(query)),
+      countByStatus: after(ALERTS, () => tx.alerts.countByStatus()),
     },
     timeline: {
       append: (entry) => {
         entries.push(entry);
         return Promise.resolve();
       },
-      appendMany: flushed((list) => tx.timeline.appendMany(list)),
-      list: flushed((incidentId) => tx.timeline.list(incidentId)),
+      appendMany: after(TIMELINE, (list) => tx.timeline.appendMany(list)),
+      list: after(TIMELINE, (incidentId) => tx.timeline.list(incidentId)),
     },
     evidence: {
       link: (incidentId, findingIds, at) => {
         links.push({ incidentId, findingIds: [...findingIds], at });
         return Promise.resolve();
       },
-      linkMany: flushed((list) => tx.evidence.linkMany(list)),
-      findings: flushed((incidentId) => tx.evidence.findings(incidentId)),
+      linkMany: after(EVIDENCE, (list) => tx.evidence.linkMany(list)),
+      findings: after(EVIDENCE, (incidentId) => tx.evidence.findings(incidentId)),
     },
   };
-  return { repos, flush };
+  return { repos, flush: () => flush(ALL) };
 };
+
+/** Which held writes a read needs in the store first. */
+interface Needs {
+  readonly alerts?: boolean;
+  readonly timeline?: boolean;
+  readonly evidence?: boolean;
+  /** The held incident updates it needs (by the incident's held state). */
+  readonly incidents?: (incident: Incident) => boolean;
+}
+
+const ALL: Needs = { alerts: true, timeline: true, evidence: true, incidents: () => true };
 
 /**
  * A state is written when its phase, alert or service changed (or its alert was refreshed) — not for
