@@ -40,6 +40,8 @@ import { openTargetWatch } from './watch-deps.js';
  */
 
 const DRAIN_MS = 10_000;
+/** Messages the sender claims per pass. */
+const OUTBOX_BATCH = 100;
 
 export function serveDeps(): ServeDeps {
   return { startServer };
@@ -90,14 +92,22 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
         firstPaged.add(o.incidentId);
         metrics.observeFirstPage(Math.max(0, o.at - o.incidentCreatedAt) / 1000);
       },
-    });
-    const senderLoop = new PagingLoop((now, signal) => sender.run(now, signal), { name: 'outbox', signal: controller.signal, logger, clock, intervalMs: 1000 });
+    }, { batchSize: OUTBOX_BATCH });
+    const senderLoop: PagingLoop = new PagingLoop(
+      async (now, signal) => {
+        const report = await sender.run(now, signal);
+        // A full batch: more may be waiting — go again at once rather than after the interval.
+        if (report.claimed >= OUTBOX_BATCH) senderLoop.nudge();
+      },
+      { name: 'outbox', signal: controller.signal, logger, clock, intervalMs: 1000 },
+    );
     const escalationLoop = new PagingLoop(
       async (now) => {
         const report = await escalation.run(now);
         if (report.enqueued > 0) senderLoop.nudge();
       },
-      { name: 'escalation', signal: controller.signal, logger, clock, intervalMs: 1000 },
+      // Each pass reads every open incident: nudges (an incident opened) are honoured at most 5 times a second.
+      { name: 'escalation', signal: controller.signal, logger, clock, intervalMs: 1000, minGapMs: 200 },
     );
     const ruleLoop = new RuleLoop(new RuleCycle({ store, clock, ids, overrides: config.rules }), {
       signal: controller.signal,
@@ -109,6 +119,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       },
     });
     const pagingQueries = new PagingQueries({ store, notifiers, ids });
+    const inbound = new InboundAlertIntake({ store, clock, ids });
     const intake = new FindingIntake({
       store,
       nudge: () => {
@@ -120,7 +131,14 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       alerts: store.alerts,
       rules: new RuleQueries({ store, overrides: config.rules }),
       findings: intake,
-      inbound: new InboundAlertIntake({ store, clock, ids }),
+      inbound: {
+        // An inbound alert may open an incident: escalation looks at once rather than within a second.
+        receive: async (alerts, actor) => {
+          const result = await inbound.receive(alerts, actor);
+          escalationLoop.nudge();
+          return result;
+        },
+      },
       tokens,
       catalog,
       status: storeStatus(store),

@@ -111,7 +111,7 @@ export class OutboxSender {
     if (claimed.length === 0) return report;
     const channels = new Map((await store.paging.get()).channels.map((c) => [c.name, c]));
 
-    for (const group of this.#groups(claimed)) {
+    for (const group of this.#groups(claimed, now)) {
       const first = group[0];
       if (first === undefined) continue;
       if (signal.aborted) {
@@ -121,7 +121,7 @@ export class OutboxSender {
       }
       const channel = channels.get(first.channel);
       if (!this.#take(first.channel, now)) {
-        const wait = Math.ceil(60_000 / this.#o.ratePerMinute);
+        const wait = this.#waitFor(first.channel, now);
         for (const m of group) await store.outbox.finish(m.id, { state: 'pending', nextAttemptAt: now + wait, at: now, release: true });
         report.deferred += group.length;
         continue;
@@ -140,7 +140,7 @@ export class OutboxSender {
   }
 
   /** Pages for one person on one channel, bundled when there are `digestThreshold` or more; everything else alone. */
-  #groups(messages: readonly OutboxMessage[]): OutboxMessage[][] {
+  #groups(messages: readonly OutboxMessage[], now: number): OutboxMessage[][] {
     const pages = new Map<string, OutboxMessage[]>();
     const alone: OutboxMessage[][] = [];
     for (const m of messages) {
@@ -154,21 +154,39 @@ export class OutboxSender {
     }
     const groups: OutboxMessage[][] = [];
     for (const list of pages.values()) {
-      if (list.length >= this.#o.digestThreshold) groups.push(list);
+      // A storm, or more pages than the channel's rate limit lets through now: one digest.
+      const channel = list[0]?.channel ?? '';
+      if (list.length >= this.#o.digestThreshold || (list.length > 1 && this.#tokens(channel, now) < list.length)) groups.push(list);
       else groups.push(...list.map((m) => [m]));
     }
     return [...groups, ...alone].sort((a, b) => (a[0]?.createdAt ?? 0) - (b[0]?.createdAt ?? 0));
   }
 
-  #take(channel: string, now: number): boolean {
+  /** The channel's token bucket, refilled up to `now`. */
+  #bucket(channel: string, now: number): Bucket {
     const capacity = this.#o.ratePerMinute;
     const bucket = this.#buckets.get(channel) ?? { tokens: capacity, at: now };
-    bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) * capacity) / 60_000);
-    bucket.at = now;
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((Math.max(now, bucket.at) - bucket.at) * capacity) / 60_000);
+    bucket.at = Math.max(now, bucket.at);
     this.#buckets.set(channel, bucket);
+    return bucket;
+  }
+
+  #tokens(channel: string, now: number): number {
+    return Math.floor(this.#bucket(channel, now).tokens);
+  }
+
+  #take(channel: string, now: number): boolean {
+    const bucket = this.#bucket(channel, now);
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
     return true;
+  }
+
+  /** How long until the channel has a token again. */
+  #waitFor(channel: string, now: number): number {
+    const bucket = this.#bucket(channel, now);
+    return Math.max(1, Math.ceil(((1 - bucket.tokens) * 60_000) / this.#o.ratePerMinute));
   }
 
   async #send(channel: NotificationChannel | undefined, name: string, notification: Notification, signal: AbortSignal): Promise<DeliveryResult> {
@@ -253,7 +271,7 @@ const digestOf = (group: readonly OutboxMessage[], now: number): DigestNotificat
     idempotencyKey: `digest/${group.map((m) => m.id).join(',')}`.slice(0, 200),
     at: now,
     recipient: group[0]?.notification.recipient ?? null,
-    incidents: listed.slice(0, 20),
+    incidents: listed,
     total: listed.length,
   };
 };
