@@ -508,6 +508,26 @@ export class ScheduleEngine {
     }
   }
 
+  /**
+   * Waits until the session's step in flight has its result, as the isolation tester does before
+   * it sends that session its next step (a step waiting for a long deadlock_timeout or a lock
+   * timeout to resolve it). False when the step timeout passed first: the step is then cancelled.
+   */
+  async awaitSession(sessionName: string): Promise<boolean> {
+    const session = this.session(sessionName);
+    const deadline = performance.now() + this.#stepTimeoutMs;
+    for (;;) {
+      const f = session.inflight;
+      if (!f || f.result) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        await this.cancel([session.pid]);
+        return false;
+      }
+      await this.#waitChange(left);
+    }
+  }
+
   /** Sessions whose step is blocked right now, with whom they wait for. */
   blocked(): { session: string; step: string; waitsFor: readonly string[] }[] {
     return this.sessions.flatMap((s) => {

@@ -180,6 +180,15 @@ export async function runPermutation(engine: ScheduleEngine, spec: RaceSpec, per
   for (const entry of permutation) {
     const found = findStep(spec, entry.step);
     if (!found) throw userError('RACE_SPEC_INVALID', `permutation names an unknown step ${entry.step}`);
+    // A step for a session still waiting in its previous step is queued behind it, as the
+    // isolation tester does; the other sessions' steps go on meanwhile.
+    const busy = engine.session(found.session.name).inflight;
+    if (busy && !busy.result) {
+      const stall = { session: found.session.name, step: busy.step.name, waitsFor: busy.blockedBy };
+      if (!(await engine.awaitSession(found.session.name))) stalls.push(stall);
+      await engine.settle();
+      await engine.awaitSession(found.session.name);
+    }
     void engine.send(found.session.name, { name: entry.step, sql: found.step.sql, blockers: entry.blockers });
     await engine.settle();
   }
