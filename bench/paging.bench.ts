@@ -28,7 +28,11 @@ const quantile = (values: readonly number[], q: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 };
 
-console.log(`bench:paging — load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${N} incidents, 2 replicas, one killed midway`);
+console.log(
+  `bench:paging — load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, ${N} incidents, 2 replicas, one killed midway`,
+);
 
 const dir = await mkdtemp(join(tmpdir(), 'hindsight-bench-paging-'));
 await chmod(dir, 0o755);
@@ -59,9 +63,19 @@ try {
     void readBody(req).then((text) => {
       const at = Date.now();
       deliveries += 1;
-      const body = JSON.parse(text) as { id: string; kind: string; incident?: { title: string }; incidents?: { title: string }[] };
+      const body = JSON.parse(text) as {
+        id: string;
+        kind: string;
+        incident?: { title: string };
+        incidents?: { title: string }[];
+      };
       received.set(body.id, (received.get(body.id) ?? 0) + 1);
-      const titles = body.kind === 'digest' ? (body.incidents ?? []).map((i) => i.title) : body.incident ? [body.incident.title] : [];
+      const titles =
+        body.kind === 'digest'
+          ? (body.incidents ?? []).map((i) => i.title)
+          : body.incident
+            ? [body.incident.title]
+            : [];
       for (const title of titles) {
         if (firstPage.has(title)) pagedTwice += 1;
         else firstPage.set(title, at);
@@ -90,7 +104,10 @@ services:
 `,
   );
   for (let r = 0; r < 2; r += 1) {
-    const replica = new ServeProcess(['--config', config, '--store', storeUrl, '--port', String(await freePort())], { HINDSIGHT_ADMIN_TOKEN: TOKEN, HINDSIGHT_LOG_LEVEL: 'warn' });
+    const replica = new ServeProcess(
+      ['--config', config, '--store', storeUrl, '--port', String(await freePort())],
+      { HINDSIGHT_ADMIN_TOKEN: TOKEN, HINDSIGHT_LOG_LEVEL: 'warn' },
+    );
     replicas.push(replica);
     await replica.ready();
   }
@@ -107,7 +124,12 @@ services:
         const response = await fetch(`${target.url}/v2/enqueue`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ routing_key: KEY, event_action: 'trigger', dedup_key: `k${i}`, payload: { summary: title, source: 'bench', severity: 'critical' } }),
+          body: JSON.stringify({
+            routing_key: KEY,
+            event_action: 'trigger',
+            dedup_key: `k${i}`,
+            payload: { summary: title, source: 'bench', severity: 'critical' },
+          }),
         });
         await response.text();
         if (response.status === 202) {
@@ -134,17 +156,23 @@ services:
       }
     }),
   );
-  console.log(`enqueued ${N} in ${((Date.now() - started) / 1000).toFixed(1)} s (replica A killed after ${Math.floor(N / 2)})`);
+  console.log(
+    `enqueued ${N} in ${((Date.now() - started) / 1000).toFixed(1)} s (replica A killed after ${Math.floor(N / 2)})`,
+  );
 
   // Wait for every incident to be paged or its message to be known unknown (the dead replica's claims, after the 60 s lease).
   const store = new pg.Client({ connectionString: storeUrl });
   await store.connect();
   const outboxStates = async (): Promise<Record<string, number>> => {
-    const { rows } = await store.query<{ state: string; n: string }>('SELECT state, count(*) AS n FROM outbox GROUP BY state');
+    const { rows } = await store.query<{ state: string; n: string }>(
+      'SELECT state, count(*) AS n FROM outbox GROUP BY state',
+    );
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   };
   const unknownTitles = async (): Promise<Set<string>> => {
-    const { rows } = await store.query<{ title: string }>("SELECT notification->'incident'->>'title' AS title FROM outbox WHERE state = 'unknown'");
+    const { rows } = await store.query<{ title: string }>(
+      "SELECT notification->'incident'->>'title' AS title FROM outbox WHERE state = 'unknown'",
+    );
     return new Set(rows.map((r) => r.title));
   };
   const deadline = Date.now() + 120_000;
@@ -166,10 +194,16 @@ services:
   const lost = [...opened.keys()].filter((t) => !firstPage.has(t) && !unknown.has(t));
   const duplicateMessages = [...received.values()].filter((n) => n > 1).length;
   console.log(`outbox: ${JSON.stringify(states)}`);
-  console.log(`webhook deliveries ${deliveries} (digests bundle a storm); incidents paged ${firstPage.size} of ${N}`);
-  console.log(`duplicates: ${duplicateMessages} messages delivered twice, ${pagedTwice} incidents paged twice`);
+  console.log(
+    `webhook deliveries ${deliveries} (digests bundle a storm); incidents paged ${firstPage.size} of ${N}`,
+  );
+  console.log(
+    `duplicates: ${duplicateMessages} messages delivered twice, ${pagedTwice} incidents paged twice`,
+  );
   console.log(`unknown (claimed by the killed replica, not resent): ${unknown.size}; lost: ${lost.length}`);
-  console.log(`open → first page: p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (target p95 ≤ 2000 ms)`);
+  console.log(
+    `open → first page: p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (target p95 ≤ 2000 ms)`,
+  );
 } finally {
   await Promise.allSettled(replicas.map((r) => r.stop('SIGTERM')));
   receiver.close();

@@ -31,7 +31,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerIncidentsCommand(program);
   registerIncidentCommand(program);
   registerOnCallCommand(program);
-  registerChannelCommand(program, async () => ({ notifiers: (await import('./notify/notifier-registry.js')).createNotifierRegistry() }));
+  registerChannelCommand(program, async () => ({
+    notifiers: (await import('./notify/notifier-registry.js')).createNotifierRegistry(),
+  }));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -81,18 +81,27 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     // the store each pass, so any replica may run them.
     const escalation = new EscalationCycle({ store, ids, baseUrl: url });
     const firstPaged = new Set<string>();
-    const sender = new OutboxSender({
-      store,
-      notifiers,
-      ids,
-      onOutcome: (o) => {
-        metrics.countNotification(o.channel, o.outcome);
-        if (o.outcome !== 'sent' || o.incidentId === null || o.incidentCreatedAt === null || firstPaged.has(o.incidentId)) return;
-        if (firstPaged.size > 10_000) firstPaged.clear();
-        firstPaged.add(o.incidentId);
-        metrics.observeFirstPage(Math.max(0, o.at - o.incidentCreatedAt) / 1000);
+    const sender = new OutboxSender(
+      {
+        store,
+        notifiers,
+        ids,
+        onOutcome: (o) => {
+          metrics.countNotification(o.channel, o.outcome);
+          if (
+            o.outcome !== 'sent' ||
+            o.incidentId === null ||
+            o.incidentCreatedAt === null ||
+            firstPaged.has(o.incidentId)
+          )
+            return;
+          if (firstPaged.size > 10_000) firstPaged.clear();
+          firstPaged.add(o.incidentId);
+          metrics.observeFirstPage(Math.max(0, o.at - o.incidentCreatedAt) / 1000);
+        },
       },
-    }, { batchSize: OUTBOX_BATCH });
+      { batchSize: OUTBOX_BATCH },
+    );
     const senderLoop: PagingLoop = new PagingLoop(
       async (now, signal) => {
         const report = await sender.run(now, signal);
@@ -228,11 +237,15 @@ export function pagingDirectory(config: HindsightConfig, notifiers: NotifierRegi
   const channels = config.paging.channels.flatMap((channel, index) => {
     const parsed = notifiers.parseChannel({ name: channel.name, type: channel.type, ...channel.settings });
     if (parsed.ok) return [parsed.channel];
-    for (const issue of parsed.issues) problems.push(`channels[${index}]${issue.path === '' ? '' : `.${issue.path}`}: ${issue.message}`);
+    for (const issue of parsed.issues)
+      problems.push(`channels[${index}]${issue.path === '' ? '' : `.${issue.path}`}: ${issue.message}`);
     return [];
   });
   if (problems.length > 0) {
-    throw userError('E_CONFIG', `the configuration has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`} with its channels:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw userError(
+      'E_CONFIG',
+      `the configuration has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`} with its channels:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
   return { ...config.paging, channels };
 }

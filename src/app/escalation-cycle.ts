@@ -77,12 +77,21 @@ export class EscalationCycle {
       for (const incident of incidents.values()) {
         let record = records.get(incident.id) ?? null;
         // A record not listed as active is stopped (or absent): an open incident re-opened meanwhile.
-        if (record === null && OPEN_STATES.includes(incident.state)) record = await tx.escalations.get(incident.id);
+        if (record === null && OPEN_STATES.includes(incident.state))
+          record = await tx.escalations.get(incident.id);
         const policyName = record?.policy ?? policyOf.get(incident.service) ?? null;
         if (policyName === null) continue;
         const policy = directory.escalationPolicies.find((p) => p.name === policyName);
         if (policy === undefined) continue;
-        const result = await this.#step(tx, { incident, record, policy, directory, now, escalateNow: false, actor: SYSTEM });
+        const result = await this.#step(tx, {
+          incident,
+          record,
+          policy,
+          directory,
+          now,
+          escalateNow: false,
+          actor: SYSTEM,
+        });
         enqueued += result.enqueued;
         steps += result.steps;
       }
@@ -95,28 +104,71 @@ export class EscalationCycle {
    * starts a new run from the first step). 404 for an unknown incident, 409 when it is not open or
    * its service has no escalation policy.
    */
-  escalateNow(incidentId: string, actor: Actor, now: number): Promise<{ readonly steps: number; readonly enqueued: number }> {
+  escalateNow(
+    incidentId: string,
+    actor: Actor,
+    now: number,
+  ): Promise<{ readonly steps: number; readonly enqueued: number }> {
     return this.#deps.store.transact(ESCALATION_LOCK, async (tx) => {
       const incident = await tx.incidents.get(incidentId);
-      if (incident === null) throw userError(INCIDENT_NOT_FOUND, `no incident ${incidentId}; list incidents with GET /api/v1/incidents`);
-      if (!OPEN_STATES.includes(incident.state)) throw userError(INCIDENT_CONFLICT, `incident ${incidentId} is ${incident.state}: only an open incident can be escalated`);
-      const [directory, service, record] = await Promise.all([tx.paging.get(), tx.services.get(incident.service), tx.escalations.get(incidentId)]);
+      if (incident === null)
+        throw userError(
+          INCIDENT_NOT_FOUND,
+          `no incident ${incidentId}; list incidents with GET /api/v1/incidents`,
+        );
+      if (!OPEN_STATES.includes(incident.state))
+        throw userError(
+          INCIDENT_CONFLICT,
+          `incident ${incidentId} is ${incident.state}: only an open incident can be escalated`,
+        );
+      const [directory, service, record] = await Promise.all([
+        tx.paging.get(),
+        tx.services.get(incident.service),
+        tx.escalations.get(incidentId),
+      ]);
       const policyName = record?.policy ?? service?.escalationPolicy ?? null;
       const policy = directory.escalationPolicies.find((p) => p.name === policyName);
       if (policy === undefined) {
-        throw userError(INCIDENT_CONFLICT, `service ${incident.service} has no escalation policy: give it one (services[].escalationPolicy) to escalate its incidents`);
+        throw userError(
+          INCIDENT_CONFLICT,
+          `service ${incident.service} has no escalation policy: give it one (services[].escalationPolicy) to escalate its incidents`,
+        );
       }
       // Catch up first, so that a step already due is not mistaken for the one asked for.
-      const caught = await this.#step(tx, { incident, record, policy, directory, now, escalateNow: false, actor: SYSTEM });
+      const caught = await this.#step(tx, {
+        incident,
+        record,
+        policy,
+        directory,
+        now,
+        escalateNow: false,
+        actor: SYSTEM,
+      });
       const fresh = (await tx.incidents.get(incidentId)) ?? incident;
-      const manual = await this.#step(tx, { incident: fresh, record: await tx.escalations.get(incidentId), policy, directory, now, escalateNow: true, actor });
+      const manual = await this.#step(tx, {
+        incident: fresh,
+        record: await tx.escalations.get(incidentId),
+        policy,
+        directory,
+        now,
+        escalateNow: true,
+        actor,
+      });
       return { steps: caught.steps + manual.steps, enqueued: caught.enqueued + manual.enqueued };
     });
   }
 
   async #step(
     tx: StoreRepositories,
-    input: { incident: Incident; record: EscalationRecord | null; policy: EscalationPolicy; directory: PagingDirectory; now: number; escalateNow: boolean; actor: Actor },
+    input: {
+      incident: Incident;
+      record: EscalationRecord | null;
+      policy: EscalationPolicy;
+      directory: PagingDirectory;
+      now: number;
+      escalateNow: boolean;
+      actor: Actor;
+    },
   ): Promise<{ steps: number; enqueued: number }> {
     const { incident, policy, now } = input;
     const before: EscalationState = input.record?.state ?? initialEscalation(incident);
@@ -126,15 +178,38 @@ export class EscalationCycle {
     let current = incident;
     for (const effect of outcome.effects) {
       if (effect.kind === 'unacknowledge') {
-        current = await applyCommand(tx, { id: incident.id, actor: 'system', command: { kind: 'unacknowledge' }, ids: this.#deps.ids, now });
+        current = await applyCommand(tx, {
+          id: incident.id,
+          actor: 'system',
+          command: { kind: 'unacknowledge' },
+          ids: this.#deps.ids,
+          now,
+        });
         continue;
       }
-      const written = await this.#apply(tx, { incident: current, effect, directory: input.directory, policy, now, actor: input.actor });
+      const written = await this.#apply(tx, {
+        incident: current,
+        effect,
+        directory: input.directory,
+        policy,
+        now,
+        actor: input.actor,
+      });
       enqueued += written;
       if (effect.kind === 'page') steps += 1;
     }
-    const record: EscalationRecord = { incidentId: incident.id, policy: policy.name, state: outcome.state, wakeAt: escalationWakeAt(outcome.state, policy), updatedAt: now };
-    if (input.record === null || JSON.stringify(input.record.state) !== JSON.stringify(outcome.state) || input.record.policy !== policy.name) {
+    const record: EscalationRecord = {
+      incidentId: incident.id,
+      policy: policy.name,
+      state: outcome.state,
+      wakeAt: escalationWakeAt(outcome.state, policy),
+      updatedAt: now,
+    };
+    if (
+      input.record === null ||
+      JSON.stringify(input.record.state) !== JSON.stringify(outcome.state) ||
+      input.record.policy !== policy.name
+    ) {
       await tx.escalations.save(record);
     }
     return { steps, enqueued };
@@ -142,17 +217,34 @@ export class EscalationCycle {
 
   async #apply(
     tx: StoreRepositories,
-    input: { incident: Incident; effect: Exclude<EscalationEffect, { kind: 'unacknowledge' }>; directory: PagingDirectory; policy: EscalationPolicy; now: number; actor: Actor },
+    input: {
+      incident: Incident;
+      effect: Exclude<EscalationEffect, { kind: 'unacknowledge' }>;
+      directory: PagingDirectory;
+      policy: EscalationPolicy;
+      now: number;
+      actor: Actor;
+    },
   ): Promise<number> {
     const { incident, effect, now } = input;
     const ctx = { tx, ids: this.#deps.ids, now };
     switch (effect.kind) {
       case 'page': {
         const { deliveries, unreachable } = resolveDeliveries(effect.targets, input.directory, now);
-        const first = effect.step.run === 0 && effect.step.round === 0 && effect.step.index === 0 && !effect.manual;
-        const messages = deliveries.map((d) => this.#message(incident, d, { kind: first ? 'triggered' : 'escalated', step: effect.step, now, key: stepKey(incident.id, effect.step, d) }));
+        const first =
+          effect.step.run === 0 && effect.step.round === 0 && effect.step.index === 0 && !effect.manual;
+        const messages = deliveries.map((d) =>
+          this.#message(incident, d, {
+            kind: first ? 'triggered' : 'escalated',
+            step: effect.step,
+            now,
+            key: stepKey(incident.id, effect.step, d),
+          }),
+        );
         const inserted = await tx.outbox.enqueue(messages);
-        const who = deliveries.map((d) => (d.recipient.user === null ? d.channel : `${d.recipient.user.name} via ${d.channel}`));
+        const who = deliveries.map((d) =>
+          d.recipient.user === null ? d.channel : `${d.recipient.user.name} via ${d.channel}`,
+        );
         const targets = effect.targets.map((t) => `${t.kind}:${t.name}`).join(', ');
         await tx.timeline.append(
           timelineEntry(ctx, {
@@ -162,15 +254,28 @@ export class EscalationCycle {
             text:
               `${effect.manual ? 'escalated by hand: ' : ''}step ${effect.step.index + 1}${effect.step.round > 0 ? ` (repeat ${effect.step.round})` : ''} of ${input.policy.name} — ${targets}: ` +
               (who.length === 0 ? 'nobody reachable' : `paging ${who.join(', ')}`) +
-              (unreachable.length === 0 ? '' : `; not reached: ${unreachable.map((u) => `${u.target} (${u.reason})`).join('; ')}`),
-            data: { step: effect.step, policy: input.policy.name, deliveries: deliveries.length, unreachable },
+              (unreachable.length === 0
+                ? ''
+                : `; not reached: ${unreachable.map((u) => `${u.target} (${u.reason})`).join('; ')}`),
+            data: {
+              step: effect.step,
+              policy: input.policy.name,
+              deliveries: deliveries.length,
+              unreachable,
+            },
           }),
         );
         return inserted.length;
       }
       case 'exhausted': {
         await tx.timeline.append(
-          timelineEntry(ctx, { incidentId: incident.id, actor: SYSTEM, kind: 'escalated', text: `${input.policy.name} has no more steps and nobody has acknowledged`, data: { exhausted: true, run: effect.run } }),
+          timelineEntry(ctx, {
+            incidentId: incident.id,
+            actor: SYSTEM,
+            kind: 'escalated',
+            text: `${input.policy.name} has no more steps and nobody has acknowledged`,
+            data: { exhausted: true, run: effect.run },
+          }),
         );
         return 0;
       }
@@ -186,14 +291,23 @@ export class EscalationCycle {
         }
         const round = earlier.filter((m) => m.notification.kind === effect.what).length;
         const messages = [...seen.values()].map((d) =>
-          this.#message(incident, d, { kind: effect.what, step: null, now, key: `${incident.id}/${effect.what}/${String(incident.version)}/${String(round)}/${d.channel}/${d.recipient.user?.name ?? '-'}` }),
+          this.#message(incident, d, {
+            kind: effect.what,
+            step: null,
+            now,
+            key: `${incident.id}/${effect.what}/${String(incident.version)}/${String(round)}/${d.channel}/${d.recipient.user?.name ?? '-'}`,
+          }),
         );
         return (await tx.outbox.enqueue(messages)).length;
       }
     }
   }
 
-  #message(incident: Incident, delivery: Delivery, m: { kind: IncidentNotification['kind']; step: StepRef | null; now: number; key: string }): OutboxMessage {
+  #message(
+    incident: Incident,
+    delivery: Delivery,
+    m: { kind: IncidentNotification['kind']; step: StepRef | null; now: number; key: string },
+  ): OutboxMessage {
     const notified: NotifiedIncident = {
       id: incident.id,
       title: incident.title,

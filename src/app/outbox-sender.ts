@@ -103,7 +103,12 @@ export class OutboxSender {
     const abandoned = await store.outbox.abandon({ claimedBefore: now - this.#o.leaseMs, at: now });
     for (const m of abandoned) {
       report.unknown += 1;
-      await this.#record(m, 'notification_unknown', `outcome unknown on ${m.channel}: the sender stopped mid-send; not sent again`, now);
+      await this.#record(
+        m,
+        'notification_unknown',
+        `outcome unknown on ${m.channel}: the sender stopped mid-send; not sent again`,
+        now,
+      );
       this.#report(m, null, 'unknown', now);
     }
     const claimed = await store.outbox.claim({ now, limit: this.#o.batchSize });
@@ -122,16 +127,29 @@ export class OutboxSender {
       const channel = channels.get(first.channel);
       if (!this.#take(first.channel, now)) {
         const wait = this.#waitFor(first.channel, now);
-        for (const m of group) await store.outbox.finish(m.id, { state: 'pending', nextAttemptAt: now + wait, at: now, release: true });
+        for (const m of group)
+          await store.outbox.finish(m.id, {
+            state: 'pending',
+            nextAttemptAt: now + wait,
+            at: now,
+            release: true,
+          });
         report.deferred += group.length;
         continue;
       }
       const notification = group.length === 1 ? first.notification : digestOf(group, now);
       if (group.length > 1) report.digests += 1;
       const result = await this.#send(channel, first.channel, notification, signal);
-      const describe = channel === undefined ? first.channel : (this.#deps.notifiers.notifierFor(channel.type)?.describe(channel) ?? first.channel);
+      const describe =
+        channel === undefined
+          ? first.channel
+          : (this.#deps.notifiers.notifierFor(channel.type)?.describe(channel) ?? first.channel);
       for (const m of group) {
-        const outcome = await this.#finish(m, result, { now, describe, digestOf: group.length > 1 ? group.length : null });
+        const outcome = await this.#finish(m, result, {
+          now,
+          describe,
+          digestOf: group.length > 1 ? group.length : null,
+        });
         report[outcome] += 1;
         this.#report(m, channel ?? null, outcome, now);
       }
@@ -156,7 +174,11 @@ export class OutboxSender {
     for (const list of pages.values()) {
       // A storm, or more pages than the channel's rate limit lets through now: one digest.
       const channel = list[0]?.channel ?? '';
-      if (list.length >= this.#o.digestThreshold || (list.length > 1 && this.#tokens(channel, now) < list.length)) groups.push(list);
+      if (
+        list.length >= this.#o.digestThreshold ||
+        (list.length > 1 && this.#tokens(channel, now) < list.length)
+      )
+        groups.push(list);
       else groups.push(...list.map((m) => [m]));
     }
     return [...groups, ...alone].sort((a, b) => (a[0]?.createdAt ?? 0) - (b[0]?.createdAt ?? 0));
@@ -166,7 +188,10 @@ export class OutboxSender {
   #bucket(channel: string, now: number): Bucket {
     const capacity = this.#o.ratePerMinute;
     const bucket = this.#buckets.get(channel) ?? { tokens: capacity, at: now };
-    bucket.tokens = Math.min(capacity, bucket.tokens + ((Math.max(now, bucket.at) - bucket.at) * capacity) / 60_000);
+    bucket.tokens = Math.min(
+      capacity,
+      bucket.tokens + ((Math.max(now, bucket.at) - bucket.at) * capacity) / 60_000,
+    );
     bucket.at = Math.max(now, bucket.at);
     this.#buckets.set(channel, bucket);
     return bucket;
@@ -189,21 +214,35 @@ export class OutboxSender {
     return Math.max(1, Math.ceil(((1 - bucket.tokens) * 60_000) / this.#o.ratePerMinute));
   }
 
-  async #send(channel: NotificationChannel | undefined, name: string, notification: Notification, signal: AbortSignal): Promise<DeliveryResult> {
-    if (channel === undefined) return deliveryFailed(`no channel "${name}" in the configuration any more`, { retryable: false });
+  async #send(
+    channel: NotificationChannel | undefined,
+    name: string,
+    notification: Notification,
+    signal: AbortSignal,
+  ): Promise<DeliveryResult> {
+    if (channel === undefined)
+      return deliveryFailed(`no channel "${name}" in the configuration any more`, { retryable: false });
     const notifier = this.#deps.notifiers.notifierFor(channel.type);
-    if (notifier === undefined) return deliveryFailed(`no notifier for channel type "${channel.type}"`, { retryable: false });
+    if (notifier === undefined)
+      return deliveryFailed(`no notifier for channel type "${channel.type}"`, { retryable: false });
     const timeout = AbortSignal.timeout(this.#o.sendTimeoutMs);
     const both = AbortSignal.any([signal, timeout]);
     try {
       return await notifier.send(channel, notification, both);
     } catch (error) {
       // The port promises not to throw; a bug in a notifier must not be resent blindly either.
-      return deliveryFailed(`the ${channel.type} notifier failed: ${error instanceof Error ? error.message : String(error)}`, { retryable: false, maybeDelivered: true });
+      return deliveryFailed(
+        `the ${channel.type} notifier failed: ${error instanceof Error ? error.message : String(error)}`,
+        { retryable: false, maybeDelivered: true },
+      );
     }
   }
 
-  async #finish(m: OutboxMessage, result: DeliveryResult, ctx: { now: number; describe: string; digestOf: number | null }): Promise<'sent' | 'retrying' | 'failed' | 'unknown'> {
+  async #finish(
+    m: OutboxMessage,
+    result: DeliveryResult,
+    ctx: { now: number; describe: string; digestOf: number | null },
+  ): Promise<'sent' | 'retrying' | 'failed' | 'unknown'> {
     const { now } = ctx;
     const what = `${m.notification.kind}${m.notification.recipient?.user ? ` to ${m.notification.recipient.user.name}` : ''} via ${ctx.describe}${ctx.digestOf === null ? '' : ` (in a digest of ${ctx.digestOf})`}`;
     let update: OutboxUpdate;
@@ -237,7 +276,16 @@ export class OutboxSender {
       if (!(await tx.outbox.finish(m.id, update))) return;
       if (m.incidentId === null) return;
       await tx.timeline.append(
-        timelineEntry({ tx, ids: this.#deps.ids, now }, { incidentId: m.incidentId, actor: 'system', kind, text, data: { message: m.id, channel: m.channel, attempts: m.attempts, state: update.state } }),
+        timelineEntry(
+          { tx, ids: this.#deps.ids, now },
+          {
+            incidentId: m.incidentId,
+            actor: 'system',
+            kind,
+            text,
+            data: { message: m.id, channel: m.channel, attempts: m.attempts, state: update.state },
+          },
+        ),
       );
     });
     return outcome;
@@ -246,14 +294,32 @@ export class OutboxSender {
   async #record(m: OutboxMessage, kind: TimelineKind, text: string, now: number): Promise<void> {
     if (m.incidentId === null) return;
     const incidentId = m.incidentId;
-    await this.#deps.store.timeline.append(timelineEntry({ tx: this.#deps.store, ids: this.#deps.ids, now }, { incidentId, actor: 'system', kind, text, data: { message: m.id, channel: m.channel } }));
+    await this.#deps.store.timeline.append(
+      timelineEntry(
+        { tx: this.#deps.store, ids: this.#deps.ids, now },
+        { incidentId, actor: 'system', kind, text, data: { message: m.id, channel: m.channel } },
+      ),
+    );
   }
 
-  #report(m: OutboxMessage, channel: NotificationChannel | null, outcome: DeliveryOutcome['outcome'], at: number): void {
+  #report(
+    m: OutboxMessage,
+    channel: NotificationChannel | null,
+    outcome: DeliveryOutcome['outcome'],
+    at: number,
+  ): void {
     const n = m.notification;
     const page = n.kind === 'triggered' || n.kind === 'escalated';
     try {
-      this.#deps.onOutcome?.({ channel: m.channel, channelType: channel?.type ?? 'unknown', outcome, kind: n.kind, incidentId: m.incidentId, incidentCreatedAt: page ? n.incident.createdAt : null, at });
+      this.#deps.onOutcome?.({
+        channel: m.channel,
+        channelType: channel?.type ?? 'unknown',
+        outcome,
+        kind: n.kind,
+        incidentId: m.incidentId,
+        incidentCreatedAt: page ? n.incident.createdAt : null,
+        at,
+      });
     } catch {
       // Metrics are the caller's: a failing callback must not stop delivery.
     }
@@ -263,9 +329,13 @@ export class OutboxSender {
 /** A storm for one person, as one message: most severe incidents first. */
 const digestOf = (group: readonly OutboxMessage[], now: number): DigestNotification => {
   const incidents = new Map<string, NotifiedIncident>();
-  for (const m of group) if (m.notification.kind !== 'test' && m.notification.kind !== 'digest') incidents.set(m.notification.incident.id, m.notification.incident);
+  for (const m of group)
+    if (m.notification.kind !== 'test' && m.notification.kind !== 'digest')
+      incidents.set(m.notification.incident.id, m.notification.incident);
   const rank = { critical: 0, error: 1, warning: 2, info: 3 } as const;
-  const listed = [...incidents.values()].sort((a, b) => rank[a.severity] - rank[b.severity] || a.createdAt - b.createdAt);
+  const listed = [...incidents.values()].sort(
+    (a, b) => rank[a.severity] - rank[b.severity] || a.createdAt - b.createdAt,
+  );
   return {
     kind: 'digest',
     idempotencyKey: `digest/${group.map((m) => m.id).join(',')}`.slice(0, 200),

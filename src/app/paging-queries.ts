@@ -36,15 +36,30 @@ export const testChannel = async (
   const channel = input.directory.channels.find((c) => c.name === request.name);
   if (channel === undefined) {
     const known = input.directory.channels.map((c) => c.name);
-    throw userError(CHANNEL_NOT_FOUND, `no channel "${request.name}" (${known.length === 0 ? 'none is configured: declare it under channels:' : `configured: ${known.join(', ')}`})`);
+    throw userError(
+      CHANNEL_NOT_FOUND,
+      `no channel "${request.name}" (${known.length === 0 ? 'none is configured: declare it under channels:' : `configured: ${known.join(', ')}`})`,
+    );
   }
   const notifier = input.notifiers.notifierFor(channel.type);
   if (notifier === undefined) {
-    return { channel: channel.name, type: channel.type, destination: channel.type, result: deliveryFailed(`no notifier for channel type "${channel.type}"`, { retryable: false }) };
+    return {
+      channel: channel.name,
+      type: channel.type,
+      destination: channel.type,
+      result: deliveryFailed(`no notifier for channel type "${channel.type}"`, { retryable: false }),
+    };
   }
   const result = await notifier.send(
     channel,
-    { kind: 'test', idempotencyKey: input.ids.next('test'), at: request.now, recipient: null, channel: channel.name, requestedBy: request.requestedBy },
+    {
+      kind: 'test',
+      idempotencyKey: input.ids.next('test'),
+      at: request.now,
+      recipient: null,
+      channel: channel.name,
+      requestedBy: request.requestedBy,
+    },
     request.signal,
   );
   return { channel: channel.name, type: channel.type, destination: notifier.describe(channel), result };
@@ -68,6 +83,9 @@ export class PagingQueries {
 
   async testChannel(name: string, requestedBy: string | null, now: number): Promise<ChannelTestResult> {
     const directory = await this.#store.paging.get();
-    return testChannel({ directory, notifiers: this.#notifiers, ids: this.#ids }, { name, requestedBy, now, signal: AbortSignal.timeout(20_000) });
+    return testChannel(
+      { directory, notifiers: this.#notifiers, ids: this.#ids },
+      { name, requestedBy, now, signal: AbortSignal.timeout(20_000) },
+    );
   }
 }

@@ -60,8 +60,11 @@ export const roundLengthMs = (policy: EscalationPolicy): number => {
 };
 
 /** When step `round`/`index` of a run that started at `startedAt` is due. */
-export const stepDueAt = (policy: EscalationPolicy, startedAt: number, step: { round: number; index: number }): number =>
-  startedAt + step.round * roundLengthMs(policy) + (policy.steps[step.index]?.afterMs ?? 0);
+export const stepDueAt = (
+  policy: EscalationPolicy,
+  startedAt: number,
+  step: { round: number; index: number },
+): number => startedAt + step.round * roundLengthMs(policy) + (policy.steps[step.index]?.afterMs ?? 0);
 
 /** The step after `step`, or null when the policy is exhausted. */
 export const nextStep = (policy: EscalationPolicy, step: StepRef): StepRef | null => {
@@ -80,13 +83,23 @@ export const nextStep = (policy: EscalationPolicy, step: StepRef): StepRef | nul
 export type EscalationState =
   | { readonly kind: 'paging'; readonly run: number; readonly startedAt: number; readonly next: StepRef }
   | { readonly kind: 'exhausted'; readonly run: number; readonly startedAt: number }
-  | { readonly kind: 'acknowledged'; readonly run: number; readonly acknowledgedAt: number; readonly expiresAt: number | null }
+  | {
+      readonly kind: 'acknowledged';
+      readonly run: number;
+      readonly acknowledgedAt: number;
+      readonly expiresAt: number | null;
+    }
   | { readonly kind: 'stopped'; readonly run: number; readonly at: number };
 
 /** What the cycle must do for one incident. */
 export type EscalationEffect =
   /** Page the step's targets. */
-  | { readonly kind: 'page'; readonly step: StepRef; readonly targets: readonly EscalationTarget[]; readonly manual: boolean }
+  | {
+      readonly kind: 'page';
+      readonly step: StepRef;
+      readonly targets: readonly EscalationTarget[];
+      readonly manual: boolean;
+    }
   /** Tell the channels that want it that the incident was acknowledged or resolved. */
   | { readonly kind: 'announce'; readonly what: 'acknowledged' | 'resolved' }
   /** The acknowledgement lapsed: move the incident back to triggered (escalation restarts). */
@@ -128,16 +141,27 @@ export const stepEscalation = (state: EscalationState, input: EscalationInput): 
 
   if (CLOSED.has(incident.state)) {
     if (state.kind === 'stopped') return { state, effects };
-    return { state: { kind: 'stopped', run: state.run, at: now }, effects: [{ kind: 'announce', what: 'resolved' }] };
+    return {
+      state: { kind: 'stopped', run: state.run, at: now },
+      effects: [{ kind: 'announce', what: 'resolved' }],
+    };
   }
 
   if (incident.state === 'acknowledged' || incident.state === 'mitigated') {
     const acknowledgedAt = incident.acknowledgedAt ?? incident.mitigatedAt ?? now;
     // Mitigated incidents stop paging without expiry; an acknowledgement lapses after ackExpires.
-    const expiresAt = incident.state === 'acknowledged' && policy.ackExpiresMs !== null ? acknowledgedAt + policy.ackExpiresMs : null;
+    const expiresAt =
+      incident.state === 'acknowledged' && policy.ackExpiresMs !== null
+        ? acknowledgedAt + policy.ackExpiresMs
+        : null;
     let current: EscalationState = state;
-    if (state.kind !== 'acknowledged' || state.acknowledgedAt !== acknowledgedAt || state.expiresAt !== expiresAt) {
-      if (state.kind !== 'acknowledged' && incident.state === 'acknowledged') effects.push({ kind: 'announce', what: 'acknowledged' });
+    if (
+      state.kind !== 'acknowledged' ||
+      state.acknowledgedAt !== acknowledgedAt ||
+      state.expiresAt !== expiresAt
+    ) {
+      if (state.kind !== 'acknowledged' && incident.state === 'acknowledged')
+        effects.push({ kind: 'announce', what: 'acknowledged' });
       current = { kind: 'acknowledged', run: state.run, acknowledgedAt, expiresAt };
     }
     if (input.escalateNow === true) return restart(current.run + 1, now, policy, effects, true);
@@ -161,7 +185,13 @@ export const stepEscalation = (state: EscalationState, input: EscalationInput): 
 };
 
 /** A new run starting at `now`: its first step is due at once when its delay is 0 or paging was asked for. */
-const restart = (run: number, now: number, policy: EscalationPolicy, effects: EscalationEffect[], manual: boolean): EscalationOutcome => {
+const restart = (
+  run: number,
+  now: number,
+  policy: EscalationPolicy,
+  effects: EscalationEffect[],
+  manual: boolean,
+): EscalationOutcome => {
   const state: EscalationState = { kind: 'paging', run, startedAt: now, next: { run, round: 0, index: 0 } };
   return advance(state, policy, now, effects, manual);
 };
@@ -188,7 +218,12 @@ const advance = (
       // Escalated by hand: the run's clock moves so that later steps keep their delays from this one.
       startedAt -= due - now;
     }
-    effects.push({ kind: 'page', step: next, targets: policy.steps[next.index]?.targets ?? [], manual: forced });
+    effects.push({
+      kind: 'page',
+      step: next,
+      targets: policy.steps[next.index]?.targets ?? [],
+      manual: forced,
+    });
     forced = false;
     next = nextStep(policy, next);
   }

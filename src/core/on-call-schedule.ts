@@ -108,7 +108,8 @@ const DAY_MS = 86_400_000;
 /** The wall clock in `timeZone` at `instant` (epoch ms): local date as a day number, and minutes. */
 export const localTime = (instant: number, timeZone: string): LocalTime => {
   const parts = formatterFor(timeZone).formatToParts(new Date(instant));
-  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const get = (type: Intl.DateTimeFormatPartTypes): number =>
+    Number(parts.find((p) => p.type === type)?.value ?? 0);
   const day = Math.floor(Date.UTC(get('year'), get('month') - 1, get('day')) / DAY_MS);
   return { day, minute: get('hour') * 60 + get('minute') };
 };
@@ -116,8 +117,16 @@ export const localTime = (instant: number, timeZone: string): LocalTime => {
 /** Local offset from UTC (ms) in effect at `instant`. */
 const offsetAt = (instant: number, timeZone: string): number => {
   const parts = formatterFor(timeZone).formatToParts(new Date(instant));
-  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const get = (type: Intl.DateTimeFormatPartTypes): number =>
+    Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
   return asUtc - (instant - (((instant % 1000) + 1000) % 1000));
 };
 
@@ -159,22 +168,27 @@ const handoffCount = (rotation: Rotation, local: LocalTime): number => {
   // The hand-off of a day has happened once its local time is reached: before it, yesterday's shift runs.
   const effective = local.day - (local.minute < rotation.handoffMinute ? 1 : 0);
   if (rotation.every === 'day') return effective;
-  const firstHandoffDay = (((rotation.weekday ?? 1) - 4) % 7 + 7) % 7;
+  const firstHandoffDay = ((((rotation.weekday ?? 1) - 4) % 7) + 7) % 7;
   return Math.floor((effective - firstHandoffDay) / 7);
 };
 
 /** The day number of the hand-off with this count. */
 const handoffDay = (rotation: Rotation, count: number): number => {
   if (rotation.every === 'day') return count;
-  const firstHandoffDay = (((rotation.weekday ?? 1) - 4) % 7 + 7) % 7;
+  const firstHandoffDay = ((((rotation.weekday ?? 1) - 4) % 7) + 7) % 7;
   return firstHandoffDay + count * 7;
 };
 
 /** Who a rotation has on call at `instant`, with the shift's bounds. */
-export const rotationShift = (rotation: Rotation, timeZone: string, instant: number): { user: string | null; from: number; until: number } => {
+export const rotationShift = (
+  rotation: Rotation,
+  timeZone: string,
+  instant: number,
+): { user: string | null; from: number; until: number } => {
   const count = handoffCount(rotation, localTime(instant, timeZone));
   const startDay = rotation.start === null ? null : dayOfDateText(rotation.start);
-  const startCount = startDay === null ? 0 : handoffCount(rotation, { day: startDay, minute: rotation.handoffMinute });
+  const startCount =
+    startDay === null ? 0 : handoffCount(rotation, { day: startDay, minute: rotation.handoffMinute });
   const n = rotation.users.length;
   const index = n === 0 ? -1 : (((count - startCount) % n) + n) % n;
   return {
@@ -188,7 +202,13 @@ export const rotationShift = (rotation: Rotation, timeZone: string, instant: num
 export const onCallAt = (schedule: Schedule, instant: number): OnCallShift => {
   for (const override of schedule.overrides.toReversed()) {
     if (override.from <= instant && instant < override.until) {
-      return { schedule: schedule.name, user: override.user, from: override.from, until: override.until, source: 'override' };
+      return {
+        schedule: schedule.name,
+        user: override.user,
+        from: override.from,
+        until: override.until,
+        source: 'override',
+      };
     }
   }
   for (const layer of schedule.layers.toReversed()) {
@@ -197,14 +217,30 @@ export const onCallAt = (schedule: Schedule, instant: number): OnCallShift => {
     const shift = rotationShift(layer.rotation, schedule.timeZone, instant);
     if (shift.user === null) continue;
     // An override starting within the shift cuts it short.
-    const nextOverride = schedule.overrides.filter((o) => o.from > instant && o.from < shift.until).reduce((m, o) => Math.min(m, o.from), shift.until);
+    const nextOverride = schedule.overrides
+      .filter((o) => o.from > instant && o.from < shift.until)
+      .reduce((m, o) => Math.min(m, o.from), shift.until);
     const until = Math.min(nextOverride, layer.until ?? Number.POSITIVE_INFINITY);
-    return { schedule: schedule.name, user: shift.user, from: Math.max(shift.from, layer.from ?? shift.from), until, source: 'rotation' };
+    return {
+      schedule: schedule.name,
+      user: shift.user,
+      from: Math.max(shift.from, layer.from ?? shift.from),
+      until,
+      source: 'rotation',
+    };
   }
   return { schedule: schedule.name, user: null, from: null, until: null, source: 'nobody' };
 };
 
-const WEEKDAYS: Readonly<Record<string, Weekday>> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+const WEEKDAYS: Readonly<Record<string, Weekday>> = {
+  sun: 0,
+  mon: 1,
+  tue: 2,
+  wed: 3,
+  thu: 4,
+  fri: 5,
+  sat: 6,
+};
 
 /**
  * Parses a hand-off as written in the configuration: `"Mon 09:00"` for a weekly rotation, `"09:00"`
@@ -213,20 +249,33 @@ const WEEKDAYS: Readonly<Record<string, Weekday>> = { sun: 0, mon: 1, tue: 2, we
 export const parseHandoff = (
   text: string,
   every: Rotation['every'],
-): { readonly ok: true; readonly weekday: Weekday | null; readonly minute: number } | { readonly ok: false; readonly reason: string } => {
+):
+  | { readonly ok: true; readonly weekday: Weekday | null; readonly minute: number }
+  | { readonly ok: false; readonly reason: string } => {
   const match = /^(?:([A-Za-z]{3})[a-z]*\s+)?(\d{1,2}):(\d{2})$/.exec(text.trim());
   const hour = Number(match?.[2]);
   const minute = Number(match?.[3]);
   if (match === null || hour > 23 || minute > 59) {
-    return { ok: false, reason: `"${text}" is not a hand-off time; write "Mon 09:00" (weekly) or "09:00" (daily)` };
+    return {
+      ok: false,
+      reason: `"${text}" is not a hand-off time; write "Mon 09:00" (weekly) or "09:00" (daily)`,
+    };
   }
   const dayText = match[1]?.toLowerCase();
   if (every === 'day') {
-    if (dayText !== undefined) return { ok: false, reason: `a daily rotation hands off at a time of day ("09:00"), not on a weekday ("${text}")` };
+    if (dayText !== undefined)
+      return {
+        ok: false,
+        reason: `a daily rotation hands off at a time of day ("09:00"), not on a weekday ("${text}")`,
+      };
     return { ok: true, weekday: null, minute: hour * 60 + minute };
   }
   const weekday = dayText === undefined ? undefined : WEEKDAYS[dayText];
-  if (weekday === undefined) return { ok: false, reason: `a weekly rotation hands off on a weekday and time: "Mon 09:00" (got "${text}")` };
+  if (weekday === undefined)
+    return {
+      ok: false,
+      reason: `a weekly rotation hands off on a weekday and time: "Mon 09:00" (got "${text}")`,
+    };
   return { ok: true, weekday, minute: hour * 60 + minute };
 };
 

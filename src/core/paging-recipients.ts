@@ -48,12 +48,16 @@ export const resolveDeliveries = (
     }
     const through = userChannels(user, directory).filter((c) => channels.has(c));
     if (through.length === 0) {
-      unreachable.push({ target, reason: `${name} has no contact channel (give them contacts: [channel] or an email and an email channel)` });
+      unreachable.push({
+        target,
+        reason: `${name} has no contact channel (give them contacts: [channel] or an email and an email channel)`,
+      });
       return;
     }
     for (const channel of through) {
       const key = `${channel}\u0000${name}`;
-      if (!deliveries.has(key)) deliveries.set(key, { channel, recipient: { target, user: { name, email: user.email } } });
+      if (!deliveries.has(key))
+        deliveries.set(key, { channel, recipient: { target, user: { name, email: user.email } } });
     }
   };
   for (const t of targets) {
@@ -64,21 +68,26 @@ export const resolveDeliveries = (
         break;
       case 'team': {
         const team = directory.teams.find((x) => x.name === t.name);
-        if (team === undefined) unreachable.push({ target, reason: `no team "${t.name}" in the configuration` });
+        if (team === undefined)
+          unreachable.push({ target, reason: `no team "${t.name}" in the configuration` });
         else for (const member of team.members) pageUser(member, target);
         break;
       }
       case 'schedule': {
         const schedule = directory.schedules.find((x) => x.name === t.name);
         const shift = schedule === undefined ? null : onCallAt(schedule, now);
-        if (shift === null) unreachable.push({ target, reason: `no schedule "${t.name}" in the configuration` });
-        else if (shift.user === null) unreachable.push({ target, reason: `nobody is on call for ${t.name} now` });
+        if (shift === null)
+          unreachable.push({ target, reason: `no schedule "${t.name}" in the configuration` });
+        else if (shift.user === null)
+          unreachable.push({ target, reason: `nobody is on call for ${t.name} now` });
         else pageUser(shift.user, target);
         break;
       }
       case 'channel': {
-        if (!channels.has(t.name)) unreachable.push({ target, reason: `no channel "${t.name}" in the configuration` });
-        else if (!deliveries.has(`${t.name}\u0000`)) deliveries.set(`${t.name}\u0000`, { channel: t.name, recipient: { target, user: null } });
+        if (!channels.has(t.name))
+          unreachable.push({ target, reason: `no channel "${t.name}" in the configuration` });
+        else if (!deliveries.has(`${t.name}\u0000`))
+          deliveries.set(`${t.name}\u0000`, { channel: t.name, recipient: { target, user: null } });
         break;
       }
     }

@@ -15,7 +15,13 @@ export interface PagingDirectory {
   readonly escalationPolicies: readonly EscalationPolicy[];
 }
 
-export const EMPTY_DIRECTORY: PagingDirectory = { users: [], teams: [], schedules: [], channels: [], escalationPolicies: [] };
+export const EMPTY_DIRECTORY: PagingDirectory = {
+  users: [],
+  teams: [],
+  schedules: [],
+  channels: [],
+  escalationPolicies: [],
+};
 
 export interface EscalationRecord {
   readonly incidentId: string;
@@ -98,6 +104,10 @@ export interface OutboxRepository {
    */
   abandon(query: { readonly claimedBefore: number; readonly at: number }): Promise<OutboxMessage[]>;
   /** Oldest first. */
-  list(query: { readonly incidentId?: string; readonly states?: readonly OutboxState[]; readonly limit?: number }): Promise<OutboxMessage[]>;
+  list(query: {
+    readonly incidentId?: string;
+    readonly states?: readonly OutboxState[];
+    readonly limit?: number;
+  }): Promise<OutboxMessage[]>;
   countByState(): Promise<Readonly<Record<OutboxState, number>>>;
 }

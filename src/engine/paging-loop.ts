@@ -56,7 +56,10 @@ export class PagingLoop {
     const { signal, logger } = this.#o;
     const interval = this.#o.intervalMs ?? 1000;
     const minGap = Math.min(this.#o.minGapMs ?? 50, interval);
-    const backoff = new Backoff({ initialMs: this.#o.backoff?.initialMs ?? 500, maxMs: this.#o.backoff?.maxMs ?? 10_000 });
+    const backoff = new Backoff({
+      initialMs: this.#o.backoff?.initialMs ?? 500,
+      maxMs: this.#o.backoff?.maxMs ?? 10_000,
+    });
     const aborted = (): boolean => signal.aborted;
     while (!aborted()) {
       this.#nudged = false;

@@ -3,7 +3,13 @@ import { OutboxSender, type DeliveryOutcome, type OutboxSenderOptions } from '..
 import { parseConfig, describeProblem } from '../../src/config/config-file.js';
 import { openIncident } from '../../src/core/alert-correlation.js';
 import type { Incident } from '../../src/core/incident.js';
-import type { DeliveryResult, Notification, NotificationChannel, Notifier, NotifierLookup } from '../../src/core/notification.js';
+import type {
+  DeliveryResult,
+  Notification,
+  NotificationChannel,
+  Notifier,
+  NotifierLookup,
+} from '../../src/core/notification.js';
 import { delivered } from '../../src/core/notification.js';
 import { IncidentWorld } from './incident-world.js';
 
@@ -92,7 +98,11 @@ services:
 export class PagingWorld extends IncidentWorld {
   readonly notifiers = new RecordingNotifiers();
   readonly outcomes: DeliveryOutcome[] = [];
-  readonly escalation = new EscalationCycle({ store: this.store, ids: this.ids, baseUrl: 'https://hindsight.example.com' });
+  readonly escalation = new EscalationCycle({
+    store: this.store,
+    ids: this.ids,
+    baseUrl: 'https://hindsight.example.com',
+  });
   sender: OutboxSender;
 
   constructor(senderOptions: OutboxSenderOptions = {}) {
@@ -101,7 +111,15 @@ export class PagingWorld extends IncidentWorld {
   }
 
   newSender(options: OutboxSenderOptions = {}): OutboxSender {
-    return new OutboxSender({ store: this.store, notifiers: this.notifiers, ids: this.ids, onOutcome: (o) => this.outcomes.push(o) }, options);
+    return new OutboxSender(
+      {
+        store: this.store,
+        notifiers: this.notifiers,
+        ids: this.ids,
+        onOutcome: (o) => this.outcomes.push(o),
+      },
+      options,
+    );
   }
 
   /** Applies the configuration as serve does at start: services and the paging directory. */
@@ -109,7 +127,13 @@ export class PagingWorld extends IncidentWorld {
     const result = parseConfig(text, { env: { HOOK_SECRET: 'hook-secret' } });
     if (!result.ok) throw new Error(result.problems.map(describeProblem).join('\n'));
     for (const s of result.config.services) {
-      await this.store.services.save({ name: s.name, grouping: s.grouping, integrations: [], rules: s.rules, escalationPolicy: s.escalationPolicy ?? null });
+      await this.store.services.save({
+        name: s.name,
+        grouping: s.grouping,
+        integrations: [],
+        rules: s.rules,
+        escalationPolicy: s.escalationPolicy ?? null,
+      });
     }
     await this.store.paging.save(result.config.paging, this.clock.now());
   }
@@ -133,7 +157,15 @@ export class PagingWorld extends IncidentWorld {
 
   /** An incident opened directly (detection is not what these scenarios are about). */
   async openIncident(service: string, id: string): Promise<Incident> {
-    const incident = openIncident({ id, service, groupKey: service, title: `Deadlocks on ${service}-db`, summary: 'deadlocks', severity: 'critical', at: this.clock.now() });
+    const incident = openIncident({
+      id,
+      service,
+      groupKey: service,
+      title: `Deadlocks on ${service}-db`,
+      summary: 'deadlocks',
+      severity: 'critical',
+      at: this.clock.now(),
+    });
     await this.store.incidents.insert(incident);
     return incident;
   }

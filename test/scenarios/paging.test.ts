@@ -26,7 +26,12 @@ describe("scenario: the seed's story, paged", () => {
 
     // alice acknowledges: everyone paged hears it; the repeat due at 10 min does not happen.
     await world.incidents.acknowledge(incident.id, 'alice');
-    expect(await world.page()).toEqual(['acknowledged → alice@mail', 'acknowledged → #ops-hook', 'acknowledged → dora@mail', 'acknowledged → dan@mail']);
+    expect(await world.page()).toEqual([
+      'acknowledged → alice@mail',
+      'acknowledged → #ops-hook',
+      'acknowledged → dora@mail',
+      'acknowledged → dan@mail',
+    ]);
     expect(await world.pass(29 * MIN)).toEqual([]);
 
     // The acknowledgement expires after 30 min: back to triggered, and step 1 pages again.
@@ -35,7 +40,12 @@ describe("scenario: the seed's story, paged", () => {
 
     // Resolving stops everything.
     await world.incidents.resolve(incident.id, 'alice');
-    expect(await world.page()).toEqual(['resolved → alice@mail', 'resolved → #ops-hook', 'resolved → dora@mail', 'resolved → dan@mail']);
+    expect(await world.page()).toEqual([
+      'resolved → alice@mail',
+      'resolved → #ops-hook',
+      'resolved → dora@mail',
+      'resolved → dan@mail',
+    ]);
     expect(await world.pass(60 * MIN, 5 * MIN)).toEqual([]);
 
     const timeline = (await world.incidents.detail(incident.id)).timeline;
@@ -75,7 +85,9 @@ describe("scenario: the seed's story, paged", () => {
     expect(await world.pass(4 * MIN)).toEqual([]);
     // The repeat round starts one round (10 min) after the shifted start: 5 min after the manual step.
     expect(await world.pass(1 * MIN)).toEqual(['escalated → alice@mail', 'escalated → #ops-hook']);
-    await expect(world.escalation.escalateNow('nope', 'alice', world.clock.now())).rejects.toMatchObject({ code: 'INCIDENT_NOT_FOUND' });
+    await expect(world.escalation.escalateNow('nope', 'alice', world.clock.now())).rejects.toMatchObject({
+      code: 'INCIDENT_NOT_FOUND',
+    });
   });
 });
 
@@ -84,22 +96,44 @@ describe('scenario: delivery that never loses or doubles a page', () => {
     const world = new PagingWorld();
     await world.configure();
     await world.openIncident('weekend', 'i1');
-    world.notifiers.failNext(deliveryFailed('503 from mail.example.com', { retryable: true, retryAfterMs: 20_000 }));
+    world.notifiers.failNext(
+      deliveryFailed('503 from mail.example.com', { retryable: true, retryAfterMs: 20_000 }),
+    );
     expect(await world.page()).toEqual([]);
     expect(await world.pass(19_000, 19_000)).toEqual([]);
     expect(await world.pass(1_000, 1_000)).toEqual(['triggered → bob@mail']);
-    const texts = (await world.incidents.detail('i1')).timeline.filter((e) => e.kind.startsWith('notification')).map((e) => e.text);
+    const texts = (await world.incidents.detail('i1')).timeline
+      .filter((e) => e.kind.startsWith('notification'))
+      .map((e) => e.text);
     expect(texts).toEqual([
       'attempt 1 of triggered to bob via email mail failed: 503 from mail.example.com; retrying in 20 s',
       'sent triggered to bob via email mail',
     ]);
   });
 
+  it('a channel down for 60 s receives its page once it is back, exactly once', async () => {
+    const world = new PagingWorld();
+    await world.configure();
+    await world.openIncident('weekend', 'i1');
+    const down = deliveryFailed('could not reach mail.example.com: connection refused', { retryable: true });
+    // Down for the attempts at 0, 1, 3, 7, 15 and 31 s; the one at 63 s finds it back.
+    world.notifiers.failNext(down, down, down, down, down, down);
+    expect(await world.page()).toEqual([]);
+    expect(await world.pass(62_000, 1_000)).toEqual([]);
+    expect(await world.pass(1_000, 1_000)).toEqual(['triggered → bob@mail']);
+    expect(await world.pass(10 * MIN, MIN)).toEqual([]);
+    const outbox = await world.store.outbox.list({});
+    expect(outbox.map((m) => [m.state, m.attempts])).toEqual([['sent', 7]]);
+  });
+
   it('gives up on a failure that is not retryable, and marks a send that may have arrived unknown — never resent', async () => {
     const world = new PagingWorld();
     await world.configure();
     await world.openIncident('shop', 'i1');
-    world.notifiers.failNext(deliveryFailed('535 authentication failed', { retryable: false }), deliveryFailed('timed out after the request left', { retryable: true, maybeDelivered: true }));
+    world.notifiers.failNext(
+      deliveryFailed('535 authentication failed', { retryable: false }),
+      deliveryFailed('timed out after the request left', { retryable: true, maybeDelivered: true }),
+    );
     expect(await world.page()).toEqual([]);
     expect(await world.pass(4 * MIN)).toEqual([]);
     expect((await world.store.outbox.list({})).map((m) => m.state)).toEqual(['failed', 'unknown']);
@@ -119,7 +153,9 @@ describe('scenario: delivery that never loses or doubles a page', () => {
     expect(await world.pass(1 * MIN)).toEqual([]);
     expect((await world.store.outbox.list({})).map((m) => m.state)).toEqual(['unknown', 'unknown']);
     expect(await world.pass(4 * MIN)).toEqual(['escalated → dora@mail', 'escalated → dan@mail']);
-    const unknown = (await world.incidents.detail('i1')).timeline.filter((e) => e.kind === 'notification_unknown');
+    const unknown = (await world.incidents.detail('i1')).timeline.filter(
+      (e) => e.kind === 'notification_unknown',
+    );
     expect(unknown).toHaveLength(2);
   });
 

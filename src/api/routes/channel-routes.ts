@@ -26,7 +26,14 @@ export const channelRoutes = (paging: PagingUseCases, now: () => number): AnyRou
     tag: 'paging',
     access: 'admin',
     params: z.object({ name: nameSchema }),
-    responses: { 200: { description: 'The outcome (a failed delivery is still a 200: the test ran)', schema: channelTestSchema }, 404: { description: 'No such channel', schema: errorBodySchema } },
-    handle: async ({ params }, c) => c.json(await paging.testChannel(params.name, actorOf(c.var.token), now())),
+    responses: {
+      200: {
+        description: 'The outcome (a failed delivery is still a 200: the test ran)',
+        schema: channelTestSchema,
+      },
+      404: { description: 'No such channel', schema: errorBodySchema },
+    },
+    handle: async ({ params }, c) =>
+      c.json(await paging.testChannel(params.name, actorOf(c.var.token), now())),
   }),
 ];

@@ -15,7 +15,10 @@ export const escalationRoutes = (paging: PagingUseCases, now: () => number): Any
     access: 'responder',
     params: idParamsSchema,
     responses: {
-      200: { description: 'Steps taken and messages written to the outbox', schema: z.object({ steps: z.number(), enqueued: z.number() }) },
+      200: {
+        description: 'Steps taken and messages written to the outbox',
+        schema: z.object({ steps: z.number(), enqueued: z.number() }),
+      },
       404: { description: 'No such incident', schema: errorBodySchema },
       409: { description: 'Not open, or its service has no escalation policy', schema: errorBodySchema },
     },

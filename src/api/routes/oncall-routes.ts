@@ -23,7 +23,10 @@ const querySchema = z.object({
       if (value === undefined) return undefined;
       const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
       if (Number.isNaN(ms)) {
-        ctx.addIssue({ code: 'custom', message: 'at is an ISO time (2026-03-29T09:00:00+02:00) or epoch milliseconds' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'at is an ISO time (2026-03-29T09:00:00+02:00) or epoch milliseconds',
+        });
         return z.NEVER;
       }
       return ms;
@@ -38,7 +41,10 @@ export const onCallRoutes = (paging: PagingUseCases, now: () => number): AnyRout
     tag: 'paging',
     access: 'viewer',
     query: querySchema,
-    responses: { 200: { description: 'One shift per schedule', schema: onCallReportSchema }, 400: { description: 'A bad `at`', schema: errorBodySchema } },
+    responses: {
+      200: { description: 'One shift per schedule', schema: onCallReportSchema },
+      400: { description: 'A bad `at`', schema: errorBodySchema },
+    },
     handle: async ({ query }, c) => c.json(await paging.onCall(query.at ?? now())),
   }),
 ];

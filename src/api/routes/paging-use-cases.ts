@@ -5,5 +5,9 @@ import type { Actor } from '../../core/incident.js';
 export interface PagingUseCases {
   onCall(at: number): Promise<OnCallReport>;
   testChannel(name: string, requestedBy: string | null, now: number): Promise<ChannelTestResult>;
-  escalateNow(incidentId: string, actor: Actor, now: number): Promise<{ readonly steps: number; readonly enqueued: number }>;
+  escalateNow(
+    incidentId: string,
+    actor: Actor,
+    now: number,
+  ): Promise<{ readonly steps: number; readonly enqueued: number }>;
 }

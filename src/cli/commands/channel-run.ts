@@ -15,7 +15,12 @@ export interface ChannelIo {
 }
 
 /** `hindsight channel test NAME`: through the server with --server, else from the file; exit 1 when the send failed. */
-export async function runChannelTest(name: string, flags: ChannelTestFlags, deps: ChannelDeps, io: ChannelIo = { stdout: process.stdout }): Promise<void> {
+export async function runChannelTest(
+  name: string,
+  flags: ChannelTestFlags,
+  deps: ChannelDeps,
+  io: ChannelIo = { stdout: process.stdout },
+): Promise<void> {
   let outcome: ChannelTestResult;
   const configPath = flags.server === undefined ? resolveConfigPath(flags.config) : null;
   if (configPath !== null) {
@@ -25,9 +30,15 @@ export async function runChannelTest(name: string, flags: ChannelTestFlags, deps
     config.paging.channels.forEach((c, index) => {
       const parsed = deps.notifiers.parseChannel({ name: c.name, type: c.type, ...c.settings });
       if (parsed.ok) channels.push(parsed.channel);
-      else if (c.name === name) for (const issue of parsed.issues) problems.push(`channels[${index}]${issue.path === '' ? '' : `.${issue.path}`}: ${issue.message}`);
+      else if (c.name === name)
+        for (const issue of parsed.issues)
+          problems.push(`channels[${index}]${issue.path === '' ? '' : `.${issue.path}`}: ${issue.message}`);
     });
-    if (problems.length > 0) throw userError('E_CONFIG', `${configPath}: channel ${name} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (problems.length > 0)
+      throw userError(
+        'E_CONFIG',
+        `${configPath}: channel ${name} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
     outcome = await testChannel(
       { directory: { ...config.paging, channels }, notifiers: deps.notifiers, ids: randomIds },
       { name, requestedBy: 'cli', now: systemClock.now(), signal: AbortSignal.timeout(20_000) },
@@ -37,10 +48,15 @@ export async function runChannelTest(name: string, flags: ChannelTestFlags, deps
     outcome = (await client.post(`/api/v1/channels/${encodeURIComponent(name)}/test`)) as ChannelTestResult;
   }
   if (flags.json) io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-  else if (outcome.result.outcome === 'sent') io.stdout.write(`sent a test message through ${terminalText(outcome.channel)} (${terminalText(outcome.destination)})\n`);
+  else if (outcome.result.outcome === 'sent')
+    io.stdout.write(
+      `sent a test message through ${terminalText(outcome.channel)} (${terminalText(outcome.destination)})\n`,
+    );
   else {
     const r = outcome.result;
-    io.stdout.write(`the test message through ${terminalText(outcome.channel)} (${terminalText(outcome.destination)}) failed: ${terminalText(r.reason)}${r.retryable ? ' (temporary: try again later)' : ''}\n`);
+    io.stdout.write(
+      `the test message through ${terminalText(outcome.channel)} (${terminalText(outcome.destination)}) failed: ${terminalText(r.reason)}${r.retryable ? ' (temporary: try again later)' : ''}\n`,
+    );
   }
   if (outcome.result.outcome !== 'sent') process.exitCode = 1;
 }

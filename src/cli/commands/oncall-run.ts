@@ -14,7 +14,10 @@ export interface OnCallIo {
 }
 
 /** `hindsight oncall`: from a server with --server (or HINDSIGHT_SERVER without a file), else from the file. */
-export async function runOnCall(flags: OnCallFlags, io: OnCallIo = { stdout: process.stdout }): Promise<void> {
+export async function runOnCall(
+  flags: OnCallFlags,
+  io: OnCallIo = { stdout: process.stdout },
+): Promise<void> {
   const at = flags.at === undefined ? (io.now ?? systemClock.now)() : parseAt(flags.at);
   let report: OnCallReport;
   const configPath = flags.server === undefined ? resolveConfigPath(flags.config) : null;
@@ -29,19 +32,37 @@ export async function runOnCall(flags: OnCallFlags, io: OnCallIo = { stdout: pro
 
 const parseAt = (text: string): number => {
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (Number.isNaN(ms)) throw userError('E_ONCALL_OPTIONS', `--at must be a time such as 2026-03-29T09:00:00+02:00 (got "${text}")`);
+  if (Number.isNaN(ms))
+    throw userError(
+      'E_ONCALL_OPTIONS',
+      `--at must be a time such as 2026-03-29T09:00:00+02:00 (got "${text}")`,
+    );
   return ms;
 };
 
 const local = (ms: number | null, timeZone: string): string =>
-  ms === null || !Number.isFinite(ms) ? '…' : new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
+  ms === null || !Number.isFinite(ms)
+    ? '…'
+    : new Intl.DateTimeFormat('en-GB', {
+        timeZone,
+        weekday: 'short',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(ms);
 
 export function renderOnCall(report: OnCallReport): string {
   if (report.schedules.length === 0) return 'no schedules are configured (declare them under schedules:)\n';
   const lines = [`on call at ${new Date(report.at).toISOString()}`];
   for (const s of report.schedules) {
     const who = s.user === null ? 'nobody' : terminalText(s.user);
-    const span = s.user === null ? '' : ` from ${local(s.from, s.timeZone)} until ${local(s.until, s.timeZone)} (${s.timeZone})${s.source === 'override' ? ', override' : ''}`;
+    const span =
+      s.user === null
+        ? ''
+        : ` from ${local(s.from, s.timeZone)} until ${local(s.until, s.timeZone)} (${s.timeZone})${s.source === 'override' ? ', override' : ''}`;
     lines.push(`  ${terminalText(s.schedule)}: ${who}${span}`);
   }
   return `${lines.join('\n')}\n`;

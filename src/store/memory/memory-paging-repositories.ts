@@ -1,4 +1,10 @@
-import type { EscalationRepository, OutboxMessage, OutboxRepository, OutboxState, PagingDirectoryRepository } from '../../core/paging-records.js';
+import type {
+  EscalationRepository,
+  OutboxMessage,
+  OutboxRepository,
+  OutboxState,
+  PagingDirectoryRepository,
+} from '../../core/paging-records.js';
 import { EMPTY_DIRECTORY } from '../../core/paging-records.js';
 import { listLimit } from '../list-limit.js';
 import type { StoredOutboxMessage, TableAccess } from './memory-tables.js';
@@ -6,7 +12,8 @@ import type { StoredOutboxMessage, TableAccess } from './memory-tables.js';
 /** Paging's repositories in memory: the same behaviour the contract suite checks on PostgreSQL. */
 
 const out = <T>(value: T): Promise<T> => Promise.resolve(structuredClone(value));
-const byAge = (a: StoredOutboxMessage, b: StoredOutboxMessage): number => a.message.createdAt - b.message.createdAt || a.seq - b.seq;
+const byAge = (a: StoredOutboxMessage, b: StoredOutboxMessage): number =>
+  a.message.createdAt - b.message.createdAt || a.seq - b.seq;
 
 export function memoryPaging(t: TableAccess): PagingDirectoryRepository {
   return {
@@ -62,7 +69,13 @@ export function memoryOutbox(t: TableAccess): OutboxRepository {
         .sort(byAge)
         .slice(0, Math.max(0, limit));
       const claimed = due.map((r) => {
-        const message: OutboxMessage = { ...r.message, state: 'sending', attempts: r.message.attempts + 1, claimedAt: now, updatedAt: now };
+        const message: OutboxMessage = {
+          ...r.message,
+          state: 'sending',
+          attempts: r.message.attempts + 1,
+          claimedAt: now,
+          updatedAt: now,
+        };
         put(r, message);
         return message;
       });
@@ -90,7 +103,13 @@ export function memoryOutbox(t: TableAccess): OutboxRepository {
         .sort(byAge);
       return out(
         stale.map((r) => {
-          const message: OutboxMessage = { ...r.message, state: 'unknown', updatedAt: at, lastError: 'the sender stopped mid-send (crash or restart): it may have been delivered, so it is not sent again' };
+          const message: OutboxMessage = {
+            ...r.message,
+            state: 'unknown',
+            updatedAt: at,
+            lastError:
+              'the sender stopped mid-send (crash or restart): it may have been delivered, so it is not sent again',
+          };
           put(r, message);
           return message;
         }),

@@ -22,19 +22,37 @@ export function postgresPaging(db: Kysely<StoreDatabase>): PagingDirectoryReposi
       await db
         .insertInto('paging_directory')
         .values({ id: 'current', document: JSON.stringify(directory), updated_at: at })
-        .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ document: eb.ref('excluded.document'), updated_at: eb.ref('excluded.updated_at') })))
+        .onConflict((oc) =>
+          oc
+            .column('id')
+            .doUpdateSet((eb) => ({
+              document: eb.ref('excluded.document'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+        )
         .execute();
     },
     async get() {
-      const row = await db.selectFrom('paging_directory').select('document').where('id', '=', 'current').executeTakeFirst();
+      const row = await db
+        .selectFrom('paging_directory')
+        .select('document')
+        .where('id', '=', 'current')
+        .executeTakeFirst();
       return row === undefined ? EMPTY_DIRECTORY : (row.document as PagingDirectory);
     },
   };
 }
 
 export function postgresEscalations(db: Kysely<StoreDatabase>): EscalationRepository {
-  const select = () => db.selectFrom('escalation_states').select(['incident_id', 'policy', 'state', 'wake_at', 'updated_at']);
-  const toRecord = (r: { incident_id: string; policy: string; state: unknown; wake_at: number | null; updated_at: number }): EscalationRecord => ({
+  const select = () =>
+    db.selectFrom('escalation_states').select(['incident_id', 'policy', 'state', 'wake_at', 'updated_at']);
+  const toRecord = (r: {
+    incident_id: string;
+    policy: string;
+    state: unknown;
+    wake_at: number | null;
+    updated_at: number;
+  }): EscalationRecord => ({
     incidentId: r.incident_id,
     policy: r.policy,
     state: r.state as EscalationState,
@@ -69,7 +87,11 @@ export function postgresEscalations(db: Kysely<StoreDatabase>): EscalationReposi
         .execute();
     },
     async listActive(limit) {
-      const rows = await select().where('kind', '<>', 'stopped').orderBy('incident_id').limit(listLimit(limit)).execute();
+      const rows = await select()
+        .where('kind', '<>', 'stopped')
+        .orderBy('incident_id')
+        .limit(listLimit(limit))
+        .execute();
       return rows.map(toRecord);
     },
   };
@@ -91,7 +113,8 @@ const toMessage = (r: Selectable<OutboxTable>): OutboxMessage => ({
   lastError: r.last_error,
 });
 
-const byAge = (a: Selectable<OutboxTable>, b: Selectable<OutboxTable>): number => a.created_at - b.created_at || a.seq - b.seq;
+const byAge = (a: Selectable<OutboxTable>, b: Selectable<OutboxTable>): number =>
+  a.created_at - b.created_at || a.seq - b.seq;
 
 export function postgresOutbox(db: Kysely<StoreDatabase>): OutboxRepository {
   return {
@@ -160,7 +183,8 @@ export function postgresOutbox(db: Kysely<StoreDatabase>): OutboxRepository {
         .set({
           state: 'unknown',
           updated_at: at,
-          last_error: 'the sender stopped mid-send (crash or restart): it may have been delivered, so it is not sent again',
+          last_error:
+            'the sender stopped mid-send (crash or restart): it may have been delivered, so it is not sent again',
         })
         .where('state', '=', 'sending')
         .where('claimed_at', '<', claimedBefore)
@@ -179,7 +203,11 @@ export function postgresOutbox(db: Kysely<StoreDatabase>): OutboxRepository {
       return rows.map(toMessage);
     },
     async countByState() {
-      const rows = await db.selectFrom('outbox').select(['state', db.fn.countAll<number>().as('count')]).groupBy('state').execute();
+      const rows = await db
+        .selectFrom('outbox')
+        .select(['state', db.fn.countAll<number>().as('count')])
+        .groupBy('state')
+        .execute();
       const counts: Record<OutboxState, number> = { pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0 };
       for (const r of rows) counts[r.state as OutboxState] = r.count;
       return counts;

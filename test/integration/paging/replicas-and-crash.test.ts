@@ -35,22 +35,45 @@ async function configure(store: PostgresStore, at: number): Promise<void> {
   const parsed = parseConfig(SHOP_PAGING, { env: { HOOK_SECRET: 'x' } });
   if (!parsed.ok) throw new Error('bad config');
   await store.paging.save(parsed.config.paging, at);
-  for (const s of parsed.config.services) await store.services.save({ name: s.name, grouping: s.grouping, integrations: [], rules: {}, escalationPolicy: s.escalationPolicy ?? null });
+  for (const s of parsed.config.services)
+    await store.services.save({
+      name: s.name,
+      grouping: s.grouping,
+      integrations: [],
+      rules: {},
+      escalationPolicy: s.escalationPolicy ?? null,
+    });
 }
 
 describe('paging on PostgreSQL with two replicas', () => {
   it('two replicas racing through 40 incidents for 10 minutes page every step exactly once', async () => {
-    const [a, b] = await Promise.all([PostgresStore.open({ url: db.url }), PostgresStore.open({ url: db.url })]);
+    const [a, b] = await Promise.all([
+      PostgresStore.open({ url: db.url }),
+      PostgresStore.open({ url: db.url }),
+    ]);
     try {
       let now = Date.parse('2026-03-01T20:00:00Z');
       await configure(a, now);
       for (let i = 0; i < 40; i += 1) {
-        await a.incidents.insert(openIncident({ id: `i${String(i).padStart(2, '0')}`, service: 'shop', groupKey: `g${i}`, title: 't', summary: 's', severity: 'critical', at: now }));
+        await a.incidents.insert(
+          openIncident({
+            id: `i${String(i).padStart(2, '0')}`,
+            service: 'shop',
+            groupKey: `g${i}`,
+            title: 't',
+            summary: 's',
+            severity: 'critical',
+            at: now,
+          }),
+        );
       }
       const notifiers = new RecordingNotifiers();
       const replicas = [a, b].map((store, r) => ({
         escalation: new EscalationCycle({ store, ids: replicaIds(`e${r}`), baseUrl: 'http://h' }),
-        sender: new OutboxSender({ store, notifiers, ids: replicaIds(`s${r}`) }, { digestThreshold: 1_000, ratePerMinute: 100_000 }),
+        sender: new OutboxSender(
+          { store, notifiers, ids: replicaIds(`s${r}`) },
+          { digestThreshold: 1_000, ratePerMinute: 100_000 },
+        ),
       }));
       for (let t = 0; t <= 10; t += 1) {
         await Promise.all(replicas.flatMap((r) => [r.escalation.run(now), r.escalation.run(now)]));
@@ -61,7 +84,13 @@ describe('paging on PostgreSQL with two replicas', () => {
       expect(new Set(keys).size).toBe(keys.length);
       // Per incident: step 1 (alice + ops-hook), step 2 at 5 min (dora, dan), the repeat at 10 min (alice + ops-hook).
       expect(keys.length).toBe(40 * 6);
-      expect(await a.outbox.countByState()).toEqual({ pending: 0, sending: 0, sent: 240, failed: 0, unknown: 0 });
+      expect(await a.outbox.countByState()).toEqual({
+        pending: 0,
+        sending: 0,
+        sent: 240,
+        failed: 0,
+        unknown: 0,
+      });
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -72,7 +101,17 @@ describe('paging on PostgreSQL with two replicas', () => {
     const store = await PostgresStore.open({ url: own.url });
     let now = Date.parse('2026-03-02T20:00:00Z');
     await configure(store, now);
-    await store.incidents.insert(openIncident({ id: 'crash', service: 'shop', groupKey: 'crash', title: 't', summary: 's', severity: 'critical', at: now }));
+    await store.incidents.insert(
+      openIncident({
+        id: 'crash',
+        service: 'shop',
+        groupKey: 'crash',
+        title: 't',
+        summary: 's',
+        severity: 'critical',
+        at: now,
+      }),
+    );
     const ids = replicaIds('before');
     await new EscalationCycle({ store, ids, baseUrl: 'http://h' }).run(now);
     // The dying process: claims (committed), then is gone before any outcome.

@@ -50,12 +50,22 @@ async function pagingApi() {
   const parsed = parseConfig(SHOP_PAGING, { env: { HOOK_SECRET: 'x' } });
   if (!parsed.ok) throw new Error('bad config');
   await store.paging.save(parsed.config.paging, clock.now());
-  for (const s of parsed.config.services) await store.services.save({ name: s.name, grouping: s.grouping, integrations: [], rules: {}, escalationPolicy: s.escalationPolicy ?? null });
+  for (const s of parsed.config.services)
+    await store.services.save({
+      name: s.name,
+      grouping: s.grouping,
+      integrations: [],
+      rules: {},
+      escalationPolicy: s.escalationPolicy ?? null,
+    });
   const admin = (await tokens.create({ name: 'ann', role: 'admin' })).secret;
   const responder = (await tokens.create({ name: 'rita', role: 'responder' })).secret;
   const viewer = (await tokens.create({ name: 'vic', role: 'viewer' })).secret;
   const call = async (method: string, path: string, token?: string) => {
-    const response = await app.request(path, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+    const response = await app.request(path, {
+      method,
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    });
     const text = await response.text();
     return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, text };
   };
@@ -67,9 +77,21 @@ describe('paging routes', () => {
     const api = await pagingApi();
     const now = await api.call('GET', '/api/v1/oncall', api.secrets.viewer);
     expect(now.status).toBe(200);
-    expect(now.body.schedules).toContainEqual(expect.objectContaining({ schedule: 'weekend', user: 'alice', until: Date.parse('2026-03-29T07:00:00Z') }));
-    const later = await api.call('GET', `/api/v1/oncall?at=${encodeURIComponent('2026-03-29T09:00:00+02:00')}`, api.secrets.viewer);
-    expect(later.body.schedules).toContainEqual(expect.objectContaining({ schedule: 'weekend', user: 'bob', source: 'rotation' }));
+    expect(now.body.schedules).toContainEqual(
+      expect.objectContaining({
+        schedule: 'weekend',
+        user: 'alice',
+        until: Date.parse('2026-03-29T07:00:00Z'),
+      }),
+    );
+    const later = await api.call(
+      'GET',
+      `/api/v1/oncall?at=${encodeURIComponent('2026-03-29T09:00:00+02:00')}`,
+      api.secrets.viewer,
+    );
+    expect(later.body.schedules).toContainEqual(
+      expect.objectContaining({ schedule: 'weekend', user: 'bob', source: 'rotation' }),
+    );
     expect((await api.call('GET', '/api/v1/oncall?at=soon', api.secrets.viewer)).status).toBe(400);
     expect((await api.call('GET', '/api/v1/oncall')).status).toBe(401);
   });
@@ -78,35 +100,77 @@ describe('paging routes', () => {
     const api = await pagingApi();
     const sent = await api.call('POST', '/api/v1/channels/ops-hook/test', api.secrets.admin);
     expect(sent.status).toBe(200);
-    expect(sent.body).toEqual({ channel: 'ops-hook', type: 'webhook', destination: 'webhook ops-hook', result: { outcome: 'sent' } });
-    expect(api.notifiers.received[0]?.notification).toMatchObject({ kind: 'test', channel: 'ops-hook', requestedBy: 'token:ann' });
+    expect(sent.body).toEqual({
+      channel: 'ops-hook',
+      type: 'webhook',
+      destination: 'webhook ops-hook',
+      result: { outcome: 'sent' },
+    });
+    expect(api.notifiers.received[0]?.notification).toMatchObject({
+      kind: 'test',
+      channel: 'ops-hook',
+      requestedBy: 'token:ann',
+    });
     api.notifiers.failNext(deliveryFailed('503 from ops.example.com', { retryable: true }));
     const failed = await api.call('POST', '/api/v1/channels/ops-hook/test', api.secrets.admin);
-    expect(failed.body.result).toEqual({ outcome: 'failed', retryable: true, reason: '503 from ops.example.com' });
-    expect((await api.call('POST', '/api/v1/channels/ops-hook/test', api.secrets.responder)).status).toBe(403);
+    expect(failed.body.result).toEqual({
+      outcome: 'failed',
+      retryable: true,
+      reason: '503 from ops.example.com',
+    });
+    expect((await api.call('POST', '/api/v1/channels/ops-hook/test', api.secrets.responder)).status).toBe(
+      403,
+    );
     const missing = await api.call('POST', '/api/v1/channels/nope/test', api.secrets.admin);
     expect([missing.status, missing.body.code]).toEqual([404, 'CHANNEL_NOT_FOUND']);
   });
 
   it('POST /api/v1/incidents/:id/escalate takes the next step now; 404 unknown, 409 resolved, 403 for a viewer', async () => {
     const api = await pagingApi();
-    await api.store.incidents.insert(openIncident({ id: 'i1', service: 'shop', groupKey: 'shop', title: 't', summary: 's', severity: 'critical', at: api.clock.now() }));
+    await api.store.incidents.insert(
+      openIncident({
+        id: 'i1',
+        service: 'shop',
+        groupKey: 'shop',
+        title: 't',
+        summary: 's',
+        severity: 'critical',
+        at: api.clock.now(),
+      }),
+    );
     await api.escalation.run(api.clock.now());
     const reply = await api.call('POST', '/api/v1/incidents/i1/escalate', api.secrets.responder);
     expect([reply.status, reply.body]).toEqual([200, { steps: 1, enqueued: 2 }]);
-    const pages = (await api.store.outbox.list({})).map((m) => `${m.notification.kind} ${m.notification.recipient?.user?.name ?? m.channel}`);
+    const pages = (await api.store.outbox.list({})).map(
+      (m) => `${m.notification.kind} ${m.notification.recipient?.user?.name ?? m.channel}`,
+    );
     expect(pages).toEqual(['triggered alice', 'triggered ops-hook', 'escalated dora', 'escalated dan']);
     const step = (await api.store.timeline.list('i1')).filter((e) => e.kind === 'escalated').at(-1);
-    expect(step).toMatchObject({ actor: 'token:rita', text: expect.stringMatching(/^escalated by hand: step 2 of shop-oncall/) as unknown });
+    expect(step).toMatchObject({
+      actor: 'token:rita',
+      text: expect.stringMatching(/^escalated by hand: step 2 of shop-oncall/) as unknown,
+    });
     expect((await api.call('POST', '/api/v1/incidents/i1/escalate', api.secrets.viewer)).status).toBe(403);
-    expect((await api.call('POST', '/api/v1/incidents/nope/escalate', api.secrets.responder)).status).toBe(404);
+    expect((await api.call('POST', '/api/v1/incidents/nope/escalate', api.secrets.responder)).status).toBe(
+      404,
+    );
     await api.call('POST', '/api/v1/incidents/i1/resolve', api.secrets.responder);
     expect((await api.call('POST', '/api/v1/incidents/i1/escalate', api.secrets.responder)).status).toBe(409);
   });
 
   it('/metrics counts notifications by channel and outcome, and the time from open to first page', async () => {
     const api = await pagingApi();
-    await api.store.incidents.insert(openIncident({ id: 'i1', service: 'weekend', groupKey: 'w', title: 't', summary: 's', severity: 'critical', at: api.clock.now() }));
+    await api.store.incidents.insert(
+      openIncident({
+        id: 'i1',
+        service: 'weekend',
+        groupKey: 'w',
+        title: 't',
+        summary: 's',
+        severity: 'critical',
+        at: api.clock.now(),
+      }),
+    );
     await api.escalation.run(api.clock.now());
     api.clock.advance(1_500);
     const sender = new OutboxSender({
@@ -115,11 +179,15 @@ describe('paging routes', () => {
       ids: api.ids,
       onOutcome: (o) => {
         api.metrics.countNotification(o.channel, o.outcome);
-        if (o.outcome === 'sent' && o.incidentCreatedAt !== null) api.metrics.observeFirstPage((o.at - o.incidentCreatedAt) / 1000);
+        if (o.outcome === 'sent' && o.incidentCreatedAt !== null)
+          api.metrics.observeFirstPage((o.at - o.incidentCreatedAt) / 1000);
       },
     });
     await sender.run(api.clock.now(), new AbortController().signal);
-    const text = await api.metrics.render({ alerts: { firing: 0, resolved: 0 }, incidents: { triggered: 1, acknowledged: 0, mitigated: 0, resolved: 0, closed: 0, cancelled: 0 } });
+    const text = await api.metrics.render({
+      alerts: { firing: 0, resolved: 0 },
+      incidents: { triggered: 1, acknowledged: 0, mitigated: 0, resolved: 0, closed: 0, cancelled: 0 },
+    });
     expect(text).toContain('hindsight_notifications_total{channel="mail",outcome="sent"} 1');
     expect(text).toContain('hindsight_incident_first_page_seconds_bucket{le="2"} 1');
     expect(text).toContain('hindsight_incident_first_page_seconds_bucket{le="1"} 0');

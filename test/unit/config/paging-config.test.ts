@@ -37,14 +37,35 @@ describe('paging configuration', () => {
     const result = parseConfig(ISSUE_EXAMPLE, { env: { HOOK_SECRET: 's3cret' } });
     if (!result.ok) throw new Error(result.problems.map(describeProblem).join('\n'));
     const { paging, services } = result.config;
-    expect(paging.users[0]).toEqual({ name: 'alice', email: 'alice@example.com', timeZone: 'Europe/Berlin', contacts: [] });
+    expect(paging.users[0]).toEqual({
+      name: 'alice',
+      email: 'alice@example.com',
+      timeZone: 'Europe/Berlin',
+      contacts: [],
+    });
     expect(paging.teams).toEqual([{ name: 'database', members: ['dora', 'dan'] }]);
-    expect(paging.schedules[0]?.layers[0]?.rotation).toEqual({ every: 'week', weekday: 1, handoffMinute: 540, users: ['alice', 'bob'], start: null });
-    expect(paging.channels[0]).toEqual({ name: 'ops-hook', type: 'webhook', settings: { url: 'https://ops.example.com/hook', secret: 's3cret' } });
+    expect(paging.schedules[0]?.layers[0]?.rotation).toEqual({
+      every: 'week',
+      weekday: 1,
+      handoffMinute: 540,
+      users: ['alice', 'bob'],
+      start: null,
+    });
+    expect(paging.channels[0]).toEqual({
+      name: 'ops-hook',
+      type: 'webhook',
+      settings: { url: 'https://ops.example.com/hook', secret: 's3cret' },
+    });
     expect(paging.escalationPolicies[0]).toEqual({
       name: 'shop-oncall',
       steps: [
-        { afterMs: 0, targets: [{ kind: 'schedule', name: 'primary' }, { kind: 'channel', name: 'ops-hook' }] },
+        {
+          afterMs: 0,
+          targets: [
+            { kind: 'schedule', name: 'primary' },
+            { kind: 'channel', name: 'ops-hook' },
+          ],
+        },
         { afterMs: 300_000, targets: [{ kind: 'team', name: 'database' }] },
       ],
       repeat: 1,
@@ -75,6 +96,8 @@ describe('paging configuration', () => {
 
   it('reports an unset secret variable by its name', () => {
     const result = parseConfig(ISSUE_EXAMPLE, { env: {} });
-    expect(result.ok ? [] : result.problems.map(describeProblem)).toEqual([expect.stringMatching(/^channels\[0\]\.secret: .*HOOK_SECRET/)]);
+    expect(result.ok ? [] : result.problems.map(describeProblem)).toEqual([
+      expect.stringMatching(/^channels\[0\]\.secret: .*HOOK_SECRET/),
+    ]);
   });
 });

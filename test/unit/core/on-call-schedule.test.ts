@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { instantOf, localTime, onCallAt, parseHandoff, rotationShift, type Rotation, type Schedule } from '../../../src/core/on-call-schedule.js';
+import {
+  instantOf,
+  localTime,
+  onCallAt,
+  parseHandoff,
+  rotationShift,
+  type Rotation,
+  type Schedule,
+} from '../../../src/core/on-call-schedule.js';
 
 const at = (iso: string): number => Date.parse(iso);
 const weekly = (handoff: string, users: string[], start: string | null = null): Rotation => {
@@ -25,14 +33,24 @@ describe('on-call schedules', () => {
     expect(localTime(at('2026-03-29T00:59:00Z'), 'Europe/Berlin').minute).toBe(119); // 01:59 CET
     expect(localTime(at('2026-03-29T01:00:00Z'), 'Europe/Berlin').minute).toBe(180); // 03:00 CEST
     const day = localTime(at('2026-03-29T12:00:00Z'), 'Europe/Berlin').day;
-    expect(new Date(instantOf({ day, minute: 9 * 60 }, 'Europe/Berlin')).toISOString()).toBe('2026-03-29T07:00:00.000Z');
-    expect(new Date(instantOf({ day: day - 1, minute: 9 * 60 }, 'Europe/Berlin')).toISOString()).toBe('2026-03-28T08:00:00.000Z');
+    expect(new Date(instantOf({ day, minute: 9 * 60 }, 'Europe/Berlin')).toISOString()).toBe(
+      '2026-03-29T07:00:00.000Z',
+    );
+    expect(new Date(instantOf({ day: day - 1, minute: 9 * 60 }, 'Europe/Berlin')).toISOString()).toBe(
+      '2026-03-28T08:00:00.000Z',
+    );
     // 02:30 does not exist that night: the hand-off happens when the clocks jump, 03:00 CEST.
-    expect(new Date(instantOf({ day, minute: 150 }, 'Europe/Berlin')).toISOString()).toBe('2026-03-29T01:00:00.000Z');
+    expect(new Date(instantOf({ day, minute: 150 }, 'Europe/Berlin')).toISOString()).toBe(
+      '2026-03-29T01:00:00.000Z',
+    );
     const october = localTime(at('2026-10-25T12:00:00Z'), 'Europe/Berlin').day;
     // 02:30 happens twice: the first one (CEST).
-    expect(new Date(instantOf({ day: october, minute: 150 }, 'Europe/Berlin')).toISOString()).toBe('2026-10-25T00:30:00.000Z');
-    expect(new Date(instantOf({ day: october, minute: 9 * 60 }, 'Europe/Berlin')).toISOString()).toBe('2026-10-25T08:00:00.000Z');
+    expect(new Date(instantOf({ day: october, minute: 150 }, 'Europe/Berlin')).toISOString()).toBe(
+      '2026-10-25T00:30:00.000Z',
+    );
+    expect(new Date(instantOf({ day: october, minute: 9 * 60 }, 'Europe/Berlin')).toISOString()).toBe(
+      '2026-10-25T08:00:00.000Z',
+    );
   });
 
   it('hands a weekly rotation over at 09:00 local time on the last Sunday of March (07:00 UTC, not 08:00)', () => {
@@ -76,15 +94,25 @@ describe('on-call schedules', () => {
       timeZone: 'Europe/Berlin',
       layers: [
         { rotation: base, from: null, until: null },
-        { rotation: daily('09:00', ['zoe']), from: at('2026-06-03T00:00:00Z'), until: at('2026-06-04T00:00:00Z') },
+        {
+          rotation: daily('09:00', ['zoe']),
+          from: at('2026-06-03T00:00:00Z'),
+          until: at('2026-06-04T00:00:00Z'),
+        },
       ],
       overrides: [
         { user: 'carol', from: at('2026-06-02T10:00:00Z'), until: at('2026-06-02T12:00:00Z') },
         { user: 'dan', from: at('2026-06-02T11:00:00Z'), until: at('2026-06-02T13:00:00Z') },
       ],
     };
-    expect(onCallAt(primary, at('2026-06-02T09:00:00Z'))).toMatchObject({ user: 'alice', until: at('2026-06-02T10:00:00Z') });
-    expect(onCallAt(primary, at('2026-06-02T10:30:00Z'))).toMatchObject({ user: 'carol', source: 'override' });
+    expect(onCallAt(primary, at('2026-06-02T09:00:00Z'))).toMatchObject({
+      user: 'alice',
+      until: at('2026-06-02T10:00:00Z'),
+    });
+    expect(onCallAt(primary, at('2026-06-02T10:30:00Z'))).toMatchObject({
+      user: 'carol',
+      source: 'override',
+    });
     expect(onCallAt(primary, at('2026-06-02T11:30:00Z')).user).toBe('dan');
     expect(onCallAt(primary, at('2026-06-02T12:30:00Z')).user).toBe('dan');
     expect(onCallAt(primary, at('2026-06-03T12:00:00Z')).user).toBe('zoe');
