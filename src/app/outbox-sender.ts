@@ -28,7 +28,7 @@ export interface OutboxSenderOptions {
   readonly leaseMs?: number;
   /** This many pages or more for one person on one channel in one pass go as one digest. Default 5. */
   readonly digestThreshold?: number;
-  /** Messages per minute per channel (a burst of as many is allowed). Default 30. */
+  /** Messages per minute per channel and process (a burst of as many is allowed). Default 60 (Slack allows about 1 a second). */
   readonly ratePerMinute?: number;
   /** Per send. Default 15 s. */
   readonly sendTimeoutMs?: number;
@@ -75,7 +75,7 @@ const DEFAULTS = {
   retryMaxMs: 300_000,
   leaseMs: 60_000,
   digestThreshold: 5,
-  ratePerMinute: 30,
+  ratePerMinute: 60,
   sendTimeoutMs: 15_000,
 };
 
