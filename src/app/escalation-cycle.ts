@@ -171,7 +171,7 @@ export class EscalationCycle {
     },
   ): Promise<{ steps: number; enqueued: number }> {
     const { incident, policy, now } = input;
-    const before: EscalationState = input.record?.state ?? initialEscalation(incident);
+    const before: EscalationState = input.record?.state ?? initialEscalation(incident, policy, now);
     const outcome = stepEscalation(before, { policy, incident, now, escalateNow: input.escalateNow });
     let enqueued = 0;
     let steps = 0;

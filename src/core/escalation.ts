@@ -121,13 +121,20 @@ export interface EscalationOutcome {
   readonly effects: readonly EscalationEffect[];
 }
 
-/** The state of an incident seen for the first time: paging starts at its creation. */
-export const initialEscalation = (incident: Incident): EscalationState => ({
-  kind: 'paging',
-  run: 0,
-  startedAt: incident.createdAt,
-  next: { run: 0, round: 0, index: 0 },
-});
+/**
+ * The state of an incident seen for the first time: paging starts at its creation — unless it was
+ * opened longer ago than the whole policy lasts (paging configured for incidents already open, or
+ * the engine down for long): then a run starts now, instead of every overdue step at once.
+ */
+export const initialEscalation = (
+  incident: Incident,
+  policy?: EscalationPolicy,
+  now?: number,
+): EscalationState => {
+  const span = policy === undefined ? Number.POSITIVE_INFINITY : (policy.repeat + 1) * roundLengthMs(policy);
+  const startedAt = now !== undefined && now - incident.createdAt > span ? now : incident.createdAt;
+  return { kind: 'paging', run: 0, startedAt, next: { run: 0, round: 0, index: 0 } };
+};
 
 const CLOSED = new Set<Incident['state']>(['resolved', 'closed', 'cancelled']);
 

@@ -101,6 +101,25 @@ describe('stepEscalation', () => {
     ]);
   });
 
+  it('an incident first seen after its whole policy would have run starts paging now, not with every overdue step at once', () => {
+    const old = stepEscalation(initialEscalation(incident, policy, 3 * 60 * MIN), {
+      policy,
+      incident,
+      now: 3 * 60 * MIN,
+    });
+    expect(old.effects.map((e) => (e.kind === 'page' ? `${e.step.round}/${e.step.index}` : e.kind))).toEqual([
+      '0/0',
+    ]);
+    const recent = stepEscalation(initialEscalation(incident, policy, 6 * MIN), {
+      policy,
+      incident,
+      now: 6 * MIN,
+    });
+    expect(
+      recent.effects.map((e) => (e.kind === 'page' ? `${e.step.round}/${e.step.index}` : e.kind)),
+    ).toEqual(['0/0', '0/1']);
+  });
+
   it('property: nobody is paged twice for one step of one incident, whatever happens and however often the cycle runs', () => {
     const event = fc.oneof(
       fc.record({ kind: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 20 * MIN }) }),
