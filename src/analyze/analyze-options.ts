@@ -1,6 +1,6 @@
 import { userError } from '../core/errors.js';
 
-export type LogFormatOption = 'auto' | 'stderr' | 'csvlog' | 'jsonlog';
+export type LogFormatOption = 'auto' | 'stderr' | 'csvlog' | 'jsonlog' | 'syslog' | 'journald';
 export type OutputKind = 'text' | 'json' | 'md';
 
 /** `hindsight analyze` options, checked once at the edge; every problem is reported together. */
@@ -16,6 +16,8 @@ export interface AnalyzeOptions {
   /** Worker threads for large plain files; 0 = read everything on the main thread. */
   readonly jobs: number;
   readonly progress: boolean;
+  /** syslog: the year of `Mon DD` timestamps (null: each file's modification time tells). */
+  readonly year: number | null;
 }
 
 export interface AnalyzeFlags {
@@ -29,6 +31,7 @@ export interface AnalyzeFlags {
   readonly top?: string;
   readonly jobs?: string;
   readonly progress?: boolean;
+  readonly year?: string;
 }
 
 /**
@@ -43,7 +46,7 @@ export function parseTime(text: string): number | null {
   return Number.isNaN(at) ? null : at;
 }
 
-const FORMATS: readonly LogFormatOption[] = ['auto', 'stderr', 'csvlog', 'jsonlog'];
+const FORMATS: readonly LogFormatOption[] = ['auto', 'stderr', 'csvlog', 'jsonlog', 'syslog', 'journald'];
 
 export function parseAnalyzeOptions(files: readonly string[], flags: AnalyzeFlags): AnalyzeOptions {
   const problems: string[] = [];
@@ -63,6 +66,8 @@ export function parseAnalyzeOptions(files: readonly string[], flags: AnalyzeFlag
   if (!Number.isInteger(top) || top < 1 || top > 1000) problems.push('--top must be a whole number from 1 to 1000');
   const jobs = flags.jobs === undefined ? 2 : Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 0 || jobs > 16) problems.push('--jobs must be a whole number from 0 to 16');
+  const year = flags.year === undefined ? null : Number(flags.year);
+  if (year !== null && (!Number.isInteger(year) || year < 1970 || year > 9999)) problems.push(`--year must be a year such as 2026, not "${flags.year ?? ''}"`);
   if (files.length === 0) problems.push('give at least one log file (or - for stdin)');
   if (files.filter((f) => f === '-').length > 1) problems.push('stdin (-) can be given only once');
   if (problems.length > 0) throw userError('ANALYZE_BAD_OPTIONS', problems.join('; '));
@@ -77,5 +82,6 @@ export function parseAnalyzeOptions(files: readonly string[], flags: AnalyzeFlag
     top,
     jobs,
     progress: flags.progress !== false,
+    year,
   };
 }

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { CONTINUATION_KEYWORDS, compileLinePrefix } from '../postgres-log/line-prefix.js';
 import { CSV_RECORD_HEAD, type LogFormat } from '../postgres-log/log-format.js';
+import { syslogEntryStart } from '../postgres-log/syslog-parser.js';
 
 /** Says whether a line (without its `\n`) starts a log entry, so a file can be cut there. */
 export type EntryStartTest = (line: string) => boolean;
@@ -15,6 +16,7 @@ const CONTINUATIONS = new Set<string>(CONTINUATION_KEYWORDS);
 export function entryStartTest(format: LogFormat, prefix: string | null): EntryStartTest {
   if (format === 'jsonlog') return (line) => line.startsWith('{');
   if (format === 'csvlog') return (line) => CSV_RECORD_HEAD.test(line);
+  if (format === 'syslog' || format === 'journald') return syslogEntryStart;
   const compiled = compileLinePrefix(prefix ?? '');
   return (line) => {
     if (line.startsWith('\t')) return false;

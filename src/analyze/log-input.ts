@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { userError } from '../core/errors.js';
+import type { SyslogYear } from '../postgres-log/syslog-parser.js';
 
 /** One input of `hindsight analyze`: a file (plain or gzip), stdin (`-`), or a pipe. */
 export interface LogInput {
@@ -17,6 +18,8 @@ export interface LogInput {
    * order, like stdin — it cannot be read at an offset.
    */
   readonly pipe?: string;
+  /** Where a syslog file's `Mon DD` timestamps take their year: `--year`, else the file's modification time. */
+  readonly syslogYear?: SyslogYear;
 }
 
 /**
@@ -56,7 +59,7 @@ export async function describeInput(name: string): Promise<LogInput> {
       `${name} is a binary file (NUL bytes in its first 8 KiB), not a PostgreSQL server log: give the server's log (stderr, csvlog or jsonlog text; gzip-compressed is fine)`,
     );
   }
-  return { name, size: info.size, gzip, path: name };
+  return { name, size: info.size, gzip, path: name, syslogYear: { notAfter: info.mtimeMs } };
 }
 
 /** Server logs are text: a NUL byte near the start means a binary (or UTF-16) file. */

@@ -10,7 +10,7 @@ const SAMPLE = 40;
 const SAME = 0.8;
 
 /** Richer formats first: csvlog and jsonlog carry SQLSTATE, application and user on every entry. */
-const RICHNESS: Readonly<Record<LogFormat, number>> = { jsonlog: 3, csvlog: 2, stderr: 1 };
+const RICHNESS: Readonly<Record<LogFormat, number>> = { jsonlog: 3, csvlog: 2, stderr: 1, syslog: 1, journald: 1 };
 
 export interface Twin {
   readonly input: LogInput;

@@ -1,5 +1,6 @@
 import { createLogReader, type LogReader } from '../postgres-log/log-reader.js';
 import type { LogFormat } from '../postgres-log/log-format.js';
+import type { SyslogYear } from '../postgres-log/syslog-parser.js';
 import type { LogReaderStats } from '../postgres-log/reader-stats.js';
 import type { LogEvent } from '../core/log-event.js';
 import type { AnalysisState } from './analysis-state.js';
@@ -119,9 +120,12 @@ export async function analyzeRanges(jobs: readonly ShareJob[], onBytes?: (n: num
   return { state: aggregator.finish(), parts };
 }
 
+/** The year of a syslog file's `Mon DD` timestamps, when the input knows it. */
+const yearOf = (input: LogInput): { year?: SyslogYear } => (input.syslogYear === undefined ? {} : { year: input.syslogYear });
+
 /** A stream job that is not counted: the end of a file for context, or the start of one to close waits. */
 async function readAround(job: StreamJob, aggregator: LogAggregator): Promise<void> {
-  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }) });
+  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }), ...yearOf(job.input) });
   const limit = job.bytes ?? Number.POSITIVE_INFINITY;
   const skip = job.mode === 'context' ? Math.max(0, (await uncompressedSize(job.input)) - limit) : 0;
   let seen = 0;
@@ -137,7 +141,7 @@ async function readAround(job: StreamJob, aggregator: LogAggregator): Promise<vo
 
 /** One range of a plain file (see `analyzeRanges`). */
 async function readRange(job: RangeJob, aggregator: LogAggregator, onBytes?: (n: number) => void): Promise<RangePart> {
-  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }) });
+  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }), ...yearOf(job.input) });
   const warnings: string[] = [];
   if (job.lookbackStart < job.start) {
     for await (const chunk of readInput(job.input, { start: job.lookbackStart, end: job.start })) pushChunk(reader, chunk, aggregator, 'context', job.window);
@@ -176,7 +180,7 @@ async function readStream(
   input: LogInput,
   options: { readonly format: LogFormat | 'auto'; readonly prefix: string | null; readonly window: TimeWindow; readonly aggregator: LogAggregator; readonly onBytes?: (n: number) => void },
 ): Promise<RangePart> {
-  const reader: LogReader = createLogReader({ format: options.format, ...(options.prefix === null ? {} : { prefix: options.prefix }) });
+  const reader: LogReader = createLogReader({ format: options.format, ...(options.prefix === null ? {} : { prefix: options.prefix }), ...yearOf(input) });
   const warnings: string[] = [];
   let entries = 0;
   const onRawBytes = options.onBytes;

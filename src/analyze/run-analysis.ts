@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { detectLogFormat, type LogFormat } from '../postgres-log/log-format.js';
 import { detectLinePrefix } from '../postgres-log/prefix-detect.js';
+import { envelopedText } from '../postgres-log/log-reader.js';
 import type { LogReaderStats } from '../postgres-log/reader-stats.js';
 import { userError } from '../core/errors.js';
 import { buildReport, type AnalysisReport, type InputSummary } from './analysis-report.js';
@@ -64,7 +65,7 @@ async function planShares(run: readonly PlainInput[], options: AnalyzeOptions, j
     run.map(async (input) => {
       const head = await readHead(input.path);
       const format: LogFormat = options.format === 'auto' ? (detectLogFormat(head) ?? 'stderr') : options.format;
-      const prefix = format === 'stderr' ? (options.logPrefix ?? detectLinePrefix(head)?.prefix ?? null) : null;
+      const prefix = format === 'csvlog' || format === 'jsonlog' ? null : (options.logPrefix ?? detectLinePrefix(format === 'stderr' ? head : envelopedText(head))?.prefix ?? null);
       return { input, format, prefix, isStart: entryStartTest(format, prefix) };
     }),
   );
@@ -191,6 +192,7 @@ const SKIP_LABELS: Readonly<Record<string, string>> = {
   'orphan-continuation': 'continuation lines without their entry',
   'invalid-csv': 'invalid csvlog records',
   'invalid-json': 'invalid jsonlog lines',
+  'unmatched-envelope': 'lines that are not syslog or journal lines',
 };
 /** The same labels for a count of one. */
 const SKIP_LABEL_ONE: Readonly<Record<string, string>> = {
@@ -198,6 +200,7 @@ const SKIP_LABEL_ONE: Readonly<Record<string, string>> = {
   'continuation lines without their entry': 'continuation line without its entry',
   'invalid csvlog records': 'invalid csvlog record',
   'invalid jsonlog lines': 'invalid jsonlog line',
+  'lines that are not syslog or journal lines': 'line that is not a syslog or journal line',
 };
 
 /** Control characters shown as escapes: a skipped line quoted in a warning must not drive the terminal. */
@@ -239,7 +242,7 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
       options.logPrefix !== null
         ? `check that --log-prefix '${options.logPrefix}' is the server's log_line_prefix`
         : options.format === 'auto'
-          ? "if it is a stderr log, give the server's log_line_prefix with --log-prefix (e.g. --log-prefix '%m [%p] '), or the format with --log-format csvlog|jsonlog"
+          ? "if it is a stderr log, give the server's log_line_prefix with --log-prefix (e.g. --log-prefix '%m [%p] '), or the format with --log-format csvlog|jsonlog|syslog|journald"
           : `check that it is a ${options.format} log`;
     warnings.unshift(`0 entries recognised in ${name}: is this a PostgreSQL log? ${hint}`);
   }
@@ -255,12 +258,15 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
     );
   }
   if (zones.size > 0) warnings.push(`time zones not understood, read as UTC: ${[...zones].join(', ')}`);
-  return { name, format: format === 'stderr' && prefix !== null ? `stderr '${prefix}'` : format, bytes: input.size ?? bytes, entries, skipped, warnings };
+  return { name, format: (format === 'stderr' || format === 'syslog' || format === 'journald') && prefix !== null ? `${format} '${prefix}'` : format, bytes: input.size ?? bytes, entries, skipped, warnings };
 }
 
 /** Reads every input (worker threads for big plain files) and builds the report. */
 export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promise<AnalysisReport> {
-  const given = await Promise.all(options.files.map(describeInput));
+  const described = await Promise.all(options.files.map(describeInput));
+  // --year: a syslog file's `Mon DD` timestamps are of that year, whatever the file's time.
+  const year = options.year;
+  const given = year === null ? described : described.map((input) => ({ ...input, syslogYear: { year } }));
   // The same entries in several files (stderr + csvlog + jsonlog of one server) are counted once.
   const twins = await findTwins(given, { format: options.format, prefix: options.logPrefix });
   const inputs = twins.keep;

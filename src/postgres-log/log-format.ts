@@ -1,22 +1,37 @@
-/** The three server log formats (`log_destination` = stderr, csvlog, jsonlog). */
-export type LogFormat = 'stderr' | 'csvlog' | 'jsonlog';
+import { readEnvelope } from './syslog-parser.js';
+
+/**
+ * The server's own formats (`log_destination` = stderr, csvlog, jsonlog), and the envelopes other
+ * programs put around its stderr text: syslog (rsyslog, syslog-ng files) and journald
+ * (`journalctl -o json`, `-o short-iso`).
+ */
+export type LogFormat = 'stderr' | 'csvlog' | 'jsonlog' | 'syslog' | 'journald';
+export const LOG_FORMATS: readonly LogFormat[] = ['stderr', 'csvlog', 'jsonlog', 'syslog', 'journald'];
 
 const QUOTED = '(?:"(?:[^"\\n]|"")*")?';
+/** A column that PostgreSQL writes bare but an export may quote (log time, pid, numbers). */
+const bare = (pattern: string): string => `(?:${pattern}|"${pattern}")`;
 /**
  * The first 13 columns of a csvlog record, by their shapes: log time, user, database, pid,
  * client, session id, line number, command tag, session start, virtual xid, xid, severity,
- * SQLSTATE. A stderr line with commas in its message does not pass for one.
+ * SQLSTATE. A stderr line with commas in its message does not pass for one. Exports and some
+ * platforms quote every column, the log time too.
  */
 export const CSV_RECORD_HEAD = new RegExp(
-  `^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}(?: [^,\\n]*)?,${QUOTED},${QUOTED},\\d*,${QUOTED},[0-9a-f]*\\.?[0-9a-f]*,\\d*,${QUOTED},[^,\\n]*,[^,\\n]*,\\d*,[A-Z0-9]+,[0-9A-Z]{5},`,
+  `^${bare('\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}(?: [^,\\n"]*)?')},${QUOTED},${QUOTED},${bare('\\d*')},${QUOTED},${bare('[0-9a-f]*\\.?[0-9a-f]*')},${bare('\\d*')},${QUOTED},${bare('[^,\\n"]*')},${bare('[^,\\n"]*')},${bare('\\d*')},${bare('[A-Z0-9]+')},${bare('[0-9A-Z]{5}')},`,
 );
 const SEVERITY = /\b(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG|DETAIL|STATEMENT): {2}/;
 const MAX_LINES = 50;
 
+/** journalctl -o short-iso writes the zone as `+0000` (rsyslog writes `+00:00`). */
+const SHORT_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4} /;
+
 /**
- * Tells the format from the first lines of a log: a JSON object with `error_severity` is jsonlog,
- * a line opening with the 13 columns of a csvlog record is csvlog, a line with `SEVERITY:  ` is
- * stderr. Null when nothing looks like a PostgreSQL log at all.
+ * Tells the format from the first lines of a log: a JSON object with `error_severity` is jsonlog
+ * (with `MESSAGE`, a journal record), a line opening with the 13 columns of a csvlog record (its
+ * time quoted or not) is csvlog, a syslog or journal line whose text has `SEVERITY:  ` is syslog
+ * (journald for `-o short-iso`), another line with `SEVERITY:  ` is stderr. Null when nothing
+ * looks like a PostgreSQL log at all.
  */
 export function detectLogFormat(sample: Buffer): LogFormat | null {
   const text = sample.subarray(0, 256 * 1024).toString('utf8');
@@ -30,13 +45,18 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
       try {
         const record: unknown = JSON.parse(line);
         if (typeof record === 'object' && record !== null && 'error_severity' in record) return 'jsonlog';
+        if (typeof record === 'object' && record !== null && 'MESSAGE' in record && '__REALTIME_TIMESTAMP' in record && SEVERITY.test(String((record as { MESSAGE: unknown }).MESSAGE))) return 'journald';
       } catch {
         // A cut line at the end of the sample, or not JSON: look at the next one.
       }
       continue;
     }
     if (CSV_RECORD_HEAD.test(line)) return 'csvlog';
-    if (SEVERITY.test(line)) stderr = true;
+    if (!SEVERITY.test(line)) continue;
+    // A PostgreSQL line inside a syslog envelope: the envelope's time is not a log_line_prefix.
+    const envelope = readEnvelope(line, null, { value: -1 });
+    if (envelope !== null && SEVERITY.test(envelope.body)) return SHORT_ISO.test(line) ? 'journald' : 'syslog';
+    stderr = true;
   }
   return stderr ? 'stderr' : null;
 }

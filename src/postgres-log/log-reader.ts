@@ -9,12 +9,15 @@ import { TimestampParser } from './log-timestamp.js';
 import { detectLinePrefix } from './prefix-detect.js';
 import { type LogReaderStats, ReaderCounters } from './reader-stats.js';
 import { StderrParser } from './stderr-parser.js';
+import { readEnvelope, SyslogParser, type SyslogYear } from './syslog-parser.js';
 
 export interface LogReaderOptions {
   /** `auto` decides from the first lines (see `detectLogFormat`). */
   readonly format: LogFormat | 'auto';
-  /** stderr only: the server's `log_line_prefix`; detected from the first lines when absent. */
+  /** stderr, syslog, journald: the server's `log_line_prefix`; detected from the first lines when absent. */
   readonly prefix?: string;
+  /** syslog: the year of `Mon DD HH:MM:SS` timestamps (`--year`, or the file's time). Without it their time is unknown. */
+  readonly year?: SyslogYear;
   /** An entry (or line) longer than this many characters is cut there and counted. Default 1 MiB. */
   readonly maxEntryLength?: number;
 }
@@ -112,6 +115,25 @@ export function createLogReader(options: LogReaderOptions): LogReader {
       maxEntryLength,
       out,
     });
+    if (chosen === 'syslog' || chosen === 'journald') {
+      const syslog = new SyslogParser({ stderr, counters, year: options.year ?? null });
+      const envelopes = new LineSplitter(maxEntryLength, syslog.line);
+      return {
+        push: (chunk) => {
+          envelopes.push(chunk);
+        },
+        flush: () => {
+          syslog.flush();
+        },
+        end: () => {
+          envelopes.end();
+          syslog.flush();
+        },
+        get buffered() {
+          return envelopes.buffered + syslog.buffered;
+        },
+      };
+    }
     const lines = new LineSplitter(maxEntryLength, stderr.line);
     return {
       push: (chunk) => {
@@ -137,6 +159,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     sniffedBytes = 0;
     format ??= detectLogFormat(sample) ?? 'stderr';
     if (format === 'stderr' && prefix === null) prefix = detectLinePrefix(sample)?.prefix ?? '';
+    if ((format === 'syslog' || format === 'journald') && prefix === null) prefix = detectLinePrefix(envelopedText(sample))?.prefix ?? '';
     const chosen = build(format);
     pipeline = chosen;
     for (let at = 0; at < sample.length; at += DECODE_SLICE)
@@ -144,7 +167,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     return chosen;
   };
 
-  const needsSniff = format === null || (format === 'stderr' && prefix === null);
+  const needsSniff = format === null || (format !== 'csvlog' && format !== 'jsonlog' && prefix === null);
   if (!needsSniff) pipeline = build(format ?? 'stderr');
 
   const take = (): LogEvent[] => out.splice(0);
@@ -189,10 +212,25 @@ export function createLogReader(options: LogReaderOptions): LogReader {
       return format;
     },
     get prefix() {
-      return format === 'stderr' ? prefix : null;
+      return format === 'csvlog' || format === 'jsonlog' ? null : prefix;
     },
     get buffered() {
       return sniffedBytes + (pipeline?.buffered ?? 0);
     },
   };
+}
+
+/** The text PostgreSQL wrote inside syslog or journal envelopes (`[n-m]` numbering off), to detect its prefix. */
+export function envelopedText(sample: Buffer | string): string {
+  const text = typeof sample === 'string' ? sample : sample.toString('utf8');
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const found = readEnvelope(line, null, { value: -1 });
+    if (found === null) continue;
+    const body = found.body.replace(/^\[\d+(?:-\d+)?\] /, '');
+    // Chunks cut by length and other programs' lines are not prefix lines.
+    if (body.startsWith(' ') || body.startsWith('#011')) continue;
+    out.push(body.replace(/#012/g, '\n'));
+  }
+  return out.join('\n');
 }

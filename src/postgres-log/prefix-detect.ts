@@ -75,8 +75,9 @@ function inferPrefixes(lines: readonly string[]): string[] {
       if (Number.isFinite(first)) {
         // Non-session processes print nothing from `%q` on: try the prefix with `%q` there first,
         // since it matches their lines too (it wins a tie).
+        // (A prefix that opens with them, as under syslog whose envelope has the time and pid, too.)
         const start = prefix.lastIndexOf(' ', first) + 1;
-        if (start > 0) out.push(`${prefix.slice(0, start)}%q${prefix.slice(start)}`);
+        out.push(`${prefix.slice(0, start)}%q${prefix.slice(start)}`);
       }
       out.push(prefix);
     }

@@ -8,6 +8,8 @@ export type SkipReason =
   | 'invalid-csv'
   /** A jsonlog line that is not a JSON object with `error_severity` and `message`. */
   | 'invalid-json'
+  /** A syslog or journal line without an envelope it could read (not a syslog line). */
+  | 'unmatched-envelope'
   | 'blank';
 
 /** What a reader did with its input, to say what was skipped and why — never a silent zero. */
@@ -40,6 +42,7 @@ export class ReaderCounters {
     'orphan-continuation': 0,
     'invalid-csv': 0,
     'invalid-json': 0,
+    'unmatched-envelope': 0,
     blank: 0,
   };
   readonly skippedExamples: Partial<Record<SkipReason, string>> = {};

@@ -45,6 +45,9 @@ export class StderrParser {
   #head = '';
   /** The last continuation had no entry to go to: tab lines after it have none either. */
   #orphaned = false;
+  /** syslog, journald: the envelope's time and pid, for a prefix without them (set per line). */
+  envelopeAt: number | null = null;
+  envelopePid: number | null = null;
 
   constructor(init: {
     prefix: CompiledPrefix;
@@ -135,6 +138,8 @@ export class StderrParser {
     const entry = new LogEntry(this.#maxEntryLength);
     entry.severity = keyword.startsWith('DEBUG') ? 'DEBUG' : keyword;
     this.#fill(entry, match);
+    entry.at ??= this.envelopeAt;
+    entry.pid ??= this.envelopePid;
     entry.set('message', body);
     if (truncated) entry.markTruncated();
     this.#entry = entry;
@@ -168,7 +173,7 @@ export class StderrParser {
 
   #pidOf(match: RegExpExecArray): number | null {
     const value = this.#pidGroup < 0 ? undefined : match[this.#pidGroup];
-    return value === undefined || value === '' ? null : Number(value);
+    return value === undefined || value === '' ? this.envelopePid : Number(value);
   }
 
   #fill(entry: LogEntry, match: RegExpExecArray): void {

@@ -60,6 +60,7 @@ describe.each(RUNS)('fixtures recorded with prefix run %s', (run) => {
         'orphan-continuation': 0,
         'invalid-csv': 0,
         'invalid-json': 0,
+        'unmatched-envelope': 0,
         blank: 0,
       });
       expect(stats.truncated).toBe(0);

@@ -1,0 +1,271 @@
+import type { StderrParser } from './stderr-parser.js';
+import type { ReaderCounters } from './reader-stats.js';
+
+/**
+ * The syslog and journald envelopes around PostgreSQL's stderr text (`log_destination = 'syslog'`,
+ * or a server whose stderr goes to the journal). Each line (or journal record) is stripped of its
+ * envelope — time, host, program, pid — and what PostgreSQL wrote is read as a stderr line with
+ * the server's `log_line_prefix`; the envelope's time and pid stand in where the prefix has none.
+ *
+ * PostgreSQL's `write_syslog` sends one entry (message, DETAIL, STATEMENT… lines) per sequence
+ * number: `[seq-chunk] text` splits it at newlines and at 900 bytes (at a word boundary, so a
+ * chunk cut by length starts with the space it was cut at); `[chunk] text` when
+ * `syslog_sequence_numbers` is off, `[seq] text` for an entry sent whole. Lines of different
+ * processes can interleave, so chunks are joined per program and pid.
+ */
+
+/** Where the year of a traditional `Mon DD HH:MM:SS` timestamp comes from. */
+export type SyslogYear =
+  /** `--year`: the year of the first line (a later January goes on to the next year). */
+  | { readonly year: number }
+  /** The file's modification time: no line is later than it, so a date after it is the year before. */
+  | { readonly notAfter: number };
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** `Nov 30 17:08:55 host postgres[123]: ` (RFC 3164, rsyslog's traditional file format). */
+const TRADITIONAL = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) ([^\s[:]+)(?:\[(\d+)\])?: ?/;
+/** `2026-11-30T17:08:55.123456+01:00 host postgres[123]: ` (rsyslog's file format, `journalctl -o short-iso`). */
+const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) (\S+) ([^\s[:]+)(?:\[(\d+)\])?: ?/;
+/** RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`. */
+const RFC5424 = /^(?:<\d{1,3}>)?1 (\S+) (\S+) (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \uFEFF?|$)/;
+/** PostgreSQL's numbering: `[seq-chunk] `, `[seq] ` or `[chunk] `. */
+const NUMBERING = /^\[(\d+)(?:-(\d+))?\] /;
+/** rsyslog writes control characters as `#` and three octal digits (`#011` is a tab). */
+const ESCAPED_CONTROL = /#([0-3][0-7][0-7])/g;
+/** A chunk this long (in bytes) was cut by length, even when the next one does not start with a space. */
+const CUT_BY_LENGTH = 897;
+/** An open entry whose process logged nothing for this many lines is complete. */
+const STALE_LINES = 32;
+/** At most this many entries held open at once (bounded memory). */
+const MAX_OPEN = 256;
+const MAX_MONTH_AHEAD = 1;
+
+/** What an envelope said about one line. */
+interface Envelope {
+  at: number | null;
+  pid: number | null;
+  /** Host, program and pid: lines of one process of one cluster. */
+  source: string;
+  body: string;
+}
+
+interface OpenEntry {
+  readonly at: number | null;
+  readonly pid: number | null;
+  readonly seq: number | null;
+  chunk: number;
+  lines: string[];
+  lastChunkBytes: number;
+  touched: number;
+}
+
+/** A syslog or journal line, as an envelope and the text PostgreSQL wrote; null when it is neither. */
+export function readEnvelope(line: string, year: SyslogYear | null, previousMonth: { value: number }): Envelope | null {
+  if (line.charCodeAt(0) === 123 /* { */) return readJournalRecord(line);
+  let match = TRADITIONAL.exec(line);
+  if (match !== null) {
+    const month = MONTHS.indexOf(match[1] ?? '');
+    if (month < 0) return null;
+    const at = traditionalTime(month, match, year, previousMonth);
+    return envelope(at, match[8], `${match[6] ?? ''} ${match[7] ?? ''}`, line.slice(match[0].length));
+  }
+  match = ISO.exec(line);
+  if (match !== null) {
+    const at = Date.parse(isoWithColon(match[1] ?? ''));
+    return envelope(Number.isNaN(at) ? null : at, match[4], `${match[2] ?? ''} ${match[3] ?? ''}`, line.slice(match[0].length));
+  }
+  match = RFC5424.exec(line);
+  if (match !== null) {
+    const at = Date.parse(isoWithColon(match[1] ?? ''));
+    const procid = match[4];
+    return envelope(Number.isNaN(at) ? null : at, procid !== undefined && /^\d+$/.test(procid) ? procid : undefined, `${match[2] ?? ''} ${match[3] ?? ''}`, line.slice(match[0].length));
+  }
+  return null;
+}
+
+function envelope(at: number | null, pid: string | undefined, program: string, body: string): Envelope {
+  return { at, pid: pid === undefined ? null : Number(pid), source: `${program}[${pid ?? ''}]`, body };
+}
+
+/** `+0100` (journalctl) → `+01:00` (what Date.parse reads). */
+function isoWithColon(text: string): string {
+  return /[+-]\d{4}$/.test(text) ? `${text.slice(0, -2)}:${text.slice(-2)}` : text;
+}
+
+function traditionalTime(month: number, match: RegExpExecArray, year: SyslogYear | null, previousMonth: { value: number }): number | null {
+  if (year === null) return null;
+  const day = Number(match[2]);
+  const time = [Number(match[3]), Number(match[4]), Number(match[5])] as const;
+  if ('year' in year) {
+    // The year of the first line; a month well before the last one is the next year (Dec → Jan).
+    if (previousMonth.value === -1) previousMonth.value = month + year.year * 12;
+    let months = Math.floor(previousMonth.value / 12) * 12 + month;
+    if (months < previousMonth.value - 6) months += 12;
+    previousMonth.value = months;
+    return Date.UTC(Math.floor(months / 12), month, day, ...time);
+  }
+  const latest = new Date(year.notAfter);
+  const sameYear = Date.UTC(latest.getUTCFullYear(), month, day, ...time);
+  // A day after the file's last write is of the year before (a log that spans New Year).
+  return sameYear > year.notAfter + MAX_MONTH_AHEAD * 86_400_000 ? Date.UTC(latest.getUTCFullYear() - 1, month, day, ...time) : sameYear;
+}
+
+/** `journalctl -o json`: one object per line, the text in MESSAGE (an array of bytes when not plain UTF-8). */
+function readJournalRecord(line: string): Envelope | null {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof record !== 'object' || record === null) return null;
+  const fields = record as Record<string, unknown>;
+  const raw = fields.MESSAGE;
+  const body = typeof raw === 'string' ? raw : Array.isArray(raw) ? Buffer.from(raw as number[]).toString('utf8') : null;
+  if (body === null) return null;
+  const realtime = fields.__REALTIME_TIMESTAMP;
+  const at = typeof realtime === 'string' && /^\d+$/.test(realtime) ? Math.floor(Number(realtime) / 1000) : null;
+  const pid = typeof fields._PID === 'string' ? fields._PID : typeof fields.SYSLOG_PID === 'string' ? fields.SYSLOG_PID : undefined;
+  const program = text(fields.SYSLOG_IDENTIFIER) ?? text(fields._COMM) ?? '';
+  const host = text(fields._HOSTNAME) ?? '';
+  return envelope(at, pid, `${host} ${program}`, body);
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+function unescapeControls(text: string): string {
+  if (!text.includes('#')) return text;
+  return text.replace(ESCAPED_CONTROL, (escape, octal: string) => {
+    const code = parseInt(octal, 8);
+    return code < 32 ? String.fromCharCode(code) : escape;
+  });
+}
+
+/** True for a line that starts an entry (cutting a file for workers): not a later chunk of one. */
+export function syslogEntryStart(line: string): boolean {
+  const found = readEnvelope(line, null, { value: -1 });
+  if (found === null) return false;
+  const numbering = NUMBERING.exec(found.body);
+  if (numbering === null) return !found.body.startsWith('\t') && !found.body.startsWith('#011');
+  // `[seq-chunk]`: the first chunk; a bare `[n]` cannot be told apart (an entry sent whole, or a chunk).
+  return numbering[2] === undefined || numbering[2] === '1';
+}
+
+/**
+ * Reads syslog (traditional, ISO and RFC 5424 lines) and journald (`-o json`, `-o short-iso`)
+ * through a stderr parser: an entry's chunks are joined per process, then read as stderr lines.
+ */
+export class SyslogParser {
+  readonly #stderr: StderrParser;
+  readonly #counters: ReaderCounters;
+  readonly #year: SyslogYear | null;
+  readonly #previousMonth = { value: -1 };
+  readonly #open = new Map<string, OpenEntry>();
+  #lineNo = 0;
+  /** A `[seq-chunk]` line was seen: a bare `[n]` is then a whole entry's sequence number. */
+  #sequenceNumbers = false;
+
+  constructor(init: { stderr: StderrParser; counters: ReaderCounters; year: SyslogYear | null }) {
+    this.#stderr = init.stderr;
+    this.#counters = init.counters;
+    this.#year = init.year;
+  }
+
+  get buffered(): number {
+    let n = this.#stderr.buffered;
+    for (const entry of this.#open.values()) for (const line of entry.lines) n += line.length;
+    return n;
+  }
+
+  readonly line = (text: string, start: number, end: number, truncated: boolean): void => {
+    this.#lineNo++;
+    if (start === end) {
+      this.#counters.lines++;
+      this.#counters.skip('blank', text, start, end);
+      return;
+    }
+    const line = text.slice(start, end);
+    const found = readEnvelope(line, this.#year, this.#previousMonth);
+    if (found === null) {
+      this.#counters.lines++;
+      this.#counters.skip('unmatched-envelope', line);
+      return;
+    }
+    const body = unescapeControls(found.body);
+    const numbering = NUMBERING.exec(body);
+    if (numbering === null) {
+      // Sent whole, without numbering (or stderr captured by the journal): a stderr line.
+      this.#close(found.source);
+      this.#feed(found, body, truncated);
+      return;
+    }
+    const text2 = body.slice(numbering[0].length);
+    const first = Number(numbering[1]);
+    const second = numbering[2] === undefined ? null : Number(numbering[2]);
+    if (second !== null) this.#sequenceNumbers = true;
+    // `[seq]` (sequence numbers, sent whole) or `[chunk]` (no sequence numbers, split).
+    const seq = second !== null ? first : this.#sequenceNumbers ? first : null;
+    const chunk = second ?? (this.#sequenceNumbers ? null : first);
+    if (chunk === null) {
+      this.#close(found.source);
+      this.#feed(found, text2, truncated);
+      return;
+    }
+    const open = this.#open.get(found.source);
+    if (open !== undefined && open.seq === seq && chunk === open.chunk + 1) {
+      // A chunk cut by length goes on the same line; one cut at a newline is the next line.
+      if (text2.startsWith(' ') || open.lastChunkBytes >= CUT_BY_LENGTH) {
+        const last = open.lines.length - 1;
+        open.lines[last] = (open.lines[last] ?? '') + text2;
+      } else {
+        open.lines.push(text2);
+      }
+      open.chunk = chunk;
+      open.lastChunkBytes = Buffer.byteLength(text2);
+      open.touched = this.#lineNo;
+      return;
+    }
+    this.#close(found.source);
+    this.#closeStale();
+    this.#open.set(found.source, { at: found.at, pid: found.pid, seq, chunk, lines: [text2], lastChunkBytes: Buffer.byteLength(text2), touched: this.#lineNo });
+  };
+
+  /** Emits every entry held (the file went quiet, or ended). */
+  flush(): void {
+    for (const source of [...this.#open.keys()]) this.#close(source);
+    this.#stderr.flush();
+  }
+
+  #closeStale(): void {
+    if (this.#open.size === 0) return;
+    for (const [source, entry] of this.#open) {
+      if (this.#lineNo - entry.touched > STALE_LINES || this.#open.size >= MAX_OPEN) this.#close(source);
+    }
+  }
+
+  #close(source: string): void {
+    const entry = this.#open.get(source);
+    if (entry === undefined) return;
+    this.#open.delete(source);
+    this.#stderr.envelopeAt = entry.at;
+    this.#stderr.envelopePid = entry.pid;
+    for (const line of entry.lines) this.#lines(line, false);
+    this.#stderr.flush();
+  }
+
+  #feed(found: Envelope, body: string, truncated: boolean): void {
+    this.#stderr.envelopeAt = found.at;
+    this.#stderr.envelopePid = found.pid;
+    this.#lines(body, truncated);
+  }
+
+  /** A text with newlines (an entry sent whole, `#012` unescaped) is several stderr lines. */
+  #lines(body: string, truncated: boolean): void {
+    let start = 0;
+    for (let newline = body.indexOf('\n'); newline >= 0; newline = body.indexOf('\n', start)) {
+      this.#stderr.line(body, start, newline, false);
+      start = newline + 1;
+    }
+    if (start < body.length) this.#stderr.line(body, start, body.length, truncated);
+  }
+}
