@@ -167,8 +167,16 @@ export const stepEscalation = (state: EscalationState, input: EscalationInput): 
       state.acknowledgedAt !== acknowledgedAt ||
       state.expiresAt !== expiresAt
     ) {
-      if (state.kind !== 'acknowledged' && incident.state === 'acknowledged')
+      // Announced once per acknowledgement: not again when a run started by hand while it held.
+      const since =
+        state.kind === 'paging' || state.kind === 'exhausted'
+          ? state.startedAt
+          : state.kind === 'stopped'
+            ? state.at
+            : Number.POSITIVE_INFINITY;
+      if (state.kind !== 'acknowledged' && incident.state === 'acknowledged' && acknowledgedAt >= since) {
         effects.push({ kind: 'announce', what: 'acknowledged' });
+      }
       current = { kind: 'acknowledged', run: state.run, acknowledgedAt, expiresAt };
     }
     if (input.escalateNow === true) return restart(current.run + 1, now, policy, effects, true);

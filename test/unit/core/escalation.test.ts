@@ -101,6 +101,17 @@ describe('stepEscalation', () => {
     ]);
   });
 
+  it('escalating by hand while acknowledged pages, and the acknowledgement is not announced again', () => {
+    const paged = stepEscalation(initialEscalation(incident), { policy, incident, now: 0 }).state;
+    const acked = apply(incident, { kind: 'acknowledge' }, MIN);
+    const a = stepEscalation(paged, { policy, incident: acked, now: MIN });
+    const manual = stepEscalation(a.state, { policy, incident: acked, now: 2 * MIN, escalateNow: true });
+    expect(manual.effects).toMatchObject([{ kind: 'page', step: { run: 1, index: 0 }, manual: true }]);
+    const after = stepEscalation(manual.state, { policy, incident: acked, now: 2 * MIN });
+    expect(after.effects).toEqual([]);
+    expect(after.state.kind).toBe('acknowledged');
+  });
+
   it('an incident first seen after its whole policy would have run starts paging now, not with every overdue step at once', () => {
     const old = stepEscalation(initialEscalation(incident, policy, 3 * 60 * MIN), {
       policy,
