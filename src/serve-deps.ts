@@ -86,6 +86,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
         store,
         notifiers,
         ids,
+        clock,
         onOutcome: (o) => {
           metrics.countNotification(o.channel, o.outcome);
           if (

@@ -10,7 +10,7 @@ import type {
 } from '../core/notification.js';
 import { deliveryFailed } from '../core/notification.js';
 import type { OutboxMessage, OutboxUpdate } from '../core/paging-records.js';
-import type { IdSource } from '../core/ports.js';
+import type { Clock, IdSource } from '../core/ports.js';
 import { timelineEntry } from './incident-recorder.js';
 
 export interface OutboxSenderOptions {
@@ -61,6 +61,12 @@ export interface OutboxSenderDeps {
   readonly notifiers: NotifierLookup;
   readonly ids: IdSource;
   readonly onOutcome?: (outcome: DeliveryOutcome) => void;
+  /**
+   * Read between sends: a pass whose slow sends (channels timing out) would outlast half the lease
+   * puts the rest of its batch back, so that no message is still unsent when another replica
+   * declares it abandoned. Without it, a pass never stops early.
+   */
+  readonly clock?: Clock;
 }
 
 interface Bucket {
@@ -119,7 +125,8 @@ export class OutboxSender {
     for (const group of this.#groups(claimed, now)) {
       const first = group[0];
       if (first === undefined) continue;
-      if (signal.aborted) {
+      const late = this.#deps.clock !== undefined && this.#deps.clock.now() - now > this.#o.leaseMs / 2;
+      if (signal.aborted || late) {
         for (const m of group) await store.outbox.finish(m.id, { state: 'pending', at: now, release: true });
         report.deferred += group.length;
         continue;

@@ -27,6 +27,8 @@ export interface Received {
 export class RecordingNotifiers implements NotifierLookup {
   readonly received: Received[] = [];
   readonly #script: DeliveryResult[] = [];
+  /** Runs during every send (e.g. a slow channel moving the fake clock on). */
+  duringSend: (() => void) | null = null;
 
   failNext(...results: DeliveryResult[]): void {
     this.#script.push(...results);
@@ -37,6 +39,7 @@ export class RecordingNotifiers implements NotifierLookup {
       type,
       describe: (channel: NotificationChannel) => `${type} ${channel.name}`,
       send: (channel, notification) => {
+        this.duringSend?.();
         const scripted = this.#script.shift();
         if (scripted !== undefined) return Promise.resolve(scripted);
         this.received.push({ channel: channel.name, notification });
@@ -116,6 +119,7 @@ export class PagingWorld extends IncidentWorld {
         store: this.store,
         notifiers: this.notifiers,
         ids: this.ids,
+        clock: this.clock,
         onOutcome: (o) => this.outcomes.push(o),
       },
       options,

@@ -159,6 +159,27 @@ describe('scenario: delivery that never loses or doubles a page', () => {
     expect(unknown).toHaveLength(2);
   });
 
+  it('a pass slowed by a channel timing out puts the rest of its batch back before another replica could call it abandoned', async () => {
+    const world = new PagingWorld({ leaseMs: 60_000 });
+    await world.configure();
+    for (const id of ['i1', 'i2', 'i3']) await world.openIncident('weekend', id);
+    await world.escalation.run(world.clock.now());
+    world.notifiers.duringSend = () => {
+      world.clock.advance(40_000);
+    };
+    const report = await world.sender.run(world.clock.now(), new AbortController().signal);
+    expect([report.sent, report.deferred]).toEqual([1, 2]);
+    // Put back unsent, the attempt not counted (the first message of the batch went out).
+    expect((await world.store.outbox.list({ states: ['pending'] })).map((m) => m.attempts)).toEqual([0, 0]);
+    world.notifiers.duringSend = null;
+    expect(await world.page()).toEqual([
+      'triggered → bob@mail',
+      'triggered → bob@mail',
+      'triggered → bob@mail',
+    ]);
+    expect(await world.store.outbox.countByState()).toMatchObject({ sent: 3, unknown: 0 });
+  });
+
   it('bundles a storm for one person into one digest, and holds back what the channel rate limit does not allow', async () => {
     const world = new PagingWorld({ digestThreshold: 5, ratePerMinute: 2 });
     await world.configure();
