@@ -8,7 +8,7 @@ import type { Blocker, Permutation, PermutationEntry, RaceSpec, SessionSpec, Ste
  *   session name { setup { } step name { SQL } ... teardown { } } ...
  *   permutation step step(blocker, ...) ...
  * Names may be "quoted" or bare; `#` starts a comment outside SQL blocks; blockers are a step
- * name, `*` or `notices N`.
+ * name, `*`, `step notices N` (PostgreSQL 14+) or `notices N` (this step's own session).
  */
 type Token =
   | { readonly kind: 'word'; readonly text: string; readonly line: number }
@@ -168,7 +168,7 @@ export function parseIsolationSpec(text: string, name = 'spec'): RaceSpec {
     const entries: PermutationEntry[] = [];
     while (peek()?.kind === 'word' && !isWord('permutation')) {
       const step = ident('step');
-      entries.push({ step, blockers: parseBlockers() });
+      entries.push({ step, blockers: parseBlockers(step) });
     }
     if (entries.length === 0) fail('a permutation lists no step');
     permutations.push(entries);
@@ -181,14 +181,15 @@ export function parseIsolationSpec(text: string, name = 'spec'): RaceSpec {
     names.add(step.name);
   }
   for (const entry of permutations.flat()) {
-    const refs = [entry.step, ...entry.blockers.flatMap((b) => (b.kind === 'step' ? [b.step] : []))];
+    const refs = [entry.step, ...entry.blockers.flatMap((b) => (b.kind === 'any' ? [] : [b.step]))];
     for (const ref of refs) {
       if (!names.has(ref)) throw userError('RACE_SPEC_SYNTAX', `${name}: permutation names an unknown step ${ref}`);
     }
   }
   return { name, format: 'isolation', setup, teardown, sessions, permutations, invariants: [], allow: DEFAULT_ALLOW, overlap: false };
 
-  function parseBlockers(): Blocker[] {
+  /** `( blocker, … )` where a blocker is `*`, `step`, `step notices N` or (ours) `notices N`. */
+  function parseBlockers(own: string): Blocker[] {
     const t = peek();
     if (t?.kind !== 'punct' || t.text !== '(') return [];
     pos++;
@@ -199,15 +200,27 @@ export function parseIsolationSpec(text: string, name = 'spec'): RaceSpec {
         pos++;
         blockers.push({ kind: 'any' });
       } else if (b?.kind === 'word' && b.text.toLowerCase() === 'notices' && tokens[pos + 1]?.kind === 'number') {
-        blockers.push({ kind: 'notices', count: Number(tokens[pos + 1]?.text) });
+        blockers.push({ kind: 'notices', step: own, count: noticeCount(tokens[pos + 1]?.text) });
         pos += 2;
       } else {
-        blockers.push({ kind: 'step', step: ident('blocker step') });
+        const step = ident('blocker step');
+        if (isWord('notices')) {
+          pos++;
+          const n = peek();
+          if (n?.kind !== 'number') fail(`expected a number after \`${step} notices\``);
+          pos++;
+          blockers.push({ kind: 'notices', step, count: noticeCount(n?.text) });
+        } else blockers.push({ kind: 'step', step });
       }
       const sep = peek();
       pos++;
       if (sep?.kind === 'punct' && sep.text === ')') return blockers;
       if (sep?.kind !== 'punct' || sep.text !== ',') fail('expected `,` or `)` in a step annotation');
     }
+  }
+
+  function noticeCount(text: string | undefined): number {
+    const n = Number(text);
+    return Number.isInteger(n) ? n : fail(`a notice count is a whole number, not ${String(text)}`);
   }
 }

@@ -34,12 +34,14 @@ export interface StepSpec {
   readonly free?: boolean;
 }
 
-/** `s2a(s1b)`: s2a counts as blocked until s1b completes; `(*)`: blocked until it completes;
- *  `(notices 2)`: not complete until its session received 2 notices. */
+/** The isolation tester's step annotations. `s2a(s1b)`: once done, s2a is not complete while s1b
+ *  is running in its session; `(*)`: the permutation goes on without waiting for the step, which
+ *  completes later; `s2a(s1b notices 2)`: once done, s2a is not complete until the session of s1b
+ *  has received 2 notices more than when s2a started (`(notices 2)`: the step's own session). */
 export type Blocker =
   | { readonly kind: 'step'; readonly step: string }
   | { readonly kind: 'any' }
-  | { readonly kind: 'notices'; readonly count: number };
+  | { readonly kind: 'notices'; readonly step: string; readonly count: number };
 
 export interface PermutationEntry {
   readonly step: string;

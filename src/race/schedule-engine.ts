@@ -38,7 +38,8 @@ interface Inflight {
   blockedBy: readonly string[];
   /** False while a blocker is still busy (e.g. aborting after its error): a change is coming. */
   settledBlock: boolean;
-  noticesAtStart: number;
+  /** Per `(step notices N)` annotation: the notice count its session must reach. */
+  noticeTargets: readonly { readonly session: EngineSession; readonly count: number }[];
   /** The session's lock checks (`still waiting` reports) when the step started. */
   checksAtStart: number;
   /** Lock waits of this step seen by the poll (a new pg_locks.waitstart is a new wait). */
@@ -91,7 +92,8 @@ export class ScheduleEngine {
   /** Lock-wait reports reach the sessions: a blocked step counts as still once the server has
    *  run its deadlock check, whatever the machine's load (not after a guessed margin). */
   #waitSignals = true;
-  readonly #completed = new Set<string>();
+  /** Which session runs each spec step (annotations name steps). */
+  #stepSessions = new Map<string, string>();
   #events: TraceEvent[] = [];
   #t0 = performance.now();
   #wake: (() => void) | undefined;
@@ -217,7 +219,7 @@ export class ScheduleEngine {
       }
     }
     this.#events = [];
-    this.#completed.clear();
+    this.#stepSessions = new Map(spec.sessions.flatMap((session) => session.steps.map((step) => [step.name, session.name] as const)));
     this.#t0 = performance.now();
   }
 
@@ -252,7 +254,11 @@ export class ScheduleEngine {
       blockedSince: undefined,
       blockedBy: [],
       settledBlock: false,
-      noticesAtStart: session.notices,
+      noticeTargets: (step.blockers ?? []).flatMap((b) => {
+        if (b.kind !== 'notices') return [];
+        const other = this.session(this.#stepSessions.get(b.step) ?? sessionName);
+        return [{ session: other, count: other.notices + b.count }];
+      }),
       checksAtStart: session.lockChecks,
       waits: 0,
       waitStart: undefined,
@@ -319,7 +325,6 @@ export class ScheduleEngine {
     this.#completions += 1;
     // Set before anyone is woken: settle() must see the code as running until it parks again.
     if (session.programmed) session.state = 'js';
-    this.#completed.add(inflight.step.name);
     this.#record({
       session: session.name,
       step: inflight.step.name,
@@ -362,20 +367,35 @@ export class ScheduleEngine {
     });
   }
 
-  /** A step held by an isolation-tester annotation counts as blocked whatever the locks say. */
+  /**
+   * A step held by an isolation-tester annotation counts as blocked whatever the locks say:
+   * `(*)` until it finishes; once finished, `(step)` while that step is still in progress in its
+   * session and `(step notices N)` until that session's notices reach the target.
+   */
   #heldByAnnotation(s: EngineSession, inflight: Inflight): boolean {
     if (this.#annotationsOff) return false;
-    return (inflight.step.blockers ?? []).some((b) =>
-      b.kind === 'any' ? inflight.result === undefined : b.kind === 'step' ? !this.#completed.has(b.step) : false,
-    );
+    if (inflight.result === undefined) return (inflight.step.blockers ?? []).some((b) => b.kind === 'any');
+    return this.#annotationHolds(inflight, new Set([s.name]));
   }
 
+  #annotationHolds(inflight: Inflight, seen: Set<string>): boolean {
+    if (inflight.noticeTargets.some((t) => t.session.notices < t.count)) return true;
+    return (inflight.step.blockers ?? []).some((b) => {
+      if (b.kind !== 'step') return false;
+      const name = this.#stepSessions.get(b.step);
+      if (name === undefined || seen.has(name)) return false;
+      const other = this.session(name).inflight;
+      if (other?.step.name !== b.step) return false;
+      return other.result === undefined || this.#annotationHolds(other, new Set([...seen, name]));
+    });
+  }
+
+  /** The session's step that is not complete yet (running, blocked, or held by an annotation). */
   #unfinished(s: EngineSession): Inflight | undefined {
     const inflight = s.inflight;
     if (!inflight) return undefined;
-    const notices = inflight.step.blockers?.find((b) => b.kind === 'notices');
-    const noticesDone = notices?.kind !== 'notices' || s.notices - inflight.noticesAtStart >= notices.count;
-    return inflight.result && noticesDone ? undefined : inflight;
+    if (inflight.result === undefined) return inflight;
+    return !this.#annotationsOff && this.#annotationHolds(inflight, new Set([s.name])) ? inflight : undefined;
   }
 
   /**
@@ -406,8 +426,8 @@ export class ScheduleEngine {
         const f = this.#unfinished(s);
         if (!f) return false;
         if (this.#heldByAnnotation(s, f)) return false;
-        // Waiting for notices counts as moving, and so does waiting on a blocker that is busy.
-        return f.result !== undefined ? true : f.blockedSince === undefined || !f.settledBlock;
+        // Waiting on a blocker that is busy counts as moving.
+        return f.blockedSince === undefined || !f.settledBlock;
       });
       const inJs = this.sessions.some((s) => s.state === 'js');
       const now = performance.now();
@@ -508,8 +528,13 @@ export class ScheduleEngine {
     }
   }
 
+  /** The session's step has not completed yet (running, blocked, or held by an annotation). */
+  inProgress(sessionName: string): boolean {
+    return this.#unfinished(this.session(sessionName)) !== undefined;
+  }
+
   /**
-   * Waits until the session's step in flight has its result, as the isolation tester does before
+   * Waits until the session's step in flight has completed (its result, and its annotations), as the isolation tester does before
    * it sends that session its next step (a step waiting for a long deadlock_timeout or a lock
    * timeout to resolve it). False when the step timeout passed first: the step is then cancelled.
    */
@@ -517,8 +542,7 @@ export class ScheduleEngine {
     const session = this.session(sessionName);
     const deadline = performance.now() + this.#stepTimeoutMs;
     for (;;) {
-      const f = session.inflight;
-      if (!f || f.result) return true;
+      if (!this.#unfinished(session)) return true;
       const left = deadline - performance.now();
       if (left <= 0) {
         await this.cancel([session.pid]);

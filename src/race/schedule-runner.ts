@@ -183,9 +183,9 @@ export async function runPermutation(engine: ScheduleEngine, spec: RaceSpec, per
     // A step for a session still waiting in its previous step is queued behind it, as the
     // isolation tester does; the other sessions' steps go on meanwhile.
     const busy = engine.session(found.session.name).inflight;
-    if (busy && !busy.result) {
+    if (busy && engine.inProgress(found.session.name)) {
       const stall = { session: found.session.name, step: busy.step.name, waitsFor: busy.blockedBy };
-      if (!(await engine.awaitSession(found.session.name))) stalls.push(stall);
+      if (!(await engine.awaitSession(found.session.name)) && !busy.result) stalls.push(stall);
       await engine.settle();
       await engine.awaitSession(found.session.name);
     }

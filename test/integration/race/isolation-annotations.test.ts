@@ -35,8 +35,28 @@ describe('isolation tester annotations', () => {
     expect(order(run)).toEqual(['insert', 'count', 'sleep']);
   });
 
-  it('(step): the step is held until that step completes', async () => {
+  it('(step): a step that is not running holds nothing, so the slow step is waited for (as the tester does)', async () => {
     const run = await runPermutation(engine, spec, permutation(1));
+    expect(order(run)).toEqual(['sleep', 'insert', 'count']);
+  });
+
+  it('(step notices N): a finished step is held until the other step’s session received N notices', async () => {
+    await engine.reset(spec);
+    const [insert] = permutation(3);
+    void engine.send('quick', { name: 'insert', sql: 'INSERT INTO t VALUES (1)', blockers: insert?.blockers ?? [] });
+    await engine.settle();
+    expect(engine.session('quick').inflight?.result?.ok).toBe(true);
+    expect(engine.inProgress('quick')).toBe(true);
+    void engine.send('slow', { name: 'note', sql: "DO $$ BEGIN RAISE NOTICE 'one'; RAISE NOTICE 'two'; END $$" });
+    await engine.settle();
+    expect(engine.inProgress('quick')).toBe(false);
+    const run = await runPermutation(engine, spec, permutation(3));
+    expect(order(run)).toEqual(['insert', 'note', 'count']);
+    expect(run.stalls).toEqual([]);
+  });
+
+  it('(*, step): combined, the permutation goes on past the slow step', async () => {
+    const run = await runPermutation(engine, spec, permutation(4));
     expect(order(run)).toEqual(['insert', 'count', 'sleep']);
   });
 

@@ -18,11 +18,20 @@ describe('parseIsolationSpec', () => {
     expect(spec.permutations[0]?.map((e) => e.step)).toEqual(['s1a', 's2a', 's1b', 's2b', 's1c', 's2c']);
   });
 
-  it('reads the annotations: (*), (step) and (notices N)', async () => {
+  it('reads the annotations: (*), (step), (step notices N), (notices N) and combinations', async () => {
     const spec = parseIsolationSpec(await fixture('annotations.spec'));
     expect(spec.permutations[0]?.[0]).toEqual({ step: 'sleep', blockers: [{ kind: 'any' }] });
     expect(spec.permutations[1]?.[0]).toEqual({ step: 'sleep', blockers: [{ kind: 'step', step: 'count' }] });
-    expect(spec.permutations[2]?.[0]).toEqual({ step: 'note', blockers: [{ kind: 'notices', count: 2 }] });
+    expect(spec.permutations[2]?.[0]).toEqual({ step: 'note', blockers: [{ kind: 'notices', step: 'note', count: 2 }] });
+    expect(spec.permutations[3]?.[0]).toEqual({ step: 'insert', blockers: [{ kind: 'notices', step: 'note', count: 2 }] });
+    expect(spec.permutations[4]?.[0]).toEqual({ step: 'sleep', blockers: [{ kind: 'any' }, { kind: 'step', step: 'count' }] });
+  });
+
+  it('says what is wrong in an annotation', () => {
+    const spec = (annotation: string): string => `session a step s1 { SELECT 1; } step s2 { SELECT 2; } permutation s1${annotation} s2`;
+    expect(() => parseIsolationSpec(spec('(s2 notices)'))).toThrow(/expected a number after `s2 notices`/);
+    expect(() => parseIsolationSpec(spec('(s2 notices 1 s1)'))).toThrow(/expected `,` or `\)`/);
+    expect(() => parseIsolationSpec(spec('(nope notices 1)'))).toThrow(/unknown step nope/);
   });
 
   it('accepts quoted names, several setup blocks, comments, braces in strings and dollar quotes, TIMEOUT', () => {
