@@ -32,24 +32,22 @@ export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null
     const compiled = compileLinePrefix(prefix);
     const sqlstateGroup = compiled.fields.indexOf('sqlstate') + 1;
     let matched = 0;
+    // Values the prefix read, over all lines: a `%q` part that no line has reads none.
+    let fields = 0;
     for (const line of lines) {
       compiled.regex.lastIndex = 0;
-      if (sqlstateGroup === 0) {
-        if (compiled.regex.test(line)) matched++;
-        continue;
-      }
       const match = compiled.regex.exec(line);
       if (match === null) continue;
       // %e prints 00000 for a LOG entry: a reading that puts anything else there (a five-digit
       // pid, say) is not the prefix.
-      if (match[compiled.severityGroup] === 'LOG' && match[sqlstateGroup] !== '00000') {
+      if (sqlstateGroup > 0 && match[compiled.severityGroup] === 'LOG' && match[sqlstateGroup] !== '00000') {
         matched = -1;
         break;
       }
       matched++;
+      for (let group = 1; group < compiled.severityGroup; group++) if (match[group] !== undefined) fields++;
     }
     // On a tie, the prefix that reads more of what events carry (a `%l` or `%x` reads nothing).
-    const fields = compiled.fields.length;
     if (best === null || matched > best.matched || (matched === best.matched && fields > best.fields)) {
       best = { prefix, matched, fields };
     }
@@ -73,11 +71,13 @@ function inferPrefixes(lines: readonly string[]): string[] {
         ...SESSION_ESCAPES.map((escape) => prefix.indexOf(escape)).filter((index) => index >= 0),
       );
       if (Number.isFinite(first)) {
-        // Non-session processes print nothing from `%q` on: try the prefix with `%q` there first,
-        // since it matches their lines too (it wins a tie).
+        // Non-session processes print nothing from `%q` on: a variant with `%q` there matches their
+        // lines too. The plain one is tried first: when every line has the session part (the
+        // prefix has no `%q`, as `usr=,db=` shows), it reads them as exactly and wins the tie.
         // (A prefix that opens with them, as under syslog whose envelope has the time and pid, too.)
         const start = prefix.lastIndexOf(' ', first) + 1;
-        out.push(`${prefix.slice(0, start)}%q${prefix.slice(start)}`);
+        out.push(prefix, `${prefix.slice(0, start)}%q${prefix.slice(start)}`);
+        continue;
       }
       out.push(prefix);
     }
@@ -107,9 +107,9 @@ function inferPrefix(head: string): string[] {
   if (stamps.length === 0) prefix = prefix.replace(/^\d{9,}\.\d{3}/, '%n');
   prefix = prefix
     .replace(/\b[0-9a-f]{5,}\.[0-9a-f]+\b/, '%c')
-    .replace(/\b(user|usr|u)=[^,\s]*/, '$1=%u')
-    .replace(/\b(db|database|d)=[^,\s]*/, '$1=%d')
-    .replace(/\b(app|application|a)=[^,\s]*/, '$1=%a')
+    .replace(/\b(user\w*|usr|role|u)=[^,\s]*/, '$1=%u')
+    .replace(/\b(db\w*|database|d)=[^,\s]*/, '$1=%d')
+    .replace(/\b(app\w*|a)=[^,\s]*/, '$1=%a')
     .replace(/\b(client|host|remote|h)=[^,\s]*/, '$1=%h')
     .replace(/[\w.:-]+\(\d+\)/, '%r')
     .replace(/\[local\]/, '%r')
@@ -132,5 +132,6 @@ function inferPrefix(head: string): string[] {
     // The likeliest first: a pid, then fewer literals.
     variants = next.sort((a, b) => Number(b.pid) - Number(a.pid)).slice(0, MAX_VARIANTS);
   }
-  return variants.map((variant) => variant.text + prefix.slice(variant.end));
+  // `%l-1` (pgBadger's advice): the second number is the literal 1, not another line number.
+  return [...new Set(variants.map((variant) => (variant.text + prefix.slice(variant.end)).replace('%l-%l]', '%l-1]')))];
 }
