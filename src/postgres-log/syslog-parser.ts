@@ -50,8 +50,9 @@ interface Envelope {
 }
 
 interface OpenEntry {
-  readonly at: number | null;
   readonly pid: number | null;
+  /** The envelope time of each line (a bare `[n]` cannot always be told from a chunk number). */
+  times: (number | null)[];
   readonly seq: number | null;
   chunk: number;
   lines: string[];
@@ -219,6 +220,7 @@ export class SyslogParser {
         open.lines[last] = (open.lines[last] ?? '') + text2;
       } else {
         open.lines.push(text2);
+        open.times.push(found.at);
       }
       open.chunk = chunk;
       open.lastChunkBytes = Buffer.byteLength(text2);
@@ -227,7 +229,7 @@ export class SyslogParser {
     }
     this.#close(found.source);
     this.#closeStale();
-    this.#open.set(found.source, { at: found.at, pid: found.pid, seq, chunk, lines: [text2], lastChunkBytes: Buffer.byteLength(text2), touched: this.#lineNo });
+    this.#open.set(found.source, { pid: found.pid, times: [found.at], seq, chunk, lines: [text2], lastChunkBytes: Buffer.byteLength(text2), touched: this.#lineNo });
   };
 
   /** Emits every entry held (the file went quiet, or ended). */
@@ -247,9 +249,11 @@ export class SyslogParser {
     const entry = this.#open.get(source);
     if (entry === undefined) return;
     this.#open.delete(source);
-    this.#stderr.envelopeAt = entry.at;
     this.#stderr.envelopePid = entry.pid;
-    for (const line of entry.lines) this.#lines(line, false);
+    for (let i = 0; i < entry.lines.length; i++) {
+      this.#stderr.envelopeAt = entry.times[i] ?? null;
+      this.#lines(entry.lines[i] ?? '', false);
+    }
     this.#stderr.flush();
   }
 
