@@ -59,7 +59,8 @@ export function findingsOf(
     found.push({ ...f, run });
   };
   for (const e of run.events) {
-    if (e.kind !== 'error' || !e.code) continue;
+    // A cancel race sent (its step timeout, or ending a stall) is race's to report, not the spec's.
+    if (e.kind !== 'error' || !e.code || e.cancelledByRace) continue;
     const kind = outcomeOf(e.code);
     // Spec sessions list statements blindly: 25P02 after a failure is a consequence, not a bug.
     if (kind === 'in_failed_transaction' && spec.format !== 'api') continue;

@@ -111,8 +111,12 @@ export function formatFinding(f: ShrunkFinding, index: number): string {
 export function formatResult(result: RaceResult): string {
   const seen = Object.entries(result.outcomes).map(([k, n]) => `${k} ×${n}`).join(', ');
   const head = `hindsight race: ${result.spec}: ${result.schedules} schedule(s), ${result.strategy}${result.complete ? '' : ' (not exhaustive)'}, seed ${result.seed}, ${result.durationMs} ms; ${result.oracle}${seen ? `; outcomes seen: ${seen}` : ''}`;
-  if (result.findings.length === 0) return `${head}\n✓ no finding`;
-  return [head, ...result.findings.map((f, i) => formatFinding(f, i))].join('\n\n');
+  const cancels = result.raceCancels.map(
+    (c) => `⚠ race gave up on step ${c.step} of ${c.session}: it neither finished nor waited for another session within the step timeout, so race cancelled it (race's limit, not a finding about the spec; that part of the run is inconclusive)`,
+  );
+  const top = [head, ...cancels].join('\n');
+  if (result.findings.length === 0) return `${top}\n✓ no finding`;
+  return [top, ...result.findings.map((f, i) => formatFinding(f, i))].join('\n\n');
 }
 
 export function resultToJson(result: RaceResult): unknown {
@@ -125,6 +129,7 @@ export function resultToJson(result: RaceResult): unknown {
     durationMs: result.durationMs,
     oracle: result.oracle,
     outcomes: result.outcomes,
+    raceCancels: result.raceCancels,
     findings: result.findings.map((f) => ({
       kind: f.finding.kind,
       title: f.finding.title,

@@ -39,6 +39,9 @@ export interface RaceResult {
   readonly durationMs: number;
   /** How often each failed-statement outcome was seen over all schedules (allowed ones too). */
   readonly outcomes: Readonly<Partial<Record<OutcomeKind, number>>>;
+  /** Steps race itself cancelled after its step timeout (neither finished nor blocked by
+   *  another session): the run is inconclusive there, which is race's problem, not a finding. */
+  readonly raceCancels: readonly { readonly session: string; readonly step: string }[];
   /** Every schedule run, in order (`a b a+b …`). */
   readonly explored: readonly string[];
 }
@@ -72,12 +75,16 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
     let strategy: string;
     const outcomes: Partial<Record<OutcomeKind, number>> = {};
     const explored: string[] = [];
+    const raceCancels = new Map<string, { session: string; step: string }>();
     await tester.preflight();
     const consider = async (run: ScheduleRun): Promise<boolean> => {
       schedules++;
       explored.push(describeSchedule(run.decisions.map((d) => d.choice)));
       for (const e of run.events) {
-        if (e.kind === 'error' && e.code) outcomes[outcomeOf(e.code)] = (outcomes[outcomeOf(e.code)] ?? 0) + 1;
+        if (e.kind === 'error' && e.cancelledByRace && !run.stalls.some((s) => s.session === e.session && s.step === e.step)) {
+          raceCancels.set(`${e.session}\u0000${e.step}`, { session: e.session, step: e.step });
+        }
+        if (e.kind === 'error' && e.code && !e.cancelledByRace) outcomes[outcomeOf(e.code)] = (outcomes[outcomeOf(e.code)] ?? 0) + 1;
       }
       for (const f of await tester.findings(run)) {
         if (!findings.has(f.signature)) findings.set(f.signature, { finding: f, schedule: run.decisions.map((d) => d.choice) });
@@ -146,6 +153,7 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
       oracle: tester.oracleNote(),
       outcomes,
       explored,
+      raceCancels: [...raceCancels.values()],
       durationMs: Math.round(performance.now() - started),
     };
   } finally {

@@ -46,6 +46,8 @@ interface Inflight {
   waits: number;
   waitStart: string | null | undefined;
   result: StepResult | undefined;
+  /** race sent this step a cancel (step timeout, stall): a 57014 is then race's doing. */
+  cancelledByRace?: true;
 }
 
 /** A test session: its own connection, at most one step in flight. */
@@ -334,6 +336,7 @@ export class ScheduleEngine {
       ...(result.message ? { message: result.message } : {}),
       ...(result.detail ? { detail: result.detail } : {}),
       ...(result.command ? { command: result.command } : {}),
+      ...(result.code === '57014' && inflight.cancelledByRace ? { cancelledByRace: true as const } : {}),
     });
     this.#poke();
     return result;
@@ -481,11 +484,13 @@ export class ScheduleEngine {
   async #pollBlocking(sessions: readonly EngineSession[]): Promise<void> {
     const issuedAt = this.#completions;
     // A blocker that is `active` without waiting on a lock is about to change things: a session
-    // whose statement failed gets its error before its transaction has released its locks.
+    // whose statement failed gets its error before its transaction has released its locks. A
+    // parallel query's leader waits on its workers (IPC), and they on locks: pg_blocking_pids()
+    // names the leader's blockers then, so a blocker that is itself blocked is settled too.
     const res = await this.#control.query<{ pid: number; blockers: number[]; settled: boolean; wait_start: string | null }>(
       `SELECT w.pid, pg_blocking_pids(w.pid) AS blockers,
               (SELECT max(to_jsonb(l) ->> 'waitstart') FROM pg_locks l WHERE l.pid = w.pid AND NOT l.granted) AS wait_start,
-              (SELECT coalesce(bool_and(a.state <> 'active' OR a.wait_event_type = 'Lock'), true)
+              (SELECT coalesce(bool_and(a.state <> 'active' OR a.wait_event_type = 'Lock' OR cardinality(pg_blocking_pids(a.pid)) > 0), true)
                  FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids(w.pid))) AS settled
          FROM unnest($1::int[]) AS w(pid)`,
       [sessions.map((s) => s.pid)],
@@ -560,7 +565,11 @@ export class ScheduleEngine {
     });
   }
 
+  /** Cancels the sessions' statements; their 57014 is then marked as race's own doing. */
   async cancel(pids: readonly number[]): Promise<void> {
+    for (const s of this.sessions) {
+      if (pids.includes(s.pid) && s.inflight && !s.inflight.result) s.inflight.cancelledByRace = true;
+    }
     if (pids.length > 0) await this.#control.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
   }
 

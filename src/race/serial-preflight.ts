@@ -20,7 +20,8 @@ export function serialChooser(order: readonly string[]): Chooser {
 function firstErrors(run: ScheduleRun): TraceEvent[] {
   const seen = new Set<string>();
   return run.events.filter((e) => {
-    if (e.kind !== 'error' || seen.has(e.session)) return false;
+    // race's own cancel (its step timeout) says nothing about the spec.
+    if (e.kind !== 'error' || e.cancelledByRace || seen.has(e.session)) return false;
     seen.add(e.session);
     return true;
   });

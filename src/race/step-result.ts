@@ -24,6 +24,8 @@ export interface TraceEvent {
   readonly detail?: string;
   /** The command tag of a finished step (a COMMIT in a failed transaction answers ROLLBACK). */
   readonly command?: string;
+  /** A 57014 that race itself caused (its step timeout, or ending a stall): not the spec's outcome. */
+  readonly cancelledByRace?: true;
   /** Where the TypeScript API issued the query. */
   readonly callSite?: string;
 }

@@ -48,6 +48,7 @@ const result: RaceResult = {
   oracle: 'serial-equivalence oracle on',
   durationMs: 120,
   outcomes: { deadlock: 1 },
+  raceCancels: [],
   explored: [],
   findings: [
     {
