@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
+import { randomBytes } from 'node:crypto';
+import { signedAcknowledgeLinks } from './api/acknowledge-links.js';
 import { createApiApp } from './api/create-api-app.js';
 import { storeStatus } from './api/routes/health-routes.js';
 import { createServerMetrics } from './api/server-metrics.js';
@@ -79,7 +81,11 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     const metrics = createServerMetrics({ processMetrics: true });
     // Paging: the escalation cycle writes the outbox; the sender delivers it. Both recompute from
     // the store each pass, so any replica may run them.
-    const escalation = new EscalationCycle({ store, ids, baseUrl: url });
+    const acknowledgeLinks = signedAcknowledgeLinks({
+      key: await store.paging.signingKey(randomBytes(32).toString('base64url')),
+      baseUrl: url,
+    });
+    const escalation = new EscalationCycle({ store, ids, baseUrl: url, acknowledgeLinks });
     const firstPaged = new Set<string>();
     const sender = new OutboxSender(
       {
@@ -130,6 +136,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     });
     const pagingQueries = new PagingQueries({ store, notifiers, ids });
     const inbound = new InboundAlertIntake({ store, clock, ids });
+    const incidentService = new IncidentService({ store, clock, ids });
     const intake = new FindingIntake({
       store,
       nudge: () => {
@@ -137,7 +144,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       },
     });
     const app = createApiApp({
-      incidents: new IncidentService({ store, clock, ids }),
+      incidents: incidentService,
       alerts: store.alerts,
       rules: new RuleQueries({ store, overrides: config.rules }),
       findings: intake,
@@ -159,6 +166,12 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
           const result = await escalation.escalateNow(id, actor, now);
           senderLoop.nudge();
           return result;
+        },
+        checkAcknowledgeLink: (id, link, now) => acknowledgeLinks.check(id, link, now),
+        acknowledgeByLink: async (id) => {
+          const incident = await incidentService.acknowledge(id, 'link');
+          escalationLoop.nudge();
+          return incident;
         },
       },
       metrics,

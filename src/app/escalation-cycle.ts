@@ -13,7 +13,12 @@ import type { IncidentStore } from '../core/incident-store.js';
 import type { Actor, Incident } from '../core/incident.js';
 import { OPEN_STATES } from '../core/incident.js';
 import type { IncidentNotification, NotifiedIncident } from '../core/notification.js';
-import type { EscalationRecord, OutboxMessage, PagingDirectory } from '../core/paging-records.js';
+import type {
+  AcknowledgeLinks,
+  EscalationRecord,
+  OutboxMessage,
+  PagingDirectory,
+} from '../core/paging-records.js';
 import { resolveDeliveries, type Delivery } from '../core/paging-recipients.js';
 import type { IdSource } from '../core/ports.js';
 import { applyCommand, INCIDENT_CONFLICT, INCIDENT_NOT_FOUND } from './incident-service.js';
@@ -38,6 +43,8 @@ export interface EscalationCycleDeps {
   readonly ids: IdSource;
   /** Where the dashboard lives: a page links `${baseUrl}/incidents/ID`. */
   readonly baseUrl: string;
+  /** Signed one-click acknowledge links for pages; absent: pages offer none. */
+  readonly acknowledgeLinks?: AcknowledgeLinks;
 }
 
 /**
@@ -329,7 +336,10 @@ export class EscalationCycle {
         at: m.now,
         recipient: delivery.recipient,
         incident: notified,
-        acknowledge: null,
+        acknowledge:
+          (m.kind === 'triggered' || m.kind === 'escalated') && this.#deps.acknowledgeLinks !== undefined
+            ? this.#deps.acknowledgeLinks.link(incident.id, m.now)
+            : null,
         step: m.step === null ? null : { index: m.step.index, round: m.step.round },
         actor: null,
       },

@@ -66,6 +66,16 @@ export interface PagingDirectoryRepository {
   save(directory: PagingDirectory, at: number): Promise<void>;
   /** The directory last saved; the empty one before any. */
   get(): Promise<PagingDirectory>;
+  /**
+   * The key that signs one-click acknowledge links: `candidate` if none is stored yet, else the
+   * stored one — so every replica, and every restart, signs and checks with the same key.
+   */
+  signingKey(candidate: string): Promise<string>;
+}
+
+/** Makes the signed, expiring link a page offers to acknowledge its incident in one click. */
+export interface AcknowledgeLinks {
+  link(incidentId: string, now: number): { readonly url: string; readonly expiresAt: number };
 }
 
 export interface EscalationRepository {

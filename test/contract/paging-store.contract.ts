@@ -85,6 +85,14 @@ export function pagingStoreContract(name: string, open: () => Promise<IncidentSt
       expect((await store.paging.get()).users).toEqual([]);
     });
 
+    it('keeps the first signing key offered, whoever offers one later', async () => {
+      const [a, b] = await Promise.all([store.paging.signingKey('key-a'), store.paging.signingKey('key-b')]);
+      expect(a).toBe(b);
+      expect(await store.paging.signingKey('key-c')).toBe(a);
+      await store.paging.save(directory, 3);
+      expect(await store.paging.signingKey('key-d')).toBe(a);
+    });
+
     it('upserts escalation records and lists the ones not stopped', async () => {
       await store.escalations.save({
         incidentId: 'b',

@@ -10,4 +10,12 @@ export interface PagingUseCases {
     actor: Actor,
     now: number,
   ): Promise<{ readonly steps: number; readonly enqueued: number }>;
+  /** Is this a link we signed for this incident, still valid at `now`? */
+  checkAcknowledgeLink(
+    incidentId: string,
+    link: { readonly exp: number; readonly sig: string },
+    now: number,
+  ): 'valid' | 'expired' | 'invalid';
+  /** Acknowledges through a checked link (actor `link`). */
+  acknowledgeByLink(incidentId: string): Promise<unknown>;
 }

@@ -24,6 +24,12 @@ export function memoryPaging(t: TableAccess): PagingDirectoryRepository {
     get() {
       return out(t.get('paging', 'current') ?? EMPTY_DIRECTORY);
     },
+    signingKey(candidate) {
+      const stored = t.get('signingKeys', 'acknowledge');
+      if (stored !== undefined) return out(stored);
+      t.set('signingKeys', 'acknowledge', candidate);
+      return out(candidate);
+    },
   };
 }
 

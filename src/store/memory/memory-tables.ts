@@ -45,6 +45,7 @@ export interface Tables {
   readonly tokens: Map<string, ApiToken>;
   /** One row, keyed `current`. */
   readonly paging: Map<string, PagingDirectory>;
+  readonly signingKeys: Map<string, string>;
   readonly escalations: Map<string, EscalationRecord>;
   readonly outbox: Map<string, StoredOutboxMessage>;
 }
@@ -64,6 +65,7 @@ export const emptyTables = (): Tables => ({
   health: new Map(),
   tokens: new Map(),
   paging: new Map(),
+  signingKeys: new Map(),
   escalations: new Map(),
   outbox: new Map(),
 });

@@ -23,12 +23,10 @@ export function postgresPaging(db: Kysely<StoreDatabase>): PagingDirectoryReposi
         .insertInto('paging_directory')
         .values({ id: 'current', document: JSON.stringify(directory), updated_at: at })
         .onConflict((oc) =>
-          oc
-            .column('id')
-            .doUpdateSet((eb) => ({
-              document: eb.ref('excluded.document'),
-              updated_at: eb.ref('excluded.updated_at'),
-            })),
+          oc.column('id').doUpdateSet((eb) => ({
+            document: eb.ref('excluded.document'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
         )
         .execute();
     },
@@ -39,6 +37,20 @@ export function postgresPaging(db: Kysely<StoreDatabase>): PagingDirectoryReposi
         .where('id', '=', 'current')
         .executeTakeFirst();
       return row === undefined ? EMPTY_DIRECTORY : (row.document as PagingDirectory);
+    },
+    async signingKey(candidate) {
+      // The first writer wins; everyone reads what won.
+      await db
+        .insertInto('paging_directory')
+        .values({ id: 'acknowledge-key', document: JSON.stringify(candidate), updated_at: 0 })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+      const row = await db
+        .selectFrom('paging_directory')
+        .select('document')
+        .where('id', '=', 'acknowledge-key')
+        .executeTakeFirstOrThrow();
+      return row.document as string;
     },
   };
 }

@@ -9,6 +9,7 @@ import { OutboxSender } from '../../../src/app/outbox-sender.js';
 import { PagingQueries } from '../../../src/app/paging-queries.js';
 import { RuleQueries } from '../../../src/app/rule-queries.js';
 import { TokenService } from '../../../src/app/token-service.js';
+import { signedAcknowledgeLinks } from '../../../src/api/acknowledge-links.js';
 import { createApiApp } from '../../../src/api/create-api-app.js';
 import { storeStatus } from '../../../src/api/routes/health-routes.js';
 import { createServerMetrics } from '../../../src/api/server-metrics.js';
@@ -26,11 +27,16 @@ async function pagingApi() {
   const ids = new CountingIds();
   const tokens = new TokenService({ store, clock, ids });
   const notifiers = new RecordingNotifiers();
-  const escalation = new EscalationCycle({ store, ids, baseUrl: 'http://h' });
+  const links = signedAcknowledgeLinks({
+    key: await store.paging.signingKey('test-signing-key'),
+    baseUrl: 'http://h',
+  });
+  const escalation = new EscalationCycle({ store, ids, baseUrl: 'http://h', acknowledgeLinks: links });
+  const incidents = new IncidentService({ store, clock, ids });
   const queries = new PagingQueries({ store, notifiers, ids });
   const metrics = createServerMetrics({ processMetrics: false });
   const app = createApiApp({
-    incidents: new IncidentService({ store, clock, ids }),
+    incidents,
     alerts: store.alerts,
     rules: new RuleQueries({ store }),
     findings: new FindingIntake({ store }),
@@ -42,6 +48,8 @@ async function pagingApi() {
       onCall: (at) => queries.onCall(at),
       testChannel: (name, by, now) => queries.testChannel(name, by, now),
       escalateNow: (id, actor, now) => escalation.escalateNow(id, actor, now),
+      checkAcknowledgeLink: (id, link, now) => links.check(id, link, now),
+      acknowledgeByLink: (id) => incidents.acknowledge(id, 'link'),
     },
     metrics,
     logger: pino({ level: 'silent' }),
@@ -69,7 +77,17 @@ async function pagingApi() {
     const text = await response.text();
     return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, text };
   };
-  return { store, clock, ids, notifiers, metrics, escalation, call, secrets: { admin, responder, viewer } };
+  return {
+    app,
+    store,
+    clock,
+    ids,
+    notifiers,
+    metrics,
+    escalation,
+    call,
+    secrets: { admin, responder, viewer },
+  };
 }
 
 describe('paging routes', () => {
@@ -156,6 +174,61 @@ describe('paging routes', () => {
     );
     await api.call('POST', '/api/v1/incidents/i1/resolve', api.secrets.responder);
     expect((await api.call('POST', '/api/v1/incidents/i1/escalate', api.secrets.responder)).status).toBe(409);
+  });
+
+  it('a page carries a signed, expiring link: GET shows a button and changes nothing, POST acknowledges; a forged, foreign or expired link is 403', async () => {
+    const api = await pagingApi();
+    await api.store.incidents.insert(
+      openIncident({
+        id: 'i1',
+        service: 'weekend',
+        groupKey: 'w',
+        title: 't',
+        summary: 's',
+        severity: 'critical',
+        at: api.clock.now(),
+      }),
+    );
+    await api.store.incidents.insert(
+      openIncident({
+        id: 'i2',
+        service: 'weekend',
+        groupKey: 'w2',
+        title: 't',
+        summary: 's',
+        severity: 'critical',
+        at: api.clock.now(),
+      }),
+    );
+    await api.escalation.run(api.clock.now());
+    const page = (await api.store.outbox.list({ incidentId: 'i1' }))[0]!.notification;
+    const link = page.kind === 'triggered' ? page.acknowledge : null;
+    expect(link?.expiresAt).toBe(api.clock.now() + 4 * 3_600_000);
+    const path = new URL(link!.url).pathname + new URL(link!.url).search;
+    expect(path).toMatch(/^\/api\/v1\/incidents\/i1\/acknowledge-link\?exp=\d+&sig=[\w-]+$/);
+
+    const shown = await api.app.request(path);
+    expect([shown.status, await shown.text()]).toEqual([
+      200,
+      expect.stringContaining('<form method="post"') as unknown,
+    ]);
+    expect((await api.store.incidents.get('i1'))?.state).toBe('triggered');
+    expect((await api.app.request(path.replace('/i1/', '/i2/'), { method: 'POST' })).status).toBe(403);
+    expect((await api.app.request(path.replace(/sig=./, 'sig=X'), { method: 'POST' })).status).toBe(403);
+    const done = await api.app.request(path, { method: 'POST' });
+    expect(done.status).toBe(200);
+    expect(await api.store.incidents.get('i1')).toMatchObject({ state: 'acknowledged' });
+    expect((await api.store.timeline.list('i1')).at(-1)).toMatchObject({
+      kind: 'state_changed',
+      actor: 'link',
+    });
+    expect((await api.app.request(path, { method: 'POST' })).status).toBe(409);
+    api.clock.advance(4 * 3_600_000 + 1);
+    const expired = await api.app.request(path, { method: 'POST' });
+    expect([expired.status, ((await expired.json()) as { code: string }).code]).toEqual([
+      403,
+      'LINK_EXPIRED',
+    ]);
   });
 
   it('/metrics counts notifications by channel and outcome, and the time from open to first page', async () => {
