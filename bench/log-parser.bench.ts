@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogReader } from '../src/postgres-log/log-reader.js';
 import { interpretLogEvent } from '../src/postgres-log/log-signal.js';
+import { recordedEntries, toJournalJson, toSyslog } from '../test/fixtures/analyze/syslog-shapes.js';
 
 const repeat = Number(process.argv[2] ?? 2000);
 const fixtures = join(import.meta.dirname, '../test/fixtures/postgres-logs');
@@ -30,10 +31,23 @@ const cases = [
   },
   { name: 'csvlog', file: 'prefix-default/postgresql.csv', format: 'csvlog' },
   { name: 'jsonlog', file: 'prefix-default/postgresql.json', format: 'jsonlog' },
+  // The stderr recording as rsyslog (Debian's defaults) and `journalctl -o json` store it.
+  { name: 'syslog  [seq-chunk], #011', file: 'prefix-default/postgresql.log', format: 'syslog', prefix: '%m [%p] %q%u@%d ', envelope: 'syslog' },
+  { name: 'journald -o json', file: 'prefix-default/postgresql.log', format: 'journald', prefix: '%m [%p] %q%u@%d ', envelope: 'journald' },
 ] as const;
 
 function repeated(file: string): Buffer {
   const one = readFileSync(join(fixtures, file));
+  return repeatBytes(one);
+}
+
+function enveloped(file: string, envelope: 'syslog' | 'journald'): Buffer {
+  const entries = recordedEntries(readFileSync(join(fixtures, file), 'utf8'));
+  const text = envelope === 'syslog' ? toSyslog(entries, { shape: 'traditional', sequenceNumbers: true, split: true }) : toJournalJson(entries, { numbered: true });
+  return repeatBytes(Buffer.from(text));
+}
+
+function repeatBytes(one: Buffer): Buffer {
   const big = Buffer.allocUnsafe(one.length * repeat);
   for (let i = 0; i < repeat; i++) one.copy(big, i * one.length);
   return big;
@@ -43,7 +57,7 @@ console.log(
   `log reader throughput, each fixture x${repeat}, ${CHUNK / 1024} KiB chunks, Node ${process.version}`,
 );
 for (const spec of cases) {
-  const big = repeated(spec.file);
+  const big = 'envelope' in spec ? enveloped(spec.file, spec.envelope) : repeated(spec.file);
   const mb = big.length / 1e6;
   for (const interpret of [false, true]) {
     let bestWall = 0;
@@ -53,6 +67,7 @@ for (const spec of cases) {
       const reader = createLogReader({
         format: spec.format,
         ...('prefix' in spec ? { prefix: spec.prefix } : {}),
+        year: { year: 2026 },
       });
       const wall0 = process.hrtime.bigint();
       const cpu0 = process.cpuUsage();
