@@ -14,6 +14,7 @@ interface Hook {
   readonly kind: string;
   readonly recipient: { target: string; user: { name: string } | null } | null;
   readonly incident?: { id: string };
+  readonly acknowledgeUrl?: string | null;
   readonly signed: boolean;
 }
 
@@ -105,9 +106,12 @@ services:
     });
     const id = page.incident!.id;
 
-    expect((await serve.api(`/api/v1/incidents/${id}/acknowledge`, { token: ADMIN, body: {} })).status).toBe(
-      200,
+    // One click on the page's signed link (POST: opening it only shows the button).
+    expect(page.acknowledgeUrl).toMatch(
+      new RegExp(`^${serve.url}/api/v1/incidents/${id}/acknowledge-link\\?exp=\\d+&sig=`),
     );
+    expect((await fetch(page.acknowledgeUrl!)).status).toBe(200);
+    expect((await fetch(page.acknowledgeUrl!, { method: 'POST' })).status).toBe(200);
     await eventually(
       () => Promise.resolve(hooks.find((h) => h.kind === 'acknowledged')),
       'the acknowledgement',
