@@ -132,6 +132,9 @@ function readJournalRecord(line: string): Envelope | null {
   return envelope(at, pid, `${host} ${program}`, body);
 }
 
+/** Bytes of a chunk, counted only when it could be near PostgreSQL's 900-byte cut. */
+const byteLength = (chunk: string): number => (chunk.length * 3 < CUT_BY_LENGTH ? chunk.length : Buffer.byteLength(chunk));
+
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 function unescapeControls(text: string): string {
@@ -165,6 +168,12 @@ export class SyslogParser {
   #lineNo = 0;
   /** A `[seq-chunk]` line was seen: a bare `[n]` is then a whole entry's sequence number. */
   #sequenceNumbers = false;
+  /**
+   * The last syslog header (the line up to its text) and what it said: the lines of an entry, and
+   * of one process in one second, share it, so their envelope is not parsed again.
+   */
+  #header = '';
+  #envelope: Envelope | null = null;
 
   constructor(init: { stderr: StderrParser; counters: ReaderCounters; year: SyslogYear | null }) {
     this.#stderr = init.stderr;
@@ -185,14 +194,25 @@ export class SyslogParser {
       this.#counters.skip('blank', text, start, end);
       return;
     }
-    const line = text.slice(start, end);
-    const found = readEnvelope(line, this.#year, this.#previousMonth);
-    if (found === null) {
-      this.#counters.lines++;
-      this.#counters.skip('unmatched-envelope', line);
-      return;
+    let found = this.#envelope;
+    let raw: string;
+    if (found !== null && text.startsWith(this.#header, start)) {
+      raw = text.slice(start + this.#header.length, end);
+    } else {
+      const line = text.slice(start, end);
+      found = readEnvelope(line, this.#year, this.#previousMonth);
+      if (found === null) {
+        this.#counters.lines++;
+        this.#counters.skip('unmatched-envelope', line);
+        return;
+      }
+      raw = found.body;
+      // A journal record's text is not a suffix of its line: nothing to reuse.
+      const cacheable = line.charCodeAt(0) !== 123 /* { */ && line.endsWith(raw);
+      this.#header = cacheable ? line.slice(0, line.length - raw.length) : '';
+      this.#envelope = cacheable ? found : null;
     }
-    const body = unescapeControls(found.body);
+    const body = unescapeControls(raw);
     const numbering = NUMBERING.exec(body);
     if (numbering === null) {
       // Sent whole, without numbering (or stderr captured by the journal): a stderr line.
@@ -223,13 +243,13 @@ export class SyslogParser {
         open.times.push(found.at);
       }
       open.chunk = chunk;
-      open.lastChunkBytes = Buffer.byteLength(text2);
+      open.lastChunkBytes = byteLength(text2);
       open.touched = this.#lineNo;
       return;
     }
     this.#close(found.source);
     this.#closeStale();
-    this.#open.set(found.source, { pid: found.pid, times: [found.at], seq, chunk, lines: [text2], lastChunkBytes: Buffer.byteLength(text2), touched: this.#lineNo });
+    this.#open.set(found.source, { pid: found.pid, times: [found.at], seq, chunk, lines: [text2], lastChunkBytes: byteLength(text2), touched: this.#lineNo });
   };
 
   /** Emits every entry held (the file went quiet, or ended). */
