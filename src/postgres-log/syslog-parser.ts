@@ -27,7 +27,7 @@ const TRADITIONAL = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) 
 /** `2026-11-30T17:08:55.123456+01:00 host postgres[123]: ` (rsyslog's file format, `journalctl -o short-iso`). */
 const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) (\S+) ([^\s[:]+)(?:\[(\d+)\])?: ?/;
 /** RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`. */
-const RFC5424 = /^(?:<\d{1,3}>)?1 (\S+) (\S+) (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \uFEFF?|$)/;
+const RFC5424 = /^(?:<\d{1,3}>)?1 (\d{4}-\d\d-\d\dT\S+) (\S+) (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \uFEFF?|$)/;
 /** PostgreSQL's numbering: `[seq-chunk] `, `[seq] ` or `[chunk] `. */
 const NUMBERING = /^\[(\d+)(?:-(\d+))?\] /;
 /** rsyslog writes control characters as `#` and three octal digits (`#011` is a tab). */
