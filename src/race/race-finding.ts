@@ -6,8 +6,20 @@ import type { OracleVerdict } from './serial-oracle.js';
 /** One edge of PostgreSQL's deadlock report, with pids turned into session names. */
 export interface CycleEdge {
   readonly waiter: string;
+  /** As PostgreSQL says it, with a relation's OID replaced by its name when known. */
   readonly lock: string;
   readonly holder: string;
+  /** The lock mode asked for (AccessExclusiveLock, ShareLock…). */
+  readonly mode?: string;
+  /** The table (or other relation) the lock is on, when it is a relation lock. */
+  readonly relation?: string;
+}
+
+/** Names that findingsOf turns PostgreSQL's numbers into. */
+export interface FindingNames {
+  readonly pids: ReadonlyMap<number, string>;
+  /** Relation OIDs (as in `relation 16385 of database 5`) to names. */
+  readonly relations?: ReadonlyMap<number, string>;
 }
 
 export interface RaceFinding {
@@ -34,13 +46,34 @@ export interface FinalState {
 
 const DEADLOCK_EDGE = /Process (\d+) waits for (.+?) blocked by process (\d+)\./g;
 
-export function parseDeadlockDetail(detail: string, names: ReadonlyMap<number, string>): CycleEdge[] {
+const RELATION_LOCK = /^(\w+) on relation (\d+) of database \d+$/;
+
+export function parseDeadlockDetail(
+  detail: string,
+  names: ReadonlyMap<number, string>,
+  relations: ReadonlyMap<number, string> = new Map(),
+): CycleEdge[] {
   const name = (pid: string): string => names.get(Number(pid)) ?? `pid ${pid}`;
-  return [...detail.matchAll(DEADLOCK_EDGE)].map((m) => ({
-    waiter: name(m[1] ?? ''),
-    lock: (m[2] ?? '').replace(/;$/, ''),
-    holder: name(m[3] ?? ''),
-  }));
+  return [...detail.matchAll(DEADLOCK_EDGE)].map((m) => {
+    const lock = (m[2] ?? '').replace(/;$/, '');
+    const rel = RELATION_LOCK.exec(lock);
+    const relation = rel ? (relations.get(Number(rel[2])) ?? `relation ${rel[2] ?? ''}`) : undefined;
+    const mode = /^\w+/.exec(lock)?.[0];
+    return {
+      waiter: name(m[1] ?? ''),
+      lock: rel && relation ? `${rel[1] ?? ''} on ${relation}` : lock,
+      holder: name(m[3] ?? ''),
+      ...(mode ? { mode } : {}),
+      ...(relation ? { relation } : {}),
+    };
+  });
+}
+
+/** Every edge asks for a lock on the same relation: each session already holds a weaker lock
+ *  on it and wants a stronger one (a lock upgrade), which no ordering of rows avoids. */
+export function isLockUpgrade(cycle: readonly CycleEdge[]): boolean {
+  const first = cycle[0]?.relation;
+  return cycle.length > 1 && first !== undefined && cycle.every((e) => e.relation === first);
 }
 
 /** The findings of one schedule, given the spec's acceptable outcomes. */
@@ -48,7 +81,7 @@ export function findingsOf(
   spec: RaceSpec,
   run: ScheduleRun,
   verdict: OracleVerdict | undefined,
-  pids: ReadonlyMap<number, string>,
+  names: FindingNames,
 ): RaceFinding[] {
   const allowed = new Set<OutcomeKind>(spec.allow);
   const found: RaceFinding[] = [];
@@ -61,10 +94,10 @@ export function findingsOf(
   for (const e of run.events) {
     // A cancel race sent (its step timeout, or ending a stall) is race's to report, not the spec's.
     if (e.kind !== 'error' || !e.code || e.cancelledByRace) continue;
-    const kind = outcomeOf(e.code);
+    const kind = outcomeOf(e.code, e.message);
     // Spec sessions list statements blindly: 25P02 after a failure is a consequence, not a bug.
     if (kind === 'in_failed_transaction' && spec.format !== 'api') continue;
-    const cycle = kind === 'deadlock' && e.detail ? parseDeadlockDetail(e.detail, pids) : undefined;
+    const cycle = kind === 'deadlock' && e.detail ? parseDeadlockDetail(e.detail, names.pids, names.relations) : undefined;
     add({
       kind,
       // Errors are told apart by where they happen: the same SQLSTATE elsewhere is another bug.
@@ -75,7 +108,7 @@ export function findingsOf(
       code: e.code,
       ...(e.message ? { message: e.message } : {}),
       ...(cycle ? { cycle } : {}),
-      fix: e.code === '23503' ? FK_VIOLATION_FIX : fixFor(kind, spec, run),
+      fix: e.code === '23503' ? FK_VIOLATION_FIX : cycle ? deadlockFix(cycle, spec, run) : fixFor(kind, spec, run),
     });
   }
   for (const stall of run.stalls) {
@@ -115,6 +148,7 @@ const TITLES: Record<OutcomeKind, string> = {
   deadlock: 'deadlock',
   serialization_failure: 'serialization failure',
   lock_timeout: 'lock timeout',
+  lock_not_available: 'lock not available (NOWAIT)',
   query_canceled: 'statement cancelled',
   unique_violation: 'unique violation',
   in_failed_transaction: 'code went on after an error in its transaction',
@@ -123,6 +157,19 @@ const TITLES: Record<OutcomeKind, string> = {
   invariant: 'invariant broken',
   stall: 'stall',
 };
+
+/** The advice that fits the cycle: lock upgrades and table locks are not fixed by row order. */
+function deadlockFix(cycle: readonly CycleEdge[], spec: RaceSpec, run: ScheduleRun): string {
+  if (isLockUpgrade(cycle)) {
+    const table = cycle[0]?.relation ?? 'the table';
+    const mode = cycle[0]?.mode ?? 'a stronger lock';
+    return `A lock upgrade: every session already held a weaker lock on ${table} and then asked for ${mode}, so each waits for the others to let go; no ordering of rows avoids it. Take the strongest lock the transaction will need first (LOCK TABLE ${table} IN … MODE at its start, a self-conflicting mode such as SHARE ROW EXCLUSIVE if readers must go on), or retry the transaction on 40P01.`;
+  }
+  if (cycle.length > 0 && cycle.every((e) => e.relation !== undefined)) {
+    return 'Table locks taken in different orders: lock the tables in one consistent order in every transaction (e.g. alphabetical, one LOCK TABLE a, b statement at the start), or retry the transaction on 40P01.';
+  }
+  return fixFor('deadlock', spec, run);
+}
 
 function fixFor(kind: OutcomeKind, spec: RaceSpec, run: ScheduleRun): string {
   const sql = run.events.map((e) => e.sql).join('\n');
@@ -139,6 +186,8 @@ function fixFor(kind: OutcomeKind, spec: RaceSpec, run: ScheduleRun): string {
       return 'Retry the whole transaction on SQLSTATE 40001 (this is how SERIALIZABLE and REPEATABLE READ report a conflict).';
     case 'lock_timeout':
       return 'A lock was held longer than lock_timeout: shorten the transaction holding it, or retry on 55P03.';
+    case 'lock_not_available':
+      return 'NOWAIT found the row or table locked and failed at once (55P03; no timeout involved): handle that answer — retry later, or take the next free row with SKIP LOCKED (queue workers) — or drop NOWAIT if waiting is acceptable.';
     case 'query_canceled':
       return 'A statement was cancelled (statement_timeout or cancel): shorten the blocking transaction or raise the timeout.';
     case 'unique_violation':

@@ -1,4 +1,5 @@
 import { describeSchedule } from './race-runner.js';
+import { isLockUpgrade } from './race-finding.js';
 import type { FinalState } from './race-finding.js';
 import type { RaceResult, ShrunkFinding } from './race-runner.js';
 import { choiceKey, contextSwitches } from './schedule-explorer.js';
@@ -98,8 +99,16 @@ export function formatFinding(f: ShrunkFinding, index: number): string {
   out.push('', ...timeline(finding.run.events, sessions).map((l) => `  ${l}`), '');
   if (finding.cycle && finding.cycle.length > 0) {
     const ring = [...finding.cycle.map((e) => e.waiter), finding.cycle[0]?.waiter ?? ''].join(' → ');
-    out.push(`  wait-for cycle: ${ring}`);
-    for (const e of finding.cycle) out.push(`    ${e.waiter} waits for ${e.lock} held by ${e.holder}`);
+    if (isLockUpgrade(finding.cycle)) {
+      // Each holds a weaker lock on the same table and asks for a stronger one.
+      out.push(`  wait-for cycle (lock upgrade on ${finding.cycle[0]?.relation ?? '?'}): ${ring}`);
+      for (const e of finding.cycle) {
+        out.push(`    ${e.waiter} holds a weaker lock on ${e.relation ?? '?'} and waits for ${e.mode ?? 'a stronger lock'} on it, which ${e.holder}'s lock on it blocks`);
+      }
+    } else {
+      out.push(`  wait-for cycle: ${ring}`);
+      for (const e of finding.cycle) out.push(`    ${e.waiter} waits for ${e.lock} held by ${e.holder}`);
+    }
     out.push(`  victim: ${finding.session ?? '?'} (the statement that closed the cycle)`);
   }
   if (finding.state) out.push(...stateDiff(finding.state), '');

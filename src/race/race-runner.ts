@@ -84,7 +84,10 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
         if (e.kind === 'error' && e.cancelledByRace && !run.stalls.some((s) => s.session === e.session && s.step === e.step)) {
           raceCancels.set(`${e.session}\u0000${e.step}`, { session: e.session, step: e.step });
         }
-        if (e.kind === 'error' && e.code && !e.cancelledByRace) outcomes[outcomeOf(e.code)] = (outcomes[outcomeOf(e.code)] ?? 0) + 1;
+        if (e.kind === 'error' && e.code && !e.cancelledByRace) {
+          const kind = outcomeOf(e.code, e.message);
+          outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+        }
       }
       for (const f of await tester.findings(run)) {
         if (!findings.has(f.signature)) findings.set(f.signature, { finding: f, schedule: run.decisions.map((d) => d.choice) });
@@ -162,7 +165,7 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
 }
 
 /** Failures that a serial schedule can give too: there they are the code's logic, not a race. */
-const SERIAL_EXPLAINABLE: ReadonlySet<OutcomeKind> = new Set(['error', 'unique_violation', 'lock_timeout', 'query_canceled']);
+const SERIAL_EXPLAINABLE: ReadonlySet<OutcomeKind> = new Set(['error', 'unique_violation', 'lock_timeout', 'lock_not_available', 'query_canceled']);
 
 /** Runs schedules of one spec on one engine and judges them. */
 export class SpecTester {
@@ -211,13 +214,27 @@ export class SpecTester {
 
   async findings(run: ScheduleRun): Promise<RaceFinding[]> {
     const verdict = this.#useOracle && run.decisions.length > 0 ? await this.#oracle.check(run) : undefined;
-    const found = findingsOf(this.#spec, run, verdict, new Map(this.#engine.sessions.map((s) => [s.pid, s.name] as const)));
+    const found = findingsOf(this.#spec, run, verdict, {
+      pids: new Map(this.#engine.sessions.map((s) => [s.pid, s.name] as const)),
+      relations: await this.#relationNames(run),
+    });
     if (run.decisions.length > 0 && serialOrderOf(run)) {
       const logical = found.filter((f) => SERIAL_EXPLAINABLE.has(f.kind));
       for (const f of logical) this.#serialSignatures.add(f.signature);
       return found.filter((f) => !SERIAL_EXPLAINABLE.has(f.kind));
     }
     return found.filter((f) => !this.#serialSignatures.has(f.signature));
+  }
+
+  /** Names of the relations a deadlock report mentions by OID (the tables still exist: the
+   *  schema is reset only before the next schedule). */
+  async #relationNames(run: ScheduleRun): Promise<Map<number, string>> {
+    const oids = [...new Set(run.events.flatMap((e) => [...(e.detail ?? '').matchAll(/relation (\d+) of database/g)].map((m) => Number(m[1]))))];
+    if (oids.length === 0) return new Map();
+    const rows = await this.#engine
+      .control<{ oid: number; name: string }>('SELECT oid::int AS oid, oid::regclass::text AS name FROM pg_class WHERE oid = ANY ($1::oid[])', [oids])
+      .then((r) => r.rows, () => []);
+    return new Map(rows.map((r) => [r.oid, r.name] as const));
   }
 
   /** Whether a finding's outcome was also seen in a serial schedule (so it is not a race). */

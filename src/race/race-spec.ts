@@ -61,6 +61,7 @@ export type OutcomeKind =
   | 'deadlock'
   | 'serialization_failure'
   | 'lock_timeout'
+  | 'lock_not_available'
   | 'query_canceled'
   | 'unique_violation'
   | 'in_failed_transaction'
@@ -73,6 +74,7 @@ export const OUTCOME_KINDS: readonly OutcomeKind[] = [
   'deadlock',
   'serialization_failure',
   'lock_timeout',
+  'lock_not_available',
   'query_canceled',
   'unique_violation',
   'in_failed_transaction',
@@ -84,8 +86,10 @@ export const OUTCOME_KINDS: readonly OutcomeKind[] = [
 
 export const DEFAULT_ALLOW: readonly OutcomeKind[] = ['serialization_failure'];
 
-/** SQLSTATE to outcome kind. */
-export function outcomeOf(sqlstate: string): OutcomeKind {
+/** SQLSTATE (and, for 55P03, the message) to outcome kind: 55P03 is a lock timeout only when
+ *  lock_timeout fired; NOWAIT's "could not obtain lock" is the lock not being available. */
+export function outcomeOf(sqlstate: string, message?: string): OutcomeKind {
+  if (sqlstate === '55P03' && message !== undefined && /could not obtain lock/i.test(message)) return 'lock_not_available';
   switch (sqlstate) {
     case '40P01':
       return 'deadlock';

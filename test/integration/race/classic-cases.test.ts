@@ -102,14 +102,38 @@ describe('deadlocks are found, with the statement that closed the cycle as victi
 });
 
 describe('timeouts', () => {
-  it('lock_timeout (55P03) fires whenever it can, and NOWAIT fails at once', async () => {
+  it('lock_timeout (55P03) fires whenever it can; NOWAIT fails at once and is not called a timeout', async () => {
     const result = await race('lock-timeout.spec');
     expect(result.schedules).toBe(2);
-    expect(result.outcomes).toEqual({ lock_timeout: 3 }); // n_lock also fails behind i_update in the second
+    // n_lock also fails behind i_update in the second
+    expect(result.outcomes).toEqual({ lock_timeout: 1, lock_not_available: 2 });
     expect(result.findings.map((f) => [f.finding.kind, f.finding.step]).sort()).toEqual([
+      ['lock_not_available', 'n_lock'],
       ['lock_timeout', 'i_update'],
-      ['lock_timeout', 'n_lock'],
     ]);
+    const nowait = result.findings.find((f) => f.finding.step === 'n_lock')?.finding;
+    expect(nowait?.title).toMatch(/^lock not available \(NOWAIT\) \(55P03\) in nowait: could not obtain lock on row/);
+    expect(nowait?.fix).toMatch(/SKIP LOCKED/);
+    expect(nowait?.fix).not.toMatch(/lock_timeout/);
+  });
+});
+
+describe('deadlocks are named and advised by their shape', () => {
+  it('a lock upgrade names the table, says each holds a weaker lock and wants a stronger one, advises the strongest lock first', async () => {
+    const result = await race('lock-upgrade.spec');
+    expect(kinds(result)).toEqual(['deadlock']);
+    const finding = result.findings[0]?.finding;
+    expect(finding?.cycle?.map((e) => [e.waiter, e.mode, e.relation, e.holder])).toEqual([
+      ['auditor', 'AccessExclusiveLock', 'ledger', 'clerk'],
+      ['clerk', 'AccessExclusiveLock', 'ledger', 'auditor'],
+    ]);
+    expect(finding?.fix).toMatch(/lock upgrade/);
+    expect(finding?.fix).toMatch(/strongest lock/);
+    expect(finding?.fix).not.toMatch(/row locks in one consistent order/);
+    const text = formatResult(result);
+    expect(text).toContain('wait-for cycle (lock upgrade on ledger)');
+    expect(text).toContain('auditor holds a weaker lock on ledger and waits for AccessExclusiveLock on it');
+    expect(text).not.toMatch(/relation \d+ of database/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeadlockDetail } from '../../../src/race/race-finding.js';
+import { isLockUpgrade, parseDeadlockDetail } from '../../../src/race/race-finding.js';
 import { victimIsUnstable } from '../../../src/race/schedule-runner.js';
 import { permutations, serialOrderOf } from '../../../src/race/serial-oracle.js';
 import { isSingleTransaction } from '../../../src/race/serial-oracle.js';
@@ -20,9 +20,21 @@ describe('deadlock report', () => {
   it('turns PostgreSQL’s DETAIL into edges between sessions', () => {
     const detail = 'Process 12 waits for ShareLock on transaction 746; blocked by process 13.\nProcess 13 waits for ShareLock on transaction 745; blocked by process 12.\nProcess 12: UPDATE t\nProcess 13: UPDATE t';
     expect(parseDeadlockDetail(detail, new Map([[12, 'a'], [13, 'b']]))).toEqual([
-      { waiter: 'a', lock: 'ShareLock on transaction 746', holder: 'b' },
-      { waiter: 'b', lock: 'ShareLock on transaction 745', holder: 'a' },
+      { waiter: 'a', lock: 'ShareLock on transaction 746', holder: 'b', mode: 'ShareLock' },
+      { waiter: 'b', lock: 'ShareLock on transaction 745', holder: 'a', mode: 'ShareLock' },
     ]);
+  });
+
+  it('names relations and tells a lock upgrade from a cycle over several tables', () => {
+    const upgrade =
+      'Process 12 waits for AccessExclusiveLock on relation 16385 of database 5; blocked by process 13.\nProcess 13 waits for AccessExclusiveLock on relation 16385 of database 5; blocked by process 12.';
+    const edges = parseDeadlockDetail(upgrade, new Map([[12, 'a'], [13, 'b']]), new Map([[16385, 'ledger']]));
+    expect(edges[0]).toEqual({ waiter: 'a', lock: 'AccessExclusiveLock on ledger', holder: 'b', mode: 'AccessExclusiveLock', relation: 'ledger' });
+    expect(isLockUpgrade(edges)).toBe(true);
+    const tables = upgrade.replace('relation 16385 of database 5; blocked by process 12', 'relation 16390 of database 5; blocked by process 12');
+    const two = parseDeadlockDetail(tables, new Map([[12, 'a'], [13, 'b']]), new Map([[16385, 'ledger']]));
+    expect(two.map((e) => e.relation)).toEqual(['ledger', 'relation 16390']);
+    expect(isLockUpgrade(two)).toBe(false);
   });
 
   it('knows when the victim was not the statement that closed the cycle', () => {
