@@ -23,7 +23,7 @@ import { redactUrl } from './core/url-redaction.js';
 import { describeStore, type ServeOptions } from './config/server-options.js';
 import { userError } from './core/errors.js';
 import type { IncidentStore } from './core/incident-store.js';
-import { PagingLoop } from './engine/paging-loop.js';
+import { CycleLoop } from './engine/cycle-loop.js';
 import { RuleLoop } from './engine/rule-loop.js';
 import { createNotifierRegistry, type NotifierRegistry } from './notify/notifier-registry.js';
 import type { PagingDirectory } from './core/paging-records.js';
@@ -109,15 +109,15 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       },
       { batchSize: OUTBOX_BATCH },
     );
-    const senderLoop: PagingLoop = new PagingLoop(
+    const senderLoop: CycleLoop<void> = new CycleLoop(
       async (now, signal) => {
         const report = await sender.run(now, signal);
         // A full batch: more may be waiting — go again at once rather than after the interval.
         if (report.claimed >= OUTBOX_BATCH) senderLoop.nudge();
       },
-      { name: 'outbox', signal: controller.signal, logger, clock, intervalMs: 1000 },
+      { name: 'outbox', signal: controller.signal, logger, clock, intervalMs: 1000, minGapMs: 50 },
     );
-    const escalationLoop = new PagingLoop(
+    const escalationLoop = new CycleLoop(
       async (now) => {
         const report = await escalation.run(now);
         if (report.enqueued > 0) senderLoop.nudge();
