@@ -85,6 +85,13 @@ describe.each(['recorded', 'recorded-pg15'])('%s/ in syslog and journald envelop
     expect(yearOf(byFlag)).toBe(2024);
   });
 
+  it('syslog cut for two workers at entry starts (a big file): same counts as one reader', async () => {
+    const file = write('workers', toSyslog(entries, { shape: 'traditional', sequenceNumbers: true, split: true }));
+    const report = await runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '2' }), { stderr: process.stderr, splitMinBytes: 1 });
+    expect(report.inputs[0]?.warnings).toEqual([]);
+    expect(counts(report)).toEqual(await expected);
+  });
+
   it('journalctl -o json (syslog output through journald, [seq-chunk] in MESSAGE): detected, same counts', async () => {
     const file = write('journal.json', toJournalJson(entries, { numbered: true }));
     const report = await analyze(file);
