@@ -2,25 +2,13 @@ import { userError } from '../../core/errors.js';
 import { loadConfigOrThrow } from '../../config/config-file.js';
 import { parseAgentOptions, resolveConfigPath } from '../../config/server-options.js';
 import type { AgentDeps, AgentFlags } from './agent-command.js';
+import { stopSignal } from '../stop-signal.js';
 
 export interface AgentIo {
   readonly stderr: NodeJS.WritableStream;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM). */
   readonly stopRequested?: Promise<string>;
 }
-
-const signals = (): Promise<string> =>
-  new Promise((resolve) => {
-    const on = (signal: string) => () => {
-      process.off('SIGINT', int);
-      process.off('SIGTERM', term);
-      resolve(signal);
-    };
-    const int = on('SIGINT');
-    const term = on('SIGTERM');
-    process.once('SIGINT', int);
-    process.once('SIGTERM', term);
-  });
 
 /** Runs the agent until SIGINT/SIGTERM; rejects with a user error when the server refuses the token. */
 export async function runAgent(
@@ -42,7 +30,7 @@ export async function runAgent(
       'E_AGENT_CONFIG',
       `${configPath} declares no targets; list the databases this agent watches under targets:`,
     );
-  const stopRequested = io.stopRequested ?? signals();
+  const stopRequested = io.stopRequested ?? stopSignal();
   const agent = deps.startAgent(options, config);
   io.stderr.write(
     `hindsight: agent ${options.name} watching ${config.targets.map((t) => t.name).join(', ')}; pushing to ${options.server}\n`,

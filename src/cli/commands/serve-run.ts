@@ -3,6 +3,7 @@ import type { HindsightConfig } from '../../config/config-schema.js';
 import { EMPTY_PAGING } from '../../config/paging-schema.js';
 import { describeStore, parseServeOptions, resolveConfigPath } from '../../config/server-options.js';
 import type { ServeDeps, ServeFlagsIn } from './serve-command.js';
+import { stopSignal } from '../stop-signal.js';
 
 const EMPTY: HindsightConfig = {
   server: {},
@@ -21,26 +22,13 @@ export interface ServeIo {
   readonly stopRequested?: Promise<string>;
 }
 
-const signals = (): Promise<string> =>
-  new Promise((resolve) => {
-    const on = (signal: string) => () => {
-      process.off('SIGINT', int);
-      process.off('SIGTERM', term);
-      resolve(signal);
-    };
-    const int = on('SIGINT');
-    const term = on('SIGTERM');
-    process.once('SIGINT', int);
-    process.once('SIGTERM', term);
-  });
-
 /** Starts the server, prints where it listens, and runs until SIGINT/SIGTERM, then drains and stops. */
 export async function runServe(
   flags: ServeFlagsIn,
   deps: ServeDeps,
   io: ServeIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<void> {
-  const stopRequested = io.stopRequested ?? signals();
+  const stopRequested = io.stopRequested ?? stopSignal();
   const configPath = resolveConfigPath(flags.config);
   const config = configPath === null ? EMPTY : await loadConfigOrThrow(configPath);
   const options = parseServeOptions(flags, configPath === null ? null : config);
