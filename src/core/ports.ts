@@ -23,21 +23,16 @@ export interface TargetReader {
    * with a user HindsightError when it never will be as configured (bad password, missing grant).
    */
   sample(signal: AbortSignal): Promise<Sample>;
-  /**
-   * Schema-qualified names for relations met in log reports (`relation 16385 of database 5`),
-   * keyed `databaseOid/relationOid`. Relations of databases it cannot see are left out.
-   */
-  relationNames(refs: readonly RelationRef[], signal: AbortSignal): Promise<ReadonlyMap<string, string>>;
   close(): Promise<void>;
 }
 
-/** A relation as PostgreSQL's log names it: by OIDs. */
+/** A relation as PostgreSQL's log names it: by OIDs (the PostgreSQL adapter names them for its server log). */
 export interface RelationRef {
   readonly databaseOid: number;
   readonly relationOid: number;
 }
 
-/** Where findings go: the terminal, a JSON stream, later the incident engine. */
+/** Where findings go: the terminal, a JSON stream, the incident record (`serve`), a push to a server (`agent`). */
 export interface FindingSink {
   publish(finding: Finding): void;
 }

@@ -14,9 +14,13 @@ export interface RuleState {
   readonly phase: RulePhase;
   /** When the current phase began. */
   readonly since: number;
-  /** The value measured at the last evaluation. */
+  /**
+   * The value measured when the state was last written — on a change of phase or alert, or a
+   * refresh of its alert — not at every evaluation: 10,000 steady firing rules write nothing.
+   */
   readonly value: number;
   /** The firing alert this rule raised, while `firing`. */
   readonly alertId: string | null;
+  /** When the state was last written (see `value`). */
   readonly evaluatedAt: number;
 }
