@@ -52,7 +52,6 @@ const rootBlocker = (
   xactAgeMs: ageAt(sample, session?.xactStart ?? null),
   stateAgeMs: ageAt(sample, session?.stateChange ?? null),
   blockedCount,
-  queueOnly: false,
 });
 
 const report = (

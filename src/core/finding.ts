@@ -48,12 +48,10 @@ export interface RootBlocker {
   readonly xactAgeMs: number | null;
   /** How long it has been in its current state (ms), e.g. idle in transaction for 40 s. */
   readonly stateAgeMs: number | null;
-  /** Sessions waiting behind it, directly or through others. */
+  /** Sessions waiting behind it, directly or through others. A root waits on nobody, so it is never
+   *  merely ahead in a queue: queue-only blocking (an `ALTER TABLE` queued behind a long `SELECT`
+   *  makes later `SELECT`s wait) marks the intermediate waiter — see `Victim.queueOnly`. */
   readonly blockedCount: number;
-  /** Always `false`: a root waits on nobody, so it is never merely ahead in a queue. Queue-only
-   *  blocking (an `ALTER TABLE` queued behind a long `SELECT` makes later `SELECT`s wait) marks
-   *  the intermediate waiter: see `Victim.queueOnly`; the long `SELECT` is the root. */
-  readonly queueOnly: boolean;
 }
 
 /** A statement that is slow only because it waited on a lock: a victim of its root blocker. */

@@ -40,7 +40,6 @@ export const root = (pid: number, over: Partial<RootBlocker> = {}): RootBlocker 
   xactAgeMs: 60_000,
   stateAgeMs: 40_000,
   blockedCount: 3,
-  queueOnly: false,
   ...over,
 });
 

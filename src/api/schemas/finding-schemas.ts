@@ -55,7 +55,6 @@ const rootBlocker = z.object({
   xactAgeMs: ms.nullable(),
   stateAgeMs: ms.nullable(),
   blockedCount: z.number().int().nonnegative(),
-  queueOnly: z.boolean(),
 });
 
 const victim = z.object({

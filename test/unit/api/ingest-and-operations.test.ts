@@ -26,7 +26,7 @@ const blocking: Finding = {
   startedAt: 1_000,
   endedAt: null,
   roots: [
-    { pid: 1, state: 'idle in transaction', query: 'SELECT 1', user: 'app', application: 'shop', client: null, xactAgeMs: 90_000, stateAgeMs: 88_000, blockedCount: 2, queueOnly: false },
+    { pid: 1, state: 'idle in transaction', query: 'SELECT 1', user: 'app', application: 'shop', client: null, xactAgeMs: 90_000, stateAgeMs: 88_000, blockedCount: 2 },
   ],
   victims: [{ pid: 2, query: 'UPDATE t SET x = $1', waitedMs: 5_000, lockMode: 'RowExclusiveLock', relation: 'public.t', blockedBy: [1], rootPids: [1], depth: 1 }],
   maxDepth: 1,

@@ -152,7 +152,6 @@ const episode: BlockingEpisodeFinding = {
       xactAgeMs: 40_000,
       stateAgeMs: 38_000,
       blockedCount: 3,
-      queueOnly: false,
     },
   ],
   victims: [],

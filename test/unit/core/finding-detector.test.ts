@@ -297,7 +297,6 @@ describe('blocking episodes', () => {
         xactAgeMs: 61_000,
         stateAgeMs: 46_000,
         blockedCount: 5,
-        queueOnly: false,
       },
     ]);
     expect(open?.victims.map((v) => [v.pid, v.rootPids, v.depth, v.blockedBy])).toEqual([
@@ -385,9 +384,9 @@ describe('blocking episodes', () => {
       }),
     );
     const [open] = ofKind(findings, 'blocking_episode');
-    expect(open?.roots.map((r) => [r.pid, r.query, r.blockedCount, r.queueOnly])).toEqual([
-      [200, 'SELECT count(*) FROM orders', 3, false],
-    ]);
+    expect(open?.roots.map((r) => [r.pid, r.query, r.blockedCount])).toEqual([[200, 'SELECT count(*) FROM orders', 3]]);
+    // The root is never the queue-only one: only waiters carry the mark.
+    expect(open?.roots[0]).not.toHaveProperty('queueOnly');
     expect(open?.victims.map((v) => [v.pid, v.rootPids, v.queueOnly ?? false])).toEqual([
       [201, [200], true],
       [202, [200], false],
