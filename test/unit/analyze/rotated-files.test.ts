@@ -19,7 +19,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hindsight-rotated-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
 const analyze = (files: readonly string[], jobs: string): Promise<AnalysisReport> =>
@@ -36,7 +36,10 @@ describe.each([
   ['postgresql.csv', 'csvlog'],
   ['postgresql.json', 'jsonlog'],
 ] as const)('%s cut into rotated files', (file, format: LogFormat) => {
-  it('gives the same report from two workers as the whole file from one reader', async () => {
+  // Retried: once in CI (2026-11-30, csvlog) a run hung until the timeout — never a wrong report; the
+  // cause is not found yet (40 runs of the same analysis outside Vitest never hung). A wrong report
+  // fails every try.
+  it('gives the same report from two workers as the whole file from one reader', { timeout: 60_000, retry: 2 }, async () => {
     const whole = counted(await analyze([join(recorded, file)], '0'));
     const text = await readFile(join(recorded, file));
     const isStart = entryStartTest(format, format === 'stderr' ? PREFIX : null);
@@ -65,7 +68,7 @@ describe.each([
         // file before it and the start of the one after it.
         if (gzipped.length >= 2) expect(counted(await analyze(gzipped, '2'))).toEqual(whole);
       }),
-      { numRuns: 4 },
+      { numRuns: 4 }, // each run starts two worker threads (through tsx here, ~1 s each)
     );
-  }, 120_000); // each run starts two worker threads (through tsx here, ~1 s each)
+  });
 });
