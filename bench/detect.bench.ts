@@ -22,6 +22,7 @@ import { randomIds } from '../src/platform/random-ids.js';
 import { MemoryStore } from '../src/store/memory/memory-store.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { makeDeadlock } from '../test/support/deadlock.js';
+import { deadlock } from '../test/support/finding-builder.js';
 import { ServeProcess } from '../test/support/serve-process.js';
 
 const DEADLOCKS = Number(process.env.DEADLOCKS ?? 20);
@@ -140,20 +141,7 @@ async function measureCycles(label: string, store: IncidentStore): Promise<void>
   for (let t = 0; t < ALERTS; t++) {
     const target = `db-${t}`;
     await store.targets.save({ name: target, redactedUrl: `postgres://monitor:***@db-${t}:5432/app`, service: `svc-${t % services}`, log: null, rules: {} });
-    findings.push({
-      kind: 'deadlock',
-      id: `dl-bench-${t}`,
-      target,
-      at: now - 1000,
-      source: 'log',
-      victimPid: 101,
-      processes: [
-        { pid: 101, waitsForMode: 'ShareLock', waitsForObject: 'transaction 746', relation: 'public.accounts', blockedBy: 102, query: 'UPDATE accounts SET balance = balance + $1 WHERE id = $2' },
-        { pid: 102, waitsForMode: 'ShareLock', waitsForObject: 'transaction 747', relation: 'public.accounts', blockedBy: 101, query: 'UPDATE accounts SET balance = balance - $1 WHERE id = $2' },
-      ],
-      count: 1,
-      database: 'app',
-    });
+    findings.push(deadlock(`dl-bench-${t}`, now - 1000, { target, database: 'app' }));
   }
   for (let i = 0; i < findings.length; i += 1000) await store.findings.save(findings.slice(i, i + 1000), now - 1000);
 
