@@ -1,3 +1,4 @@
+import type { SqlTags } from './app-signal.js';
 import type { LockObject } from './sample.js';
 
 /**
@@ -41,6 +42,8 @@ export interface DeadlockProcess {
   /** Its session's role and application_name, when a sample saw the pid (the log names neither). */
   readonly user?: string | null;
   readonly application?: string | null;
+  /** sqlcommenter tags on its statement (route, call site, release of the app that ran it). */
+  readonly tags?: SqlTags;
 }
 
 /** A deadlock report read from the server log. */

@@ -1,3 +1,5 @@
+import type { SqlTags } from './app-signal.js';
+
 /**
  * What the agent reads from one PostgreSQL at one instant. All times are epoch milliseconds.
  * Query text here is already normalized (literals → $n) unless raw text was opted in.
@@ -29,6 +31,8 @@ export interface SessionSnapshot {
   readonly waitEvent: string | null;
   /** The current query, or for an idle session the last one it ran. */
   readonly query: string | null;
+  /** sqlcommenter tags the app put on that query (route, call site, release), read before normalizing. */
+  readonly tags?: SqlTags;
 }
 
 /** A backend waiting on a heavyweight lock (`pg_locks` where not granted). */
