@@ -1,0 +1,258 @@
+import {
+  isFailedRequest,
+  MAX_ROLLUP_CAUSES,
+  MAX_ROLLUP_SAMPLES,
+  MAX_ROLLUP_USERS,
+  rollupBucket,
+  type AppEvent,
+  type FailureCause,
+  type FailureSample,
+  type RouteRollup,
+  type SqlFailure,
+} from './app-signal.js';
+
+/**
+ * Folding app events into `RouteRollup`s and merging rollups of the same key. The PostgreSQL store
+ * merges in SQL (migration 0003-app-signals) with exactly these rules, so that both adapters agree:
+ *
+ * - counts and duration sums add, the maximum duration is the greater;
+ * - a user set is the union, and past `MAX_ROLLUP_USERS` the smallest ids (code-unit order) are
+ *   kept — hashed ids, so an unbiased sample — with `usersTruncated` set. Keeping the smallest makes
+ *   the merge associative and commutative even once truncated;
+ * - causes add up by (sqlstate, callSite, query, errorClass); past `MAX_ROLLUP_CAUSES` the most
+ *   frequent `MAX_ROLLUP_CAUSES - 1` stay and the rest fold into the all-null cause. Sorted by
+ *   count (largest first), then by their fields (null first, code-unit order);
+ * - samples keep the first `MAX_ROLLUP_SAMPLES` by time (on a tie, the stored one first);
+ * - releases unite, sorted.
+ *
+ * Query failures outside requests go under method `JOB` and route = the job's name or `(none)`:
+ * each counts as one request that failed (duration 0), so that attribution sees them beside the
+ * routes; an error-rate rule should leave the `JOB` method out.
+ */
+
+/** The method under which query failures outside requests (jobs, scripts) are rolled up. */
+export const JOB_METHOD = 'JOB';
+/** The route of a query failure whose job is unknown. */
+export const NO_JOB_ROUTE = '(none)';
+
+/** The identity of a rollup: service, method, route and bucket. */
+export const rollupKey = (r: Pick<RouteRollup, 'service' | 'method' | 'route' | 'bucket'>): string =>
+  `${r.service}\u0000${r.method}\u0000${r.route}\u0000${String(r.bucket)}`;
+
+/** Code-unit order, as PostgreSQL's `COLLATE "C"`. */
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Nulls first, then code-unit order (`NULLS FIRST` with `COLLATE "C"`). */
+const byNullableText = (a: string | null, b: string | null): number =>
+  a === b ? 0 : a === null ? -1 : b === null ? 1 : byText(a, b);
+
+const causeKey = (c: Omit<FailureCause, 'count'>): string =>
+  JSON.stringify([c.sqlstate, c.callSite, c.query, c.errorClass]);
+
+const isNullCause = (c: Omit<FailureCause, 'count'>): boolean =>
+  c.sqlstate === null && c.callSite === null && c.query === null && c.errorClass === null;
+
+/** Largest count first, then by the cause's fields. */
+export const byCauseRank = (a: FailureCause, b: FailureCause): number =>
+  b.count - a.count ||
+  byNullableText(a.sqlstate, b.sqlstate) ||
+  byNullableText(a.callSite, b.callSite) ||
+  byNullableText(a.query, b.query) ||
+  byNullableText(a.errorClass, b.errorClass);
+
+/** The union of two sorted, bounded id sets: sorted, the smallest `max` kept. */
+function uniteIds(a: readonly string[], b: readonly string[], max: number): { ids: string[]; truncated: boolean } {
+  const all = [...new Set([...a, ...b])].sort(byText);
+  return all.length > max ? { ids: all.slice(0, max), truncated: true } : { ids: all, truncated: false };
+}
+
+/** Causes added up by identity, bounded as the module comment says. */
+export function mergeCauses(causes: readonly FailureCause[], max: number = MAX_ROLLUP_CAUSES): FailureCause[] {
+  const byKey = new Map<string, FailureCause>();
+  for (const c of causes) {
+    const key = causeKey(c);
+    const seen = byKey.get(key);
+    byKey.set(key, seen === undefined ? { ...c } : { ...seen, count: seen.count + c.count });
+  }
+  const ranked = [...byKey.values()].sort(byCauseRank);
+  if (ranked.length <= max) return ranked;
+  const kept = ranked.filter((c) => !isNullCause(c)).slice(0, max - 1);
+  const rest = ranked.reduce((sum, c) => sum + c.count, 0) - kept.reduce((sum, c) => sum + c.count, 0);
+  return [...kept, { sqlstate: null, callSite: null, query: null, errorClass: null, count: rest }].sort(byCauseRank);
+}
+
+/** The first `max` samples by time; a stable sort keeps `a`'s before `b`'s on a tie. */
+const firstSamples = (a: readonly FailureSample[], b: readonly FailureSample[], max: number): FailureSample[] =>
+  [...a, ...b].sort((x, y) => x.at - y.at).slice(0, max);
+
+/** Merges two rollups of the same key (see the module comment for the rules). */
+export function mergeRollups(a: RouteRollup, b: RouteRollup): RouteRollup {
+  const users = uniteIds(a.users, b.users, MAX_ROLLUP_USERS);
+  const failedUsers = uniteIds(a.failedUsers, b.failedUsers, MAX_ROLLUP_USERS);
+  return {
+    service: a.service,
+    method: a.method,
+    route: a.route,
+    bucket: a.bucket,
+    requests: a.requests + b.requests,
+    failures: a.failures + b.failures,
+    durationMsSum: a.durationMsSum + b.durationMsSum,
+    durationMsMax: Math.max(a.durationMsMax, b.durationMsMax),
+    users: users.ids,
+    failedUsers: failedUsers.ids,
+    usersTruncated: a.usersTruncated || b.usersTruncated || users.truncated || failedUsers.truncated,
+    causes: mergeCauses([...a.causes, ...b.causes]),
+    samples: firstSamples(a.samples, b.samples, MAX_ROLLUP_SAMPLES),
+    releases: [...new Set([...a.releases, ...b.releases])].sort(byText),
+  };
+}
+
+/** Rollups merged by key, in a stable order (bucket, then service, method, route). */
+export function mergeRollupList(rollups: readonly RouteRollup[]): RouteRollup[] {
+  const byKey = new Map<string, RouteRollup>();
+  for (const r of rollups) {
+    const key = rollupKey(r);
+    const seen = byKey.get(key);
+    byKey.set(key, seen === undefined ? r : mergeRollups(seen, r));
+  }
+  return [...byKey.values()].sort(byRollupOrder);
+}
+
+/** Bucket, then service, method, route (code-unit order): how lists and upserts order rollups. */
+export const byRollupOrder = (a: RouteRollup, b: RouteRollup): number =>
+  a.bucket - b.bucket || byText(a.service, b.service) || byText(a.method, b.method) || byText(a.route, b.route);
+
+/** The cause a failure is counted under: its first failed statement, else only its error class. */
+function causeOf(first: SqlFailure | undefined, errorClass: string | null): FailureCause {
+  return first === undefined
+    ? { sqlstate: null, callSite: null, query: null, errorClass, count: 1 }
+    : { sqlstate: first.sqlstate, callSite: first.callSite, query: first.query, errorClass, count: 1 };
+}
+
+/** One event as a rollup of its own (merged with the others of its key by `foldEvents`). */
+export function eventRollup(event: AppEvent): RouteRollup {
+  const bucket = rollupBucket(event.at);
+  const releases = event.release === null ? [] : [event.release];
+  if (event.kind === 'query_failure') {
+    return {
+      service: event.service,
+      method: JOB_METHOD,
+      route: event.job ?? NO_JOB_ROUTE,
+      bucket,
+      requests: 1,
+      failures: 1,
+      durationMsSum: 0,
+      durationMsMax: 0,
+      users: [],
+      failedUsers: [],
+      usersTruncated: false,
+      causes: [causeOf(event.failure, null)],
+      samples: [{ at: event.at, status: 0, durationMs: 0, user: null, errorClass: null, release: event.release, sqlFailures: [event.failure] }],
+      releases,
+    };
+  }
+  const failed = isFailedRequest(event);
+  const users = event.user === null ? [] : [event.user];
+  return {
+    service: event.service,
+    method: event.method,
+    route: event.route,
+    bucket,
+    requests: 1,
+    failures: failed ? 1 : 0,
+    durationMsSum: event.durationMs,
+    durationMsMax: event.durationMs,
+    users,
+    failedUsers: failed ? users : [],
+    usersTruncated: false,
+    causes: failed ? [causeOf(event.sqlFailures[0], event.errorClass)] : [],
+    samples: failed
+      ? [
+          {
+            at: event.at,
+            status: event.status,
+            durationMs: event.durationMs,
+            user: event.user,
+            errorClass: event.errorClass,
+            release: event.release,
+            sqlFailures: event.sqlFailures,
+          },
+        ]
+      : [],
+    releases,
+  };
+}
+
+/**
+ * Folds events into one rollup per key. Linear in the events: per key it gathers counts, user and
+ * release sets, cause counts and samples, and bounds them once at the end.
+ */
+export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
+  interface Acc {
+    first: RouteRollup;
+    requests: number;
+    failures: number;
+    durationMsSum: number;
+    durationMsMax: number;
+    users: Set<string>;
+    failedUsers: Set<string>;
+    causes: Map<string, FailureCause>;
+    samples: FailureSample[];
+    releases: Set<string>;
+  }
+  const byKey = new Map<string, Acc>();
+  for (const event of events) {
+    const r = eventRollup(event);
+    const key = rollupKey(r);
+    let acc = byKey.get(key);
+    if (acc === undefined) {
+      acc = {
+        first: r,
+        requests: 0,
+        failures: 0,
+        durationMsSum: 0,
+        durationMsMax: 0,
+        users: new Set(),
+        failedUsers: new Set(),
+        causes: new Map(),
+        samples: [],
+        releases: new Set(),
+      };
+      byKey.set(key, acc);
+    }
+    acc.requests += r.requests;
+    acc.failures += r.failures;
+    acc.durationMsSum += r.durationMsSum;
+    acc.durationMsMax = Math.max(acc.durationMsMax, r.durationMsMax);
+    for (const u of r.users) acc.users.add(u);
+    for (const u of r.failedUsers) acc.failedUsers.add(u);
+    for (const c of r.causes) {
+      const ck = causeKey(c);
+      const seen = acc.causes.get(ck);
+      acc.causes.set(ck, seen === undefined ? c : { ...seen, count: seen.count + c.count });
+    }
+    for (const s of r.samples) acc.samples.push(s);
+    for (const v of r.releases) acc.releases.add(v);
+  }
+  const rollups: RouteRollup[] = [];
+  for (const acc of byKey.values()) {
+    const users = uniteIds([...acc.users], [], MAX_ROLLUP_USERS);
+    const failedUsers = uniteIds([...acc.failedUsers], [], MAX_ROLLUP_USERS);
+    rollups.push({
+      service: acc.first.service,
+      method: acc.first.method,
+      route: acc.first.route,
+      bucket: acc.first.bucket,
+      requests: acc.requests,
+      failures: acc.failures,
+      durationMsSum: acc.durationMsSum,
+      durationMsMax: acc.durationMsMax,
+      users: users.ids,
+      failedUsers: failedUsers.ids,
+      usersTruncated: users.truncated || failedUsers.truncated,
+      causes: mergeCauses([...acc.causes.values()]),
+      samples: firstSamples(acc.samples, [], MAX_ROLLUP_SAMPLES),
+      releases: [...acc.releases].sort(byText),
+    });
+  }
+  return rollups.sort(byRollupOrder);
+}
