@@ -6,7 +6,7 @@ import type { LogReaderStats } from '../postgres-log/reader-stats.js';
 import { userError } from '../core/errors.js';
 import { buildReport, type AnalysisReport, type InputSummary } from './analysis-report.js';
 import { createState, mergeState } from './analysis-state.js';
-import type { AnalyzeOptions } from './analyze-options.js';
+import type { AnalyzeOptions } from '../config/analyze-options.js';
 import { entryStartTest, findEntryStart } from './entry-boundaries.js';
 import { LogAggregator } from './log-aggregator.js';
 import { describeInput, uncompressedSize, type LogInput } from './log-input.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { userError, type HindsightError } from '../core/errors.js';
+import { optionsError } from './option-problems.js';
 import { connInfoLabel, pgEnvironment, resolveConnInfo, type PgEnvironment } from './postgres-conninfo.js';
 
 /** `hindsight watch` options after validation: flags first, then environment, then defaults. */
@@ -63,7 +63,7 @@ export function parseWatchOptions(flags: WatchFlags, env: NodeJS.ProcessEnv = pr
       ...(connection.ok ? [] : [connection.problem]),
       ...(parsed.success ? [] : parsed.error.issues.map((i) => i.message)),
     ];
-    throw invalid(problems);
+    throw optionsError('E_WATCH_OPTIONS', problems);
   }
   const f = parsed.data;
   return {
@@ -81,11 +81,4 @@ export function parseWatchOptions(flags: WatchFlags, env: NodeJS.ProcessEnv = pr
     idleInTransactionMs: Math.round(f.idleInTransaction * 1000),
     longTransactionMs: Math.round(f.longTransaction * 1000),
   };
-}
-
-function invalid(problems: readonly string[]): HindsightError {
-  return userError(
-    'E_WATCH_OPTIONS',
-    problems.length === 1 ? (problems[0] ?? '') : `invalid options:\n  - ${problems.join('\n  - ')}`,
-  );
 }

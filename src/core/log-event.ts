@@ -2,6 +2,16 @@ import type { SqlTags } from './app-signal.js';
 import type { LockObject } from './sample.js';
 
 /**
+ * The formats a server log comes in: the server's own (`log_destination` = stderr, csvlog, jsonlog)
+ * and the envelopes other programs put around its stderr text — syslog (rsyslog, syslog-ng files)
+ * and journald (`journalctl -o json`, `-o short-iso`). The one list every reader and option uses.
+ */
+export type LogFormat = 'stderr' | 'csvlog' | 'jsonlog' | 'syslog' | 'journald';
+export const LOG_FORMATS: readonly LogFormat[] = ['stderr', 'csvlog', 'jsonlog', 'syslog', 'journald'];
+/** What `--log-format` accepts: a format, or `auto` (told from the first lines). */
+export type LogFormatChoice = LogFormat | 'auto';
+
+/**
  * One PostgreSQL server log entry, whatever the file format (stderr with any `log_line_prefix`,
  * csvlog, jsonlog): continuation lines (DETAIL, HINT, CONTEXT, STATEMENT, tab-continued query text)
  * are already folded into the entry they belong to. Times are epoch milliseconds.

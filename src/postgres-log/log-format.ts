@@ -1,12 +1,9 @@
 import { readEnvelope } from './syslog-parser.js';
 
-/**
- * The server's own formats (`log_destination` = stderr, csvlog, jsonlog), and the envelopes other
- * programs put around its stderr text: syslog (rsyslog, syslog-ng files) and journald
- * (`journalctl -o json`, `-o short-iso`).
- */
-export type LogFormat = 'stderr' | 'csvlog' | 'jsonlog' | 'syslog' | 'journald';
-export const LOG_FORMATS: readonly LogFormat[] = ['stderr', 'csvlog', 'jsonlog', 'syslog', 'journald'];
+import type { LogFormat } from '../core/log-event.js';
+
+// The formats are declared once, in core (options and readers share them).
+export { LOG_FORMATS, type LogFormat } from '../core/log-event.js';
 
 const QUOTED = '(?:"(?:[^"\\n]|"")*")?';
 /** A column that PostgreSQL writes bare but an export may quote (log time, pid, numbers). */

@@ -3,7 +3,7 @@ import { access, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { userError } from '../../core/errors.js';
-import type { AnalyzeFlags } from '../../analyze/analyze-options.js';
+import type { AnalyzeFlags } from '../../config/analyze-options.js';
 
 async function checkHtmlWritable(file: string): Promise<void> {
   const full = resolve(file);
@@ -35,7 +35,7 @@ export function registerAnalyzeCommand(program: Command): void {
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (files: string[], flags: AnalyzeFlags) => {
       // Loaded here, not at start-up, so that other commands do not pay for them.
-      const [{ parseAnalyzeOptions }, { runAnalysis }] = await Promise.all([import('../../analyze/analyze-options.js'), import('../../analyze/run-analysis.js')]);
+      const [{ parseAnalyzeOptions }, { runAnalysis }] = await Promise.all([import('../../config/analyze-options.js'), import('../../analyze/run-analysis.js')]);
       const options = parseAnalyzeOptions(files, flags);
       // An unwritable --html would otherwise be found only after reading every log.
       if (options.htmlFile !== null) await checkHtmlWritable(options.htmlFile);

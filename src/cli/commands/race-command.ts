@@ -1,20 +1,6 @@
 import type { Command } from 'commander';
+import type { RaceFlags } from '../../config/race-options.js';
 import { OUTCOME_KINDS } from '../../race/race-spec.js';
-
-export interface RaceCommandOptions {
-  readonly db?: string;
-  readonly seed?: string;
-  readonly maxSchedules?: string;
-  readonly schedule?: string;
-  readonly first?: boolean;
-  readonly shrink: boolean;
-  readonly allow?: string;
-  readonly overlap?: boolean;
-  readonly json?: boolean;
-  readonly junit?: string;
-  readonly fromLog?: string;
-  readonly out?: string;
-}
 
 /** `hindsight race SPEC…`: deterministic race and deadlock tests; exit 1 on a finding. */
 export function registerRaceCommand(program: Command): void {
@@ -34,9 +20,9 @@ export function registerRaceCommand(program: Command): void {
     .option('--junit <file>', 'write a JUnit XML report')
     .option('--from-log <file>', 'turn a deadlock in a PostgreSQL log into a spec (printed, or written with --out)')
     .option('--out <file>', 'where --from-log writes the spec')
-    .action(async (specs: string[], options: RaceCommandOptions) => {
+    .action(async (specs: string[], flags: RaceFlags) => {
       // Loaded here, not at start-up: pg, yaml and zod are for race runs only.
       const { runRaceCommand } = await import('./race-run.js');
-      await runRaceCommand(specs, options);
+      await runRaceCommand(specs, flags);
     });
 }

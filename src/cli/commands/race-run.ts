@@ -6,18 +6,11 @@ import { openRaceServer } from '../../race/race-database.js';
 import { resultsToJunit, formatResult, resultToJson } from '../../race/race-report.js';
 import { parseSchedule, runRace } from '../../race/race-runner.js';
 import type { RaceResult } from '../../race/race-runner.js';
+import { parseRaceOptions, type RaceFlags } from '../../config/race-options.js';
 import { OUTCOME_KINDS } from '../../race/race-spec.js';
 import type { OutcomeKind } from '../../race/race-spec.js';
 import { loadSpecFile } from '../../race/spec-loader.js';
 import { EXIT } from '../report-error.js';
-import type { RaceCommandOptions } from './race-command.js';
-
-const integer = (name: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw userError('RACE_BAD_OPTION', `--${name} takes a whole number, not ${value}`);
-  return n;
-};
 
 /** An output file we could not write after a long run would lose it: checked before running. */
 async function checkWritable(option: string, path: string): Promise<void> {
@@ -26,21 +19,23 @@ async function checkWritable(option: string, path: string): Promise<void> {
     (s) => s.isDirectory(),
     () => false,
   );
-  if (isDir) throw userError('RACE_BAD_OPTION', `${option} ${path} is a directory; give a file path`);
+  if (isDir) throw userError('RACE_BAD_OPTIONS', `${option} ${path} is a directory; give a file path`);
   const target = await access(full, constants.W_OK).then(
     () => undefined,
     // Not there yet: then its directory must exist and be writable.
     () => access(dirname(full), constants.W_OK | constants.X_OK).then(() => undefined, (cause: unknown) => cause),
   );
   if (target !== undefined) {
-    throw userError('RACE_BAD_OPTION', `${option} ${path}: cannot write there (${dirname(full)} does not exist or is not writable); give a path in an existing, writable directory`, target);
+    throw userError('RACE_BAD_OPTIONS', `${option} ${path}: cannot write there (${dirname(full)} does not exist or is not writable); give a path in an existing, writable directory`, target);
   }
 }
 
 /** Runs `hindsight race`: exit code 1 when a spec has a finding. */
-export async function runRaceCommand(specs: readonly string[], options: RaceCommandOptions): Promise<void> {
-  if (options.out !== undefined) await checkWritable('--out', options.out);
-  if (options.fromLog !== undefined) {
+export async function runRaceCommand(specs: readonly string[], flags: RaceFlags): Promise<void> {
+  // Every option is checked before a server starts: a mistake costs no run.
+  const options = parseRaceOptions(specs, flags, OUTCOME_KINDS);
+  if (options.out !== null) await checkWritable('--out', options.out);
+  if (options.fromLog !== null) {
     const { specFromLogFile } = await import('../../race/log-to-spec.js');
     const text = await specFromLogFile(options.fromLog);
     if (options.out) {
@@ -49,30 +44,26 @@ export async function runRaceCommand(specs: readonly string[], options: RaceComm
     } else process.stdout.write(text);
     return;
   }
-  if (specs.length === 0) throw userError('RACE_NO_SPEC', 'give at least one spec file (hindsight race deadlock.yaml), or --from-log FILE');
-  const allow = options.allow?.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = allow?.find((a) => !OUTCOME_KINDS.includes(a as OutcomeKind));
-  if (bad) throw userError('RACE_BAD_OPTION', `--allow: unknown outcome ${bad}; use ${OUTCOME_KINDS.join(', ')}`);
-  // Every option is checked before a server starts: a mistake costs no run.
-  const seed = integer('seed', options.seed);
-  const maxSchedules = integer('max-schedules', options.maxSchedules);
-  const schedule = options.schedule !== undefined ? parseSchedule(options.schedule) : undefined;
-  if (options.junit !== undefined) await checkWritable('--junit', options.junit);
+  // parseRaceOptions checked the kinds against OUTCOME_KINDS.
+  const allow = options.allow as readonly OutcomeKind[] | null;
+  const { seed, maxSchedules } = options;
+  const schedule = options.schedule !== null ? parseSchedule(options.schedule) : undefined;
+  if (options.junit !== null) await checkWritable('--junit', options.junit);
   const loaded = await Promise.all(specs.map(loadSpecFile));
-  const server = await openRaceServer(options.db);
+  const server = await openRaceServer(options.db ?? undefined);
   const results: RaceResult[] = [];
   try {
     for (const spec0 of loaded) {
       const spec = {
         ...spec0,
-        ...(allow ? { allow: allow as OutcomeKind[] } : {}),
+        ...(allow !== null ? { allow } : {}),
         ...(options.overlap ? { overlap: true } : {}),
       };
       const url = await server.createDatabase();
       const result = await runRace(spec, {
         url,
-        ...(seed !== undefined ? { seed } : {}),
-        ...(maxSchedules !== undefined ? { maxSchedules } : {}),
+        ...(seed !== null ? { seed } : {}),
+        ...(maxSchedules !== null ? { maxSchedules } : {}),
         ...(schedule ? { schedule } : {}),
         ...(options.first ? { stopAtFirst: true } : {}),
         shrink: options.shrink,

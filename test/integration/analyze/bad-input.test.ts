@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAnalyzeOptions, type AnalyzeFlags } from '../../../src/analyze/analyze-options.js';
+import { parseAnalyzeOptions, type AnalyzeFlags } from '../../../src/config/analyze-options.js';
 import { describeSpan } from '../../../src/analyze/report-format.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 import { renderText } from '../../../src/analyze/text-report.js';

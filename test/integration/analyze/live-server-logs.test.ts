@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
-import { parseAnalyzeOptions } from '../../../src/analyze/analyze-options.js';
+import { parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 import { LocalPostgres } from '../../../src/platform/local-postgres.js';
 import { runWorkload, WORKLOAD_SETTINGS, type WorkloadTruth } from '../../fixtures/analyze/log-workload.js';

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
-import { parseAnalyzeOptions } from '../../../src/analyze/analyze-options.js';
+import { parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze');

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseAnalyzeOptions } from '../../../src/analyze/analyze-options.js';
+import { parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
 import { renderHtml } from '../../../src/analyze/html-report.js';
 import { renderMarkdown } from '../../../src/analyze/markdown-report.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';

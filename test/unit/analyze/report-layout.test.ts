@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAnalyzeOptions } from '../../../src/analyze/analyze-options.js';
+import { parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
 import { renderHtml } from '../../../src/analyze/html-report.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 import { renderText, spanCells } from '../../../src/analyze/text-report.js';

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
-import { parseAnalyzeOptions } from '../../../src/analyze/analyze-options.js';
+import { parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
 import { entryStartTest, findEntryStart } from '../../../src/analyze/entry-boundaries.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 import type { LogFormat } from '../../../src/postgres-log/log-format.js';

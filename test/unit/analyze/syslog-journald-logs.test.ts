@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
-import { type AnalyzeFlags, parseAnalyzeOptions } from '../../../src/analyze/analyze-options.js';
+import { type AnalyzeFlags, parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 import { recordedEntries, toJournalJson, toJournalShortIso, toSyslog, type SyslogOptions } from '../../fixtures/analyze/syslog-shapes.js';
 
