@@ -1,4 +1,5 @@
 import type { Alert, AlertStatus } from './alert.js';
+import type { Deploy, RouteRollup } from './app-signal.js';
 import type { ApiToken, MonitoredTarget, Service, TargetHealth } from './catalog.js';
 import type { Finding, FindingKind } from './finding.js';
 import type { Incident, IncidentState, TimelineEntry } from './incident.js';
@@ -37,6 +38,9 @@ export interface StoreRepositories {
   readonly paging: PagingDirectoryRepository;
   readonly escalations: EscalationRepository;
   readonly outbox: OutboxRepository;
+  /** The web app's requests as 10 s route rollups (app-signal.ts), and its deploys. */
+  readonly signals: SignalRepository;
+  readonly deploys: DeployRepository;
 }
 
 /** When a finding happened: `at`, or a blocking episode's start. */
@@ -179,4 +183,42 @@ export interface TokenRepository {
   list(): Promise<ApiToken[]>;
   delete(id: string): Promise<boolean>;
   count(): Promise<number>;
+}
+
+export interface RollupQuery {
+  /** Rollups whose bucket starts at or after this. */
+  readonly since: number;
+  /** …and before this (exclusive). */
+  readonly until?: number;
+  readonly service?: string;
+  /** The route template (`/checkout`), any method. */
+  readonly route?: string;
+  readonly method?: string;
+  /** Default 10,000, at most 50,000 (a window of routes × buckets, not a page). */
+  readonly limit?: number;
+}
+
+export const DEFAULT_ROLLUP_LIMIT = 10_000;
+export const MAX_ROLLUP_LIMIT = 50_000;
+
+export interface SignalRepository {
+  /**
+   * Merges each rollup into the stored one of its key (service, method, route, bucket) by the rules
+   * of core/app-signal-rollup.ts, inserting it when there is none. Safe under concurrency: two
+   * replicas merging into the same key at once lose nothing (one statement; its row lock orders them).
+   */
+  merge(rollups: readonly RouteRollup[]): Promise<void>;
+  /** Oldest bucket first, then service, method, route (code-unit order). */
+  list(query: RollupQuery): Promise<RouteRollup[]>;
+  /** Drops rollups whose bucket starts before `before`. Returns how many. */
+  prune(before: number): Promise<number>;
+}
+
+export interface DeployRepository {
+  /** A deploy whose id is already stored rejects with `store_conflict`. */
+  insert(deploy: Deploy): Promise<void>;
+  /** Newest first (by `at`, then id). `since`: at or after. */
+  list(query: { readonly service?: string; readonly since?: number; readonly limit?: number }): Promise<Deploy[]>;
+  /** The newest deploy of `service` at or before `at`, or null. */
+  latestBefore(service: string, at: number): Promise<Deploy | null>;
 }

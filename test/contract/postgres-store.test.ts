@@ -4,8 +4,10 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
 import { incidentStoreContract } from './incident-store.contract.js';
 import { pagingStoreContract } from './paging-store.contract.js';
+import { foldEvents } from '../../src/core/app-signal-rollup.js';
+import { requestEvent, signalStoreContract } from './signal-store.contract.js';
 
-const TABLES = 'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens, paging_directory, escalation_states, outbox';
+const TABLES = 'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens, paging_directory, escalation_states, outbox, app_rollups, deploys';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -22,6 +24,12 @@ incidentStoreContract('PostgresStore', async () => {
 });
 
 pagingStoreContract('PostgresStore', async () => {
+  const store = await PostgresStore.open({ url: db.url });
+  await withClient(db.url, (c) => c.query(`TRUNCATE ${TABLES} RESTART IDENTITY`));
+  return store;
+});
+
+signalStoreContract('PostgresStore', async () => {
   const store = await PostgresStore.open({ url: db.url });
   await withClient(db.url, (c) => c.query(`TRUNCATE ${TABLES} RESTART IDENTITY`));
   return store;
@@ -44,6 +52,7 @@ describe('PostgresStore on its own', () => {
       expect(rows).toEqual([
         { position: 1, name: '0001-incident-record' },
         { position: 2, name: '0002-paging' },
+        { position: 3, name: '0003-app-signals' },
       ]);
     } finally {
       await fresh.drop();
@@ -64,6 +73,22 @@ describe('PostgresStore on its own', () => {
     } finally {
       await holder.end();
       await store.close();
+    }
+  });
+
+  it('two stores (replicas) merging the same rollup keys at once lose nothing', async () => {
+    const [a, b] = await Promise.all([PostgresStore.open({ url: db.url }), PostgresStore.open({ url: db.url })]);
+    try {
+      await withClient(db.url, (c) => c.query('TRUNCATE app_rollups'));
+      const batch = (i: number) =>
+        foldEvents([requestEvent({ user: `u${i}`, at: 1_764_527_000_000 + (i % 30) * 1_000 }), requestEvent({ user: `u${i}`, route: '/cart' })]);
+      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).signals.merge(batch(i))));
+      const stored = await a.signals.list({ since: 0 });
+      expect(stored.reduce((sum, r) => sum + r.requests, 0)).toBe(80);
+      const cart = stored.find((r) => r.route === '/cart');
+      expect(cart?.users).toHaveLength(40);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 

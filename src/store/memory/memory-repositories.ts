@@ -18,6 +18,7 @@ import { listLimit } from '../list-limit.js';
 import { storeConflict } from '../store-conflict.js';
 import type { StoredFinding, TableAccess } from './memory-tables.js';
 import { memoryEscalations, memoryOutbox, memoryPaging } from './memory-paging-repositories.js';
+import { memoryDeploys, memorySignals } from './memory-signal-repositories.js';
 
 /** Code-unit order, as PostgreSQL's `COLLATE "C"` sorts (the PostgreSQL store's text columns use it). */
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -370,4 +371,6 @@ export const memoryRepositories = (t: TableAccess): StoreRepositories => ({
   paging: memoryPaging(t),
   escalations: memoryEscalations(t),
   outbox: memoryOutbox(t),
+  signals: memorySignals(t),
+  deploys: memoryDeploys(t),
 });

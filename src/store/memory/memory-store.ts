@@ -50,6 +50,12 @@ export class MemoryStore implements IncidentStore {
   get outbox(): StoreRepositories['outbox'] {
     return this.#repositories.outbox;
   }
+  get signals(): StoreRepositories['signals'] {
+    return this.#repositories.signals;
+  }
+  get deploys(): StoreRepositories['deploys'] {
+    return this.#repositories.deploys;
+  }
 
   transact<T>(lock: string, work: (tx: StoreRepositories) => Promise<T>): Promise<T> {
     const previous = this.#locks.get(lock) ?? Promise.resolve();

@@ -1,4 +1,5 @@
 import type { Alert } from '../../core/alert.js';
+import type { Deploy, RouteRollup } from '../../core/app-signal.js';
 import type { ApiToken, MonitoredTarget, Service, TargetHealth } from '../../core/catalog.js';
 import type { Finding } from '../../core/finding.js';
 import type { Incident, TimelineEntry } from '../../core/incident.js';
@@ -48,6 +49,9 @@ export interface Tables {
   readonly signingKeys: Map<string, string>;
   readonly escalations: Map<string, EscalationRecord>;
   readonly outbox: Map<string, StoredOutboxMessage>;
+  /** Keyed by `rollupKey` (service, method, route, bucket). */
+  readonly rollups: Map<string, RouteRollup>;
+  readonly deploys: Map<string, Deploy>;
 }
 
 export type TableName = keyof Tables;
@@ -68,6 +72,8 @@ export const emptyTables = (): Tables => ({
   signingKeys: new Map(),
   escalations: new Map(),
   outbox: new Map(),
+  rollups: new Map(),
+  deploys: new Map(),
 });
 
 /** What a transaction wrote, as the previous values to put back if it rolls back. */

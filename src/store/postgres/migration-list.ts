@@ -1,5 +1,6 @@
 import { sql as incidentRecord } from './migrations/0001-incident-record.js';
 import { sql as paging } from './migrations/0002-paging.js';
+import { sql as appSignals } from './migrations/0003-app-signals.js';
 
 /** A schema change, applied once, in order, and recorded in `hindsight_migrations`. */
 export interface Migration {
@@ -14,4 +15,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { name: '0001-incident-record', sql: incidentRecord },
   { name: '0002-paging', sql: paging },
+  { name: '0003-app-signals', sql: appSignals },
 ];

@@ -9,6 +9,7 @@ import { postgresAlerts, postgresIncidents, postgresTimeline } from './incident-
 import { postgresRuleStates, postgresServices, postgresTargets, postgresTokens } from './catalog-repositories.js';
 import { postgresEscalations, postgresOutbox, postgresPaging } from './paging-repositories.js';
 import { migrate } from './schema-migrator.js';
+import { postgresDeploys, postgresSignals } from './signal-repositories.js';
 import type { StoreDatabase } from './store-database.js';
 
 export interface PostgresStoreOptions {
@@ -46,6 +47,8 @@ const repositories = (db: Kysely<StoreDatabase>): StoreRepositories => ({
   paging: postgresPaging(db),
   escalations: postgresEscalations(db),
   outbox: postgresOutbox(db),
+  signals: postgresSignals(db),
+  deploys: postgresDeploys(db),
 });
 
 /**
@@ -67,6 +70,8 @@ export class PostgresStore implements IncidentStore {
   readonly paging: StoreRepositories['paging'];
   readonly escalations: StoreRepositories['escalations'];
   readonly outbox: StoreRepositories['outbox'];
+  readonly signals: StoreRepositories['signals'];
+  readonly deploys: StoreRepositories['deploys'];
   readonly #db: Kysely<StoreDatabase>;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #statementTimeoutMs: number;
@@ -89,6 +94,8 @@ export class PostgresStore implements IncidentStore {
     this.paging = repos.paging;
     this.escalations = repos.escalations;
     this.outbox = repos.outbox;
+    this.signals = repos.signals;
+    this.deploys = repos.deploys;
   }
 
   /** Connects, brings the schema up to date, and returns the store. */

@@ -15,6 +15,8 @@ export interface StoreDatabase {
   paging_directory: PagingDirectoryTable;
   escalation_states: EscalationStatesTable;
   outbox: OutboxTable;
+  app_rollups: AppRollupsTable;
+  deploys: DeploysTable;
 }
 
 /** jsonb is written as its JSON text and read back parsed by `pg`. */
@@ -155,4 +157,30 @@ export interface OutboxTable {
   claimed_at: number | null;
   sent_at: number | null;
   last_error: string | null;
+}
+
+export interface AppRollupsTable {
+  service: string;
+  method: string;
+  route: string;
+  bucket: number;
+  requests: number;
+  failures: number;
+  duration_ms_sum: number;
+  duration_ms_max: number;
+  users: string[];
+  failed_users: string[];
+  users_truncated: boolean;
+  causes: Json<unknown>;
+  samples: Json<unknown>;
+  releases: string[];
+}
+
+export interface DeploysTable {
+  id: string;
+  service: string;
+  version: string;
+  commit_sha: string | null;
+  at: number;
+  actor: string;
 }
