@@ -21,23 +21,27 @@ export const RULE_NAMES: readonly RuleName[] = [
 
 export const isRuleName = (name: string): name is RuleName => (RULE_NAMES as readonly string[]).includes(name);
 
-/**
- * A rule with its settings in force. It fires once its value has been at or above `threshold` for
- * `forMs`, and resolves only when the value falls to `resolveThreshold` or below (and under
- * `threshold`): a value hovering between the two changes nothing, so the alert cannot flap.
- * `windowMs` is how far back the rule looks at findings.
- */
-export interface AlertRule {
-  readonly name: RuleName;
-  /** What the value means, for people and the API. */
-  readonly description: string;
-  readonly unit: 'deadlocks' | 'seconds' | 'waiters';
+/** The settings every rule has, whatever it measures: what overrides change and `stepRule` reads. */
+export interface RuleSettings {
   readonly enabled: boolean;
   readonly threshold: number;
   readonly resolveThreshold: number;
   readonly windowMs: number;
   readonly forMs: number;
   readonly severity: Severity;
+}
+
+/**
+ * A rule with its settings in force. It fires once its value has been at or above `threshold` for
+ * `forMs`, and resolves only when the value falls to `resolveThreshold` or below (and under
+ * `threshold`): a value hovering between the two changes nothing, so the alert cannot flap.
+ * `windowMs` is how far back the rule looks at findings.
+ */
+export interface AlertRule extends RuleSettings {
+  readonly name: RuleName;
+  /** What the value means, for people and the API. */
+  readonly description: string;
+  readonly unit: 'deadlocks' | 'seconds' | 'waiters';
 }
 
 const MIN = 60_000;
@@ -115,7 +119,7 @@ export const BUILT_IN_RULES: Readonly<Record<RuleName, AlertRule>> = {
  * A rule with overrides applied in order (later wins: e.g. global, then service, then target).
  * A threshold lowered under the default resolve threshold pulls the resolve threshold down with it.
  */
-export const applyRuleOverrides = (rule: AlertRule, overrides: readonly (RuleOverride | undefined)[]): AlertRule => {
+export const applyRuleOverrides = <R extends RuleSettings>(rule: R, overrides: readonly (RuleOverride | undefined)[]): R => {
   let next = rule;
   for (const o of overrides) {
     if (o === undefined) continue;

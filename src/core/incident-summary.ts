@@ -1,5 +1,6 @@
 import type { Alert } from './alert.js';
 import { formatDuration } from './duration-format.js';
+import { ERROR_RATE_RULE } from './error-rate-rule.js';
 import type {
   BlockingEpisodeFinding,
   DeadlockFinding,
@@ -8,11 +9,16 @@ import type {
   RootBlocker,
   Victim,
 } from './finding.js';
+import type { DeadlockProcess } from './log-event.js';
+import type { IncidentAppSide } from './incident-app-side.js';
+import { appSideClauses } from './incident-app-side.js';
 import { shortenStatement } from './statement-shortener.js';
 
 export interface SummaryEvidence {
   readonly findings: readonly Finding[];
   readonly alerts: readonly Alert[];
+  /** The web app's side (impact, attribution, onset deploy), when its service reports signals. */
+  readonly app?: IncidentAppSide;
 }
 
 /**
@@ -20,7 +26,11 @@ export interface SummaryEvidence {
  * and grows as evidence arrives, e.g. "212 deadlocks between `UPDATE inventory …` and
  * `UPDATE products …` on shop-db; blocking root pid 4242 idle in transaction for 94 s; victims, not
  * causes: `SELECT … FROM orders …` (waited 12 s)". One clause group per target (at most three, those
- * with the most evidence first), then alerts from other stacks.
+ * with the most evidence first); then the app's side — error rates (its `error_rate` alerts), the
+ * largest cause of the failures, the share of users affected, the deploy it began after; then alerts
+ * from other stacks. A deadlocked statement whose sqlcommenter tags name its route or job and call
+ * site is named by them: "between POST /checkout (checkout.ts:88: `UPDATE inventory …`) and job
+ * restock (restock.ts:20: `UPDATE products …`)".
  */
 export const summarizeIncident = (evidence: SummaryEvidence): string => {
   const byTarget = new Map<string, Finding[]>();
@@ -31,6 +41,8 @@ export const summarizeIncident = (evidence: SummaryEvidence): string => {
   const targets = [...byTarget.entries()].sort((a, b) => weight(b[1]) - weight(a[1]) || cmp(a[0], b[0]));
   for (const [target, findings] of targets.slice(0, MAX_TARGETS)) clauses.push(...targetClauses(target, findings));
   if (targets.length > MAX_TARGETS) clauses.push(`also ${plural(targets.length - MAX_TARGETS, 'more target')}`);
+  clauses.push(...errorRateClauses(evidence.alerts));
+  if (evidence.app !== undefined) clauses.push(...appSideClauses(evidence.app));
   const external = [...evidence.alerts]
     .filter((a) => a.source !== 'rule')
     .sort((a, b) => a.startedAt - b.startedAt || cmp(a.id, b.id));
@@ -110,11 +122,17 @@ const targetClauses = (target: string, findings: readonly Finding[]): string[] =
   return clauses;
 };
 
-/** "212 deadlocks between `A …` and `B …`": the pair of statements seen most often. */
+/**
+ * "212 deadlocks between `A …` and `B …`": the pair of statements seen most often. A statement is
+ * named by its process's tags when any deadlock of the pair carried them (the route or job and the
+ * call site of the app that ran it); the agent fills them from sqlcommenter comments.
+ */
 const describeDeadlocks = (deadlocks: readonly DeadlockFinding[]): string | null => {
   const total = deadlocks.reduce((sum, d) => sum + Math.max(0, d.count), 0);
   if (total === 0) return null;
   const combos = new Map<string, { statements: string[]; seen: number }>();
+  /** The tagged names seen for a statement, with how often. */
+  const names = new Map<string, Map<string, number>>();
   for (const d of deadlocks) {
     const statements = [...new Set(d.processes.map((p) => p.query).filter((q): q is string => q !== null && q !== '').map(quoted))].sort();
     if (statements.length === 0) continue;
@@ -122,13 +140,61 @@ const describeDeadlocks = (deadlocks: readonly DeadlockFinding[]): string | null
     const combo = combos.get(key) ?? { statements, seen: 0 };
     combo.seen += 1;
     combos.set(key, combo);
+    for (const p of d.processes) {
+      const name = taggedName(p);
+      if (name === null || p.query === null || p.query === '') continue;
+      const q = quoted(p.query);
+      const seen = names.get(q) ?? new Map<string, number>();
+      seen.set(name, (seen.get(name) ?? 0) + 1);
+      names.set(q, seen);
+    }
   }
   const top = [...combos.entries()].sort((a, b) => b[1].seen - a[1].seen || cmp(a[0], b[0]))[0]?.[1];
   const count = plural(total, 'deadlock');
   if (top === undefined) return count;
-  if (top.statements.length === 1) return `${count} on ${top.statements[0] ?? ''}`;
-  if (top.statements.length === 2) return `${count} between ${listed(top.statements)}`;
-  return `${count} among ${listed(top.statements)}`;
+  const named = top.statements.map((q) => {
+    const best = [...(names.get(q) ?? new Map<string, number>()).entries()].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]))[0];
+    return best === undefined ? q : best[0].replace('\u0000', q);
+  });
+  if (named.length === 1) return `${count} on ${named[0] ?? ''}`;
+  if (named.length === 2) return `${count} between ${listed(named)}`;
+  return `${count} among ${listed(named)}`;
+};
+
+/**
+ * How a tagged process is named, with `\u0000` where its statement goes: "POST /checkout
+ * (checkout.ts:88: \u0000)", "job restock (\u0000)"; null without a route, job or call site.
+ */
+const taggedName = (p: DeadlockProcess): string | null => {
+  const tags = p.tags;
+  if (tags === undefined) return null;
+  const who = tags.route ?? (tags.job === undefined ? null : `job ${tags.job}`);
+  const site = tags.callsite === undefined ? '' : `${tags.callsite}: `;
+  if (who === null) return site === '' ? null : `${site}\u0000`;
+  return `${who} (${site}\u0000)`;
+};
+
+/**
+ * The app's error rates: the latest summary of each `error_rate` alert (a firing one before a
+ * resolved one), at most two, then how many more.
+ */
+/** Firing before resolved, then the later update (then the larger id: deterministic). */
+const newer = (a: Alert, b: Alert): boolean => {
+  if ((a.status === 'firing') !== (b.status === 'firing')) return a.status === 'firing';
+  return a.updatedAt !== b.updatedAt ? a.updatedAt > b.updatedAt : a.id > b.id;
+};
+
+const errorRateClauses = (alerts: readonly Alert[]): string[] => {
+  const latest = new Map<string, Alert>();
+  for (const a of alerts) {
+    if (a.rule !== ERROR_RATE_RULE) continue;
+    const seen = latest.get(a.fingerprint);
+    if (seen === undefined || newer(a, seen)) latest.set(a.fingerprint, a);
+  }
+  const ranked = [...latest.values()].sort((a, b) => a.startedAt - b.startedAt || cmp(a.fingerprint, b.fingerprint));
+  const shown = ranked.slice(0, 2).map((a) => a.summary);
+  if (ranked.length > 2) shown.push(plural(ranked.length - 2, 'more failing route'));
+  return shown;
 };
 
 const mainRoot = (episode: BlockingEpisodeFinding): RootBlocker | undefined =>

@@ -1,4 +1,4 @@
-import type { AlertRule } from './alert-rule.js';
+import type { RuleSettings } from './alert-rule.js';
 import type { RuleMeasurement } from './rule-measure.js';
 import type { RuleState } from './rule-state.js';
 
@@ -36,7 +36,12 @@ export const initialRuleState = (init: { rule: string; target: string; service: 
  * A disabled rule resolves. `alertId` is carried as is: the caller sets it when the rule fires and
  * this function clears it when the rule resolves.
  */
-export const stepRule = (previous: RuleState, measurement: RuleMeasurement, rule: AlertRule, now: number): RuleStep => {
+export const stepRule = (
+  previous: RuleState,
+  measurement: Pick<RuleMeasurement, 'value'>,
+  rule: Pick<RuleSettings, 'enabled' | 'threshold' | 'resolveThreshold' | 'forMs'>,
+  now: number,
+): RuleStep => {
   const value = rule.enabled ? measurement.value : 0;
   const base: RuleState = { ...previous, value, evaluatedAt: now };
   const over = rule.enabled && value >= rule.threshold;

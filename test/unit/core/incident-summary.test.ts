@@ -49,3 +49,46 @@ describe('summarizeIncident', () => {
     expect(summarizeIncident({ findings: [], alerts: [am('a1', 'x'), am('a2', 'y'), am('a3', 'z')] })).toBe('x; y; 1 more alert');
   });
 });
+
+describe('summarizeIncident with the app side (issue 10)', () => {
+  const tagged = (id: string, at: number) =>
+    deadlock(id, at, {
+      processes: [
+        { ...deadlock('x', 0).processes[0]!, tags: { route: 'POST /checkout', callsite: 'demo/shop/checkout.ts:88', release: 'v2' } },
+        { ...deadlock('x', 0).processes[1]!, tags: { job: 'restock', callsite: 'demo/shop/restock.ts:20' } },
+      ],
+    });
+
+  it('names both deadlocking statements by their routes or jobs and call sites when tagged', () => {
+    // One untagged sighting (a counter or an old agent) does not hide the tags of the others.
+    const findings = [tagged('d1', T), tagged('d2', T + 1), deadlock('d3', T + 2)];
+    expect(summarizeIncident({ findings, alerts: [] })).toBe(
+      '3 deadlocks between POST /checkout (demo/shop/checkout.ts:88: `UPDATE inventory …`) and job restock (demo/shop/restock.ts:20: `UPDATE products …`) on shop-db',
+    );
+  });
+
+  it('then the error rates, the largest cause, the users affected and the onset deploy', () => {
+    const errorRate = alert({
+      id: 'a2',
+      fingerprint: 'rule:error_rate:shop:POST /checkout',
+      rule: 'error_rate',
+      target: null,
+      summary: '31% of POST /checkout requests failed on shop in 60 s (142 of 458; baseline 0%)',
+    });
+    const stale = { ...errorRate, id: 'a1', status: 'resolved' as const, summary: 'old' };
+    const app = {
+      impact: { affectedUsers: 61, activeUsers: 200, share: 0.305, windowMs: 300_000, truncated: false },
+      attribution: [{ route: 'POST /checkout', sqlstate: '40P01', callSite: 'checkout.ts:88', query: 'UPDATE inventory …', errorClass: null, share: 0.94, failures: 120 }],
+      onsetDeploy: { version: 'v2', commit: null, at: T, minutesBeforeOnset: 0.4 },
+    };
+    expect(summarizeIncident({ findings: [tagged('d1', T)], alerts: [stale, errorRate], app })).toBe(
+      '1 deadlock between POST /checkout (demo/shop/checkout.ts:88: `UPDATE inventory …`) and job restock (demo/shop/restock.ts:20: `UPDATE products …`) on shop-db; ' +
+        '31% of POST /checkout requests failed on shop in 60 s (142 of 458; baseline 0%); ' +
+        '94% of failures on POST /checkout are 40P01 at checkout.ts:88; 31% of users affected (61 of 200); began 0.4 min after deploy v2',
+    );
+    // An incident the app alone opened.
+    expect(summarizeIncident({ findings: [], alerts: [errorRate], app: { ...app, attribution: [] } })).toBe(
+      '31% of POST /checkout requests failed on shop in 60 s (142 of 458; baseline 0%); 31% of users affected (61 of 200); began 0.4 min after deploy v2',
+    );
+  });
+});
