@@ -52,6 +52,7 @@ const rootBlocker = (
   xactAgeMs: ageAt(sample, session?.xactStart ?? null),
   stateAgeMs: ageAt(sample, session?.stateChange ?? null),
   blockedCount,
+  ...(session?.tags === undefined ? {} : { tags: session.tags }),
 });
 
 const report = (
@@ -104,9 +105,12 @@ export const createBlockingEpisodeWatch = (ctx: DetectorContext): BlockingEpisod
       if (wait === undefined) continue;
       const depth = graph.depthOf.get(pid) ?? 0;
       const previous = episode.victims.get(pid);
+      const session = sessions.get(pid);
+      // The query and its tags go together: both from this sample, or both as last seen.
+      const statement = session?.query == null ? previous : session;
       const victim: Victim = {
         pid,
-        query: sessions.get(pid)?.query ?? previous?.query ?? null,
+        query: statement?.query ?? null,
         waitedMs: Math.max(previous?.waitedMs ?? 0, waited),
         lockMode: wait.mode,
         relation: wait.relation,
@@ -115,6 +119,7 @@ export const createBlockingEpisodeWatch = (ctx: DetectorContext): BlockingEpisod
         rootPids: graph.rootsOf.get(pid) ?? [],
         depth: Math.max(previous?.depth ?? 0, depth),
         ...(graph.queueOnly.has(pid) ? { queueOnly: true } : {}),
+        ...(statement?.tags === undefined ? {} : { tags: statement.tags }),
       };
       episode.victims.set(pid, victim);
       episode.maxDepth = Math.max(episode.maxDepth, depth);

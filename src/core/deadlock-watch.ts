@@ -66,7 +66,8 @@ const logKeyOf = (report: DeadlockReport): string =>
  * The log names a relation only for the victim (from its CONTEXT), unqualified, and a lock object
  * by OIDs and xids; the live graph saw every waiter's relation, schema-qualified, the row's ctid
  * and the session's user and application. Prefer what the live graph saw where it is the same
- * relation; the log's own text stays in `waitsForObject`.
+ * relation; the log's own text stays in `waitsForObject`. The log's sqlcommenter tags win; the
+ * live ones fill in where the log has none.
  */
 const withLiveDetail = (
   logged: readonly DeadlockProcess[],
@@ -78,6 +79,8 @@ const withLiveDetail = (
     const people = {
       user: p.user ?? seen.user ?? null,
       application: p.application ?? seen.application ?? null,
+      // The log's text may be cut before tags written last; the live sample read the same statement.
+      ...(p.tags === undefined && seen.tags !== undefined ? { tags: seen.tags } : {}),
     };
     const relation = seen.relation;
     const same =
@@ -120,6 +123,7 @@ const liveProcesses = (sample: Sample, cycle: readonly number[]): DeadlockProces
       ...(wait?.object === undefined ? {} : { lockObject: wait.object }),
       user: session?.user ?? null,
       application: session?.application ?? null,
+      ...(session?.tags === undefined ? {} : { tags: session.tags }),
     };
   });
 };

@@ -1,3 +1,4 @@
+import type { SqlTags } from './app-signal.js';
 import type { DeadlockProcess } from './log-event.js';
 import type { LockObject, SessionState } from './sample.js';
 
@@ -52,6 +53,8 @@ export interface RootBlocker {
    *  merely ahead in a queue: queue-only blocking (an `ALTER TABLE` queued behind a long `SELECT`
    *  makes later `SELECT`s wait) marks the intermediate waiter — see `Victim.queueOnly`. */
   readonly blockedCount: number;
+  /** sqlcommenter tags on its query (the app's route and call site), when the app wrote them. */
+  readonly tags?: SqlTags;
 }
 
 /** A statement that is slow only because it waited on a lock: a victim of its root blocker. */
@@ -72,6 +75,8 @@ export interface Victim {
   /** It blocks others only by its place in a lock queue, holding nothing they want (the
    *  `ALTER TABLE` waiting behind a long `SELECT`, with later `SELECT`s queued behind it). */
   readonly queueOnly?: boolean;
+  /** sqlcommenter tags on its query (the app's route and call site), when the app wrote them. */
+  readonly tags?: SqlTags;
 }
 
 /** One edge of the wait-for graph: `waiter` waits on `blocker`. */
@@ -121,6 +126,8 @@ export interface LongTransactionFinding {
   readonly state: SessionState | null;
   readonly query: string | null;
   readonly application: string | null;
+  /** sqlcommenter tags on its query (the app's route and call site), when the app wrote them. */
+  readonly tags?: SqlTags;
 }
 
 export interface IdleInTransactionFinding {
@@ -132,6 +139,8 @@ export interface IdleInTransactionFinding {
   readonly idleMs: number;
   readonly query: string | null;
   readonly application: string | null;
+  /** sqlcommenter tags on its query (the app's route and call site), when the app wrote them. */
+  readonly tags?: SqlTags;
 }
 
 export interface TargetUnreachableFinding {

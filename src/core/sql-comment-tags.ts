@@ -73,15 +73,62 @@ export interface TaggedSql {
   readonly sql: string;
 }
 
-const LEADING = /^\s*\/\*([^*]*(?:\*(?!\/)[^*]*)*)\*\/\s*/;
-const TRAILING = /\s*\/\*([^*]*(?:\*(?!\/)[^*]*)*)\*\/\s*;?\s*$/;
+const isSpace = (code: number): boolean => code === 32 || (code >= 9 && code <= 13);
 
-/** Reads sqlcommenter tags from the start or the end of `sql` (a comment that is not tags is left alone). */
+/** A comment cut short (`/*callsite='demo%2Fsh`): what PostgreSQL keeps of tags past `track_activity_query_size`. */
+const CUT_TAGS = /^(?:[A-Za-z0-9_.%-]+='(?:[^'\\]|\\.)*',)*(?:[A-Za-z0-9_.%-]+(?:='(?:[^'\\]|\\.)*'?)?)?\\?\*?$/;
+
+/** The comment that opens `sql` (after whitespace), and what follows it; null when there is none. */
+const leadingComment = (sql: string): { body: string; rest: string } | null => {
+  let open = 0;
+  while (open < sql.length && isSpace(sql.charCodeAt(open))) open++;
+  if (!sql.startsWith('/*', open)) return null;
+  const close = sql.indexOf('*/', open + 2);
+  if (close < 0) return null;
+  let after = close + 2;
+  while (after < sql.length && isSpace(sql.charCodeAt(after))) after++;
+  return { body: sql.slice(open + 2, close), rest: sql.slice(after) };
+};
+
+/** The comment that ends `sql` (before whitespace and one `;`), and what precedes it; null when there is none. */
+const trailingComment = (sql: string): { body: string; rest: string } | null => {
+  let end = sql.length;
+  while (end > 0 && isSpace(sql.charCodeAt(end - 1))) end--;
+  if (sql.charCodeAt(end - 1) === 59 /* ; */) end--;
+  while (end > 0 && isSpace(sql.charCodeAt(end - 1))) end--;
+  if (end < 4 || !sql.startsWith('*/', end - 2)) return null;
+  const open = sql.lastIndexOf('/*', end - 4);
+  if (open < 0) return null;
+  const body = sql.slice(open + 2, end - 2);
+  if (body.includes('*/')) return null;
+  let before = open;
+  while (before > 0 && isSpace(sql.charCodeAt(before - 1))) before--;
+  return { body, rest: sql.slice(0, before) };
+};
+
+/**
+ * `sql` without a tags comment that was cut short at its end (an unterminated comment is not SQL
+ * PostgreSQL would run, so it was cut when logged or shown): the rest of the text, `''` when the
+ * comment was first and nothing else is left.
+ */
+const withoutCutTags = (sql: string): string => {
+  const open = sql.lastIndexOf('/*');
+  if (open < 0 || sql.includes('*/', open + 2) || !CUT_TAGS.test(sql.slice(open + 2))) return sql;
+  let before = open;
+  while (before > 0 && isSpace(sql.charCodeAt(before - 1))) before--;
+  return sql.slice(0, before);
+};
+
+/**
+ * Reads sqlcommenter tags from the start or the end of `sql` (a comment that is not tags is left
+ * alone). A tags comment cut short by PostgreSQL (`track_activity_query_size`) gives no tags and
+ * is removed from the statement, so no half comment is shown.
+ */
 export const parseSqlTags = (sql: string): TaggedSql => {
-  for (const re of [LEADING, TRAILING]) {
-    const m = re.exec(sql);
-    if (m === null) continue;
-    const body = parseBody(m[1] ?? '');
+  if (!sql.includes('/*')) return { tags: {}, sql };
+  for (const found of [leadingComment(sql), trailingComment(sql)]) {
+    if (found === null) continue;
+    const body = parseBody(found.body);
     if (body === null) continue;
     const tags: Record<string, string> = {};
     for (const key of KEYS) {
@@ -89,8 +136,7 @@ export const parseSqlTags = (sql: string): TaggedSql => {
       if (value !== undefined) tags[key] = value;
     }
     if (Object.keys(tags).length === 0) continue;
-    const rest = re === LEADING ? sql.slice(m[0].length) : sql.slice(0, m.index);
-    return { tags, sql: rest };
+    return { tags, sql: withoutCutTags(found.rest) };
   }
-  return { tags: {}, sql };
+  return { tags: {}, sql: withoutCutTags(sql) };
 };

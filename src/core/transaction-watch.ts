@@ -40,6 +40,7 @@ export const createTransactionWatch = (ctx: DetectorContext): TransactionWatch =
             state: session.state,
             query: session.query,
             application: session.application,
+            ...(session.tags === undefined ? {} : { tags: session.tags }),
           });
         }
         if (reportedIdle.has(key)) nextIdle.add(key);
@@ -56,6 +57,7 @@ export const createTransactionWatch = (ctx: DetectorContext): TransactionWatch =
             idleMs,
             query: session.query,
             application: session.application,
+            ...(session.tags === undefined ? {} : { tags: session.tags }),
           });
         }
       }

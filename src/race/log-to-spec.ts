@@ -5,6 +5,7 @@ import { createLogReader } from '../postgres-log/log-reader.js';
 import { interpretLogEvent, parseParameters } from '../postgres-log/log-signal.js';
 import type { DeadlockReport, LogEvent } from '../core/log-event.js';
 import { userError } from '../core/errors.js';
+import { parseSqlTags } from '../core/sql-comment-tags.js';
 import { inferSetup } from './schema-inference.js';
 
 /** `hindsight race --from-log FILE`: the first deadlock of a PostgreSQL log as a YAML race spec. */
@@ -33,7 +34,8 @@ export function specFromLogEvents(events: readonly LogEvent[], source: string, o
     }
     if (signal?.kind === 'statement' && signal.query && event.pid !== null) {
       const values = parseParameters(event.detail);
-      if (values.length > 0) parameters.set(`${event.pid}\n${signal.query.trim()}`, values);
+      // Keyed as the deadlock report's queries are: without the app's sqlcommenter tags.
+      if (values.length > 0) parameters.set(`${event.pid}\n${parseSqlTags(signal.query).sql.trim()}`, values);
     }
   }
   const report = deadlocks[0];

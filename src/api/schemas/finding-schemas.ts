@@ -33,6 +33,10 @@ const lockObject = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('other'), lockType: z.string().max(100), relation: shortText.nullable() }),
 ]);
 
+/** sqlcommenter tags read off a statement (core/app-signal.ts `SqlTags`): the app's route, call site… */
+const tagValue = z.string().max(1000).exactOptional();
+const sqlTags = z.object({ service: tagValue, route: tagValue, release: tagValue, callsite: tagValue, job: tagValue });
+
 const deadlockProcess = z.object({
   pid,
   waitsForMode: z.string().max(200),
@@ -43,6 +47,7 @@ const deadlockProcess = z.object({
   lockObject: lockObject.exactOptional(),
   user: z.string().max(200).nullable().exactOptional(),
   application: z.string().max(200).nullable().exactOptional(),
+  tags: sqlTags.exactOptional(),
 });
 
 const rootBlocker = z.object({
@@ -55,6 +60,7 @@ const rootBlocker = z.object({
   xactAgeMs: ms.nullable(),
   stateAgeMs: ms.nullable(),
   blockedCount: z.number().int().nonnegative(),
+  tags: sqlTags.exactOptional(),
 });
 
 const victim = z.object({
@@ -68,6 +74,7 @@ const victim = z.object({
   depth: z.number().int().nonnegative().exactOptional(),
   queueOnly: z.boolean().exactOptional(),
   lockObject: lockObject.exactOptional(),
+  tags: sqlTags.exactOptional(),
 });
 
 const waitEdge = z.object({ waiter: pid, blocker: pid, queued: z.boolean().exactOptional() });
@@ -108,6 +115,7 @@ export const findingSchema = z.discriminatedUnion('kind', [
     state: sessionState.nullable(),
     query: text.nullable(),
     application: z.string().max(200).nullable(),
+    tags: sqlTags.exactOptional(),
   }),
   z.object({
     kind: z.literal('idle_in_transaction'),
@@ -117,6 +125,7 @@ export const findingSchema = z.discriminatedUnion('kind', [
     idleMs: ms,
     query: text.nullable(),
     application: z.string().max(200).nullable(),
+    tags: sqlTags.exactOptional(),
   }),
   z.object({ kind: z.literal('target_unreachable'), ...common, at: epochMsSchema, reason: z.string().max(10_000) }),
   z.object({ kind: z.literal('target_recovered'), ...common, at: epochMsSchema, downMs: ms }),

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizeQuery } from '../../../src/core/query-normalizer.js';
 import { QueryFingerprints, shapeKey } from '../../../src/analyze/query-fingerprints.js';
+import { formatSqlTags, prependSqlTags } from '../../../src/core/sql-comment-tags.js';
 
 // Pieces of SQL where digits mean different things: bare literals, names, parameters, decimals,
 // hex and exponents, strings, quoted identifiers, comments, dollar quotes, non-ASCII names.
@@ -43,5 +44,25 @@ describe('QueryFingerprints', () => {
       }),
       { numRuns: 5_000 },
     );
+  });
+});
+
+describe('sqlcommenter tags', () => {
+  it('do not split a fingerprint: tags first, last, cut short or absent give one', () => {
+    const fingerprints = new QueryFingerprints();
+    const tags = { callsite: 'demo/shop/checkout.ts:88', release: 'v2', route: 'POST /checkout', service: 'shop' };
+    const other = { callsite: 'demo/shop/restock.ts:20', job: 'restock' };
+    const plain = 'UPDATE inventory SET stock = stock - 1 WHERE product_id = 7';
+    const variants = [
+      plain,
+      prependSqlTags(plain, tags),
+      prependSqlTags(plain, other),
+      `${plain} ${formatSqlTags(tags)}`,
+      `${plain} ${formatSqlTags(other)}`,
+      `${plain} ${formatSqlTags(tags).slice(0, 30)}`,
+    ];
+    const seen = new Set(variants.map((v) => fingerprints.of(v)));
+    expect([...seen]).toEqual(['UPDATE inventory SET stock = stock - $1 WHERE product_id = $2']);
+    expect(new Set(variants.map((v) => normalizeQuery(v))).size).toBe(1);
   });
 });

@@ -36,7 +36,7 @@ const blocking: Finding = {
 };
 
 describe('agent ingest: POST /api/v1/ingest/findings', () => {
-  it('keeps every field a watch puts on a finding: lock objects, the sides of a deadlock', async () => {
+  it('keeps every field a watch puts on a finding: lock objects, the sides of a deadlock, the app\'s sqlcommenter tags', async () => {
     const h = await createApiHarness();
     const at = h.clock.now() - 1_000;
     const base = deadlock('dl-rich', at);
@@ -48,6 +48,7 @@ describe('agent ingest: POST /api/v1/ingest/findings', () => {
           lockObject: { kind: 'transaction', transactionId: '746', holderPid: 4243, row: { kind: 'row', relation: 'public.inventory', relationOid: 16385, ctid: '(0,7)' } },
           user: 'shop',
           application: 'checkout',
+          tags: { callsite: 'demo/shop/checkout.ts:88', release: 'v2', route: 'POST /checkout', service: 'shop' },
         },
         { ...base.processes[1]!, lockObject: { kind: 'advisory', key: '1,2' }, user: null, application: 'restock' },
       ],
@@ -55,11 +56,13 @@ describe('agent ingest: POST /api/v1/ingest/findings', () => {
     const episode: Finding = {
       ...blocking,
       id: 'be-rich',
-      victims: blocking.victims.map((v) => ({ ...v, lockObject: { kind: 'relation' as const, relation: 'public.t', relationOid: 16390 } })),
+      roots: blocking.roots.map((r) => ({ ...r, tags: { job: 'restock', callsite: 'demo/shop/restock.ts:20' } })),
+      victims: blocking.victims.map((v) => ({ ...v, lockObject: { kind: 'relation' as const, relation: 'public.t', relationOid: 16390 }, tags: { route: 'GET /orders/:id' } })),
     };
-    const reply = await h.call('POST', '/api/v1/ingest/findings', { token: h.secrets.responder, body: { agent: 'a', findings: [rich, episode], health: [] } });
+    const idle: Finding = { kind: 'idle_in_transaction', id: 'it-rich', target: 'shop-db', at, pid: 7, idleMs: 60_000, query: 'SELECT $1', application: 'shop', tags: { route: 'POST /cart' } };
+    const reply = await h.call('POST', '/api/v1/ingest/findings', { token: h.secrets.responder, body: { agent: 'a', findings: [rich, episode, idle], health: [] } });
     expect(reply.status).toBe(202);
-    expect(await h.store.findings.get(['dl-rich', 'be-rich'])).toEqual([rich, episode]);
+    expect(await h.store.findings.get(['dl-rich', 'be-rich', 'it-rich'])).toEqual([rich, episode, idle]);
   });
 
   it('accepts findings (a retried push kept once) and records target health', async () => {

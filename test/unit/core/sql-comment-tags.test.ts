@@ -29,6 +29,36 @@ describe('sqlcommenter tags', () => {
     expect(parseSqlTags("/*route='%E0%A4%A'*/ SELECT 1").tags).toEqual({});
   });
 
+  it('drops a tags comment PostgreSQL cut short (track_activity_query_size), first or last, and reads no tags from it', () => {
+    expect(parseSqlTags("/*callsite='demo%2Fshop%2Fche")).toEqual({ tags: {}, sql: '' });
+    expect(parseSqlTags("UPDATE t SET a = $1 /*callsite='demo%2Fsh")).toEqual({ tags: {}, sql: 'UPDATE t SET a = $1' });
+    expect(parseSqlTags("UPDATE t SET a = $1 /*route='x',callsite='a\\")).toEqual({ tags: {}, sql: 'UPDATE t SET a = $1' });
+    expect(parseSqlTags("UPDATE t SET a = $1 /*route='x'*")).toEqual({ tags: {}, sql: 'UPDATE t SET a = $1' });
+    expect(parseSqlTags('UPDATE t SET a = $1 /*')).toEqual({ tags: {}, sql: 'UPDATE t SET a = $1' });
+    // Tags first, the statement's own end cut: the tags still count.
+    expect(parseSqlTags("/*route='POST%20%2Fcheckout'*/ UPDATE t SET a = $1 /*x='")).toEqual({
+      tags: { route: 'POST /checkout' },
+      sql: 'UPDATE t SET a = $1',
+    });
+    // Not a cut tags comment: left as it is.
+    expect(parseSqlTags("SELECT '/*x'")).toEqual({ tags: {}, sql: "SELECT '/*x'" });
+    expect(parseSqlTags('SELECT 1 /* note */')).toEqual({ tags: {}, sql: 'SELECT 1 /* note */' });
+  });
+
+  it('reads long or hostile text in linear time', () => {
+    const started = performance.now();
+    for (const sql of [
+      `SELECT 1${' '.repeat(200_000)}x /*`,
+      `/*${' '.repeat(200_000)}`,
+      '/*'.repeat(100_000),
+      `/*${"a='b',".repeat(50_000)}x'`,
+      `SELECT 1 ${'/* a */ '.repeat(50_000)}`,
+    ])
+      parseSqlTags(sql);
+    // The regexes these replaced took seconds on 50 000 spaces.
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
   it('round-trips any text', () => {
     fc.assert(
       fc.property(fc.string(), fc.string(), (route, callsite) => {

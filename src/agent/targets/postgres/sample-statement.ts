@@ -5,6 +5,7 @@ import type {
   SessionSnapshot,
   SessionState,
 } from '../../../core/sample.js';
+import { parseSqlTags } from '../../../core/sql-comment-tags.js';
 import { jsonStatement, type JsonStatementRow } from './json-statement.js';
 import type { SqlFiles } from './sql-files.js';
 
@@ -83,7 +84,14 @@ interface CountersRow {
   readonly conflicts: number;
 }
 
+/**
+ * A session as the agent reports it. The app's sqlcommenter tags (route, call site) are read off
+ * the query before normalizing, which would drop the comment; the query is shown without it.
+ */
 export function toSession(row: SessionRow, normalize: (sql: string) => string): SessionSnapshot {
+  // Background processes report '' as their query; a query cut inside its tags may leave nothing.
+  const tagged = row.query === null || row.query === '' ? null : parseSqlTags(row.query);
+  const hasTags = tagged !== null && Object.keys(tagged.tags).length > 0;
   return {
     pid: row.pid,
     backendType: row.backend_type ?? 'unknown',
@@ -98,8 +106,8 @@ export function toSession(row: SessionRow, normalize: (sql: string) => string): 
     stateChange: row.state_change,
     waitEventType: row.wait_event_type,
     waitEvent: row.wait_event,
-    // Background processes report '' as their query.
-    query: row.query === null || row.query === '' ? null : normalize(row.query),
+    query: tagged === null || tagged.sql === '' ? null : normalize(tagged.sql),
+    ...(hasTags ? { tags: tagged.tags } : {}),
   };
 }
 
