@@ -10,6 +10,9 @@ import tseslint from 'typescript-eslint';
 const adapters = ['**/store/**', '**/notify/**', '**/agent/**', '**/sdk/**'];
 const outer = ['**/cli/**', '**/api/**', '**/engine/**', '**/main.js', '**/watch-deps.js', '**/serve-deps.js', '**/agent-deps.js', '**/configured-target.js'];
 
+const sdkMessage =
+  "src/sdk/ ships inside other people's apps (`hindsight/sdk`): nothing of ours imports it, and it imports only node:* built-ins, its own files and pure core/ modules.";
+
 const coreMessage =
   'core/ is pure domain code: it imports only other core/ files (no node:*, no package, no adapter). Pass time, ids and I/O in through the ports in core/ports.ts.';
 
@@ -60,13 +63,13 @@ export default tseslint.config(
   {
     files: ['src/cli/**/*.ts', 'src/api/**/*.ts', 'src/engine/**/*.ts'],
     rules: forbid(
-      ['**/store/**', '**/notify/**', '**/agent/targets/**', '**/main.js'],
-      'cli/, api/ and engine/ reach adapters only through app/ and the ports of core/; src/main.ts wires the adapters in.',
+      ['**/store/**', '**/notify/**', '**/agent/targets/**', '**/main.js', '**/sdk/**'],
+      'cli/, api/ and engine/ reach adapters only through app/ and the ports of core/; src/main.ts wires the adapters in (src/sdk/ is shipped to apps, never imported by us).',
     ),
   },
   {
     files: ['src/store/**/*.ts', 'src/notify/**/*.ts', 'src/agent/**/*.ts'],
-    rules: forbid([...outer, '**/app/**'], 'Adapters implement core/ ports; they never call use cases, the CLI, the API or the engine.'),
+    rules: forbid([...outer, '**/app/**', '**/sdk/**'], 'Adapters implement core/ ports; they never call use cases, the CLI, the API or the engine (or src/sdk/, which is shipped to apps).'),
   },
   {
     files: ['src/race/**/*.ts'],
@@ -89,6 +92,15 @@ export default tseslint.config(
       ['^(?!\\./|\\.\\./core/|node:string_decoder$)'],
       'postgres-log/ is a leaf (log bytes → LogEvents → signals): it imports only its own files, core/ types and node:string_decoder. Following a file over time belongs to the agent (agent/targets/postgres/log-tailer.ts); naming relations by OID to the PostgreSQL adapter; reading a file to the caller.',
     ),
+  },
+  {
+    // The SDK runs inside the user's app: no package, nothing of ours but pure core/.
+    files: ['src/sdk/**/*.ts'],
+    rules: forbidRegex(['^(?!\\./|\\.\\./core/|node:)'], sdkMessage),
+  },
+  {
+    files: ['src/*.ts'],
+    rules: forbid(['**/sdk/**'], sdkMessage),
   },
   {
     files: ['src/config/**/*.ts', 'src/platform/**/*.ts'],
