@@ -41,6 +41,7 @@ const ROLE_NOTE = {
   viewer: 'Needs a viewer token or higher.',
   responder: 'Needs a responder token or higher.',
   admin: 'Needs an admin token.',
+  ingest: 'Needs an ingest, responder or admin token (an ingest token can call only the ingest routes).',
 } as const;
 
 /**

@@ -25,10 +25,17 @@ export interface CreatedToken {
   readonly secret: string;
 }
 
-const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 0, responder: 1, admin: 2 };
+const ROLE_RANK: Readonly<Record<Exclude<Role, 'ingest'>, number>> = { viewer: 0, responder: 1, admin: 2 };
 
-/** Does `role` allow what `required` allows? admin ⊇ responder ⊇ viewer. */
-export const roleAllows = (role: Role, required: Role): boolean => ROLE_RANK[role] >= ROLE_RANK[required];
+/**
+ * Does `role` allow what `required` allows? admin ⊇ responder ⊇ viewer; `ingest` routes take an
+ * ingest, responder or admin token, and an ingest token may call nothing else.
+ */
+export const roleAllows = (role: Role, required: Role): boolean => {
+  if (required === 'ingest') return role !== 'viewer';
+  if (role === 'ingest') return false;
+  return ROLE_RANK[role] >= ROLE_RANK[required];
+};
 
 const view = (token: ApiToken): TokenView => ({ id: token.id, name: token.name, role: token.role, createdAt: token.createdAt });
 

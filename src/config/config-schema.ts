@@ -141,8 +141,8 @@ const target = z.strictObject({
 const token = z.strictObject({
   name,
   secret,
-  role: z.enum(['viewer', 'responder', 'admin'] satisfies readonly Role[], {
-    error: 'role must be viewer, responder or admin',
+  role: z.enum(['viewer', 'responder', 'admin', 'ingest'] satisfies readonly Role[], {
+    error: 'role must be viewer, responder, admin or ingest',
   }),
 });
 

@@ -63,7 +63,13 @@ export interface TargetHealth {
   readonly reportedAt: number;
 }
 
-export type Role = 'viewer' | 'responder' | 'admin';
+/**
+ * What a token may do: `viewer` reads, `responder` also acts on incidents, `admin` also manages
+ * tokens and the catalog. `ingest` only sends: app events, OTLP traces, agent pushes, deploys — the
+ * token an app, an agent or a CI pipeline holds, which can read nothing (responder and admin may
+ * send too).
+ */
+export type Role = 'viewer' | 'responder' | 'admin' | 'ingest';
 
 export interface ApiToken {
   readonly id: string;

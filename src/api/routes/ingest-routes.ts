@@ -30,9 +30,9 @@ export const ingestRoutes = (deps: {
   defineRoute({
     method: 'post',
     path: '/api/v1/ingest/findings',
-    summary: "An agent's push: findings and its targets' health (responder token)",
+    summary: "An agent's push: findings and its targets' health (ingest, responder or admin token)",
     tag: 'ingest',
-    access: 'responder',
+    access: 'ingest',
     body: ingestBodySchema,
     maxBodyBytes: deps.maxBodyBytes,
     responses: {

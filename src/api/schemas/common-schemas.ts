@@ -7,7 +7,9 @@ export const nameSchema = z
 
 export const severitySchema = z.enum(['critical', 'error', 'warning', 'info']);
 
-export const roleSchema = z.enum(['viewer', 'responder', 'admin']);
+export const roleSchema = z.enum(['viewer', 'responder', 'admin', 'ingest']).meta({
+  description: 'viewer reads; responder also acts on incidents; admin also manages tokens and the catalog; ingest only sends (app events, OTLP, agent pushes, deploys)',
+});
 
 /** Epoch milliseconds. */
 export const epochMsSchema = z.number().int().nonnegative();

@@ -28,7 +28,7 @@ export function registerAgentCommand(program: Command, deps: () => Promise<Agent
       "Watch the targets in this host's configuration and push findings and target health to a Hindsight server.",
     )
     .option('--server <url>', 'the Hindsight server (default: HINDSIGHT_SERVER, else http://127.0.0.1:8080)')
-    .option('--token <token>', 'an API token with role responder or admin (default: HINDSIGHT_TOKEN)')
+    .option('--token <token>', 'an API token with role ingest, responder or admin (default: HINDSIGHT_TOKEN)')
     .option(
       '--name <name>',
       'how this agent names itself to the server (default: HINDSIGHT_AGENT_NAME, else the host name)',

@@ -49,7 +49,7 @@ describe('GET /api/v1/openapi.json', () => {
     const ingest = doc.paths['/api/v1/ingest/findings']!['post']!;
     const findings = (ingest.requestBody!.content['application/json']!.schema['properties'] as Record<string, Record<string, unknown>>)['findings']!;
     expect(JSON.stringify(findings)).toContain('"blocking_episode"');
-    expect(ingest['x-hindsight-access']).toBe('responder');
+    expect(ingest['x-hindsight-access']).toBe('ingest');
 
     expect(doc.paths['/healthz']!['get']!.security).toEqual([]);
     expect(doc.paths['/v2/enqueue']!['post']!.security).toEqual([]);

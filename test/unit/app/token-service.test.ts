@@ -71,6 +71,11 @@ describe('TokenService', () => {
     expect((await tokens.list()).map((t) => [t.name, t.role])).toEqual([['ci', 'admin']]);
   });
 
+  it('lets ingest routes take ingest, responder and admin tokens, and an ingest token nothing else', () => {
+    expect(['ingest', 'responder', 'admin', 'viewer'].map((r) => roleAllows(r as 'ingest', 'ingest'))).toEqual([true, true, true, false]);
+    expect(['viewer', 'responder', 'admin'].map((required) => roleAllows('ingest', required as 'viewer'))).toEqual([false, false, false]);
+  });
+
   it('orders roles viewer < responder < admin', () => {
     expect(roleAllows('admin', 'responder')).toBe(true);
     expect(roleAllows('responder', 'responder')).toBe(true);
