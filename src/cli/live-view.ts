@@ -3,7 +3,8 @@ import pc from 'picocolors';
 import type { WatchState } from '../app/watch-cycle.js';
 import type { Finding } from '../core/finding.js';
 import type { LockWait, Sample, SessionSnapshot } from '../core/sample.js';
-import { describeLock, findingParts } from './finding-line.js';
+import { describeLock, describeTags, findingParts } from './finding-line.js';
+import { terminalText } from './terminal-text.js';
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 
@@ -15,7 +16,14 @@ function clip(text: string, width: number): string {
 }
 
 function flat(query: string | null): string {
-  return query === null || query === '' ? '(no query)' : query.replace(/\s+/g, ' ').trim();
+  return query === null || query === '' ? '(no query)' : terminalText(query).replace(/\s+/g, ' ').trim();
+}
+
+/** A session's statement: where the app ran it (its sqlcommenter tags) first, the query last (only it is cut). */
+function statementOf(session: SessionSnapshot | undefined): string {
+  const from = describeTags(session?.tags);
+  const query = flat(session?.query ?? null);
+  return from === '' ? query : `${from} · ${query}`;
 }
 
 /**
@@ -172,14 +180,14 @@ function blockingTrees(sample: Sample, now: number, width: number): string[] {
     if (wait) {
       const waited = wait.waitStart === null ? '' : ` ${secs(now - wait.waitStart)}`;
       const lock = describeLock(wait.mode, wait.object, wait.relation ?? wait.lockType);
-      const text = `└ pid ${pid} waits${waited} for ${lock}: ${flat(session?.query ?? null)}`;
+      const text = `└ pid ${pid} waits${waited} for ${lock}: ${statementOf(session)}`;
       lines.push(...wrap(text, width - indent.length, hang.slice(indent.length)).map((l) => indent + l));
     } else {
       const state = session?.state ?? 'unknown';
       const since = session?.stateChange == null ? '' : ` ${secs(now - session.stateChange)}`;
-      const app = session?.application ? ` · ${session.application}` : '';
+      const app = session?.application ? ` · ${terminalText(session.application)}` : '';
       const waiting = (children.get(pid) ?? []).length;
-      const text = `ROOT pid ${pid} (${state}${since}${app}) · blocks ${waiting} directly: ${flat(session?.query ?? null)}`;
+      const text = `ROOT pid ${pid} (${state}${since}${app}) · blocks ${waiting} directly: ${statementOf(session)}`;
       const wrapped = wrap(text, width - indent.length, hang.slice(indent.length)).map((l) => indent + l);
       lines.push(...wrapped.map((l, i) => (i === 0 ? l.replace('ROOT', pc.red('ROOT')) : l)));
     }
