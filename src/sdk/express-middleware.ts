@@ -19,15 +19,34 @@ export type ExpressNext = (error?: unknown) => void;
 export type ExpressMiddleware = (req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) => void;
 export type ExpressErrorMiddleware = (error: unknown, req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) => void;
 
-/** `/api` + `/orders/:id`; `(unmatched)` when no route matched (a 404). */
-export const expressRoute = (req: ExpressRequestLike): string => {
-  const route = req.route as { path?: unknown } | null | undefined;
-  const raw = route?.path;
-  if (raw === undefined) return UNMATCHED_ROUTE;
+/** `/api` + `/orders/:id`; null when no route matched. */
+export const expressRoute = (baseUrl: string | undefined, route: unknown): string | null => {
+  const raw = (route as { path?: unknown } | null | undefined)?.path;
+  if (raw === undefined) return null;
   // Express also accepts a RegExp or an array of paths.
   const path = typeof raw === 'string' ? raw : raw instanceof RegExp ? raw.source : JSON.stringify(raw);
-  const base = req.baseUrl ?? '';
+  const base = baseUrl ?? '';
   return base !== '' && path === '/' ? base : `${base}${path}`;
+};
+
+/**
+ * The route template, taken when Express sets `req.route` (the router's mount is in `req.baseUrl`
+ * then; Express puts baseUrl back when an error leaves the router, so reading both at the end would
+ * lose `/api`). An accessor on this request only: reads and writes of `req.route` work as before.
+ */
+const watchRoute = (req: ExpressRequestLike): (() => string) => {
+  let route: unknown = req.route;
+  let template = expressRoute(req.baseUrl, route);
+  Object.defineProperty(req, 'route', {
+    configurable: true,
+    enumerable: true,
+    get: () => route,
+    set: (value: unknown) => {
+      route = value;
+      template = expressRoute(req.baseUrl, value) ?? template;
+    },
+  });
+  return () => template ?? UNMATCHED_ROUTE;
 };
 
 /** `app.use(hindsight.express())` first: times each request and runs the rest inside its scope. */
@@ -35,7 +54,7 @@ export const expressMiddleware = (recorder: RequestRecorder, bug: (error: unknow
   function hindsightExpress(req, res, next) {
     let open: OpenRequest;
     try {
-      open = recorder.open(req.method, () => expressRoute(req));
+      open = recorder.open(req.method, watchRoute(req));
       // 'close' comes after the response is complete, or when the client went away.
       res.once('close', () => {
         recorder.close(open, res.statusCode);
