@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import type { AppEvent, QueryFailure, RequestOutcome, SqlFailure } from '../../../core/app-signal.js';
+import { normalizeQuery } from '../../../core/query-normalizer.js';
+import { parseSqlTags } from '../../../core/sql-comment-tags.js';
+import { SPAN_KIND_SERVER, STATUS_CODE_ERROR, type OtlpAttributes, type OtlpResourceSpans, type OtlpSpan, type OtlpValue } from './otlp-trace-decoder.js';
+
+/**
+ * OpenTelemetry spans → the same AppEvents the SDK sends (pure: no clock, no I/O).
+ *
+ * - An HTTP **server** span (kind SERVER with `http.request.method`, or the older `http.method`) is one
+ *   `RequestOutcome`: service and release from the resource's `service.name` / `service.version`;
+ *   route from `http.route` — never the raw path: `(unmatched)` without one; status from
+ *   `http.response.status_code` | `http.status_code`; duration from the span's start and end;
+ *   user from `enduser.id`, hashed here (`hashUserId`) since OpenTelemetry sends it raw; error class
+ *   from its first `exception` event's `exception.type`, else `Error` when the span's status is ERROR
+ *   on a response below 500 (a 5xx fails the request by itself).
+ * - A failed PostgreSQL span (`db.system.name` | `db.system` = `postgresql`, with status ERROR or a
+ *   SQLSTATE) is a `SqlFailure`: SQLSTATE from `db.response.status_code`, an `error.type` that is a
+ *   SQLSTATE, or the `(code: 40P01)` that @opentelemetry/instrumentation-pg writes in its exception
+ *   event (0.76 sets no status-code attribute on the span); query from `db.query.text` | `db.statement`,
+ *   sqlcommenter tags stripped, normalized; call site from `code.file.path` + `code.line.number` |
+ *   `code.filepath` + `code.lineno`, else the statement's `callsite` tag. It joins the request whose
+ *   server span is its nearest server ancestor in the batch (parent chain), else it is a
+ *   `QueryFailure` (job from the `job` tag). A failed span without any SQLSTATE (a refused
+ *   connection) is no SQL failure and is left out.
+ * Other spans are ignored. A server span without a status code is rejected (counted, with a reason).
+ */
+
+export interface ConvertedSpans {
+  readonly events: AppEvent[];
+  /** Spans that looked like requests but could not be read. */
+  readonly rejected: number;
+  /** Why, for the first few. */
+  readonly problems: string[];
+}
+
+const MAX_PROBLEMS = 5;
+const MAX_PARENT_HOPS = 128;
+const UNKNOWN_SERVICE = 'unknown_service';
+
+/**
+ * The hashed user id: the first 32 hex digits of SHA-256 over `service`, a NUL and the id, so the
+ * same user of one service always hashes the same and the raw id is never stored.
+ */
+export const hashUserId = (service: string, id: string): string => createHash('sha256').update(`${service}\u0000${id}`).digest('hex').slice(0, 32);
+
+const str = (attributes: OtlpAttributes, ...keys: readonly string[]): string | null => {
+  for (const key of keys) {
+    const value = attributes.get(key);
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return null;
+};
+
+const int = (attributes: OtlpAttributes, ...keys: readonly string[]): number | null => {
+  for (const key of keys) {
+    const value: OtlpValue | undefined = attributes.get(key);
+    if (typeof value === 'number' && Number.isInteger(value)) return value;
+    if (typeof value === 'string' && /^\d{1,9}$/.test(value)) return Number(value);
+  }
+  return null;
+};
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+/** instrumentation-pg's sanitized exception message: "PostgreSQL error of type 'error' occurred (code: 40P01)". */
+const CODE_IN_MESSAGE = /\(code: ([0-9A-Z]{5})\)/;
+
+const sqlstateOf = (span: OtlpSpan): string | null => {
+  const direct = str(span.attributes, 'db.response.status_code', 'error.type');
+  if (direct !== null && SQLSTATE.test(direct)) return direct;
+  for (const event of span.events) {
+    if (event.name !== 'exception') continue;
+    const onEvent = str(event.attributes, 'db.response.status_code', 'exception.code');
+    if (onEvent !== null && SQLSTATE.test(onEvent)) return onEvent;
+    const message = str(event.attributes, 'exception.message');
+    const found = message === null ? null : (CODE_IN_MESSAGE.exec(message)?.[1] ?? null);
+    if (found !== null) return found;
+  }
+  return null;
+};
+
+const isPostgres = (span: OtlpSpan): boolean => str(span.attributes, 'db.system.name', 'db.system') === 'postgresql';
+
+interface PgFailure {
+  readonly failure: SqlFailure;
+  readonly job: string | null;
+}
+
+/** A PostgreSQL span that failed with a SQLSTATE, as a SqlFailure; null for any other span. */
+export const sqlFailureOf = (span: OtlpSpan): PgFailure | null => {
+  if (!isPostgres(span)) return null;
+  const sqlstate = sqlstateOf(span);
+  if (sqlstate === null) return null;
+  const text = str(span.attributes, 'db.query.text', 'db.statement');
+  const { tags, sql } = parseSqlTags(text ?? '');
+  const file = str(span.attributes, 'code.file.path', 'code.filepath');
+  const line = int(span.attributes, 'code.line.number', 'code.lineno');
+  const callSite = file !== null ? (line !== null ? `${file}:${line}` : file) : (tags.callsite ?? null);
+  const query = text === null ? (str(span.attributes, 'db.query.summary', 'db.operation.name') ?? span.name) : normalizeQuery(sql);
+  return { failure: { sqlstate, query, callSite }, job: tags.job ?? null };
+};
+
+const nanosToMs = (nanos: bigint): number => Number(nanos / 1_000_000n);
+
+interface Located {
+  readonly span: OtlpSpan;
+  readonly service: string;
+  readonly release: string | null;
+}
+
+interface RequestDraft {
+  readonly outcome: Omit<RequestOutcome, 'sqlFailures'>;
+  readonly sqlFailures: { readonly start: bigint; readonly failure: SqlFailure }[];
+}
+
+const isHttpServer = (span: OtlpSpan): boolean => span.kind === SPAN_KIND_SERVER && str(span.attributes, 'http.request.method', 'http.method') !== null;
+
+const requestOf = (located: Located): RequestDraft | string => {
+  const { span, service, release } = located;
+  const a = span.attributes;
+  const status = int(a, 'http.response.status_code', 'http.status_code');
+  if (status === null || status < 100 || status > 599) {
+    return `server span ${JSON.stringify(span.name.slice(0, 80))}: no http.response.status_code (or http.status_code) between 100 and 599`;
+  }
+  const user = str(a, 'enduser.id');
+  const exceptionType = span.events.find((e) => e.name === 'exception' && str(e.attributes, 'exception.type') !== null);
+  const errorClass =
+    (exceptionType === undefined ? null : str(exceptionType.attributes, 'exception.type')) ?? (span.statusCode === STATUS_CODE_ERROR && status < 500 ? 'Error' : null);
+  return {
+    outcome: {
+      kind: 'request',
+      service,
+      at: nanosToMs(span.endNanos),
+      method: (str(a, 'http.request.method', 'http.method') ?? '').toUpperCase(),
+      route: str(a, 'http.route') ?? '(unmatched)',
+      status,
+      durationMs: Number(span.endNanos - span.startNanos) / 1e6,
+      user: user === null ? null : hashUserId(service, user),
+      errorClass,
+      release,
+    },
+    sqlFailures: [],
+  };
+};
+
+/** The resource spans of one export request → AppEvents, in the order the spans came. */
+export function convertSpans(resourceSpans: readonly OtlpResourceSpans[]): ConvertedSpans {
+  const byId = new Map<string, Located>();
+  const located: Located[] = [];
+  for (const rs of resourceSpans) {
+    const service = str(rs.resource, 'service.name') ?? UNKNOWN_SERVICE;
+    const release = str(rs.resource, 'service.version');
+    for (const span of rs.spans) {
+      const entry = { span, service, release };
+      located.push(entry);
+      byId.set(`${span.traceId}/${span.spanId}`, entry);
+    }
+  }
+
+  const problems: string[] = [];
+  let rejected = 0;
+  const requests = new Map<Located, RequestDraft>();
+  for (const entry of located) {
+    if (!isHttpServer(entry.span)) continue;
+    const draft = requestOf(entry);
+    if (typeof draft === 'string') {
+      rejected += 1;
+      if (problems.length < MAX_PROBLEMS) problems.push(draft);
+    } else requests.set(entry, draft);
+  }
+
+  /** The nearest server span above `span` in the batch, if it became a request. */
+  const requestAbove = (span: OtlpSpan): RequestDraft | null => {
+    let parentId = span.parentSpanId;
+    for (let hops = 0; parentId !== null && hops < MAX_PARENT_HOPS; hops++) {
+      const parent = byId.get(`${span.traceId}/${parentId}`);
+      if (parent === undefined) return null;
+      if (isHttpServer(parent.span)) return requests.get(parent) ?? null;
+      parentId = parent.span.parentSpanId;
+    }
+    return null;
+  };
+
+  const events: AppEvent[] = [];
+  const orphans = new Map<Located, QueryFailure>();
+  for (const entry of located) {
+    const pg = sqlFailureOf(entry.span);
+    if (pg === null) continue;
+    const request = requestAbove(entry.span);
+    if (request !== null) request.sqlFailures.push({ start: entry.span.startNanos, failure: pg.failure });
+    else orphans.set(entry, { kind: 'query_failure', service: entry.service, at: nanosToMs(entry.span.endNanos), job: pg.job, release: entry.release, failure: pg.failure });
+  }
+  for (const entry of located) {
+    const draft = requests.get(entry);
+    if (draft !== undefined) {
+      const sqlFailures = [...draft.sqlFailures].sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0)).map((f) => f.failure);
+      events.push({ ...draft.outcome, sqlFailures });
+    }
+    const orphan = orphans.get(entry);
+    if (orphan !== undefined) events.push(orphan);
+  }
+  return { events, rejected, problems };
+}

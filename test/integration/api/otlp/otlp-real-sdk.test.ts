@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashUserId } from '../../../../src/api/integrations/otlp/otlp-span-converter.js';
+import type { QueryFailure, RequestOutcome } from '../../../../src/core/app-signal.js';
+import { normalizeQuery } from '../../../../src/core/query-normalizer.js';
+import { createTestDatabase, type TestDatabase } from '../../../support/database.js';
+import { createOtlpReceiver, listenOtlpReceiver } from '../../../support/otlp-receiver.js';
+
+/**
+ * The OpenTelemetry path end to end: a node:http app instrumented with the real OTel Node SDK (http
+ * and pg instrumentations, the OTLP/HTTP exporters) deadlocks inside a request on the real
+ * PostgreSQL and exports to `/v1/traces` on a listening server; the events handed to the receiver
+ * carry the 500, the 40P01, the normalized statement and its call site — once per exporter.
+ */
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const appFile = 'otel-instrumented-app.ts';
+const appSource = readFileSync(path.join(here, appFile), 'utf8').split('\n');
+const lineOf = (marker: string): number => appSource.findIndex((line) => line.includes(marker)) + 1;
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase('otlp');
+  const c = await db.connect();
+  await c.query('CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)');
+  await c.query('INSERT INTO accounts VALUES (1, 100), (2, 100)');
+  await c.end();
+});
+
+afterAll(async () => {
+  await db.drop();
+});
+
+const startApp = async (env: Record<string, string>): Promise<{ child: ChildProcess; port: number; stderr: () => string }> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', appFile], { cwd: here, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m !== null) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => {
+      reject(new Error(`the app exited (${String(code)}) before listening: ${stderr}`));
+    });
+  });
+  return { child, port, stderr: () => stderr };
+};
+
+const stopApp = (child: ChildProcess): Promise<number | null> =>
+  new Promise((resolve) => {
+    child.on('exit', (code) => {
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+
+describe.each([
+  { protocol: 'proto', label: 'protobuf exporter, gzip', contentType: 'application/x-protobuf', compression: 'gzip' },
+  { protocol: 'json', label: 'JSON exporter', contentType: 'application/json', compression: 'none' },
+])('OTLP from the real OpenTelemetry Node SDK ($label)', ({ protocol, contentType, compression }) => {
+  it('turns a deadlocked request into a 500 with the 40P01, its statement and its call site; a failed job statement into a query failure', async () => {
+    const receiver = await createOtlpReceiver();
+    const server = await listenOtlpReceiver(receiver.app);
+    try {
+      const app = await startApp({
+        DATABASE_URL: db.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT: server.url,
+        HINDSIGHT_TOKEN: receiver.secrets.ingest,
+        OTEL_EXPORTER_OTLP_COMPRESSION: compression,
+        OTLP_PROTOCOL: protocol,
+      });
+      const checkout = await fetch(`http://127.0.0.1:${app.port}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } });
+      expect(checkout.status, app.stderr()).toBe(500);
+      const job = await fetch(`http://127.0.0.1:${app.port}/jobs/restock`, { method: 'POST' });
+      expect(await job.text()).toBe('23505');
+      expect(await stopApp(app.child), app.stderr()).toBe(0);
+
+      expect(receiver.seen.length).toBeGreaterThan(0);
+      for (const request of receiver.seen) {
+        expect(request).toEqual({ contentType, contentEncoding: compression === 'gzip' ? 'gzip' : undefined });
+      }
+      const events = receiver.received.events;
+      const requests = events.filter((e): e is RequestOutcome => e.kind === 'request');
+      const checkoutOutcome = requests.find((r) => r.route === '/checkout');
+      expect(checkoutOutcome).toMatchObject({
+        service: 'shop',
+        release: 'v2',
+        method: 'POST',
+        status: 500,
+        user: hashUserId('shop', 'user-17'),
+        errorClass: null,
+      });
+      expect(checkoutOutcome?.sqlFailures).toEqual([
+        {
+          sqlstate: '40P01',
+          query: normalizeQuery('UPDATE accounts SET balance = balance - 1 WHERE id = $1'),
+          callSite: `${appFile}:${lineOf('// deadlock-victim-line')}`,
+        },
+      ]);
+      expect(checkoutOutcome?.sqlFailures[0]?.query).toMatch(/^UPDATE accounts SET balance = balance - \$1 WHERE id = \$2$/);
+      expect(checkoutOutcome?.durationMs).toBeGreaterThan(100);
+      expect(requests.find((r) => r.route === '/jobs/restock')).toMatchObject({ status: 202, sqlFailures: [] });
+
+      const failures = events.filter((e): e is QueryFailure => e.kind === 'query_failure');
+      expect(failures).toEqual([
+        {
+          kind: 'query_failure',
+          service: 'shop',
+          at: expect.any(Number) as number,
+          job: 'restock',
+          release: 'v2',
+          failure: { sqlstate: '23505', query: 'INSERT INTO accounts (id, balance) VALUES ($1, $2)', callSite: `${appFile}:${lineOf("/*job='restock'*/")}` },
+        },
+      ]);
+      // Only the deadlock victim and the duplicate key failed: the restock job's own statements did not.
+      expect(events.flatMap((e) => (e.kind === 'request' ? e.sqlFailures : [e.failure])).map((f) => f.sqlstate).sort()).toEqual(['23505', '40P01']);
+    } finally {
+      await server.close();
+    }
+  });
+});
