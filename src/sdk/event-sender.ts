@@ -116,7 +116,10 @@ export class EventSender {
 
   #tick(): void {
     if (this.#inFlight !== null || this.#queue.size === 0 || this.#o.now() < this.#retryAt) return;
-    void this.#next();
+    void this.#next().then((outcome) => {
+      // A backlog of full batches goes out back to back, not one per interval.
+      if (outcome === 'sent' && this.#queue.size >= this.#batchLimit) this.#tick();
+    });
   }
 
   /** One send, after the one in flight (never two at once). */
