@@ -8,6 +8,7 @@ import { OPEN_STATES } from '../core/incident.js';
 import { summarizeIncident } from '../core/incident-summary.js';
 import { transitionIncident } from '../core/incident-transition.js';
 import type { IdSource } from '../core/ports.js';
+import { readAppSide } from './app-side-reader.js';
 
 /**
  * What the rule cycle and the inbound-alert intake share: placing an alert in an incident, resolving
@@ -258,16 +259,23 @@ export const resolveAlert = async (ctx: RecorderContext, alert: Alert, actor: Ac
 const shape = (summary: string): string => summary.replace(/\d+/g, '#');
 
 /**
- * Rebuilds the incident's one-sentence summary from all of its evidence and alerts; when it changed,
+ * Rebuilds the incident's one-sentence summary from all of its evidence and alerts, and the web
+ * app's side of its service (impact, attribution, onset deploy: app-side-reader.ts); when it changed,
  * stores it and (unless `quiet`, for an incident opened in the same batch, or only its numbers
  * changed) says so on the timeline.
  */
 export const refreshSummary = async (ctx: RecorderContext, incidentId: string, options: { readonly actor: Actor; readonly quiet: boolean }): Promise<boolean> => {
   const { tx } = ctx;
-  const [findings, alerts] = await Promise.all([tx.evidence.findings(incidentId), tx.alerts.list({ incidentId, limit: 1000 })]);
-  const summary = summarizeIncident({ findings, alerts });
+  const incident = await tx.incidents.get(incidentId);
+  if (incident === null) return false;
+  const [findings, alerts, app] = await Promise.all([
+    tx.evidence.findings(incidentId),
+    tx.alerts.list({ incidentId, limit: 1000 }),
+    readAppSide(tx, incident, ctx.now),
+  ]);
+  const summary = summarizeIncident({ findings, alerts, app });
   if (summary === '') return false;
-  const updated = await updateIncident(tx, incidentId, (current) => (current.summary === summary ? null : withSummary(current, summary)));
+  const updated = await updateIncident(tx, incidentId, (current) => (current.summary === summary ? null : withSummary(current, summary)), incident);
   if (updated !== null) remember(ctx, updated.after);
   if (updated === null || updated.before.summary === updated.after.summary) return false;
   // Counts grow with every cycle of a burst: the timeline notes a new *kind* of evidence, not each new count.

@@ -7,6 +7,8 @@ import type { Actor, Incident, IncidentCommand, IncidentState, TimelineEntry } f
 import { OPEN_STATES } from '../core/incident.js';
 import { transitionIncident } from '../core/incident-transition.js';
 import type { Clock, IdSource } from '../core/ports.js';
+import type { IncidentAppSide } from '../core/incident-app-side.js';
+import { readAppSide } from './app-side-reader.js';
 import { timelineEntry } from './incident-recorder.js';
 
 /** `open`: triggered, acknowledged or mitigated; `resolved`: no longer open (resolved, closed, cancelled). */
@@ -26,6 +28,10 @@ export interface IncidentDetail {
   readonly alerts: readonly Alert[];
   /** The findings behind it, oldest first. */
   readonly evidence: readonly Finding[];
+  /** The web app's side: users affected, the causes of its failures, the deploy before it (app-side-reader.ts). */
+  readonly impact: IncidentAppSide['impact'];
+  readonly attribution: IncidentAppSide['attribution'];
+  readonly onsetDeploy: IncidentAppSide['onsetDeploy'];
 }
 
 export interface NoteInput {
@@ -83,12 +89,13 @@ export class IncidentService {
   async detail(id: string): Promise<IncidentDetail> {
     const incident = await this.#store.incidents.get(id);
     if (incident === null) throw notFound(id);
-    const [timeline, alerts, evidence] = await Promise.all([
+    const [timeline, alerts, evidence, app] = await Promise.all([
       this.#store.timeline.list(id),
       this.#store.alerts.list({ incidentId: id, limit: 1000 }),
       this.#store.evidence.findings(id),
+      readAppSide(this.#store, incident, this.#clock.now()),
     ]);
-    return { incident, timeline, alerts, evidence };
+    return { incident, timeline, alerts, evidence, impact: app.impact, attribution: app.attribution, onsetDeploy: app.onsetDeploy };
   }
 
   acknowledge(id: string, actor: Actor, options?: CommandOptions): Promise<Incident> {

@@ -14,6 +14,8 @@ import { RULE_FINDING_KINDS, measureRule } from '../core/rule-measure.js';
 import type { RuleMeasurement } from '../core/rule-measure.js';
 import type { RuleState } from '../core/rule-state.js';
 import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
+import { ERROR_RATE_RULE } from '../core/error-rate-rule.js';
+import { evaluateErrorRates } from './error-rate-cycle.js';
 import type { RecorderContext } from './incident-recorder.js';
 import { placeAlert, refreshAlert, refreshSummary, resolveAlert } from './incident-recorder.js';
 
@@ -220,10 +222,14 @@ export class RuleCycle {
       if (previous === undefined ? next.phase !== 'ok' : refreshed || changedState(previous, next)) changes.push(next);
     }
 
+    // The web app's error rates per service × route (error-rate-cycle.ts), in the same transaction.
+    changes.push(...(await evaluateErrorRates({ ctx, states, services: serviceByName, overrides: this.#overrides, touch, counts })));
+
     // Rules of targets that are gone (or whose rule name is no longer known) stop firing.
     for (const state of states) {
-      // Every known rule of every planned target was looked at above (a quiet one needs nothing).
-      if (state.phase === 'ok' || (planned.has(state.target) && isRuleName(state.rule))) continue;
+      // Every known rule of every planned target was looked at above (a quiet one needs nothing);
+      // error_rate states are of routes, not targets, and were evaluated just above.
+      if (state.phase === 'ok' || state.rule === ERROR_RATE_RULE || (planned.has(state.target) && isRuleName(state.rule))) continue;
       const actor = `rule:${isRuleName(state.rule) ? state.rule : 'unknown'}`;
       if (state.alertId !== null) {
         const resolved = await this.#resolve(ctx, state.alertId, actor, touch);

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { RULE_NAMES } from '../core/alert-rule.js';
 import { DEFAULT_GROUPING } from '../core/catalog.js';
+import { ERROR_RATE_RULE } from '../core/error-rate-rule.js';
 import { userError, type HindsightError } from '../core/errors.js';
 import {
   buildConfigSchema,
@@ -78,7 +79,7 @@ export function parseConfig(
   const unresolved = new Set(problems.map((p) => p.path));
   if (!parsed.success) problems.push(...zodProblems(parsed.error).filter((p) => !unresolved.has(p.path)));
   problems.push(
-    ...crossReferenceProblems(interpolated, { ruleNames: RULE_NAMES, ...options }).map((p) => ({
+    ...crossReferenceProblems(interpolated, { ruleNames: [...RULE_NAMES, ERROR_RATE_RULE], ...options }).map((p) => ({
       path: formatPath(p.path),
       message: p.message,
     })),

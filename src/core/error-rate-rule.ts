@@ -22,8 +22,8 @@ import { formatPercent } from './share-format.js';
  *
  * The median ignores a few bad slices (an earlier spike), and the look-back excludes the window, so
  * the current spike is not its own baseline. While the rule is pending or firing, the look-back is
- * frozen where the anomaly began (see `baselineEnd`): a long outage does not become the new normal
- * and resolve itself. Query failures outside requests (method `JOB`) are not requests: left out.
+ * frozen where the anomaly began (see `baselineEnd`, for at most 2 h): a long outage does not become
+ * the new normal and resolve itself. Query failures outside requests (method `JOB`) are not requests: left out.
  */
 export const ERROR_RATE_RULE = 'error_rate';
 
@@ -100,15 +100,22 @@ export interface ErrorRateContext {
 }
 
 /**
+ * How long a baseline stays frozen at most: a route failing this long has been paged for and is, by
+ * then, its own normal (a route failing from its very first request would otherwise fire forever).
+ */
+export const MAX_BASELINE_FREEZE_MS = 2 * 60 * MIN;
+
+/**
  * Where the baseline's look-back ends: the start of the window — or, while the rule is pending or
  * firing, the start of the window in which the anomaly began (`since` of the phase, less `for` when
- * firing), so the outage never enters its own baseline. Deterministic in the state and `now`.
+ * firing; at most `MAX_BASELINE_FREEZE_MS` ago), so the outage does not enter its own baseline.
+ * Deterministic in the state and `now`.
  */
 export const baselineEnd = (rule: Pick<ErrorRateRule, 'windowMs' | 'forMs'>, state: { readonly phase: RulePhase; readonly since: number } | null, now: number): number => {
   let anomalyStart = now;
   if (state !== null && state.phase === 'pending') anomalyStart = Math.min(now, state.since);
   if (state !== null && state.phase === 'firing') anomalyStart = Math.min(now, state.since - rule.forMs);
-  return anomalyStart - rule.windowMs;
+  return Math.max(anomalyStart, now - MAX_BASELINE_FREEZE_MS) - rule.windowMs;
 };
 
 /** The window the ratio is measured over: buckets starting in (now − window, now]. */

@@ -1,6 +1,7 @@
 import type { Alert } from '../../core/alert.js';
 import type { Finding } from '../../core/finding.js';
 import type { Actor, Incident, TimelineEntry } from '../../core/incident.js';
+import type { IncidentAppSide } from '../../core/incident-app-side.js';
 import { actorOf } from '../middleware/auth/bearer-auth.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
@@ -20,6 +21,9 @@ export interface IncidentUseCases {
     readonly timeline: readonly TimelineEntry[];
     readonly alerts: readonly Alert[];
     readonly evidence: readonly Finding[];
+    readonly impact: IncidentAppSide['impact'];
+    readonly attribution: IncidentAppSide['attribution'];
+    readonly onsetDeploy: IncidentAppSide['onsetDeploy'];
   }>;
   acknowledge(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
   mitigate(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
@@ -62,7 +66,7 @@ export const incidentRoutes = (incidents: IncidentUseCases): AnyRoute[] => [
   defineRoute({
     method: 'get',
     path: '/api/v1/incidents/:id',
-    summary: 'One incident with its timeline, alerts and evidence (the findings behind it)',
+    summary: "One incident with its timeline, alerts, evidence (the findings behind it) and the web app's side: impact, attribution of failures, onset deploy",
     tag,
     access: 'viewer',
     params: idParamsSchema,

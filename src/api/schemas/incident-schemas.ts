@@ -60,11 +60,46 @@ export const incidentListQuerySchema = z.object({
 
 export const incidentListSchema = z.object({ incidents: z.array(incidentSchema) });
 
+/** Users with a failed request as a share of the service's active users over the incident's span. */
+export const impactSchema = z
+  .object({
+    affectedUsers: z.number().int().nonnegative(),
+    activeUsers: z.number().int().nonnegative(),
+    share: z.number().min(0).max(1),
+    windowMs: z.number().int().nonnegative(),
+    truncated: z.boolean().meta({ description: 'A rollup\'s user set reached its bound: both counts are lower bounds.' }),
+  })
+  .meta({ description: 'Distinct users with a failed request as a share of active users, over the incident\'s span (from a minute before it opened to its resolution); null when the app names no users.' });
+
+export const attributionSchema = z
+  .object({
+    route: z.string().meta({ description: '`POST /checkout`, or `job restock` for query failures outside requests.' }),
+    sqlstate: z.string().nullable(),
+    callSite: z.string().nullable(),
+    query: z.string().nullable(),
+    errorClass: z.string().nullable(),
+    share: z.number().min(0).max(1).meta({ description: "This cause's share of the route's failures." }),
+    failures: z.number().int().nonnegative(),
+  })
+  .meta({ description: 'Which share of a route\'s failures carried which SQLSTATE and call site. Text from the monitored world: render as text.' });
+
+export const onsetDeploySchema = z
+  .object({
+    version: z.string(),
+    commit: z.string().nullable(),
+    at: epochMsSchema,
+    minutesBeforeOnset: z.number().nonnegative(),
+  })
+  .meta({ description: 'The last deploy of the service at most 2 h before the incident opened.' });
+
 export const incidentDetailSchema = z.object({
   incident: incidentSchema,
   timeline: z.array(timelineEntrySchema),
   alerts: z.array(alertSchema),
   evidence: z.array(findingSchema),
+  impact: impactSchema.nullable(),
+  attribution: z.array(attributionSchema).meta({ description: 'Largest first (at most 10). Computed when read from the rollups, kept 14 days.' }),
+  onsetDeploy: onsetDeploySchema.nullable(),
 });
 
 export const idParamsSchema = z.object({ id: z.string().min(1).max(200) });

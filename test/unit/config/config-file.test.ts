@@ -108,6 +108,11 @@ describe('configuration file', () => {
     ]);
   });
 
+  it('knows the error_rate rule (issue 10) beside the target rules', () => {
+    expect(problems('rules:\n  error_rate: { threshold: 0.2, window: 2m }\n')).toEqual([]);
+    expect(problems('rules:\n  error_rates: { threshold: 0.2 }\n')[0]).toMatch(/^rules\.error_rates: unknown rule "error_rates"; the built-in rules are .*error_rate$/);
+  });
+
   it('accepts the paging sections, and rejects other top-level keys', () => {
     const ok = parseConfig('users: [{ name: ann }]\nteams: []\nschedules: []\nchannels: []\n', { env: {} });
     expect(ok.ok && ok.config.paging.users.map((u) => u.name)).toEqual(['ann']);

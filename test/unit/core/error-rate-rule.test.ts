@@ -80,6 +80,8 @@ describe('measureErrorRate', () => {
     expect(baselineEnd(rule, { phase: 'ok', since: 0 }, NOW)).toBe(NOW - MIN);
     expect(baselineEnd(rule, firing, NOW)).toBe(NOW - 41 * MIN);
     expect(baselineEnd({ ...rule, forMs: 2 * MIN }, { phase: 'pending', since: NOW - 3 * MIN }, NOW)).toBe(NOW - 4 * MIN);
+    // Frozen for two hours at most: a route failing from its first request does not fire forever.
+    expect(baselineEnd(rule, { phase: 'firing', since: NOW - 5 * 60 * MIN }, NOW)).toBe(NOW - 2 * 60 * MIN - MIN);
     // 40 minutes of 30 % failures after 60 quiet ones: an unfrozen baseline would call it normal.
     const rollups = [
       ...series(NOW - 100 * MIN, NOW - 40 * MIN, { requests: 10, failures: 0 }),
