@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { convertSpans, hashUserId } from '../../../src/api/integrations/otlp/otlp-span-converter.js';
 import { decodeTraceRequest } from '../../../src/api/integrations/otlp/otlp-trace-decoder.js';
 import type { AppEvent, QueryFailure, RequestOutcome } from '../../../src/core/app-signal.js';
+import { createUserHasher } from '../../../src/sdk/user-hash.js';
 
 /**
  * The fixture is a real export: test/integration/api/otlp/otel-instrumented-app.ts (OTel Node SDK
@@ -201,13 +202,14 @@ describe('convertSpans', () => {
     expect(requests(events).map((r) => r.errorClass)).toEqual(['TypeError', 'Error', null]);
   });
 
-  it('hashes enduser.id per service and never passes it on raw', () => {
+  it('hashes enduser.id per service as the SDK does by default, and never passes it on raw', () => {
     const server = (service: string) => batch([span({ id: 'a1', kind: SERVER, attrs: { 'http.request.method': 'GET', 'http.response.status_code': 200, 'enduser.id': 'alice' } })], { 'service.name': service });
     const shop = requests(convert(server('shop')).events)[0]?.user;
     const blog = requests(convert(server('blog')).events)[0]?.user;
     expect(shop).toMatch(/^[0-9a-f]{32}$/);
     expect(shop).not.toBe(blog);
     expect(shop).toBe(hashUserId('shop', 'alice'));
+    expect(shop).toBe(createUserHasher('shop')('alice'));
   });
 
   it('names the service unknown_service when the resource has no service.name (the OTel default) and the release null without service.version', () => {

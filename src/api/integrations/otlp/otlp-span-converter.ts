@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { AppEvent, QueryFailure, RequestOutcome, SqlFailure } from '../../../core/app-signal.js';
 import { normalizeQuery } from '../../../core/query-normalizer.js';
 import { parseSqlTags } from '../../../core/sql-comment-tags.js';
@@ -11,7 +11,7 @@ import { SPAN_KIND_SERVER, STATUS_CODE_ERROR, type OtlpAttributes, type OtlpReso
  *   `RequestOutcome`: service and release from the resource's `service.name` / `service.version`;
  *   route from `http.route` — never the raw path: `(unmatched)` without one; status from
  *   `http.response.status_code` | `http.status_code`; duration from the span's start and end;
- *   user from `enduser.id`, hashed here (`hashUserId`) since OpenTelemetry sends it raw; error class
+ *   user from `enduser.id`, hashed here as the SDK hashes it (`hashUserId`) since OpenTelemetry sends it raw; error class
  *   from its first `exception` event's `exception.type`, else `Error` when the span's status is ERROR
  *   on a response below 500 (a 5xx fails the request by itself).
  * - A failed PostgreSQL span (`db.system.name` | `db.system` = `postgresql`, with status ERROR or a
@@ -39,10 +39,12 @@ const MAX_PARENT_HOPS = 128;
 const UNKNOWN_SERVICE = 'unknown_service';
 
 /**
- * The hashed user id: the first 32 hex digits of SHA-256 over `service`, a NUL and the id, so the
- * same user of one service always hashes the same and the raw id is never stored.
+ * The hashed user id, by the SDK's default scheme (src/sdk/user-hash.ts, which nothing of the server
+ * may import): HMAC-SHA256 keyed `hindsight-user:<service>`, 128 bits in hex. So an app's users count
+ * the same whether it reports through the SDK or OpenTelemetry (unless the SDK was given its own
+ * `userSalt`), and the raw id is never stored.
  */
-export const hashUserId = (service: string, id: string): string => createHash('sha256').update(`${service}\u0000${id}`).digest('hex').slice(0, 32);
+export const hashUserId = (service: string, id: string): string => createHmac('sha256', `hindsight-user:${service}`).update(id).digest('hex').slice(0, 32);
 
 const str = (attributes: OtlpAttributes, ...keys: readonly string[]): string | null => {
   for (const key of keys) {
