@@ -4,6 +4,7 @@ import type { Grouping, IntegrationType, Role, RuleOverride } from '../core/cata
 import { duration } from './duration.js';
 import { pagingFields, pagingReferenceProblems, type PagingConfig } from './paging-schema.js';
 import { redactUrl } from '../core/url-redaction.js';
+import { resolveConnInfo } from './postgres-conninfo.js';
 
 /**
  * The one schema of `hindsight.config.yaml` (or `.json`): targets to watch, the services they belong
@@ -41,6 +42,18 @@ const postgresUrl = z.string().superRefine((value, ctx) => {
       message: 'the URL names no host; expected postgres://user:password@host:5432/database',
     });
   }
+});
+
+/**
+ * A target's connection string, read as `hindsight watch` (and psql) reads it: a Unix-socket
+ * directory as `?host=` or as a %-encoded host, no host at all (`postgres:///shop`: PGHOST, else
+ * the local socket). What it leaves out comes from the `PG*` variables when the target is watched
+ * (configured-target.ts), not here: the file is checked the same whatever the environment.
+ */
+const NO_ENVIRONMENT = { passfile: '', osUser: 'postgres' } as const;
+const targetUrl = z.string().superRefine((value, ctx) => {
+  const resolved = resolveConnInfo(value, NO_ENVIRONMENT);
+  if (!resolved.ok) ctx.addIssue({ code: 'custom', message: resolved.problem });
 });
 
 /**
@@ -113,7 +126,7 @@ const service = z.strictObject({
 
 const target = z.strictObject({
   name,
-  url: postgresUrl,
+  url: targetUrl,
   /** The server log (file or log_directory) to follow for deadlock reports. */
   log: z.string().min(1).optional(),
   logFormat: z

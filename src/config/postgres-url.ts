@@ -1,3 +1,5 @@
+import { resolveConnInfo } from './postgres-conninfo.js';
+
 /** PostgreSQL connection URLs: which database one names (the redactor is core/url-redaction.ts). */
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
@@ -8,19 +10,18 @@ interface DatabaseAddress {
   readonly database: string;
 }
 
-/** host, port and database a postgres:// URL connects to (libpq defaults); null when not a URL. */
+/**
+ * host, port and database a postgres:// URL connects to, read as libpq reads it (a socket directory
+ * as `?host=` or a %-encoded host; libpq's defaults, not the `PG*` variables, fill the gaps); null
+ * when it is not one.
+ */
 export function databaseAddress(url: string): DatabaseAddress | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return null;
-  }
-  const rawHost = u.hostname || u.searchParams.get('host') || 'localhost';
-  const host = LOOPBACK.has(rawHost.toLowerCase()) ? 'localhost' : rawHost.toLowerCase();
-  const user = decodeURIComponent(u.username) || 'postgres';
-  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || user;
-  return { host, port: u.port || u.searchParams.get('port') || '5432', database };
+  const resolved = resolveConnInfo(url, { passfile: '', osUser: 'postgres' });
+  if (!resolved.ok) return null;
+  const { host: rawHost, port, database } = resolved.info;
+  // A socket directory is a path: its case counts.
+  const host = rawHost.startsWith('/') ? rawHost : LOOPBACK.has(rawHost.toLowerCase()) ? 'localhost' : rawHost.toLowerCase();
+  return { host, port: String(port), database };
 }
 
 /** Do both URLs name the same database (same host, port and database name)? */
