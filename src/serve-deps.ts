@@ -6,7 +6,9 @@ import { createApiApp } from './api/create-api-app.js';
 import { storeStatus } from './api/routes/health-routes.js';
 import { createServerMetrics } from './api/server-metrics.js';
 import { CatalogService } from './app/catalog-service.js';
+import { DeployService } from './app/deploy-service.js';
 import { FindingIntake } from './app/finding-intake.js';
+import { SignalIntake } from './app/signal-intake.js';
 import { InboundAlertIntake } from './app/inbound-alert-intake.js';
 import { IncidentService } from './app/incident-service.js';
 import { EscalationCycle } from './app/escalation-cycle.js';
@@ -143,11 +145,25 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
         ruleLoop.nudge();
       },
     });
+    const signals = new SignalIntake({
+      store,
+      nudge: () => {
+        ruleLoop.nudge();
+      },
+      count: (outcome, events) => {
+        metrics.countAppEvents(outcome, events);
+      },
+      onPruneError: (error) => {
+        logger.warn({ err: error }, 'could not prune old app-event rollups; the next prune retries');
+      },
+    });
     const app = createApiApp({
       incidents: incidentService,
       alerts: store.alerts,
       rules: new RuleQueries({ store, overrides: config.rules }),
       findings: intake,
+      events: signals,
+      deploys: new DeployService({ store, clock, ids }),
       inbound: {
         // An inbound alert may open an incident: escalation looks at once rather than within a second.
         receive: async (alerts, actor) => {
@@ -230,6 +246,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
           controller.abort();
           await Promise.allSettled(loops);
           await sink.flushed();
+          await signals.idle();
           await Promise.allSettled([...healthWrites]);
           await running.close();
         })()),

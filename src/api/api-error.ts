@@ -7,7 +7,7 @@ export type ErrorDetails = Readonly<Record<string, unknown>>;
 
 /** An error that knows its HTTP status: authentication, authorization, validation, size. */
 export class ApiError extends HindsightError {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 413;
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415;
   readonly details: ErrorDetails;
 
   constructor(init: { status: ApiError['status']; code: string; message: string; details?: ErrorDetails }) {
@@ -50,7 +50,7 @@ export function invalidRequest(part: 'body' | 'query' | 'params', error: ZodErro
  * The HTTP status of an error from a use case: `*_NOT_FOUND` 404, `*_CONFLICT` 409 (a concurrent or
  * impossible change), other `user` errors 400, `transient` 503, `bug` 500.
  */
-export function statusOf(error: HindsightError): 400 | 401 | 403 | 404 | 409 | 413 | 500 | 503 {
+export function statusOf(error: HindsightError): 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 503 {
   if (error instanceof ApiError) return error.status;
   if (error.code.endsWith('_NOT_FOUND')) return 404;
   if (error.code.endsWith('_CONFLICT')) return 409;

@@ -3,7 +3,7 @@ import type { Clock } from '../core/ports.js';
 import type { Logger } from '../platform/logger.js';
 import { ApiError, createErrorHandler, type ErrorBody } from './api-error.js';
 import { alertmanagerRoute } from './integrations/alertmanager-webhook.js';
-import type { InboundAlertReceiver, IntegrationLookup } from './integrations/inbound-ports.js';
+import type { AppEventReceiver, InboundAlertReceiver, IntegrationLookup } from './integrations/inbound-ports.js';
 import { pagerdutyRoute } from './integrations/pagerduty-events.js';
 import type { TokenVerifier } from './middleware/auth/bearer-auth.js';
 import { requestLog } from './middleware/request-log/request-log.js';
@@ -13,6 +13,7 @@ import { alertRoutes, type AlertQueries } from './routes/alert-routes.js';
 import { catalogRoutes, type CatalogUseCases } from './routes/catalog-routes.js';
 import { channelRoutes } from './routes/channel-routes.js';
 import { escalationRoutes } from './routes/escalation-routes.js';
+import { eventRoutes, type DeployUseCases } from './routes/event-routes.js';
 import { onCallRoutes } from './routes/oncall-routes.js';
 import type { PagingUseCases } from './routes/paging-use-cases.js';
 import { healthRoutes, type StatusSource } from './routes/health-routes.js';
@@ -40,6 +41,9 @@ export interface ApiDeps {
   readonly rules: RuleQueries;
   readonly findings: FindingReceiver;
   readonly inbound: InboundAlertReceiver;
+  /** App events: `POST /api/v1/events` and OTLP `/v1/traces`. */
+  readonly events: AppEventReceiver;
+  readonly deploys: DeployUseCases;
   readonly tokens: TokenUseCases & TokenVerifier;
   readonly catalog: CatalogUseCases & IntegrationLookup & HealthRecorder;
   readonly status: StatusSource;
@@ -68,6 +72,13 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
     ...ingestRoutes({
       findings: deps.findings,
       health: deps.catalog,
+      metrics: deps.metrics,
+      now,
+      maxBodyBytes: deps.options?.maxIngestBodyBytes ?? DEFAULT_MAX_INGEST_BODY_BYTES,
+    }),
+    ...eventRoutes({
+      events: deps.events,
+      deploys: deps.deploys,
       metrics: deps.metrics,
       now,
       maxBodyBytes: deps.options?.maxIngestBodyBytes ?? DEFAULT_MAX_INGEST_BODY_BYTES,

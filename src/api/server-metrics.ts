@@ -25,6 +25,8 @@ export interface ServerMetrics {
   countNotification(channel: string, outcome: string): void;
   /** The first page of an incident was sent this long after the incident opened. */
   observeFirstPage(seconds: number): void;
+  /** App events (`/api/v1/events`, OTLP): stored, rejected as invalid, or dropped by the sender before sending. */
+  countAppEvents(outcome: 'accepted' | 'rejected' | 'dropped', count: number): void;
   /** The Prometheus text exposition (format 0.0.4), with the store's counts as of now. */
   render(counts: RecordCounts): Promise<string>;
   readonly contentType: string;
@@ -96,6 +98,13 @@ export function createServerMetrics(options: { readonly processMetrics?: boolean
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
     registers: [registry],
   });
+  const appEvents = new Counter({
+    name: 'hindsight_app_events_total',
+    help: 'App events by outcome: accepted (stored), rejected (invalid), dropped (by the sender, buffer full while the server was unreachable).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of ['accepted', 'rejected', 'dropped']) appEvents.inc({ outcome }, 0);
   // Known labels start at zero so that rate() and absent() work from the first scrape.
   for (const integration of ['alertmanager', 'pagerduty']) inbound.inc({ integration }, 0);
 
@@ -118,6 +127,9 @@ export function createServerMetrics(options: { readonly processMetrics?: boolean
     },
     observeFirstPage: (seconds) => {
       firstPage.observe(seconds);
+    },
+    countAppEvents: (outcome, count) => {
+      appEvents.inc({ outcome }, count);
     },
     render: async (counts) => {
       alertsFiring.set(counts.alerts.firing);

@@ -64,7 +64,9 @@ export type TimelineKind =
   /** Paging: a message delivered, given up on, or of unknown outcome (not resent). */
   | 'notification_sent'
   | 'notification_failed'
-  | 'notification_unknown';
+  | 'notification_unknown'
+  /** A deploy of the incident's service while it was open (`data`: deployId, version, commit). */
+  | 'deploy';
 
 /** One line of an incident's timeline. Appended, never edited. */
 export interface TimelineEntry {

@@ -4,6 +4,8 @@ import { FindingIntake } from '../../src/app/finding-intake.js';
 import { InboundAlertIntake } from '../../src/app/inbound-alert-intake.js';
 import { IncidentService } from '../../src/app/incident-service.js';
 import { RuleQueries } from '../../src/app/rule-queries.js';
+import { DeployService } from '../../src/app/deploy-service.js';
+import { SignalIntake } from '../../src/app/signal-intake.js';
 import { TokenService } from '../../src/app/token-service.js';
 import { createApiApp, type ApiOptions } from '../../src/api/create-api-app.js';
 import { inboundReplySchema } from '../../src/api/integrations/alertmanager-webhook.js';
@@ -27,7 +29,7 @@ export interface CallOptions {
   readonly token?: string;
   readonly body?: unknown;
   /** A raw body, sent as is (not JSON-encoded). */
-  readonly raw?: string;
+  readonly raw?: string | Uint8Array;
   readonly headers?: Record<string, string>;
 }
 
@@ -51,6 +53,13 @@ export async function createApiHarness(options: { api?: ApiOptions; status?: Sta
     rules: new RuleQueries({ store }),
     findings: new FindingIntake({ store }),
     inbound: new InboundAlertIntake({ store, clock, ids }),
+    events: new SignalIntake({
+      store,
+      count: (outcome, n) => {
+        metrics.countAppEvents(outcome, n);
+      },
+    }),
+    deploys: new DeployService({ store, clock, ids }),
     tokens,
     catalog,
     status: options.status ?? storeStatus(store),
@@ -73,7 +82,7 @@ export async function createApiHarness(options: { api?: ApiOptions; status?: Sta
   const call = async (method: string, path: string, init: CallOptions = {}): Promise<Reply> => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token !== undefined) headers['authorization'] = `Bearer ${init.token}`;
-    let body: string | undefined = init.raw;
+    let body: string | Uint8Array | undefined = init.raw;
     if (init.body !== undefined) {
       body = JSON.stringify(init.body);
       headers['content-type'] = 'application/json';

@@ -17,6 +17,8 @@ import { openIncident } from '../../../src/core/alert-correlation.js';
 import { deliveryFailed } from '../../../src/core/notification.js';
 import { parseConfig } from '../../../src/config/config-file.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { DeployService } from '../../../src/app/deploy-service.js';
+import { SignalIntake } from '../../../src/app/signal-intake.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { CountingIds } from '../../support/sample-builder.js';
 import { RecordingNotifiers, SHOP_PAGING } from '../../scenarios/paging-world.js';
@@ -41,6 +43,8 @@ async function pagingApi() {
     rules: new RuleQueries({ store }),
     findings: new FindingIntake({ store }),
     inbound: new InboundAlertIntake({ store, clock, ids }),
+    events: new SignalIntake({ store }),
+    deploys: new DeployService({ store, clock, ids }),
     tokens,
     catalog: new CatalogService({ store }),
     status: storeStatus(store),
