@@ -2,6 +2,8 @@ import type { Alert } from '../core/alert.js';
 import { formatDuration } from '../core/duration-format.js';
 import type { Finding } from '../core/finding.js';
 import type { Incident, TimelineEntry } from '../core/incident.js';
+import type { IncidentAppSide } from '../core/incident-app-side.js';
+import { formatMinutes, formatPercent } from '../core/share-format.js';
 import { findingTime } from '../core/incident-store.js';
 import { describeFinding } from './finding-line.js';
 import { oneLine, terminalText } from './terminal-text.js';
@@ -11,6 +13,10 @@ export interface IncidentDetail {
   readonly timeline: readonly TimelineEntry[];
   readonly alerts: readonly Alert[];
   readonly evidence: readonly Finding[];
+  /** The web app's side (absent from servers older than issue 10). */
+  readonly impact?: IncidentAppSide['impact'];
+  readonly attribution?: IncidentAppSide['attribution'];
+  readonly onsetDeploy?: IncidentAppSide['onsetDeploy'];
 }
 
 const pad = (text: string, width: number): string => text.padEnd(width);
@@ -60,6 +66,7 @@ export function renderIncidentDetail(detail: IncidentDetail, now: number): strin
     if (at !== null) lines.push(`  ${pad(label, 9)} ${time(at)}`);
   }
   lines.push('', `  ${terminalText(i.summary)}`);
+  lines.push(...appSideLines(detail));
   if (detail.alerts.length > 0) {
     lines.push('', `alerts (${detail.alerts.length}):`);
     for (const a of detail.alerts) {
@@ -83,4 +90,28 @@ export function renderIncidentDetail(detail: IncidentDetail, now: number): strin
       );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Impact, onset deploy and attribution: every string from the monitored world through `terminalText`. */
+function appSideLines(detail: IncidentDetail): string[] {
+  const head: string[] = [];
+  const impact = detail.impact ?? null;
+  if (impact !== null) {
+    const bound = impact.truncated ? ' (at least: user sets were cut)' : '';
+    head.push(
+      `  impact    ${formatPercent(impact.share)} of users affected: ${String(impact.affectedUsers)} of ${String(impact.activeUsers)} active in ${formatDuration(impact.windowMs)}${bound}`,
+    );
+  }
+  const deploy = detail.onsetDeploy ?? null;
+  if (deploy !== null) {
+    const commit = deploy.commit === null ? '' : ` (${terminalText(deploy.commit)})`;
+    head.push(`  onset     began ${formatMinutes(deploy.minutesBeforeOnset * 60_000)} after deploy ${terminalText(deploy.version)}${commit} at ${time(deploy.at)}`);
+  }
+  const causes = (detail.attribution ?? []).map((a) => {
+    const what = [a.sqlstate, a.errorClass].filter((x): x is string => x !== null).map(terminalText).join(' ') || 'unknown';
+    const at = a.callSite === null ? '' : ` at ${terminalText(a.callSite)}`;
+    const query = a.query === null ? '' : `: ${oneLine(a.query, 80)}`;
+    return `  ${formatPercent(a.share).padStart(4)} of ${terminalText(a.route)} (${String(a.failures)})  ${what}${at}${query}`;
+  });
+  return [...(head.length === 0 ? [] : ['', ...head]), ...(causes.length === 0 ? [] : ['', 'failures by cause:', ...causes])];
 }

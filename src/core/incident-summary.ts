@@ -26,9 +26,9 @@ export interface SummaryEvidence {
  * and grows as evidence arrives, e.g. "212 deadlocks between `UPDATE inventory …` and
  * `UPDATE products …` on shop-db; blocking root pid 4242 idle in transaction for 94 s; victims, not
  * causes: `SELECT … FROM orders …` (waited 12 s)". One clause group per target (at most three, those
- * with the most evidence first); then the app's side — error rates (its `error_rate` alerts), the
- * largest cause of the failures, the share of users affected, the deploy it began after; then alerts
- * from other stacks. A deadlocked statement whose sqlcommenter tags name its route or job and call
+ * with the most evidence first); the app's error rates (its `error_rate` alerts); alerts from other
+ * stacks; then the app's side — the largest cause of the failures, the share of users affected, the
+ * deploy it began after. A deadlocked statement whose sqlcommenter tags name its route or job and call
  * site is named by them: "between POST /checkout (checkout.ts:88: `UPDATE inventory …`) and job
  * restock (restock.ts:20: `UPDATE products …`)".
  */
@@ -42,13 +42,14 @@ export const summarizeIncident = (evidence: SummaryEvidence): string => {
   for (const [target, findings] of targets.slice(0, MAX_TARGETS)) clauses.push(...targetClauses(target, findings));
   if (targets.length > MAX_TARGETS) clauses.push(`also ${plural(targets.length - MAX_TARGETS, 'more target')}`);
   clauses.push(...errorRateClauses(evidence.alerts));
-  if (evidence.app !== undefined) clauses.push(...appSideClauses(evidence.app));
   const external = [...evidence.alerts]
     .filter((a) => a.source !== 'rule')
     .sort((a, b) => a.startedAt - b.startedAt || cmp(a.id, b.id));
   const shown = external.slice(0, 2).map((a) => a.summary);
   if (external.length > 2) shown.push(plural(external.length - 2, 'more alert'));
   clauses.push(...shown);
+  // The app's side closes the sentence: what failed, whom it hurt, since which deploy.
+  if (evidence.app !== undefined) clauses.push(...appSideClauses(evidence.app));
   if (clauses.length === 0) {
     const first = [...evidence.alerts].sort((a, b) => a.startedAt - b.startedAt || cmp(a.id, b.id))[0];
     return first?.summary ?? '';
