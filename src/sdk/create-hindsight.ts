@@ -79,7 +79,10 @@ export interface Hindsight {
 const positive = (name: string, value: number | undefined, fallback: number): number => {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
-    throw new HindsightSdkError('E_SDK_INTERNAL', `createHindsight: ${name} must be a positive number (got ${String(value)})`);
+    throw new HindsightSdkError(
+      'E_SDK_INTERNAL',
+      `createHindsight: ${name} must be a positive number (got ${String(value)})`,
+    );
   }
   return value;
 };
@@ -89,7 +92,9 @@ const eventsUrl = (endpoint: string): string => {
   try {
     url = new URL(endpoint);
   } catch {
-    throw new TypeError(`createHindsight: endpoint must be the Hindsight server's URL, e.g. http://hindsight:8080 (got ${JSON.stringify(endpoint)})`);
+    throw new TypeError(
+      `createHindsight: endpoint must be the Hindsight server's URL, e.g. http://hindsight:8080 (got ${JSON.stringify(endpoint)})`,
+    );
   }
   const base = url.href.replace(/\/+$/, '');
   return base.endsWith(EVENTS_PATH) ? base : `${base}${EVENTS_PATH}`;
@@ -105,7 +110,9 @@ export const createHindsight = (options: HindsightOptions): Hindsight => {
     throw new TypeError('createHindsight: service is required: the name of this app (e.g. "shop")');
   }
   if (typeof options.token !== 'string' || options.token === '') {
-    throw new TypeError('createHindsight: token is required: a Hindsight token with role ingest (POST /api/v1/tokens creates one)');
+    throw new TypeError(
+      'createHindsight: token is required: a Hindsight token with role ingest (POST /api/v1/tokens creates one)',
+    );
   }
   const service = options.service;
   const url = eventsUrl(options.endpoint);
@@ -124,7 +131,13 @@ export const createHindsight = (options: HindsightOptions): Hindsight => {
   const bug = (error: unknown): void => {
     if (bugReported) return;
     bugReported = true;
-    report(new HindsightSdkError('E_SDK_INTERNAL', `a bug in hindsight/sdk was caught (the app went on): ${String(error)}`, { cause: error }));
+    report(
+      new HindsightSdkError(
+        'E_SDK_INTERNAL',
+        `a bug in hindsight/sdk was caught (the app went on): ${String(error)}`,
+        { cause: error },
+      ),
+    );
   };
 
   const sender = new EventSender({
@@ -146,7 +159,10 @@ export const createHindsight = (options: HindsightOptions): Hindsight => {
     now,
     bug,
   });
-  const locator = new CallSiteLocator(options.appRoot ?? process.cwd(), Math.floor(positive('stackDepth', options.stackDepth, 24)));
+  const locator = new CallSiteLocator(
+    options.appRoot ?? process.cwd(),
+    Math.floor(positive('stackDepth', options.stackDepth, 24)),
+  );
   const hashUser = createUserHasher(service, options.userSalt);
   const unpatch: (() => void)[] = [];
 

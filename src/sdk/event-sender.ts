@@ -144,7 +144,9 @@ export class EventSender {
     let response: Response;
     let text: string;
     try {
-      const body = await gzipAsync(JSON.stringify({ service: this.#o.service, sdk: SDK_NAME, dropped, events: batch }));
+      const body = await gzipAsync(
+        JSON.stringify({ service: this.#o.service, sdk: SDK_NAME, dropped, events: batch }),
+      );
       response = await fetch(this.#o.url, {
         method: 'POST',
         headers: {
@@ -157,7 +159,11 @@ export class EventSender {
       });
       text = await response.text();
     } catch (error) {
-      return this.#failed(batch, 'E_SDK_UNREACHABLE', `cannot reach ${this.#o.url} (${describe(error)}); buffering up to ${this.#o.maxBuffer} events and retrying`);
+      return this.#failed(
+        batch,
+        'E_SDK_UNREACHABLE',
+        `cannot reach ${this.#o.url} (${describe(error)}); buffering up to ${this.#o.maxBuffer} events and retrying`,
+      );
     }
     if (response.ok) {
       this.#sent += batch.length;
@@ -167,7 +173,8 @@ export class EventSender {
       this.#reported.delete('E_SDK_UNREACHABLE');
       this.#reported.delete('E_SDK_TOKEN_REFUSED');
       this.#reported.delete('E_SDK_BUFFER_FULL');
-      if (this.#batchLimit < this.#o.maxBatch) this.#batchLimit = Math.min(this.#o.maxBatch, this.#batchLimit * 2);
+      if (this.#batchLimit < this.#o.maxBatch)
+        this.#batchLimit = Math.min(this.#o.maxBatch, this.#batchLimit * 2);
       this.#noteRejected(text);
       return 'sent';
     }
@@ -188,10 +195,17 @@ export class EventSender {
       // Retrying the same body cannot help: count it and move on.
       this.#rejected += batch.length;
       this.#queue.reported(dropped);
-      this.#once('E_SDK_REJECTED', `${this.#o.url} refused a batch of ${batch.length} events (${response.status}${said})`);
+      this.#once(
+        'E_SDK_REJECTED',
+        `${this.#o.url} refused a batch of ${batch.length} events (${response.status}${said})`,
+      );
       return 'sent';
     }
-    return this.#failed(batch, 'E_SDK_UNREACHABLE', `${this.#o.url} answered ${response.status}${said}; buffering up to ${this.#o.maxBuffer} events and retrying`);
+    return this.#failed(
+      batch,
+      'E_SDK_UNREACHABLE',
+      `${this.#o.url} answered ${response.status}${said}; buffering up to ${this.#o.maxBuffer} events and retrying`,
+    );
   }
 
   #failed(batch: readonly WireEvent[], code: SdkProblemCode, message: string): Outcome {

@@ -16,8 +16,17 @@ export interface ExpressResponseLike {
 }
 
 export type ExpressNext = (error?: unknown) => void;
-export type ExpressMiddleware = (req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) => void;
-export type ExpressErrorMiddleware = (error: unknown, req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) => void;
+export type ExpressMiddleware = (
+  req: ExpressRequestLike,
+  res: ExpressResponseLike,
+  next: ExpressNext,
+) => void;
+export type ExpressErrorMiddleware = (
+  error: unknown,
+  req: ExpressRequestLike,
+  res: ExpressResponseLike,
+  next: ExpressNext,
+) => void;
 
 /** `/api` + `/orders/:id`; null when no route matched. */
 export const expressRoute = (baseUrl: string | undefined, route: unknown): string | null => {
@@ -50,7 +59,10 @@ const watchRoute = (req: ExpressRequestLike): (() => string) => {
 };
 
 /** `app.use(hindsight.express())` first: times each request and runs the rest inside its scope. */
-export const expressMiddleware = (recorder: RequestRecorder, bug: (error: unknown) => void): ExpressMiddleware =>
+export const expressMiddleware = (
+  recorder: RequestRecorder,
+  bug: (error: unknown) => void,
+): ExpressMiddleware =>
   function hindsightExpress(req, res, next) {
     let open: OpenRequest;
     try {

@@ -15,11 +15,18 @@ export interface FastifyReplyLike {
 type Done = (error?: Error) => void;
 
 export interface FastifyInstanceLike {
-  addHook(name: 'onRequest' | 'onResponse', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => void): unknown;
-  addHook(name: 'onError', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, error: Error, done: Done) => void): unknown;
+  addHook(
+    name: 'onRequest' | 'onResponse',
+    hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => void,
+  ): unknown;
+  addHook(
+    name: 'onError',
+    hook: (request: FastifyRequestLike, reply: FastifyReplyLike, error: Error, done: Done) => void,
+  ): unknown;
 }
 
-export type FastifyPlugin = ((instance: FastifyInstanceLike, options: unknown, done: Done) => void) & Record<symbol, unknown>;
+export type FastifyPlugin = ((instance: FastifyInstanceLike, options: unknown, done: Done) => void) &
+  Record<symbol, unknown>;
 
 /**
  * `app.register(hindsight.fastify())`: onRequest opens the request's scope (the route's hooks and

@@ -9,8 +9,18 @@
 export { createHindsight } from './create-hindsight.js';
 export type { Hindsight, HindsightOptions } from './create-hindsight.js';
 export type { SenderStats as HindsightStats } from './event-sender.js';
-export type { ExpressErrorMiddleware, ExpressMiddleware, ExpressRequestLike, ExpressResponseLike } from './express-middleware.js';
-export type { FastifyInstanceLike, FastifyPlugin, FastifyReplyLike, FastifyRequestLike } from './fastify-plugin.js';
+export type {
+  ExpressErrorMiddleware,
+  ExpressMiddleware,
+  ExpressRequestLike,
+  ExpressResponseLike,
+} from './express-middleware.js';
+export type {
+  FastifyInstanceLike,
+  FastifyPlugin,
+  FastifyReplyLike,
+  FastifyRequestLike,
+} from './fastify-plugin.js';
 export type { HonoContextLike, HonoMiddleware } from './hono-middleware.js';
 export type { HttpHandlerOptions, HttpRequestLike, HttpResponseLike } from './node-http-handler.js';
 export type { PgModuleLike } from './pg-instrumentation.js';

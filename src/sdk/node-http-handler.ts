@@ -51,7 +51,12 @@ export const nodeHttpHandler = <Req extends HttpRequestLike, Res extends HttpRes
         scope.errorClass = errorClassOf(error);
         throw error;
       }
-      if (typeof result !== 'object' || result === null || typeof (result as { then?: unknown }).then !== 'function') return result;
+      if (
+        typeof result !== 'object' ||
+        result === null ||
+        typeof (result as { then?: unknown }).then !== 'function'
+      )
+        return result;
       // The caller gets a promise that rejects the same way (an unhandled rejection stays unhandled).
       return (result as Promise<unknown>).then(undefined, (error: unknown) => {
         scope.errorClass = errorClassOf(error);

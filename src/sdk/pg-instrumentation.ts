@@ -46,14 +46,15 @@ const SQLSTATE = /^[0-9A-Z]{5}$/;
 const NORMALIZED_LIMIT = 512;
 const MAX_QUERY_CHARS = 2048;
 
-const isObject = (value: unknown): value is Record<PropertyKey, unknown> => typeof value === 'object' && value !== null;
+const isObject = (value: unknown): value is Record<PropertyKey, unknown> =>
+  typeof value === 'object' && value !== null;
 
 /** A copy the way pg copies a query config (prototype and every property, symbols too). */
 const cloneConfig = (config: object): Record<PropertyKey, unknown> =>
-  Object.defineProperties(Object.create(Object.getPrototypeOf(config) as object | null) as object, Object.getOwnPropertyDescriptors(config)) as Record<
-    PropertyKey,
-    unknown
-  >;
+  Object.defineProperties(
+    Object.create(Object.getPrototypeOf(config) as object | null) as object,
+    Object.getOwnPropertyDescriptors(config),
+  ) as Record<PropertyKey, unknown>;
 
 /**
  * Patches `Client.prototype.query` (and `Pool.prototype.query`, which runs its statement on a client
@@ -82,7 +83,11 @@ export const instrumentPgModule = (pg: PgModuleLike, hooks: PgHooks): (() => voi
     try {
       const code = isObject(error) ? error.code : undefined;
       if (typeof code !== 'string' || !SQLSTATE.test(code)) return;
-      const failure: SqlFailure = { sqlstate: code, query: text === null ? '' : normalize(text), callSite: call.site };
+      const failure: SqlFailure = {
+        sqlstate: code,
+        query: text === null ? '' : normalize(text),
+        callSite: call.site,
+      };
       const ctor = isObject(error) ? (error.constructor as { name?: unknown } | undefined) : undefined;
       hooks.failed(call.scope, failure, typeof ctor?.name === 'string' ? ctor.name : null);
     } catch (bug) {
@@ -96,7 +101,10 @@ export const instrumentPgModule = (pg: PgModuleLike, hooks: PgHooks): (() => voi
       return callback.call(this, error, result);
     };
 
-  const capture = (below: QueryFn): QueryCall => ({ scope: hooks.scope(), site: hooks.locator.locate(below) });
+  const capture = (below: QueryFn): QueryCall => ({
+    scope: hooks.scope(),
+    site: hooks.locator.locate(below),
+  });
 
   const tagged = (text: string, call: QueryCall): string =>
     OUR_TAGS.test(text) ? text : prependSqlTags(text, hooks.tags(call.scope, call.site));
@@ -116,7 +124,11 @@ export const instrumentPgModule = (pg: PgModuleLike, hooks: PgHooks): (() => voi
       const handleError = config.handleError;
       if (typeof handleError === 'function') {
         const text = typeof config.text === 'string' ? config.text : null;
-        config.handleError = function hindsightHandleError(this: unknown, error: unknown, ...rest: unknown[]): unknown {
+        config.handleError = function hindsightHandleError(
+          this: unknown,
+          error: unknown,
+          ...rest: unknown[]
+        ): unknown {
           record(error, call, text);
           return (handleError as (...a: unknown[]) => unknown).call(this, error, ...rest);
         };
@@ -126,8 +138,16 @@ export const instrumentPgModule = (pg: PgModuleLike, hooks: PgHooks): (() => voi
     const text = typeof config === 'string' ? config : typeof config.text === 'string' ? config.text : null;
     const named = isObject(config) && config.name !== undefined && config.name !== null && config.name !== '';
     const newText = text === null || named ? text : tagged(text, call);
-    if (typeof values === 'function') return { args: [withText(config, newText), recording(values as Callback, call, text), callback], watch: null };
-    if (typeof callback === 'function') return { args: [withText(config, newText), values, recording(callback as Callback, call, text)], watch: null };
+    if (typeof values === 'function')
+      return {
+        args: [withText(config, newText), recording(values as Callback, call, text), callback],
+        watch: null,
+      };
+    if (typeof callback === 'function')
+      return {
+        args: [withText(config, newText), values, recording(callback as Callback, call, text)],
+        watch: null,
+      };
     if (isObject(config) && typeof config.callback === 'function') {
       const copy = cloneConfig(config);
       if (newText !== null) copy.text = newText;
@@ -170,45 +190,59 @@ export const instrumentPgModule = (pg: PgModuleLike, hooks: PgHooks): (() => voi
     Reflect.deleteProperty(target, PATCHED);
   };
 
-  patch(pg.Client.prototype, (original) =>
-    function hindsightClientQuery(this: unknown, config?: unknown, values?: unknown, callback?: unknown): unknown {
-      let prepared: Prepared | null = null;
-      try {
-        prepared = prepare(config, values, callback, hindsightClientQuery);
-      } catch (bug) {
-        hooks.bug(bug);
-      }
-      if (prepared === null) return original.call(this, config, values, callback);
-      const result = original.call(this, ...prepared.args);
-      const watch = prepared.watch;
-      if (watch === null || !isObject(result) || typeof result.catch !== 'function') return result;
-      // The app gets a promise that rejects with the same error (so an unhandled one stays unhandled).
-      return (result as unknown as Promise<unknown>).catch((error: unknown) => {
-        record(error, watch.call, watch.text);
-        throw error;
-      });
-    },
+  patch(
+    pg.Client.prototype,
+    (original) =>
+      function hindsightClientQuery(
+        this: unknown,
+        config?: unknown,
+        values?: unknown,
+        callback?: unknown,
+      ): unknown {
+        let prepared: Prepared | null = null;
+        try {
+          prepared = prepare(config, values, callback, hindsightClientQuery);
+        } catch (bug) {
+          hooks.bug(bug);
+        }
+        if (prepared === null) return original.call(this, config, values, callback);
+        const result = original.call(this, ...prepared.args);
+        const watch = prepared.watch;
+        if (watch === null || !isObject(result) || typeof result.catch !== 'function') return result;
+        // The app gets a promise that rejects with the same error (so an unhandled one stays unhandled).
+        return (result as unknown as Promise<unknown>).catch((error: unknown) => {
+          record(error, watch.call, watch.text);
+          throw error;
+        });
+      },
   );
 
   if (pg.Pool !== undefined) {
-    patch(pg.Pool.prototype, (original) =>
-      function hindsightPoolQuery(this: unknown, config?: unknown, values?: unknown, callback?: unknown): unknown {
-        let marked = config;
-        try {
-          // The pool runs the statement on a client later (maybe from another request's release):
-          // the call is captured here, where the app called, and carried along.
-          if (typeof config === 'string') marked = { text: config, [CALL]: capture(hindsightPoolQuery) };
-          else if (isObject(config) && typeof config.submit !== 'function' && config[CALL] === undefined) {
-            const copy = cloneConfig(config);
-            copy[CALL] = capture(hindsightPoolQuery);
-            marked = copy;
+    patch(
+      pg.Pool.prototype,
+      (original) =>
+        function hindsightPoolQuery(
+          this: unknown,
+          config?: unknown,
+          values?: unknown,
+          callback?: unknown,
+        ): unknown {
+          let marked = config;
+          try {
+            // The pool runs the statement on a client later (maybe from another request's release):
+            // the call is captured here, where the app called, and carried along.
+            if (typeof config === 'string') marked = { text: config, [CALL]: capture(hindsightPoolQuery) };
+            else if (isObject(config) && typeof config.submit !== 'function' && config[CALL] === undefined) {
+              const copy = cloneConfig(config);
+              copy[CALL] = capture(hindsightPoolQuery);
+              marked = copy;
+            }
+          } catch (bug) {
+            hooks.bug(bug);
+            marked = config;
           }
-        } catch (bug) {
-          hooks.bug(bug);
-          marked = config;
-        }
-        return original.call(this, marked, values, callback);
-      },
+          return original.call(this, marked, values, callback);
+        },
     );
   }
 

@@ -40,7 +40,9 @@ export class RequestRecorder {
       const durationMs = Math.round((performance.now() - request.startedAt) * 1000) / 1000;
       const { scope } = request;
       const errorClass =
-        (error === undefined ? null : errorClassOf(error)) ?? scope.errorClass ?? (status >= 500 ? scope.sqlErrorClass : null);
+        (error === undefined ? null : errorClassOf(error)) ??
+        scope.errorClass ??
+        (status >= 500 ? scope.sqlErrorClass : null);
       this.#deps.emit({
         kind: 'request',
         at: this.#deps.now(),

@@ -42,7 +42,10 @@ const deadPort = async (): Promise<number> => {
   return port;
 };
 
-const sender = (url: string, options: Partial<ConstructorParameters<typeof EventSender>[0]> = {}): { sender: EventSender; problems: HindsightSdkError[] } => {
+const sender = (
+  url: string,
+  options: Partial<ConstructorParameters<typeof EventSender>[0]> = {},
+): { sender: EventSender; problems: HindsightSdkError[] } => {
   const problems: HindsightSdkError[] = [];
   const s = new EventSender({
     url: `${url}/api/v1/events`,
@@ -105,13 +108,17 @@ describe('EventSender against a real local receiver', () => {
     await s.flush();
     expect(s.stats()).toMatchObject({ buffered: 100, dropped: 150, sent: 0, failedSends: 2 });
     expect(problems.map((p) => p.code)).toEqual(['E_SDK_BUFFER_FULL', 'E_SDK_UNREACHABLE']);
-    expect(problems[1]!.message).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+\/api\/v1\/events \(ECONNREFUSED\)/);
+    expect(problems[1]!.message).toMatch(
+      /cannot reach http:\/\/127\.0\.0\.1:\d+\/api\/v1\/events \(ECONNREFUSED\)/,
+    );
 
     const receiver = await receiverOn(port);
     await s.flush();
     expect(receiver.batches).toHaveLength(1);
     expect(receiver.batches[0]).toMatchObject({ dropped: 150 });
-    expect(receiver.events().map((e) => e.at - 1_764_527_000_000)).toEqual([...Array(100).keys()].map((i) => i + 150));
+    expect(receiver.events().map((e) => e.at - 1_764_527_000_000)).toEqual(
+      [...Array(100).keys()].map((i) => i + 150),
+    );
     expect(s.stats()).toMatchObject({ buffered: 0, dropped: 150, sent: 100 });
     s.push(event(999));
     await s.flush();

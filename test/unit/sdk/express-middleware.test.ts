@@ -17,7 +17,13 @@ let base: string;
 
 beforeAll(async () => {
   receiver = await startEventReceiver();
-  hindsight = createHindsight({ service: 'shop', release: 'v1', endpoint: receiver.url, token: 'tok-123', flushIntervalMs: 50 });
+  hindsight = createHindsight({
+    service: 'shop',
+    release: 'v1',
+    endpoint: receiver.url,
+    token: 'tok-123',
+    flushIntervalMs: 50,
+  });
   const app = express();
   app.use(hindsight.express());
   app.use(express.json());
@@ -45,7 +51,8 @@ afterAll(async () => {
   await receiver.close();
 });
 
-const requests = (): WireRequestEvent[] => receiver.events().filter((e): e is WireRequestEvent => e.kind === 'request');
+const requests = (): WireRequestEvent[] =>
+  receiver.events().filter((e): e is WireRequestEvent => e.kind === 'request');
 
 describe('hindsight.express() on a real Express 5 server', () => {
   it('records method, route template (with the router mount), status, duration, hashed user and release', async () => {
@@ -53,7 +60,15 @@ describe('hindsight.express() on a real Express 5 server', () => {
     expect((await fetch(`${base}/api/orders/43`)).status).toBe(200);
     const events = await receiver.waitFor((e) => e.length >= 2);
     const [first, second] = events as WireRequestEvent[];
-    expect(first).toMatchObject({ kind: 'request', method: 'GET', route: '/api/orders/:id', status: 200, errorClass: null, release: 'v1', sqlFailures: [] });
+    expect(first).toMatchObject({
+      kind: 'request',
+      method: 'GET',
+      route: '/api/orders/:id',
+      status: 200,
+      errorClass: null,
+      release: 'v1',
+      sqlFailures: [],
+    });
     expect(first!.durationMs).toBeGreaterThan(0);
     expect(first!.durationMs).toBeLessThan(5000);
     expect(first!.user).toMatch(/^[0-9a-f]{32}$/);
@@ -63,11 +78,20 @@ describe('hindsight.express() on a real Express 5 server', () => {
 
   it('names the error class of a request that threw, and keeps the scope across body parsing', async () => {
     const before = requests().length;
-    const res = await fetch(`${base}/api/checkout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'alice' }) });
+    const res = await fetch(`${base}/api/checkout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'alice' }),
+    });
     expect(res.status).toBe(500);
     await receiver.waitFor(() => requests().length > before);
     const event = requests().at(-1)!;
-    expect(event).toMatchObject({ method: 'POST', route: '/api/checkout', status: 500, errorClass: 'CheckoutError' });
+    expect(event).toMatchObject({
+      method: 'POST',
+      route: '/api/checkout',
+      status: 500,
+      errorClass: 'CheckoutError',
+    });
     expect(event.user).toMatch(/^[0-9a-f]{32}$/);
   });
 
@@ -82,7 +106,11 @@ describe('hindsight.express() on a real Express 5 server', () => {
     await hindsight.flush();
     const [request] = receiver.requests;
     expect(request).toMatchObject({ path: '/api/v1/events' });
-    expect(request!.headers).toMatchObject({ authorization: 'Bearer tok-123', 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(request!.headers).toMatchObject({
+      authorization: 'Bearer tok-123',
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     expect(receiver.batches[0]).toMatchObject({ service: 'shop', sdk: 'hindsight-node/0.1.0', dropped: 0 });
     expect(hindsight.stats()).toMatchObject({ dropped: 0, failedSends: 0, buffered: 0 });
     expect(hindsight.stats().sent).toBe(receiver.events().length);

@@ -16,7 +16,13 @@ let base: string;
 
 beforeAll(async () => {
   receiver = await startEventReceiver();
-  hindsight = createHindsight({ service: 'shop', release: 'v3', endpoint: receiver.url, token: 't', flushIntervalMs: 50 });
+  hindsight = createHindsight({
+    service: 'shop',
+    release: 'v3',
+    endpoint: receiver.url,
+    token: 't',
+    flushIntervalMs: 50,
+  });
   app = Fastify();
   await app.register(hindsight.fastify());
   await app.register(
@@ -46,24 +52,41 @@ afterAll(async () => {
   await receiver.close();
 });
 
-const requests = (): WireRequestEvent[] => receiver.events().filter((e): e is WireRequestEvent => e.kind === 'request');
+const requests = (): WireRequestEvent[] =>
+  receiver.events().filter((e): e is WireRequestEvent => e.kind === 'request');
 
 describe('hindsight.fastify() on a real Fastify 5 server', () => {
   it('records the route template (with the encapsulated prefix), status, duration, hashed user and release', async () => {
     expect((await fetch(`${base}/api/orders/7`)).status).toBe(200);
     await receiver.waitFor(() => requests().length >= 1);
     const event = requests()[0]!;
-    expect(event).toMatchObject({ method: 'GET', route: '/api/orders/:id', status: 200, errorClass: null, release: 'v3', sqlFailures: [] });
+    expect(event).toMatchObject({
+      method: 'GET',
+      route: '/api/orders/:id',
+      status: 200,
+      errorClass: null,
+      release: 'v3',
+      sqlFailures: [],
+    });
     expect(event.user).toMatch(/^[0-9a-f]{32}$/);
     expect(event.durationMs).toBeGreaterThan(0);
   });
 
   it('names the error class from onError; the handler after body parsing still runs in the request scope', async () => {
-    const res = await fetch(`${base}/api/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'bob' }) });
+    const res = await fetch(`${base}/api/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'bob' }),
+    });
     expect(res.status).toBe(500);
     await receiver.waitFor(() => requests().length >= 2);
     const event = requests()[1]!;
-    expect(event).toMatchObject({ method: 'POST', route: '/api/pay', status: 500, errorClass: 'PaymentDeclined' });
+    expect(event).toMatchObject({
+      method: 'POST',
+      route: '/api/pay',
+      status: 500,
+      errorClass: 'PaymentDeclined',
+    });
     expect(event.user).toMatch(/^[0-9a-f]{32}$/);
   });
 

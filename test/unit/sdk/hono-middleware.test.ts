@@ -37,7 +37,9 @@ beforeAll(async () => {
   });
   app.route('/api', api);
   await new Promise<void>((resolve) => {
-    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => { resolve(); });
+    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => {
+      resolve();
+    });
   });
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -48,24 +50,40 @@ afterAll(async () => {
   await receiver.close();
 });
 
-const requests = (): WireRequestEvent[] => receiver.events().filter((e): e is WireRequestEvent => e.kind === 'request');
+const requests = (): WireRequestEvent[] =>
+  receiver.events().filter((e): e is WireRequestEvent => e.kind === 'request');
 
 describe('hindsight.hono() on a real Hono server (@hono/node-server)', () => {
   it('records the matched handler’s route template, status, duration and hashed user', async () => {
     expect((await fetch(`${base}/api/orders/99`)).status).toBe(200);
     await receiver.waitFor(() => requests().length >= 1);
     const event = requests()[0]!;
-    expect(event).toMatchObject({ method: 'GET', route: '/api/orders/:id', status: 200, errorClass: null, release: null });
+    expect(event).toMatchObject({
+      method: 'GET',
+      route: '/api/orders/:id',
+      status: 200,
+      errorClass: null,
+      release: null,
+    });
     expect(event.user).toMatch(/^[0-9a-f]{32}$/);
     expect(event.durationMs).toBeGreaterThan(0);
   });
 
   it('names the error class Hono caught (c.error), the user identified after reading the body', async () => {
-    const res = await fetch(`${base}/api/cart/5/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'carol' }) });
+    const res = await fetch(`${base}/api/cart/5/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'carol' }),
+    });
     expect(res.status).toBe(500);
     await receiver.waitFor(() => requests().length >= 2);
     const event = requests()[1]!;
-    expect(event).toMatchObject({ method: 'POST', route: '/api/cart/:id/items', status: 500, errorClass: 'StockError' });
+    expect(event).toMatchObject({
+      method: 'POST',
+      route: '/api/cart/:id/items',
+      status: 500,
+      errorClass: 'StockError',
+    });
     expect(event.user).toMatch(/^[0-9a-f]{32}$/);
   });
 

@@ -21,7 +21,13 @@ const servers: Server[] = [];
 
 beforeAll(async () => {
   receiver = await startEventReceiver();
-  hindsight = createHindsight({ service: 'shop', release: 'v2', endpoint: receiver.url, token: 't', flushIntervalMs: 50 });
+  hindsight = createHindsight({
+    service: 'shop',
+    release: 'v2',
+    endpoint: receiver.url,
+    token: 't',
+    flushIntervalMs: 50,
+  });
 });
 
 afterAll(async () => {
@@ -30,7 +36,8 @@ afterAll(async () => {
   await receiver.close();
 });
 
-const requests = (): WireRequestEvent[] => receiver.events().filter((e): e is WireRequestEvent => e.kind === 'request');
+const requests = (): WireRequestEvent[] =>
+  receiver.events().filter((e): e is WireRequestEvent => e.kind === 'request');
 
 describe('routeFromPath (the default template for plain node:http)', () => {
   it('drops the query and turns numbers, UUIDs and long hex with a digit into :id', () => {
@@ -58,7 +65,13 @@ describe('hindsight.http(handler) on a real node:http server', () => {
     expect(await res.text()).toBe('/orders/17?x=1');
     await receiver.waitFor(() => requests().length >= 1);
     const event = requests()[0]!;
-    expect(event).toMatchObject({ method: 'POST', route: '/orders/:id', status: 201, errorClass: null, release: 'v2' });
+    expect(event).toMatchObject({
+      method: 'POST',
+      route: '/orders/:id',
+      status: 201,
+      errorClass: null,
+      release: 'v2',
+    });
     expect(event.user).toMatch(/^[0-9a-f]{32}$/);
     expect(event.durationMs).toBeGreaterThan(0);
   });
@@ -83,6 +96,11 @@ describe('hindsight.http(handler) on a real node:http server', () => {
     expect((await fetch(`${base}/inventory/abc`)).status).toBe(500);
     expect(rejected).toBeInstanceOf(InventoryError);
     await receiver.waitFor(() => requests().length >= 2);
-    expect(requests()[1]).toMatchObject({ method: 'GET', route: '/inventory/:sku', status: 500, errorClass: 'InventoryError' });
+    expect(requests()[1]).toMatchObject({
+      method: 'GET',
+      route: '/inventory/:sku',
+      status: 500,
+      errorClass: 'InventoryError',
+    });
   });
 });
