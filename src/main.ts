@@ -3,6 +3,7 @@ import { registerAgentCommand } from './cli/commands/agent-command.js';
 import { registerAnalyzeCommand } from './cli/commands/analyze-command.js';
 import { registerChannelCommand } from './cli/commands/channel-command.js';
 import { registerConfigCommand } from './cli/commands/config-command.js';
+import { registerDemoCommand } from './cli/commands/demo-command.js';
 import { registerIncidentCommand } from './cli/commands/incident-command.js';
 import { registerIncidentsCommand } from './cli/commands/incidents-command.js';
 import { registerOnCallCommand } from './cli/commands/oncall-command.js';
@@ -28,6 +29,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerServeCommand(program, async () => (await import('./serve-deps.js')).serveDeps());
   registerAgentCommand(program, async () => (await import('./agent-deps.js')).agentDeps());
   registerConfigCommand(program);
+  // The demo (demo/, built beside src/ by tsconfig.build.json) is loaded only when `demo` runs.
+  registerDemoCommand(program, async () => ({ runSeedDemo: (await import('../demo/seed-scenario.js')).runSeedDemo }));
   registerIncidentsCommand(program);
   registerIncidentCommand(program);
   registerOnCallCommand(program);

@@ -5,10 +5,10 @@ import type { Finding } from '../../src/core/finding.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-// The README's Quick start: `npm start` must show Hindsight catching the scenario's trouble.
-describe('npm start (the demo)', () => {
+// `npm run demo:watch`: `hindsight watch` live on a throwaway PostgreSQL with lock trouble (README).
+describe('npm run demo:watch', () => {
   it('catches the blocking chain with its idle-in-transaction root and the deadlock, then cleans up', async () => {
-    const child = spawn('npm', ['start', '--silent', '--', '--json', '--seconds', '25'], { cwd: root });
+    const child = spawn('npm', ['run', 'demo:watch', '--silent', '--', '--json', '--seconds', '25'], { cwd: root });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
