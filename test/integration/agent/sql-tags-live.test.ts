@@ -2,7 +2,11 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SqlTags } from '../../../src/core/app-signal.js';
 import type { BlockingEpisodeFinding, DeadlockFinding, Finding } from '../../../src/core/finding.js';
+import type { DeadlockReport } from '../../../src/core/log-event.js';
+import { normalizeQuery } from '../../../src/core/query-normalizer.js';
 import { prependSqlTags } from '../../../src/core/sql-comment-tags.js';
+import { PostgresTarget } from '../../../src/agent/targets/postgres/postgres-target.js';
+import { createPostgresServerLog } from '../../../src/agent/targets/postgres/server-log.js';
 import { openTargetWatch } from '../../../src/watch-deps.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
@@ -102,6 +106,50 @@ describe.skipIf(logDirectory === '')('sqlcommenter tags read back by the agent',
     const live = findings.find((f): f is DeadlockFinding => f.kind === 'deadlock' && f.source === 'live');
     if (live !== undefined) {
       expect(live.processes.map((p) => p.tags)).toEqual(expect.arrayContaining([CHECKOUT, RESTOCK]));
+    }
+  });
+
+  it('reads the same tags off the stderr and csvlog files of that deadlock (the ServerLogSource, each format)', async () => {
+    const target = PostgresTarget.create(db.url, { name: 'shop-db' });
+    try {
+      for (const format of ['stderr', 'csvlog'] as const) {
+        const reports: DeadlockReport[] = [];
+        const stopLog = new AbortController();
+        const following = createPostgresServerLog({
+          path: logDirectory,
+          format,
+          // stderr: the prefix is read from the server, as watch does.
+          prefix: null,
+          fromStart: true,
+          normalizeQuery: (sql) => normalizeQuery(sql),
+          target: {
+            database: db.name,
+            relationNames: (refs, abort) => target.relationNames(refs, abort),
+            ready: () => target.ready(),
+          },
+        }).follow(
+          {
+            onDeadlock: (report) => {
+              reports.push(report);
+              stopLog.abort();
+            },
+            onSignal: () => undefined,
+            onProblem: () => undefined,
+          },
+          stopLog.signal,
+        );
+        const timer = setTimeout(() => {
+          stopLog.abort();
+        }, 15_000);
+        await following;
+        clearTimeout(timer);
+        expect(reports.map((r) => r.processes.map((p) => p.tags)), format).toEqual([
+          expect.arrayContaining([CHECKOUT, RESTOCK]),
+        ]);
+        expect(reports[0]?.processes.every((p) => p.query?.startsWith('UPDATE ')), format).toBe(true);
+      }
+    } finally {
+      await target.close();
     }
   });
 
