@@ -3,6 +3,7 @@ import { registerAgentCommand } from './cli/commands/agent-command.js';
 import { registerAnalyzeCommand } from './cli/commands/analyze-command.js';
 import { registerChannelCommand } from './cli/commands/channel-command.js';
 import { registerConfigCommand } from './cli/commands/config-command.js';
+import { registerDeployCommand } from './cli/commands/deploy-command.js';
 import { registerDemoCommand } from './cli/commands/demo-command.js';
 import { registerIncidentCommand } from './cli/commands/incident-command.js';
 import { registerIncidentsCommand } from './cli/commands/incidents-command.js';
@@ -33,6 +34,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerDemoCommand(program, async () => ({ runSeedDemo: (await import('../demo/seed-scenario.js')).runSeedDemo }));
   registerIncidentsCommand(program);
   registerIncidentCommand(program);
+  registerDeployCommand(program);
   registerOnCallCommand(program);
   registerChannelCommand(program, async () => ({
     notifiers: (await import('./notify/notifier-registry.js')).createNotifierRegistry(),
