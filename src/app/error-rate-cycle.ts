@@ -99,13 +99,15 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
     }
     return rule;
   };
-  // One read for every service: as far back as the longest window and look-back configured.
-  let span = ERROR_RATE_DEFAULTS.windowMs + ERROR_RATE_DEFAULTS.baselineMs;
+  // One read of every service's window (as long as the longest configured); the look-back is read
+  // only for the routes that need it — a failure in their window, or a rule pending or firing — so
+  // a healthy fleet costs one small read per cycle, not 30 minutes of rollups and their user sets.
+  let windowMs = ERROR_RATE_DEFAULTS.windowMs;
   for (const s of [null, ...input.services.values()]) {
     const r = errorRateRuleFor(input.overrides, s);
-    if (r.enabled) span = Math.max(span, r.windowMs + r.baselineMs);
+    if (r.enabled) windowMs = Math.max(windowMs, r.windowMs);
   }
-  const since = now - span;
+  const since = now - windowMs;
   const recent = await readRollups(tx.signals, { since, until: now + 1 });
   const byRoute = new Map<string, RouteRollup[]>();
   for (const r of recent) {
@@ -117,7 +119,7 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
 
   const known = new Map(input.states.filter((s) => s.rule === ERROR_RATE_RULE).map((s) => [s.key, s]));
   const refs = new Map<string, RouteRef>();
-  for (const ref of activeRoutes(recent, span, now)) refs.set(errorRateStateKey(ref), ref);
+  for (const ref of activeRoutes(recent, windowMs, now)) refs.set(errorRateStateKey(ref), ref);
   for (const s of known.values()) if (s.phase !== 'ok') refs.set(s.key, refOf(s));
 
   const changes: RuleState[] = [];
@@ -125,16 +127,16 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
     const ref = refs.get(key) as RouteRef;
     const rule = ruleOf(ref.service);
     const previous = known.get(key);
-    let rollups = byRoute.get(key) ?? [];
+    const windowed = byRoute.get(key) ?? [];
     // Quiet, and not one failure in its window: nothing can change.
-    if ((previous === undefined || previous.phase === 'ok') && !rollups.some((r) => r.failures > 0 && inWindow(r, rule.windowMs, now))) continue;
+    if ((previous === undefined || previous.phase === 'ok') && !windowed.some((r) => r.failures > 0 && inWindow(r, rule.windowMs, now))) continue;
     const prev = previous ?? stateFor(ref, now);
     const until = baselineEnd(rule, prev, now);
-    if (until - rule.baselineMs < since) {
-      // A look-back frozen at an older onset: read what the shared read did not cover.
-      const older = await readRollups(tx.signals, { since: until - rule.baselineMs, until: since, service: ref.service, method: ref.method, route: ref.route });
-      rollups = [...older, ...rollups];
-    }
+    // The look-back (until − baselineMs, until], up to where the shared read began.
+    const lookBack = until - rule.baselineMs < since
+      ? await readRollups(tx.signals, { since: until - rule.baselineMs, until: Math.min(since, until + 1), service: ref.service, method: ref.method, route: ref.route })
+      : [];
+    const rollups = [...lookBack, ...windowed];
     const m = measureErrorRate(rule, ref, rollups, { now, baselineUntil: until });
     const step = stepRule(prev, m, rule, now);
     counts.evaluated += 1;
