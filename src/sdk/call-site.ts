@@ -74,7 +74,9 @@ export class CallSiteLocator {
   #format(path: string, line: number): string {
     const rel = relative(this.#appRoot, path);
     const shown = rel.startsWith('..') || isAbsolute(rel) ? path : rel;
-    return `${shown.split(sep).join('/')}:${line}`;
+    // The server keeps 512 characters of a call site: keep the end (file and line) of a long path.
+    const site = `${shown.split(sep).join('/')}:${line}`;
+    return site.length <= 512 ? site : `…${site.slice(site.length - 511)}`;
   }
 
   #capture(below: StackFn, prepare: typeof Error.prepareStackTrace | undefined): unknown {

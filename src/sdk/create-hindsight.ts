@@ -32,7 +32,7 @@ export interface HindsightOptions {
   readonly appRoot?: string;
   /** A batch leaves at least this often while events wait (1000 ms). */
   readonly flushIntervalMs?: number;
-  /** Events per request to the server (500). */
+  /** Events per request to the server (500; at most 5,000). */
   readonly maxBatch?: number;
   /** Events kept while the server is unreachable; beyond it the oldest are dropped and counted (10,000). */
   readonly maxBuffer?: number;
@@ -106,8 +106,10 @@ const eventsUrl = (endpoint: string): string => {
  * startup); after that nothing the SDK does throws into the app: problems go to `onError`.
  */
 export const createHindsight = (options: HindsightOptions): Hindsight => {
-  if (typeof options.service !== 'string' || options.service.trim() === '') {
-    throw new TypeError('createHindsight: service is required: the name of this app (e.g. "shop")');
+  if (typeof options.service !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.service)) {
+    throw new TypeError(
+      `createHindsight: service must name this app in 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit, e.g. "shop" (got ${JSON.stringify(options.service)})`,
+    );
   }
   if (typeof options.token !== 'string' || options.token === '') {
     throw new TypeError(
@@ -144,7 +146,8 @@ export const createHindsight = (options: HindsightOptions): Hindsight => {
     url,
     token: options.token,
     service,
-    maxBatch: Math.floor(positive('maxBatch', options.maxBatch, 500)),
+    // The server takes at most 5,000 events per batch.
+    maxBatch: Math.min(5000, Math.floor(positive('maxBatch', options.maxBatch, 500))),
     maxBuffer: Math.floor(positive('maxBuffer', options.maxBuffer, 10_000)),
     flushIntervalMs: positive('flushIntervalMs', options.flushIntervalMs, 1000),
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 10_000),

@@ -73,7 +73,10 @@ export const instrumentPgModule = (pg: PgModuleLike, hooks: PgHooks): (() => voi
   const normalize = (text: string): string => {
     const known = normalized.get(text);
     if (known !== undefined) return known;
-    const query = normalizeQuery(parseSqlTags(text).sql, { maxLength: MAX_QUERY_CHARS });
+    const query = normalizeQuery(parseSqlTags(text).sql, { maxLength: MAX_QUERY_CHARS }).replaceAll(
+      '\u0000',
+      '',
+    );
     if (normalized.size >= NORMALIZED_LIMIT) normalized.clear();
     normalized.set(text, query);
     return query;

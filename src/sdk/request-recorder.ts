@@ -12,6 +12,17 @@ export interface RecorderDeps {
   readonly bug: (error: unknown) => void;
 }
 
+/**
+ * Text is cut to what the server accepts (`POST /api/v1/events`: route and call site 512, error class
+ * and job 200, release 100) and NUL characters dropped, so one odd value never costs an event.
+ */
+export const clip = (text: string, max: number): string => {
+  const clean = text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
+  return clean.length <= max ? clean : clean.slice(0, max);
+};
+const clipOrNull = (text: string | null, max: number): string | null =>
+  text === null ? null : clip(text, max);
+
 /** A request being timed: its scope and when it began (performance.now()). */
 export interface OpenRequest {
   readonly scope: RequestScope;
@@ -47,12 +58,12 @@ export class RequestRecorder {
         kind: 'request',
         at: this.#deps.now(),
         method: scope.method,
-        route: scope.route(),
+        route: clip(scope.route(), 512) || '/',
         status,
         durationMs,
         user: scope.user,
-        errorClass,
-        release: this.#deps.release(),
+        errorClass: clipOrNull(errorClass, 200),
+        release: clipOrNull(this.#deps.release(), 100),
         sqlFailures: scope.sqlFailures,
       });
     } catch (bug) {
@@ -70,8 +81,8 @@ export class RequestRecorder {
     this.#deps.emit({
       kind: 'query_failure',
       at: this.#deps.now(),
-      job: scope?.kind === 'job' ? scope.name : null,
-      release: this.#deps.release(),
+      job: scope?.kind === 'job' ? clip(scope.name, 200) : null,
+      release: clipOrNull(this.#deps.release(), 100),
       failure,
     });
   }
