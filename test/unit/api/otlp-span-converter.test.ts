@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { convertSpans, hashUserId } from '../../../src/api/integrations/otlp/otlp-span-converter.js';
+import { convertSpans, hashUserId, type HeldFailure } from '../../../src/api/integrations/otlp/otlp-span-converter.js';
 import { decodeTraceRequest } from '../../../src/api/integrations/otlp/otlp-trace-decoder.js';
 import type { AppEvent, QueryFailure, RequestOutcome } from '../../../src/core/app-signal.js';
 import { createUserHasher } from '../../../src/sdk/user-hash.js';
@@ -222,5 +222,47 @@ describe('convertSpans', () => {
     expect(events).toEqual([]);
     expect(rejected).toBe(1);
     expect(problems).toEqual(['server span "GET": no http.response.status_code (or http.status_code) between 100 and 599']);
+  });
+});
+
+describe('convertSpans across batches (a request split by the BatchSpanProcessor)', () => {
+  const server = (id: string, route: string) =>
+    span({ id, kind: SERVER, attrs: { 'http.request.method': 'POST', 'http.response.status_code': 500, 'http.route': route }, to: 50 });
+  const failed = (id: string, parent: string, sqlstate = '40P01', from = 5) =>
+    span({ id, parent, kind: CLIENT, error: true, from, to: from + 1, attrs: { 'db.system.name': 'postgresql', 'db.query.text': 'UPDATE t SET x = 1', 'db.response.status_code': sqlstate } });
+  const decode = (request: unknown) => decodeTraceRequest(Buffer.from(JSON.stringify(request)), 'json').resourceSpans;
+  const hold = { holdMs: 15_000 };
+
+  it('holds a failure whose parent is not in its batch and joins it to the request when the server span comes', () => {
+    const first = convertSpans(decode(batch([failed('d1', 'b1')])), { ...hold, now: 1000 });
+    expect(first.events).toEqual([]);
+    expect(first.held).toMatchObject([{ awaitedSpanId: '00000000000000b1', heldAt: 1000 }]);
+
+    // The next batch brings the middleware span above it, whose parent (the server span) comes later still.
+    const second = convertSpans(decode(batch([span({ id: 'b1', parent: 'a1', kind: INTERNAL, attrs: {} })])), { ...hold, held: first.held, now: 6000 });
+    expect(second.events).toEqual([]);
+    expect(second.held).toMatchObject([{ awaitedSpanId: '00000000000000a1', heldAt: 1000 }]);
+
+    const third = convertSpans(decode(batch([failed('d2', 'a1', '55P03', 1), server('a1', '/checkout')])), { ...hold, held: second.held, now: 11_000 });
+    expect(third.held).toEqual([]);
+    expect(third.events).toEqual([expect.objectContaining({ kind: 'request', route: '/checkout', sqlFailures: [expect.objectContaining({ sqlstate: '55P03' }), expect.objectContaining({ sqlstate: '40P01' })] })]);
+  });
+
+  it('gives a held failure up as a query failure once it waited holdMs, and never holds without holdMs', () => {
+    const first = convertSpans(decode(batch([failed('d1', 'b1')])), { ...hold, now: 1000 });
+    const later = convertSpans(decode(batch([])), { ...hold, held: first.held, now: 16_000 });
+    expect(later.held).toEqual([]);
+    expect(later.events).toEqual([expect.objectContaining({ kind: 'query_failure', job: null, failure: expect.objectContaining({ sqlstate: '40P01' }) as unknown })]);
+
+    const unheld = convertSpans(decode(batch([failed('d1', 'b1')])));
+    expect(unheld.held).toEqual([]);
+    expect(queryFailures(unheld.events)).toHaveLength(1);
+  });
+
+  it('keeps at most maxHeld, giving the oldest up first', () => {
+    const first = convertSpans(decode(batch([failed('d1', 'b1', '40P01')])), { ...hold, now: 1000 });
+    const second = convertSpans(decode(batch([failed('d2', 'b2', '40001')])), { ...hold, held: first.held, now: 2000, maxHeld: 1 });
+    expect(second.held.map((h: HeldFailure) => h.fallback.failure.sqlstate)).toEqual(['40001']);
+    expect(queryFailures(second.events).map((f) => f.failure.sqlstate)).toEqual(['40P01']);
   });
 });

@@ -167,4 +167,53 @@ describe('POST /v1/traces', () => {
     expect(r.received.batches).toEqual([]);
     expect((await post(r, recordedProtobuf, PROTO)).status).toBe(200);
   });
+
+  it('joins a failed statement to its request when the server span comes in the next export, and gives it up after 15 s', async () => {
+    const r = await createOtlpReceiver();
+    const at = (ms: number) => String(1_764_527_000_000_000_000n + BigInt(ms) * 1_000_000n);
+    const resource = { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] };
+    const pgSpan = (spanId: string, parentSpanId: string) => ({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId,
+      parentSpanId,
+      name: 'pg.query:UPDATE',
+      kind: 3,
+      startTimeUnixNano: at(1),
+      endTimeUnixNano: at(2),
+      attributes: [
+        { key: 'db.system.name', value: { stringValue: 'postgresql' } },
+        { key: 'db.response.status_code', value: { stringValue: '40P01' } },
+      ],
+      status: { code: 2 },
+    });
+    const serverSpan = {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'a000000000000001',
+      name: 'POST',
+      kind: 2,
+      startTimeUnixNano: at(0),
+      endTimeUnixNano: at(3),
+      attributes: [
+        { key: 'http.request.method', value: { stringValue: 'POST' } },
+        { key: 'http.route', value: { stringValue: '/checkout' } },
+        { key: 'http.response.status_code', value: { intValue: 500 } },
+      ],
+    };
+    const exportOf = (spans: unknown[]) => JSON.stringify({ resourceSpans: [{ resource, scopeSpans: [{ spans }] }] });
+
+    expect((await post(r, exportOf([pgSpan('d000000000000001', 'a000000000000001')]), JSON_TYPE)).status).toBe(200);
+    expect(r.received.events).toEqual([]);
+    r.clock.advance(5000);
+    await post(r, exportOf([serverSpan]), JSON_TYPE);
+    expect(r.received.events).toEqual([expect.objectContaining({ kind: 'request', status: 500, sqlFailures: [expect.objectContaining({ sqlstate: '40P01' })] })]);
+
+    // A failure whose request never comes.
+    await post(r, exportOf([pgSpan('d000000000000002', 'a000000000000009')]), JSON_TYPE);
+    r.clock.advance(14_999);
+    await post(r, '{}', JSON_TYPE);
+    expect(r.received.events).toHaveLength(1);
+    r.clock.advance(1);
+    await post(r, '{}', JSON_TYPE);
+    expect(r.received.events.map((e) => e.kind)).toEqual(['request', 'query_failure']);
+  });
 });

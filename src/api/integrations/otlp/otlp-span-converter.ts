@@ -20,11 +20,29 @@ import { SPAN_KIND_SERVER, STATUS_CODE_ERROR, type OtlpAttributes, type OtlpReso
  *   event (0.76 sets no status-code attribute on the span); query from `db.query.text` | `db.statement`,
  *   sqlcommenter tags stripped, normalized; call site from `code.file.path` + `code.line.number` |
  *   `code.filepath` + `code.lineno`, else the statement's `callsite` tag. It joins the request whose
- *   server span is its nearest server ancestor in the batch (parent chain), else it is a
- *   `QueryFailure` (job from the `job` tag). A failed span without any SQLSTATE (a refused
+ *   server span is its nearest server ancestor (parent chain); with no server span above it, it is
+ *   a `QueryFailure` (job from the `job` tag). A failed span without any SQLSTATE (a refused
  *   connection) is no SQL failure and is left out.
  * Other spans are ignored. A server span without a status code is rejected (counted, with a reason).
+ *
+ * A span ends before its parent, so the BatchSpanProcessor may export a request's failed statement
+ * in one batch and its server span in the next. A failure whose chain breaks at a span missing from
+ * the batch is therefore *held* (returned in `held`, passed back with the next batch) and joins the
+ * request when its ancestors arrive; held longer than `holdMs`, or pushed out by `maxHeld`, it is
+ * given up as a `QueryFailure`.
  */
+
+/** A failed statement waiting for the spans above it (an earlier batch had it, not them). */
+export interface HeldFailure {
+  readonly traceId: string;
+  /** The ancestor span that was missing, where the parent chain continues. */
+  readonly awaitedSpanId: string;
+  /** When it was first held (the receiver's clock). */
+  readonly heldAt: number;
+  readonly start: bigint;
+  /** What it becomes when no request claims it. */
+  readonly fallback: QueryFailure;
+}
 
 export interface ConvertedSpans {
   readonly events: AppEvent[];
@@ -32,6 +50,19 @@ export interface ConvertedSpans {
   readonly rejected: number;
   /** Why, for the first few. */
   readonly problems: string[];
+  /** Failures still waiting for their ancestors: pass them with the next batch. */
+  readonly held: HeldFailure[];
+}
+
+export interface ConvertOptions {
+  /** Failures held from earlier batches. */
+  readonly held?: readonly HeldFailure[];
+  /** The receiver's clock, for holding. Default 0 (with the default holdMs 0: nothing is held). */
+  readonly now?: number;
+  /** How long a failure waits for its ancestors. Default 0: not at all. */
+  readonly holdMs?: number;
+  /** At most this many held; the oldest beyond are given up. Default 10,000. */
+  readonly maxHeld?: number;
 }
 
 const MAX_PROBLEMS = 5;
@@ -145,8 +176,18 @@ const requestOf = (located: Located): RequestDraft | string => {
   };
 };
 
-/** The resource spans of one export request → AppEvents, in the order the spans came. */
-export function convertSpans(resourceSpans: readonly OtlpResourceSpans[]): ConvertedSpans {
+type Above = { readonly request: RequestDraft } | { readonly missing: string } | { readonly none: true };
+
+const byStart = (x: { readonly start: bigint }, y: { readonly start: bigint }): number => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0);
+
+/**
+ * The resource spans of one export request → AppEvents, in the order the spans came (query failures
+ * given up from the held ones last).
+ */
+export function convertSpans(resourceSpans: readonly OtlpResourceSpans[], options: ConvertOptions = {}): ConvertedSpans {
+  const now = options.now ?? 0;
+  const holdMs = options.holdMs ?? 0;
+  const maxHeld = options.maxHeld ?? 10_000;
   const byId = new Map<string, Located>();
   const located: Located[] = [];
   for (const rs of resourceSpans) {
@@ -171,35 +212,58 @@ export function convertSpans(resourceSpans: readonly OtlpResourceSpans[]): Conve
     } else requests.set(entry, draft);
   }
 
-  /** The nearest server span above `span` in the batch, if it became a request. */
-  const requestAbove = (span: OtlpSpan): RequestDraft | null => {
-    let parentId = span.parentSpanId;
+  /** Up the parent chain from `parentId` in the batch: the nearest server span's request, the first missing span, or none. */
+  const above = (traceId: string, from: string | null): Above => {
+    let parentId = from;
     for (let hops = 0; parentId !== null && hops < MAX_PARENT_HOPS; hops++) {
-      const parent = byId.get(`${span.traceId}/${parentId}`);
-      if (parent === undefined) return null;
-      if (isHttpServer(parent.span)) return requests.get(parent) ?? null;
+      const parent = byId.get(`${traceId}/${parentId}`);
+      if (parent === undefined) return { missing: parentId };
+      if (isHttpServer(parent.span)) {
+        const request = requests.get(parent);
+        return request === undefined ? { none: true } : { request };
+      }
       parentId = parent.span.parentSpanId;
     }
-    return null;
+    return { none: true };
   };
 
   const events: AppEvent[] = [];
   const orphans = new Map<Located, QueryFailure>();
+  const held: HeldFailure[] = [];
+  const givenUp: QueryFailure[] = [];
+  /** A failure whose chain broke at `missing`: held while it may wait, else given up. */
+  const hold = (failure: Omit<HeldFailure, 'awaitedSpanId'>, missing: string): boolean => {
+    if (failure.heldAt + holdMs <= now) return false;
+    held.push({ ...failure, awaitedSpanId: missing });
+    return true;
+  };
+
+  for (const earlier of options.held ?? []) {
+    const found = above(earlier.traceId, earlier.awaitedSpanId);
+    if ('request' in found) found.request.sqlFailures.push({ start: earlier.start, failure: earlier.fallback.failure });
+    else if (!('missing' in found && hold(earlier, found.missing))) givenUp.push(earlier.fallback);
+  }
   for (const entry of located) {
     const pg = sqlFailureOf(entry.span);
     if (pg === null) continue;
-    const request = requestAbove(entry.span);
-    if (request !== null) request.sqlFailures.push({ start: entry.span.startNanos, failure: pg.failure });
-    else orphans.set(entry, { kind: 'query_failure', service: entry.service, at: nanosToMs(entry.span.endNanos), job: pg.job, release: entry.release, failure: pg.failure });
+    const found = above(entry.span.traceId, entry.span.parentSpanId);
+    if ('request' in found) {
+      found.request.sqlFailures.push({ start: entry.span.startNanos, failure: pg.failure });
+      continue;
+    }
+    const fallback: QueryFailure = { kind: 'query_failure', service: entry.service, at: nanosToMs(entry.span.endNanos), job: pg.job, release: entry.release, failure: pg.failure };
+    if (!('missing' in found && hold({ traceId: entry.span.traceId, heldAt: now, start: entry.span.startNanos, fallback }, found.missing))) orphans.set(entry, fallback);
   }
+  // Beyond the bound, the oldest are given up.
+  held.sort((x, y) => x.heldAt - y.heldAt);
+  for (const dropped of held.splice(0, Math.max(0, held.length - maxHeld))) givenUp.push(dropped.fallback);
+
   for (const entry of located) {
     const draft = requests.get(entry);
-    if (draft !== undefined) {
-      const sqlFailures = [...draft.sqlFailures].sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0)).map((f) => f.failure);
-      events.push({ ...draft.outcome, sqlFailures });
-    }
+    if (draft !== undefined) events.push({ ...draft.outcome, sqlFailures: [...draft.sqlFailures].sort(byStart).map((f) => f.failure) });
     const orphan = orphans.get(entry);
     if (orphan !== undefined) events.push(orphan);
   }
-  return { events, rejected, problems };
+  events.push(...givenUp);
+  return { events, rejected, problems, held };
 }

@@ -4,13 +4,19 @@ import type { Context } from 'hono';
 import { defineRoute, type AnyRoute, type ApiEnv } from '../../route-registry.js';
 import { errorBodySchema } from '../../schemas/common-schemas.js';
 import type { AppEventReceiver } from '../inbound-ports.js';
-import { convertSpans } from './otlp-span-converter.js';
+import { convertSpans, type HeldFailure } from './otlp-span-converter.js';
 import { decodeTraceRequest, encodeExportResponse, encodeRpcStatus, OtlpDecodeError, type OtlpEncoding } from './otlp-trace-decoder.js';
 
 const gunzipAsync = promisify(gunzip);
 
 /** Default largest body, compressed or inflated: 8 MiB (an OTel batch of 512 spans is far below). */
 export const DEFAULT_MAX_OTLP_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * How long a failed statement waits for its request's server span from a later batch: the
+ * BatchSpanProcessor exports every 5 s by default (and whenever 512 spans are queued).
+ */
+export const DEFAULT_OTLP_HOLD_MS = 15_000;
 
 /** gRPC codes, which OTLP/HTTP's google.rpc.Status carries. */
 const GRPC_INVALID_ARGUMENT = 3;
@@ -44,8 +50,15 @@ export const otlpTracesRoute = (deps: {
   readonly events: AppEventReceiver;
   readonly now: () => number;
   readonly maxBodyBytes?: number;
+  readonly holdMs?: number;
 }): AnyRoute => {
   const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_OTLP_BODY_BYTES;
+  const holdMs = deps.holdMs ?? DEFAULT_OTLP_HOLD_MS;
+  /**
+   * Failures whose server span has not arrived yet (see convertSpans). In this process only: with
+   * several replicas, a request split across two of them counts its failure outside a request.
+   */
+  let held: readonly HeldFailure[] = [];
   return defineRoute({
     method: 'post',
     path: '/v1/traces',
@@ -97,8 +110,11 @@ export const otlpTracesRoute = (deps: {
         if (error instanceof OtlpDecodeError) return problem(c, encoding, 400, GRPC_INVALID_ARGUMENT, error.message);
         throw error;
       }
-      const converted = convertSpans(decoded.resourceSpans);
-      if (converted.events.length > 0) await deps.events.ingestEvents(converted.events, deps.now());
+      const now = deps.now();
+      // Read and replaced with no await in between, so concurrent exports do not lose held failures.
+      const converted = convertSpans(decoded.resourceSpans, { held, now, holdMs });
+      held = converted.held;
+      if (converted.events.length > 0) await deps.events.ingestEvents(converted.events, now);
       const rejectedSpans = decoded.malformedSpans + converted.rejected;
       const problems = [...decoded.problems, ...converted.problems];
       return reply(c, encoding, 200, encodeExportResponse(encoding, rejectedSpans === 0 ? null : { rejectedSpans, errorMessage: problems.join('; ') }));
