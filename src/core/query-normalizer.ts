@@ -11,7 +11,7 @@ import type { SqlToken } from './sql-lexer.js';
  *    `$n` keeps one new number and the result is dense from `$1`;
  *  - a list of two or more constants in `IN (…)` or `ARRAY[…]` becomes `IN ($1 /*, ... *\/)` —
  *    PostgreSQL 18's squashed form — so `IN (1,2)` and `IN (1,2,3)` group together;
- *  - comments are dropped, whitespace squeezed to one space, keyword case kept.
+ *  - comments are dropped, whitespace squeezed to one space (none before `;`), keyword case kept.
  * It never throws, runs in linear time, reads at most `maxInputChars` of input and returns at most
  * `maxLength` characters (cut at a token boundary, then ` …`). It is idempotent.
  */
@@ -137,7 +137,9 @@ const render = (items: readonly Item[]): string[] => {
     const first = text[0] ?? ' ';
     const loneDollar = previous === '$' && first !== '$';
     const glued = previous !== '' && !loneDollar && isIdentChar(previous.at(-1) ?? ' ') && isIdentChar(first);
-    pieces.push(previous !== '' && (item.spaced || glued) ? ` ${text}` : text);
+    // `x;`, `x ;` and `x /*tags*/;` (sqlcommenter tags written last) are one statement.
+    const ends = item.kind === 'punct' && text === ';';
+    pieces.push(previous !== '' && ((item.spaced && !ends) || glued) ? ` ${text}` : text);
     previous = text;
   }
   return pieces;

@@ -61,6 +61,9 @@ describe('sqlcommenter tags', () => {
       `${plain} ${formatSqlTags(other)}`,
       `${plain} ${formatSqlTags(tags).slice(0, 30)}`,
     ];
+    // Written last before the statement's `;`, as sqlcommenter libraries do.
+    const ended = [`${plain};`, `${plain} ${formatSqlTags(tags)};`, `${prependSqlTags(plain, other)} ;`];
+    expect(new Set(ended.map((v) => fingerprints.of(v)))).toEqual(new Set(['UPDATE inventory SET stock = stock - $1 WHERE product_id = $2;']));
     const seen = new Set(variants.map((v) => fingerprints.of(v)));
     expect([...seen]).toEqual(['UPDATE inventory SET stock = stock - $1 WHERE product_id = $2']);
     expect(new Set(variants.map((v) => normalizeQuery(v))).size).toBe(1);
