@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AlertRule } from '../../core/alert-rule.js';
+import type { ErrorRateRule } from '../../core/error-rate-rule.js';
 import type { RuleState } from '../../core/rule-state.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
@@ -8,9 +9,9 @@ import { nameSchema, severitySchema } from '../schemas/common-schemas.js';
 /** What the API needs to show the rules in effect (app/'s RuleQueries). */
 export interface RuleQueries {
   /** The built-in rules with the configuration's top-level overrides. */
-  listRules(): readonly AlertRule[];
+  listRules(): readonly (AlertRule | ErrorRateRule)[];
   /** The rules in force for a service and, when named, one of its targets. */
-  effectiveRules(service: string | null, target?: string | null): Promise<readonly AlertRule[]>;
+  effectiveRules(service: string | null, target?: string | null): Promise<readonly (AlertRule | ErrorRateRule)[]>;
   /** Where every rule stands for every target. */
   states(): Promise<readonly RuleState[]>;
 }
@@ -32,13 +33,16 @@ const ruleStateListSchema = z.object({ states: z.array(ruleStateSchema) });
 const ruleSchema = z.object({
   name: z.string(),
   description: z.string(),
-  unit: z.enum(['deadlocks', 'seconds', 'waiters']),
+  unit: z.enum(['deadlocks', 'seconds', 'waiters', 'ratio']),
   enabled: z.boolean(),
   threshold: z.number(),
   resolveThreshold: z.number(),
   windowMs: z.number(),
   forMs: z.number(),
   severity: severitySchema,
+  baselineMs: z.number().optional().meta({ description: 'error_rate: how far back its baseline looks, before the window.' }),
+  baselineFactor: z.number().optional().meta({ description: 'error_rate: the value is the ratio less this many times the baseline.' }),
+  minRequests: z.number().optional().meta({ description: 'error_rate: requests in the window below which it never fires.' }),
 });
 
 const ruleListSchema = z.object({ rules: z.array(ruleSchema) });

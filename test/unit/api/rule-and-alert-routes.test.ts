@@ -27,6 +27,15 @@ describe('rules and alerts', () => {
     expect(errorOf(await h.call('GET', '/api/v1/rules?service=no%20such', { token: h.secrets.viewer })).message).toMatch(/^query\.service: /);
   });
 
+  it('shows the app\'s error_rate rule with its baseline settings, and a service\'s override of it', async () => {
+    const h = await createApiHarness();
+    const builtIn = (await h.call('GET', '/api/v1/rules', { token: h.secrets.viewer })).body as { rules: RuleView[] };
+    expect(builtIn.rules.find((r) => r.name === 'error_rate')).toMatchObject({ unit: 'ratio', threshold: 0.1, resolveThreshold: 0.05, windowMs: 60_000, baselineMs: 1_800_000, baselineFactor: 2, minRequests: 20 });
+    await h.call('PUT', '/api/v1/services/shop', { token: h.secrets.admin, body: { rules: { error_rate: { threshold: 0.3, severity: 'critical' } } } });
+    const forService = (await h.call('GET', '/api/v1/rules?service=shop', { token: h.secrets.viewer })).body as { rules: RuleView[] };
+    expect(forService.rules.find((r) => r.name === 'error_rate')).toMatchObject({ threshold: 0.3, resolveThreshold: 0.05, severity: 'critical' });
+  });
+
   it('from a pushed deadlock to a firing rule alert, an incident with its evidence, and the rule state', async () => {
     const h = await createApiHarness();
     await h.call('PUT', '/api/v1/targets/shop-db', { token: h.secrets.admin, body: { url: 'postgres://db/shop', service: 'shop' } });
