@@ -98,6 +98,11 @@ export interface DatabaseCounters {
   readonly rollbacks: number;
   readonly deadlocks: number;
   readonly conflicts: number;
+  /** Bytes written to temporary files by queries (sorts, hashes spilling past work_mem); absent from older agents. */
+  readonly tempBytes?: number;
+  /** Buffer reads found in shared buffers, and those that went to the OS: the cache hit ratio. */
+  readonly blocksHit?: number;
+  readonly blocksRead?: number;
 }
 
 /** `pg_stat_statements` figures for one normalized statement: what changed since the previous sample. */
@@ -117,6 +122,8 @@ export interface Sample {
   readonly serverMs: number;
   /** The server's clock when the sample was taken (epoch ms): ages without agent/server clock skew. */
   readonly serverNow?: number;
+  /** The server's `max_connections` (connections in use are the client backends of `sessions`). */
+  readonly maxConnections?: number;
   readonly sessions: readonly SessionSnapshot[];
   readonly lockWaits: readonly LockWait[];
   readonly counters: readonly DatabaseCounters[];

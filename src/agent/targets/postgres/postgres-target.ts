@@ -217,6 +217,7 @@ export class PostgresTarget implements TargetReader {
         target: this.name,
         takenAt,
         serverNow: counters.server_now,
+        maxConnections: counters.max_connections,
         serverMs:
           (sessions.rows[0]?.server_ms ?? 0) +
           (lockWaits?.server_ms ?? 0) +
@@ -249,6 +250,7 @@ export class PostgresTarget implements TargetReader {
     }
     this.#deltas ??= new StatementDeltas({
       schema: connection.statements.schema,
+      resetTime: connection.statements.resetTime,
       sql: this.#sqlFiles(),
       normalize: this.#normalize,
     });

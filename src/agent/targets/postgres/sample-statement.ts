@@ -31,12 +31,15 @@ export function composeSampleQueries(sql: SqlFiles, serverVersionNum: number): S
     lockWaits: jsonStatement(serverVersionNum >= 140000 ? sql['lock-waits'] : sql['lock-waits-pg13']),
     counters: jsonStatement(sql['database-counters'], [
       "date_part('epoch', statement_timestamp()) * 1000 AS server_now",
+      // A setting read from memory (no catalog access); it changes only with a restart.
+      "current_setting('max_connections')::int4 AS max_connections",
     ]),
   };
 }
 
 export interface CountersStatementRow extends JsonStatementRow<CountersRow> {
   readonly server_now: number;
+  readonly max_connections: number;
 }
 
 /** A row of sessions.sql. */
@@ -82,6 +85,9 @@ interface CountersRow {
   readonly rollbacks: number;
   readonly deadlocks: number;
   readonly conflicts: number;
+  readonly temp_bytes: number;
+  readonly blocks_hit: number;
+  readonly blocks_read: number;
 }
 
 /**
@@ -161,5 +167,8 @@ export function toCounters(row: CountersRow): DatabaseCounters {
     rollbacks: row.rollbacks,
     deadlocks: row.deadlocks,
     conflicts: row.conflicts,
+    tempBytes: row.temp_bytes,
+    blocksHit: row.blocks_hit,
+    blocksRead: row.blocks_read,
   };
 }

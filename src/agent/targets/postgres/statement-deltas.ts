@@ -10,6 +10,11 @@ interface Totals {
   readonly rows: number;
 }
 
+interface StatementsResult extends JsonStatementRow<StatementRow> {
+  /** Epoch ms of the last full `pg_stat_statements_reset()`; absent before 1.9. */
+  readonly stats_reset?: number | null;
+}
+
 interface StatementRow {
   readonly query_id: string;
   readonly calls: number;
@@ -21,7 +26,8 @@ interface StatementRow {
 const MIN_VERSION = [1, 8] as const;
 
 export type StatementsAvailability =
-  | { readonly kind: 'available'; readonly schema: string }
+  /** `resetTime`: 1.9+ (PostgreSQL 14) has pg_stat_statements_info.stats_reset. */
+  | { readonly kind: 'available'; readonly schema: string; readonly resetTime: boolean }
   | { readonly kind: 'unavailable'; readonly reason: string };
 
 /**
@@ -46,31 +52,42 @@ export async function probeStatements(client: pg.Client, sql: SqlFiles): Promise
     if (!isServerRefusal(error)) throw error;
     return { kind: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
   }
-  return { kind: 'available', schema: found.schema };
+  return { kind: 'available', schema: found.schema, resetTime: major > 1 || minor >= 9 };
 }
 
 /**
  * Turns the cumulative pg_stat_statements figures into what changed since the previous read.
  * Query texts are fetched once per new query id (the texts file is not read on every sample).
+ * A full `pg_stat_statements_reset()` is seen by its time (1.9+): every entry then counts from
+ * 0, also one that ran more often after the reset than before it, which the counters alone
+ * cannot tell; a partial reset (one database, one query) falls back to counters that went down.
  */
 export class StatementDeltas {
   readonly #schema: string;
   readonly #sql: SqlFiles;
   readonly #normalize: (sql: string) => string;
+  readonly #resetTime: boolean;
   #previous: Map<string, Totals> | null = null;
+  #previousReset: number | null = null;
   #texts = new Map<string, string>();
 
-  constructor(init: { schema: string; sql: SqlFiles; normalize: (sql: string) => string }) {
+  constructor(init: { schema: string; sql: SqlFiles; normalize: (sql: string) => string; resetTime?: boolean }) {
     this.#schema = init.schema;
     this.#sql = init.sql;
     this.#normalize = init.normalize;
+    this.#resetTime = init.resetTime ?? false;
   }
 
   /** Changes since the previous call ([] on the first); the server time spent, in ms. */
   async read(client: pg.Client): Promise<{ statements: StatementStats[]; serverMs: number }> {
-    const { rows } = await client.query<JsonStatementRow<StatementRow>>({
+    const extra = this.#resetTime
+      ? [
+          "date_part('epoch', (SELECT i.stats_reset FROM @extschema@.pg_stat_statements_info AS i)) * 1000 AS stats_reset",
+        ]
+      : [];
+    const { rows } = await client.query<StatementsResult>({
       name: 'hindsight_statements',
-      text: jsonStatement(withExtensionSchema(this.#sql.statements, this.#schema)),
+      text: withExtensionSchema(jsonStatement(this.#sql.statements, extra), this.#schema),
     });
     const result = rows[0];
     if (!result) throw new Error('statements query returned no row');
@@ -79,8 +96,11 @@ export class StatementDeltas {
     for (const row of result.rows) {
       current.set(row.query_id, { calls: row.calls, totalExecMs: row.total_exec_ms, rows: row.rows });
     }
-    const changed = this.#previous === null ? [] : diff(this.#previous, current);
+    const resetAt = result.stats_reset ?? null;
+    const reset = this.#previous !== null && resetAt !== this.#previousReset;
+    const changed = this.#previous === null ? [] : diff(reset ? new Map() : this.#previous, current);
     this.#previous = current;
+    this.#previousReset = resetAt;
 
     const missing = changed.filter((c) => !this.#texts.has(c.queryId)).map((c) => c.queryId);
     if (missing.length > 0) {
