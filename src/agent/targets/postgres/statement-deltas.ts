@@ -71,7 +71,12 @@ export class StatementDeltas {
   #previousReset: number | null = null;
   #texts = new Map<string, string>();
 
-  constructor(init: { schema: string; sql: SqlFiles; normalize: (sql: string) => string; resetTime?: boolean }) {
+  constructor(init: {
+    schema: string;
+    sql: SqlFiles;
+    normalize: (sql: string) => string;
+    resetTime?: boolean;
+  }) {
     this.#schema = init.schema;
     this.#sql = init.sql;
     this.#normalize = init.normalize;
