@@ -46,6 +46,10 @@ describe('routeFromPath (the default template for plain node:http)', () => {
     expect(routeFromPath('/objects/65a1f0c2e4b0a1b2c3d4e5f6')).toBe('/objects/:id');
     expect(routeFromPath('/products/deadbeef/v2')).toBe('/products/deadbeef/v2');
     expect(routeFromPath('/health')).toBe('/health');
+    expect(routeFromPath('/v1/orders/42/')).toBe('/v1/orders/:id/');
+    expect(routeFromPath('/U/3F2A9C1E-7B4D-4E8A-9C2B-1D2E3F4A5B6C')).toBe('/U/:id');
+    expect(routeFromPath('/a/1-2-3')).toBe('/a/1-2-3');
+    expect(routeFromPath('/7')).toBe('/:id');
     expect(routeFromPath(undefined)).toBe('/');
   });
 });
