@@ -16,11 +16,13 @@ import {
   measureErrorRate,
   routeName,
 } from '../core/error-rate-rule.js';
+import { recordAlertActivity } from '../core/alert-correlation.js';
+import { OPEN_STATES } from '../core/incident.js';
 import type { RuleState } from '../core/rule-state.js';
 import { stepRule } from '../core/rule-step.js';
 import { readRollups } from './app-side-reader.js';
 import type { RecorderContext } from './incident-recorder.js';
-import { placeAlert, refreshAlert, resolveAlert } from './incident-recorder.js';
+import { placeAlert, refreshAlert, remember, resolveAlert, updateIncident } from './incident-recorder.js';
 
 /** What the error-rate part of a rule cycle did (added to the cycle's report). */
 export interface ErrorRateCounts {
@@ -78,6 +80,22 @@ const stateFor = (ref: RouteRef, now: number): RuleState => ({
  * firing routes must not mean 1,000 writes per second.
  */
 const moved = (prev: RuleState, m: ErrorRateMeasurement): boolean => Math.abs(m.value - prev.value) >= Math.max(0.02, prev.value / 4);
+
+/**
+ * How often a steadily firing error rate counts as alert activity on its incident. Its value rarely
+ * moves (no new evidence, unlike deadlocks), and correlation joins an open incident only within its
+ * grouping window (10 min by default) of the last alert activity: without this, a deadlock found
+ * 12 minutes into a checkout outage would open a second incident.
+ */
+export const KEEP_ALIVE_MS = 5 * 60_000;
+
+/** The alert still fires: the incident's grouping window counts from now (`lastAlertAt`). */
+const stillFiring = async (ctx: RecorderContext, incidentId: string): Promise<void> => {
+  const updated = await updateIncident(ctx.tx, incidentId, (current) =>
+    OPEN_STATES.includes(current.state) && current.lastAlertAt < ctx.now ? recordAlertActivity(current, null, ctx.now) : null,
+  );
+  if (updated !== null) remember(ctx, updated.after);
+};
 
 /**
  * Evaluates `error_rate` for every route with requests in its window and every route whose rule is
@@ -178,14 +196,16 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
         input.touch(placed.incident.id, ACTOR, placed.placement === 'opened');
         next = { ...next, alertId: alert.id };
       }
-    } else if (step.event === 'firing' && prev.alertId !== null && moved(prev, m)) {
+    } else if (step.event === 'firing' && prev.alertId !== null && (moved(prev, m) || now - prev.evaluatedAt >= KEEP_ALIVE_MS)) {
       const alert = await tx.alerts.get(prev.alertId);
       if (alert !== null && alert.status === 'firing') {
         const r = await refreshAlert(ctx, alert, { summary: m.summary, severity: rule.severity, evidence: [] }, ACTOR);
-        refreshed = r.changed;
-        if (r.changed) {
-          counts.refreshed += 1;
-          if (alert.incidentId !== null) input.touch(alert.incidentId, ACTOR);
+        if (r.changed) counts.refreshed += 1;
+        // Written even when the text did not change: the next keep-alive counts from this one.
+        refreshed = true;
+        if (alert.incidentId !== null) {
+          await stillFiring(ctx, alert.incidentId);
+          input.touch(alert.incidentId, ACTOR);
         }
       }
     } else if (step.event === 'resolve' && prev.alertId !== null) {

@@ -57,7 +57,7 @@ export const timelineEntry = (
 const groupCacheKey = (service: string, groupKey: string): string => `${service}\u0000${groupKey}`;
 
 /** Keeps the batch's cached correlation candidates in step with an incident it just wrote. */
-const remember = (ctx: RecorderContext, incident: Incident): void => {
+export const remember = (ctx: RecorderContext, incident: Incident): void => {
   const key = groupCacheKey(incident.service, incident.groupKey);
   const cached = ctx.groups?.get(key);
   if (cached === undefined) return;

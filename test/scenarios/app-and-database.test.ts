@@ -135,6 +135,18 @@ describe('scenario: the app and its database in one incident', () => {
     expect(detail.incident.summary).toContain('1 deadlock between POST /checkout (demo/shop/checkout.ts:88');
   });
 
+  it('a deadlock found 15 minutes into a steady checkout outage still joins its incident', async () => {
+    const world = new ShopWorld();
+    await world.setUp();
+    for (let i = 0; i < 12; i += 1) await world.step();
+    await world.deploy('v2');
+    world.broken = true;
+    for (let i = 0; i < 90; i += 1) await world.step();
+    await world.step([world.deadlockAt('late', world.clock.now() + 2 * SEC)]);
+    const detail = await expectOneIncident(world);
+    expect(detail.incident.state).toBe('triggered');
+  });
+
   it('is idempotent at the same now, and resolves after the fix deploy with its figures kept', async () => {
     const world = new ShopWorld();
     await world.setUp();
