@@ -1,0 +1,304 @@
+import type { DatabaseCounters, Sample, SessionSnapshot } from './sample.js';
+
+/**
+ * What is kept of a target's samples: one series point per target per interval (10 s by default)
+ * and the interval's top statements. Pure: the watch hands samples in, points come out when their
+ * interval closes; the store keeps them and downsampling (metrics-downsampling.ts) merges them.
+ */
+
+/** How a metric's values of several samples (or points) become one. */
+export type SeriesAggregate = 'mean' | 'max' | 'sum';
+
+/**
+ * Every stored metric and how it merges. Gauges are the mean over the samples of the interval
+ * (peaks and ages the max); counters are what was added during the interval, summed over all
+ * databases of the server. Names follow Prometheus style (unit suffixes), without a prefix.
+ */
+export const SERIES_METRICS = {
+  /** Client backends by `pg_stat_activity.state`. */
+  sessions_active: 'mean',
+  sessions_idle: 'mean',
+  sessions_idle_in_transaction: 'mean',
+  sessions_idle_in_transaction_aborted: 'mean',
+  sessions_other: 'mean',
+  /** Active backends by wait-event type: CPU is "no wait event", i.e. working. */
+  active_cpu: 'mean',
+  active_lock: 'mean',
+  active_lwlock: 'mean',
+  active_io: 'mean',
+  active_ipc: 'mean',
+  active_client: 'mean',
+  active_other: 'mean',
+  /** Backends waiting on a heavyweight lock (`pg_locks`). */
+  lock_waits: 'mean',
+  lock_waits_peak: 'max',
+  /** Client connections, the sampler's own included, against `max_connections`. */
+  connections: 'mean',
+  connections_peak: 'max',
+  max_connections: 'max',
+  longest_transaction_ms: 'max',
+  oldest_idle_in_transaction_ms: 'max',
+  commits: 'sum',
+  rollbacks: 'sum',
+  deadlocks: 'sum',
+  temp_bytes: 'sum',
+  blocks_hit: 'sum',
+  blocks_read: 'sum',
+} as const satisfies Record<string, SeriesAggregate>;
+
+export type StoredMetric = keyof typeof SERIES_METRICS;
+
+/** Metrics computed from stored ones when read (ratios of sums merge wrongly if stored). */
+export const DERIVED_METRICS = ['cache_hit_ratio', 'rollback_ratio', 'connections_used_ratio'] as const;
+export type DerivedMetric = (typeof DERIVED_METRICS)[number];
+export type SeriesMetric = StoredMetric | DerivedMetric;
+
+export const STORED_METRICS = Object.keys(SERIES_METRICS) as StoredMetric[];
+export const ALL_METRICS: readonly SeriesMetric[] = [...STORED_METRICS, ...DERIVED_METRICS];
+
+export const isSeriesMetric = (name: string): name is SeriesMetric =>
+  (ALL_METRICS as readonly string[]).includes(name);
+
+export type SeriesValues = Readonly<Partial<Record<StoredMetric, number>>>;
+
+/** One target over one interval [at, at + resolutionMs). */
+export interface SeriesPoint {
+  readonly target: string;
+  /** Start of the interval, epoch ms, a multiple of `resolutionMs`. */
+  readonly at: number;
+  readonly resolutionMs: number;
+  /** Samples merged into it (the weight of its means when downsampled). */
+  readonly samples: number;
+  /** A metric is absent when no sample had it (an older agent, no counter read yet). */
+  readonly values: SeriesValues;
+}
+
+/** A normalized statement's `pg_stat_statements` deltas over one interval. */
+export interface StatementPoint {
+  readonly target: string;
+  readonly at: number;
+  readonly resolutionMs: number;
+  readonly queryId: string;
+  readonly query: string;
+  readonly calls: number;
+  readonly totalExecMs: number;
+  readonly rows: number;
+}
+
+export const meanExecMs = (s: Pick<StatementPoint, 'calls' | 'totalExecMs'>): number =>
+  s.calls > 0 ? s.totalExecMs / s.calls : 0;
+
+/** A metric of a point, derived ones included; null when the point cannot tell. */
+export function seriesValue(point: SeriesPoint, metric: SeriesMetric): number | null {
+  const v = point.values;
+  switch (metric) {
+    case 'cache_hit_ratio':
+      return ratio(v.blocks_hit, (v.blocks_hit ?? 0) + (v.blocks_read ?? 0));
+    case 'rollback_ratio':
+      return ratio(v.rollbacks, (v.commits ?? 0) + (v.rollbacks ?? 0));
+    case 'connections_used_ratio':
+      return ratio(v.connections_peak, v.max_connections ?? 0);
+    default:
+      return v[metric] ?? null;
+  }
+}
+
+const ratio = (part: number | undefined, whole: number): number | null =>
+  part === undefined || whole <= 0 ? null : part / whole;
+
+export const DEFAULT_SERIES_RESOLUTION_MS = 10_000;
+export const DEFAULT_TOP_STATEMENTS = 20;
+
+/** A closed interval: its point and its top statements. */
+export interface SeriesInterval {
+  readonly point: SeriesPoint;
+  readonly statements: readonly StatementPoint[];
+}
+
+export interface SeriesAccumulator {
+  /** Adds a sample; returns the interval it closed, if it starts a later one. */
+  add(sample: Sample): SeriesInterval | null;
+  /** The open interval if it ended at or before `now` (samples stopped: the target is down). */
+  close(now: number): SeriesInterval | null;
+}
+
+interface OpenInterval {
+  readonly at: number;
+  samples: number;
+  readonly sums: Map<StoredMetric, number>;
+  readonly statements: Map<string, { query: string; calls: number; totalExecMs: number; rows: number }>;
+}
+
+/**
+ * Series points of one target from its samples, every `resolutionMs`. Counters are deltas against
+ * the previous sample of the same database: the first sight of a database sets its baseline (an
+ * agent that starts adds no spike), a counter that went down (pg_stat_reset, a restart) counts
+ * from 0.
+ */
+export function seriesAccumulator(options: {
+  readonly target: string;
+  readonly resolutionMs?: number;
+  readonly topStatements?: number;
+}): SeriesAccumulator {
+  const resolutionMs = options.resolutionMs ?? DEFAULT_SERIES_RESOLUTION_MS;
+  const top = options.topStatements ?? DEFAULT_TOP_STATEMENTS;
+  const previous = new Map<string, DatabaseCounters>();
+  let open: OpenInterval | null = null;
+
+  const finish = (interval: OpenInterval): SeriesInterval => {
+    const values: Partial<Record<StoredMetric, number>> = {};
+    for (const [metric, sum] of interval.sums) {
+      values[metric] = SERIES_METRICS[metric] === 'mean' ? sum / interval.samples : sum;
+    }
+    const statements = [...interval.statements]
+      .map(([queryId, s]) => ({ target: options.target, at: interval.at, resolutionMs, queryId, ...s }))
+      .sort(byTotalTime)
+      .slice(0, top);
+    return {
+      point: { target: options.target, at: interval.at, resolutionMs, samples: interval.samples, values },
+      statements,
+    };
+  };
+
+  return {
+    add(sample) {
+      const at = Math.floor(sample.takenAt / resolutionMs) * resolutionMs;
+      let closed: SeriesInterval | null = null;
+      if (open !== null && open.at !== at) {
+        // A sample from an earlier interval than the open one (a clock step back) joins the open one.
+        if (at > open.at) {
+          closed = finish(open);
+          open = null;
+        }
+      }
+      open ??= { at, samples: 0, sums: new Map(), statements: new Map() };
+      open.samples += 1;
+      for (const [metric, value] of sampleValues(sample, previous)) {
+        const stored = open.sums.get(metric);
+        open.sums.set(
+          metric,
+          stored === undefined
+            ? value
+            : SERIES_METRICS[metric] === 'max'
+              ? Math.max(stored, value)
+              : stored + value,
+        );
+      }
+      for (const s of sample.statements ?? []) {
+        const stored = open.statements.get(s.queryId);
+        if (stored === undefined) {
+          open.statements.set(s.queryId, {
+            query: s.query,
+            calls: s.calls,
+            totalExecMs: s.totalExecMs,
+            rows: s.rows,
+          });
+        } else {
+          stored.calls += s.calls;
+          stored.totalExecMs += s.totalExecMs;
+          stored.rows += s.rows;
+        }
+      }
+      return closed;
+    },
+    close(now) {
+      if (open === null || open.at + resolutionMs > now) return null;
+      const closed = finish(open);
+      open = null;
+      return closed;
+    },
+  };
+}
+
+const byTotalTime = (a: StatementPoint, b: StatementPoint): number =>
+  b.totalExecMs - a.totalExecMs || (a.queryId < b.queryId ? -1 : a.queryId > b.queryId ? 1 : 0);
+
+const STATE_METRIC: Readonly<Record<string, StoredMetric>> = {
+  active: 'sessions_active',
+  idle: 'sessions_idle',
+  'idle in transaction': 'sessions_idle_in_transaction',
+  'idle in transaction (aborted)': 'sessions_idle_in_transaction_aborted',
+};
+
+const WAIT_METRIC: Readonly<Record<string, StoredMetric>> = {
+  Lock: 'active_lock',
+  LWLock: 'active_lwlock',
+  IO: 'active_io',
+  IPC: 'active_ipc',
+  Client: 'active_client',
+};
+
+const isClient = (s: SessionSnapshot): boolean => s.backendType === 'client backend';
+
+/** One sample's values; updates `previous` (the counters baseline per database). */
+export function sampleValues(
+  sample: Sample,
+  previous: Map<string, DatabaseCounters>,
+): Map<StoredMetric, number> {
+  const values = new Map<StoredMetric, number>();
+  const add = (metric: StoredMetric, by: number): void => {
+    values.set(metric, (values.get(metric) ?? 0) + by);
+  };
+  for (const metric of [...Object.values(STATE_METRIC), 'sessions_other' as const]) values.set(metric, 0);
+  for (const metric of [
+    'active_cpu',
+    'active_lock',
+    'active_lwlock',
+    'active_io',
+    'active_ipc',
+    'active_client',
+    'active_other',
+  ] as const) {
+    values.set(metric, 0);
+  }
+  const now = sample.serverNow ?? sample.takenAt;
+  let clients = 0;
+  let longestTx = 0;
+  let oldestIdleTx = 0;
+  for (const s of sample.sessions) {
+    if (s.state === 'active')
+      add(s.waitEventType === null ? 'active_cpu' : (WAIT_METRIC[s.waitEventType] ?? 'active_other'), 1);
+    if (!isClient(s)) continue;
+    clients += 1;
+    add(s.state === null ? 'sessions_other' : (STATE_METRIC[s.state] ?? 'sessions_other'), 1);
+    if (s.xactStart !== null) longestTx = Math.max(longestTx, now - s.xactStart);
+    if (
+      (s.state === 'idle in transaction' || s.state === 'idle in transaction (aborted)') &&
+      s.stateChange !== null
+    ) {
+      oldestIdleTx = Math.max(oldestIdleTx, now - s.stateChange);
+    }
+  }
+  // The sampler's own connection is left out of its sessions but holds a slot of max_connections.
+  values.set('connections', clients + 1);
+  values.set('connections_peak', clients + 1);
+  if (sample.maxConnections !== undefined) values.set('max_connections', sample.maxConnections);
+  values.set('lock_waits', sample.lockWaits.length);
+  values.set('lock_waits_peak', sample.lockWaits.length);
+  values.set('longest_transaction_ms', longestTx);
+  values.set('oldest_idle_in_transaction_ms', oldestIdleTx);
+
+  const counterMetrics = [
+    ['commits', (c: DatabaseCounters) => c.commits],
+    ['rollbacks', (c: DatabaseCounters) => c.rollbacks],
+    ['deadlocks', (c: DatabaseCounters) => c.deadlocks],
+    ['temp_bytes', (c: DatabaseCounters) => c.tempBytes],
+    ['blocks_hit', (c: DatabaseCounters) => c.blocksHit],
+    ['blocks_read', (c: DatabaseCounters) => c.blocksRead],
+  ] as const;
+  for (const counters of sample.counters) {
+    const before = previous.get(counters.database);
+    previous.set(counters.database, counters);
+    for (const [metric, read] of counterMetrics) {
+      const now = read(counters);
+      if (now === undefined) continue;
+      if (before === undefined) {
+        values.set(metric, values.get(metric) ?? 0);
+        continue;
+      }
+      const then = read(before);
+      add(metric, then === undefined || now < then ? (then === undefined ? 0 : now) : now - then);
+    }
+  }
+  return values;
+}
