@@ -161,7 +161,7 @@ export const measureErrorRate = (rule: ErrorRateRule, ref: RouteRef, rollups: re
   const enough = requests >= rule.minRequests && requests > 0;
   const value = rule.enabled && enough ? Math.max(0, ratio - rule.baselineFactor * (baseline ?? 0)) : 0;
   const name = routeName(ref);
-  const window = formatDuration(rule.windowMs);
+  const window = rule.windowMs % MIN === 0 ? `${(rule.windowMs / MIN).toString()} min` : formatDuration(rule.windowMs);
   const base = baseline === null ? 'no baseline yet' : `baseline ${formatPercent(baseline)}`;
   const summary = enough
     ? `${formatPercent(ratio)} of ${name} requests failed on ${ref.service} in ${window} (${failures.toString()} of ${requests.toString()}; ${base})`

@@ -59,7 +59,8 @@ export const describeOnsetDeploy = (d: OnsetDeploy): string => `began ${formatMi
 /** The summary's clauses about the app's side, in the order people ask: what failed, whom it hurt, since when. */
 export const appSideClauses = (side: IncidentAppSide): string[] => {
   const clauses: string[] = [];
-  const top = side.attribution[0];
+  // A route's failures are what users met; a job's are named when no route failed.
+  const top = side.attribution.find((a) => !a.route.startsWith('job ')) ?? side.attribution[0];
   if (top !== undefined) clauses.push(describeAttribution(top));
   if (side.impact !== null && side.impact.affectedUsers > 0) clauses.push(describeImpact(side.impact));
   if (side.onsetDeploy !== null) clauses.push(describeOnsetDeploy(side.onsetDeploy));

@@ -121,7 +121,7 @@ describe('scenario: the app and its database in one incident', () => {
     expect(detail.attribution[0]).toMatchObject({ route: 'POST /checkout', sqlstate: '40P01', callSite: 'demo/shop/checkout.ts:88', share: 1 });
     expect(detail.onsetDeploy).toMatchObject({ version: 'v2' });
     expect(detail.incident.summary).toMatch(
-      /^5 deadlocks between POST \/checkout \(demo\/shop\/checkout\.ts:88: `UPDATE inventory …`\) and job restock \(demo\/shop\/restock\.ts:20: `UPDATE products …`\) on shop-db; \d+% of POST \/checkout requests failed on shop in 60 s \(\d+ of \d+; baseline 0%\); 100% of failures on POST \/checkout are 40P01 at demo\/shop\/checkout\.ts:88; 30% of users affected \(60 of 200\); began 0\.2 min after deploy v2$/,
+      /^5 deadlocks between POST \/checkout \(demo\/shop\/checkout\.ts:88: `UPDATE inventory …`\) and job restock \(demo\/shop\/restock\.ts:20: `UPDATE products …`\) on shop-db; \d+% of POST \/checkout requests failed on shop in 1 min \(\d+ of \d+; baseline 0%\); 100% of failures on POST \/checkout are 40P01 at demo\/shop\/checkout\.ts:88; 30% of users affected \(60 of 200\); began 0\.2 min after deploy v2$/,
     );
   });
 
@@ -194,6 +194,6 @@ describe('scenario: the app and its database in one incident', () => {
     for (let i = 0; i < 6; i += 1) fired += (await world.step()).fired;
     expect(fired).toBe(1);
     const [opened] = await world.incidents.list({ state: 'all' });
-    expect(opened?.summary).toMatch(/^\d+% of POST \/checkout requests failed on shop in 60 s \(\d+ of \d+; baseline 15%\)/);
+    expect(opened?.summary).toMatch(/^\d+% of POST \/checkout requests failed on shop in 1 min \(\d+ of \d+; baseline 15%\)/);
   });
 });

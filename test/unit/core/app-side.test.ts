@@ -97,6 +97,13 @@ describe('the app side of an incident', () => {
     ]);
   });
 
+  it('names a route before a job with more failures: routes are what users met', () => {
+    const job = { route: 'job restock', sqlstate: '40P01', callSite: 'restock.ts:20', query: null, errorClass: null, share: 1, failures: 500 };
+    const route = { ...job, route: 'POST /checkout', callSite: 'checkout.ts:88', share: 0.9, failures: 90 };
+    expect(appSideClauses({ impact: null, onsetDeploy: null, attribution: [job, route] })).toEqual(['90% of failures on POST /checkout are 40P01 at checkout.ts:88']);
+    expect(appSideClauses({ impact: null, onsetDeploy: null, attribution: [job] })).toEqual(['100% of failures on job restock are 40P01 at restock.ts:20']);
+  });
+
   it('formats shares people can read', () => {
     expect([0, 0.0004, 0.004, 0.305, 0.996, 1].map(formatPercent)).toEqual(['0%', '0.1%', '0.4%', '31%', '99%', '100%']);
   });

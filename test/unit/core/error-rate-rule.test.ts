@@ -36,7 +36,7 @@ describe('measureErrorRate', () => {
     expect(m.ratio).toBeCloseTo(0.3);
     expect(m.baseline).toBe(0);
     expect(m.value).toBeCloseTo(0.3);
-    expect(m.summary).toBe('30% of POST /checkout requests failed on shop in 60 s (18 of 60; baseline 0%)');
+    expect(m.summary).toBe('30% of POST /checkout requests failed on shop in 1 min (18 of 60; baseline 0%)');
   });
 
   it('a route that always fails a little does not page; the same route spiking does', () => {
@@ -50,7 +50,7 @@ describe('measureErrorRate', () => {
   it('needs the minimum volume in the window', () => {
     const few = [rollup(NOW, { requests: 19, failures: 19 })];
     expect(measure(few).value).toBe(0);
-    expect(measure(few).summary).toBe('POST /checkout on shop: 19 requests in 60 s, too few to judge (fewer than 20)');
+    expect(measure(few).summary).toBe('POST /checkout on shop: 19 requests in 1 min, too few to judge (fewer than 20)');
     expect(measure([rollup(NOW, { requests: 20, failures: 20 })]).value).toBe(1);
   });
 
