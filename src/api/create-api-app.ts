@@ -4,6 +4,7 @@ import type { Logger } from '../platform/logger.js';
 import { ApiError, createErrorHandler, type ErrorBody } from './api-error.js';
 import { alertmanagerRoute } from './integrations/alertmanager-webhook.js';
 import type { AppEventReceiver, InboundAlertReceiver, IntegrationLookup } from './integrations/inbound-ports.js';
+import { otlpTracesRoute } from './integrations/otlp/otlp-traces-route.js';
 import { pagerdutyRoute } from './integrations/pagerduty-events.js';
 import type { TokenVerifier } from './middleware/auth/bearer-auth.js';
 import { requestLog } from './middleware/request-log/request-log.js';
@@ -83,6 +84,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
       now,
       maxBodyBytes: deps.options?.maxIngestBodyBytes ?? DEFAULT_MAX_INGEST_BODY_BYTES,
     }),
+    otlpTracesRoute({ events: deps.events, metrics: deps.metrics, now, maxBodyBytes: deps.options?.maxIngestBodyBytes ?? DEFAULT_MAX_INGEST_BODY_BYTES }),
     alertmanagerRoute(inbound),
     pagerdutyRoute(inbound),
     ...(deps.paging === undefined ? [] : [...onCallRoutes(deps.paging, now), ...channelRoutes(deps.paging, now), ...escalationRoutes(deps.paging, now)]),

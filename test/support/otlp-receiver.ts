@@ -33,7 +33,9 @@ export class RecordingEventReceiver implements AppEventReceiver {
  */
 export async function createOtlpReceiver(options: { maxBodyBytes?: number } = {}) {
   const store = new MemoryStore();
-  const clock = new FakeClock(Date.parse('2026-11-30T15:39:00Z'));
+  // After the recorded export (test/fixtures/integrations/otlp-node-sdk-deadlock.json, 18:45):
+  // spans over an hour ahead of the server's clock are refused.
+  const clock = new FakeClock(Date.parse('2026-11-30T19:00:00Z'));
   const tokens = new TokenService({ store, clock, ids: new CountingIds() });
   const received = new RecordingEventReceiver();
   const app = new Hono<ApiEnv>();

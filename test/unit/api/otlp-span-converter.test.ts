@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { convertSpans, hashUserId, type HeldFailure } from '../../../src/api/integrations/otlp/otlp-span-converter.js';
+import { convertSpans, hashUserId, serviceNameOf, type HeldFailure } from '../../../src/api/integrations/otlp/otlp-span-converter.js';
 import { decodeTraceRequest } from '../../../src/api/integrations/otlp/otlp-trace-decoder.js';
 import type { AppEvent, QueryFailure, RequestOutcome } from '../../../src/core/app-signal.js';
 import { createUserHasher } from '../../../src/sdk/user-hash.js';
@@ -215,6 +215,28 @@ describe('convertSpans', () => {
   it('names the service unknown_service when the resource has no service.name (the OTel default) and the release null without service.version', () => {
     const { events } = convert(batch([span({ id: 'a1', kind: SERVER, attrs: { 'http.request.method': 'GET', 'http.response.status_code': 200 } })], {}));
     expect(events[0]).toMatchObject({ service: 'unknown_service', release: null });
+  });
+
+  it('fits values to what POST /api/v1/events takes: service names, unknown methods, NUL, long text', () => {
+    expect(serviceNameOf('unknown_service:node')).toBe('unknown_service-node');
+    expect(serviceNameOf('  my shop/api ')).toBe('my-shop-api-');
+    expect(serviceNameOf('x'.repeat(80))).toHaveLength(63);
+    expect(serviceNameOf('::')).toBe('unknown_service');
+    const longPath = `${'deep/'.repeat(200)}checkout.ts`;
+    const { events } = convert(
+      batch(
+        [
+          span({ id: 'a1', kind: SERVER, attrs: { 'http.request.method': '_OTHER', 'http.response.status_code': 500, 'http.route': '/a\u0000b' }, to: 100_000_000 }),
+          span({ id: 'b1', parent: 'a1', kind: CLIENT, error: true, attrs: { 'db.system.name': 'postgresql', 'db.response.status_code': '40P01', 'code.file.path': longPath, 'code.line.number': 7 } }),
+        ],
+        { 'service.name': 'unknown_service:node', 'service.version': 'v'.repeat(150) },
+      ),
+    );
+    const [request] = requests(events);
+    expect(request).toMatchObject({ service: 'unknown_service-node', method: 'OTHER', route: '/ab', durationMs: 86_400_000 });
+    expect(request?.release).toHaveLength(100);
+    expect(request?.sqlFailures[0]?.callSite).toHaveLength(512);
+    expect(request?.sqlFailures[0]?.callSite).toMatch(/\/checkout\.ts:7$/);
   });
 
   it('rejects a server span without a status code, saying why', () => {

@@ -102,6 +102,16 @@ describe('POST /v1/traces', () => {
     });
   });
 
+  it('refuses, as POST /api/v1/events does, spans over an hour ahead of the server clock (a sender with a wrong clock)', async () => {
+    const r = await createOtlpReceiver();
+    r.clock.set(Date.parse('2026-11-30T17:40:00Z'));
+    const reply = await post(r, recordedText, JSON_TYPE);
+    const body = (await reply.json()) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
+    expect(body.partialSuccess.rejectedSpans).toBe('3');
+    expect(body.partialSuccess.errorMessage).toMatch(/^service shop: a span's at: 1796064345\d{3} is more than an hour ahead of the server's clock; check the sender's clock; /);
+    expect(r.received.batches).toEqual([]);
+  });
+
   it('hands nothing on when no span makes an event (an empty export)', async () => {
     const r = await createOtlpReceiver();
     expect((await post(r, '{}', JSON_TYPE)).status).toBe(200);

@@ -69,6 +69,41 @@ const MAX_PROBLEMS = 5;
 const MAX_PARENT_HOPS = 128;
 const UNKNOWN_SERVICE = 'unknown_service';
 
+/*
+ * Values are fitted to what `POST /api/v1/events` accepts (api/schemas/event-schemas.ts), so that a
+ * span becomes exactly what the SDK could have sent: NUL characters dropped (PostgreSQL's text
+ * refuses them), text cut to its bound, a service name made of the characters names may hold.
+ */
+const MAX_ROUTE = 512;
+const MAX_CALL_SITE = 512;
+const MAX_ERROR_CLASS = 200;
+const MAX_JOB = 200;
+const MAX_RELEASE = 100;
+const MAX_QUERY = 8_000;
+const MAX_SQL_FAILURES = 50;
+const MAX_DURATION_MS = 86_400_000;
+
+const clean = (s: string): string => s.replaceAll('\u0000', '');
+const head = (s: string, max: number): string => clean(s).slice(0, max);
+/** A call site keeps its end (file and line), as the SDK does. */
+const tail = (s: string, max: number): string => clean(s).slice(-max);
+
+/**
+ * `service.name` as a Hindsight service name (1–63 of letters, digits, `.`, `_`, `-`, starting with
+ * a letter or digit): other characters become `-` — the SDK's default `unknown_service:node` is
+ * `unknown_service-node`.
+ */
+export const serviceNameOf = (raw: string | null): string => {
+  const name = (raw ?? '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return name === '' ? UNKNOWN_SERVICE : name;
+};
+
+/** An HTTP method as the events route takes it; OTel's `_OTHER` (a method it does not know) is `OTHER`. */
+const methodOf = (raw: string): string => {
+  const method = raw.toUpperCase();
+  return /^[A-Z]{1,16}$/.test(method) ? method : 'OTHER';
+};
+
 /**
  * The hashed user id, by the SDK's default scheme (src/sdk/user-hash.ts, which nothing of the server
  * may import): HMAC-SHA256 keyed `hindsight-user:<service>`, 128 bits in hex. So an app's users count
@@ -128,9 +163,12 @@ export const sqlFailureOf = (span: OtlpSpan): PgFailure | null => {
   const { tags, sql } = parseSqlTags(text ?? '');
   const file = str(span.attributes, 'code.file.path', 'code.filepath');
   const line = int(span.attributes, 'code.line.number', 'code.lineno');
-  const callSite = file !== null ? (line !== null ? `${file}:${line}` : file) : (tags.callsite ?? null);
-  const query = text === null ? (str(span.attributes, 'db.query.summary', 'db.operation.name') ?? span.name) : normalizeQuery(sql);
-  return { failure: { sqlstate, query, callSite }, job: tags.job ?? null };
+  const site = file !== null ? (line !== null ? `${file}:${line}` : file) : (tags.callsite ?? null);
+  const query = text === null ? (str(span.attributes, 'db.query.summary', 'db.operation.name') ?? span.name) : normalizeQuery(sql, { maxLength: MAX_QUERY });
+  return {
+    failure: { sqlstate, query: head(query, MAX_QUERY), callSite: site === null ? null : tail(site, MAX_CALL_SITE) },
+    job: tags.job === undefined ? null : head(tags.job, MAX_JOB),
+  };
 };
 
 const nanosToMs = (nanos: bigint): number => Number(nanos / 1_000_000n);
@@ -164,12 +202,12 @@ const requestOf = (located: Located): RequestDraft | string => {
       kind: 'request',
       service,
       at: nanosToMs(span.endNanos),
-      method: (str(a, 'http.request.method', 'http.method') ?? '').toUpperCase(),
-      route: str(a, 'http.route') ?? '(unmatched)',
+      method: methodOf(str(a, 'http.request.method', 'http.method') ?? ''),
+      route: head(str(a, 'http.route') ?? '(unmatched)', MAX_ROUTE) || '(unmatched)',
       status,
-      durationMs: Number(span.endNanos - span.startNanos) / 1e6,
+      durationMs: Math.min(Number(span.endNanos - span.startNanos) / 1e6, MAX_DURATION_MS),
       user: user === null ? null : hashUserId(service, user),
-      errorClass,
+      errorClass: errorClass === null ? null : head(errorClass, MAX_ERROR_CLASS),
       release,
     },
     sqlFailures: [],
@@ -191,8 +229,9 @@ export function convertSpans(resourceSpans: readonly OtlpResourceSpans[], option
   const byId = new Map<string, Located>();
   const located: Located[] = [];
   for (const rs of resourceSpans) {
-    const service = str(rs.resource, 'service.name') ?? UNKNOWN_SERVICE;
-    const release = str(rs.resource, 'service.version');
+    const service = serviceNameOf(str(rs.resource, 'service.name'));
+    const version = str(rs.resource, 'service.version');
+    const release = version === null ? null : head(version, MAX_RELEASE) || null;
     for (const span of rs.spans) {
       const entry = { span, service, release };
       located.push(entry);
@@ -260,7 +299,7 @@ export function convertSpans(resourceSpans: readonly OtlpResourceSpans[], option
 
   for (const entry of located) {
     const draft = requests.get(entry);
-    if (draft !== undefined) events.push({ ...draft.outcome, sqlFailures: [...draft.sqlFailures].sort(byStart).map((f) => f.failure) });
+    if (draft !== undefined) events.push({ ...draft.outcome, sqlFailures: [...draft.sqlFailures].sort(byStart).slice(0, MAX_SQL_FAILURES).map((f) => f.failure) });
     const orphan = orphans.get(entry);
     if (orphan !== undefined) events.push(orphan);
   }

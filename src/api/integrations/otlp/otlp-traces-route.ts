@@ -1,8 +1,11 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Context } from 'hono';
+import type { AppEvent } from '../../../core/app-signal.js';
 import { defineRoute, type AnyRoute, type ApiEnv } from '../../route-registry.js';
 import { errorBodySchema } from '../../schemas/common-schemas.js';
+import { parseEvents } from '../../schemas/event-schemas.js';
+import type { ServerMetrics } from '../../server-metrics.js';
 import type { AppEventReceiver } from '../inbound-ports.js';
 import { convertSpans, type HeldFailure } from './otlp-span-converter.js';
 import { decodeTraceRequest, encodeExportResponse, encodeRpcStatus, OtlpDecodeError, type OtlpEncoding } from './otlp-trace-decoder.js';
@@ -17,6 +20,30 @@ export const DEFAULT_MAX_OTLP_BODY_BYTES = 8 * 1024 * 1024;
  * BatchSpanProcessor exports every 5 s by default (and whenever 512 spans are queued).
  */
 export const DEFAULT_OTLP_HOLD_MS = 15_000;
+
+/** As `POST /api/v1/events`: an event over an hour ahead of the server's clock is refused. */
+const MAX_CLOCK_AHEAD_MS = 3_600_000;
+
+/**
+ * The converted events checked by the very validation of `POST /api/v1/events` (per service, as its
+ * batches are), so OTLP stores nothing the SDK's route would refuse; refused ones are rejected spans.
+ */
+const validate = (converted: readonly AppEvent[], latestAt: number): { events: AppEvent[]; problems: string[] } => {
+  const byService = new Map<string, Omit<AppEvent, 'service'>[]>();
+  for (const { service, ...event } of converted) {
+    const list = byService.get(service);
+    if (list === undefined) byService.set(service, [event]);
+    else list.push(event);
+  }
+  const events: AppEvent[] = [];
+  const problems: string[] = [];
+  for (const [service, items] of byService) {
+    const parsed = parseEvents(service, items, latestAt);
+    events.push(...parsed.events);
+    for (const r of parsed.rejected) problems.push(`service ${service}: ${r.problem.replace(/^events\[\d+\]\.?/, "a span's ")}`);
+  }
+  return { events, problems };
+};
 
 /** gRPC codes, which OTLP/HTTP's google.rpc.Status carries. */
 const GRPC_INVALID_ARGUMENT = 3;
@@ -48,6 +75,8 @@ const problem = (c: Context, encoding: OtlpEncoding, status: 400 | 413 | 415, co
  */
 export const otlpTracesRoute = (deps: {
   readonly events: AppEventReceiver;
+  /** Counts rejected spans (accepted events are counted by the receiver). */
+  readonly metrics?: Pick<ServerMetrics, 'countAppEvents'>;
   readonly now: () => number;
   readonly maxBodyBytes?: number;
   readonly holdMs?: number;
@@ -114,9 +143,11 @@ export const otlpTracesRoute = (deps: {
       // Read and replaced with no await in between, so concurrent exports do not lose held failures.
       const converted = convertSpans(decoded.resourceSpans, { held, now, holdMs });
       held = converted.held;
-      if (converted.events.length > 0) await deps.events.ingestEvents(converted.events, now);
-      const rejectedSpans = decoded.malformedSpans + converted.rejected;
-      const problems = [...decoded.problems, ...converted.problems];
+      const checked = validate(converted.events, now + MAX_CLOCK_AHEAD_MS);
+      if (checked.events.length > 0) await deps.events.ingestEvents(checked.events, now);
+      const rejectedSpans = decoded.malformedSpans + converted.rejected + checked.problems.length;
+      if (rejectedSpans > 0) deps.metrics?.countAppEvents('rejected', rejectedSpans);
+      const problems = [...decoded.problems, ...converted.problems, ...checked.problems].slice(0, 5);
       return reply(c, encoding, 200, encodeExportResponse(encoding, rejectedSpans === 0 ? null : { rejectedSpans, errorMessage: problems.join('; ') }));
     },
   });

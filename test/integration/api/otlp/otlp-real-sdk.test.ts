@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashUserId } from '../../../../src/api/integrations/otlp/otlp-span-converter.js';
 import type { QueryFailure, RequestOutcome } from '../../../../src/core/app-signal.js';
 import { normalizeQuery } from '../../../../src/core/query-normalizer.js';
+import { systemClock } from '../../../../src/platform/system-clock.js';
+import { createApiHarness } from '../../../support/api-harness.js';
 import { createTestDatabase, type TestDatabase } from '../../../support/database.js';
 import { createOtlpReceiver, listenOtlpReceiver } from '../../../support/otlp-receiver.js';
 
@@ -69,6 +71,8 @@ describe.each([
 ])('OTLP from the real OpenTelemetry Node SDK ($label)', ({ protocol, contentType, compression }) => {
   it('turns a deadlocked request into a 500 with the 40P01, its statement and its call site; a failed job statement into a query failure', async () => {
     const receiver = await createOtlpReceiver();
+    // The spans carry real times; the receiver refuses those over an hour ahead of its clock.
+    receiver.clock.set(systemClock.now());
     const server = await listenOtlpReceiver(receiver.app);
     try {
       const app = await startApp({
@@ -123,6 +127,37 @@ describe.each([
       ]);
       // Only the deadlock victim and the duplicate key failed: the restock job's own statements did not.
       expect(events.flatMap((e) => (e.kind === 'request' ? e.sqlFailures : [e.failure])).map((f) => f.sqlstate).sort()).toEqual(['23505', '40P01']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('OTLP from the real OpenTelemetry Node SDK into the API as serve wires it', () => {
+  it('lands in the rollups as the SDK\'s events do: the failure of POST /checkout under 40P01 at its call site, the user among the failed, the job under JOB', async () => {
+    const h = await createApiHarness();
+    h.clock.set(systemClock.now());
+    const token = (await h.tokens.create({ name: 'shop-otel', role: 'ingest' })).secret;
+    const server = await listenOtlpReceiver(h.app);
+    try {
+      const app = await startApp({ DATABASE_URL: db.url, OTEL_EXPORTER_OTLP_ENDPOINT: server.url, HINDSIGHT_TOKEN: token, OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTLP_PROTOCOL: 'proto' });
+      expect((await fetch(`http://127.0.0.1:${app.port}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } })).status).toBe(500);
+      expect(await (await fetch(`http://127.0.0.1:${app.port}/jobs/restock`, { method: 'POST' })).text()).toBe('23505');
+      expect(await stopApp(app.child), app.stderr()).toBe(0);
+
+      const rollups = await h.store.signals.list({ since: 0 });
+      const checkout = rollups.find((r) => r.route === '/checkout');
+      expect(checkout).toMatchObject({ service: 'shop', method: 'POST', requests: 1, failures: 1, failedUsers: [hashUserId('shop', 'user-17')], releases: ['v2'] });
+      expect(checkout?.causes).toEqual([
+        {
+          sqlstate: '40P01',
+          callSite: `${appFile}:${lineOf('// deadlock-victim-line')}`,
+          query: 'UPDATE accounts SET balance = balance - $1 WHERE id = $2',
+          errorClass: null,
+          count: 1,
+        },
+      ]);
+      expect(rollups.find((r) => r.method === 'JOB')).toMatchObject({ service: 'shop', route: 'restock', failures: 1, causes: [expect.objectContaining({ sqlstate: '23505' })] });
     } finally {
       await server.close();
     }
