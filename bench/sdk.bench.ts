@@ -241,6 +241,43 @@ for (let i = 0; i < 200; i++) {
   JSON.stringify(batch);
   jsonUs.push(Number(process.hrtime.bigint() - t0) / 1000 / 500);
 }
+// The pg instrumentation's work per statement (call site + tags), on a stand-in Client whose query
+// answers at once: no network, so only the SDK's part is timed.
+class StubClient {
+  query(text: unknown, values?: unknown, callback?: unknown): unknown {
+    if (typeof callback === 'function') (callback as (e: null, r: object) => void)(null, { text, values });
+    return undefined;
+  }
+}
+const plainPg = new StubClient();
+const tracedModule = { Client: class extends StubClient {} };
+hindsight.instrumentPg(tracedModule);
+const tracedPg = new tracedModule.Client();
+const noop = (): void => undefined;
+/** µs per statement over `calls` statements: wall clock and this process's CPU time. */
+const statementBlock = (client: StubClient, calls: number): { wall: number; cpu: number } => {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++)
+    client.query('UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', [1, i], noop);
+  const cpu = process.cpuUsage(c0);
+  return { wall: Number(process.hrtime.bigint() - t0) / 1000 / calls, cpu: (cpu.user + cpu.system) / calls };
+};
+const pgWall: number[] = [];
+const pgCpu: number[] = [];
+for (let i = 0; i < 20; i++) statementBlock(tracedPg, 100); // warm-up
+for (let round = 0; round < ROUNDS * 20; round++) {
+  const first = Math.random() < 0.5;
+  const plainFirst = first ? statementBlock(plainPg, 100) : null;
+  const traced = statementBlock(tracedPg, 100);
+  const plain = plainFirst ?? statementBlock(plainPg, 100);
+  pgWall.push(traced.wall - plain.wall);
+  pgCpu.push(traced.cpu - plain.cpu);
+}
+console.log(
+  `\n4. pg, per statement, SDK work before any network (stack capture for the call site + sqlcommenter tags): ${fmt(median(pgWall))} wall, ${fmt(median(pgCpu))} CPU`,
+);
+
 const stats = hindsight.stats();
 console.log(
   `\n3. sender, per event, off the request path: ${fmt(median(jsonUs))} of JSON on the main thread (batches of 500; gzip off-thread)`,

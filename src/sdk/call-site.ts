@@ -1,8 +1,9 @@
 import { dirname, isAbsolute, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** This folder: frames in the SDK's own files are never the app's call site. */
+/** This folder, as a path and as a URL (ESM frames name files by URL): the SDK's own frames are never the app's. */
 const SDK_DIR = dirname(fileURLToPath(import.meta.url)) + sep;
+const SDK_URL = pathToFileURL(SDK_DIR).href;
 const NODE_MODULES = `${sep}node_modules${sep}`;
 /** Distinct call sites remembered with their rendered form. */
 const CACHE_LIMIT = 4096;
@@ -11,10 +12,11 @@ type StackFn = (...args: never[]) => unknown;
 
 const toPath = (file: string): string => (file.startsWith('file://') ? fileURLToPath(file) : file);
 
+/** Tested on the name as V8 gives it (no URL parsing per frame: this runs for every statement). */
 const isAppFile = (file: string | null | undefined): file is string => {
   if (file === null || file === undefined || file.startsWith('node:')) return false;
-  const path = toPath(file);
-  return isAbsolute(path) && !path.includes(NODE_MODULES) && !path.startsWith(SDK_DIR);
+  if (file.startsWith('file://')) return !file.includes('/node_modules/') && !file.startsWith(SDK_URL);
+  return isAbsolute(file) && !file.includes(NODE_MODULES) && !file.startsWith(SDK_DIR);
 };
 
 /** `    at fn (file:12:5)`, `    at file:12:5`, `    at async fn (file:///x.ts:12:5)`. */
