@@ -22,10 +22,8 @@ export function checkDemoIncident(detail: IncidentDetail | null, facts: DemoFact
   }
   const { summary } = detail.incident;
   const names: [RegExp, string][] = [
-    [/UPDATE products/i, "checkout's or restock's statement on products"],
-    [/UPDATE inventory/i, "the statement on inventory"],
-    [/checkout\.[jt]s:\d+/, "checkout's call site (checkout.ts:LINE)"],
-    [/restock-job\.[jt]s:\d+/, "the restock job's call site (restock-job.ts:LINE)"],
+    [/POST \/checkout \([^)]*checkout\.[jt]s:\d+: `UPDATE products …`\)/, "checkout's UPDATE products with its call site (checkout.ts:LINE)"],
+    [/job restock \([^)]*restock-job\.[jt]s:\d+: `INSERT INTO inventory …`\)/, "the restock job's INSERT INTO inventory with its call site (restock-job.ts:LINE)"],
   ];
   for (const [pattern, what] of names) {
     if (!pattern.test(summary)) problems.push(`the summary does not name ${what}: "${summary}"`);

@@ -12,7 +12,7 @@ const LABEL: Readonly<Record<Voice, string>> = {
   users: 'users',
   people: 'on call',
   note: 'note',
-  problem: 'not shown',
+  problem: 'problem',
 };
 
 /**

@@ -45,8 +45,6 @@ export interface RunningDemo {
   readonly serveUrl: string;
   readonly shopUrl: string;
   readonly configFile: string;
-  /** Not configurable in this build (the demo says so). */
-  readonly missing: readonly string[];
   /** As the admin. */
   readonly client: HindsightClient;
   /** alice and dora post notes with their own tokens. */
@@ -192,8 +190,8 @@ export class DemoStack {
       pool,
       telemetry: sdk,
       products: FEATURED_PRODUCTS,
-      workers: 3,
-      warehouseMs: 80,
+      workers: 4,
+      warehouseMs: 60,
       signal: this.#work.signal,
       onError: () => {
         this.restockFailures++;
@@ -221,7 +219,6 @@ export class DemoStack {
       serveUrl,
       shopUrl: shopBase,
       configFile,
-      missing: config.missing,
       client: new HindsightClient(serveUrl, secrets.admin),
       tokens: { alice: secrets.alice, dora: secrets.dora },
       shop,

@@ -42,10 +42,13 @@ export class IncidentFollower {
     const fresh = detail.timeline.filter((e) => !this.#seenEntries.has(e.id));
     for (const entry of fresh) this.#seenEntries.add(entry.id);
     let evidence = 0;
+    const sent: string[] = [];
     for (const entry of fresh) {
       if (entry.kind === 'evidence_added') evidence++;
+      else if (entry.kind === 'notification_sent') sent.push(entry.text.replace(/^sent /, ''));
       else this.#tell(entry);
     }
+    if (sent.length > 0) this.#narrator.say('page', `delivered: ${sent.join('; ')}`);
     if (evidence > 0) this.#narrator.say('hindsight', `${evidence} more finding${evidence === 1 ? '' : 's'} attached to the incident as evidence`);
   }
 
@@ -54,7 +57,6 @@ export class IncidentFollower {
     const kind: string = entry.kind;
     switch (kind) {
       case 'escalated':
-      case 'notification_sent':
       case 'notification_failed':
       case 'notification_unknown':
         n.say('page', entry.text);

@@ -44,8 +44,9 @@ const MAX_KEPT = 200_000;
 
 /**
  * Simulated users of the shop over keep-alive HTTP, each with a stable id sent as its session.
- * Buyers (the first `buyerShare` of every ten users) browse, fill a cart and check out; the others
- * browse and sometimes add to a cart. What each request answered is kept for `report()`.
+ * Buyers (the first `buyerShare` of every ten users) open a product, fill a cart and check out,
+ * again and again; the others browse and sometimes add to a cart. What each request answered is
+ * kept for `report()`.
  */
 export class UserLoad {
   readonly #options: LoadOptions;
@@ -106,18 +107,22 @@ export class UserLoad {
     const think = (): Promise<void> => sleep(thinkMs * (0.5 + Math.random()), signal);
     // Users arrive over the first think time rather than all at once.
     await sleep(Math.random() * thinkMs, signal);
-    while (!signal.aborted) {
+    while (!this.#stopped()) {
+      if (buyer) {
+        // A buyer knows what they want: a product page, into the cart, checkout.
+        const product = pick();
+        await this.#send(user, 'GET', `/products/${product}`, 'GET /products/:id');
+        await this.#send(user, 'POST', '/cart/items', 'POST /cart/items', { productId: product, qty: 1 });
+        await this.#send(user, 'POST', '/checkout', 'POST /checkout');
+        await sleep(thinkMs * (0.25 + Math.random() / 2), signal); // and soon shops again
+        continue;
+      }
       await this.#send(user, 'GET', '/products', 'GET /products');
       await think();
       await this.#send(user, 'GET', `/products/${pick()}`, 'GET /products/:id');
       await think();
-      if (buyer || Math.random() < 0.3) {
+      if (Math.random() < 0.3) {
         await this.#send(user, 'POST', '/cart/items', 'POST /cart/items', { productId: pick(), qty: 1 });
-        await think();
-      }
-      if (buyer) {
-        if (Math.random() < 0.5) await this.#send(user, 'POST', '/cart/items', 'POST /cart/items', { productId: pick(), qty: 1 });
-        await this.#send(user, 'POST', '/checkout', 'POST /checkout');
         await think();
       }
     }

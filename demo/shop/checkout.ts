@@ -23,9 +23,12 @@ export class EmptyCartError extends Error {
 /**
  * Checkout: the cart becomes an order, each product's `sold` counter and its stock are updated,
  * all in one transaction. Lines are taken in product order so that two checkouts never deadlock.
+ * The release is read once a connection is had: a checkout queued for one during a deploy runs
+ * the new code.
  */
-export async function checkout(pool: pg.Pool, userId: string, release: ShopRelease): Promise<Order> {
+export async function checkout(pool: pg.Pool, userId: string, currentRelease: () => ShopRelease): Promise<Order> {
   const client = await pool.connect();
+  const release = currentRelease();
   try {
     await client.query('BEGIN');
     const cart = await client.query<{ product_id: number; qty: number }>(

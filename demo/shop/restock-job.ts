@@ -16,8 +16,8 @@ export interface RestockOptions {
 
 /**
  * The inventory restock job: for each product in turn, mark it restocked (the product row is
- * locked), ask the warehouse how much arrived, and add that to its stock (the inventory row). It
- * takes the product row first, then the stock — as checkout did until v2.
+ * locked), ask the warehouse how much arrived, and add that to its stock (an upsert: a new product
+ * gets its inventory row). It takes the product row first, then the stock — as checkout did until v2.
  */
 export async function runRestockJob(options: RestockOptions): Promise<void> {
   const { products, workers, signal } = options;
@@ -43,7 +43,11 @@ async function restockOne(options: RestockOptions, productId: number): Promise<v
     await client.query('BEGIN');
     await client.query('UPDATE products SET restocked_at = now() WHERE id = $1', [productId]);
     const arrived = await askWarehouse(options.warehouseMs);
-    await client.query('UPDATE inventory SET stock = stock + $1 WHERE product_id = $2', [arrived, productId]);
+    await client.query(
+      `INSERT INTO inventory (product_id, stock) VALUES ($1, $2)
+       ON CONFLICT (product_id) DO UPDATE SET stock = inventory.stock + EXCLUDED.stock`,
+      [productId, arrived],
+    );
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

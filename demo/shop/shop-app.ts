@@ -69,7 +69,7 @@ export function createShop(options: { pool: pg.Pool; telemetry: ShopTelemetry; r
   app.post('/checkout', async (c) => {
     const user = c.req.header(USER_HEADER);
     if (user === undefined) return c.json({ error: 'sign in first' }, 401);
-    const order = await checkout(pool, user, release);
+    const order = await checkout(pool, user, () => release);
     return c.json(order, 201);
   });
   app.get('/orders/:id', async (c) => {
