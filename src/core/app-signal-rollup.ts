@@ -61,7 +61,7 @@ export const byCauseRank = (a: FailureCause, b: FailureCause): number =>
 
 /** The union of two sorted, bounded id sets: sorted, the smallest `max` kept. */
 function uniteIds(a: readonly string[], b: readonly string[], max: number): { ids: string[]; truncated: boolean } {
-  const all = [...new Set([...a, ...b])].sort(byText);
+  const all = (b.length === 0 ? [...a] : [...new Set([...a, ...b])]).sort(byText);
   return all.length > max ? { ids: all.slice(0, max), truncated: true } : { ids: all, truncated: false };
 }
 
@@ -182,31 +182,64 @@ export function eventRollup(event: AppEvent): RouteRollup {
   };
 }
 
+/** Inserts `sample` among the first `max` by time, after those of the same time (a stable sort's order). */
+function keepFirstSample(samples: FailureSample[], sample: FailureSample, max: number): void {
+  const last = samples.at(-1);
+  if (samples.length >= max && last !== undefined && last.at <= sample.at) return;
+  let i = samples.length;
+  while (i > 0 && (samples[i - 1]?.at ?? 0) > sample.at) i -= 1;
+  samples.splice(i, 0, sample);
+  if (samples.length > max) samples.pop();
+}
+
+const NULL_MARK = '\u0001';
+const causeId = (sqlstate: string | null, callSite: string | null, query: string | null, errorClass: string | null): string =>
+  `${sqlstate ?? NULL_MARK}\u0000${callSite ?? NULL_MARK}\u0000${query ?? NULL_MARK}\u0000${errorClass ?? NULL_MARK}`;
+
 /**
- * Folds events into one rollup per key. Linear in the events: per key it gathers counts, user and
- * release sets, cause counts and samples, and bounds them once at the end.
+ * Folds events into one rollup per key, equal to merging `eventRollup` of each in order. Linear in
+ * the events, without a rollup object per event (this is the ingest hot path: bench:ingest): per key
+ * it gathers counts, user and release sets, cause counts and the first samples, and bounds them once.
  */
 export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
   interface Acc {
-    first: RouteRollup;
+    readonly service: string;
+    readonly method: string;
+    readonly route: string;
+    readonly bucket: number;
     requests: number;
     failures: number;
     durationMsSum: number;
     durationMsMax: number;
-    users: Set<string>;
-    failedUsers: Set<string>;
-    causes: Map<string, FailureCause>;
-    samples: FailureSample[];
-    releases: Set<string>;
+    readonly users: Set<string>;
+    readonly failedUsers: Set<string>;
+    readonly causes: Map<string, { sqlstate: string | null; callSite: string | null; query: string | null; errorClass: string | null; count: number }>;
+    readonly samples: FailureSample[];
+    readonly releases: Set<string>;
   }
   const byKey = new Map<string, Acc>();
+  const countCause = (acc: Acc, first: SqlFailure | undefined, errorClass: string | null): void => {
+    const sqlstate = first?.sqlstate ?? null;
+    const callSite = first?.callSite ?? null;
+    const query = first?.query ?? null;
+    const id = causeId(sqlstate, callSite, query, errorClass);
+    const seen = acc.causes.get(id);
+    if (seen === undefined) acc.causes.set(id, { sqlstate, callSite, query, errorClass, count: 1 });
+    else seen.count += 1;
+  };
   for (const event of events) {
-    const r = eventRollup(event);
-    const key = rollupKey(r);
+    const job = event.kind === 'query_failure';
+    const method = job ? JOB_METHOD : event.method;
+    const route = job ? (event.job ?? NO_JOB_ROUTE) : event.route;
+    const bucket = rollupBucket(event.at);
+    const key = `${event.service}\u0000${method}\u0000${route}\u0000${String(bucket)}`;
     let acc = byKey.get(key);
     if (acc === undefined) {
       acc = {
-        first: r,
+        service: event.service,
+        method,
+        route,
+        bucket,
         requests: 0,
         failures: 0,
         durationMsSum: 0,
@@ -219,29 +252,48 @@ export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
       };
       byKey.set(key, acc);
     }
-    acc.requests += r.requests;
-    acc.failures += r.failures;
-    acc.durationMsSum += r.durationMsSum;
-    acc.durationMsMax = Math.max(acc.durationMsMax, r.durationMsMax);
-    for (const u of r.users) acc.users.add(u);
-    for (const u of r.failedUsers) acc.failedUsers.add(u);
-    for (const c of r.causes) {
-      const ck = causeKey(c);
-      const seen = acc.causes.get(ck);
-      acc.causes.set(ck, seen === undefined ? c : { ...seen, count: seen.count + c.count });
+    acc.requests += 1;
+    if (event.release !== null) acc.releases.add(event.release);
+    if (event.kind === 'query_failure') {
+      acc.failures += 1;
+      countCause(acc, event.failure, null);
+      keepFirstSample(
+        acc.samples,
+        { at: event.at, status: 0, durationMs: 0, user: null, errorClass: null, release: event.release, sqlFailures: [event.failure] },
+        MAX_ROLLUP_SAMPLES,
+      );
+      continue;
     }
-    for (const s of r.samples) acc.samples.push(s);
-    for (const v of r.releases) acc.releases.add(v);
+    acc.durationMsSum += event.durationMs;
+    if (event.durationMs > acc.durationMsMax) acc.durationMsMax = event.durationMs;
+    if (event.user !== null) acc.users.add(event.user);
+    if (!isFailedRequest(event)) continue;
+    acc.failures += 1;
+    if (event.user !== null) acc.failedUsers.add(event.user);
+    countCause(acc, event.sqlFailures[0], event.errorClass);
+    keepFirstSample(
+      acc.samples,
+      {
+        at: event.at,
+        status: event.status,
+        durationMs: event.durationMs,
+        user: event.user,
+        errorClass: event.errorClass,
+        release: event.release,
+        sqlFailures: event.sqlFailures,
+      },
+      MAX_ROLLUP_SAMPLES,
+    );
   }
   const rollups: RouteRollup[] = [];
   for (const acc of byKey.values()) {
     const users = uniteIds([...acc.users], [], MAX_ROLLUP_USERS);
     const failedUsers = uniteIds([...acc.failedUsers], [], MAX_ROLLUP_USERS);
     rollups.push({
-      service: acc.first.service,
-      method: acc.first.method,
-      route: acc.first.route,
-      bucket: acc.first.bucket,
+      service: acc.service,
+      method: acc.method,
+      route: acc.route,
+      bucket: acc.bucket,
       requests: acc.requests,
       failures: acc.failures,
       durationMsSum: acc.durationMsSum,
@@ -250,7 +302,7 @@ export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
       failedUsers: failedUsers.ids,
       usersTruncated: users.truncated || failedUsers.truncated,
       causes: mergeCauses([...acc.causes.values()]),
-      samples: firstSamples(acc.samples, [], MAX_ROLLUP_SAMPLES),
+      samples: acc.samples,
       releases: [...acc.releases].sort(byText),
     });
   }

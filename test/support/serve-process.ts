@@ -15,8 +15,9 @@ export class ServeProcess {
   url = '';
   readonly #ready: Promise<string>;
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/bin.ts', 'serve', ...args], { cwd: root, env: { ...process.env, ...env } });
+  /** `nodeArgs`: options for Node itself, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}, nodeArgs: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/bin.ts', 'serve', ...args], { cwd: root, env: { ...process.env, ...env } });
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.#ready = new Promise((resolve, reject) => {
       this.child.stdout?.on('data', (d: Buffer) => {

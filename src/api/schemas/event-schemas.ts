@@ -90,6 +90,62 @@ export type RejectedEvent = z.output<typeof rejectedEventSchema>;
 const pathOf = (index: number, path: readonly PropertyKey[]): string =>
   path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`), `events[${index}]`);
 
+/*
+ * A hand-written check of the same rules, for the hot path: zod takes ~5 µs an event, this ~0.3 µs
+ * (bench:ingest). It only ever accepts what `appEventSchema` accepts, with the same output (a
+ * property test checks it); anything it does not accept goes through zod, which names the problem.
+ */
+type Rec = Record<string, unknown>;
+const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const METHOD = /^[A-Za-z]{1,16}$/;
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+const NO_VALUE = Symbol('invalid');
+const fastText = (v: unknown, max: number): string | typeof NO_VALUE =>
+  typeof v === 'string' && v.length <= max && !v.includes('\u0000') ? v : NO_VALUE;
+const fastOptional = (v: unknown, max: number): string | null | typeof NO_VALUE => (v === undefined || v === null ? null : fastText(v, max));
+const fastAt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function fastFailure(v: unknown): { sqlstate: string; query: string; callSite: string | null } | undefined {
+  if (!isRecord(v)) return undefined;
+  const { sqlstate, query } = v;
+  const callSite = fastOptional(v.callSite, 512);
+  if (typeof sqlstate !== 'string' || !SQLSTATE.test(sqlstate) || callSite === NO_VALUE) return undefined;
+  const q = fastText(query, 8_192);
+  return q === NO_VALUE ? undefined : { sqlstate, query: q, callSite };
+}
+
+export function fastEvent(item: unknown): WireAppEvent | undefined {
+  if (!isRecord(item) || !fastAt(item.at)) return undefined;
+  const release = fastOptional(item.release, 100);
+  if (release === NO_VALUE) return undefined;
+  if (item.kind === 'query_failure') {
+    const job = fastOptional(item.job, 200);
+    const failure = fastFailure(item.failure);
+    if (job === NO_VALUE || failure === undefined) return undefined;
+    return { kind: 'query_failure', at: item.at, job, release, failure };
+  }
+  if (item.kind !== 'request') return undefined;
+  const { method, status, durationMs } = item;
+  const route = fastText(item.route, 512);
+  const user = fastOptional(item.user, 128);
+  const errorClass = fastOptional(item.errorClass, 200);
+  if (typeof method !== 'string' || !METHOD.test(method) || route === NO_VALUE || route.length === 0) return undefined;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return undefined;
+  if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0 || durationMs > 86_400_000) return undefined;
+  if (user === NO_VALUE || errorClass === NO_VALUE) return undefined;
+  let sqlFailures: { sqlstate: string; query: string; callSite: string | null }[] = [];
+  if (item.sqlFailures !== undefined) {
+    if (!Array.isArray(item.sqlFailures) || item.sqlFailures.length > 50) return undefined;
+    sqlFailures = [];
+    for (const f of item.sqlFailures) {
+      const failure = fastFailure(f);
+      if (failure === undefined) return undefined;
+      sqlFailures.push(failure);
+    }
+  }
+  return { kind: 'request', at: item.at, method: method.toUpperCase(), route, status, durationMs, user, errorClass, release, sqlFailures };
+}
+
 /**
  * Validates each event of a batch: the valid ones as core's `AppEvent` (with the batch's service),
  * the others as `rejected`. `latestAt`: an event later than this (a sender's clock far ahead) is
@@ -99,13 +155,16 @@ export function parseEvents(service: string, items: readonly unknown[], latestAt
   const events: AppEvent[] = [];
   const rejected: RejectedEvent[] = [];
   for (const [index, item] of items.entries()) {
-    const parsed = appEventSchema.safeParse(item);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      rejected.push({ index, problem: `${pathOf(index, issue?.path ?? [])}: ${issue?.message ?? 'invalid'}` });
-      continue;
+    let event = fastEvent(item);
+    if (event === undefined) {
+      const parsed = appEventSchema.safeParse(item);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        rejected.push({ index, problem: `${pathOf(index, issue?.path ?? [])}: ${issue?.message ?? 'invalid'}` });
+        continue;
+      }
+      event = parsed.data;
     }
-    const event = parsed.data;
     if (event.at > latestAt) {
       rejected.push({ index, problem: `events[${index}].at: ${event.at} is more than an hour ahead of the server's clock; check the sender's clock` });
       continue;

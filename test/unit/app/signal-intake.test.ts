@@ -105,3 +105,26 @@ describe('SignalIntake', () => {
     expect(DEFAULT_SIGNAL_RETENTION_MS).toBe(14 * day);
   });
 });
+
+describe('SignalIntake, users already stored', () => {
+  it('sends each user of a rollup key once, and the stored sets stay whole', async () => {
+    const { store, merges } = recordingStore();
+    const intake = new SignalIntake({ store });
+    await intake.ingestEvents([request({ user: 'u1' }), request({ user: 'u2', status: 200, errorClass: null, sqlFailures: [] })], 1);
+    await intake.ingestEvents([request({ user: 'u1' }), request({ user: 'u3' })], 2);
+    expect(merges[1]?.[0]).toMatchObject({ users: ['u3'], failedUsers: ['u3'], requests: 2 });
+    const [stored] = await store.signals.list({ since: 0 });
+    expect(stored).toMatchObject({ users: ['u1', 'u2', 'u3'], failedUsers: ['u1', 'u3'], requests: 4 });
+  });
+
+  it('sends them again after a failed merge', async () => {
+    const { store, merges, fail } = recordingStore();
+    const intake = new SignalIntake({ store });
+    fail(new Error('store down'));
+    await expect(intake.ingestEvents([request({ user: 'u1' })], 1)).rejects.toThrow('store down');
+    fail(null);
+    await intake.ingestEvents([request({ user: 'u1' })], 2);
+    expect(merges[1]?.[0]?.users).toEqual(['u1']);
+    expect((await store.signals.list({ since: 0 }))[0]?.users).toEqual(['u1']);
+  });
+});

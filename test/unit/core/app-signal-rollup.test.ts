@@ -9,7 +9,7 @@ import {
   type RequestOutcome,
   type RouteRollup,
 } from '../../../src/core/app-signal.js';
-import { foldEvents, mergeCauses, mergeRollupList, mergeRollups } from '../../../src/core/app-signal-rollup.js';
+import { eventRollup, foldEvents, mergeCauses, mergeRollupList, mergeRollups } from '../../../src/core/app-signal-rollup.js';
 
 const request = (over: Partial<RequestOutcome> = {}): RequestOutcome => ({
   kind: 'request',
@@ -184,6 +184,14 @@ describe('mergeRollups (properties)', () => {
         const parts = mergeRollupList([...foldEvents(events.slice(0, cut)), ...foldEvents(events.slice(cut))]);
         expect(parts.map(counts)).toEqual(whole.map(counts));
         expect(parts.map((r) => r.samples)).toEqual(whole.map((r) => r.samples));
+      }),
+    );
+  });
+
+  it('folding equals merging the rollup of each event in order', () => {
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 40 }), (events) => {
+        expect(foldEvents(events)).toEqual(mergeRollupList(events.map(eventRollup)));
       }),
     );
   });
