@@ -10,7 +10,12 @@ import { splitWorkAndWaits, type WorkWaitSplit } from './work-wait-split.js';
  */
 export interface TargetMetricValues {
   /** Per database × state (every state, zeros included, as postgres_exporter does). */
-  readonly sessions: readonly { readonly database: string; readonly state: SessionState; readonly count: number; readonly maxTxSeconds: number }[];
+  readonly sessions: readonly {
+    readonly database: string;
+    readonly state: SessionState;
+    readonly count: number;
+    readonly maxTxSeconds: number;
+  }[];
   /** Client backends connected, per database. */
   readonly backends: readonly { readonly database: string; readonly count: number }[];
   /** Client backends of every database: what `max_connections` limits. */
@@ -66,7 +71,8 @@ export const targetMetricValues = (sample: Sample): TargetMetricValues => {
     if (s.state === null) continue;
     const key = `${s.database}\u0000${s.state}`;
     bump(count, key);
-    if (s.xactStart !== null) maxTx.set(key, Math.max(maxTx.get(key) ?? 0, Math.max(0, now - s.xactStart) / 1000));
+    if (s.xactStart !== null)
+      maxTx.set(key, Math.max(maxTx.get(key) ?? 0, Math.max(0, now - s.xactStart) / 1000));
   }
 
   const sessions = [...databases].sort().flatMap((database) =>
@@ -86,7 +92,8 @@ export const targetMetricValues = (sample: Sample): TargetMetricValues => {
   }
   const rootStates = new Map<string, number>();
   if (sample.lockWaits.length > 0)
-    for (const root of buildWaitForGraph(sample.lockWaits).roots) bump(rootStates, stateOf.get(root.pid) ?? UNKNOWN_STATE);
+    for (const root of buildWaitForGraph(sample.lockWaits).roots)
+      bump(rootStates, stateOf.get(root.pid) ?? UNKNOWN_STATE);
 
   return {
     sessions,

@@ -91,6 +91,7 @@ export const describeWorkWaitSplit = (split: WorkWaitSplit): string => {
         ? ` behind pid ${top.pid}`
         : ` behind pid ${top.pid} (${top.waiters}) and ${split.behind.length - 1} other root${split.behind.length === 2 ? '' : 's'}`;
   const share = lockWaitShare(split);
-  const verdict = share > 0.5 ? '; the slow queries are victims' : `; ${percent(workingShare(split))} were working`;
+  const verdict =
+    share > 0.5 ? '; the slow queries are victims' : `; ${percent(workingShare(split))} were working`;
   return `${percent(share)} of active backends waited on locks${roots}${verdict}`;
 };

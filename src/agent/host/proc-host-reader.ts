@@ -41,7 +41,8 @@ export const createProcHostReader = (options: ProcHostReaderOptions): HostReader
       const parsed = stat === null ? null : parsePidStat(stat);
       if (parsed === null) continue;
       const [own, parent] = await Promise.all([text(`${pid}/cmdline`), text(`${parsed.ppid}/cmdline`)]);
-      if (own !== null && parent !== null && isPostgresCommand(own) && isPostgresCommand(parent)) return parsed.ppid;
+      if (own !== null && parent !== null && isPostgresCommand(own) && isPostgresCommand(parent))
+        return parsed.ppid;
     }
     return null;
   };

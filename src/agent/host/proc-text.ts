@@ -16,18 +16,25 @@ export const parseProcStat = (
   if (aggregate === null || aggregate.length < 4 || aggregate.some((n) => !Number.isFinite(n))) return null;
   // user nice system idle iowait irq softirq steal (guest and guest_nice are already in user/nice).
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = aggregate;
-  return { total: user + nice + system + idle + iowait + irq + softirq + steal, idle: idle + iowait, cpus: Math.max(1, cpus) };
+  return {
+    total: user + nice + system + idle + iowait + irq + softirq + steal,
+    idle: idle + iowait,
+    cpus: Math.max(1, cpus),
+  };
 };
 
 /** `/proc/loadavg`: `0.52 0.58 0.59 1/467 12345`. */
 export const parseLoadAvg = (text: string): readonly [number, number, number] | null => {
   const [a, b, c] = text.trim().split(/\s+/).map(Number);
-  if (a === undefined || b === undefined || c === undefined || [a, b, c].some((n) => !Number.isFinite(n))) return null;
+  if (a === undefined || b === undefined || c === undefined || [a, b, c].some((n) => !Number.isFinite(n)))
+    return null;
   return [a, b, c];
 };
 
 /** `/proc/meminfo`: MemTotal and MemAvailable (kB) in bytes. */
-export const parseMemInfo = (text: string): { readonly totalBytes: number; readonly availableBytes: number } | null => {
+export const parseMemInfo = (
+  text: string,
+): { readonly totalBytes: number; readonly availableBytes: number } | null => {
   const kb = (key: string): number | null => {
     const match = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(text);
     return match?.[1] === undefined ? null : Number(match[1]) * 1024;
@@ -46,7 +53,10 @@ export const parseMemInfo = (text: string): { readonly totalBytes: number; reado
 export const parsePidStat = (text: string): { readonly ppid: number; readonly ticks: number } | null => {
   const close = text.lastIndexOf(')');
   if (close < 0) return null;
-  const fields = text.slice(close + 1).trim().split(/\s+/);
+  const fields = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   // After the name: state(3) ppid(4) … utime(14) stime(15).
   const ppid = Number(fields[1]);
   const utime = Number(fields[11]);

@@ -24,7 +24,8 @@ const PROC_STAT = [
   '',
 ].join('\n');
 const LOADAVG = '15.96 13.78 11.99 16/279 30188\n';
-const MEMINFO = 'MemTotal:       24684092 kB\nMemFree:        17727256 kB\nMemAvailable:   21506152 kB\nBuffers:          123 kB\n';
+const MEMINFO =
+  'MemTotal:       24684092 kB\nMemFree:        17727256 kB\nMemAvailable:   21506152 kB\nBuffers:          123 kB\n';
 const BACKEND_STAT = (pid: number, ppid: number, utime: number, stime: number, name = 'postgres') =>
   `${pid} (${name}) S ${ppid} ${ppid} ${ppid} 0 -1 4194560 1234 0 0 0 ${utime} ${stime} 0 0 20 0 1 0 1297158 231313408 4321 18446744073709551615 1 1 0 0 0 0 4194304 19935232 1082277379 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n`;
 
@@ -52,7 +53,9 @@ describe('/proc parsers', () => {
   });
 
   it('tells PostgreSQL processes by their command line', () => {
-    expect(isPostgresCommand('/usr/lib/postgresql/17/bin/postgres\u0000-D\u0000/var/lib/postgresql/17/main\u0000')).toBe(true);
+    expect(
+      isPostgresCommand('/usr/lib/postgresql/17/bin/postgres\u0000-D\u0000/var/lib/postgresql/17/main\u0000'),
+    ).toBe(true);
     expect(isPostgresCommand('postgres: app shop 10.0.0.1(5432) UPDATE\u0000')).toBe(true);
     expect(isPostgresCommand('postgres: checkpointer ')).toBe(true);
     expect(isPostgresCommand('/usr/bin/node\u0000postgres.js\u0000')).toBe(false);
@@ -60,7 +63,8 @@ describe('/proc parsers', () => {
   });
 
   it('knows a local target', () => {
-    for (const host of ['', '/var/run/postgresql', 'localhost', '127.0.0.1', '::1']) expect(isLocalHost(host)).toBe(true);
+    for (const host of ['', '/var/run/postgresql', 'localhost', '127.0.0.1', '::1'])
+      expect(isLocalHost(host)).toBe(true);
     for (const host of ['db.internal', '10.0.0.5']) expect(isLocalHost(host)).toBe(false);
   });
 });
@@ -71,7 +75,12 @@ describe('createProcHostReader on a recorded /proc tree', () => {
     await mkdir(join(root, path, '..'), { recursive: true });
     await writeFile(join(root, path), text);
   };
-  const backend = async (pid: number, ppid: number, utime: number, cmdline = 'postgres: app shop [local] SELECT'): Promise<void> => {
+  const backend = async (
+    pid: number,
+    ppid: number,
+    utime: number,
+    cmdline = 'postgres: app shop [local] SELECT',
+  ): Promise<void> => {
     await write(`${pid}/stat`, BACKEND_STAT(pid, ppid, utime, 0));
     await write(`${pid}/cmdline`, `${cmdline}\u0000`);
   };
@@ -95,7 +104,12 @@ describe('createProcHostReader on a recorded /proc tree', () => {
 
   it('reads the host and the ticks of the postmaster’s children only', async () => {
     const clock = new FakeClock(T0);
-    const reader = createProcHostReader({ targetHost: '/var/run/postgresql', clock, procRoot: root, ticksPerSecond: 100 });
+    const reader = createProcHostReader({
+      targetHost: '/var/run/postgresql',
+      clock,
+      procRoot: root,
+      ticksPerSecond: 100,
+    });
     const first = await reader.read([501, 502, 503], new AbortController().signal);
     expect(first).toMatchObject({ at: T0, cpus: 2, load: [15.96, 13.78, 11.99], ticksPerSecond: 100 });
     expect([...(first?.processTicks ?? [])]).toEqual([
@@ -108,15 +122,25 @@ describe('createProcHostReader on a recorded /proc tree', () => {
     // Two seconds later: 501 used 150 ticks (0.75 of a core), 502 none; the host 60% busy.
     clock.advance(2_000);
     await backend(501, 500, 250);
-    await write('stat', PROC_STAT.replace('cpu  2000067 10019 161072 407061', 'cpu  2000307 10019 161072 407221'));
+    await write(
+      'stat',
+      PROC_STAT.replace('cpu  2000067 10019 161072 407061', 'cpu  2000307 10019 161072 407221'),
+    );
     const second = await reader.read([501, 502, 503], new AbortController().signal);
     const s = sample(T0 + 2_000, {
-      sessions: [session(501, { query: 'SELECT count(*) FROM generate_series($1, $2)' }), session(502, { state: 'idle' })],
+      sessions: [
+        session(501, { query: 'SELECT count(*) FROM generate_series($1, $2)' }),
+        session(502, { state: 'idle' }),
+      ],
     });
     const figures = hostFigures(first!, second!, s);
     expect(figures.cpuBusy).toBeCloseTo(0.6);
     expect(figures.backends).toEqual([
-      expect.objectContaining({ pid: 501, cores: 0.75, query: 'SELECT count(*) FROM generate_series($1, $2)' }),
+      expect.objectContaining({
+        pid: 501,
+        cores: 0.75,
+        query: 'SELECT count(*) FROM generate_series($1, $2)',
+      }),
     ]);
     expect(figures.backendCores).toBeCloseTo(0.75);
   });
@@ -124,8 +148,12 @@ describe('createProcHostReader on a recorded /proc tree', () => {
   it('is null for a remote target, and when no backend is a PostgreSQL process here', async () => {
     const clock = new FakeClock(T0);
     const signal = new AbortController().signal;
-    expect(await createProcHostReader({ targetHost: 'db.internal', clock, procRoot: root }).read([501], signal)).toBeNull();
-    expect(await createProcHostReader({ targetHost: '127.0.0.1', clock, procRoot: root }).read([503, 999], signal)).toBeNull();
+    expect(
+      await createProcHostReader({ targetHost: 'db.internal', clock, procRoot: root }).read([501], signal),
+    ).toBeNull();
+    expect(
+      await createProcHostReader({ targetHost: '127.0.0.1', clock, procRoot: root }).read([503, 999], signal),
+    ).toBeNull();
   });
 });
 
@@ -148,11 +176,16 @@ describe('hostFigures', () => {
         [2, 500],
         [3, 10],
       ]),
-      reading(T0 + 1_000, [
-        [1, 150],
-        [2, 20],
-        [4, 90],
-      ], 1200, 600),
+      reading(
+        T0 + 1_000,
+        [
+          [1, 150],
+          [2, 20],
+          [4, 90],
+        ],
+        1200,
+        600,
+      ),
       sample(T0 + 1_000, { sessions: [session(1)] }),
     );
     expect(figures.backends.map((b) => [b.pid, b.cores])).toEqual([[1, 0.5]]);

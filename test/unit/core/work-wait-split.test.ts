@@ -13,7 +13,9 @@ describe('splitWorkAndWaits', () => {
   const storm = sample(T0, {
     sessions: [
       session(4242, { state: 'idle in transaction' }),
-      ...[1, 2, 3, 4, 5, 6, 7].map((i) => session(100 + i, { waitEventType: 'Lock', waitEvent: 'transactionid' })),
+      ...[1, 2, 3, 4, 5, 6, 7].map((i) =>
+        session(100 + i, { waitEventType: 'Lock', waitEvent: 'transactionid' }),
+      ),
       session(200, { waitEventType: 'Lock', waitEvent: 'relation' }),
       session(300),
       session(301),
@@ -51,20 +53,32 @@ describe('splitWorkAndWaits', () => {
   });
 
   it('says the backends are working when none waits on a lock', () => {
-    const split = splitWorkAndWaits(sample(T0, { sessions: [session(1), session(2, { waitEventType: 'IO' })] }));
+    const split = splitWorkAndWaits(
+      sample(T0, { sessions: [session(1), session(2, { waitEventType: 'IO' })] }),
+    );
     expect(lockWaitShare(split)).toBe(0);
     expect(workingShare(split)).toBe(1);
-    expect(describeWorkWaitSplit(split)).toBe('2 active backends working (1 on CPU, 1 in IO); none waited on locks');
+    expect(describeWorkWaitSplit(split)).toBe(
+      '2 active backends working (1 on CPU, 1 in IO); none waited on locks',
+    );
   });
 
   it('gives no verdict of victims when lock waiters are the minority', () => {
     const split = splitWorkAndWaits(
       sample(T0, {
-        sessions: [session(1), session(2), session(3), session(9, { waitEventType: 'Lock' }), session(8, { state: 'idle in transaction' })],
+        sessions: [
+          session(1),
+          session(2),
+          session(3),
+          session(9, { waitEventType: 'Lock' }),
+          session(8, { state: 'idle in transaction' }),
+        ],
         lockWaits: [wait(9, [8])],
       }),
     );
-    expect(describeWorkWaitSplit(split)).toBe('25% of active backends waited on locks behind pid 8; 75% were working');
+    expect(describeWorkWaitSplit(split)).toBe(
+      '25% of active backends waited on locks behind pid 8; 75% were working',
+    );
   });
 
   it('is empty with no active backend', () => {

@@ -1,0 +1,35 @@
+import { createProcHostReader } from './agent/host/proc-host-reader.js';
+import { pgEnvironment, resolveConnInfo } from './config/postgres-conninfo.js';
+import type { HostReader } from './core/host-figures.js';
+import type { TargetWatchOptions } from './engine/target-watch.js';
+import { TargetMetricsBoard } from './engine/target-metrics-board.js';
+import type { Logger } from './platform/logger.js';
+import { systemClock } from './platform/system-clock.js';
+
+/**
+ * Part of the composition root: the board the exporters read (`serve`'s `/metrics`, the
+ * `--metrics-port` of `watch` and `agent`), with a /proc host reader for each target whose URL
+ * is local — it reads nothing until the target's backends prove to be PostgreSQL processes here.
+ */
+export function targetMetricsBoard(
+  targets: readonly TargetWatchOptions[],
+  options: {
+    readonly hostMetrics: boolean;
+    readonly logger: Pick<Logger, 'warn'>;
+    readonly signal?: AbortSignal;
+  },
+): TargetMetricsBoard {
+  const readers = new Map<string, HostReader>();
+  if (options.hostMetrics) {
+    for (const target of targets) {
+      const info = resolveConnInfo(target.url, target.environment ?? pgEnvironment());
+      if (!info.ok) continue;
+      readers.set(target.name, createProcHostReader({ targetHost: info.info.host, clock: systemClock }));
+    }
+  }
+  return new TargetMetricsBoard({
+    hostReader: (target) => readers.get(target) ?? null,
+    logger: options.logger,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+}
