@@ -10,7 +10,7 @@ export interface OnsetDeploy {
   readonly version: string;
   readonly commit: string | null;
   readonly at: number;
-  /** (onset − deploy) in minutes, one decimal. */
+  /** (onset − deploy) in minutes, two decimals (0.05 min = 3 s). */
   readonly minutesBeforeOnset: number;
 }
 
@@ -19,5 +19,5 @@ export const DEPLOY_ONSET_BOUND_MS = 2 * 60 * 60_000;
 /** The onset deploy, or null without a deploy in [onset − bound, onset]. */
 export const deployOnset = (deploy: Deploy | null, onset: number, boundMs: number = DEPLOY_ONSET_BOUND_MS): OnsetDeploy | null => {
   if (deploy === null || deploy.at > onset || onset - deploy.at > boundMs) return null;
-  return { version: deploy.version, commit: deploy.commit, at: deploy.at, minutesBeforeOnset: Math.round((onset - deploy.at) / 6_000) / 10 };
+  return { version: deploy.version, commit: deploy.commit, at: deploy.at, minutesBeforeOnset: Math.round((onset - deploy.at) / 600) / 100 };
 };

@@ -11,8 +11,12 @@ export const formatPercent = (share: number): string => {
   return `${Math.min(99, Math.round(pct)).toString()}%`;
 };
 
-/** Minutes with one decimal: `0.4 min`, `12 min` (whole from 10 on). */
+/** A gap people read at a glance: `3 s` under a minute, `1.5 min` under ten, then `12 min`, `3 h`. */
 export const formatMinutes = (ms: number): string => {
-  const min = Math.max(0, ms) / 60_000;
-  return min < 10 ? `${(Math.round(min * 10) / 10).toString()} min` : `${Math.round(min).toString()} min`;
+  const s = Math.max(0, ms) / 1000;
+  if (s < 60) return `${Math.round(s).toString()} s`;
+  const min = s / 60;
+  if (min < 10) return `${(Math.round(min * 10) / 10).toString()} min`;
+  if (min < 120) return `${Math.round(min).toString()} min`;
+  return `${Math.round(min / 60).toString()} h`;
 };

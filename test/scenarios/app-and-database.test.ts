@@ -121,7 +121,7 @@ describe('scenario: the app and its database in one incident', () => {
     expect(detail.attribution[0]).toMatchObject({ route: 'POST /checkout', sqlstate: '40P01', callSite: 'demo/shop/checkout.ts:88', share: 1 });
     expect(detail.onsetDeploy).toMatchObject({ version: 'v2' });
     expect(detail.incident.summary).toMatch(
-      /^5 deadlocks between POST \/checkout \(demo\/shop\/checkout\.ts:88: `UPDATE inventory …`\) and job restock \(demo\/shop\/restock\.ts:20: `UPDATE products …`\) on shop-db; \d+% of POST \/checkout requests failed on shop in 1 min \(\d+ of \d+; baseline 0%\); 100% of failures on POST \/checkout are 40P01 at demo\/shop\/checkout\.ts:88; 30% of users affected \(60 of 200\); began 0\.2 min after deploy v2$/,
+      /^5 deadlocks between POST \/checkout \(demo\/shop\/checkout\.ts:88: `UPDATE inventory …`\) and job restock \(demo\/shop\/restock\.ts:20: `UPDATE products …`\) on shop-db; \d+% of POST \/checkout requests failed on shop in 1 min \(\d+ of \d+; baseline 0%\); 100% of failures on POST \/checkout are 40P01 at demo\/shop\/checkout\.ts:88; 30% of users affected \(60 of 200\); began 10 s after deploy v2$/,
     );
   });
 
@@ -165,7 +165,7 @@ describe('scenario: the app and its database in one incident', () => {
     // The figures are of the outage (the span ends at the resolution), and the onset is still v2.
     expect(detail.impact).toMatchObject({ affectedUsers: 60, activeUsers: 200 });
     expect(detail.onsetDeploy?.version).toBe('v2');
-    expect(detail.incident.summary).toContain('30% of users affected (60 of 200); began 0.2 min after deploy v2');
+    expect(detail.incident.summary).toContain('30% of users affected (60 of 200); began 10 s after deploy v2');
     // Hours later the detail reads the same.
     world.clock.advance(3 * 60 * MIN);
     const later = await world.incidents.detail(detail.incident.id);

@@ -80,7 +80,7 @@ describe('the app side on PostgreSQL', () => {
     expect(detail.impact).toMatchObject({ affectedUsers: 60, activeUsers: 200, share: 0.3 });
     expect(detail.attribution[0]).toMatchObject({ route: 'POST /checkout', sqlstate: '40P01', callSite: 'demo/shop/checkout.ts:88', share: 1 });
     expect(detail.onsetDeploy?.version).toBe('v2');
-    expect(detail.incident.summary).toContain('30% of users affected (60 of 200); began 0.2 min after deploy v2');
+    expect(detail.incident.summary).toContain('30% of users affected (60 of 200); began 10 s after deploy v2');
     // The same cycle again at the same now changes nothing.
     expect(await cycle.run(clock.now())).toMatchObject({ fired: 0, refreshed: 0, resolved: 0 });
   });

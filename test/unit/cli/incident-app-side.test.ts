@@ -51,7 +51,7 @@ describe('the app side on GET /api/v1/incidents/:id and in `hindsight incident s
     };
     await showIncident(id, { server: 'http://hindsight.test', token: h.secrets.viewer, json: false }, io);
     expect(out).toMatch(/\n {2}impact {4}30% of users affected: 60 of 200 active in \d+ s\n/);
-    expect(out).toContain('  onset     began 0.4 min after deploy v2 (abc123) at 2026-11-30 15:38:36Z\n');
+    expect(out).toContain('  onset     began 24 s after deploy v2 (abc123) at 2026-11-30 15:38:36Z\n');
     expect(out).toContain('failures by cause:\n  100% of POST /checkout (60)  40P01 DatabaseError at demo/shop/checkout.ts:88: UPDATE inventory SET stock = stock - $1 WHERE product_id = $2\n');
   });
 

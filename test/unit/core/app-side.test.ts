@@ -4,7 +4,7 @@ import { measureImpact } from '../../../src/core/app-impact.js';
 import { deployOnset } from '../../../src/core/deploy-onset.js';
 import { attributeFailures } from '../../../src/core/failure-attribution.js';
 import { appSideClauses, appSideOf, appSideSpan } from '../../../src/core/incident-app-side.js';
-import { formatPercent } from '../../../src/core/share-format.js';
+import { formatMinutes, formatPercent } from '../../../src/core/share-format.js';
 import { incident } from '../../support/finding-builder.js';
 import { cause, deploy, rollup } from '../../support/rollup-builder.js';
 
@@ -93,7 +93,7 @@ describe('the app side of an incident', () => {
     expect(appSideClauses(side)).toEqual([
       '94% of failures on POST /checkout are 40P01 at demo/shop/checkout.ts:88',
       '31% of users affected (61 of 200)',
-      'began 0.4 min after deploy v2',
+      'began 24 s after deploy v2',
     ]);
   });
 
@@ -104,7 +104,9 @@ describe('the app side of an incident', () => {
     expect(appSideClauses({ impact: null, onsetDeploy: null, attribution: [job] })).toEqual(['100% of failures on job restock are 40P01 at restock.ts:20']);
   });
 
-  it('formats shares people can read', () => {
+  it('formats shares and gaps people can read', () => {
     expect([0, 0.0004, 0.004, 0.305, 0.996, 1].map(formatPercent)).toEqual(['0%', '0.1%', '0.4%', '31%', '99%', '100%']);
+    expect([2_600, 24_000, 90_000, 12 * MIN, 150 * MIN].map(formatMinutes)).toEqual(['3 s', '24 s', '1.5 min', '12 min', '3 h']);
+    expect(deployOnset(deploy('v2', T - 2_600), T)?.minutesBeforeOnset).toBe(0.04);
   });
 });

@@ -84,11 +84,11 @@ describe('summarizeIncident with the app side (issue 10)', () => {
     expect(summarizeIncident({ findings: [tagged('d1', T)], alerts: [stale, errorRate], app })).toBe(
       '1 deadlock between POST /checkout (demo/shop/checkout.ts:88: `UPDATE inventory …`) and job restock (demo/shop/restock.ts:20: `UPDATE products …`) on shop-db; ' +
         '31% of POST /checkout requests failed on shop in 1 min (142 of 458; baseline 0%); ' +
-        '94% of failures on POST /checkout are 40P01 at checkout.ts:88; 31% of users affected (61 of 200); began 0.4 min after deploy v2',
+        '94% of failures on POST /checkout are 40P01 at checkout.ts:88; 31% of users affected (61 of 200); began 24 s after deploy v2',
     );
     // An incident the app alone opened.
     expect(summarizeIncident({ findings: [], alerts: [errorRate], app: { ...app, attribution: [] } })).toBe(
-      '31% of POST /checkout requests failed on shop in 1 min (142 of 458; baseline 0%); 31% of users affected (61 of 200); began 0.4 min after deploy v2',
+      '31% of POST /checkout requests failed on shop in 1 min (142 of 458; baseline 0%); 31% of users affected (61 of 200); began 24 s after deploy v2',
     );
   });
 });
