@@ -88,10 +88,13 @@ const positive = (name: string, value: number | undefined, fallback: number): nu
 };
 
 const eventsUrl = (endpoint: string): string => {
-  let url: URL;
+  let url: URL | null = null;
   try {
     url = new URL(endpoint);
   } catch {
+    url = null;
+  }
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new TypeError(
       `createHindsight: endpoint must be the Hindsight server's URL, e.g. http://hindsight:8080 (got ${JSON.stringify(endpoint)})`,
     );
