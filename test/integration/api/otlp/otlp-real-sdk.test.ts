@@ -1,7 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashUserId } from '../../../../src/api/integrations/otlp/otlp-span-converter.js';
 import type { QueryFailure, RequestOutcome } from '../../../../src/core/app-signal.js';
@@ -9,6 +5,7 @@ import { normalizeQuery } from '../../../../src/core/query-normalizer.js';
 import { systemClock } from '../../../../src/platform/system-clock.js';
 import { createApiHarness } from '../../../support/api-harness.js';
 import { createTestDatabase, type TestDatabase } from '../../../support/database.js';
+import { otelAppCallSite, startOtelApp } from '../../../support/otel-app-process.js';
 import { createOtlpReceiver, listenOtlpReceiver } from '../../../support/otlp-receiver.js';
 
 /**
@@ -17,11 +14,6 @@ import { createOtlpReceiver, listenOtlpReceiver } from '../../../support/otlp-re
  * PostgreSQL and exports to `/v1/traces` on a listening server; the events handed to the receiver
  * carry the 500, the 40P01, the normalized statement and its call site — once per exporter.
  */
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const appFile = 'otel-instrumented-app.ts';
-const appSource = readFileSync(path.join(here, appFile), 'utf8').split('\n');
-const lineOf = (marker: string): number => appSource.findIndex((line) => line.includes(marker)) + 1;
 
 let db: TestDatabase;
 
@@ -37,34 +29,6 @@ afterAll(async () => {
   await db.drop();
 });
 
-const startApp = async (env: Record<string, string>): Promise<{ child: ChildProcess; port: number; stderr: () => string }> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', appFile], { cwd: here, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m !== null) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => {
-      reject(new Error(`the app exited (${String(code)}) before listening: ${stderr}`));
-    });
-  });
-  return { child, port, stderr: () => stderr };
-};
-
-const stopApp = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => {
-    child.on('exit', (code) => {
-      resolve(code);
-    });
-    child.kill('SIGTERM');
-  });
-
 describe.each([
   { protocol: 'proto', label: 'protobuf exporter, gzip', contentType: 'application/x-protobuf', compression: 'gzip' },
   { protocol: 'json', label: 'JSON exporter', contentType: 'application/json', compression: 'none' },
@@ -75,18 +39,18 @@ describe.each([
     receiver.clock.set(systemClock.now());
     const server = await listenOtlpReceiver(receiver.app);
     try {
-      const app = await startApp({
+      const app = await startOtelApp({
         DATABASE_URL: db.url,
         OTEL_EXPORTER_OTLP_ENDPOINT: server.url,
         HINDSIGHT_TOKEN: receiver.secrets.ingest,
         OTEL_EXPORTER_OTLP_COMPRESSION: compression,
         OTLP_PROTOCOL: protocol,
       });
-      const checkout = await fetch(`http://127.0.0.1:${app.port}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } });
+      const checkout = await fetch(`${app.url}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } });
       expect(checkout.status, app.stderr()).toBe(500);
-      const job = await fetch(`http://127.0.0.1:${app.port}/jobs/restock`, { method: 'POST' });
+      const job = await fetch(`${app.url}/jobs/restock`, { method: 'POST' });
       expect(await job.text()).toBe('23505');
-      expect(await stopApp(app.child), app.stderr()).toBe(0);
+      expect(await app.stop(), app.stderr()).toBe(0);
 
       expect(receiver.seen.length).toBeGreaterThan(0);
       for (const request of receiver.seen) {
@@ -107,7 +71,7 @@ describe.each([
         {
           sqlstate: '40P01',
           query: normalizeQuery('UPDATE accounts SET balance = balance - 1 WHERE id = $1'),
-          callSite: `${appFile}:${lineOf('// deadlock-victim-line')}`,
+          callSite: otelAppCallSite('// deadlock-victim-line'),
         },
       ]);
       expect(checkoutOutcome?.sqlFailures[0]?.query).toMatch(/^UPDATE accounts SET balance = balance - \$1 WHERE id = \$2$/);
@@ -122,7 +86,7 @@ describe.each([
           at: expect.any(Number) as number,
           job: 'restock',
           release: 'v2',
-          failure: { sqlstate: '23505', query: 'INSERT INTO accounts (id, balance) VALUES ($1, $2)', callSite: `${appFile}:${lineOf("/*job='restock'*/")}` },
+          failure: { sqlstate: '23505', query: 'INSERT INTO accounts (id, balance) VALUES ($1, $2)', callSite: otelAppCallSite("/*job='restock'*/") },
         },
       ]);
       // Only the deadlock victim and the duplicate key failed: the restock job's own statements did not.
@@ -140,10 +104,10 @@ describe('OTLP from the real OpenTelemetry Node SDK into the API as serve wires 
     const token = (await h.tokens.create({ name: 'shop-otel', role: 'ingest' })).secret;
     const server = await listenOtlpReceiver(h.app);
     try {
-      const app = await startApp({ DATABASE_URL: db.url, OTEL_EXPORTER_OTLP_ENDPOINT: server.url, HINDSIGHT_TOKEN: token, OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTLP_PROTOCOL: 'proto' });
-      expect((await fetch(`http://127.0.0.1:${app.port}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } })).status).toBe(500);
-      expect(await (await fetch(`http://127.0.0.1:${app.port}/jobs/restock`, { method: 'POST' })).text()).toBe('23505');
-      expect(await stopApp(app.child), app.stderr()).toBe(0);
+      const app = await startOtelApp({ DATABASE_URL: db.url, OTEL_EXPORTER_OTLP_ENDPOINT: server.url, HINDSIGHT_TOKEN: token, OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTLP_PROTOCOL: 'proto' });
+      expect((await fetch(`${app.url}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } })).status).toBe(500);
+      expect(await (await fetch(`${app.url}/jobs/restock`, { method: 'POST' })).text()).toBe('23505');
+      expect(await app.stop(), app.stderr()).toBe(0);
 
       const rollups = await h.store.signals.list({ since: 0 });
       const checkout = rollups.find((r) => r.route === '/checkout');
@@ -151,7 +115,7 @@ describe('OTLP from the real OpenTelemetry Node SDK into the API as serve wires 
       expect(checkout?.causes).toEqual([
         {
           sqlstate: '40P01',
-          callSite: `${appFile}:${lineOf('// deadlock-victim-line')}`,
+          callSite: otelAppCallSite('// deadlock-victim-line'),
           query: 'UPDATE accounts SET balance = balance - $1 WHERE id = $2',
           errorClass: null,
           count: 1,
