@@ -3,6 +3,7 @@ import type { Deploy, RouteRollup } from './app-signal.js';
 import type { ApiToken, MonitoredTarget, Service, TargetHealth } from './catalog.js';
 import type { Finding, FindingKind } from './finding.js';
 import type { Incident, IncidentState, TimelineEntry } from './incident.js';
+import type { MetricsRepository } from './metrics-repository.js';
 import type { EscalationRepository, OutboxRepository, PagingDirectoryRepository } from './paging-records.js';
 import type { RuleState } from './rule-state.js';
 
@@ -41,6 +42,8 @@ export interface StoreRepositories {
   /** The web app's requests as 10 s route rollups (app-signal.ts), and its deploys. */
   readonly signals: SignalRepository;
   readonly deploys: DeployRepository;
+  /** Database metrics: series points and top statements per target, downsampled (metrics-repository.ts). */
+  readonly metrics: MetricsRepository;
 }
 
 /** When a finding happened: `at`, or a blocking episode's start. */
@@ -48,6 +51,8 @@ export const findingTime = (finding: Finding): number => ('at' in finding ? find
 
 export interface FindingQuery {
   readonly since: number;
+  /** Only findings whose `findingTime` is before this (exclusive): a history window. */
+  readonly until?: number;
   readonly target?: string;
   readonly kinds?: readonly FindingKind[];
   readonly limit?: number;

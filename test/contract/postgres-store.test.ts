@@ -6,8 +6,9 @@ import { incidentStoreContract } from './incident-store.contract.js';
 import { pagingStoreContract } from './paging-store.contract.js';
 import { foldEvents } from '../../src/core/app-signal-rollup.js';
 import { requestEvent, signalStoreContract } from './signal-store.contract.js';
+import { metricsStoreContract } from './metrics-store.contract.js';
 
-const TABLES = 'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens, paging_directory, escalation_states, outbox, app_rollups, deploys';
+const TABLES = 'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens, paging_directory, escalation_states, outbox, app_rollups, deploys, metric_statement_texts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -35,6 +36,20 @@ signalStoreContract('PostgresStore', async () => {
   return store;
 });
 
+metricsStoreContract('PostgresStore', async () => {
+  const store = await PostgresStore.open({ url: db.url });
+  await withClient(db.url, async (c) => {
+    await c.query(`TRUNCATE ${TABLES} RESTART IDENTITY`);
+    // Partitions are tables: a test starts with none.
+    const { rows } = await c.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent IN ('metric_points'::regclass, 'metric_statements'::regclass)`,
+    );
+    for (const r of rows) await c.query(`DROP TABLE ${r.name}`);
+  });
+  return store;
+});
+
 describe('PostgresStore on its own', () => {
   it('migrates a fresh database from two stores opening at once, and reopening applies nothing twice', async () => {
     const fresh = await createTestDatabase('migrate');
@@ -53,6 +68,7 @@ describe('PostgresStore on its own', () => {
         { position: 1, name: '0001-incident-record' },
         { position: 2, name: '0002-paging' },
         { position: 3, name: '0003-app-signals' },
+        { position: 4, name: '0004-database-metrics' },
       ]);
     } finally {
       await fresh.drop();

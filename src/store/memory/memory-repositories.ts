@@ -19,6 +19,7 @@ import { storeConflict } from '../store-conflict.js';
 import type { StoredFinding, TableAccess } from './memory-tables.js';
 import { memoryEscalations, memoryOutbox, memoryPaging } from './memory-paging-repositories.js';
 import { memoryDeploys, memorySignals } from './memory-signal-repositories.js';
+import { memoryMetrics } from './memory-metrics-repository.js';
 
 /** Code-unit order, as PostgreSQL's `COLLATE "C"` sorts (the PostgreSQL store's text columns use it). */
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -58,10 +59,11 @@ function findings(t: TableAccess): FindingRepository {
       const found = ids.flatMap((id) => t.get('findings', id)?.finding ?? []);
       return out(found);
     },
-    list({ since, target, kinds, limit, after }) {
+    list({ since, until, target, kinds, limit, after }) {
       const rows: Finding[] = [];
       for (const r of t.values('findings')) {
         if (r.endedAt !== null && r.endedAt < since) continue;
+        if (until !== undefined && findingTime(r.finding) >= until) continue;
         if (target !== undefined && r.finding.target !== target) continue;
         if (kinds !== undefined && !kinds.includes(r.finding.kind)) continue;
         if (after !== undefined) {
@@ -372,5 +374,6 @@ export const memoryRepositories = (t: TableAccess): StoreRepositories => ({
   escalations: memoryEscalations(t),
   outbox: memoryOutbox(t),
   signals: memorySignals(t),
+  metrics: memoryMetrics(t),
   deploys: memoryDeploys(t),
 });

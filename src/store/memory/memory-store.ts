@@ -56,6 +56,9 @@ export class MemoryStore implements IncidentStore {
   get deploys(): StoreRepositories['deploys'] {
     return this.#repositories.deploys;
   }
+  get metrics(): StoreRepositories['metrics'] {
+    return this.#repositories.metrics;
+  }
 
   transact<T>(lock: string, work: (tx: StoreRepositories) => Promise<T>): Promise<T> {
     const previous = this.#locks.get(lock) ?? Promise.resolve();

@@ -3,6 +3,8 @@ import type { Deploy, RouteRollup } from '../../core/app-signal.js';
 import type { ApiToken, MonitoredTarget, Service, TargetHealth } from '../../core/catalog.js';
 import type { Finding } from '../../core/finding.js';
 import type { Incident, TimelineEntry } from '../../core/incident.js';
+import type { MetricsPartition } from '../../core/metrics-repository.js';
+import type { SeriesPoint, StatementPoint } from '../../core/metrics-series.js';
 import type { EscalationRecord, OutboxMessage, PagingDirectory } from '../../core/paging-records.js';
 import type { RuleState } from '../../core/rule-state.js';
 
@@ -52,6 +54,12 @@ export interface Tables {
   /** Keyed by `rollupKey` (service, method, route, bucket). */
   readonly rollups: Map<string, RouteRollup>;
   readonly deploys: Map<string, Deploy>;
+  /** Keyed by resolution, at, target (metrics-repository.ts). */
+  readonly metricPoints: Map<string, SeriesPoint>;
+  /** Keyed by resolution, at, target, query id. */
+  readonly metricStatements: Map<string, StatementPoint>;
+  /** Keyed by resolution and start: the partitions a PostgreSQL store would have. */
+  readonly metricPartitions: Map<string, MetricsPartition>;
 }
 
 export type TableName = keyof Tables;
@@ -74,6 +82,9 @@ export const emptyTables = (): Tables => ({
   outbox: new Map(),
   rollups: new Map(),
   deploys: new Map(),
+  metricPoints: new Map(),
+  metricStatements: new Map(),
+  metricPartitions: new Map(),
 });
 
 /** What a transaction wrote, as the previous values to put back if it rolls back. */

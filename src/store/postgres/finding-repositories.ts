@@ -66,12 +66,13 @@ export function postgresFindings(db: Kysely<StoreDatabase>): FindingRepository {
       return ids.flatMap((id) => byId.get(id) ?? []);
     },
 
-    async list({ since, target, kinds, limit, after }) {
+    async list({ since, until, target, kinds, limit, after }) {
       if (kinds?.length === 0) return [];
       let query = db
         .selectFrom('findings')
         .select('payload')
         .where((eb) => eb.or([eb('ended_at', 'is', null), eb('ended_at', '>=', since)]));
+      if (until !== undefined) query = query.where('at', '<', until);
       if (target !== undefined) query = query.where('target', '=', target);
       if (kinds !== undefined) query = query.where('kind', 'in', [...kinds]);
       // A row comparison, so that the (at, id) index serves the keyset cursor.

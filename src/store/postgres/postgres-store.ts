@@ -8,6 +8,7 @@ import { postgresEvidence, postgresFindings } from './finding-repositories.js';
 import { postgresAlerts, postgresIncidents, postgresTimeline } from './incident-repositories.js';
 import { postgresRuleStates, postgresServices, postgresTargets, postgresTokens } from './catalog-repositories.js';
 import { postgresEscalations, postgresOutbox, postgresPaging } from './paging-repositories.js';
+import { postgresMetrics } from './metrics-repository.js';
 import { migrate } from './schema-migrator.js';
 import { postgresDeploys, postgresSignals } from './signal-repositories.js';
 import type { StoreDatabase } from './store-database.js';
@@ -49,6 +50,7 @@ const repositories = (db: Kysely<StoreDatabase>): StoreRepositories => ({
   outbox: postgresOutbox(db),
   signals: postgresSignals(db),
   deploys: postgresDeploys(db),
+  metrics: postgresMetrics(db),
 });
 
 /**
@@ -72,6 +74,7 @@ export class PostgresStore implements IncidentStore {
   readonly outbox: StoreRepositories['outbox'];
   readonly signals: StoreRepositories['signals'];
   readonly deploys: StoreRepositories['deploys'];
+  readonly metrics: StoreRepositories['metrics'];
   readonly #db: Kysely<StoreDatabase>;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #statementTimeoutMs: number;
@@ -96,6 +99,7 @@ export class PostgresStore implements IncidentStore {
     this.outbox = repos.outbox;
     this.signals = repos.signals;
     this.deploys = repos.deploys;
+    this.metrics = repos.metrics;
   }
 
   /** Connects, brings the schema up to date, and returns the store. */

@@ -17,6 +17,9 @@ export interface StoreDatabase {
   outbox: OutboxTable;
   app_rollups: AppRollupsTable;
   deploys: DeploysTable;
+  metric_points: MetricPointsTable;
+  metric_statements: MetricStatementsTable;
+  metric_statement_texts: MetricStatementTextsTable;
 }
 
 /** jsonb is written as its JSON text and read back parsed by `pg`. */
@@ -183,4 +186,29 @@ export interface DeploysTable {
   commit_sha: string | null;
   at: number;
   actor: string;
+}
+
+export interface MetricPointsTable {
+  resolution_ms: number;
+  at: number;
+  target: string;
+  samples: number;
+  values: Json<Record<string, number>>;
+}
+
+export interface MetricStatementsTable {
+  resolution_ms: number;
+  at: number;
+  target: string;
+  query_id: string;
+  calls: number;
+  total_exec_ms: number;
+  rows: number;
+}
+
+export interface MetricStatementTextsTable {
+  target: string;
+  query_id: string;
+  query: string;
+  last_seen: number;
 }

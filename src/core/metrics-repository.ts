@@ -1,0 +1,40 @@
+import type { SeriesPoint, StatementPoint } from './metrics-series.js';
+
+/** Points of one resolution in a window [from, until): one target, or all when absent. */
+export interface MetricsQuery {
+  readonly resolutionMs: number;
+  readonly from: number;
+  readonly until: number;
+  readonly target?: string;
+}
+
+/** A time partition of one resolution: [from, until), as `partitionOf` (metrics-downsampling.ts) cuts them. */
+export interface MetricsPartition {
+  readonly resolutionMs: number;
+  readonly from: number;
+  readonly until: number;
+}
+
+/**
+ * Series points and top statements per target and resolution (metrics-series.ts), kept in time
+ * partitions so that old data is dropped a partition at a time, never row by row. A point or
+ * statement outside any partition makes its partition first.
+ */
+export interface MetricsRepository {
+  /** Upserts by (target, resolution, at): a recomputed rollup replaces the previous one. */
+  savePoints(points: readonly SeriesPoint[]): Promise<void>;
+  /** Upserts by (target, resolution, at, query id); the query text is kept once per target and id. */
+  saveStatements(rows: readonly StatementPoint[]): Promise<void>;
+  /** Oldest first, then by target (code-unit order). */
+  points(query: MetricsQuery): Promise<SeriesPoint[]>;
+  /** Oldest first, then target, then largest total time first, then query id. */
+  statements(query: MetricsQuery): Promise<StatementPoint[]>;
+  /** The first and last interval start stored at a resolution (any target), or null when none. */
+  extent(resolutionMs: number): Promise<{ readonly oldest: number; readonly latest: number } | null>;
+  /** Makes the partitions of a resolution covering [from, until) (the job makes them ahead). Returns how many were new. */
+  preparePartitions(resolutionMs: number, from: number, until: number): Promise<number>;
+  /** Drops the partitions of a resolution that end at or before `before`, with their rows; returns them. */
+  dropPartitions(resolutionMs: number, before: number): Promise<MetricsPartition[]>;
+  /** By resolution, then time. */
+  partitions(): Promise<MetricsPartition[]>;
+}
