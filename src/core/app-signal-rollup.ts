@@ -217,26 +217,21 @@ export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
     readonly samples: FailureSample[];
     readonly releases: Set<string>;
   }
-  const byKey = new Map<string, Acc>();
-  const countCause = (acc: Acc, first: SqlFailure | undefined, errorClass: string | null): void => {
-    const sqlstate = first?.sqlstate ?? null;
-    const callSite = first?.callSite ?? null;
-    const query = first?.query ?? null;
-    const id = causeId(sqlstate, callSite, query, errorClass);
-    const seen = acc.causes.get(id);
-    if (seen === undefined) acc.causes.set(id, { sqlstate, callSite, query, errorClass, count: 1 });
-    else seen.count += 1;
-  };
-  for (const event of events) {
-    const job = event.kind === 'query_failure';
-    const method = job ? JOB_METHOD : event.method;
-    const route = job ? (event.job ?? NO_JOB_ROUTE) : event.route;
-    const bucket = rollupBucket(event.at);
-    const key = `${event.service}\u0000${method}\u0000${route}\u0000${String(bucket)}`;
-    let acc = byKey.get(key);
+  // Nested maps (service → method → route → bucket) rather than one map on a joined key: no string
+  // built per event, and the strings JSON.parse made carry their hash already.
+  const byKey = new Map<string, Map<string, Map<string, Map<number, Acc>>>>();
+  const accs: Acc[] = [];
+  const accFor = (service: string, method: string, route: string, bucket: number): Acc => {
+    let methods = byKey.get(service);
+    if (methods === undefined) byKey.set(service, (methods = new Map<string, Map<string, Map<number, Acc>>>()));
+    let routes = methods.get(method);
+    if (routes === undefined) methods.set(method, (routes = new Map<string, Map<number, Acc>>()));
+    let buckets = routes.get(route);
+    if (buckets === undefined) routes.set(route, (buckets = new Map<number, Acc>()));
+    let acc = buckets.get(bucket);
     if (acc === undefined) {
       acc = {
-        service: event.service,
+        service,
         method,
         route,
         bucket,
@@ -250,8 +245,25 @@ export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
         samples: [],
         releases: new Set(),
       };
-      byKey.set(key, acc);
+      buckets.set(bucket, acc);
+      accs.push(acc);
     }
+    return acc;
+  };
+  const countCause = (acc: Acc, first: SqlFailure | undefined, errorClass: string | null): void => {
+    const sqlstate = first?.sqlstate ?? null;
+    const callSite = first?.callSite ?? null;
+    const query = first?.query ?? null;
+    const id = causeId(sqlstate, callSite, query, errorClass);
+    const seen = acc.causes.get(id);
+    if (seen === undefined) acc.causes.set(id, { sqlstate, callSite, query, errorClass, count: 1 });
+    else seen.count += 1;
+  };
+  for (const event of events) {
+    const job = event.kind === 'query_failure';
+    const method = job ? JOB_METHOD : event.method;
+    const route = job ? (event.job ?? NO_JOB_ROUTE) : event.route;
+    const acc = accFor(event.service, method, route, rollupBucket(event.at));
     acc.requests += 1;
     if (event.release !== null) acc.releases.add(event.release);
     if (event.kind === 'query_failure') {
@@ -286,7 +298,7 @@ export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
     );
   }
   const rollups: RouteRollup[] = [];
-  for (const acc of byKey.values()) {
+  for (const acc of accs) {
     const users = uniteIds([...acc.users], [], MAX_ROLLUP_USERS);
     const failedUsers = uniteIds([...acc.failedUsers], [], MAX_ROLLUP_USERS);
     rollups.push({

@@ -114,7 +114,7 @@ function fastFailure(v: unknown): { sqlstate: string; query: string; callSite: s
   return q === NO_VALUE ? undefined : { sqlstate, query: q, callSite };
 }
 
-export function fastEvent(item: unknown): WireAppEvent | undefined {
+export function fastEvent(item: unknown, service: string): AppEvent | undefined {
   if (!isRecord(item) || !fastAt(item.at)) return undefined;
   const release = fastOptional(item.release, 100);
   if (release === NO_VALUE) return undefined;
@@ -122,7 +122,7 @@ export function fastEvent(item: unknown): WireAppEvent | undefined {
     const job = fastOptional(item.job, 200);
     const failure = fastFailure(item.failure);
     if (job === NO_VALUE || failure === undefined) return undefined;
-    return { kind: 'query_failure', at: item.at, job, release, failure };
+    return { kind: 'query_failure', service, at: item.at, job, release, failure };
   }
   if (item.kind !== 'request') return undefined;
   const { method, status, durationMs } = item;
@@ -143,7 +143,7 @@ export function fastEvent(item: unknown): WireAppEvent | undefined {
       sqlFailures.push(failure);
     }
   }
-  return { kind: 'request', at: item.at, method: method.toUpperCase(), route, status, durationMs, user, errorClass, release, sqlFailures };
+  return { kind: 'request', service, at: item.at, method: method.toUpperCase(), route, status, durationMs, user, errorClass, release, sqlFailures };
 }
 
 /**
@@ -155,7 +155,7 @@ export function parseEvents(service: string, items: readonly unknown[], latestAt
   const events: AppEvent[] = [];
   const rejected: RejectedEvent[] = [];
   for (const [index, item] of items.entries()) {
-    let event = fastEvent(item);
+    let event = fastEvent(item, service);
     if (event === undefined) {
       const parsed = appEventSchema.safeParse(item);
       if (!parsed.success) {
@@ -163,13 +163,13 @@ export function parseEvents(service: string, items: readonly unknown[], latestAt
         rejected.push({ index, problem: `${pathOf(index, issue?.path ?? [])}: ${issue?.message ?? 'invalid'}` });
         continue;
       }
-      event = parsed.data;
+      event = { ...parsed.data, service };
     }
     if (event.at > latestAt) {
       rejected.push({ index, problem: `events[${index}].at: ${event.at} is more than an hour ahead of the server's clock; check the sender's clock` });
       continue;
     }
-    events.push({ ...event, service });
+    events.push(event);
   }
   return { events, rejected };
 }

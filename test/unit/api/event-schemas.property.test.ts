@@ -42,12 +42,12 @@ describe('fastEvent', () => {
     let accepted = 0;
     fc.assert(
       fc.property(request, (item) => {
-        const fast = fastEvent(item);
+        const fast = fastEvent(item, 'shop');
         const zod = appEventSchema.safeParse(item);
         if (fast !== undefined) {
           accepted += 1;
           expect(zod.success).toBe(true);
-          expect(fast).toEqual(zod.data);
+          expect(fast).toEqual({ ...zod.data, service: 'shop' });
         }
       }),
       { numRuns: 3_000 },
@@ -69,8 +69,8 @@ describe('fastEvent', () => {
       release: 'v2',
       sqlFailures: [{ sqlstate: '40P01', query: 'UPDATE inventory SET stock = stock - $1', callSite: 'demo/shop/checkout.ts:88' }],
     };
-    expect(fastEvent(item)).toEqual(appEventSchema.parse(item));
+    expect(fastEvent(item, 's')).toEqual({ ...appEventSchema.parse(item), service: 's' });
     const job = { kind: 'query_failure', at: 1, job: null, release: null, failure: { sqlstate: '40P01', query: 'q', callSite: null } };
-    expect(fastEvent(job)).toEqual(appEventSchema.parse(job));
+    expect(fastEvent(job, 's')).toEqual({ ...appEventSchema.parse(job), service: 's' });
   });
 });
