@@ -7,6 +7,7 @@ import type { Hindsight } from '../../../src/sdk/index.js';
 import type { WireRequestEvent } from '../../../src/sdk/wire-event.js';
 import { startEventReceiver } from '../../support/sdk-event-receiver.js';
 import type { EventReceiver } from '../../support/sdk-event-receiver.js';
+import { createPgStub } from './pg-stub.js';
 
 class CheckoutError extends Error {}
 
@@ -14,6 +15,7 @@ let receiver: EventReceiver;
 let hindsight: Hindsight;
 let server: Server;
 let base: string;
+const pg = createPgStub();
 
 beforeAll(async () => {
   receiver = await startEventReceiver();
@@ -24,6 +26,7 @@ beforeAll(async () => {
     token: 'tok-123',
     flushIntervalMs: 50,
   });
+  hindsight.instrumentPg(pg.module);
   const app = express();
   app.use(hindsight.express());
   app.use(express.json());
@@ -36,6 +39,11 @@ beforeAll(async () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     hindsight.identify((req.body as { user: string }).user); // after body parsing and a timer: still in the request's scope
     throw new CheckoutError('no stock');
+    res.end();
+  });
+  api.put('/stock/:sku', async (_req, res) => {
+    await pg.client.query('SELECT 1');
+    await pg.client.query('UPDATE stock FAIL 40P01');
     res.end();
   });
   app.use('/api', api);
@@ -93,6 +101,21 @@ describe('hindsight.express() on a real Express 5 server', () => {
       errorClass: 'CheckoutError',
     });
     expect(event.user).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('links the request’s failed statements to it, and tags each statement with its route template', async () => {
+    const before = requests().length;
+    expect((await fetch(`${base}/api/stock/abc`, { method: 'PUT' })).status).toBe(500);
+    await receiver.waitFor(() => requests().length > before);
+    expect(requests().at(-1)).toMatchObject({
+      route: '/api/stock/:sku',
+      status: 500,
+      errorClass: 'DatabaseError',
+      sqlFailures: [{ sqlstate: '40P01' }],
+    });
+    expect(pg.statements.at(-2)).toMatch(
+      /^\/\*callsite='[^']+',release='v1',route='PUT%20%2Fapi%2Fstock%2F%3Asku',service='shop'\*\/ SELECT 1$/,
+    );
   });
 
   it('calls a request no route matched (unmatched), not its raw path', async () => {

@@ -6,6 +6,7 @@ import type { Hindsight } from '../../../src/sdk/index.js';
 import type { WireRequestEvent } from '../../../src/sdk/wire-event.js';
 import { startEventReceiver } from '../../support/sdk-event-receiver.js';
 import type { EventReceiver } from '../../support/sdk-event-receiver.js';
+import { createPgStub } from './pg-stub.js';
 
 class PaymentDeclined extends Error {}
 
@@ -13,6 +14,7 @@ let receiver: EventReceiver;
 let hindsight: Hindsight;
 let app: FastifyInstance;
 let base: string;
+const pg = createPgStub();
 
 beforeAll(async () => {
   receiver = await startEventReceiver();
@@ -23,6 +25,7 @@ beforeAll(async () => {
     token: 't',
     flushIntervalMs: 50,
   });
+  hindsight.instrumentPg(pg.module);
   app = Fastify();
   await app.register(hindsight.fastify());
   await app.register(
@@ -35,6 +38,11 @@ beforeAll(async () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
         hindsight.identify((request.body as { user: string }).user);
         throw new PaymentDeclined('declined');
+      });
+      child.put('/stock/:sku', async (_request, reply) => {
+        await pg.client.query('SELECT 1');
+        await pg.client.query('UPDATE stock FAIL 40P01').catch(() => null);
+        return reply.code(503).send();
       });
       done();
     },
@@ -94,5 +102,17 @@ describe('hindsight.fastify() on a real Fastify 5 server', () => {
     expect((await fetch(`${base}/missing/1`)).status).toBe(404);
     await receiver.waitFor(() => requests().length >= 3);
     expect(requests()[2]).toMatchObject({ route: '(unmatched)', status: 404 });
+  });
+
+  it('links the request’s failed statements to it, and tags each statement with its route template', async () => {
+    expect((await fetch(`${base}/api/stock/abc`, { method: 'PUT' })).status).toBe(503);
+    await receiver.waitFor(() => requests().length >= 4);
+    expect(requests()[3]).toMatchObject({
+      route: '/api/stock/:sku',
+      status: 503,
+      errorClass: 'DatabaseError',
+      sqlFailures: [{ sqlstate: '40P01' }],
+    });
+    expect(pg.statements.at(-2)).toContain("route='PUT%20%2Fapi%2Fstock%2F%3Asku'");
   });
 });

@@ -9,6 +9,7 @@ import type { Hindsight } from '../../../src/sdk/index.js';
 import type { WireRequestEvent } from '../../../src/sdk/wire-event.js';
 import { startEventReceiver } from '../../support/sdk-event-receiver.js';
 import type { EventReceiver } from '../../support/sdk-event-receiver.js';
+import { createPgStub } from './pg-stub.js';
 
 class StockError extends Error {}
 
@@ -16,10 +17,12 @@ let receiver: EventReceiver;
 let hindsight: Hindsight;
 let server: ServerType;
 let base: string;
+const pg = createPgStub();
 
 beforeAll(async () => {
   receiver = await startEventReceiver();
   hindsight = createHindsight({ service: 'shop', endpoint: receiver.url, token: 't', flushIntervalMs: 50 });
+  hindsight.instrumentPg(pg.module);
   const app = new Hono();
   app.use(hindsight.hono());
   const api = new Hono();
@@ -34,6 +37,11 @@ beforeAll(async () => {
   });
   api.get('/teapot', () => {
     throw new HTTPException(418, { message: 'short and stout' });
+  });
+  api.put('/stock/:sku', async (c) => {
+    await pg.client.query('SELECT 1');
+    await pg.client.query('UPDATE stock FAIL 40P01');
+    return c.body(null, 204);
   });
   app.route('/api', api);
   await new Promise<void>((resolve) => {
@@ -93,9 +101,26 @@ describe('hindsight.hono() on a real Hono server (@hono/node-server)', () => {
     expect(requests()[2]).toMatchObject({ route: '/api/teapot', status: 418, errorClass: 'HTTPException' });
   });
 
+  it('links the request’s failed statements to it, and tags each statement with the handler’s route template', async () => {
+    const before = requests().length;
+    expect((await fetch(`${base}/api/stock/abc`, { method: 'PUT' })).status).toBe(500);
+    await receiver.waitFor(() => requests().length > before);
+    expect(requests().at(-1)).toMatchObject({
+      route: '/api/stock/:sku',
+      status: 500,
+      errorClass: 'DatabaseError',
+      sqlFailures: [{ sqlstate: '40P01' }],
+    });
+    expect(pg.statements.at(-2)).toContain("route='PUT%20%2Fapi%2Fstock%2F%3Asku'");
+  });
+
   it('calls a request no handler matched (unmatched)', async () => {
     expect((await fetch(`${base}/nothing/here`)).status).toBe(404);
-    await receiver.waitFor(() => requests().length >= 4);
-    expect(requests()[3]).toMatchObject({ route: '(unmatched)', status: 404, errorClass: null });
+    await receiver.waitFor(() => requests().some((r) => r.status === 404));
+    expect(requests().find((r) => r.status === 404)).toMatchObject({
+      route: '(unmatched)',
+      status: 404,
+      errorClass: null,
+    });
   });
 });

@@ -7,6 +7,7 @@ import type { Hindsight } from '../../../src/sdk/index.js';
 import type { WireRequestEvent } from '../../../src/sdk/wire-event.js';
 import { startEventReceiver } from '../../support/sdk-event-receiver.js';
 import type { EventReceiver } from '../../support/sdk-event-receiver.js';
+import { createPgStub } from './pg-stub.js';
 
 class InventoryError extends Error {}
 
@@ -18,6 +19,7 @@ const listen = async (server: Server): Promise<string> => {
 let receiver: EventReceiver;
 let hindsight: Hindsight;
 const servers: Server[] = [];
+const pg = createPgStub();
 
 beforeAll(async () => {
   receiver = await startEventReceiver();
@@ -28,6 +30,7 @@ beforeAll(async () => {
     token: 't',
     flushIntervalMs: 50,
   });
+  hindsight.instrumentPg(pg.module);
 });
 
 afterAll(async () => {
@@ -106,5 +109,26 @@ describe('hindsight.http(handler) on a real node:http server', () => {
       status: 500,
       errorClass: 'InventoryError',
     });
+  });
+
+  it('links the request’s failed statements to it (AsyncLocalStorage across awaits), tagged with the route', async () => {
+    const server = createServer(
+      hindsight.http(async (_req: IncomingMessage, res: ServerResponse) => {
+        await pg.client.query('SELECT 1');
+        const failed = await pg.client.query('UPDATE stock FAIL 40001').catch(() => null);
+        res.writeHead(failed === null ? 409 : 200).end();
+      }),
+    );
+    servers.push(server);
+    const base = await listen(server);
+    expect((await fetch(`${base}/stock/123`, { method: 'PATCH' })).status).toBe(409);
+    await receiver.waitFor(() => requests().length >= 3);
+    expect(requests()[2]).toMatchObject({
+      route: '/stock/:id',
+      status: 409,
+      errorClass: null,
+      sqlFailures: [{ sqlstate: '40001', query: 'UPDATE stock FAIL $1' }],
+    });
+    expect(pg.statements.at(-2)).toContain("route='PATCH%20%2Fstock%2F%3Aid'");
   });
 });
