@@ -4,6 +4,8 @@ import type { HindsightConfig } from './config/config-schema.js';
 import type { AgentOptions } from './config/server-options.js';
 import { targetWatchOptions } from './configured-target.js';
 import { superviseTargets } from './engine/target-supervisor.js';
+import type { TargetWatchState } from './engine/target-watch.js';
+import { startTargetExporter } from './metrics-deps.js';
 import { createLogger } from './platform/logger.js';
 import { systemClock } from './platform/system-clock.js';
 import { openTargetWatch } from './watch-deps.js';
@@ -16,8 +18,19 @@ export function agentDeps(): AgentDeps {
   return { startAgent };
 }
 
-function startAgent(options: AgentOptions, config: HindsightConfig): RunningAgent {
+async function startAgent(options: AgentOptions, config: HindsightConfig): Promise<RunningAgent> {
   const logger = createLogger({ name: 'hindsight-agent' });
+  const targets = config.targets.map(targetWatchOptions);
+  // Listening first: a port in use is one line before anything is watched or pushed.
+  const exporter =
+    options.metricsPort === null
+      ? null
+      : await startTargetExporter(targets, {
+          host: options.metricsHost,
+          port: options.metricsPort,
+          hostMetrics: options.hostMetrics,
+          logger,
+        });
   const client = new FindingPushClient({
     server: options.server,
     token: options.token,
@@ -28,13 +41,20 @@ function startAgent(options: AgentOptions, config: HindsightConfig): RunningAgen
   const pushing = new AbortController();
   const push = client.run(pushing.signal);
   const supervised = superviseTargets(
-    config.targets.map(targetWatchOptions),
+    targets,
     {
       openTargetWatch,
-      sink: client,
+      sink: exporter?.board.tee(client) ?? client,
       onHealth: (health) => {
         client.reportHealth(health);
       },
+      ...(exporter === null
+        ? {}
+        : {
+            onSampled: (target: string, state: TargetWatchState) => {
+              exporter.board.sampled(target, state);
+            },
+          }),
       agent: options.name,
       clock: systemClock,
       logger,
@@ -48,6 +68,7 @@ function startAgent(options: AgentOptions, config: HindsightConfig): RunningAgen
       await supervised;
       pushing.abort();
       await push.catch(() => undefined);
+      await exporter?.close();
     })());
   // A refused token ends the agent: nothing it watches could be delivered.
   const done = push.catch(async (error: unknown) => {
@@ -55,5 +76,9 @@ function startAgent(options: AgentOptions, config: HindsightConfig): RunningAgen
     await supervised;
     throw error;
   });
-  return { done: done.then(() => stop()), stop };
+  return {
+    done: done.then(() => stop()),
+    stop,
+    ...(exporter === null ? {} : { metricsUrl: exporter.url }),
+  };
 }

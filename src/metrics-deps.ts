@@ -1,4 +1,5 @@
 import { createProcHostReader } from './agent/host/proc-host-reader.js';
+import { startMetricsListener } from './api/metrics-listener.js';
 import { pgEnvironment, resolveConnInfo } from './config/postgres-conninfo.js';
 import type { HostReader } from './core/host-figures.js';
 import type { TargetWatchOptions } from './engine/target-watch.js';
@@ -32,4 +33,33 @@ export function targetMetricsBoard(
     logger: options.logger,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
+}
+
+/** An exporter of `watch`/`agent --metrics-port`: the board behind a listener. */
+export interface TargetExporter {
+  readonly url: string;
+  readonly board: TargetMetricsBoard;
+  close(): Promise<void>;
+}
+
+export async function startTargetExporter(
+  targets: readonly TargetWatchOptions[],
+  options: {
+    readonly host: string;
+    readonly port: number;
+    readonly hostMetrics: boolean;
+    readonly logger: Pick<Logger, 'warn'>;
+  },
+): Promise<TargetExporter> {
+  const reads = new AbortController();
+  const board = targetMetricsBoard(targets, { ...options, signal: reads.signal });
+  const listener = await startMetricsListener({ host: options.host, port: options.port, source: board });
+  return {
+    url: listener.url,
+    board,
+    close: async () => {
+      reads.abort();
+      await listener.close();
+    },
+  };
 }

@@ -36,6 +36,7 @@ import { systemClock } from './platform/system-clock.js';
 import { openEmbeddedStore } from './store/postgres/embedded-store.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import { openTargetWatch } from './watch-deps.js';
+import { targetMetricsBoard } from './metrics-deps.js';
 
 /**
  * Part of the composition root (src/main.ts): what `hindsight serve` constructs and wires — the
@@ -80,7 +81,13 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     await applyConfig(config, { tokens, catalog });
     await store.paging.save(directory, clock.now());
 
-    const metrics = createServerMetrics({ processMetrics: true });
+    // The exporter side of /metrics: serve's own watches feed it (agents serve theirs with --metrics-port).
+    const board = targetMetricsBoard(config.targets.map(targetWatchOptions), {
+      hostMetrics: true,
+      logger,
+      signal: controller.signal,
+    });
+    const metrics = createServerMetrics({ processMetrics: true, targets: board });
     // Paging: the escalation cycle writes the outbox; the sender delivers it. Both recompute from
     // the store each pass, so any replica may run them.
     const acknowledgeLinks = signedAcknowledgeLinks({
@@ -196,12 +203,13 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     });
     handler = getRequestListener(app.fetch);
 
-    const sink = intake.sink(clock, (error, findings) => {
+    const saved = intake.sink(clock, (error, findings) => {
       logger.error(
         { err: error, findings: findings.length },
         `could not save ${findings.length} findings; they are lost`,
       );
     });
+    const sink = board.tee(saved);
     /** Health writes in flight: the store closes only after them. */
     const healthWrites = new Set<Promise<void>>();
     const loops = [
@@ -223,6 +231,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
             healthWrites.add(write);
           },
           onSampled: (target, state) => {
+            board.sampled(target, state);
             if (state.reachable && state.lastSample !== null)
               metrics.observeSampleLatency(target, state.lastSample.serverMs / 1000);
           },
@@ -245,7 +254,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
           await close(http);
           controller.abort();
           await Promise.allSettled(loops);
-          await sink.flushed();
+          await saved.flushed();
           await signals.idle();
           await Promise.allSettled([...healthWrites]);
           await running.close();

@@ -74,5 +74,11 @@ export function watchDeps(): WatchDeps {
     stdout: process.stdout,
     stderr: process.stderr,
     openTargetWatch,
+    startExporter: async (targets, options) => {
+      // Loaded only with --metrics-port: prom-client and the /proc reader cost the others nothing.
+      const { startTargetExporter } = await import('./metrics-deps.js');
+      logger ??= createLogger({ level: 'warn' });
+      return startTargetExporter(targets, { ...options, logger });
+    },
   };
 }

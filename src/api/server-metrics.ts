@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { AlertStatus } from '../core/alert.js';
 import type { IncidentState } from '../core/incident.js';
 import { OPEN_STATES } from '../core/incident.js';
+import { registerTargetMetrics, type TargetMetricsSource } from './target-exporter.js';
 
 /** What the store holds right now, read at each scrape. */
 export interface RecordCounts {
@@ -38,8 +39,15 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * Metrics in a registry of their own (never prom-client's global one, so that several servers in
  * one process — tests — do not collide). `processMetrics` adds Node's process_* and nodejs_* ones.
  */
-export function createServerMetrics(options: { readonly processMetrics?: boolean } = {}): ServerMetrics {
+export function createServerMetrics(
+  options: {
+    readonly processMetrics?: boolean;
+    /** The monitored targets' metrics (serve's own watches), read at each scrape. */
+    readonly targets?: TargetMetricsSource;
+  } = {},
+): ServerMetrics {
   const registry = new Registry();
+  if (options.targets !== undefined) registerTargetMetrics(registry, options.targets);
   if (options.processMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     // Gauges named like counters: `promtool check metrics` refuses them. Their per-type

@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG_FILES } from './config-file.js';
 import type { HindsightConfig } from './config-schema.js';
 import { formatPath } from './interpolate.js';
 import { redactUrl } from '../core/url-redaction.js';
+import { metricsFlags } from './watch-options.js';
 
 /**
  * Options of `serve`, `agent` and the commands that talk to a server: flags first, then
@@ -148,13 +149,23 @@ export function parseServerClientOptions(
 export interface AgentOptions extends ServerClientOptions {
   /** How this agent names itself to the server: --name, else HINDSIGHT_AGENT_NAME, else the host name. */
   readonly name: string;
+  /** Serve the targets' metrics for Prometheus on this port (`--metrics-port`); null: no exporter. */
+  readonly metricsPort: number | null;
+  readonly metricsHost: string;
+  /** Read the host's /proc for targets that run here (`--no-host-metrics`: never). */
+  readonly hostMetrics: boolean;
 }
+
+const agentMetricsSchema = z.object(metricsFlags);
 
 export function parseAgentOptions(
   flags: {
     readonly server?: string | undefined;
     readonly token?: string | undefined;
     readonly name?: string | undefined;
+    readonly metricsPort?: string | number | undefined;
+    readonly metricsHost?: string | undefined;
+    readonly hostMetrics?: boolean | undefined;
   },
   env: Env = process.env,
 ): AgentOptions {
@@ -166,7 +177,20 @@ export function parseAgentOptions(
       `--name must be 1–63 letters, digits, ".", "_" or "-" (got "${name}")`,
     );
   }
-  return { ...client, name };
+  const metrics = agentMetricsSchema.safeParse({
+    metricsPort: flags.metricsPort,
+    metricsHost: flags.metricsHost,
+    hostMetrics: flags.hostMetrics,
+  });
+  if (!metrics.success)
+    throw userError('E_AGENT_OPTIONS', metrics.error.issues.map((i) => i.message).join('; '));
+  return {
+    ...client,
+    name,
+    metricsPort: metrics.data.metricsPort ?? null,
+    metricsHost: metrics.data.metricsHost,
+    hostMetrics: metrics.data.hostMetrics,
+  };
 }
 
 const nonEmpty = (value: string | undefined): string | undefined =>

@@ -20,7 +20,24 @@ export interface WatchOptions {
   readonly blockingThresholdMs: number;
   readonly idleInTransactionMs: number;
   readonly longTransactionMs: number;
+  /** Serve the target's metrics for Prometheus on this port (`--metrics-port`); null: no exporter. */
+  readonly metricsPort: number | null;
+  readonly metricsHost: string;
+  /** Read the host's CPU, memory, disk and per-backend CPU when the target runs here (`--no-host-metrics`: never). */
+  readonly hostMetrics: boolean;
 }
+
+/** `--metrics-port`/`--metrics-host` of `watch` and `agent`: loopback unless told otherwise, as exporters do. */
+export const metricsFlags = {
+  metricsPort: z.coerce
+    .number({ error: '--metrics-port must be a port number' })
+    .int('--metrics-port must be a whole port number')
+    .min(0, '--metrics-port must be between 0 and 65535')
+    .max(65_535, '--metrics-port must be between 0 and 65535')
+    .optional(),
+  metricsHost: z.string().min(1, '--metrics-host must name an address, e.g. 0.0.0.0').default('127.0.0.1'),
+  hostMetrics: z.boolean().default(true),
+};
 
 const postgresUrl = z.string().optional();
 const seconds = (name: string) =>
@@ -45,6 +62,7 @@ const schema = z.object({
   blockingThreshold: seconds('--blocking-threshold').default(1),
   idleInTransaction: seconds('--idle-in-transaction').default(30),
   longTransaction: seconds('--long-transaction').default(300),
+  ...metricsFlags,
 });
 
 export type WatchFlags = z.input<typeof schema>;
@@ -80,5 +98,8 @@ export function parseWatchOptions(flags: WatchFlags, env: NodeJS.ProcessEnv = pr
     blockingThresholdMs: Math.round(f.blockingThreshold * 1000),
     idleInTransactionMs: Math.round(f.idleInTransaction * 1000),
     longTransactionMs: Math.round(f.longTransaction * 1000),
+    metricsPort: f.metricsPort ?? null,
+    metricsHost: f.metricsHost,
+    hostMetrics: f.hostMetrics,
   };
 }

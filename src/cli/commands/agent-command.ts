@@ -7,11 +7,14 @@ export interface RunningAgent {
   readonly done: Promise<void>;
   /** Stops the watches, delivers what is buffered (a few seconds at most), and resolves. */
   stop(): Promise<void>;
+  /** Where `--metrics-port` serves the targets' metrics. */
+  readonly metricsUrl?: string;
 }
 
 /** What `agent` needs from the composition root (src/agent-deps.ts). */
 export interface AgentDeps {
-  startAgent(options: AgentOptions, config: HindsightConfig): RunningAgent;
+  /** Async when it listens first (`--metrics-port`): a port in use is an error before anything is watched. */
+  startAgent(options: AgentOptions, config: HindsightConfig): RunningAgent | Promise<RunningAgent>;
 }
 
 export interface AgentFlags {
@@ -19,6 +22,9 @@ export interface AgentFlags {
   readonly token?: string;
   readonly name?: string;
   readonly config?: string;
+  readonly metricsPort?: string;
+  readonly metricsHost?: string;
+  readonly hostMetrics?: boolean;
 }
 
 export function registerAgentCommand(program: Command, deps: () => Promise<AgentDeps>): void {
@@ -36,6 +42,19 @@ export function registerAgentCommand(program: Command, deps: () => Promise<Agent
     .option(
       '--config <file>',
       'the targets to watch: hindsight.config.yaml or .json (default: HINDSIGHT_CONFIG, else ./hindsight.config.yaml)',
+    )
+    .option(
+      '--metrics-port <port>',
+      "also serve the targets' metrics for Prometheus at http://127.0.0.1:PORT/metrics (lock-aware, postgres_exporter names where they exist)",
+    )
+    .option(
+      '--metrics-host <address>',
+      'the address --metrics-port listens on (0.0.0.0: every interface)',
+      '127.0.0.1',
+    )
+    .option(
+      '--no-host-metrics',
+      "never read this host's /proc for CPU, memory, disk and per-backend CPU (read only for targets that run here)",
     )
     .action(async (flags: AgentFlags) => {
       const { runAgent } = await import('./agent-run.js');

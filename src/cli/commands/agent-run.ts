@@ -31,9 +31,9 @@ export async function runAgent(
       `${configPath} declares no targets; list the databases this agent watches under targets:`,
     );
   const stopRequested = io.stopRequested ?? stopSignal();
-  const agent = deps.startAgent(options, config);
+  const agent = await deps.startAgent(options, config);
   io.stderr.write(
-    `hindsight: agent ${options.name} watching ${config.targets.map((t) => t.name).join(', ')}; pushing to ${options.server}\n`,
+    `hindsight: agent ${options.name} watching ${config.targets.map((t) => t.name).join(', ')}; pushing to ${options.server}${agent.metricsUrl === undefined ? '' : `; metrics at ${agent.metricsUrl}`}\n`,
   );
   const outcome = await Promise.race([agent.done.then(() => null), stopRequested]);
   if (outcome !== null) io.stderr.write(`hindsight: ${outcome}: delivering what is buffered and stopping\n`);

@@ -32,6 +32,19 @@ export function registerWatchCommand(program: Command, deps: () => Promise<Watch
       '30',
     )
     .option('--long-transaction <seconds>', 'report transactions open for longer than this', '300')
+    .option(
+      '--metrics-port <port>',
+      "also serve the target's metrics for Prometheus at http://127.0.0.1:PORT/metrics (lock-aware, postgres_exporter names where they exist)",
+    )
+    .option(
+      '--metrics-host <address>',
+      'the address --metrics-port listens on (0.0.0.0: every interface)',
+      '127.0.0.1',
+    )
+    .option(
+      '--no-host-metrics',
+      "never read this host's /proc for CPU, memory, disk and per-backend CPU (read only when the target runs here)",
+    )
     .action(async (url: string | undefined, flags: Omit<WatchFlags, 'url'>) => {
       // Loaded here, not at start-up: `hindsight analyze` and `--help` need none of it.
       const [{ parseWatchOptions }, { runWatch }] = await Promise.all([

@@ -1,6 +1,7 @@
 import type { Finding } from '../../core/finding.js';
 import type { Clock, FindingSink } from '../../core/ports.js';
 import type { WatchOptions } from '../../config/watch-options.js';
+import type { TargetMetricsBoard } from '../../engine/target-metrics-board.js';
 import type { OpenTargetWatch, TargetWatchOptions } from '../../engine/target-watch.js';
 import { describeFinding } from '../finding-line.js';
 import { renderWatchView } from '../live-view.js';
@@ -12,7 +13,15 @@ export interface WatchDeps {
   readonly openTargetWatch: OpenTargetWatch;
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   readonly stderr: NodeJS.WritableStream;
+  /** `--metrics-port`: the targets' metrics served for Prometheus (src/metrics-deps.ts). */
+  readonly startExporter?: StartExporter;
 }
+
+/** Starts an exporter of `targets` on host:port; the watch feeds its board. */
+export type StartExporter = (
+  targets: readonly TargetWatchOptions[],
+  options: { readonly host: string; readonly port: number; readonly hostMetrics: boolean },
+) => Promise<{ readonly url: string; readonly board: TargetMetricsBoard; close(): Promise<void> }>;
 
 /**
  * `hindsight watch`: a view over the engine's watch of one target — the live view on a terminal,
@@ -34,12 +43,23 @@ export async function runWatch(
     options.json || live
       ? null
       : deadlockLines((line) => deps.stdout.write(`${line}\n`), options.logPath !== null);
-  const sink: FindingSink = {
+  const printed: FindingSink = {
     publish(finding: Finding) {
       if (options.json) deps.stdout.write(`${JSON.stringify(finding)}\n`);
       else lines?.publish(finding);
     },
   };
+  const target = targetWatchOptions(options);
+  // Listening first: a port in use is one line before anything is watched.
+  const exporter =
+    options.metricsPort === null || deps.startExporter === undefined
+      ? null
+      : await deps.startExporter([target], {
+          host: options.metricsHost,
+          port: options.metricsPort,
+          hostMetrics: options.hostMetrics,
+        });
+  const sink = exporter?.board.tee(printed) ?? printed;
   /** Status lines (log rotated, not English…): on stderr, or in the live view's notes. */
   const notes: string[] = [];
   const status = (line: string): void => {
@@ -47,13 +67,25 @@ export async function runWatch(
     else deps.stderr.write(`hindsight: ${line}\n`);
   };
   // Throws at once on a malformed URL, before anything is printed or started.
-  const watch = deps.openTargetWatch(targetWatchOptions(options), sink, controller.signal);
+  let watch;
+  try {
+    watch = deps.openTargetWatch(target, sink, controller.signal);
+  } catch (error) {
+    await exporter?.close();
+    throw error;
+  }
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   external?.addEventListener('abort', stop, { once: true });
   status(
-    `watching ${options.name} every ${options.intervalMs / 1000} s${options.logPath ? `, log ${options.logPath}` : ''}`,
+    `watching ${options.name} every ${options.intervalMs / 1000} s${options.logPath ? `, log ${options.logPath}` : ''}${exporter === null ? '' : `; metrics at ${exporter.url}`}`,
   );
+  if (exporter !== null)
+    watch.listen({
+      sampled: () => {
+        exporter.board.sampled(options.name, watch.state);
+      },
+    });
   watch.listen({
     note: status,
     ...(live
@@ -75,6 +107,7 @@ export async function runWatch(
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await watch.stop();
+    await exporter?.close();
     lines?.flush();
   }
 }
