@@ -10,8 +10,9 @@
  *     figure the < 2 µs target is about). OpenTelemetry hooks `Server.prototype.emit`, so each
  *     variant is driven through a real (not listening) http.Server.
  *  2. loopback — sequential keep-alive requests to a listening server: end to end, noisy.
- * Plus the sender's main-thread work per event (JSON of a 500-event batch; gzip runs off the main
- * thread), which is paid once per event outside the request path.
+ * Then: 3. the pg instrumentation's work per statement (stack capture for the call site + tags) on
+ * a stand-in Client, interleaved with an uninstrumented one; 4. the sender's main-thread work per
+ * event (JSON of a 500-event batch; gzip runs off the main thread), paid outside the request path.
  *
  * ROUNDS (15), CALLS (2000 in-process per round and variant, interleaved in blocks of 100),
  * REQUESTS (1000 loopback per round and variant).
@@ -275,12 +276,12 @@ for (let round = 0; round < ROUNDS * 20; round++) {
   pgCpu.push(traced.cpu - plain.cpu);
 }
 console.log(
-  `\n4. pg, per statement, SDK work before any network (stack capture for the call site + sqlcommenter tags): ${fmt(median(pgWall))} wall, ${fmt(median(pgCpu))} CPU`,
+  `\n3. pg, per statement, SDK work before any network (stack capture for the call site + sqlcommenter tags): ${fmt(median(pgWall))} wall, ${fmt(median(pgCpu))} CPU`,
 );
 
 const stats = hindsight.stats();
 console.log(
-  `\n3. sender, per event, off the request path: ${fmt(median(jsonUs))} of JSON on the main thread (batches of 500; gzip off-thread)`,
+  `\n4. sender, per event, off the request path: ${fmt(median(jsonUs))} of JSON on the main thread (batches of 500; gzip off-thread)`,
 );
 console.log(
   `\nchecks: SDK sent ${stats.sent} events (dropped ${stats.dropped}, failed sends ${stats.failedSends}); OpenTelemetry finished ${otelSpans} spans in its rounds`,
