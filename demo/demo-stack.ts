@@ -147,7 +147,7 @@ export class DemoStack {
     );
     step();
 
-    const serveUrl = await serve.ready(90_000);
+    const serveUrl = await untilAborted(serve.ready(90_000), options.signal);
     narrator.say('step', `hindsight serve on ${serveUrl} (its own embedded store; config ${configFile})`);
     step();
 
@@ -239,6 +239,19 @@ export class DemoStack {
     return this.#stopping;
   }
 }
+
+/** `promise`, or a rejection as soon as `signal` aborts (Ctrl-C need not wait for a slow start). */
+const untilAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const abort = (): void => {
+      reject(new Error('stopped'));
+    };
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => {
+      signal.removeEventListener('abort', abort);
+    });
+  });
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([

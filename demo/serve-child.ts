@@ -55,9 +55,11 @@ export class ServeChild {
         reject(new Error(`hindsight serve exited (code ${String(code)}) before it was ready:\n${this.#stderr}`));
       });
     });
+    // Stopped before anyone asked whether it is ready (Ctrl-C during start): not an unhandled rejection.
+    this.#ready.catch(() => undefined);
   }
 
-  /** Resolves with serve's base URL once it listens. */
+  /** Resolves with serve's base URL once it listens (rejects if it exits first). */
   ready(timeoutMs: number): Promise<string> {
     return Promise.race([
       this.#ready,

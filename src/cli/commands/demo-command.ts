@@ -36,6 +36,8 @@ export function registerDemoCommand(program: Command, deps: () => Promise<DemoDe
       if (!Number.isInteger(users) || users < 10 || users > 2000) {
         throw userError('E_DEMO_USERS', `--users must be a whole number from 10 to 2000 (got "${flags.users}")`);
       }
+      // Before the demo's modules load: built (dist/), the shop's call sites then name its .ts lines.
+      process.setSourceMapsEnabled(true);
       const demo = await deps();
       process.exitCode = await demo.runSeedDemo({
         ci: flags.ci === true,
