@@ -26,7 +26,7 @@ export interface SeedDemoOptions {
  */
 const PACE = {
   normal: { warmupMs: 15_000, escalateAfterMs: 10_000, ruleWindowMs: 20_000, outageMs: 20_000 },
-  ci: { warmupMs: 8_000, escalateAfterMs: 6_000, ruleWindowMs: 15_000, outageMs: 20_000 },
+  ci: { warmupMs: 8_000, escalateAfterMs: 6_000, ruleWindowMs: 15_000, outageMs: 24_000 },
 };
 
 class DemoFailure extends Error {
