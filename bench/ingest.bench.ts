@@ -5,6 +5,8 @@
  * 3 s warm-up). The events are realistic: service `shop`, 12 routes, USERS (default 2,000) users,
  * ~4% failed requests with a SQL failure (40P01 at one of two call sites), a few job failures.
  *
+ * RATE=N (events/s) offers a fixed load instead (an open loop), for the latency at that rate.
+ *
  * Prints: events/s stored (counted from the 202 replies), batches/s, batch latency p50/p99/max,
  * and the rollup rows the store holds afterwards. Target: 50,000 events/s on 2 cores, p99 < 50 ms.
  * The clients run in this process: on a 2-core machine they take CPU from the server too.
@@ -162,7 +164,37 @@ try {
       latencies.push(ms);
     }
   };
-  const running = Array.from({ length: CLIENTS }, (_, n) => client(n));
+  // RATE (events/s): an open loop instead — a batch every BATCH/RATE s, whatever is outstanding
+  // (at most 1,000 in flight), so latency is measured at a given load rather than set by the
+  // number of clients (a closed loop's latency is clients × batch / throughput).
+  const openLoop = async (rate: number): Promise<void> => {
+    const everyMs = (1000 * BATCH) / rate;
+    const inFlight = new Set<Promise<void>>();
+    const t0 = performance.now();
+    for (let i = 0; !stopping; i += 1) {
+      const wait = t0 + i * everyMs - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (inFlight.size >= 1000) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      const sent = performance.now();
+      const counted = measuring;
+      const p = post(url, token, bodies[i % bodies.length] ?? bodies[0]!).then((reply) => {
+        if (!counted || !measuring) return;
+        if (reply.status !== 202) failures += 1;
+        accepted += reply.accepted;
+        batches += 1;
+        latencies.push(performance.now() - sent);
+      });
+      const tracked = p.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    }
+    await Promise.all(inFlight);
+  };
+  const RATE = process.env.RATE === undefined ? null : Number(process.env.RATE);
+  if (RATE !== null) console.log(`open loop: ${RATE} events/s offered (${(RATE / BATCH).toFixed(0)} batches/s)`);
+  const running = RATE === null ? Array.from({ length: CLIENTS }, (_, n) => client(n)) : [openLoop(RATE)];
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
   const pids = await serverPids(serve.child.pid ?? 0, join(dir, 'data'));
   const serveCpu0 = await cpuSeconds(pids.serve);
