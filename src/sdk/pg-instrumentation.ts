@@ -1,6 +1,6 @@
 import type { SqlFailure, SqlTags } from '../core/app-signal.js';
 import { normalizeQuery } from '../core/query-normalizer.js';
-import { parseSqlTags, prependSqlTags } from '../core/sql-comment-tags.js';
+import { formatSqlTags, parseSqlTags } from '../core/sql-comment-tags.js';
 import type { CallSiteLocator } from './call-site.js';
 import type { Scope } from './request-scope.js';
 
@@ -44,6 +44,7 @@ const CALL = Symbol('hindsight.sdk.query-call');
 const OUR_TAGS = /^\/\*(?:callsite|job|release|route|service)='/;
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 const NORMALIZED_LIMIT = 512;
+const COMMENT_LIMIT = 1024;
 const MAX_QUERY_CHARS = 2048;
 
 const isObject = (value: unknown): value is Record<PropertyKey, unknown> =>
@@ -109,8 +110,21 @@ export const instrumentPgModule = (pg: PgModuleLike, hooks: PgHooks): (() => voi
     site: hooks.locator.locate(below),
   });
 
-  const tagged = (text: string, call: QueryCall): string =>
-    OUR_TAGS.test(text) ? text : prependSqlTags(text, hooks.tags(call.scope, call.site));
+  // The same few comments over and over (routes × call sites): formatted once each.
+  const comments = new Map<string, string>();
+  const tagged = (text: string, call: QueryCall): string => {
+    if (OUR_TAGS.test(text)) return text;
+    const tags = hooks.tags(call.scope, call.site);
+    const key = `${tags.service ?? ''}\n${tags.release ?? ''}\n${tags.callsite ?? ''}\n${tags.route ?? ''}\n${tags.job ?? ''}`;
+    let comment = comments.get(key);
+    if (comment === undefined) {
+      comment = formatSqlTags(tags);
+      if (comments.size >= COMMENT_LIMIT) comments.clear();
+      comments.set(key, comment);
+    }
+    // As prependSqlTags writes it: the comment, a space, the statement.
+    return comment === '' ? text : `${comment} ${text}`;
+  };
 
   /** The arguments to hand to pg's own `query`, and whether its promise must be watched. */
   interface Prepared {
