@@ -2,6 +2,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { startMetricsListener } from '../../../src/api/metrics-listener.js';
+import { createServerMetrics } from '../../../src/api/server-metrics.js';
 import { registerTargetMetrics } from '../../../src/api/target-exporter.js';
 import type { WatchState } from '../../../src/app/watch-cycle.js';
 import type { DeadlockFinding } from '../../../src/core/finding.js';
@@ -163,6 +164,23 @@ describe('the target exporter', () => {
       } finally {
         await listener.close();
       }
+    },
+  );
+
+  it.skipIf(!hasPromtool)(
+    'passes promtool check metrics on serve’s /metrics, beside the server’s own',
+    async () => {
+      const metrics = createServerMetrics({ processMetrics: true, targets: await boardWithStorm() });
+      metrics.observeSampleLatency('primary', 0.004);
+      const text = await metrics.render({
+        alerts: { firing: 1, resolved: 0 },
+        incidents: { triggered: 1, acknowledged: 0, mitigated: 0, resolved: 0, closed: 0, cancelled: 0 },
+      });
+      expect(text).toContain('hindsight_alerts_firing 1');
+      expect(text).toContain('hindsight_pg_blocked_sessions{target="primary"} 2');
+      const checked = await promtool(text);
+      expect(checked.output).toBe('');
+      expect(checked.code).toBe(0);
     },
   );
 

@@ -5,6 +5,7 @@ import {
   resolveConnInfo,
   type PgEnvironment,
 } from '../../../src/config/postgres-conninfo.js';
+import { parseAgentOptions } from '../../../src/config/server-options.js';
 import { parseWatchOptions } from '../../../src/config/watch-options.js';
 import { HindsightError } from '../../../src/core/errors.js';
 
@@ -150,5 +151,26 @@ describe('redactUrl', () => {
       'postgres://u@h/d?sslmode=require&password=***',
     );
     expect(redactUrl('postgresql://u:pw@/d?host=/tmp')).toBe('postgresql://u:***@/d?host=/tmp');
+  });
+});
+
+describe('--metrics-port, --metrics-host, --no-host-metrics (watch and agent)', () => {
+  it('serves no exporter by default, and loopback when asked', () => {
+    const none = parseWatchOptions({ url: 'postgresql://localhost/x' }, {});
+    expect(none).toMatchObject({ metricsPort: null, metricsHost: '127.0.0.1', hostMetrics: true });
+    const some = parseWatchOptions({ url: 'postgresql://localhost/x', metricsPort: '9187', hostMetrics: false }, {});
+    expect(some).toMatchObject({ metricsPort: 9187, metricsHost: '127.0.0.1', hostMetrics: false });
+  });
+
+  it('refuses a port that is not one', () => {
+    expect(() => parseWatchOptions({ url: 'postgresql://localhost/x', metricsPort: '70000' }, {})).toThrow(
+      '--metrics-port must be between 0 and 65535',
+    );
+    expect(() => parseAgentOptions({ token: 'x', metricsPort: 'abc' }, {})).toThrow('--metrics-port must be a port number');
+    expect(parseAgentOptions({ token: 'x', metricsPort: '9187', metricsHost: '0.0.0.0' }, {})).toMatchObject({
+      metricsPort: 9187,
+      metricsHost: '0.0.0.0',
+      hostMetrics: true,
+    });
   });
 });
