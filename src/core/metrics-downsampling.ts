@@ -92,24 +92,21 @@ export function resolutionFor(
 
 /**
  * Which buckets of `tier` to compute from the finer tier at `now`: from the bucket after the last
- * one computed (or the finer tier's oldest point) to the last bucket that ended `lagMs` ago (late
- * pushes from agents land first), at most `maxBuckets` at a time. Null when nothing is due.
+ * one computed — or, past a gap in the data, the bucket of the finer tier's next point
+ * (`nextFinerAt`: its oldest point after the last bucket computed) — to the last bucket that
+ * ended `lagMs` ago (late pushes from agents land first), at most `maxBuckets` at a time. Null
+ * when nothing is due.
  */
 export function rollupWindow(
   tier: MetricsTier,
-  state: { readonly lastAt: number | null; readonly oldestFinerAt: number | null },
+  state: { readonly lastAt: number | null; readonly nextFinerAt: number | null },
   now: number,
   options: { readonly lagMs?: number; readonly maxBuckets?: number } = {},
 ): { readonly from: number; readonly until: number } | null {
   const res = tier.resolutionMs;
   const floor = (t: number): number => Math.floor(t / res) * res;
-  const start =
-    state.lastAt !== null
-      ? state.lastAt + res
-      : state.oldestFinerAt === null
-        ? null
-        : floor(state.oldestFinerAt);
-  if (start === null) return null;
+  if (state.nextFinerAt === null) return null;
+  const start = Math.max(state.lastAt === null ? -Infinity : state.lastAt + res, floor(state.nextFinerAt));
   // Never compute buckets the tier would drop at once.
   const from = Math.max(start, floor(expiryOf(tier, now)));
   const end = floor(now - (options.lagMs ?? 2 * MINUTE));

@@ -29,8 +29,11 @@ export interface MetricsRepository {
   points(query: MetricsQuery): Promise<SeriesPoint[]>;
   /** Oldest first, then target, then largest total time first, then query id. */
   statements(query: MetricsQuery): Promise<StatementPoint[]>;
-  /** The first and last interval start stored at a resolution (any target), or null when none. */
-  extent(resolutionMs: number): Promise<{ readonly oldest: number; readonly latest: number } | null>;
+  /** The first and last interval start stored at a resolution (any target), at or after `since`; null when none. */
+  extent(
+    resolutionMs: number,
+    since?: number,
+  ): Promise<{ readonly oldest: number; readonly latest: number } | null>;
   /** Makes the partitions of a resolution covering [from, until) (the job makes them ahead). Returns how many were new. */
   preparePartitions(resolutionMs: number, from: number, until: number): Promise<number>;
   /** Drops the partitions of a resolution that end at or before `before`, with their rows; returns them. */

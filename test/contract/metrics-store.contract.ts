@@ -70,6 +70,8 @@ export function metricsStoreContract(name: string, open: () => Promise<IncidentS
       );
       expect(await store.metrics.extent(10_000)).toEqual({ oldest: T, latest: T + 20_000 });
       expect(await store.metrics.extent(3_600_000)).toBeNull();
+      expect(await store.metrics.extent(10_000, T + 1)).toEqual({ oldest: T + 10_000, latest: T + 20_000 });
+      expect(await store.metrics.extent(10_000, T + 20_001)).toBeNull();
     });
 
     it('keeps top statements with their text, ordered by time, target, total time; upserted by query id', async () => {

@@ -57,11 +57,11 @@ export function memoryMetrics(t: TableAccess): MetricsRepository {
         ),
       );
     },
-    extent(resolutionMs) {
+    extent(resolutionMs, since = -Infinity) {
       let oldest = Infinity;
       let latest = -Infinity;
       for (const p of t.values('metricPoints')) {
-        if (p.resolutionMs !== resolutionMs) continue;
+        if (p.resolutionMs !== resolutionMs || p.at < since) continue;
         oldest = Math.min(oldest, p.at);
         latest = Math.max(latest, p.at);
       }

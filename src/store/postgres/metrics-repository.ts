@@ -213,9 +213,10 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
       }));
     },
 
-    async extent(resolutionMs) {
+    async extent(resolutionMs, since) {
       const { rows } = await sql<{ oldest: number | null; latest: number | null }>`
-        SELECT min(at) AS oldest, max(at) AS latest FROM metric_points WHERE resolution_ms = ${resolutionMs}
+        SELECT min(at) AS oldest, max(at) AS latest FROM metric_points
+        WHERE resolution_ms = ${resolutionMs} ${since === undefined ? sql`` : sql`AND at >= ${since}`}
       `.execute(db);
       const row = rows[0];
       return row?.oldest == null || row.latest == null ? null : { oldest: row.oldest, latest: row.latest };

@@ -266,20 +266,33 @@ describe('tiers, partitions and the plan of the job', () => {
     expect(hour.until - hour.from).toBe(30 * DAY);
   });
 
-  it('rolls up from the bucket after the last one, up to the last bucket ended lagMs ago', () => {
+  it('rolls up from the bucket after the last one (or past a gap, the next finer point), up to the last bucket ended lagMs ago', () => {
     const tier = { resolutionMs: 60_000, keepMs: 30 * DAY };
     const now = T0 + 10 * 60_000 + 30_000;
-    expect(rollupWindow(tier, { lastAt: null, oldestFinerAt: null }, now)).toBeNull();
-    expect(rollupWindow(tier, { lastAt: null, oldestFinerAt: T0 + 15_000 }, now, { lagMs: 60_000 })).toEqual({
+    expect(rollupWindow(tier, { lastAt: null, nextFinerAt: null }, now)).toBeNull();
+    expect(rollupWindow(tier, { lastAt: T0 - 60_000, nextFinerAt: null }, now)).toBeNull();
+    expect(rollupWindow(tier, { lastAt: null, nextFinerAt: T0 + 15_000 }, now, { lagMs: 60_000 })).toEqual({
       from: T0,
       until: T0 + 9 * 60_000,
     });
     expect(
-      rollupWindow(tier, { lastAt: T0 + 8 * 60_000, oldestFinerAt: T0 }, now, { lagMs: 60_000 }),
+      rollupWindow(tier, { lastAt: T0 + 8 * 60_000, nextFinerAt: T0 + 9 * 60_000 }, now, { lagMs: 60_000 }),
     ).toBeNull();
-    expect(rollupWindow(tier, { lastAt: T0, oldestFinerAt: T0 }, now, { lagMs: 0, maxBuckets: 3 })).toEqual({
+    expect(
+      rollupWindow(tier, { lastAt: T0, nextFinerAt: T0 + 60_000 }, now, { lagMs: 0, maxBuckets: 3 }),
+    ).toEqual({
       from: T0 + 60_000,
       until: T0 + 4 * 60_000,
+    });
+    // Nothing between T0 and T0 + 7 min: the window starts at the next data.
+    expect(
+      rollupWindow(tier, { lastAt: T0, nextFinerAt: T0 + 7 * 60_000 + 5_000 }, now, {
+        lagMs: 0,
+        maxBuckets: 2,
+      }),
+    ).toEqual({
+      from: T0 + 7 * 60_000,
+      until: T0 + 9 * 60_000,
     });
   });
 });
