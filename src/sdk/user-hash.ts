@@ -7,6 +7,7 @@ const CACHE_LIMIT = 2048;
  * Hashes the app's opaque user ids (HMAC-SHA256, 128 bits in hex) so that only the hash leaves the
  * process. The default key is derived from the service name, so every replica of a service hashes a
  * user the same way and distinct-user counts add up across replicas.
+ * The OTLP route hashes `enduser.id` the same way (api/integrations/otlp; test/unit/sdk/user-hash.test.ts keeps them equal).
  */
 export const createUserHasher = (service: string, salt?: string): ((userId: string) => string) => {
   const key = salt ?? `hindsight-user:${service}`;
