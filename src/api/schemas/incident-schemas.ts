@@ -1,3 +1,4 @@
+import type { TimelineKind } from '../../core/incident.js';
 import { z } from 'zod';
 import { epochMsSchema, limitQuerySchema, nameSchema, severitySchema } from './common-schemas.js';
 import { findingSchema } from './finding-schemas.js';
@@ -45,7 +46,20 @@ export const timelineEntrySchema = z.object({
   incidentId: z.string(),
   at: epochMsSchema,
   actor: z.string(),
-  kind: z.enum(['opened', 'alert_added', 'alert_resolved', 'state_changed', 'note', 'summary_updated', 'evidence_added']),
+  kind: z.enum([
+    'opened',
+    'alert_added',
+    'alert_resolved',
+    'state_changed',
+    'note',
+    'summary_updated',
+    'evidence_added',
+    'escalated',
+    'notification_sent',
+    'notification_failed',
+    'notification_unknown',
+    'deploy',
+  ] satisfies readonly TimelineKind[]),
   text: z.string(),
   deadEnd: z.boolean(),
   alertId: z.string().nullable(),
