@@ -47,7 +47,7 @@ describe.each([
       const loop = new MetricsLoop(new MetricsMaintenance({ store }), {
         signal: controller.signal,
         clock,
-        logger: { error: (obj) => failures.push(obj) },
+        logger: { error: (obj: unknown) => failures.push(obj) },
         intervalMs: 10 * 60_000,
         // Time passes only while the loop waits: the samples of that time are recorded meanwhile.
         sleep: async (ms) => {
