@@ -1,6 +1,7 @@
 import type { Incident, TimelineEntry } from '../src/core/incident.js';
 import type { DemoNarrator } from './demo-narrator.js';
-import type { HindsightClient, IncidentDetail } from './hindsight-client.js';
+import { sleep } from '../src/platform/abortable-sleep.js';
+import { insightOf, type HindsightClient, type IncidentDetail } from './hindsight-client.js';
 
 /**
  * Follows the service's incidents through serve's API, as someone watching `hindsight incidents`
@@ -22,6 +23,22 @@ export class IncidentFollower {
     this.#client = options.client;
     this.#service = options.service;
     this.#narrator = options.narrator;
+  }
+
+  /** Polls every half second, narrating what is new, until `signal` aborts; never rejects. */
+  async follow(signal: AbortSignal): Promise<void> {
+    const stopped = (): boolean => signal.aborted;
+    let failing = false;
+    while (!stopped()) {
+      try {
+        await this.poll();
+        failing = false;
+      } catch (error) {
+        if (!failing && !stopped()) this.#narrator.say('problem', `could not read the incidents from serve: ${error instanceof Error ? error.message : String(error)}`);
+        failing = true;
+      }
+      await sleep(500, signal);
+    }
   }
 
   /** One look: the incident list, then the first incident's record; new timeline entries narrated. */
@@ -80,4 +97,17 @@ export class IncidentFollower {
         n.say('hindsight', `${kind.replaceAll('_', ' ')}: ${entry.text}`);
     }
   }
+}
+
+const pct = (share: number): string => `${Math.round(share * 100)}%`;
+
+/** An incident as its responder first sees it: the summary, who is hit, by what, since which deploy. */
+export function tellIncident(detail: IncidentDetail, narrator: DemoNarrator): void {
+  narrator.detail(`summary: ${detail.incident.summary}`);
+  const { impact, attribution, onsetDeploy } = insightOf(detail);
+  if (impact) narrator.detail(`impact so far: ${impact.affectedUsers} of ${impact.activeUsers} users (${pct(impact.share)})`);
+  for (const a of attribution?.slice(0, 2) ?? []) {
+    narrator.detail(`failures: ${pct(a.share)} on ${a.route} are ${a.sqlstate ?? 'no SQL error'} at ${a.callSite ?? 'an unknown call site'}${a.query ? ` (${a.query})` : ''}`);
+  }
+  if (onsetDeploy) narrator.detail(`onset: ${onsetDeploy.minutesBeforeOnset.toFixed(1)} min after deploy ${onsetDeploy.version}`);
 }

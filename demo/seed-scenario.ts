@@ -5,8 +5,8 @@ import { renderIncidentDetail, type IncidentDetail as ShownDetail } from '../src
 import { checkDemoIncident } from './demo-checks.js';
 import { DemoNarrator } from './demo-narrator.js';
 import { DemoStack, type RunningDemo } from './demo-stack.js';
-import { insightOf, type HindsightClient, type IncidentDetail } from './hindsight-client.js';
-import { IncidentFollower } from './incident-follower.js';
+import type { HindsightClient, IncidentDetail } from './hindsight-client.js';
+import { IncidentFollower, tellIncident } from './incident-follower.js';
 import type { ShopRelease } from './shop/checkout.js';
 
 export interface SeedDemoOptions {
@@ -118,7 +118,7 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
     background.abort();
   };
   signal.addEventListener('abort', stopBackground, { once: true });
-  const following = followLoop(follower, background.signal, narrator);
+  const following = follower.follow(background.signal);
   const watchingUsers = usersLoop(load, clock, narrator, background.signal);
   try {
     await sleep(pace.warmupMs, signal);
@@ -219,35 +219,10 @@ async function deploy(o: { client: HindsightClient; narrator: DemoNarrator; vers
   o.narrator.detail(`marker sent, as CI would: hindsight deploy ${o.version} --service shop --commit ${o.commit}`);
 }
 
-function tellIncident(detail: IncidentDetail, narrator: DemoNarrator): void {
-  narrator.detail(`summary: ${detail.incident.summary}`);
-  const { impact, attribution, onsetDeploy } = insightOf(detail);
-  if (impact) narrator.detail(`impact so far: ${impact.affectedUsers} of ${impact.activeUsers} users (${pct(impact.share)})`);
-  for (const a of attribution?.slice(0, 2) ?? []) {
-    narrator.detail(`failures: ${pct(a.share)} on ${a.route} are ${a.sqlstate ?? 'no SQL error'} at ${a.callSite ?? 'an unknown call site'}${a.query ? ` (${a.query})` : ''}`);
-  }
-  if (onsetDeploy) narrator.detail(`onset: ${onsetDeploy.minutesBeforeOnset.toFixed(1)} min after deploy ${onsetDeploy.version}`);
-}
-
 /** Read through a call: a loop's own check does not tell TypeScript that the signal can change meanwhile. */
 const stopped = (signal: AbortSignal): boolean => signal.aborted;
 
 const pct = (share: number): string => `${Math.round(share * 100)}%`;
-
-/** Polls the incident record every half second, narrating what is new, until `signal` aborts. */
-async function followLoop(follower: IncidentFollower, signal: AbortSignal, narrator: DemoNarrator): Promise<void> {
-  let failing = false;
-  while (!signal.aborted) {
-    try {
-      await follower.poll();
-      failing = false;
-    } catch (error) {
-      if (!failing && !stopped(signal)) narrator.say('problem', `could not read the incidents from serve: ${error instanceof Error ? error.message : String(error)}`);
-      failing = true;
-    }
-    await sleep(500, signal);
-  }
-}
 
 /** Every 5 s, what the users saw in the last 5 s. */
 async function usersLoop(load: RunningDemo['load'], clock: Clock, narrator: DemoNarrator, signal: AbortSignal): Promise<void> {
