@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/alertmanager-process.js';
@@ -125,3 +128,51 @@ describe.skipIf(PROMETHEUS_BIN === null)(
     });
   },
 );
+
+/** `hindsight agent --metrics-port`: the exporter of an agent, whatever becomes of its pushes. */
+describe('hindsight agent --metrics-port', () => {
+  let db: TestDatabase;
+  let agent: CliProcess;
+  let dir: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('agentmetrics');
+    dir = await mkdtemp(join(tmpdir(), 'hindsight-agent-metrics-'));
+    await writeFile(
+      join(dir, 'agent.yaml'),
+      'targets:\n  - name: edge-db\n    url: ${EDGE_DB_URL}\n    interval: 250ms\n',
+    );
+  });
+  afterAll(async () => {
+    await agent.stop();
+    await db.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves its targets’ metrics while the server it pushes to is away', async () => {
+    const port = await freePort();
+    agent = new CliProcess(
+      ['agent', '--config', join(dir, 'agent.yaml'), '--name', 'edge', '--metrics-port', String(port)],
+      // Nothing listens on the server's port: pushes are buffered, the exporter serves all the same.
+      {
+        EDGE_DB_URL: db.url,
+        HINDSIGHT_SERVER: `http://127.0.0.1:${await freePort()}`,
+        HINDSIGHT_TOKEN: 'hs_unused',
+      },
+    );
+    const text = await eventually(
+      async () => {
+        const body = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        );
+        return valueOf(body, 'pg_up{target="edge-db"}') === 1 ? body : undefined;
+      },
+      `the agent's exporter (stderr: ${agent.stderr})`,
+      30_000,
+      200,
+    );
+    expect(agent.stderr).toContain(`metrics at http://127.0.0.1:${port}/metrics`);
+    expect(text).toContain(`pg_stat_database_xact_commit{target="edge-db",datname="${db.name}"}`);
+  });
+});
