@@ -11,7 +11,7 @@ export interface DemoRunOptions {
 
 /** What `demo` needs from the composition root: the scenario (demo/seed-scenario.ts), loaded when it runs. */
 export interface DemoDeps {
-  /** Resolves with the exit code: 0 when the story ran through (and, with --ci, every check held). */
+  /** Resolves with the exit code: 0 when the story ran through and every check held, 1 otherwise, 130 after Ctrl-C. */
   runSeedDemo(options: DemoRunOptions): Promise<number>;
 }
 
