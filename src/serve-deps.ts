@@ -83,7 +83,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
 
     // The exporter side of /metrics: serve's own watches feed it (agents serve theirs with --metrics-port).
     const board = targetMetricsBoard(config.targets.map(targetWatchOptions), {
-      hostMetrics: true,
+      hostMetrics: options.hostMetrics ?? true,
       logger,
       signal: controller.signal,
     });

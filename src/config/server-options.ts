@@ -51,6 +51,8 @@ export interface ServeOptions {
   /** HINDSIGHT_ADMIN_TOKEN: the bootstrap admin token's secret; null: generate one on first start. */
   readonly adminToken: string | null;
   readonly logLevel: string;
+  /** Read this host's /proc for targets that run here (`--no-host-metrics`, HINDSIGHT_HOST_METRICS=0: never). Default true. */
+  readonly hostMetrics?: boolean;
 }
 
 export interface ServeFlags {
@@ -58,6 +60,8 @@ export interface ServeFlags {
   readonly port?: string | undefined;
   readonly store?: string | undefined;
   readonly dataDir?: string | undefined;
+  /** commander's `--no-host-metrics`: false when given. */
+  readonly hostMetrics?: boolean | undefined;
 }
 
 export function parseServeOptions(
@@ -114,6 +118,7 @@ export function parseServeOptions(
         : { kind: 'postgres', url: o.store },
     adminToken: o.adminToken ?? null,
     logLevel: o.logLevel,
+    hostMetrics: flags.hostMetrics !== false && env.HINDSIGHT_HOST_METRICS !== '0',
   };
 }
 

@@ -23,6 +23,7 @@ export interface ServeFlagsIn {
   readonly port?: string;
   readonly store?: string;
   readonly dataDir?: string;
+  readonly hostMetrics?: boolean;
 }
 
 /** `deps` is loaded only when `serve` runs: the store, the API and the engine are not needed by other commands. */
@@ -45,6 +46,10 @@ export function registerServeCommand(program: Command, deps: () => Promise<Serve
     .option(
       '--data-dir <dir>',
       'where the embedded store keeps its data (default: HINDSIGHT_DATA_DIR, else ./.hindsight)',
+    )
+    .option(
+      '--no-host-metrics',
+      "never read this host's /proc for CPU, memory, disk and per-backend CPU of targets that run here (HINDSIGHT_HOST_METRICS=0)",
     )
     .action(async (flags: ServeFlagsIn) => {
       const { runServe } = await import('./serve-run.js');

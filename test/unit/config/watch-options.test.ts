@@ -5,7 +5,7 @@ import {
   resolveConnInfo,
   type PgEnvironment,
 } from '../../../src/config/postgres-conninfo.js';
-import { parseAgentOptions } from '../../../src/config/server-options.js';
+import { parseAgentOptions, parseServeOptions } from '../../../src/config/server-options.js';
 import { parseWatchOptions } from '../../../src/config/watch-options.js';
 import { HindsightError } from '../../../src/core/errors.js';
 
@@ -172,5 +172,13 @@ describe('--metrics-port, --metrics-host, --no-host-metrics (watch and agent)', 
       metricsHost: '0.0.0.0',
       hostMetrics: true,
     });
+  });
+});
+
+describe('serve --no-host-metrics', () => {
+  it('reads /proc by default; the flag or HINDSIGHT_HOST_METRICS=0 turns it off', () => {
+    expect(parseServeOptions({}, null, {}).hostMetrics).toBe(true);
+    expect(parseServeOptions({ hostMetrics: false }, null, {}).hostMetrics).toBe(false);
+    expect(parseServeOptions({}, null, { HINDSIGHT_HOST_METRICS: '0' }).hostMetrics).toBe(false);
   });
 });
