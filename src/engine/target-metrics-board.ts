@@ -122,8 +122,10 @@ export class TargetMetricsBoard {
     if (reader === null) return;
     entry.readingHost = true;
     try {
+      // Idle sessions burn no CPU: with hundreds of pooled connections, reading only the others
+      // keeps a read to a few files. One becoming active is measured from its second sample on.
       const reading = await reader.read(
-        sample.sessions.map((s) => s.pid),
+        sample.sessions.filter((s) => s.state !== 'idle').map((s) => s.pid),
         this.#deps.signal ?? new AbortController().signal,
       );
       if (reading === null) {
