@@ -19,6 +19,7 @@ import { onCallRoutes } from './routes/oncall-routes.js';
 import type { PagingUseCases } from './routes/paging-use-cases.js';
 import { healthRoutes, type StatusSource } from './routes/health-routes.js';
 import { incidentRoutes, type IncidentUseCases } from './routes/incident-routes.js';
+import { metricsRoutes, type MetricsHistory } from './routes/metrics-routes.js';
 import { ingestRoutes, type FindingReceiver, type HealthRecorder } from './routes/ingest-routes.js';
 import { ruleRoutes, type RuleQueries } from './routes/rule-routes.js';
 import { tokenRoutes, type TokenUseCases } from './routes/token-routes.js';
@@ -50,6 +51,8 @@ export interface ApiDeps {
   readonly status: StatusSource;
   /** On call, channel tests, escalate now; absent: those routes are not mounted. */
   readonly paging?: PagingUseCases;
+  /** Series, top statements and findings history; absent: those routes are not mounted. */
+  readonly history?: MetricsHistory;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -87,6 +90,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
     otlpTracesRoute({ events: deps.events, metrics: deps.metrics, now, maxBodyBytes: deps.options?.maxIngestBodyBytes ?? DEFAULT_MAX_INGEST_BODY_BYTES }),
     alertmanagerRoute(inbound),
     pagerdutyRoute(inbound),
+    ...(deps.history === undefined ? [] : metricsRoutes(deps.history, now)),
     ...(deps.paging === undefined ? [] : [...onCallRoutes(deps.paging, now), ...channelRoutes(deps.paging, now), ...escalationRoutes(deps.paging, now)]),
   ];
 }

@@ -4,6 +4,7 @@ import { FindingIntake } from '../../src/app/finding-intake.js';
 import { InboundAlertIntake } from '../../src/app/inbound-alert-intake.js';
 import { IncidentService } from '../../src/app/incident-service.js';
 import { RuleQueries } from '../../src/app/rule-queries.js';
+import { MetricsQueries } from '../../src/app/metrics-queries.js';
 import { DeployService } from '../../src/app/deploy-service.js';
 import { SignalIntake } from '../../src/app/signal-intake.js';
 import { TokenService } from '../../src/app/token-service.js';
@@ -60,6 +61,7 @@ export async function createApiHarness(options: { api?: ApiOptions; status?: Sta
       },
     }),
     deploys: new DeployService({ store, clock, ids }),
+    history: new MetricsQueries({ store }),
     tokens,
     catalog,
     status: options.status ?? storeStatus(store),
