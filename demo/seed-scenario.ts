@@ -89,6 +89,11 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
   const aborted = (): void => {
     if (signal.aborted) throw new Error('stopped');
   };
+  /** A moment for the reader (none in --ci); Ctrl-C meanwhile ends the story there. */
+  const beat = async (ms: number): Promise<void> => {
+    await narrator.pause(ms);
+    aborted();
+  };
   let lastConsoleLine = '';
   const running = await stack.start({
     users: options.users,
@@ -141,7 +146,7 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
     aborted();
     if (detected === null) throw new DemoFailure(`no incident was opened within 45 s of deploy v2: Hindsight did not detect the outage`);
 
-    await narrator.pause(2500);
+    await beat(2500);
     narrator.say('people', "alice, on call, does not acknowledge: she opens the slow query log, as in the seed's postmortem");
     await client.note(detected.incident.id, 'Optimizing slow queries: UPDATE products / UPDATE inventory take 100 ms+ in the slow query log at peak.', false, tokens.alice);
     await follower.poll();
@@ -153,10 +158,10 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
     );
     aborted();
     if (escalated === null) narrator.say('problem', 'the database team was not paged (no escalation on the timeline)');
-    await narrator.pause(2500);
+    await beat(2500);
     await client.note(detected.incident.id, 'Optimizing slow queries: no effect. They were not slow; they were waiting on locks.', true, tokens.alice);
     await follower.poll();
-    await narrator.pause(2500);
+    await beat(2500);
     await sleep(v2At + pace.outageMs - clock.now(), signal);
     aborted();
     const now = await client.detail(detected.incident.id);
@@ -168,7 +173,7 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
       tokens.dora,
     );
     await follower.poll();
-    await narrator.pause(1500);
+    await beat(1500);
 
     const fixAt = clock.now();
     const during = load.report(v2At);
