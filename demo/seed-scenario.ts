@@ -5,7 +5,7 @@ import { renderIncidentDetail, type IncidentDetail as ShownDetail } from '../src
 import { checkDemoIncident } from './demo-checks.js';
 import { DemoNarrator } from './demo-narrator.js';
 import { DemoStack, type RunningDemo } from './demo-stack.js';
-import type { HindsightClient, IncidentDetail } from './hindsight-client.js';
+import { insightOf, type HindsightClient, type IncidentDetail } from './hindsight-client.js';
 import { IncidentFollower, tellIncident } from './incident-follower.js';
 import type { ShopRelease } from './shop/checkout.js';
 
@@ -195,7 +195,14 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
     await Promise.all([following, watchingUsers]);
     const final = await client.detail(detected.incident.id);
     if (resolved === null) narrator.say('problem', `the incident did not resolve within ${(pace.ruleWindowMs + 60_000) / 1000} s of the fix`);
-    else narrator.say('hindsight', `incident resolved ${((final.incident.resolvedAt ?? clock.now()) - fixAt) / 1000} s after the fix deploy; no failed checkout since`);
+    else {
+      const lately = load.report(clock.now() - 10_000);
+      narrator.say('hindsight', `incident resolved ${(((final.incident.resolvedAt ?? clock.now()) - fixAt) / 1000).toFixed(1)} s after the fix deploy (${lately.failedCheckouts} of ${lately.checkouts} checkouts failed in the last 10 s)`);
+    }
+    const impact = insightOf(final).impact;
+    if (impact) {
+      narrator.say('users', `Hindsight's impact: ${pct(impact.share)} of users (${impact.affectedUsers} of ${impact.activeUsers}); what the simulated users saw: ${pct(during.affectedUsers / Math.max(1, during.activeUsers))}`);
+    }
 
     if (!options.ci && !options.json) {
       // Hundreds of deadlocks are its evidence: the first few stand for them here.
