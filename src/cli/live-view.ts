@@ -3,6 +3,7 @@ import pc from 'picocolors';
 import type { WatchState } from '../app/watch-cycle.js';
 import type { Finding } from '../core/finding.js';
 import type { LockWait, Sample, SessionSnapshot } from '../core/sample.js';
+import { describeWorkWaitSplit, splitWorkAndWaits } from '../core/work-wait-split.js';
 import { describeLock, describeTags, findingParts } from './finding-line.js';
 import { terminalText } from './terminal-text.js';
 
@@ -108,8 +109,12 @@ export function renderWatchView(
     ? pc.green('connected')
     : pc.red(`UNREACHABLE: ${state.problem ?? ''} (retrying)`);
   lines.push(...pack([pc.bold(`hindsight watch · ${state.target}`), pc.bold(clock), health], width));
-  if (sample) lines.push(...summary(sample, width));
-  else lines.push(pc.dim('waiting for the first sample…'));
+  if (sample) {
+    lines.push(...summary(sample, width));
+    // Busy working or busy waiting: said only while active backends wait on locks.
+    const split = splitWorkAndWaits(sample);
+    if (split.lockWaiting > 0) lines.push(...pack([pc.yellow(describeWorkWaitSplit(split))], width));
+  } else lines.push(pc.dim('waiting for the first sample…'));
   const logged = [...(extras.logCounts ?? [])].filter(([kind]) => kind !== 'statement');
   if (logged.length > 0) {
     lines.push(

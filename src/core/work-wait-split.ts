@@ -75,11 +75,16 @@ export const workingShare = (split: WorkWaitSplit): number =>
 const percent = (share: number): string => `${Math.round(share * 100)}%`;
 
 /**
- * One clause for an incident summary: "64% of active backends waited on locks behind pid 4242;
- * the slow queries are victims", or "12 active backends working (9 on CPU, 3 in IO); 0 waited on
+ * One clause for an incident summary: "CPU 91%; 64% of active backends waited on locks behind pid
+ * 4242; the slow queries are victims" (the CPU part when the host was read), or "12 active backends working (9 on CPU, 3 in IO); 0 waited on
  * locks". The verdict "victims" is said only when most active backends wait on locks.
  */
-export const describeWorkWaitSplit = (split: WorkWaitSplit): string => {
+export const describeWorkWaitSplit = (split: WorkWaitSplit, host?: { readonly cpuBusy: number }): string => {
+  const cpu = host === undefined ? '' : `CPU ${percent(host.cpuBusy)}; `;
+  return cpu + describeBackends(split);
+};
+
+const describeBackends = (split: WorkWaitSplit): string => {
   if (split.active === 0) return 'no active backends';
   if (split.lockWaiting === 0)
     return `${split.active} active backend${split.active === 1 ? '' : 's'} working (${split.onCpu} on CPU, ${split.io} in IO); none waited on locks`;

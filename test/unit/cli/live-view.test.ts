@@ -22,6 +22,23 @@ const state = (over: Partial<WatchState>): WatchState => ({
 });
 
 describe('renderWatchView', () => {
+  it('says whether the active backends are working or waiting on locks, and behind whom', () => {
+    const storm = sample(T0, {
+      sessions: [
+        session(4242, { state: 'idle in transaction' }),
+        session(2, { waitEventType: 'Lock' }),
+        session(3, { waitEventType: 'Lock' }),
+        session(4),
+      ],
+      lockWaits: [wait(2, [4242]), wait(3, [4242])],
+    });
+    expect(plain(renderWatchView(state({ lastSample: storm }), T0, 200))).toContain(
+      '67% of active backends waited on locks behind pid 4242; the slow queries are victims',
+    );
+    const calm = sample(T0, { sessions: [session(4)] });
+    expect(plain(renderWatchView(state({ lastSample: calm }), T0, 200))).not.toContain('waited on locks');
+  });
+
   it('draws each blocking tree from its root, waiters nested under the session they wait on', () => {
     const chain = sample(T0, {
       sessions: [

@@ -52,6 +52,12 @@ describe('splitWorkAndWaits', () => {
     );
   });
 
+  it('leads with the host CPU when it was read: the seed’s "high CPU" told apart from waiting', () => {
+    expect(describeWorkWaitSplit(splitWorkAndWaits(storm), { cpuBusy: 0.91 })).toBe(
+      'CPU 91%; 67% of active backends waited on locks behind pid 4242 (7) and 1 other root; the slow queries are victims',
+    );
+  });
+
   it('says the backends are working when none waits on a lock', () => {
     const split = splitWorkAndWaits(
       sample(T0, { sessions: [session(1), session(2, { waitEventType: 'IO' })] }),
