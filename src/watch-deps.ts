@@ -80,5 +80,10 @@ export function watchDeps(): WatchDeps {
       logger ??= createLogger({ level: 'warn' });
       return startTargetExporter(targets, { ...options, logger });
     },
+    metricsBoard: async (targets, options) => {
+      const { targetMetricsBoard } = await import('./metrics-deps.js');
+      logger ??= createLogger({ level: 'warn' });
+      return targetMetricsBoard(targets, { ...options, logger });
+    },
   };
 }

@@ -2,6 +2,7 @@ import { stripVTControlCharacters } from 'node:util';
 import pc from 'picocolors';
 import type { WatchState } from '../app/watch-cycle.js';
 import type { Finding } from '../core/finding.js';
+import type { HostFigures } from '../core/host-figures.js';
 import type { LockWait, Sample, SessionSnapshot } from '../core/sample.js';
 import { describeWorkWaitSplit, splitWorkAndWaits } from '../core/work-wait-split.js';
 import { describeLock, describeTags, findingParts } from './finding-line.js';
@@ -81,6 +82,33 @@ export interface ViewExtras {
   readonly notes?: readonly string[];
   /** Log entries seen since watch started, by signal kind (lock_timeout, statement…). */
   readonly logCounts?: ReadonlyMap<string, number>;
+  /** The database's host, when it is this one (CPU per backend names who burns it). */
+  readonly host?: HostFigures | null;
+}
+
+const BUSIEST_SHOWN = 3;
+/** Backends using less than this share of a core are not worth a line. */
+const BUSY_CORES = 0.05;
+
+const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+
+/** "host CPU 91% of 2 · load 3.5 · memory 2.0 of 8.0 GB free", then the busiest backends and their statements. */
+function hostLines(host: HostFigures, width: number): string[] {
+  const lines = pack(
+    [
+      `host CPU ${Math.round(host.cpuBusy * 100)}% of ${host.cpus}`,
+      `load ${host.load[0].toFixed(1)}`,
+      `memory ${gb(host.memory.availableBytes)} of ${gb(host.memory.totalBytes)} free`,
+      ...(host.disk === null ? [] : [`disk ${gb(host.disk.freeBytes)} free`]),
+    ],
+    width,
+  );
+  for (const b of host.backends.slice(0, BUSIEST_SHOWN)) {
+    if (b.cores < BUSY_CORES) break;
+    const query = b.query === null ? '' : `: ${terminalText(b.query)}`;
+    lines.push(clip(`  pid ${b.pid} ${b.cores.toFixed(2)} cores${query}`, width));
+  }
+  return lines;
 }
 
 const FINDINGS_SHOWN = 10;
@@ -113,7 +141,9 @@ export function renderWatchView(
     lines.push(...summary(sample, width));
     // Busy working or busy waiting: said only while active backends wait on locks.
     const split = splitWorkAndWaits(sample);
-    if (split.lockWaiting > 0) lines.push(...pack([pc.yellow(describeWorkWaitSplit(split))], width));
+    if (extras.host) lines.push(...hostLines(extras.host, width));
+    if (split.lockWaiting > 0)
+      lines.push(...pack([pc.yellow(describeWorkWaitSplit(split, extras.host ?? undefined))], width));
   } else lines.push(pc.dim('waiting for the first sample…'));
   const logged = [...(extras.logCounts ?? [])].filter(([kind]) => kind !== 'statement');
   if (logged.length > 0) {

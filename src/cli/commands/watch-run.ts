@@ -15,6 +15,11 @@ export interface WatchDeps {
   readonly stderr: NodeJS.WritableStream;
   /** `--metrics-port`: the targets' metrics served for Prometheus (src/metrics-deps.ts). */
   readonly startExporter?: StartExporter;
+  /** The board alone, for the live view's host line when no exporter runs. */
+  readonly metricsBoard?: (
+    targets: readonly TargetWatchOptions[],
+    options: { readonly hostMetrics: boolean },
+  ) => Promise<TargetMetricsBoard>;
 }
 
 /** Starts an exporter of `targets` on host:port; the watch feeds its board. */
@@ -59,7 +64,13 @@ export async function runWatch(
           port: options.metricsPort,
           hostMetrics: options.hostMetrics,
         });
-  const sink = exporter?.board.tee(printed) ?? printed;
+  // The live view shows the host (CPU per backend) when the target runs here, exporter or not.
+  const board =
+    exporter?.board ??
+    (live && options.hostMetrics && deps.metricsBoard !== undefined
+      ? await deps.metricsBoard([target], { hostMetrics: true })
+      : null);
+  const sink = board?.tee(printed) ?? printed;
   /** Status lines (log rotated, not English…): on stderr, or in the live view's notes. */
   const notes: string[] = [];
   const status = (line: string): void => {
@@ -80,10 +91,11 @@ export async function runWatch(
   status(
     `watching ${options.name} every ${options.intervalMs / 1000} s${options.logPath ? `, log ${options.logPath}` : ''}${exporter === null ? '' : `; metrics at ${exporter.url}`}`,
   );
-  if (exporter !== null)
+  // Before the view's listener: the view draws what the board knows by then.
+  if (board !== null)
     watch.listen({
       sampled: () => {
-        exporter.board.sampled(options.name, watch.state);
+        board.sampled(options.name, watch.state);
       },
     });
   watch.listen({
@@ -95,6 +107,7 @@ export async function runWatch(
             const view = renderWatchView(state, deps.clock.now(), deps.stdout.columns ?? 100, {
               notes,
               logCounts: state.logCounts,
+              host: board?.views()[0]?.host ?? null,
             });
             deps.stdout.write(`\x1b[H\x1b[2J${view}`);
           },

@@ -422,3 +422,40 @@ describe('the app’s sqlcommenter tags in the human view', () => {
     expect(plain(renderWatchView(state({ lastSample: chain }), T0, 200))).toContain('GET /\\x1b[2J\\x1b[31mowned');
   });
 });
+
+describe('renderWatchView with the host', () => {
+  it('names the backends burning CPU and their statements', () => {
+    const text = plain(
+      renderWatchView(
+        {
+          target: 'primary',
+          reachable: true,
+          problem: null,
+          lastSample: sample(T0, { sessions: [session(7)] }),
+          samplesTaken: 2,
+          recentFindings: [],
+        },
+        T0,
+        200,
+        {
+          host: {
+            at: T0,
+            cpuBusy: 0.91,
+            cpus: 2,
+            load: [3.46, 2, 1],
+            memory: { totalBytes: 8 * 1024 ** 3, availableBytes: 2 * 1024 ** 3 },
+            disk: null,
+            backendCores: 1.21,
+            backends: [
+              { pid: 7, cores: 1.2, state: 'active', query: 'SELECT sum(x) FROM big', application: 'report', user: 'app', database: 'shop' },
+              { pid: 8, cores: 0.01, state: 'active', query: 'SELECT 1', application: null, user: null, database: null },
+            ],
+          },
+        },
+      ),
+    );
+    expect(text).toContain('host CPU 91% of 2 · load 3.5 · memory 2.0 GB of 8.0 GB free');
+    expect(text).toContain('  pid 7 1.20 cores: SELECT sum(x) FROM big');
+    expect(text).not.toContain('pid 8 ');
+  });
+});
