@@ -8,6 +8,9 @@ import { createServerMetrics } from './api/server-metrics.js';
 import { CatalogService } from './app/catalog-service.js';
 import { DeployService } from './app/deploy-service.js';
 import { FindingIntake } from './app/finding-intake.js';
+import { MetricsMaintenance } from './app/metrics-maintenance.js';
+import { MetricsQueries } from './app/metrics-queries.js';
+import { MetricsRecorder } from './app/metrics-recorder.js';
 import { SignalIntake } from './app/signal-intake.js';
 import { InboundAlertIntake } from './app/inbound-alert-intake.js';
 import { IncidentService } from './app/incident-service.js';
@@ -26,6 +29,7 @@ import { describeStore, type ServeOptions } from './config/server-options.js';
 import { userError } from './core/errors.js';
 import type { IncidentStore } from './core/incident-store.js';
 import { CycleLoop } from './engine/cycle-loop.js';
+import { MetricsLoop } from './engine/metrics-loop.js';
 import { RuleLoop } from './engine/rule-loop.js';
 import { createNotifierRegistry, type NotifierRegistry } from './notify/notifier-registry.js';
 import type { PagingDirectory } from './core/paging-records.js';
@@ -152,6 +156,14 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
         ruleLoop.nudge();
       },
     });
+    // Database metrics: each watched target's samples kept as 10 s points, downsampled by the job.
+    const metricsRecorder = new MetricsRecorder({
+      store,
+      onError: (error, intervals) => {
+        logger.warn({ err: error, intervals }, `could not save ${intervals} metrics intervals; they are lost`);
+      },
+    });
+    const metricsLoop = new MetricsLoop(new MetricsMaintenance({ store }), { signal: controller.signal, logger, clock });
     const signals = new SignalIntake({
       store,
       nudge: () => {
@@ -171,6 +183,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       findings: intake,
       events: signals,
       deploys: new DeployService({ store, clock, ids }),
+      history: new MetricsQueries({ store }),
       inbound: {
         // An inbound alert may open an incident: escalation looks at once rather than within a second.
         receive: async (alerts, actor) => {
@@ -216,6 +229,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       ruleLoop.run(),
       escalationLoop.run(),
       senderLoop.run(),
+      metricsLoop.run(),
       superviseTargets(
         config.targets.map(targetWatchOptions),
         {
@@ -234,6 +248,9 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
             board.sampled(target, state);
             if (state.reachable && state.lastSample !== null)
               metrics.observeSampleLatency(target, state.lastSample.serverMs / 1000);
+            if (state.lastSample !== null) metricsRecorder.record(state.lastSample);
+            // A target that stopped answering: its last interval is saved once it is over.
+            metricsRecorder.closeIdle(clock.now());
           },
           agent: 'serve',
           clock,
@@ -255,6 +272,8 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
           controller.abort();
           await Promise.allSettled(loops);
           await saved.flushed();
+          metricsRecorder.closeIdle(Number.POSITIVE_INFINITY);
+          await metricsRecorder.flushed();
           await signals.idle();
           await Promise.allSettled([...healthWrites]);
           await running.close();
