@@ -91,9 +91,8 @@ export const targetMetricValues = (sample: Sample): TargetMetricValues => {
     if (w.waitStart !== null) longest = Math.max(longest, (now - w.waitStart) / 1000);
   }
   const rootStates = new Map<string, number>();
-  if (sample.lockWaits.length > 0)
-    for (const root of buildWaitForGraph(sample.lockWaits).roots)
-      bump(rootStates, stateOf.get(root.pid) ?? UNKNOWN_STATE);
+  const graph = sample.lockWaits.length > 0 ? buildWaitForGraph(sample.lockWaits) : undefined;
+  for (const root of graph?.roots ?? []) bump(rootStates, stateOf.get(root.pid) ?? UNKNOWN_STATE);
 
   return {
     sessions,
@@ -105,7 +104,7 @@ export const targetMetricValues = (sample: Sample): TargetMetricValues => {
     rootBlockers: [...rootStates].map(([state, n]) => ({ state, count: n })),
     lockWaits: [...modes].map(([mode, n]) => ({ mode, count: n })),
     activeByWait: [...activeByWait].map(([waitEventType, n]) => ({ waitEventType, count: n })),
-    split: splitWorkAndWaits(sample),
+    split: splitWorkAndWaits(sample, graph),
     databases: sample.counters,
   };
 };

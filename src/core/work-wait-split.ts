@@ -1,5 +1,5 @@
 import type { Sample } from './sample.js';
-import { buildWaitForGraph } from './wait-for-graph.js';
+import { buildWaitForGraph, type WaitForGraph } from './wait-for-graph.js';
 
 /**
  * Is the database busy because of work, or because it is waiting? Of the active client backends
@@ -29,7 +29,8 @@ export interface RootShare {
   readonly waiters: number;
 }
 
-export const splitWorkAndWaits = (sample: Sample): WorkWaitSplit => {
+/** `graph`: the sample's wait-for graph when the caller has built it already. */
+export const splitWorkAndWaits = (sample: Sample, graph?: WaitForGraph): WorkWaitSplit => {
   let active = 0;
   let lockWaiting = 0;
   let onCpu = 0;
@@ -48,9 +49,9 @@ export const splitWorkAndWaits = (sample: Sample): WorkWaitSplit => {
   }
   const behind = new Map<number, number>();
   if (lockWaiters.length > 0) {
-    const graph = buildWaitForGraph(sample.lockWaits);
+    const rootsOf = (graph ?? buildWaitForGraph(sample.lockWaits)).rootsOf;
     for (const pid of lockWaiters)
-      for (const root of graph.rootsOf.get(pid) ?? []) behind.set(root, (behind.get(root) ?? 0) + 1);
+      for (const root of rootsOf.get(pid) ?? []) behind.set(root, (behind.get(root) ?? 0) + 1);
   }
   return {
     active,
