@@ -28,11 +28,13 @@ export function targetMetricsBoard(
       readers.set(target.name, createProcHostReader({ targetHost: info.info.host, clock: systemClock }));
     }
   }
-  return new TargetMetricsBoard({
+  const board = new TargetMetricsBoard({
     hostReader: (target) => readers.get(target) ?? null,
     logger: options.logger,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
+  for (const target of targets) board.known(target.name);
+  return board;
 }
 
 /** An exporter of `watch`/`agent --metrics-port`: the board behind a listener. */

@@ -58,6 +58,11 @@ export class TargetMetricsBoard {
     this.#deps = deps;
   }
 
+  /** A configured target, shown (`pg_up 0`) before its first sample — also when its watch cannot start. */
+  known(target: string): void {
+    this.#entry(target);
+  }
+
   /** After each sample attempt of a watch (`TargetWatch.listen({ sampled })`, the supervisor's `onSampled`). */
   sampled(target: string, state: WatchState): void {
     const entry = this.#entry(target);

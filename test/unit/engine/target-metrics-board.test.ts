@@ -39,6 +39,14 @@ describe('TargetMetricsBoard', () => {
     expect(board.views()[0]?.values?.connections).toBe(2);
   });
 
+  it('shows a configured target as down before its first sample', () => {
+    const board = new TargetMetricsBoard({ logger: { warn: () => undefined } });
+    board.known('primary');
+    expect(board.views()).toEqual([
+      { target: 'primary', reachable: false, values: null, deadlocks: 0, host: null },
+    ]);
+  });
+
   it('keeps the last good sample while the target is down, with pg_up 0', () => {
     const board = new TargetMetricsBoard({ logger: { warn: () => undefined } });
     const s = sample(T0, { sessions: [session(1)] });
