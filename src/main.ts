@@ -3,8 +3,9 @@ import { registerAgentCommand } from './cli/commands/agent-command.js';
 import { registerAnalyzeCommand } from './cli/commands/analyze-command.js';
 import { registerChannelCommand } from './cli/commands/channel-command.js';
 import { registerConfigCommand } from './cli/commands/config-command.js';
-import { registerDeployCommand } from './cli/commands/deploy-command.js';
 import { registerDemoCommand } from './cli/commands/demo-command.js';
+import { registerDeployCommand } from './cli/commands/deploy-command.js';
+import { registerHistoryCommand } from './cli/commands/history-command.js';
 import { registerIncidentCommand } from './cli/commands/incident-command.js';
 import { registerIncidentsCommand } from './cli/commands/incidents-command.js';
 import { registerOnCallCommand } from './cli/commands/oncall-command.js';
@@ -35,6 +36,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerIncidentsCommand(program);
   registerIncidentCommand(program);
   registerDeployCommand(program);
+  registerHistoryCommand(program);
   registerOnCallCommand(program);
   registerChannelCommand(program, async () => ({
     notifiers: (await import('./notify/notifier-registry.js')).createNotifierRegistry(),

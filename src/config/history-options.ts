@@ -1,0 +1,81 @@
+import { userError } from '../core/errors.js';
+import { parseDuration } from './duration.js';
+import { parseServerClientOptions, type ServerClientOptions } from './server-options.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const FINDING_KIND_NAMES = [
+  'deadlock',
+  'blocking_episode',
+  'lock_wait_storm',
+  'long_transaction',
+  'idle_in_transaction',
+  'target_unreachable',
+  'target_recovered',
+] as const;
+
+export interface HistoryOptions extends ServerClientOptions {
+  readonly target: string;
+  readonly since: number;
+  readonly until: number | null;
+  readonly kinds: readonly string[] | null;
+  readonly limit: number;
+}
+
+/** `24h`, `7d` (that long before now) or an ISO 8601 date-time; null when it is neither. */
+export function parseInstant(text: string, now: number): number | null {
+  const ago = parseDuration(text);
+  if (ago !== null) return now - ago;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : at;
+}
+
+/**
+ * `hindsight history TARGET [--since 7d] [--until …] [--kind deadlock,long_transaction] [--limit N]`:
+ * times as a duration before now or an ISO date-time; every problem reported at once.
+ */
+export function parseHistoryOptions(
+  target: string,
+  flags: {
+    readonly server?: string;
+    readonly token?: string;
+    readonly since?: string;
+    readonly until?: string;
+    readonly kind?: string;
+    readonly limit?: string;
+  },
+  now: number,
+  env: Env = process.env,
+): HistoryOptions {
+  const problems: string[] = [];
+  let client: ServerClientOptions | null = null;
+  try {
+    client = parseServerClientOptions(flags, env);
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(target)) {
+    problems.push(`TARGET must be a target's name: 1–63 letters, digits, ".", "_" or "-" (got "${target}")`);
+  }
+  const instant = (flag: string, text: string | undefined): number | null => {
+    if (text === undefined) return null;
+    const at = parseInstant(text, now);
+    if (at === null)
+      problems.push(
+        `${flag} must be a duration before now (24h, 7d) or an ISO date-time such as 2026-11-30T12:00:00Z (got "${text}")`,
+      );
+    return at;
+  };
+  const since = instant('--since', flags.since) ?? now - 24 * 3_600_000;
+  const until = instant('--until', flags.until);
+  if (until !== null && until <= since) problems.push('--until must be after --since');
+  const kinds = flags.kind === undefined ? null : flags.kind.split(',').map((k) => k.trim());
+  const unknown = (kinds ?? []).filter((k) => !(FINDING_KIND_NAMES as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    problems.push(`--kind: unknown ${unknown.join(', ')}; use ${FINDING_KIND_NAMES.join(', ')}`);
+  const limit = flags.limit === undefined ? 1000 : Number(flags.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
+    problems.push(`--limit must be a whole number from 1 to 100000 (got "${flags.limit ?? ''}")`);
+  if (problems.length > 0 || client === null) throw userError('E_HISTORY_OPTIONS', problems.join('; '));
+  return { ...client, target, since, until, kinds, limit };
+}
