@@ -11,9 +11,13 @@ export const formatPercent = (share: number): string => {
   return `${Math.min(99, Math.round(pct)).toString()}%`;
 };
 
-/** A gap people read at a glance: `3 s` under a minute, `1.5 min` under ten, then `12 min`, `3 h`. */
+/**
+ * A gap people read at a glance: `under a second` (not `0 s`: a deadlock can follow its deploy within
+ * the second), `3 s` under a minute, `1.5 min` under ten, then `12 min`, `3 h`.
+ */
 export const formatMinutes = (ms: number): string => {
   const s = Math.max(0, ms) / 1000;
+  if (s < 0.5) return 'under a second';
   if (s < 60) return `${Math.round(s).toString()} s`;
   const min = s / 60;
   if (min < 10) return `${(Math.round(min * 10) / 10).toString()} min`;

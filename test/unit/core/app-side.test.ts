@@ -106,7 +106,7 @@ describe('the app side of an incident', () => {
 
   it('formats shares and gaps people can read', () => {
     expect([0, 0.0004, 0.004, 0.305, 0.996, 1].map(formatPercent)).toEqual(['0%', '0.1%', '0.4%', '31%', '99%', '100%']);
-    expect([2_600, 24_000, 90_000, 12 * MIN, 150 * MIN].map(formatMinutes)).toEqual(['3 s', '24 s', '1.5 min', '12 min', '3 h']);
+    expect([0, 300, 2_600, 24_000, 90_000, 12 * MIN, 150 * MIN].map(formatMinutes)).toEqual(['under a second', 'under a second', '3 s', '24 s', '1.5 min', '12 min', '3 h']);
     expect(deployOnset(deploy('v2', T - 2_600), T)?.minutesBeforeOnset).toBe(0.04);
   });
 });
