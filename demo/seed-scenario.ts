@@ -44,13 +44,13 @@ export async function runSeedDemo(options: SeedDemoOptions): Promise<number> {
   const clock = options.clock ?? systemClock;
   const pace = options.ci ? PACE.ci : PACE.normal;
   const stop = new AbortController();
+  const narrator = new DemoNarrator({ out: options.json ? options.stderr : options.stdout, clock, paced: !options.ci, signal: stop.signal });
   const onSignal = (): void => {
     if (!stop.signal.aborted) narrator.say('step', 'stopping: taking everything down and removing what the demo created…');
     stop.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const narrator = new DemoNarrator({ out: options.json ? options.stderr : options.stdout, clock, paced: !options.ci, signal: stop.signal });
   const stack = await DemoStack.create();
   narrator.say('step', `hindsight demo: the seed's outage, replayed (everything lives in ${stack.dir}; Ctrl-C stops and removes it)`);
   let code = 1;
@@ -128,18 +128,21 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
   signal.addEventListener('abort', stopBackground, { once: true });
   const following = follower.follow(background.signal);
   const watchingUsers = usersLoop(load, clock, narrator, background.signal);
+  let deployedAt: number | null = null;
+  follower.onOpened = (opened) => {
+    const when = deployedAt === null ? 'on v1, before any deploy' : `${((opened.incident.createdAt - deployedAt) / 1000).toFixed(1)} s after deploy v2`;
+    narrator.say('hindsight', `incident opened ${when} — ${opened.incident.id}: ${opened.incident.title}`);
+    tellIncident(opened, narrator);
+  };
   try {
     await sleep(pace.warmupMs, signal);
     aborted();
 
     const v2At = clock.now();
-    follower.onOpened = (opened) => {
-      narrator.say('hindsight', `incident opened ${((opened.incident.createdAt - v2At) / 1000).toFixed(1)} s after deploy v2 — ${opened.incident.id}: ${opened.incident.title}`);
-      tellIncident(opened, narrator);
-    };
+    deployedAt = v2At;
     await deploy({ client, narrator, version: 'v2', commit: '3f2a9c1', note: '"checkout: reserve stock before pricing" — checkout now locks the stock row, then the product', apply: () => {
-        shop.deploy('v2');
-      } });
+      shop.deploy('v2');
+    } });
     narrator.say('step', 'the restock job still locks the product, then the stock: a checkout and a restock of the same product can now wait for each other');
 
     const detected = await waitUntil(() => follower.detail, 45_000, signal);
@@ -178,8 +181,8 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
     const fixAt = clock.now();
     const during = load.report(v2At);
     await deploy({ client, narrator, version: 'v2.1', commit: '9b7e4d0', note: 'the fix: checkout locks the product, then its stock, like restock', apply: () => {
-        shop.deploy('v2.1');
-      } });
+      shop.deploy('v2.1');
+    } });
     narrator.say(
       'users',
       `between deploy v2 and v2.1, ${during.failedCheckouts} of ${during.checkouts} checkouts failed; ${during.affectedUsers} of ${during.activeUsers} users (${pct(during.affectedUsers / Math.max(1, during.activeUsers))}) got an error`,
