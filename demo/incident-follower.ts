@@ -109,5 +109,8 @@ export function tellIncident(detail: IncidentDetail, narrator: DemoNarrator): vo
   for (const a of attribution?.slice(0, 2) ?? []) {
     narrator.detail(`failures: ${pct(a.share)} on ${a.route} are ${a.sqlstate ?? 'no SQL error'} at ${a.callSite ?? 'an unknown call site'}${a.query ? ` (${a.query})` : ''}`);
   }
-  if (onsetDeploy) narrator.detail(`onset: ${onsetDeploy.minutesBeforeOnset.toFixed(1)} min after deploy ${onsetDeploy.version}`);
+  if (onsetDeploy) {
+    const m = onsetDeploy.minutesBeforeOnset;
+    narrator.detail(`onset: ${m < 1 ? `${(m * 60).toFixed(1)} s` : `${m.toFixed(1)} min`} after deploy ${onsetDeploy.version}`);
+  }
 }
