@@ -6,9 +6,10 @@ import {
   windowTopStatements,
   type MetricsTier,
 } from '../core/metrics-downsampling.js';
-import type { MetricsQuery } from '../core/metrics-repository.js';
+import type { MetricsQuery, StatementTotal } from '../core/metrics-repository.js';
 import {
   meanExecMs,
+  metricInputs,
   seriesValue,
   type SeriesMetric,
   type SeriesPoint,
@@ -68,7 +69,10 @@ export class MetricsQueries {
     now: number,
   ): Promise<SeriesAnswer> {
     const resolutionMs = resolutionFor(this.#tiers, { from: query.from, to: query.to, now });
-    const points = await this.#read(resolutionMs, query, (q) => this.#store.metrics.points(q));
+    const metrics = metricInputs(query.metric);
+    const points = await this.#read(resolutionMs, query, (q) =>
+      this.#store.metrics.points({ ...q, metrics }),
+    );
     return {
       target: query.target,
       metric: query.metric,
@@ -82,14 +86,19 @@ export class MetricsQueries {
     query: { target: string; from: number; to: number; limit?: number },
     now: number,
   ): Promise<StatementsAnswer> {
-    // Statements are read at a resolution of at most ~1,440 intervals a window (1 min for a day).
+    // Summed in the store at a resolution of at most ~1,440 intervals a window (1 min for a day);
+    // the newest part the job has not rolled up yet is summed from the finer tiers.
     const resolutionMs = resolutionFor(this.#tiers, { from: query.from, to: query.to, now }, 1_440);
-    const rows = await this.#read(resolutionMs, query, (q) => this.#store.metrics.statements(q));
+    const limit = query.limit ?? 20;
+    const parts = await this.#totals(resolutionMs, query, limit);
     return {
       target: query.target,
       from: query.from,
       to: query.to,
-      statements: windowTopStatements(rows, query.limit ?? 20).map((s) => ({
+      statements: windowTopStatements(
+        parts.map((p) => ({ ...p, target: query.target, at: 0, resolutionMs })),
+        limit,
+      ).map((s) => ({
         queryId: s.queryId,
         query: s.query,
         calls: s.calls,
@@ -98,6 +107,37 @@ export class MetricsQueries {
         rows: s.rows,
       })),
     };
+  }
+
+  /**
+   * Totals of each tier's part of the window: the coarse tier up to the end of what the job has
+   * computed (the job rolls every target up together), the finer tiers after it. A statement in
+   * the top of one part only is counted with what that part knows of it.
+   */
+  async #totals(
+    resolutionMs: number,
+    window: { target: string; from: number; to: number },
+    limit: number,
+  ): Promise<StatementTotal[]> {
+    const index = this.#tiers.findIndex((t) => t.resolutionMs === resolutionMs);
+    const finer = this.#tiers[index - 1];
+    const latest =
+      finer === undefined
+        ? null
+        : ((await this.#store.metrics.extent(resolutionMs, window.from))?.latest ?? null);
+    const covered =
+      finer === undefined
+        ? window.to
+        : Math.min(window.to, latest === null ? window.from : latest + resolutionMs);
+    const own =
+      covered > window.from
+        ? await this.#store.metrics.statementTotals(
+            { resolutionMs, from: window.from, until: covered, target: window.target },
+            limit * 2,
+          )
+        : [];
+    if (finer === undefined || covered >= window.to) return own;
+    return [...own, ...(await this.#totals(finer.resolutionMs, { ...window, from: covered }, limit))];
   }
 
   findings(query: FindingHistoryQuery): Promise<Finding[]> {

@@ -1,4 +1,4 @@
-import type { SeriesPoint, StatementPoint } from './metrics-series.js';
+import type { SeriesPoint, StatementPoint, StoredMetric } from './metrics-series.js';
 
 /** Points of one resolution in a window [from, until): one target, or all when absent. */
 export interface MetricsQuery {
@@ -6,6 +6,17 @@ export interface MetricsQuery {
   readonly from: number;
   readonly until: number;
   readonly target?: string;
+  /** Only these metrics in each point's values (a series reads one): less to send and parse. */
+  readonly metrics?: readonly StoredMetric[];
+}
+
+/** A statement's figures summed over a window. */
+export interface StatementTotal {
+  readonly queryId: string;
+  readonly query: string;
+  readonly calls: number;
+  readonly totalExecMs: number;
+  readonly rows: number;
 }
 
 /** A time partition of one resolution: [from, until), as `partitionOf` (metrics-downsampling.ts) cuts them. */
@@ -29,6 +40,11 @@ export interface MetricsRepository {
   points(query: MetricsQuery): Promise<SeriesPoint[]>;
   /** Oldest first, then target, then largest total time first, then query id. */
   statements(query: MetricsQuery): Promise<StatementPoint[]>;
+  /**
+   * The statements of a window summed per query id, largest total time first (then query id), at
+   * most `limit`: the top statements of a window without reading every interval's rows.
+   */
+  statementTotals(query: MetricsQuery, limit: number): Promise<StatementTotal[]>;
   /** The first and last interval start stored at a resolution (any target), at or after `since`; null when none. */
   extent(
     resolutionMs: number,

@@ -88,6 +88,20 @@ export interface StatementPoint {
 export const meanExecMs = (s: Pick<StatementPoint, 'calls' | 'totalExecMs'>): number =>
   s.calls > 0 ? s.totalExecMs / s.calls : 0;
 
+/** The stored metrics a metric is read from (itself, or a derived one's parts). */
+export function metricInputs(metric: SeriesMetric): StoredMetric[] {
+  switch (metric) {
+    case 'cache_hit_ratio':
+      return ['blocks_hit', 'blocks_read'];
+    case 'rollback_ratio':
+      return ['rollbacks', 'commits'];
+    case 'connections_used_ratio':
+      return ['connections_peak', 'max_connections'];
+    default:
+      return [metric];
+  }
+}
+
 /** A metric of a point, derived ones included; null when the point cannot tell. */
 export function seriesValue(point: SeriesPoint, metric: SeriesMetric): number | null {
   const v = point.values;

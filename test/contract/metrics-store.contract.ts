@@ -70,6 +70,10 @@ export function metricsStoreContract(name: string, open: () => Promise<IncidentS
       );
       expect(await store.metrics.extent(10_000)).toEqual({ oldest: T, latest: T + 20_000 });
       expect(await store.metrics.extent(3_600_000)).toBeNull();
+      // One metric asked for: only it is read back (the point at T was replaced by one without it).
+      expect(
+        (await store.metrics.points({ ...window, target: 'a', metrics: ['commits'] })).map((p) => p.values),
+      ).toEqual([{}, { commits: 120 }]);
       expect(await store.metrics.extent(10_000, T + 1)).toEqual({ oldest: T + 10_000, latest: T + 20_000 });
       expect(await store.metrics.extent(10_000, T + 20_001)).toBeNull();
     });
@@ -90,6 +94,14 @@ export function metricsStoreContract(name: string, open: () => Promise<IncidentS
       ]);
       expect(rows[1]?.query).toBe('SELECT * FROM t-9007199254740993 WHERE id = $1');
       expect(rows[2]?.query).toBe('SELECT other FROM b');
+      expect(
+        await store.metrics.statementTotals(
+          { resolutionMs: 10_000, from: T, until: T + 60_000, target: 'a' },
+          1,
+        ),
+      ).toEqual([
+        { queryId: '42', query: 'SELECT * FROM t42 WHERE id = $1', calls: 20, totalExecMs: 57, rows: 20 },
+      ]);
       await store.metrics.saveStatements([statement('a', T, '42', 60, { calls: 11 })]);
       const again = await store.metrics.statements({
         resolutionMs: 10_000,

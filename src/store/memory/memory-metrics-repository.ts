@@ -1,4 +1,4 @@
-import { partitionOf } from '../../core/metrics-downsampling.js';
+import { partitionOf, windowTopStatements } from '../../core/metrics-downsampling.js';
 import type { MetricsPartition, MetricsQuery, MetricsRepository } from '../../core/metrics-repository.js';
 import type { SeriesPoint, StatementPoint } from '../../core/metrics-series.js';
 import type { TableAccess } from './memory-tables.js';
@@ -42,7 +42,17 @@ export function memoryMetrics(t: TableAccess): MetricsRepository {
     points(query) {
       const rows: SeriesPoint[] = [];
       for (const p of t.values('metricPoints')) if (inWindow(query, p)) rows.push(p);
-      return out(rows.sort((a, b) => a.at - b.at || byText(a.target, b.target)));
+      const keep = query.metrics;
+      const projected =
+        keep === undefined
+          ? rows
+          : rows.map((p) => ({
+              ...p,
+              values: Object.fromEntries(
+                Object.entries(p.values).filter(([k]) => (keep as readonly string[]).includes(k)),
+              ),
+            }));
+      return out(projected.sort((a, b) => a.at - b.at || byText(a.target, b.target)));
     },
     statements(query) {
       const rows: StatementPoint[] = [];
@@ -56,6 +66,11 @@ export function memoryMetrics(t: TableAccess): MetricsRepository {
             byText(a.queryId, b.queryId),
         ),
       );
+    },
+    statementTotals(query, limit) {
+      const rows: StatementPoint[] = [];
+      for (const s of t.values('metricStatements')) if (inWindow(query, s)) rows.push(s);
+      return out(windowTopStatements(rows, limit).map(({ target: _target, ...total }) => total));
     },
     extent(resolutionMs, since = -Infinity) {
       let oldest = Infinity;

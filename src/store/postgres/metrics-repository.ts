@@ -1,7 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import { partitionOf } from '../../core/metrics-downsampling.js';
 import type { MetricsPartition, MetricsQuery, MetricsRepository } from '../../core/metrics-repository.js';
-import type { SeriesPoint, SeriesValues, StatementPoint } from '../../core/metrics-series.js';
+import {
+  STORED_METRICS,
+  type SeriesPoint,
+  type SeriesValues,
+  type StatementPoint,
+} from '../../core/metrics-series.js';
 import { advisoryKey } from './advisory-key.js';
 import type { StoreDatabase } from './store-database.js';
 
@@ -171,8 +176,11 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
     },
 
     async points(query) {
+      // jsonb minus the keys not asked for: one metric of 8,640 points is a fraction of the bytes.
+      const drop =
+        query.metrics === undefined ? null : STORED_METRICS.filter((m) => !query.metrics?.includes(m));
       const { rows } = await sql<{ target: string; at: number; samples: number; values: SeriesValues }>`
-        SELECT target, at, samples, "values" FROM metric_points
+        SELECT target, at, samples, ${drop === null ? sql`"values"` : sql`"values" - ${drop}::text[]`} AS "values" FROM metric_points
         WHERE ${where(query)} ${query.target === undefined ? sql`` : sql`AND target = ${query.target}`}
         ORDER BY at, target
       `.execute(db);
@@ -205,6 +213,31 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
         target: r.target,
         at: r.at,
         resolutionMs: query.resolutionMs,
+        queryId: r.query_id,
+        query: r.query ?? '',
+        calls: r.calls,
+        totalExecMs: r.total_exec_ms,
+        rows: r.rows,
+      }));
+    },
+
+    async statementTotals(query, limit) {
+      const { rows } = await sql<{
+        query_id: string;
+        query: string | null;
+        calls: number;
+        total_exec_ms: number;
+        rows: number;
+      }>`
+        SELECT s.query_id, max(t.query) AS query, sum(s.calls) AS calls, sum(s.total_exec_ms) AS total_exec_ms, sum(s."rows") AS "rows"
+        FROM metric_statements AS s
+        LEFT JOIN metric_statement_texts AS t ON t.target = s.target AND t.query_id = s.query_id
+        WHERE s.${where(query)} ${query.target === undefined ? sql`` : sql`AND s.target = ${query.target}`}
+        GROUP BY s.query_id
+        ORDER BY sum(s.total_exec_ms) DESC, s.query_id
+        LIMIT ${limit}
+      `.execute(db);
+      return rows.map((r) => ({
         queryId: r.query_id,
         query: r.query ?? '',
         calls: r.calls,
