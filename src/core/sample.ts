@@ -128,7 +128,8 @@ export interface Sample {
   readonly lockWaits: readonly LockWait[];
   readonly counters: readonly DatabaseCounters[];
   /**
-   * Statements that ran since the previous sample ([] on the first sample of a connection);
+   * Statements that ran since the previous read of `pg_stat_statements` ([] on the first sample
+   * of a connection, and on the samples between reads: the agent reads it every 10 s by default);
    * null when `pg_stat_statements` is not installed or not readable.
    */
   readonly statements: readonly StatementStats[] | null;

@@ -18,7 +18,7 @@ describe('the sampler reads what metrics are kept from (real PostgreSQL, pg_stat
     admin = new pg.Client({ connectionString: server.url() });
     await admin.connect();
     await admin.query('CREATE EXTENSION pg_stat_statements');
-    target = await PostgresTarget.connect(server.url());
+    target = await PostgresTarget.connect(server.url(), { statementsEveryMs: 0 });
   });
 
   afterAll(async () => {
@@ -74,5 +74,21 @@ describe('the sampler reads what metrics are kept from (real PostgreSQL, pg_stat
     await admin.query('SELECT pg_stat_statements_reset(0, $1::oid, 0)', [rows[0]?.oid]);
     await run(3);
     expect(answer(await target.sample())).toMatchObject({ calls: 3, rows: 3 });
+  });
+
+  it('reads pg_stat_statements every 10 s by default: the samples between carry nothing, the next read all of it', async () => {
+    let now = Date.UTC(2026, 10, 30, 12);
+    const throttled = await PostgresTarget.connect(server.url(), { clock: { now: () => now } });
+    try {
+      expect((await throttled.sample()).statements).toEqual([]);
+      await run(3);
+      now += 1_000;
+      expect((await throttled.sample()).statements).toEqual([]);
+      await run(2);
+      now += 9_000;
+      expect(answer(await throttled.sample())).toMatchObject({ calls: 5 });
+    } finally {
+      await throttled.close();
+    }
   });
 });

@@ -335,6 +335,7 @@ describe('PostgresTarget sampling a real server', () => {
     const other = await createTestDatabase('sampler_pss');
     await withClient(other.url, (c) => c.query('CREATE EXTENSION pg_stat_statements'));
     const target = await PostgresTarget.connect(urlAs(other.url, monitorRole, monitorPassword), {
+      statementsEveryMs: 0,
       normalizeQuery: (q) => q.toLowerCase(),
     });
     try {
