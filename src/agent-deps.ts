@@ -1,3 +1,4 @@
+import { MetricsRecorder } from './app/metrics-recorder.js';
 import { FindingPushClient } from './agent/push/finding-push-client.js';
 import type { AgentDeps, RunningAgent } from './cli/commands/agent-command.js';
 import type { HindsightConfig } from './config/config-schema.js';
@@ -37,6 +38,13 @@ async function startAgent(options: AgentOptions, config: HindsightConfig): Promi
     agent: options.name,
     logger,
   });
+  const series = new MetricsRecorder({
+    save: (points, statements) => {
+      client.publishSeries(points, statements);
+      return Promise.resolve();
+    },
+    onError: () => undefined,
+  });
   const watches = new AbortController();
   const pushing = new AbortController();
   const push = client.run(pushing.signal);
@@ -48,13 +56,12 @@ async function startAgent(options: AgentOptions, config: HindsightConfig): Promi
       onHealth: (health) => {
         client.reportHealth(health);
       },
-      ...(exporter === null
-        ? {}
-        : {
-            onSampled: (target: string, state: TargetWatchState) => {
-              exporter.board.sampled(target, state);
-            },
-          }),
+      onSampled: (target: string, state: TargetWatchState) => {
+        exporter?.board.sampled(target, state);
+        // Database metrics: 10 s points pushed with the findings, as serve records its own.
+        if (state.lastSample !== null) series.record(state.lastSample);
+        series.closeIdle(systemClock.now());
+      },
       agent: options.name,
       clock: systemClock,
       logger,
@@ -66,6 +73,8 @@ async function startAgent(options: AgentOptions, config: HindsightConfig): Promi
     (stopping ??= (async () => {
       watches.abort();
       await supervised;
+      series.closeIdle(Number.POSITIVE_INFINITY);
+      await series.flushed();
       pushing.abort();
       await push.catch(() => undefined);
       await exporter?.close();

@@ -184,6 +184,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       events: signals,
       deploys: new DeployService({ store, clock, ids }),
       history: new MetricsQueries({ store }),
+      series: metricsRecorder,
       inbound: {
         // An inbound alert may open an incident: escalation looks at once rather than within a second.
         receive: async (alerts, actor) => {

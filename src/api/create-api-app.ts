@@ -20,7 +20,7 @@ import type { PagingUseCases } from './routes/paging-use-cases.js';
 import { healthRoutes, type StatusSource } from './routes/health-routes.js';
 import { incidentRoutes, type IncidentUseCases } from './routes/incident-routes.js';
 import { metricsRoutes, type MetricsHistory } from './routes/metrics-routes.js';
-import { ingestRoutes, type FindingReceiver, type HealthRecorder } from './routes/ingest-routes.js';
+import { ingestRoutes, type FindingReceiver, type HealthRecorder, type SeriesReceiver } from './routes/ingest-routes.js';
 import { ruleRoutes, type RuleQueries } from './routes/rule-routes.js';
 import { tokenRoutes, type TokenUseCases } from './routes/token-routes.js';
 import type { ServerMetrics } from './server-metrics.js';
@@ -53,6 +53,8 @@ export interface ApiDeps {
   readonly paging?: PagingUseCases;
   /** Series, top statements and findings history; absent: those routes are not mounted. */
   readonly history?: MetricsHistory;
+  /** Where agents' pushed metrics intervals go; absent: accepted and not kept. */
+  readonly series?: SeriesReceiver;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -76,6 +78,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
     ...ingestRoutes({
       findings: deps.findings,
       health: deps.catalog,
+      ...(deps.series === undefined ? {} : { series: deps.series }),
       metrics: deps.metrics,
       now,
       maxBodyBytes: deps.options?.maxIngestBodyBytes ?? DEFAULT_MAX_INGEST_BODY_BYTES,

@@ -9,7 +9,10 @@ import {
 import type { Sample } from '../core/sample.js';
 
 export interface MetricsRecorderDeps {
-  readonly store: IncidentStore;
+  /** Where closed intervals are saved (serve)… */
+  readonly store?: IncidentStore;
+  /** …or handed instead (the agent: its push client). */
+  readonly save?: (points: readonly SeriesPoint[], statements: readonly StatementPoint[]) => Promise<void>;
   /** Default 10 s: the finest tier of the downsampling. */
   readonly resolutionMs?: number;
   readonly topStatements?: number;
@@ -29,6 +32,8 @@ export class MetricsRecorder {
   #running: Promise<void> | null = null;
 
   constructor(deps: MetricsRecorderDeps) {
+    if (deps.store === undefined && deps.save === undefined)
+      throw new Error('MetricsRecorder needs a store or a save function');
     this.#deps = deps;
   }
 
@@ -53,17 +58,16 @@ export class MetricsRecorder {
 
   /** Intervals an agent closed and pushed: saved now (an agent retrying a push overwrites the same keys). */
   async ingest(points: readonly SeriesPoint[], statements: readonly StatementPoint[]): Promise<void> {
-    await this.#store.metrics.savePoints(points);
-    await this.#store.metrics.saveStatements(statements);
+    if (this.#deps.save !== undefined) return this.#deps.save(points, statements);
+    const store = this.#deps.store;
+    if (store === undefined) return;
+    await store.metrics.savePoints(points);
+    await store.metrics.saveStatements(statements);
   }
 
   /** Resolves once every queued save has ended. */
   flushed(): Promise<void> {
     return this.#running ?? Promise.resolve();
-  }
-
-  get #store(): IncidentStore {
-    return this.#deps.store;
   }
 
   #enqueue(intervals: readonly SeriesInterval[]): void {

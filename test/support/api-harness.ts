@@ -5,6 +5,7 @@ import { InboundAlertIntake } from '../../src/app/inbound-alert-intake.js';
 import { IncidentService } from '../../src/app/incident-service.js';
 import { RuleQueries } from '../../src/app/rule-queries.js';
 import { MetricsQueries } from '../../src/app/metrics-queries.js';
+import { MetricsRecorder } from '../../src/app/metrics-recorder.js';
 import { DeployService } from '../../src/app/deploy-service.js';
 import { SignalIntake } from '../../src/app/signal-intake.js';
 import { TokenService } from '../../src/app/token-service.js';
@@ -62,6 +63,7 @@ export async function createApiHarness(options: { api?: ApiOptions; status?: Sta
     }),
     deploys: new DeployService({ store, clock, ids }),
     history: new MetricsQueries({ store }),
+    series: new MetricsRecorder({ store, onError: () => undefined }),
     tokens,
     catalog,
     status: options.status ?? storeStatus(store),

@@ -1,6 +1,7 @@
 import type { TargetHealth } from '../../core/catalog.js';
 import { userError } from '../../core/errors.js';
 import type { Finding } from '../../core/finding.js';
+import type { SeriesPoint, StatementPoint } from '../../core/metrics-series.js';
 import type { FindingSink } from '../../core/ports.js';
 import { sleep } from '../../platform/abortable-sleep.js';
 import { Backoff, type BackoffOptions } from '../../platform/backoff.js';
@@ -21,6 +22,8 @@ export interface FindingPushOptions {
   readonly flushIntervalMs?: number;
   /** Findings kept while the server is unreachable; beyond it the oldest are dropped (10,000). */
   readonly maxBuffered?: number;
+  /** Metrics intervals (a point and its statements) kept while the server is unreachable (8,640: a day of one target at 10 s). */
+  readonly maxBufferedIntervals?: number;
   /** Target health is re-sent at least this often even when unchanged (10 s). */
   readonly healthIntervalMs?: number;
   readonly requestTimeoutMs?: number;
@@ -42,6 +45,11 @@ export interface FindingPushStats {
 
 type Attempt = 'sent' | 'idle' | 'retry';
 
+interface PendingInterval {
+  readonly point: SeriesPoint;
+  readonly statements: readonly StatementPoint[];
+}
+
 const INGEST_PATH = '/api/v1/ingest/findings';
 
 /**
@@ -57,6 +65,7 @@ export class FindingPushClient implements FindingSink {
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
   #buffer: Finding[] = [];
+  #series: PendingInterval[] = [];
   readonly #health = new Map<string, TargetHealth>();
   #healthDirty = false;
   #healthSentAt = Number.NEGATIVE_INFINITY;
@@ -77,6 +86,7 @@ export class FindingPushClient implements FindingSink {
       batchSize: options.batchSize ?? 100,
       flushIntervalMs: options.flushIntervalMs ?? 500,
       maxBuffered: options.maxBuffered ?? 10_000,
+      maxBufferedIntervals: options.maxBufferedIntervals ?? 8_640,
       healthIntervalMs: options.healthIntervalMs ?? 10_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       drainMs: options.drainMs ?? 3000,
@@ -91,6 +101,21 @@ export class FindingPushClient implements FindingSink {
     this.#buffer.push(finding);
     this.#trim();
     if (this.#buffer.length >= this.#batchLimit) this.#wake?.();
+  }
+
+  /**
+   * Metrics intervals the agent closed, sent with the next push (at most 100 a request). Bounded
+   * like findings: while the server cannot be reached the oldest are dropped.
+   */
+  publishSeries(points: readonly SeriesPoint[], statements: readonly StatementPoint[]): void {
+    for (const point of points) {
+      this.#series.push({
+        point,
+        statements: statements.filter((s) => s.target === point.target && s.at === point.at && s.resolutionMs === point.resolutionMs),
+      });
+    }
+    const excess = this.#series.length - this.#o.maxBufferedIntervals;
+    if (excess > 0) this.#series.splice(0, excess);
   }
 
   /** The latest health of a target; a change of reachability is sent at once. */
@@ -166,19 +191,24 @@ export class FindingPushClient implements FindingSink {
     const healthDue =
       this.#health.size > 0 &&
       (this.#healthDirty || this.#now() - this.#healthSentAt >= this.#o.healthIntervalMs);
-    if (this.#buffer.length === 0 && !healthDue) return 'idle';
+    if (this.#buffer.length === 0 && !healthDue && this.#series.length === 0) return 'idle';
     const batch = this.#buffer.splice(0, this.#batchLimit);
+    const intervals = this.#series.splice(0, Math.min(100, this.#batchLimit));
+    const series =
+      intervals.length === 0
+        ? {}
+        : { series: { points: intervals.map((i) => i.point), statements: intervals.flatMap((i) => i.statements) } };
     const health = [...this.#health.values()];
     let response: Response;
     try {
       response = await this.#fetch(`${this.#o.server}${INGEST_PATH}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.#o.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ agent: this.#o.agent, findings: batch, health }),
+        body: JSON.stringify({ agent: this.#o.agent, findings: batch, health, ...series }),
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.#o.requestTimeoutMs)]),
       });
     } catch (error) {
-      this.#putBack(batch);
+      this.#putBack(batch, intervals);
       this.#outage(describeFetchError(error));
       return 'retry';
     }
@@ -194,14 +224,14 @@ export class FindingPushClient implements FindingSink {
     }
     const said = serverMessage(text);
     if (response.status === 401 || response.status === 403) {
-      this.#putBack(batch);
+      this.#putBack(batch, intervals);
       throw userError(
         'E_AGENT_TOKEN_REFUSED',
         `${this.#o.server} refused the agent's token (${response.status}${said ? `: ${said}` : ''}); pass --token (or set HINDSIGHT_TOKEN) to a token with role responder or admin (an admin creates one with POST /api/v1/tokens)`,
       );
     }
     if (response.status === 413 && batch.length > 1) {
-      this.#putBack(batch);
+      this.#putBack(batch, intervals);
       this.#batchLimit = Math.max(1, Math.floor(batch.length / 2));
       return 'sent';
     }
@@ -225,8 +255,9 @@ export class FindingPushClient implements FindingSink {
   }
 
   /** A batch that did not get through goes back in front, within the bound. */
-  #putBack(batch: readonly Finding[]): void {
+  #putBack(batch: readonly Finding[], intervals: readonly PendingInterval[] = []): void {
     this.#buffer = [...batch, ...this.#buffer];
+    this.#series = [...intervals, ...this.#series].slice(-this.#o.maxBufferedIntervals);
     this.#trim();
   }
 

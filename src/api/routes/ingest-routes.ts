@@ -1,5 +1,6 @@
 import type { TargetHealth } from '../../core/catalog.js';
 import type { Finding } from '../../core/finding.js';
+import type { SeriesPoint, StatementPoint } from '../../core/metrics-series.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
 import { errorBodySchema } from '../schemas/common-schemas.js';
@@ -10,6 +11,11 @@ import type { ServerMetrics } from '../server-metrics.js';
 export interface FindingReceiver {
   /** Saves the findings (idempotent by id: a retried push is kept once) and lets the rules see them. */
   ingestFindings(findings: readonly Finding[], receivedAt: number): Promise<void>;
+}
+
+/** Database metrics an agent closed (app/metrics-recorder.ts). */
+export interface SeriesReceiver {
+  ingest(points: readonly SeriesPoint[], statements: readonly StatementPoint[]): Promise<void>;
 }
 
 export interface HealthRecorder {
@@ -23,6 +29,8 @@ export interface HealthRecorder {
 export const ingestRoutes = (deps: {
   readonly findings: FindingReceiver;
   readonly health: HealthRecorder;
+  /** Absent: a pushed `series` is accepted and not kept. */
+  readonly series?: SeriesReceiver;
   readonly metrics: ServerMetrics;
   readonly now: () => number;
   readonly maxBodyBytes: number;
@@ -43,6 +51,7 @@ export const ingestRoutes = (deps: {
     handle: async ({ body }, c) => {
       const reportedAt = deps.now();
       if (body.findings.length > 0) await deps.findings.ingestFindings(body.findings, reportedAt);
+      if (body.series !== undefined && deps.series !== undefined) await deps.series.ingest(body.series.points, body.series.statements);
       if (body.health.length > 0) await deps.health.reportHealth(body.health.map((entry) => toTargetHealth(entry, body.agent, reportedAt)));
       for (const entry of body.health) {
         if (entry.sampleLatencyMs != null) deps.metrics.observeSampleLatency(entry.target, entry.sampleLatencyMs / 1000);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { TargetHealth } from '../../core/catalog.js';
 import type { Finding } from '../../core/finding.js';
 import { epochMsSchema, nameSchema } from './common-schemas.js';
+import { seriesPushSchema } from './series-schemas.js';
 
 /**
  * Findings as an agent pushes them (the shapes of core/finding.ts). Strict enough to turn garbage
@@ -148,6 +149,9 @@ export const ingestBodySchema = z.object({
   agent: nameSchema.meta({ description: 'The pushing agent: recorded as the reporter of each target health.' }),
   findings: z.array(findingSchema).max(10_000),
   health: z.array(targetHealthInputSchema).max(1000).default([]),
+  series: seriesPushSchema
+    .optional()
+    .meta({ description: 'The 10 s database metrics points and top statements the agent closed since its last push (absent from older agents).' }),
 });
 
 export const ingestReplySchema = z.object({ accepted: z.number().int().meta({ description: 'Findings accepted (saved, or already saved by an earlier push).' }) });
