@@ -159,11 +159,18 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     // Database metrics: each watched target's samples kept as 10 s points, downsampled by the job.
     const metricsRecorder = new MetricsRecorder({
       store,
+      // The finest configured tier (agents push 10 s points: keep it 10 s where agents report).
+      resolutionMs: config.metrics?.tiers[0]?.resolutionMs ?? 10_000,
       onError: (error, intervals) => {
         logger.warn({ err: error, intervals }, `could not save ${intervals} metrics intervals; they are lost`);
       },
     });
-    const metricsLoop = new MetricsLoop(new MetricsMaintenance({ store }), { signal: controller.signal, logger, clock });
+    const tiers = config.metrics?.tiers;
+    const metricsLoop = new MetricsLoop(new MetricsMaintenance({ store, ...(tiers === undefined ? {} : { tiers }) }), {
+      signal: controller.signal,
+      logger,
+      clock,
+    });
     const signals = new SignalIntake({
       store,
       nudge: () => {
@@ -183,7 +190,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       findings: intake,
       events: signals,
       deploys: new DeployService({ store, clock, ids }),
-      history: new MetricsQueries({ store }),
+      history: new MetricsQueries({ store, ...(tiers === undefined ? {} : { tiers }) }),
       series: metricsRecorder,
       inbound: {
         // An inbound alert may open an incident: escalation looks at once rather than within a second.

@@ -104,6 +104,9 @@ export function parseConfig(
       rules: c.rules,
       tokens: c.tokens,
       notYetApplied: [],
+      ...(c.metrics === undefined
+        ? {}
+        : { metrics: { tiers: c.metrics.retention.map((r) => ({ resolutionMs: r.resolution, keepMs: r.keep })) } }),
       paging: {
         users: c.users,
         teams: c.teams,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Severity } from '../core/alert.js';
 import type { Grouping, IntegrationType, Role, RuleOverride } from '../core/catalog.js';
+import { tierProblems, type MetricsTier } from '../core/metrics-downsampling.js';
 import { duration } from './duration.js';
 import { pagingFields, pagingReferenceProblems, type PagingConfig } from './paging-schema.js';
 import { redactUrl } from '../core/url-redaction.js';
@@ -174,12 +175,27 @@ export interface SchemaOptions {
   readonly ruleNames?: readonly string[];
 }
 
+/**
+ * `metrics: { retention: [{ resolution: 10s, keep: 1d }, { resolution: 1m, keep: 30d }, …] }`:
+ * the downsampling tiers of database metrics (default 10 s a day, 1 min 30 days, 1 h a year).
+ */
+const metrics = z
+  .strictObject({
+    retention: z.array(z.strictObject({ resolution: duration, keep: duration })).min(1).max(6),
+  })
+  .superRefine((m, ctx) => {
+    for (const problem of tierProblems(m.retention.map((r) => ({ resolutionMs: r.resolution, keepMs: r.keep })))) {
+      ctx.addIssue({ code: 'custom', path: ['retention'], message: problem });
+    }
+  });
+
 const fields = {
   server: server.default({}),
   targets: z.array(target).default([]),
   services: z.array(service).default([]),
   rules,
   tokens: z.array(token).default([]),
+  metrics: metrics.optional(),
   ...pagingFields,
 };
 
@@ -273,4 +289,6 @@ export interface HindsightConfig {
   readonly notYetApplied: readonly string[];
   /** Users, teams, schedules, channels and escalation policies. */
   readonly paging: PagingConfig;
+  /** Downsampling tiers of database metrics; absent: the defaults (core/metrics-downsampling.ts). */
+  readonly metrics?: { readonly tiers: readonly MetricsTier[] };
 }
