@@ -8,7 +8,17 @@ import tseslint from 'typescript-eslint';
  * together only by src/main.ts.
  */
 const adapters = ['**/store/**', '**/notify/**', '**/agent/**', '**/sdk/**'];
-const outer = ['**/cli/**', '**/api/**', '**/engine/**', '**/main.js', '**/watch-deps.js', '**/serve-deps.js', '**/agent-deps.js', '**/configured-target.js', '**/metrics-deps.js'];
+const outer = [
+  '**/cli/**',
+  '**/api/**',
+  '**/engine/**',
+  '**/main.js',
+  '**/watch-deps.js',
+  '**/serve-deps.js',
+  '**/agent-deps.js',
+  '**/configured-target.js',
+  '**/metrics-deps.js',
+];
 
 const sdkMessage =
   "src/sdk/ ships inside other people's apps (`hindsight/sdk`): nothing of ours imports it, and it imports only node:* built-ins, its own files and pure core/ modules.";
@@ -27,7 +37,17 @@ const forbidRegex = (regexes, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/dist/**', 'test/fixtures/**', 'bench/out/**', '.scratch/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'web/dist/**',
+      'test/fixtures/**',
+      'bench/out/**',
+      '.scratch/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -37,11 +57,17 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: 'TSEnumDeclaration', message: 'Use a string-literal union instead of an enum (STYLE.md habit 3).' },
+        {
+          selector: 'TSEnumDeclaration',
+          message: 'Use a string-literal union instead of an enum (STYLE.md habit 3).',
+        },
       ],
     },
   },
@@ -69,7 +95,10 @@ export default tseslint.config(
   },
   {
     files: ['src/store/**/*.ts', 'src/notify/**/*.ts', 'src/agent/**/*.ts'],
-    rules: forbid([...outer, '**/app/**', '**/sdk/**'], 'Adapters implement core/ ports; they never call use cases, the CLI, the API or the engine (or src/sdk/, which is shipped to apps).'),
+    rules: forbid(
+      [...outer, '**/app/**', '**/sdk/**'],
+      'Adapters implement core/ ports; they never call use cases, the CLI, the API or the engine (or src/sdk/, which is shipped to apps).',
+    ),
   },
   {
     files: ['src/race/**/*.ts'],
@@ -104,7 +133,10 @@ export default tseslint.config(
   },
   {
     files: ['src/config/**/*.ts', 'src/platform/**/*.ts'],
-    rules: forbid([...adapters, ...outer, '**/app/**'], 'config/ and platform/ are leaves: they import no domain or adapter code.'),
+    rules: forbid(
+      [...adapters, ...outer, '**/app/**'],
+      'config/ and platform/ are leaves: they import no domain or adapter code.',
+    ),
   },
   {
     // Tests state what they expect; a `!` on a row they just inserted is clearer than a guard.

@@ -74,7 +74,9 @@ async function replicate(base: string, mb: number): Promise<string> {
   const file = join(out, `analyze-${mb}mb.log`);
   if (existsSync(file)) return file;
   const text = readFileSync(base, 'utf8');
-  const stamps = [...text.matchAll(/^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC/gm)].map((m) => Date.parse(`${(m[1] ?? '').replace(' ', 'T')}Z`));
+  const stamps = [...text.matchAll(/^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC/gm)].map((m) =>
+    Date.parse(`${(m[1] ?? '').replace(' ', 'T')}Z`),
+  );
   const first = Math.min(...stamps);
   const span = Math.max(...stamps) - first + 1_000;
   const pids = [...new Set([...text.matchAll(/^\S+ \S+ \S+ \[(\d+)\]/gm)].map((m) => m[1] ?? ''))];
@@ -129,7 +131,8 @@ async function timed(command: string, commandArgs: string[]): Promise<Timed> {
     child.on('close', (code) => {
       const last = stderr.trimEnd().split('\n').at(-1) ?? '';
       const [seconds, kb] = last.split(' ').map(Number);
-      if (code !== 0 || seconds === undefined || kb === undefined) reject(new Error(`${command} failed (${code}): ${stderr.slice(-2000)}`));
+      if (code !== 0 || seconds === undefined || kb === undefined)
+        reject(new Error(`${command} failed (${code}): ${stderr.slice(-2000)}`));
       else resolve({ stdout, seconds, rssMb: kb / 1024 });
     });
   });
@@ -171,12 +174,17 @@ interface PgbadgerJson {
 function pgbadgerCounts(report: PgbadgerJson): Counts {
   const errors = new Map<string, number>();
   for (const database of Object.values(report.error_info ?? {})) {
-    for (const [message, info] of Object.entries(database)) errors.set(message, (errors.get(message) ?? 0) + (info.count ?? 0));
+    for (const [message, info] of Object.entries(database))
+      errors.set(message, (errors.get(message) ?? 0) + (info.count ?? 0));
   }
-  const sum = (test: (message: string) => boolean): number => [...errors].filter(([m]) => test(m)).reduce((n, [, c]) => n + c, 0);
+  const sum = (test: (message: string) => boolean): number =>
+    [...errors].filter(([m]) => test(m)).reduce((n, [, c]) => n + c, 0);
   return {
     deadlocks: sum((m) => m === 'ERROR:  deadlock detected'),
-    lockWaitsAcquired: Object.values(report.lock_info ?? {}).reduce((n, db) => n + Object.values(db).reduce((m, mode) => m + (mode.count ?? 0), 0), 0),
+    lockWaitsAcquired: Object.values(report.lock_info ?? {}).reduce(
+      (n, db) => n + Object.values(db).reduce((m, mode) => m + (mode.count ?? 0), 0),
+      0,
+    ),
     lockTimeouts: sum((m) => m === 'ERROR:  canceling statement due to lock timeout'),
     statementTimeouts: sum((m) => m === 'ERROR:  canceling statement due to statement timeout'),
     serializationFailures: sum((m) => m.startsWith('ERROR:  could not serialize access')),
@@ -191,7 +199,9 @@ function hindsightCounts(report: HindsightJson): Counts {
     lockTimeouts: report.timeouts.lockTimeouts,
     statementTimeouts: report.timeouts.statementTimeouts,
     serializationFailures: report.timeouts.serializationFailures,
-    uniqueViolations: report.errors.groups.filter((g) => g.sqlstate === '23505').reduce((n, g) => n + g.count, 0),
+    uniqueViolations: report.errors.groups
+      .filter((g) => g.sqlstate === '23505')
+      .reduce((n, g) => n + g.count, 0),
   };
 }
 
@@ -205,29 +215,48 @@ console.log(`log: ${file} (${mb.toFixed(1)} MB), prefix '${prefix}', load averag
 // start-up time and ~50 MB of memory to each thread. Built into bench/out/dist so that the
 // project's dist/ is left alone; `tsc` emits even if someone else's file does not typecheck.
 console.log('building the CLI (tsc -p tsconfig.build.json --outDir bench/out/dist)…');
-await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', 'bench/out/dist'], { cwd: root }).catch(() => undefined);
+await run(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', 'bench/out/dist'],
+  { cwd: root },
+).catch(() => undefined);
 const cli = join(out, 'dist/src/bin.js');
 if (!existsSync(cli)) throw new Error(`the build did not produce ${cli}`);
 // The machine may be shared: several runs, and the median is what the ratios use.
 const runs: Timed[] = [];
 for (let i = 0; i < runCount; i++) {
-  const one = await timed(process.execPath, [cli, 'analyze', file, '--json', '--no-progress', '--log-prefix', prefix]);
+  const one = await timed(process.execPath, [
+    cli,
+    'analyze',
+    file,
+    '--json',
+    '--no-progress',
+    '--log-prefix',
+    prefix,
+  ]);
   runs.push(one);
-  console.log(`hindsight analyze, run ${i + 1}: ${one.seconds.toFixed(2)} s, ${(mb / one.seconds).toFixed(1)} MB/s, peak RSS ${one.rssMb.toFixed(0)} MB`);
+  console.log(
+    `hindsight analyze, run ${i + 1}: ${one.seconds.toFixed(2)} s, ${(mb / one.seconds).toFixed(1)} MB/s, peak RSS ${one.rssMb.toFixed(0)} MB`,
+  );
 }
 const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
 const hindsight = sorted[Math.floor(sorted.length / 2)] as Timed;
 const hindsightMbs = mb / hindsight.seconds;
 const peakRss = Math.max(...runs.map((r) => r.rssMb));
 const ours = hindsightCounts(JSON.parse(hindsight.stdout) as HindsightJson);
-console.log(`hindsight analyze (median of ${runs.length}): ${hindsight.seconds.toFixed(2)} s, ${hindsightMbs.toFixed(1)} MB/s, peak RSS ${peakRss.toFixed(0)} MB (target < 200 MB)`);
+console.log(
+  `hindsight analyze (median of ${runs.length}): ${hindsight.seconds.toFixed(2)} s, ${hindsightMbs.toFixed(1)} MB/s, peak RSS ${peakRss.toFixed(0)} MB (target < 200 MB)`,
+);
 
 // Node's readline over the same file: the "merely reading it line by line" baseline of issue 3.
 const readlineStart = performance.now();
 let readlineLines = 0;
-for await (const _line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) readlineLines++;
+for await (const _line of createInterface({ input: createReadStream(file), crlfDelay: Infinity }))
+  readlineLines++;
 const readlineMbs = mb / ((performance.now() - readlineStart) / 1000);
-console.log(`node readline, lines only: ${readlineMbs.toFixed(1)} MB/s (${readlineLines} lines) → hindsight is ${(hindsightMbs / readlineMbs).toFixed(2)}× that`);
+console.log(
+  `node readline, lines only: ${readlineMbs.toFixed(1)} MB/s (${readlineLines} lines) → hindsight is ${(hindsightMbs / readlineMbs).toFixed(2)}× that`,
+);
 console.log(
   `against issue 3's anchors (pgBadger 12 on its machine): ${(hindsightMbs / 2.47).toFixed(0)}× pgBadger -j 1 (2.47 MB/s, target 40×), ${(hindsightMbs / 4.81).toFixed(0)}× pgBadger -j 2 (4.81 MB/s, target 20×), target ≥ 100 MB/s: ${hindsightMbs >= 100 ? 'met' : 'NOT met'}`,
 );
@@ -235,16 +264,35 @@ console.log(
 if (!args.includes('--skip-pgbadger')) {
   await ensurePgbadger();
   const json = join(out, 'pgbadger.json');
-  const pgbadger = await timed('pgbadger', ['-q', '-f', 'stderr', '--prefix', prefix, '-j', String(pgbadgerJobs), '-x', 'json', '-o', json, file]);
+  const pgbadger = await timed('pgbadger', [
+    '-q',
+    '-f',
+    'stderr',
+    '--prefix',
+    prefix,
+    '-j',
+    String(pgbadgerJobs),
+    '-x',
+    'json',
+    '-o',
+    json,
+    file,
+  ]);
   const theirs = pgbadgerCounts(JSON.parse(readFileSync(json, 'utf8')) as PgbadgerJson);
-  console.log(`pgBadger -j ${pgbadgerJobs}: ${pgbadger.seconds.toFixed(1)} s, ${(mb / pgbadger.seconds).toFixed(1)} MB/s, peak RSS ${pgbadger.rssMb.toFixed(0)} MB`);
-  console.log(`ratio on this machine: hindsight is ${(pgbadger.seconds / hindsight.seconds).toFixed(1)}× faster than pgBadger -j ${pgbadgerJobs}`);
+  console.log(
+    `pgBadger -j ${pgbadgerJobs}: ${pgbadger.seconds.toFixed(1)} s, ${(mb / pgbadger.seconds).toFixed(1)} MB/s, peak RSS ${pgbadger.rssMb.toFixed(0)} MB`,
+  );
+  console.log(
+    `ratio on this machine: hindsight is ${(pgbadger.seconds / hindsight.seconds).toFixed(1)}× faster than pgBadger -j ${pgbadgerJobs}`,
+  );
   console.log('\ncount                  hindsight   pgBadger');
   let agree = true;
   for (const key of Object.keys(ours) as (keyof Counts)[]) {
     const same = ours[key] === theirs[key];
     agree &&= same;
-    console.log(`${key.padEnd(22)} ${String(ours[key]).padStart(9)} ${String(theirs[key]).padStart(10)}${same ? '' : '   DIFFERENT'}`);
+    console.log(
+      `${key.padEnd(22)} ${String(ours[key]).padStart(9)} ${String(theirs[key]).padStart(10)}${same ? '' : '   DIFFERENT'}`,
+    );
   }
   console.log(agree ? '\ncounts agree' : '\ncounts DIFFER');
   if (!agree) process.exitCode = 1;

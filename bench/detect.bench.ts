@@ -38,7 +38,11 @@ const quantile = (values: readonly number[], q: number): number => {
 };
 const ms = (value: number): string => `${value.toFixed(0)} ms`;
 
-console.log(`bench:detect — load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${DEADLOCKS} deadlocks, ${ALERTS} alerts`);
+console.log(
+  `bench:detect — load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, ${DEADLOCKS} deadlocks, ${ALERTS} alerts`,
+);
 
 const dir = await mkdtemp(join(tmpdir(), 'hindsight-bench-detect-'));
 await chmod(dir, 0o755); // as root, PostgreSQL runs as `postgres`, which must reach these directories
@@ -63,19 +67,33 @@ async function measureDetection(): Promise<void> {
   const shopUrl = monitored.url('shop');
   const setup = new pg.Client({ connectionString: shopUrl });
   await setup.connect();
-  await setup.query('CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g');
+  await setup.query(
+    'CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g',
+  );
   await setup.end();
 
   const token = `hs_bench_${Math.random().toString(36).slice(2)}`;
   await writeFile(
     join(dir, 'hindsight.config.yaml'),
-    ['targets:', '  - name: shop-db', '    url: ${SHOP_DB_URL}', '    service: shop', `    log: ${monitored.logFile}`, 'services:', '  - name: shop', ''].join('\n'),
+    [
+      'targets:',
+      '  - name: shop-db',
+      '    url: ${SHOP_DB_URL}',
+      '    service: shop',
+      `    log: ${monitored.logFile}`,
+      'services:',
+      '  - name: shop',
+      '',
+    ].join('\n'),
   );
   const tStart = performance.now();
-  const serve = new ServeProcess(['--config', join(dir, 'hindsight.config.yaml'), '--port', '0', '--data-dir', join(dir, 'store')], {
-    SHOP_DB_URL: shopUrl,
-    HINDSIGHT_ADMIN_TOKEN: token,
-  });
+  const serve = new ServeProcess(
+    ['--config', join(dir, 'hindsight.config.yaml'), '--port', '0', '--data-dir', join(dir, 'store')],
+    {
+      SHOP_DB_URL: shopUrl,
+      HINDSIGHT_ADMIN_TOKEN: token,
+    },
+  );
   await serve.ready();
   console.log(`serve ready (first start, embedded store initdb included): ${ms(performance.now() - tStart)}`);
   // Let the log follower reach the end of the file before the first deadlock.
@@ -93,14 +111,20 @@ async function measureDetection(): Promise<void> {
       const deadline = victimAt + 10_000;
       for (;;) {
         if (incidentId === null) {
-          const { body } = await serve.api<{ incidents: { id: string }[] }>('/api/v1/incidents?state=open', { token });
+          const { body } = await serve.api<{ incidents: { id: string }[] }>('/api/v1/incidents?state=open', {
+            token,
+          });
           incidentId = body.incidents[0]?.id ?? null;
         }
         if (incidentId !== null) {
-          const { body } = await serve.api<{ evidence: { kind: string }[] }>(`/api/v1/incidents/${incidentId}`, { token });
+          const { body } = await serve.api<{ evidence: { kind: string }[] }>(
+            `/api/v1/incidents/${incidentId}`,
+            { token },
+          );
           if (body.evidence.filter((f) => f.kind === 'deadlock').length >= i) break;
         }
-        if (Date.now() > deadline) throw new Error(`deadlock ${i} not readable in an incident within 10 s\n${serve.stderr}`);
+        if (Date.now() > deadline)
+          throw new Error(`deadlock ${i} not readable in an incident within 10 s\n${serve.stderr}`);
         await new Promise((r) => setTimeout(r, 10));
       }
       latencies.push(Date.now() - victimAt);
@@ -111,7 +135,9 @@ async function measureDetection(): Promise<void> {
   }
   console.log('\n40P01 → deadlock readable in its incident through the API');
   console.log(`  runs: ${latencies.map((l) => l.toFixed(0)).join(' ')} ms`);
-  console.log(`  p50 ${ms(quantile(latencies, 0.5))}   p95 ${ms(quantile(latencies, 0.95))}   max ${ms(Math.max(...latencies))}   (target p95 ≤ 1000 ms: ${quantile(latencies, 0.95) <= 1000 ? 'met' : 'NOT met'})`);
+  console.log(
+    `  p50 ${ms(quantile(latencies, 0.5))}   p95 ${ms(quantile(latencies, 0.95))}   max ${ms(Math.max(...latencies))}   (target p95 ≤ 1000 ms: ${quantile(latencies, 0.95) <= 1000 ? 'met' : 'NOT met'})`,
+  );
 }
 
 // ---- 2. rule cycle with many open alerts -----------------------------------------------------
@@ -135,15 +161,28 @@ async function measureCycles(label: string, store: IncidentStore): Promise<void>
   const now = Date.now();
   const services = 100;
   for (let s = 0; s < services; s++) {
-    await store.services.save({ name: `svc-${s}`, grouping: { kind: 'window', windowMs: 600_000, by: [] }, integrations: [], rules: {}, escalationPolicy: null });
+    await store.services.save({
+      name: `svc-${s}`,
+      grouping: { kind: 'window', windowMs: 600_000, by: [] },
+      integrations: [],
+      rules: {},
+      escalationPolicy: null,
+    });
   }
   const findings: DeadlockFinding[] = [];
   for (let t = 0; t < ALERTS; t++) {
     const target = `db-${t}`;
-    await store.targets.save({ name: target, redactedUrl: `postgres://monitor:***@db-${t}:5432/app`, service: `svc-${t % services}`, log: null, rules: {} });
+    await store.targets.save({
+      name: target,
+      redactedUrl: `postgres://monitor:***@db-${t}:5432/app`,
+      service: `svc-${t % services}`,
+      log: null,
+      rules: {},
+    });
     findings.push(deadlock(`dl-bench-${t}`, now - 1000, { target, database: 'app' }));
   }
-  for (let i = 0; i < findings.length; i += 1000) await store.findings.save(findings.slice(i, i + 1000), now - 1000);
+  for (let i = 0; i < findings.length; i += 1000)
+    await store.findings.save(findings.slice(i, i + 1000), now - 1000);
 
   const cycle = new RuleCycle({ store, clock: { now: () => Date.now() }, ids: randomIds });
   const t0 = performance.now();
@@ -156,7 +195,11 @@ async function measureCycles(label: string, store: IncidentStore): Promise<void>
     await cycle.run(now + i * 1000);
     steady.push(performance.now() - t);
   }
-  console.log(`\nrule cycle, ${label}: ${first.evaluated} rule × target pairs, ${first.fired} alerts raised (${firing} firing), ${first.incidentsOpened} incidents opened`);
+  console.log(
+    `\nrule cycle, ${label}: ${first.evaluated} rule × target pairs, ${first.fired} alerts raised (${firing} firing), ${first.incidentsOpened} incidents opened`,
+  );
   console.log(`  the cycle that raises them: ${ms(raise)}`);
-  console.log(`  steady cycle with ${firing} open alerts: median ${ms(quantile(steady, 0.5))} (runs ${steady.map((s) => s.toFixed(0)).join(' ')} ms)`);
+  console.log(
+    `  steady cycle with ${firing} open alerts: median ${ms(quantile(steady, 0.5))} (runs ${steady.map((s) => s.toFixed(0)).join(' ')} ms)`,
+  );
 }

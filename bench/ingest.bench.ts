@@ -26,7 +26,8 @@ const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 3);
 const USERS = Number(process.env.USERS ?? 2_000);
 const ADMIN = 'bench-ingest-admin-token-0123456789';
 
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 
 const ROUTES = [
   ['GET', '/products'],
@@ -54,7 +55,17 @@ function batchBody(seed: number, now: number): Buffer {
     const [method, route] = ROUTES[Math.floor(rand() * ROUTES.length)] ?? ROUTES[0];
     const at = now - Math.floor(rand() * 2_000) + i;
     if (rand() < 0.005) {
-      return { kind: 'query_failure', at, job: 'restock', release: 'v2', failure: { sqlstate: '40P01', query: 'UPDATE products SET stock = stock + $1 WHERE id = $2', callSite: 'demo/shop/restock.ts:20' } };
+      return {
+        kind: 'query_failure',
+        at,
+        job: 'restock',
+        release: 'v2',
+        failure: {
+          sqlstate: '40P01',
+          query: 'UPDATE products SET stock = stock + $1 WHERE id = $2',
+          callSite: 'demo/shop/restock.ts:20',
+        },
+      };
     }
     const failed = route === '/checkout' ? rand() < 0.3 : rand() < 0.01;
     return {
@@ -64,11 +75,19 @@ function batchBody(seed: number, now: number): Buffer {
       route,
       status: failed ? 500 : 200,
       durationMs: Math.round(rand() * 400) / 10,
-      user: `user-${Math.floor(rand() * USERS).toString(16).padStart(8, '0')}`,
+      user: `user-${Math.floor(rand() * USERS)
+        .toString(16)
+        .padStart(8, '0')}`,
       errorClass: failed ? 'DatabaseError' : null,
       release: 'v2',
       sqlFailures: failed
-        ? [{ sqlstate: '40P01', query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', callSite: rand() < 0.9 ? 'demo/shop/checkout.ts:88' : 'demo/shop/checkout.ts:91' }]
+        ? [
+            {
+              sqlstate: '40P01',
+              query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2',
+              callSite: rand() < 0.9 ? 'demo/shop/checkout.ts:88' : 'demo/shop/checkout.ts:91',
+            },
+          ]
         : [],
     };
   });
@@ -88,7 +107,9 @@ async function cpuSeconds(pid: number): Promise<number> {
 
 /** serve's own process, and its PostgreSQL: the postmaster and every child of it. */
 async function serverPids(servePid: number, dataDir: string): Promise<{ serve: number; postgres: number[] }> {
-  const postmaster = Number((await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const postmaster = Number(
+    (await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0],
+  );
   const children: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -99,7 +120,8 @@ async function serverPids(servePid: number, dataDir: string): Promise<{ serve: n
   return { serve: servePid, postgres: [postmaster, ...children] };
 }
 
-const sumCpu = async (pids: readonly number[]): Promise<number> => (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+const sumCpu = async (pids: readonly number[]): Promise<number> =>
+  (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
 
 const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
 
@@ -111,7 +133,12 @@ function post(url: URL, token: string, body: Buffer): Promise<{ status: number; 
       {
         method: 'POST',
         agent,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'content-length': body.length,
+        },
       },
       (res) => {
         let text = '';
@@ -131,20 +158,31 @@ function post(url: URL, token: string, body: Buffer): Promise<{ status: number; 
 console.log(
   `bench:ingest — ${cpus().length} cores, load average ${loadavg()
     .map((l) => l.toFixed(1))
-    .join(' ')}; ${CLIENTS} clients × batches of ${BATCH} events, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up`,
+    .join(
+      ' ',
+    )}; ${CLIENTS} clients × batches of ${BATCH} events, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up`,
 );
 
 const dir = await mkdtemp(join(tmpdir(), 'hindsight-bench-ingest-'));
 await chmod(dir, 0o755);
-const serve = new ServeProcess(['--port', String(await freePort()), '--data-dir', join(dir, 'data')], { HINDSIGHT_ADMIN_TOKEN: ADMIN, HINDSIGHT_LOG_LEVEL: 'warn' }, (process.env.SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''));
+const serve = new ServeProcess(
+  ['--port', String(await freePort()), '--data-dir', join(dir, 'data')],
+  { HINDSIGHT_ADMIN_TOKEN: ADMIN, HINDSIGHT_LOG_LEVEL: 'warn' },
+  (process.env.SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+);
 try {
   await serve.ready(90_000);
-  const created = await serve.api<{ secret: string }>('/api/v1/tokens', { token: ADMIN, body: { name: 'bench-sdk', role: 'ingest' } });
+  const created = await serve.api<{ secret: string }>('/api/v1/tokens', {
+    token: ADMIN,
+    body: { name: 'bench-sdk', role: 'ingest' },
+  });
   if (created.status !== 201) throw new Error(`could not create an ingest token: ${created.status}`);
   const token = created.body.secret;
   const url = new URL('/api/v1/events', serve.url);
   const bodies = Array.from({ length: 64 }, (_, i) => batchBody(i + 1, Date.now()));
-  console.log(`batch: ${BATCH} events, ${(bodies.reduce((s, b) => s + b.length, 0) / bodies.length / 1024).toFixed(1)} KiB gzipped`);
+  console.log(
+    `batch: ${BATCH} events, ${(bodies.reduce((s, b) => s + b.length, 0) / bodies.length / 1024).toFixed(1)} KiB gzipped`,
+  );
 
   let measuring = false;
   let stopping = false;
@@ -193,7 +231,8 @@ try {
     await Promise.all(inFlight);
   };
   const RATE = process.env.RATE === undefined ? null : Number(process.env.RATE);
-  if (RATE !== null) console.log(`open loop: ${RATE} events/s offered (${(RATE / BATCH).toFixed(0)} batches/s)`);
+  if (RATE !== null)
+    console.log(`open loop: ${RATE} events/s offered (${(RATE / BATCH).toFixed(0)} batches/s)`);
   const running = RATE === null ? Array.from({ length: CLIENTS }, (_, n) => client(n)) : [openLoop(RATE)];
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
   const pids = await serverPids(serve.child.pid ?? 0, join(dir, 'data'));
@@ -215,13 +254,19 @@ try {
   latencies.sort((a, b) => a - b);
   const rate = accepted / elapsed;
   const p99 = quantile(latencies, 0.99);
-  console.log(`events stored: ${accepted} in ${elapsed.toFixed(1)} s → ${Math.round(rate).toLocaleString('en')} events/s (${(batches / elapsed).toFixed(0)} batches/s, ${failures} failed)`);
-  console.log(`batch latency: p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(latencies.at(-1) ?? NaN).toFixed(1)} ms`);
-  console.log(`target 50,000 events/s with p99 < 50 ms: ${rate >= 50_000 && p99 < 50 ? 'met' : 'NOT met'} (wall clock, on this machine as loaded now)`);
+  console.log(
+    `events stored: ${accepted} in ${elapsed.toFixed(1)} s → ${Math.round(rate).toLocaleString('en')} events/s (${(batches / elapsed).toFixed(0)} batches/s, ${failures} failed)`,
+  );
+  console.log(
+    `batch latency: p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(latencies.at(-1) ?? NaN).toFixed(1)} ms`,
+  );
+  console.log(
+    `target 50,000 events/s with p99 < 50 ms: ${rate >= 50_000 && p99 < 50 ? 'met' : 'NOT met'} (wall clock, on this machine as loaded now)`,
+  );
   const serverCpu = serveCpu + pgCpu;
   console.log(
     `CPU in the window: serve ${serveCpu.toFixed(1)} s, its PostgreSQL ${pgCpu.toFixed(1)} s, the clients ${clientCpu.toFixed(1)} s → ` +
-      `${(serverCpu > 0 ? (accepted / serverCpu / 1000).toFixed(1) : '?')}k events per server CPU-second ` +
+      `${serverCpu > 0 ? (accepted / serverCpu / 1000).toFixed(1) : '?'}k events per server CPU-second ` +
       `(${Math.round((serveCpu / accepted) * 1e6 * 10) / 10} µs serve + ${Math.round((pgCpu / accepted) * 1e6 * 10) / 10} µs PostgreSQL per event)`,
   );
   const metrics = await serve.api<string>('/metrics', { token: ADMIN });

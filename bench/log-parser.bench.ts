@@ -32,8 +32,20 @@ const cases = [
   { name: 'csvlog', file: 'prefix-default/postgresql.csv', format: 'csvlog' },
   { name: 'jsonlog', file: 'prefix-default/postgresql.json', format: 'jsonlog' },
   // The stderr recording as rsyslog (Debian's defaults) and `journalctl -o json` store it.
-  { name: 'syslog  [seq-chunk], #011', file: 'prefix-default/postgresql.log', format: 'syslog', prefix: '%m [%p] %q%u@%d ', envelope: 'syslog' },
-  { name: 'journald -o json', file: 'prefix-default/postgresql.log', format: 'journald', prefix: '%m [%p] %q%u@%d ', envelope: 'journald' },
+  {
+    name: 'syslog  [seq-chunk], #011',
+    file: 'prefix-default/postgresql.log',
+    format: 'syslog',
+    prefix: '%m [%p] %q%u@%d ',
+    envelope: 'syslog',
+  },
+  {
+    name: 'journald -o json',
+    file: 'prefix-default/postgresql.log',
+    format: 'journald',
+    prefix: '%m [%p] %q%u@%d ',
+    envelope: 'journald',
+  },
 ] as const;
 
 function repeated(file: string): Buffer {
@@ -43,7 +55,10 @@ function repeated(file: string): Buffer {
 
 function enveloped(file: string, envelope: 'syslog' | 'journald'): Buffer {
   const entries = recordedEntries(readFileSync(join(fixtures, file), 'utf8'));
-  const text = envelope === 'syslog' ? toSyslog(entries, { shape: 'traditional', sequenceNumbers: true, split: true }) : toJournalJson(entries, { numbered: true });
+  const text =
+    envelope === 'syslog'
+      ? toSyslog(entries, { shape: 'traditional', sequenceNumbers: true, split: true })
+      : toJournalJson(entries, { numbered: true });
   return repeatBytes(Buffer.from(text));
 }
 

@@ -17,7 +17,9 @@ import { loadSpecFile } from '../src/race/spec-loader.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const BUDGET_MS = 2000;
-const spec = await loadSpecFile(join(import.meta.dirname, '../test/fixtures/race/opposite-order-deadlock.yaml'));
+const spec = await loadSpecFile(
+  join(import.meta.dirname, '../test/fixtures/race/opposite-order-deadlock.yaml'),
+);
 
 // The first run on a machine runs initdb into a template cluster; later runs copy it.
 const templateReady = existsSync(join(tmpdir(), `hindsight-race-template-${userInfo().uid}`, 'PG_VERSION'));
@@ -41,8 +43,14 @@ try {
   }
   console.log(report);
   console.log('');
-  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const how = templateReady ? 'copy of the template cluster + pg_ctl start' : 'first run: initdb of the template + copy + start';
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const how = templateReady
+    ? 'copy of the template cluster + pg_ctl start'
+    : 'first run: initdb of the template + copy + start';
   console.log(`local PostgreSQL start (${how}): ${(tServer - t0).toFixed(0)} ms`);
   console.log('run  scratch db  explore+shrink  report  total (ms)  schedules');
   figures.forEach((f, i) => {
@@ -52,7 +60,9 @@ try {
     );
   });
   const first = figures[0]?.total ?? Infinity;
-  console.log(`\nfound + minimized + reported from a cold start: ${first.toFixed(0)} ms (budget ${BUDGET_MS} ms): ${first <= BUDGET_MS ? 'OK' : 'OVER BUDGET'}`);
+  console.log(
+    `\nfound + minimized + reported from a cold start: ${first.toFixed(0)} ms (budget ${BUDGET_MS} ms): ${first <= BUDGET_MS ? 'OK' : 'OVER BUDGET'}`,
+  );
 } finally {
   await server.close();
 }

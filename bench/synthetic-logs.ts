@@ -27,11 +27,15 @@ const random = (n: number): number => Math.floor(Math.random() * n);
 
 const tpcb = [
   () => 'BEGIN;',
-  () => `UPDATE pgbench_accounts SET abalance = abalance + ${random(10_000) - 5_000} WHERE aid = ${random(1_000_000)};`,
+  () =>
+    `UPDATE pgbench_accounts SET abalance = abalance + ${random(10_000) - 5_000} WHERE aid = ${random(1_000_000)};`,
   () => `SELECT abalance FROM pgbench_accounts WHERE aid = ${random(1_000_000)};`,
-  () => `UPDATE pgbench_tellers SET tbalance = tbalance + ${random(10_000) - 5_000} WHERE tid = ${random(100)};`,
-  () => `UPDATE pgbench_branches SET bbalance = bbalance + ${random(10_000) - 5_000} WHERE bid = ${random(10)};`,
-  () => `INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (${random(100)}, ${random(10)}, ${random(1_000_000)}, ${random(10_000) - 5_000}, CURRENT_TIMESTAMP);`,
+  () =>
+    `UPDATE pgbench_tellers SET tbalance = tbalance + ${random(10_000) - 5_000} WHERE tid = ${random(100)};`,
+  () =>
+    `UPDATE pgbench_branches SET bbalance = bbalance + ${random(10_000) - 5_000} WHERE bid = ${random(10)};`,
+  () =>
+    `INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (${random(100)}, ${random(10)}, ${random(1_000_000)}, ${random(10_000) - 5_000}, CURRENT_TIMESTAMP);`,
   () => 'END;',
 ];
 const statement = (i: number): string =>

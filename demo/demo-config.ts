@@ -54,7 +54,12 @@ export function buildDemoConfig(
     ],
     services: [{ name: 'shop', grouping: { window: '10m' }, escalationPolicy: 'shop-oncall' }],
     // Every rule v2 can set off looks back `window` only: once the fix is out, each resolves within it.
-    rules: { deadlocks: { window }, error_rate: { window }, lock_wait_storm: { window }, blocking: { window } },
+    rules: {
+      deadlocks: { window },
+      error_rate: { window },
+      lock_wait_storm: { window },
+      blocking: { window },
+    },
     tokens: [
       { name: 'shop-app', secret: '${DEMO_INGEST_TOKEN}', role: 'ingest' },
       // The people of the story write notes as themselves.
@@ -68,7 +73,11 @@ export function buildDemoConfig(
     ],
     teams: [{ name: 'database', members: ['dora', 'dan'] }],
     schedules: [
-      { name: 'shop-primary', timeZone: 'UTC', rotation: { every: 'week', handoff: 'Mon 09:00', users: ['alice'] } },
+      {
+        name: 'shop-primary',
+        timeZone: 'UTC',
+        rotation: { every: 'week', handoff: 'Mon 09:00', users: ['alice'] },
+      },
     ],
     channels: [
       { name: 'terminal', type: 'console' },

@@ -28,7 +28,12 @@ export class DemoNarrator {
   readonly #signal: AbortSignal;
   readonly #color: boolean;
 
-  constructor(options: { out: NodeJS.WritableStream & { isTTY?: boolean }; clock: Clock; paced: boolean; signal: AbortSignal }) {
+  constructor(options: {
+    out: NodeJS.WritableStream & { isTTY?: boolean };
+    clock: Clock;
+    paced: boolean;
+    signal: AbortSignal;
+  }) {
     this.#out = options.out;
     this.#clock = options.clock;
     this.#startedAt = options.clock.now();

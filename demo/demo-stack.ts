@@ -119,7 +119,14 @@ export class DemoStack {
     const configFile = join(this.dir, 'hindsight.config.yaml');
     await writeFile(configFile, config.text);
     const serve = new ServeChild({
-      args: ['--config', configFile, '--port', String(servePort), '--data-dir', join(this.dir, 'hindsight-data')],
+      args: [
+        '--config',
+        configFile,
+        '--port',
+        String(servePort),
+        '--data-dir',
+        join(this.dir, 'hindsight-data'),
+      ],
       env: { ...config.env, HINDSIGHT_ADMIN_TOKEN: secrets.admin },
       onLine: options.onConsoleLine,
     });
@@ -129,10 +136,17 @@ export class DemoStack {
       dataDir: shopDbDir,
       port: shopDbPort,
       logFile: shopLog,
-      settings: { log_line_prefix: LOG_PREFIX, log_lock_waits: true, deadlock_timeout: `${DEADLOCK_TIMEOUT_MS}ms` },
+      settings: {
+        log_line_prefix: LOG_PREFIX,
+        log_lock_waits: true,
+        deadlock_timeout: `${DEADLOCK_TIMEOUT_MS}ms`,
+      },
     });
     // Stopped after serve (closers run in reverse): serve's watch does not see its target go away.
-    this.#closers.splice(this.#closers.length - 1, 0, { what: 'the shop database', close: () => shopDb.stop() });
+    this.#closers.splice(this.#closers.length - 1, 0, {
+      what: 'the shop database',
+      close: () => shopDb.stop(),
+    });
     const admin = new pg.Client({ connectionString: shopDb.url() });
     await admin.connect();
     await admin.query('CREATE DATABASE shop');
@@ -165,7 +179,9 @@ export class DemoStack {
     sdk.instrumentPg(pg);
     const pool = new pg.Pool({ connectionString: shopUrl, max: 20, application_name: 'shop' });
     pool.on('error', () => undefined); // a connection dropped at shutdown; the next query reconnects
-    this.#closers.push({ what: "the shop's SDK and pool", close: async () => {
+    this.#closers.push({
+      what: "the shop's SDK and pool",
+      close: async () => {
         await sdk.close();
         await pool.end();
       },

@@ -4,7 +4,12 @@ import type { Incident, TimelineEntry } from '../src/core/incident.js';
 export interface IncidentDetail {
   readonly incident: Incident & Partial<IncidentInsight>;
   readonly timeline: readonly TimelineEntry[];
-  readonly alerts: readonly { readonly rule: string | null; readonly status: string; readonly summary: string; readonly target: string | null }[];
+  readonly alerts: readonly {
+    readonly rule: string | null;
+    readonly status: string;
+    readonly summary: string;
+    readonly target: string | null;
+  }[];
   readonly evidence: readonly unknown[];
   readonly impact?: IncidentInsight['impact'];
   readonly attribution?: IncidentInsight['attribution'];
@@ -13,7 +18,12 @@ export interface IncidentDetail {
 
 /** What issue 10 adds to an incident: who was hit, by what, since which deploy. */
 export interface IncidentInsight {
-  readonly impact: { readonly affectedUsers: number; readonly activeUsers: number; readonly share: number; readonly windowMs: number } | null;
+  readonly impact: {
+    readonly affectedUsers: number;
+    readonly activeUsers: number;
+    readonly share: number;
+    readonly windowMs: number;
+  } | null;
   readonly attribution: readonly {
     readonly route: string;
     readonly sqlstate: string | null;
@@ -22,11 +32,17 @@ export interface IncidentInsight {
     readonly share: number;
     readonly failures: number;
   }[];
-  readonly onsetDeploy: { readonly version: string; readonly at: number; readonly minutesBeforeOnset: number } | null;
+  readonly onsetDeploy: {
+    readonly version: string;
+    readonly at: number;
+    readonly minutesBeforeOnset: number;
+  } | null;
 }
 
 /** The insight fields wherever this build puts them (beside `incident` or inside it). */
-export const insightOf = (detail: IncidentDetail): { [K in keyof IncidentInsight]: IncidentInsight[K] | undefined } => ({
+export const insightOf = (
+  detail: IncidentDetail,
+): { [K in keyof IncidentInsight]: IncidentInsight[K] | undefined } => ({
   impact: detail.impact ?? detail.incident.impact,
   attribution: detail.attribution ?? detail.incident.attribution,
   onsetDeploy: detail.onsetDeploy ?? detail.incident.onsetDeploy,
@@ -51,7 +67,10 @@ export class HindsightClient {
   }
 
   async incidents(service: string): Promise<readonly Incident[]> {
-    const body = await this.#call<{ incidents: Incident[] }>('GET', `/api/v1/incidents?state=all&service=${encodeURIComponent(service)}`);
+    const body = await this.#call<{ incidents: Incident[] }>(
+      'GET',
+      `/api/v1/incidents?state=all&service=${encodeURIComponent(service)}`,
+    );
     return body.incidents;
   }
 
@@ -71,12 +90,16 @@ export class HindsightClient {
   async #call<T>(method: string, path: string, body?: unknown, token = this.token): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(10_000),
     });
     const text = await response.text();
-    if (!response.ok) throw new ApiError(response.status, `${method} ${path}: HTTP ${response.status} ${text.slice(0, 300)}`);
+    if (!response.ok)
+      throw new ApiError(response.status, `${method} ${path}: HTTP ${response.status} ${text.slice(0, 300)}`);
     return JSON.parse(text) as T;
   }
 }

@@ -34,7 +34,11 @@ export class IncidentFollower {
         await this.poll();
         failing = false;
       } catch (error) {
-        if (!failing && !stopped()) this.#narrator.say('problem', `could not read the incidents from serve: ${error instanceof Error ? error.message : String(error)}`);
+        if (!failing && !stopped())
+          this.#narrator.say(
+            'problem',
+            `could not read the incidents from serve: ${error instanceof Error ? error.message : String(error)}`,
+          );
         failing = true;
       }
       await sleep(500, signal);
@@ -66,7 +70,11 @@ export class IncidentFollower {
       else this.#tell(entry);
     }
     if (sent.length > 0) this.#narrator.say('page', `delivered: ${sent.join('; ')}`);
-    if (evidence > 0) this.#narrator.say('hindsight', `${evidence} more finding${evidence === 1 ? '' : 's'} attached to the incident as evidence`);
+    if (evidence > 0)
+      this.#narrator.say(
+        'hindsight',
+        `${evidence} more finding${evidence === 1 ? '' : 's'} attached to the incident as evidence`,
+      );
   }
 
   #tell(entry: TimelineEntry): void {
@@ -105,12 +113,19 @@ const pct = (share: number): string => `${Math.round(share * 100)}%`;
 export function tellIncident(detail: IncidentDetail, narrator: DemoNarrator): void {
   narrator.detail(`summary: ${detail.incident.summary}`);
   const { impact, attribution, onsetDeploy } = insightOf(detail);
-  if (impact) narrator.detail(`impact so far: ${impact.affectedUsers} of ${impact.activeUsers} users (${pct(impact.share)})`);
+  if (impact)
+    narrator.detail(
+      `impact so far: ${impact.affectedUsers} of ${impact.activeUsers} users (${pct(impact.share)})`,
+    );
   for (const a of attribution?.slice(0, 2) ?? []) {
-    narrator.detail(`failures: ${pct(a.share)} on ${a.route} are ${a.sqlstate ?? 'no SQL error'} at ${a.callSite ?? 'an unknown call site'}${a.query ? ` (${a.query})` : ''}`);
+    narrator.detail(
+      `failures: ${pct(a.share)} on ${a.route} are ${a.sqlstate ?? 'no SQL error'} at ${a.callSite ?? 'an unknown call site'}${a.query ? ` (${a.query})` : ''}`,
+    );
   }
   if (onsetDeploy) {
     const m = onsetDeploy.minutesBeforeOnset;
-    narrator.detail(`onset: ${m < 1 ? `${(m * 60).toFixed(1)} s` : `${m.toFixed(1)} min`} after deploy ${onsetDeploy.version}`);
+    narrator.detail(
+      `onset: ${m < 1 ? `${(m * 60).toFixed(1)} s` : `${m.toFixed(1)} min`} after deploy ${onsetDeploy.version}`,
+    );
   }
 }

@@ -61,14 +61,17 @@ async function blockingRound(url: string, holdMs: number, signal: AbortSignal): 
 
 /** A deadlock: checkout updates inventory then products, restock the other way round. */
 async function deadlockRound(url: string): Promise<void> {
-  const [checkout, restock] = await Promise.all([connect(url, 'shop-checkout'), connect(url, 'shop-restock')]);
+  const [checkout, restock] = await Promise.all([
+    connect(url, 'shop-checkout'),
+    connect(url, 'shop-restock'),
+  ]);
   try {
     await checkout.query('BEGIN');
     await restock.query('BEGIN');
     await checkout.query('UPDATE inventory SET qty = qty - 1 WHERE product_id = 42');
-    await restock.query("UPDATE products SET price = price * 1.01 WHERE id = 42");
+    await restock.query('UPDATE products SET price = price * 1.01 WHERE id = 42');
     const outcomes = await Promise.allSettled([
-      checkout.query("UPDATE products SET name = name WHERE id = 42"),
+      checkout.query('UPDATE products SET name = name WHERE id = 42'),
       restock.query('UPDATE inventory SET qty = qty + 10 WHERE product_id = 42'),
     ]);
     for (const [i, client] of [checkout, restock].entries()) {

@@ -44,26 +44,41 @@ export async function runSeedDemo(options: SeedDemoOptions): Promise<number> {
   const clock = options.clock ?? systemClock;
   const pace = options.ci ? PACE.ci : PACE.normal;
   const stop = new AbortController();
-  const narrator = new DemoNarrator({ out: options.json ? options.stderr : options.stdout, clock, paced: !options.ci, signal: stop.signal });
+  const narrator = new DemoNarrator({
+    out: options.json ? options.stderr : options.stdout,
+    clock,
+    paced: !options.ci,
+    signal: stop.signal,
+  });
   const onSignal = (): void => {
-    if (!stop.signal.aborted) narrator.say('step', 'stopping: taking everything down and removing what the demo created…');
+    if (!stop.signal.aborted)
+      narrator.say('step', 'stopping: taking everything down and removing what the demo created…');
     stop.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const stack = await DemoStack.create();
-  narrator.say('step', `hindsight demo: the seed's outage, replayed (everything lives in ${stack.dir}; Ctrl-C stops and removes it)`);
+  narrator.say(
+    'step',
+    `hindsight demo: the seed's outage, replayed (everything lives in ${stack.dir}; Ctrl-C stops and removes it)`,
+  );
   let code = 1;
   try {
     const { final, problems } = await play({ stack, narrator, clock, pace, options, signal: stop.signal });
     // The record is printed whatever the verdict: it is what a failed check is read against.
     if (options.json) options.stdout.write(`${JSON.stringify(final)}\n`);
-    if (problems.length > 0) narrator.say('problem', `${problems.length} check${problems.length === 1 ? '' : 's'} failed (above)`);
+    if (problems.length > 0)
+      narrator.say('problem', `${problems.length} check${problems.length === 1 ? '' : 's'} failed (above)`);
     code = problems.length === 0 ? 0 : 1;
   } catch (error) {
     if (stop.signal.aborted) code = 130;
     else {
-      narrator.say('problem', error instanceof DemoFailure ? error.message : `the demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      narrator.say(
+        'problem',
+        error instanceof DemoFailure
+          ? error.message
+          : `the demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
       code = 1;
     }
   } finally {
@@ -85,7 +100,14 @@ interface Play {
 }
 
 /** The story; resolves with the final incident and what the checks found wrong with it. */
-async function play({ stack, narrator, clock, pace, options, signal }: Play): Promise<{ final: IncidentDetail; problems: string[] }> {
+async function play({
+  stack,
+  narrator,
+  clock,
+  pace,
+  options,
+  signal,
+}: Play): Promise<{ final: IncidentDetail; problems: string[] }> {
   const aborted = (): void => {
     if (signal.aborted) throw new Error('stopped');
   };
@@ -109,7 +131,10 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
     },
     onPage: (page) => {
       const who = page.body.recipient?.user?.name ?? page.body.recipient?.target ?? 'someone';
-      narrator.say('page', `pager webhook ${page.signed ? '(signature checked)' : '(BAD SIGNATURE)'}: ${page.body.kind} → ${who}: ${page.body.headline}`);
+      narrator.say(
+        'page',
+        `pager webhook ${page.signed ? '(signature checked)' : '(BAD SIGNATURE)'}: ${page.body.kind} → ${who}: ${page.body.headline}`,
+      );
     },
   });
   aborted();
@@ -118,7 +143,10 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
     'step',
     `the shop, release v1, serves on ${running.shopUrl}: ${options.users} simulated users (${Math.round(options.users * 0.3)} of them check out), and the inventory restock job runs`,
   );
-  narrator.say('step', 'v1: checkout locks the product row, then its stock — the order the restock job uses. No deadlock.');
+  narrator.say(
+    'step',
+    'v1: checkout locks the product row, then its stock — the order the restock job uses. No deadlock.',
+  );
 
   const follower = new IncidentFollower({ client, service: 'shop', narrator });
   const background = new AbortController();
@@ -130,7 +158,10 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
   const watchingUsers = usersLoop(load, clock, narrator, background.signal);
   let deployedAt: number | null = null;
   follower.onOpened = (opened) => {
-    const when = deployedAt === null ? 'on v1, before any deploy' : `${((opened.incident.createdAt - deployedAt) / 1000).toFixed(1)} s after deploy v2`;
+    const when =
+      deployedAt === null
+        ? 'on v1, before any deploy'
+        : `${((opened.incident.createdAt - deployedAt) / 1000).toFixed(1)} s after deploy v2`;
     narrator.say('hindsight', `incident opened ${when} — ${opened.incident.id}: ${opened.incident.title}`);
     tellIncident(opened, narrator);
   };
@@ -140,29 +171,58 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
 
     const v2At = clock.now();
     deployedAt = v2At;
-    await deploy({ client, narrator, version: 'v2', commit: '3f2a9c1', note: '"checkout: reserve stock before pricing" — checkout now locks the stock row, then the product', apply: () => {
-      shop.deploy('v2');
-    } });
-    narrator.say('step', 'the restock job still locks the product, then the stock: a checkout and a restock of the same product can now wait for each other');
+    await deploy({
+      client,
+      narrator,
+      version: 'v2',
+      commit: '3f2a9c1',
+      note: '"checkout: reserve stock before pricing" — checkout now locks the stock row, then the product',
+      apply: () => {
+        shop.deploy('v2');
+      },
+    });
+    narrator.say(
+      'step',
+      'the restock job still locks the product, then the stock: a checkout and a restock of the same product can now wait for each other',
+    );
 
     const detected = await waitUntil(() => follower.detail, 45_000, signal);
     aborted();
-    if (detected === null) throw new DemoFailure(`no incident was opened within 45 s of deploy v2: Hindsight did not detect the outage`);
+    if (detected === null)
+      throw new DemoFailure(
+        `no incident was opened within 45 s of deploy v2: Hindsight did not detect the outage`,
+      );
 
     await beat(2500);
-    narrator.say('people', "alice, on call, does not acknowledge: she opens the slow query log, as in the seed's postmortem");
-    await client.note(detected.incident.id, 'Optimizing slow queries: UPDATE products / UPDATE inventory take 100 ms+ in the slow query log at peak.', false, tokens.alice);
+    narrator.say(
+      'people',
+      "alice, on call, does not acknowledge: she opens the slow query log, as in the seed's postmortem",
+    );
+    await client.note(
+      detected.incident.id,
+      'Optimizing slow queries: UPDATE products / UPDATE inventory take 100 ms+ in the slow query log at peak.',
+      false,
+      tokens.alice,
+    );
     await follower.poll();
 
     const escalated = await waitUntil(
-      () => follower.detail?.timeline.find((e) => e.kind === 'escalated' && e.text.includes('team:database')) ?? null,
+      () =>
+        follower.detail?.timeline.find((e) => e.kind === 'escalated' && e.text.includes('team:database')) ??
+        null,
       pace.escalateAfterMs + 20_000,
       signal,
     );
     aborted();
-    if (escalated === null) narrator.say('problem', 'the database team was not paged (no escalation on the timeline)');
+    if (escalated === null)
+      narrator.say('problem', 'the database team was not paged (no escalation on the timeline)');
     await beat(2500);
-    await client.note(detected.incident.id, 'Optimizing slow queries: no effect. They were not slow; they were waiting on locks.', true, tokens.alice);
+    await client.note(
+      detected.incident.id,
+      'Optimizing slow queries: no effect. They were not slow; they were waiting on locks.',
+      true,
+      tokens.alice,
+    );
     await follower.poll();
     await beat(2500);
     await sleep(v2At + pace.outageMs - clock.now(), signal);
@@ -180,9 +240,16 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
 
     const fixAt = clock.now();
     const during = load.report(v2At);
-    await deploy({ client, narrator, version: 'v2.1', commit: '9b7e4d0', note: 'the fix: checkout locks the product, then its stock, like restock', apply: () => {
-      shop.deploy('v2.1');
-    } });
+    await deploy({
+      client,
+      narrator,
+      version: 'v2.1',
+      commit: '9b7e4d0',
+      note: 'the fix: checkout locks the product, then its stock, like restock',
+      apply: () => {
+        shop.deploy('v2.1');
+      },
+    });
     narrator.say(
       'users',
       `between deploy v2 and v2.1, ${during.failedCheckouts} of ${during.checkouts} checkouts failed; ${during.affectedUsers} of ${during.activeUsers} users (${pct(during.affectedUsers / Math.max(1, during.activeUsers))}) got an error`,
@@ -197,27 +264,43 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
     background.abort();
     await Promise.all([following, watchingUsers]);
     const final = await client.detail(detected.incident.id);
-    if (resolved === null) narrator.say('problem', `the incident did not resolve within ${(pace.ruleWindowMs + 60_000) / 1000} s of the fix`);
+    if (resolved === null)
+      narrator.say(
+        'problem',
+        `the incident did not resolve within ${(pace.ruleWindowMs + 60_000) / 1000} s of the fix`,
+      );
     else {
       const lately = load.report(clock.now() - 10_000);
-      narrator.say('hindsight', `incident resolved ${(((final.incident.resolvedAt ?? clock.now()) - fixAt) / 1000).toFixed(1)} s after the fix deploy (${lately.failedCheckouts} of ${lately.checkouts} checkouts failed in the last 10 s)`);
+      narrator.say(
+        'hindsight',
+        `incident resolved ${(((final.incident.resolvedAt ?? clock.now()) - fixAt) / 1000).toFixed(1)} s after the fix deploy (${lately.failedCheckouts} of ${lately.checkouts} checkouts failed in the last 10 s)`,
+      );
     }
     const impact = insightOf(final).impact;
     if (impact) {
-      narrator.say('users', `Hindsight's impact: ${pct(impact.share)} of users (${impact.affectedUsers} of ${impact.activeUsers}); what the simulated users saw: ${pct(during.affectedUsers / Math.max(1, during.activeUsers))}`);
+      narrator.say(
+        'users',
+        `Hindsight's impact: ${pct(impact.share)} of users (${impact.affectedUsers} of ${impact.activeUsers}); what the simulated users saw: ${pct(during.affectedUsers / Math.max(1, during.activeUsers))}`,
+      );
     }
 
     if (!options.ci && !options.json) {
       // Hundreds of deadlocks are its evidence: the first few stand for them here.
       const shown = { ...final, evidence: final.evidence.slice(0, 3) } as unknown as ShownDetail;
-      narrator.say('step', `the record, as \`hindsight incident show ${final.incident.id}\` prints it (evidence: the first 3 of ${final.evidence.length} findings):`);
+      narrator.say(
+        'step',
+        `the record, as \`hindsight incident show ${final.incident.id}\` prints it (evidence: the first 3 of ${final.evidence.length} findings):`,
+      );
       narrator.raw(`\n${renderIncidentDetail(shown, clock.now())}\n`);
     }
     const problems = checkDemoIncident(final, { incidentsOpened: follower.incidents.length, fixAt });
     if (problems.length > 0) {
       for (const p of problems) narrator.say('problem', p);
     } else {
-      narrator.say('step', 'all checks hold: one incident naming both statements and their call sites, deploy v2 as the onset, the impact, the escalation, resolved after the fix');
+      narrator.say(
+        'step',
+        'all checks hold: one incident naming both statements and their call sites, deploy v2 as the onset, the impact, the escalation, resolved after the fix',
+      );
     }
     narrator.say('step', `demo done in ${narrator.elapsedSeconds().toFixed(0)} s`);
     return { final, problems };
@@ -229,11 +312,20 @@ async function play({ stack, narrator, clock, pace, options, signal }: Play): Pr
 }
 
 /** A deploy as it happens: the running app switches release, and the marker goes to Hindsight (`hindsight deploy`). */
-async function deploy(o: { client: HindsightClient; narrator: DemoNarrator; version: ShopRelease; commit: string; note: string; apply: () => void }): Promise<void> {
+async function deploy(o: {
+  client: HindsightClient;
+  narrator: DemoNarrator;
+  version: ShopRelease;
+  commit: string;
+  note: string;
+  apply: () => void;
+}): Promise<void> {
   o.apply();
   o.narrator.say('step', `deploy ${o.version} (commit ${o.commit}): ${o.note}`);
   await o.client.deploy({ service: 'shop', version: o.version, commit: o.commit });
-  o.narrator.detail(`marker sent, as CI would: hindsight deploy ${o.version} --service shop --commit ${o.commit}`);
+  o.narrator.detail(
+    `marker sent, as CI would: hindsight deploy ${o.version} --service shop --commit ${o.commit}`,
+  );
 }
 
 /** Read through a call: a loop's own check does not tell TypeScript that the signal can change meanwhile. */
@@ -242,7 +334,12 @@ const stopped = (signal: AbortSignal): boolean => signal.aborted;
 const pct = (share: number): string => `${Math.round(share * 100)}%`;
 
 /** Every 5 s, what the users saw in the last 5 s. */
-async function usersLoop(load: RunningDemo['load'], clock: Clock, narrator: DemoNarrator, signal: AbortSignal): Promise<void> {
+async function usersLoop(
+  load: RunningDemo['load'],
+  clock: Clock,
+  narrator: DemoNarrator,
+  signal: AbortSignal,
+): Promise<void> {
   while (!signal.aborted) {
     await sleep(5000, signal);
     if (stopped(signal)) return;
@@ -255,7 +352,11 @@ async function usersLoop(load: RunningDemo['load'], clock: Clock, narrator: Demo
 }
 
 /** `probe()` every 200 ms until it gives a value, or null after `timeoutMs` (or when `signal` aborts). */
-async function waitUntil<T>(probe: () => T | null, timeoutMs: number, signal: AbortSignal): Promise<T | null> {
+async function waitUntil<T>(
+  probe: () => T | null,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<T | null> {
   for (let waited = 0; waited <= timeoutMs && !signal.aborted; waited += 200) {
     const value = probe();
     if (value !== null) return value;

@@ -14,11 +14,16 @@ export class ServeChild {
   #stderr = '';
   #exited: Promise<number | null>;
 
-  constructor(options: { args: readonly string[]; env: Readonly<Record<string, string>>; onLine: (line: string) => void }) {
+  constructor(options: {
+    args: readonly string[];
+    env: Readonly<Record<string, string>>;
+    onLine: (line: string) => void;
+  }) {
     const here = fileURLToPath(import.meta.url);
     const ext = extname(here);
     const bin = join(dirname(here), '..', 'src', `bin${ext}`);
-    const loader = ext === '.ts' && !process.execArgv.some((a) => a.includes('tsx')) ? ['--import', 'tsx'] : [];
+    const loader =
+      ext === '.ts' && !process.execArgv.some((a) => a.includes('tsx')) ? ['--import', 'tsx'] : [];
     this.#child = spawn(process.execPath, [...process.execArgv, ...loader, bin, 'serve', ...options.args], {
       env: { ...process.env, ...options.env, HINDSIGHT_LOG_LEVEL: process.env.HINDSIGHT_LOG_LEVEL ?? 'warn' },
       // Its own process group: a Ctrl-C in the terminal reaches the demo, which stops serve in order.
@@ -52,7 +57,9 @@ export class ServeChild {
         } else options.onLine(line);
       });
       void this.#exited.then((code) => {
-        reject(new Error(`hindsight serve exited (code ${String(code)}) before it was ready:\n${this.#stderr}`));
+        reject(
+          new Error(`hindsight serve exited (code ${String(code)}) before it was ready:\n${this.#stderr}`),
+        );
       });
     });
     // Stopped before anyone asked whether it is ready (Ctrl-C during start): not an unhandled rejection.

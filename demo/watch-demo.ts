@@ -32,8 +32,12 @@ await setup.query(SCHEMA);
 await setup.end();
 
 say(`PostgreSQL ${server.port} ready; its log: ${server.logFile}`);
-say('Every few seconds a checkout forgets to COMMIT (a blocking chain) and a restock job deadlocks with a checkout.');
-say(`Watching it now, as you would with:  hindsight watch ${url.replace(/:[^:@/]*@/, ':***@')} --log ${server.logFile}`);
+say(
+  'Every few seconds a checkout forgets to COMMIT (a blocking chain) and a restock job deadlocks with a checkout.',
+);
+say(
+  `Watching it now, as you would with:  hindsight watch ${url.replace(/:[^:@/]*@/, ':***@')} --log ${server.logFile}`,
+);
 say('Press Ctrl-C to stop.\n');
 
 const stop = new AbortController();
@@ -45,9 +49,18 @@ const scenario = runLockScenario({
   },
 });
 const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
-const timer = seconds === undefined ? undefined : setTimeout(() => process.kill(process.pid, 'SIGINT'), seconds * 1000);
+const timer =
+  seconds === undefined ? undefined : setTimeout(() => process.kill(process.pid, 'SIGINT'), seconds * 1000);
 
-const code = await main(['watch', url, '--log', server.logFile, '--name', 'demo/shop', ...(values.json ? ['--json'] : [])]);
+const code = await main([
+  'watch',
+  url,
+  '--log',
+  server.logFile,
+  '--name',
+  'demo/shop',
+  ...(values.json ? ['--json'] : []),
+]);
 clearTimeout(timer);
 stop.abort();
 await scenario;

@@ -6,7 +6,8 @@ import type { TargetWatchOptions } from './engine/target-watch.js';
  * Part of the composition root: a target of the configuration file as serve and agent watch it — as
  * `hindsight watch` would, the `PG*` variables and the password file filling what its URL leaves out.
  */
-export const targetWatchOptions = (t: TargetConfig): TargetWatchOptions => configuredTarget(t, pgEnvironment());
+export const targetWatchOptions = (t: TargetConfig): TargetWatchOptions =>
+  configuredTarget(t, pgEnvironment());
 
 /** `targetWatchOptions` in a given environment. */
 export const configuredTarget = (t: TargetConfig, environment: PgEnvironment): TargetWatchOptions => ({

@@ -32,7 +32,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerAgentCommand(program, async () => (await import('./agent-deps.js')).agentDeps());
   registerConfigCommand(program);
   // The demo (demo/, built beside src/ by tsconfig.build.json) is loaded only when `demo` runs.
-  registerDemoCommand(program, async () => ({ runSeedDemo: (await import('../demo/seed-scenario.js')).runSeedDemo }));
+  registerDemoCommand(program, async () => ({
+    runSeedDemo: (await import('../demo/seed-scenario.js')).runSeedDemo,
+  }));
   registerIncidentsCommand(program);
   registerIncidentCommand(program);
   registerDeployCommand(program);

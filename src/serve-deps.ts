@@ -162,15 +162,21 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       // The finest configured tier (agents push 10 s points: keep it 10 s where agents report).
       resolutionMs: config.metrics?.tiers[0]?.resolutionMs ?? 10_000,
       onError: (error, intervals) => {
-        logger.warn({ err: error, intervals }, `could not save ${intervals} metrics intervals; they are lost`);
+        logger.warn(
+          { err: error, intervals },
+          `could not save ${intervals} metrics intervals; they are lost`,
+        );
       },
     });
     const tiers = config.metrics?.tiers;
-    const metricsLoop = new MetricsLoop(new MetricsMaintenance({ store, ...(tiers === undefined ? {} : { tiers }) }), {
-      signal: controller.signal,
-      logger,
-      clock,
-    });
+    const metricsLoop = new MetricsLoop(
+      new MetricsMaintenance({ store, ...(tiers === undefined ? {} : { tiers }) }),
+      {
+        signal: controller.signal,
+        logger,
+        clock,
+      },
+    );
     const signals = new SignalIntake({
       store,
       nudge: () => {

@@ -61,11 +61,11 @@ export class UserLoad {
 
   /** Starts every user; resolves once they have all stopped (the signal aborted). */
   start(): Promise<void> {
-    this.#done ??= Promise.all(
-      Array.from({ length: this.#options.users }, (_, i) => this.#user(i)),
-    ).then(() => {
-      this.#agent.destroy();
-    });
+    this.#done ??= Promise.all(Array.from({ length: this.#options.users }, (_, i) => this.#user(i))).then(
+      () => {
+        this.#agent.destroy();
+      },
+    );
     return this.#done;
   }
 
@@ -92,7 +92,14 @@ export class UserLoad {
         if (bad) failedCheckouts++;
       }
     }
-    return { requests, failed, checkouts, failedCheckouts, activeUsers: active.size, affectedUsers: affected.size };
+    return {
+      requests,
+      failed,
+      checkouts,
+      failedCheckouts,
+      activeUsers: active.size,
+      affectedUsers: affected.size,
+    };
   }
 
   #stopped(): boolean {
@@ -140,7 +147,9 @@ export class UserLoad {
           timeout: 10_000,
           headers: {
             [this.#options.userHeader]: user,
-            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            ...(payload === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
           },
         },
         (res) => {

@@ -26,7 +26,11 @@ export class EmptyCartError extends Error {
  * The release is read once a connection is had: a checkout queued for one during a deploy runs
  * the new code.
  */
-export async function checkout(pool: pg.Pool, userId: string, currentRelease: () => ShopRelease): Promise<Order> {
+export async function checkout(
+  pool: pg.Pool,
+  userId: string,
+  currentRelease: () => ShopRelease,
+): Promise<Order> {
   const client = await pool.connect();
   const release = currentRelease();
   try {
@@ -51,12 +55,10 @@ export async function checkout(pool: pg.Pool, userId: string, currentRelease: ()
     );
     const orderId = Number(order.rows[0]?.id);
     for (const { line, priceCents } of priced) {
-      await client.query('INSERT INTO order_items (order_id, product_id, qty, price_cents) VALUES ($1, $2, $3, $4)', [
-        orderId,
-        line.productId,
-        line.qty,
-        priceCents,
-      ]);
+      await client.query(
+        'INSERT INTO order_items (order_id, product_id, qty, price_cents) VALUES ($1, $2, $3, $4)',
+        [orderId, line.productId, line.qty, priceCents],
+      );
     }
     await client.query('DELETE FROM cart_items WHERE user_id = $1', [userId]);
     await client.query('COMMIT');
@@ -75,7 +77,10 @@ async function priceThenReserve(client: pg.PoolClient, line: CartLine): Promise<
     'UPDATE products SET sold = sold + $1 WHERE id = $2 RETURNING price_cents',
     [line.qty, line.productId],
   );
-  await client.query('UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', [line.qty, line.productId]);
+  await client.query('UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', [
+    line.qty,
+    line.productId,
+  ]);
   return product.rows[0]?.price_cents ?? 0;
 }
 
@@ -85,7 +90,10 @@ async function priceThenReserve(client: pg.PoolClient, line: CartLine): Promise<
  * row the other one wants: a deadlock, and PostgreSQL cancels one of them.
  */
 async function reserveThenPrice(client: pg.PoolClient, line: CartLine): Promise<number> {
-  await client.query('UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', [line.qty, line.productId]);
+  await client.query('UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', [
+    line.qty,
+    line.productId,
+  ]);
   const product = await client.query<{ price_cents: number }>(
     'UPDATE products SET sold = sold + $1 WHERE id = $2 RETURNING price_cents',
     [line.qty, line.productId],

@@ -53,7 +53,9 @@ export function createShop(options: { pool: pg.Pool; telemetry: ShopTelemetry; r
   app.post('/cart/items', async (c) => {
     const user = c.req.header(USER_HEADER);
     if (user === undefined) return c.json({ error: 'sign in first' }, 401);
-    const body = await c.req.json<{ productId?: unknown; qty?: unknown }>().catch(() => ({ productId: undefined, qty: undefined }));
+    const body = await c.req
+      .json<{ productId?: unknown; qty?: unknown }>()
+      .catch(() => ({ productId: undefined, qty: undefined }));
     const productId = Number(body.productId);
     const qty = Number(body.qty ?? 1);
     if (!Number.isInteger(productId) || !Number.isInteger(qty) || qty < 1 || qty > 10) {
@@ -73,9 +75,10 @@ export function createShop(options: { pool: pg.Pool; telemetry: ShopTelemetry; r
     return c.json(order, 201);
   });
   app.get('/orders/:id', async (c) => {
-    const { rows } = await pool.query('SELECT id, total_cents, release, created_at FROM orders WHERE id = $1', [
-      Number(c.req.param('id')),
-    ]);
+    const { rows } = await pool.query(
+      'SELECT id, total_cents, release, created_at FROM orders WHERE id = $1',
+      [Number(c.req.param('id'))],
+    );
     return rows[0] === undefined ? c.json({ error: 'no such order' }, 404) : c.json(rows[0]);
   });
 

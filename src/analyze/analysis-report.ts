@@ -47,7 +47,12 @@ export interface AnalysisReport {
       readonly modes: readonly string[];
       readonly relations: readonly string[];
       readonly databases: readonly string[];
-      readonly example: { readonly at: string | null; readonly victimPid: number | null; readonly processes: readonly DeadlockProcess[]; readonly statements: Readonly<Record<string, string>> };
+      readonly example: {
+        readonly at: string | null;
+        readonly victimPid: number | null;
+        readonly processes: readonly DeadlockProcess[];
+        readonly statements: Readonly<Record<string, string>>;
+      };
       readonly perMinute: readonly (readonly [string, number])[];
     }[];
   };
@@ -67,14 +72,37 @@ export interface AnalysisReport {
       readonly first: string | null;
       readonly last: string | null;
     }[];
-    readonly targets: readonly { readonly lock: string; readonly waits: number; readonly waitMs: number; readonly maxMs: number }[];
-    readonly waiters: readonly { readonly statement: string; readonly waits: number; readonly waitMs: number }[];
+    readonly targets: readonly {
+      readonly lock: string;
+      readonly waits: number;
+      readonly waitMs: number;
+      readonly maxMs: number;
+    }[];
+    readonly waiters: readonly {
+      readonly statement: string;
+      readonly waits: number;
+      readonly waitMs: number;
+    }[];
   };
-  readonly timeouts: { readonly lockTimeouts: number; readonly lockNowait: number; readonly statementTimeouts: number; readonly cancels: number; readonly serializationFailures: number };
+  readonly timeouts: {
+    readonly lockTimeouts: number;
+    readonly lockNowait: number;
+    readonly statementTimeouts: number;
+    readonly cancels: number;
+    readonly serializationFailures: number;
+  };
   readonly errors: {
     readonly total: number;
     readonly byClass: readonly { readonly class: string; readonly name: string; readonly count: number }[];
-    readonly groups: readonly { readonly sqlstate: string; readonly severity: string; readonly message: string; readonly count: number; readonly first: string | null; readonly last: string | null; readonly example: string | null }[];
+    readonly groups: readonly {
+      readonly sqlstate: string;
+      readonly severity: string;
+      readonly message: string;
+      readonly count: number;
+      readonly first: string | null;
+      readonly last: string | null;
+      readonly example: string | null;
+    }[];
   };
   readonly slowQueries: {
     readonly all: Distribution;
@@ -92,11 +120,46 @@ export interface AnalysisReport {
       readonly parameters: string | null;
     })[];
   };
-  readonly sessions: { readonly connections: number; readonly authorized: number; readonly disconnections: number; readonly lengths: Distribution; readonly byDatabase: Readonly<Record<string, number>>; readonly byUser: Readonly<Record<string, number>>; readonly byApplication: Readonly<Record<string, number>> };
-  readonly checkpoints: { readonly started: number; readonly completed: number; readonly durations: Distribution; readonly buffers: number };
-  readonly tempFiles: { readonly count: number; readonly bytes: number; readonly maxBytes: number; readonly top: readonly { readonly statement: string; readonly count: number; readonly bytes: number }[] };
-  readonly autovacuum: { readonly vacuums: number; readonly analyzes: number; readonly top: readonly { readonly relation: string; readonly vacuums: number; readonly analyzes: number; readonly elapsedMs: number }[] };
-  readonly timeline: readonly { readonly minute: string; readonly entries: number; readonly errors: number; readonly deadlocks: number; readonly lockWaits: number; readonly waitMs: number; readonly slow: number }[];
+  readonly sessions: {
+    readonly connections: number;
+    readonly authorized: number;
+    readonly disconnections: number;
+    readonly lengths: Distribution;
+    readonly byDatabase: Readonly<Record<string, number>>;
+    readonly byUser: Readonly<Record<string, number>>;
+    readonly byApplication: Readonly<Record<string, number>>;
+  };
+  readonly checkpoints: {
+    readonly started: number;
+    readonly completed: number;
+    readonly durations: Distribution;
+    readonly buffers: number;
+  };
+  readonly tempFiles: {
+    readonly count: number;
+    readonly bytes: number;
+    readonly maxBytes: number;
+    readonly top: readonly { readonly statement: string; readonly count: number; readonly bytes: number }[];
+  };
+  readonly autovacuum: {
+    readonly vacuums: number;
+    readonly analyzes: number;
+    readonly top: readonly {
+      readonly relation: string;
+      readonly vacuums: number;
+      readonly analyzes: number;
+      readonly elapsedMs: number;
+    }[];
+  };
+  readonly timeline: readonly {
+    readonly minute: string;
+    readonly entries: number;
+    readonly errors: number;
+    readonly deadlocks: number;
+    readonly lockWaits: number;
+    readonly waitMs: number;
+    readonly slow: number;
+  }[];
   /** Distinct keys that did not fit under the memory caps, by kind (their counts are in `(other)`). */
   readonly overflow: Readonly<Record<string, number>>;
 }
@@ -122,7 +185,8 @@ const distribution = (sketch: QuantileSketch): Distribution => ({
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 /** Sorts compare rounded sums and break ties by text, so that worker threads (which add in another order) and one thread give the same report. */
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const record = (map: Map<string, number>): Record<string, number> => Object.fromEntries([...map].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])));
+const record = (map: Map<string, number>): Record<string, number> =>
+  Object.fromEntries([...map].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])));
 const errorCount = (state: AnalysisState, test: (sqlstate: string, message: string) => boolean): number => {
   let n = 0;
   for (const group of state.errors.values()) if (test(group.sqlstate, group.message)) n += group.count;
@@ -132,10 +196,14 @@ const errorCount = (state: AnalysisState, test: (sqlstate: string, message: stri
 export function buildReport(state: AnalysisState, options: ReportOptions): AnalysisReport {
   const top = options.top ?? 25;
   const lw = state.lockWaits;
-  const deadlockGroups = [...state.deadlocks.values()].sort((a, b) => b.count - a.count || byText(a.signature.join(), b.signature.join())).slice(0, top);
+  const deadlockGroups = [...state.deadlocks.values()]
+    .sort((a, b) => b.count - a.count || byText(a.signature.join(), b.signature.join()))
+    .slice(0, top);
   let errorsTotal = 0;
   for (const n of state.errorsByClass.values()) errorsTotal += n;
-  const slowGroups = [...state.slow.values()].sort((a, b) => round(b.durations.sum) - round(a.durations.sum) || byText(a.fingerprint, b.fingerprint)).slice(0, top);
+  const slowGroups = [...state.slow.values()]
+    .sort((a, b) => round(b.durations.sum) - round(a.durations.sum) || byText(a.fingerprint, b.fingerprint))
+    .slice(0, top);
   const report: Omit<AnalysisReport, 'headline'> = {
     inputs: options.inputs,
     window: {
@@ -164,7 +232,9 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
           processes: g.example.processes,
           statements: Object.fromEntries([...g.exampleStatements].map(([pid, sql]) => [String(pid), sql])),
         },
-        perMinute: [...g.perMinute].sort((a, b) => a[0] - b[0]).map(([minute, n]) => [iso(minute) ?? '', n] as const),
+        perMinute: [...g.perMinute]
+          .sort((a, b) => a[0] - b[0])
+          .map(([minute, n]) => [iso(minute) ?? '', n] as const),
       })),
     },
     blocking: {
@@ -186,13 +256,25 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
           first: iso(b.firstAt),
           last: iso(b.lastAt),
         })),
-      targets: [...lw.byTarget.values()].sort((a, b) => round(b.waitMs) - round(a.waitMs) || byText(a.key, b.key)).slice(0, top).map((t) => ({ lock: t.key, waits: t.waits, waitMs: round(t.waitMs), maxMs: round(t.maxMs) })),
-      waiters: [...lw.byWaiterStatement].sort((a, b) => round(b[1].waitMs) - round(a[1].waitMs) || byText(a[0], b[0])).slice(0, top).map(([statement, w]) => ({ statement, waits: w.waits, waitMs: round(w.waitMs) })),
+      targets: [...lw.byTarget.values()]
+        .sort((a, b) => round(b.waitMs) - round(a.waitMs) || byText(a.key, b.key))
+        .slice(0, top)
+        .map((t) => ({ lock: t.key, waits: t.waits, waitMs: round(t.waitMs), maxMs: round(t.maxMs) })),
+      waiters: [...lw.byWaiterStatement]
+        .sort((a, b) => round(b[1].waitMs) - round(a[1].waitMs) || byText(a[0], b[0]))
+        .slice(0, top)
+        .map(([statement, w]) => ({ statement, waits: w.waits, waitMs: round(w.waitMs) })),
     },
     timeouts: {
-      lockTimeouts: errorCount(state, (code, message) => code === '55P03' && message.includes('lock timeout')),
+      lockTimeouts: errorCount(
+        state,
+        (code, message) => code === '55P03' && message.includes('lock timeout'),
+      ),
       lockNowait: errorCount(state, (code, message) => code === '55P03' && !message.includes('lock timeout')),
-      statementTimeouts: errorCount(state, (code, message) => code === '57014' && message.includes('statement timeout')),
+      statementTimeouts: errorCount(
+        state,
+        (code, message) => code === '57014' && message.includes('statement timeout'),
+      ),
       cancels: errorCount(state, (code, message) => code === '57014' && message.includes('user request')),
       serializationFailures: errorCount(state, (code) => code === '40001'),
     },
@@ -200,18 +282,31 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
       total: errorsTotal,
       byClass: [...state.errorsByClass]
         .sort((a, b) => b[1] - a[1] || byText(a[0], b[0]))
-        .map(([cls, count]) => ({ class: cls, name: SQLSTATE_CLASSES[cls] ?? (cls === 'unknown' ? 'SQLSTATE not in the log' : 'other'), count })),
+        .map(([cls, count]) => ({
+          class: cls,
+          name: SQLSTATE_CLASSES[cls] ?? (cls === 'unknown' ? 'SQLSTATE not in the log' : 'other'),
+          count,
+        })),
       groups: [...state.errors.values()]
         .sort((a, b) => b.count - a.count || byText(a.sqlstate + a.message, b.sqlstate + b.message))
         .slice(0, top * 2)
-        .map((e) => ({ sqlstate: e.sqlstate, severity: e.severity, message: e.message, count: e.count, first: iso(e.firstAt), last: iso(e.lastAt), example: e.example })),
+        .map((e) => ({
+          sqlstate: e.sqlstate,
+          severity: e.severity,
+          message: e.message,
+          count: e.count,
+          first: iso(e.firstAt),
+          last: iso(e.lastAt),
+          example: e.example,
+        })),
     },
     slowQueries: {
       all: distribution(state.slowAll),
       victims: [...state.slow.values()].reduce((n, g) => n + g.victims, 0),
       victimMs: round(state.slowVictimMs),
       lockWaitMs: round(state.slowLockWaitMs),
-      lockWaitShare: state.slowAll.sum > 0 ? Math.round((state.slowLockWaitMs / state.slowAll.sum) * 10_000) / 10_000 : 0,
+      lockWaitShare:
+        state.slowAll.sum > 0 ? Math.round((state.slowLockWaitMs / state.slowAll.sum) * 10_000) / 10_000 : 0,
       groups: slowGroups.map((g) => ({
         fingerprint: g.fingerprint,
         ...distribution(g.durations),
@@ -231,17 +326,33 @@ export function buildReport(state: AnalysisState, options: ReportOptions): Analy
       byUser: record(state.sessions.byUser),
       byApplication: record(state.sessions.byApplication),
     },
-    checkpoints: { started: state.checkpoints.started, completed: state.checkpoints.completed, durations: distribution(state.checkpoints.durations), buffers: state.checkpoints.buffers },
+    checkpoints: {
+      started: state.checkpoints.started,
+      completed: state.checkpoints.completed,
+      durations: distribution(state.checkpoints.durations),
+      buffers: state.checkpoints.buffers,
+    },
     tempFiles: {
       count: state.tempFiles.count,
       bytes: state.tempFiles.bytes,
       maxBytes: state.tempFiles.maxBytes,
-      top: [...state.tempFiles.byFingerprint].sort((a, b) => b[1].bytes - a[1].bytes || byText(a[0], b[0])).slice(0, 10).map(([statement, t]) => ({ statement, ...t })),
+      top: [...state.tempFiles.byFingerprint]
+        .sort((a, b) => b[1].bytes - a[1].bytes || byText(a[0], b[0]))
+        .slice(0, 10)
+        .map(([statement, t]) => ({ statement, ...t })),
     },
     autovacuum: {
       vacuums: state.autovacuum.vacuums,
       analyzes: state.autovacuum.analyzes,
-      top: [...state.autovacuum.byRelation].sort((a, b) => round(b[1].elapsedMs) - round(a[1].elapsedMs) || b[1].vacuums - a[1].vacuums || byText(a[0], b[0])).slice(0, 10).map(([relation, a]) => ({ relation, ...a, elapsedMs: round(a.elapsedMs) })),
+      top: [...state.autovacuum.byRelation]
+        .sort(
+          (a, b) =>
+            round(b[1].elapsedMs) - round(a[1].elapsedMs) ||
+            b[1].vacuums - a[1].vacuums ||
+            byText(a[0], b[0]),
+        )
+        .slice(0, 10)
+        .map(([relation, a]) => ({ relation, ...a, elapsedMs: round(a.elapsedMs) })),
     },
     timeline: [...state.perMinute]
       .sort((a, b) => a[0] - b[0])

@@ -42,7 +42,8 @@ export interface DeadlockGroup {
   readonly perMinute: Map<number, number>;
 }
 
-export type WaitEnding = 'acquired' | 'deadlock' | 'lock-timeout' | 'statement-timeout' | 'cancel' | 'error' | 'unknown';
+export type WaitEnding =
+  'acquired' | 'deadlock' | 'lock-timeout' | 'statement-timeout' | 'cancel' | 'error' | 'unknown';
 
 export interface LockTargetGroup {
   /** e.g. `ShareLock on transaction`, `RowExclusiveLock on relation 16385 of database 5`. */
@@ -124,9 +125,23 @@ export interface AnalysisState {
     readonly byUser: Map<string, number>;
     readonly byApplication: Map<string, number>;
   };
-  readonly checkpoints: { started: number; completed: number; readonly durations: QuantileSketch; buffers: number };
-  readonly tempFiles: { count: number; bytes: number; maxBytes: number; readonly byFingerprint: Map<string, { count: number; bytes: number }> };
-  readonly autovacuum: { vacuums: number; analyzes: number; readonly byRelation: Map<string, { vacuums: number; analyzes: number; elapsedMs: number }> };
+  readonly checkpoints: {
+    started: number;
+    completed: number;
+    readonly durations: QuantileSketch;
+    buffers: number;
+  };
+  readonly tempFiles: {
+    count: number;
+    bytes: number;
+    maxBytes: number;
+    readonly byFingerprint: Map<string, { count: number; bytes: number }>;
+  };
+  readonly autovacuum: {
+    vacuums: number;
+    analyzes: number;
+    readonly byRelation: Map<string, { vacuums: number; analyzes: number; elapsedMs: number }>;
+  };
   /** Keys that did not fit under LIMITS, by map; their counts went to an `(other)` entry. */
   readonly overflow: Map<string, number>;
 }
@@ -146,7 +161,15 @@ export function createState(): AnalysisState {
     deadlockCount: 0,
     lockWaits: {
       started: 0,
-      endings: { acquired: 0, deadlock: 0, 'lock-timeout': 0, 'statement-timeout': 0, cancel: 0, error: 0, unknown: 0 },
+      endings: {
+        acquired: 0,
+        deadlock: 0,
+        'lock-timeout': 0,
+        'statement-timeout': 0,
+        cancel: 0,
+        error: 0,
+        unknown: 0,
+      },
       totalMs: 0,
       durations: createSketch(),
       byTarget: new Map(),
@@ -202,8 +225,10 @@ export function cappedEntry<K, V>(
   return created;
 }
 
-export const minAt = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
-export const maxAt = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
+export const minAt = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.min(a, b);
+export const maxAt = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.max(a, b);
 
 const addCount = <K>(into: Map<K, number>, from: Map<K, number>): void => {
   for (const [key, n] of from) into.set(key, (into.get(key) ?? 0) + n);
@@ -236,16 +261,21 @@ export function mergeState(into: AnalysisState, from: AnalysisState): void {
   }
   into.deadlockCount += from.deadlockCount;
   for (const [key, group] of from.deadlocks) {
-    const target = cappedEntry(into, { name: 'deadlockSignatures', map: into.deadlocks, limit: LIMITS.deadlockSignatures, other: OTHER_KEY }, key, () => ({
-      ...group,
-      count: 0,
-      firstAt: null,
-      lastAt: null,
-      modes: new Set<string>(),
-      relations: new Set<string>(),
-      databases: new Set<string>(),
-      perMinute: new Map<number, number>(),
-    }));
+    const target = cappedEntry(
+      into,
+      { name: 'deadlockSignatures', map: into.deadlocks, limit: LIMITS.deadlockSignatures, other: OTHER_KEY },
+      key,
+      () => ({
+        ...group,
+        count: 0,
+        firstAt: null,
+        lastAt: null,
+        modes: new Set<string>(),
+        relations: new Set<string>(),
+        databases: new Set<string>(),
+        perMinute: new Map<number, number>(),
+      }),
+    );
     target.count += group.count;
     target.firstAt = minAt(target.firstAt, group.firstAt);
     target.lastAt = maxAt(target.lastAt, group.lastAt);
@@ -256,29 +286,45 @@ export function mergeState(into: AnalysisState, from: AnalysisState): void {
   }
   const lw = into.lockWaits;
   lw.started += from.lockWaits.started;
-  for (const ending of Object.keys(lw.endings) as WaitEnding[]) lw.endings[ending] += from.lockWaits.endings[ending];
+  for (const ending of Object.keys(lw.endings) as WaitEnding[])
+    lw.endings[ending] += from.lockWaits.endings[ending];
   lw.totalMs += from.lockWaits.totalMs;
   mergeSketch(lw.durations, from.lockWaits.durations);
   for (const [key, group] of from.lockWaits.byTarget) {
-    const target = cappedEntry(into, { name: 'lockTargets', map: lw.byTarget, limit: LIMITS.lockTargets, other: OTHER_KEY }, key, (k) => ({ key: k, waits: 0, waitMs: 0, maxMs: 0 }));
+    const target = cappedEntry(
+      into,
+      { name: 'lockTargets', map: lw.byTarget, limit: LIMITS.lockTargets, other: OTHER_KEY },
+      key,
+      (k) => ({ key: k, waits: 0, waitMs: 0, maxMs: 0 }),
+    );
     target.waits += group.waits;
     target.waitMs += group.waitMs;
     target.maxMs = Math.max(target.maxMs, group.maxMs);
   }
   for (const [key, group] of from.lockWaits.byWaiterStatement) {
-    const target = cappedEntry(into, { name: 'fingerprints', map: lw.byWaiterStatement, limit: LIMITS.fingerprints, other: OTHER_KEY }, key, () => ({ waits: 0, waitMs: 0 }));
+    const target = cappedEntry(
+      into,
+      { name: 'fingerprints', map: lw.byWaiterStatement, limit: LIMITS.fingerprints, other: OTHER_KEY },
+      key,
+      () => ({ waits: 0, waitMs: 0 }),
+    );
     target.waits += group.waits;
     target.waitMs += group.waitMs;
   }
   for (const [pid, blocker] of from.lockWaits.blockers) {
-    const target = cappedEntry(into, { name: 'blockers', map: lw.blockers, limit: LIMITS.blockers, other: -1 }, pid, () => ({
-      ...blocker,
-      waits: 0,
-      waitMs: 0,
-      maxMs: 0,
-      firstAt: null,
-      lastAt: null,
-    }));
+    const target = cappedEntry(
+      into,
+      { name: 'blockers', map: lw.blockers, limit: LIMITS.blockers, other: -1 },
+      pid,
+      () => ({
+        ...blocker,
+        waits: 0,
+        waitMs: 0,
+        maxMs: 0,
+        firstAt: null,
+        lastAt: null,
+      }),
+    );
     target.waits += blocker.waits;
     target.waitMs += blocker.waitMs;
     target.maxMs = Math.max(target.maxMs, blocker.maxMs);
@@ -290,7 +336,12 @@ export function mergeState(into: AnalysisState, from: AnalysisState): void {
     target.database ??= blocker.database;
   }
   for (const [key, group] of from.errors) {
-    const target = cappedEntry(into, { name: 'errorGroups', map: into.errors, limit: LIMITS.errorGroups, other: OTHER_KEY }, key, () => ({ ...group, count: 0, firstAt: null, lastAt: null }));
+    const target = cappedEntry(
+      into,
+      { name: 'errorGroups', map: into.errors, limit: LIMITS.errorGroups, other: OTHER_KEY },
+      key,
+      () => ({ ...group, count: 0, firstAt: null, lastAt: null }),
+    );
     target.count += group.count;
     target.firstAt = minAt(target.firstAt, group.firstAt);
     target.lastAt = maxAt(target.lastAt, group.lastAt);
@@ -298,15 +349,20 @@ export function mergeState(into: AnalysisState, from: AnalysisState): void {
   }
   addCount(into.errorsByClass, from.errorsByClass);
   for (const [key, group] of from.slow) {
-    const target = cappedEntry(into, { name: 'fingerprints', map: into.slow, limit: LIMITS.fingerprints, other: OTHER_KEY }, key, (k) => ({
-      fingerprint: k,
-      durations: createSketch(),
-      victims: 0,
-      victimMs: 0,
-      lockWaitMs: 0,
-      example: group.example,
-      exampleParameters: group.exampleParameters,
-    }));
+    const target = cappedEntry(
+      into,
+      { name: 'fingerprints', map: into.slow, limit: LIMITS.fingerprints, other: OTHER_KEY },
+      key,
+      (k) => ({
+        fingerprint: k,
+        durations: createSketch(),
+        victims: 0,
+        victimMs: 0,
+        lockWaitMs: 0,
+        example: group.example,
+        exampleParameters: group.exampleParameters,
+      }),
+    );
     mergeSketch(target.durations, group.durations);
     target.victims += group.victims;
     target.victimMs += group.victimMs;
@@ -331,14 +387,34 @@ export function mergeState(into: AnalysisState, from: AnalysisState): void {
   into.tempFiles.bytes += from.tempFiles.bytes;
   into.tempFiles.maxBytes = Math.max(into.tempFiles.maxBytes, from.tempFiles.maxBytes);
   for (const [key, group] of from.tempFiles.byFingerprint) {
-    const target = cappedEntry(into, { name: 'fingerprints', map: into.tempFiles.byFingerprint, limit: LIMITS.fingerprints, other: OTHER_KEY }, key, () => ({ count: 0, bytes: 0 }));
+    const target = cappedEntry(
+      into,
+      {
+        name: 'fingerprints',
+        map: into.tempFiles.byFingerprint,
+        limit: LIMITS.fingerprints,
+        other: OTHER_KEY,
+      },
+      key,
+      () => ({ count: 0, bytes: 0 }),
+    );
     target.count += group.count;
     target.bytes += group.bytes;
   }
   into.autovacuum.vacuums += from.autovacuum.vacuums;
   into.autovacuum.analyzes += from.autovacuum.analyzes;
   for (const [key, group] of from.autovacuum.byRelation) {
-    const target = cappedEntry(into, { name: 'autovacuumRelations', map: into.autovacuum.byRelation, limit: LIMITS.autovacuumRelations, other: OTHER_KEY }, key, () => ({ vacuums: 0, analyzes: 0, elapsedMs: 0 }));
+    const target = cappedEntry(
+      into,
+      {
+        name: 'autovacuumRelations',
+        map: into.autovacuum.byRelation,
+        limit: LIMITS.autovacuumRelations,
+        other: OTHER_KEY,
+      },
+      key,
+      () => ({ vacuums: 0, analyzes: 0, elapsedMs: 0 }),
+    );
     target.vacuums += group.vacuums;
     target.analyzes += group.analyzes;
     target.elapsedMs += group.elapsedMs;

@@ -35,7 +35,11 @@ const MAX_SCAN = 8 * WINDOW;
  * The offset of the first entry start at or after `position` (at most 8 MB on), or null. Lines
  * are decoded one at a time from a 1 MB window; only a few are looked at in practice.
  */
-export async function findEntryStart(path: string, position: number, isStart: EntryStartTest): Promise<number | null> {
+export async function findEntryStart(
+  path: string,
+  position: number,
+  isStart: EntryStartTest,
+): Promise<number | null> {
   if (position === 0) return 0;
   const handle = await open(path, 'r');
   try {

@@ -12,18 +12,33 @@ export function buildHeadline(report: Omit<AnalysisReport, 'headline'>): string[
   const { deadlocks, blocking, slowQueries, timeouts, errors } = report;
   if (deadlocks.total > 0) {
     const groups = deadlocks.groups;
-    const first = groups.reduce<string | null>((at, g) => (at === null || (g.first !== null && g.first < at) ? g.first : at), null);
-    const last = groups.reduce<string | null>((at, g) => (at === null || (g.last !== null && g.last > at) ? g.last : at), null);
+    const first = groups.reduce<string | null>(
+      (at, g) => (at === null || (g.first !== null && g.first < at) ? g.first : at),
+      null,
+    );
+    const last = groups.reduce<string | null>(
+      (at, g) => (at === null || (g.last !== null && g.last > at) ? g.last : at),
+      null,
+    );
     const main = groups[0];
-    const between = main ? `; most often (${main.count}) between ${main.signature.map((q) => `\`${oneLine(q, 60)}\``).join(' and ')}` : '';
-    lines.push(`${plural(deadlocks.total, 'deadlock')} between ${formatTime(first)} and ${formatTime(last)}${between}`);
+    const between = main
+      ? `; most often (${main.count}) between ${main.signature.map((q) => `\`${oneLine(q, 60)}\``).join(' and ')}`
+      : '';
+    lines.push(
+      `${plural(deadlocks.total, 'deadlock')} between ${formatTime(first)} and ${formatTime(last)}${between}`,
+    );
   }
   // The root cause of most lock trouble is a session, not a statement: name it up front.
   const blocker = blocking.blockers[0];
   if (blocking.waits > 0 && blocker) {
-    const who = blocker.pid === null ? 'other sessions' : `pid ${blocker.pid}${blocker.application ? ` (${blocker.application})` : ''}`;
+    const who =
+      blocker.pid === null
+        ? 'other sessions'
+        : `pid ${blocker.pid}${blocker.application ? ` (${blocker.application})` : ''}`;
     const what = blocker.lastStatement ? `, last logged \`${oneLine(blocker.lastStatement, 60)}\`` : '';
-    lines.push(`top blocker: ${who} held up ${plural(blocker.waits, 'lock wait')} for ${formatMs(blocker.waitMs)} (of ${plural(blocking.waits, 'wait')}, ${formatMs(blocking.durations.totalMs)} in all)${what}`);
+    lines.push(
+      `top blocker: ${who} held up ${plural(blocker.waits, 'lock wait')} for ${formatMs(blocker.waitMs)} (of ${plural(blocking.waits, 'wait')}, ${formatMs(blocking.durations.totalMs)} in all)${what}`,
+    );
   }
   if (slowQueries.lockWaitMs > 0 && slowQueries.lockWaitShare >= 0.05) {
     lines.push(
@@ -34,13 +49,17 @@ export function buildHeadline(report: Omit<AnalysisReport, 'headline'>): string[
     const parts = [
       timeouts.lockTimeouts > 0 ? plural(timeouts.lockTimeouts, 'lock timeout') : '',
       timeouts.statementTimeouts > 0 ? plural(timeouts.statementTimeouts, 'statement timeout') : '',
-      timeouts.serializationFailures > 0 ? plural(timeouts.serializationFailures, 'serialization failure') : '',
+      timeouts.serializationFailures > 0
+        ? plural(timeouts.serializationFailures, 'serialization failure')
+        : '',
     ].filter((p) => p !== '');
     if (parts.length > 0) lines.push(parts.join(', '));
   }
   if (lines.length < 3 && errors.total > 0) {
     const top = errors.groups[0];
-    lines.push(`${plural(errors.total, 'error')}${top ? `; most frequent: ${top.sqlstate} "${oneLine(top.message, 80)}" (${top.count})` : ''}`);
+    lines.push(
+      `${plural(errors.total, 'error')}${top ? `; most frequent: ${top.sqlstate} "${oneLine(top.message, 80)}" (${top.count})` : ''}`,
+    );
   }
   if (lines.length === 0 && slowQueries.all.count > 0) {
     const top = slowQueries.groups[0];
@@ -48,6 +67,9 @@ export function buildHeadline(report: Omit<AnalysisReport, 'headline'>): string[
       `No deadlocks, lock waits or errors; ${plural(slowQueries.all.count, 'logged statement')} took ${formatMs(slowQueries.all.totalMs)}${top ? `, most in \`${oneLine(top.fingerprint, 60)}\` (${formatMs(top.totalMs)})` : ''}`,
     );
   }
-  if (lines.length === 0) lines.push(`Nothing to report: ${plural(report.entries, 'log entry', 'log entries')}, no deadlocks, lock waits, errors or logged durations`);
+  if (lines.length === 0)
+    lines.push(
+      `Nothing to report: ${plural(report.entries, 'log entry', 'log entries')}, no deadlocks, lock waits, errors or logged durations`,
+    );
   return lines.slice(0, 3);
 }

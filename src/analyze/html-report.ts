@@ -1,14 +1,31 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AnalysisReport } from './analysis-report.js';
-import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plural, describeSpan } from './report-format.js';
+import {
+  formatBytes,
+  formatCount,
+  formatMs,
+  formatTime,
+  oneLine,
+  percent,
+  plural,
+  describeSpan,
+} from './report-format.js';
 
 const esc = (text: string): string =>
-  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
+  text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
 const sql = (text: string, max = 200): string => `<code>${esc(oneLine(text, max))}</code>`;
 /** JSON inside <script>: `</script>` and U+2028/9 must not end or break it. */
 const scriptJson = (value: unknown): string =>
-  JSON.stringify(value).replaceAll('<', '\\u003c').replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029');
+  JSON.stringify(value)
+    .replaceAll('<', '\\u003c')
+    .replaceAll('\u2028', '\\u2028')
+    .replaceAll('\u2029', '\\u2029');
 
 /** uPlot's script and style, read from node_modules and inlined so that the page needs no network (ADR 0004). */
 async function loadUplot(): Promise<{ script: string; style: string }> {
@@ -44,7 +61,10 @@ export async function renderHtml(report: AnalysisReport): Promise<string> {
   const byMinute = new Map(report.timeline.map((m) => [Date.parse(m.minute) / 1000, m] as const));
   const first = Math.min(...byMinute.keys());
   const last = Math.max(...byMinute.keys());
-  const minutes = byMinute.size === 0 || (last - first) / 60 > MAX_CHART_MINUTES ? [...byMinute.keys()] : Array.from({ length: (last - first) / 60 + 1 }, (_, i) => first + i * 60);
+  const minutes =
+    byMinute.size === 0 || (last - first) / 60 > MAX_CHART_MINUTES
+      ? [...byMinute.keys()]
+      : Array.from({ length: (last - first) / 60 + 1 }, (_, i) => first + i * 60);
   const column = (pick: (m: AnalysisReport['timeline'][number]) => number): (number | null)[] =>
     minutes.map((t) => {
       const m = byMinute.get(t);
@@ -61,7 +81,10 @@ export async function renderHtml(report: AnalysisReport): Promise<string> {
   const deadlockSections = d.groups
     .map((g, i) => {
       const example = g.example.processes
-        .map((p) => `Process ${p.pid} waits for ${p.waitsForMode} on ${p.waitsForObject}; blocked by process ${p.blockedBy}.\nProcess ${p.pid}: ${g.example.statements[String(p.pid)] ?? p.query ?? '?'}`)
+        .map(
+          (p) =>
+            `Process ${p.pid} waits for ${p.waitsForMode} on ${p.waitsForObject}; blocked by process ${p.blockedBy}.\nProcess ${p.pid}: ${g.example.statements[String(p.pid)] ?? p.query ?? '?'}`,
+        )
         .join('\n');
       return `<div class="card"><h3>#${i + 1} · ${g.count}× · ${esc(formatTime(g.first))} → ${esc(formatTime(g.last))}</h3>
 <p>${esc(g.modes.join(', '))}${g.relations.length ? ` on ${esc(g.relations.join(', '))}` : ''}</p>
@@ -75,17 +98,58 @@ export async function renderHtml(report: AnalysisReport): Promise<string> {
 <section class="headline">${report.headline.map((h) => `<p>${headlineHtml(h)}</p>`).join('')}</section>
 <section><h2>Deadlocks: ${formatCount(d.total)}</h2>${deadlockSections || '<p class="none">none</p>'}</section>
 <section><h2>Blocking: ${esc(plural(b.waits, 'lock wait'))}, ${esc(formatMs(b.durations.totalMs))} waited</h2>
-<p>Ended: ${esc(Object.entries(b.endings).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${formatCount(n)}`).join(', ') || '—')}</p>
-${table(['blocker', 'waits caused', 'wait time caused', 'longest', 'application', 'last logged statement'], b.blockers.map((x) => [x.pid === null ? '(other)' : `pid ${x.pid}`, String(x.waits), esc(formatMs(x.waitMs)), esc(formatMs(x.maxMs)), esc(x.application ?? ''), x.lastStatement ? sql(x.lastStatement) : '']))}
-${table(['lock waited for', 'waits', 'wait time'], b.targets.map((x) => [esc(x.lock), String(x.waits), esc(formatMs(x.waitMs))]))}</section>
+<p>Ended: ${esc(
+    Object.entries(b.endings)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${formatCount(n)}`)
+      .join(', ') || '—',
+  )}</p>
+${table(
+  ['blocker', 'waits caused', 'wait time caused', 'longest', 'application', 'last logged statement'],
+  b.blockers.map((x) => [
+    x.pid === null ? '(other)' : `pid ${x.pid}`,
+    String(x.waits),
+    esc(formatMs(x.waitMs)),
+    esc(formatMs(x.maxMs)),
+    esc(x.application ?? ''),
+    x.lastStatement ? sql(x.lastStatement) : '',
+  ]),
+)}
+${table(
+  ['lock waited for', 'waits', 'wait time'],
+  b.targets.map((x) => [esc(x.lock), String(x.waits), esc(formatMs(x.waitMs))]),
+)}</section>
 <section><h2>Timeouts and serialization failures</h2>
 ${table(['lock timeouts', 'NOWAIT failures', 'statement timeouts', 'cancels', 'serialization failures'], [[String(t.lockTimeouts), String(t.lockNowait), String(t.statementTimeouts), String(t.cancels), String(t.serializationFailures)]])}</section>
 <section><h2>Errors: ${formatCount(e.total)}</h2>
-${table(['class', 'name', 'count'], e.byClass.map((x) => [esc(x.class), esc(x.name), String(x.count)]))}
-${table(['count', 'SQLSTATE', 'severity', 'message', 'example'], e.groups.map((g) => [String(g.count), esc(g.sqlstate), esc(g.severity), esc(oneLine(g.message, 200)), g.example ? sql(g.example, 120) : '']))}</section>
+${table(
+  ['class', 'name', 'count'],
+  e.byClass.map((x) => [esc(x.class), esc(x.name), String(x.count)]),
+)}
+${table(
+  ['count', 'SQLSTATE', 'severity', 'message', 'example'],
+  e.groups.map((g) => [
+    String(g.count),
+    esc(g.sqlstate),
+    esc(g.severity),
+    esc(oneLine(g.message, 200)),
+    g.example ? sql(g.example, 120) : '',
+  ]),
+)}</section>
 <section><h2>Slow queries: ${esc(plural(s.all.count, 'statement'))}, ${esc(formatMs(s.all.totalMs))}</h2>
 <p>${esc(percent(s.lockWaitShare))} of this time was spent waiting on locks; ${esc(plural(s.victims, 'execution'))} ${s.victims === 1 ? 'was a victim' : 'were victims'} of a lock wait.</p>
-${table(['total', 'count', 'p50', 'p95', 'max', 'victims', 'statement'], s.groups.map((g) => [esc(formatMs(g.totalMs)), String(g.count), esc(formatMs(g.p50Ms)), esc(formatMs(g.p95Ms)), esc(formatMs(g.maxMs)), g.victims > 0 ? `<b class="victim">${g.victims} (${esc(formatMs(g.lockWaitMs))} waiting)</b>` : '', sql(g.fingerprint)]))}</section>
+${table(
+  ['total', 'count', 'p50', 'p95', 'max', 'victims', 'statement'],
+  s.groups.map((g) => [
+    esc(formatMs(g.totalMs)),
+    String(g.count),
+    esc(formatMs(g.p50Ms)),
+    esc(formatMs(g.p95Ms)),
+    esc(formatMs(g.maxMs)),
+    g.victims > 0 ? `<b class="victim">${g.victims} (${esc(formatMs(g.lockWaitMs))} waiting)</b>` : '',
+    sql(g.fingerprint),
+  ]),
+)}</section>
 <section><h2>Per minute (UTC)</h2><p class="none">Gaps are minutes without any log entry.</p><div id="chart-events"></div><div id="chart-waits"></div><div id="chart-deadlocks"></div></section>
 <section><h2>Sessions, checkpoints, temp files, autovacuum</h2><ul>
 <li>${formatCount(report.sessions.connections)} connections, ${formatCount(report.sessions.authorized)} authorized, ${formatCount(report.sessions.disconnections)} disconnections</li>

@@ -102,7 +102,11 @@ export class LogAggregator {
         return;
       case 'lock-wait-ended':
         // A deadlock found at the first check is logged only as its ending: it was a wait too.
-        if (observation.ending === 'deadlock' && observation.pid !== null && !this.#pids.get(observation.pid)?.openWait) {
+        if (
+          observation.ending === 'deadlock' &&
+          observation.pid !== null &&
+          !this.#pids.get(observation.pid)?.openWait
+        ) {
           this.#waitStarted(observation, mode);
         }
         this.#waitEnded(observation.pid, observation.at, observation.afterMs, observation.ending);
@@ -138,7 +142,12 @@ export class LogAggregator {
         t.bytes += observation.bytes;
         t.maxBytes = Math.max(t.maxBytes, observation.bytes);
         const key = observation.statement === null ? OTHER_KEY : this.#fingerprints.of(observation.statement);
-        const group = cappedEntry(this.state, { name: 'fingerprints', map: t.byFingerprint, limit: LIMITS.fingerprints, other: OTHER_KEY }, key, () => ({ count: 0, bytes: 0 }));
+        const group = cappedEntry(
+          this.state,
+          { name: 'fingerprints', map: t.byFingerprint, limit: LIMITS.fingerprints, other: OTHER_KEY },
+          key,
+          () => ({ count: 0, bytes: 0 }),
+        );
         group.count += 1;
         group.bytes += observation.bytes;
         return;
@@ -148,7 +157,17 @@ export class LogAggregator {
         const a = this.state.autovacuum;
         if (observation.operation === 'vacuum') a.vacuums += 1;
         else a.analyzes += 1;
-        const group = cappedEntry(this.state, { name: 'autovacuumRelations', map: a.byRelation, limit: LIMITS.autovacuumRelations, other: OTHER_KEY }, observation.relation, () => ({ vacuums: 0, analyzes: 0, elapsedMs: 0 }));
+        const group = cappedEntry(
+          this.state,
+          {
+            name: 'autovacuumRelations',
+            map: a.byRelation,
+            limit: LIMITS.autovacuumRelations,
+            other: OTHER_KEY,
+          },
+          observation.relation,
+          () => ({ vacuums: 0, analyzes: 0, elapsedMs: 0 }),
+        );
         if (observation.operation === 'vacuum') group.vacuums += 1;
         else group.analyzes += 1;
         group.elapsedMs += observation.elapsedMs ?? 0;
@@ -232,13 +251,23 @@ export class LogAggregator {
         const oldest = this.#pids.keys().next();
         if (oldest.done !== true) this.#pids.delete(oldest.value);
       }
-      found = { openWait: null, waits: [], lastStatement: null, pinned: false, application: null, user: null, database: null };
+      found = {
+        openWait: null,
+        waits: [],
+        lastStatement: null,
+        pinned: false,
+        application: null,
+        user: null,
+        database: null,
+      };
       this.#pids.set(pid, found);
     }
     // Kept per pid for as long as the pid lives: copies, not slices of the reader's chunks.
-    if (observation.application !== null && observation.application !== found.application) found.application = detach(observation.application);
+    if (observation.application !== null && observation.application !== found.application)
+      found.application = detach(observation.application);
     if (observation.user !== null && observation.user !== found.user) found.user = detach(observation.user);
-    if (observation.database !== null && observation.database !== found.database) found.database = detach(observation.database);
+    if (observation.database !== null && observation.database !== found.database)
+      found.database = detach(observation.database);
     return found;
   }
 
@@ -282,7 +311,8 @@ export class LogAggregator {
     if (pidState === undefined || wait === undefined || wait === null) return;
     pidState.openWait = null;
     let waitMs: number | null = afterMs;
-    if (waitMs === null && endAt !== null && wait.startAt !== null) waitMs = Math.max(0, endAt - wait.startAt);
+    if (waitMs === null && endAt !== null && wait.startAt !== null)
+      waitMs = Math.max(0, endAt - wait.startAt);
     if (wait.startAt !== null) {
       const spanEnd = waitMs === null ? (endAt ?? wait.startAt) : wait.startAt + waitMs;
       if (pidState.waits.length >= WAITS_PER_PID) pidState.waits.shift();
@@ -299,27 +329,42 @@ export class LogAggregator {
     if (waitMs !== null) addToSketch(lw.durations, waitMs);
     const minute = this.#minute(wait.startAt);
     if (minute !== null) minute.waitMs += ms;
-    const target = cappedEntry(this.state, { name: 'lockTargets', map: lw.byTarget, limit: LIMITS.lockTargets, other: OTHER_KEY }, lockTargetKey(wait.mode, wait.object, wait.relation), (key) => ({ key, waits: 0, waitMs: 0, maxMs: 0 }));
+    const target = cappedEntry(
+      this.state,
+      { name: 'lockTargets', map: lw.byTarget, limit: LIMITS.lockTargets, other: OTHER_KEY },
+      lockTargetKey(wait.mode, wait.object, wait.relation),
+      (key) => ({ key, waits: 0, waitMs: 0, maxMs: 0 }),
+    );
     target.waits += 1;
     target.waitMs += ms;
     target.maxMs = Math.max(target.maxMs, ms);
     const waiterKey = wait.statement === null ? OTHER_KEY : this.#fingerprints.of(wait.statement);
-    const waiter = cappedEntry(this.state, { name: 'fingerprints', map: lw.byWaiterStatement, limit: LIMITS.fingerprints, other: OTHER_KEY }, waiterKey, () => ({ waits: 0, waitMs: 0 }));
+    const waiter = cappedEntry(
+      this.state,
+      { name: 'fingerprints', map: lw.byWaiterStatement, limit: LIMITS.fingerprints, other: OTHER_KEY },
+      waiterKey,
+      () => ({ waits: 0, waitMs: 0 }),
+    );
     waiter.waits += 1;
     waiter.waitMs += ms;
     for (const holder of wait.holders) {
-      const blocker: BlockerStats = cappedEntry(this.state, { name: 'blockers', map: lw.blockers, limit: LIMITS.blockers, other: -1 }, holder.pid, (pid) => ({
-        pid,
-        waits: 0,
-        waitMs: 0,
-        maxMs: 0,
-        lastStatement: null,
-        application: null,
-        user: null,
-        database: null,
-        firstAt: null,
-        lastAt: null,
-      }));
+      const blocker: BlockerStats = cappedEntry(
+        this.state,
+        { name: 'blockers', map: lw.blockers, limit: LIMITS.blockers, other: -1 },
+        holder.pid,
+        (pid) => ({
+          pid,
+          waits: 0,
+          waitMs: 0,
+          maxMs: 0,
+          lastStatement: null,
+          application: null,
+          user: null,
+          database: null,
+          firstAt: null,
+          lastAt: null,
+        }),
+      );
       blocker.waits += 1;
       blocker.waitMs += ms;
       blocker.maxMs = Math.max(blocker.maxMs, ms);
@@ -348,18 +393,23 @@ export class LogAggregator {
     });
     const signature = [...new Set(queries)].sort();
     const key = signature.join('\n\u241e');
-    const group = cappedEntry(s, { name: 'deadlockSignatures', map: s.deadlocks, limit: LIMITS.deadlockSignatures, other: OTHER_KEY }, key, () => ({
-      signature,
-      count: 0,
-      firstAt: null,
-      lastAt: null,
-      modes: new Set<string>(),
-      relations: new Set<string>(),
-      databases: new Set<string>(),
-      example: JSON.parse(JSON.stringify(o.report)) as DeadlockObserved['report'],
-      exampleStatements: new Map([...o.statements].map(([pid, sql]) => [pid, detach(sql)])),
-      perMinute: new Map<number, number>(),
-    }));
+    const group = cappedEntry(
+      s,
+      { name: 'deadlockSignatures', map: s.deadlocks, limit: LIMITS.deadlockSignatures, other: OTHER_KEY },
+      key,
+      () => ({
+        signature,
+        count: 0,
+        firstAt: null,
+        lastAt: null,
+        modes: new Set<string>(),
+        relations: new Set<string>(),
+        databases: new Set<string>(),
+        example: JSON.parse(JSON.stringify(o.report)) as DeadlockObserved['report'],
+        exampleStatements: new Map([...o.statements].map(([pid, sql]) => [pid, detach(sql)])),
+        perMinute: new Map<number, number>(),
+      }),
+    );
     group.count += 1;
     group.firstAt = minAt(group.firstAt, o.at);
     group.lastAt = maxAt(group.lastAt, o.at);
@@ -411,25 +461,36 @@ export class LogAggregator {
     if (pidState !== undefined && pidState.waits.length > 0) pidState.waits.length = 0;
   }
 
-  #countError(o: ErrorObserved | DeadlockObserved, code: string | null, rawMessage: string, statement: string | null): void {
+  #countError(
+    o: ErrorObserved | DeadlockObserved,
+    code: string | null,
+    rawMessage: string,
+    statement: string | null,
+  ): void {
     const s = this.state;
     const sqlstate = code ?? 'unknown';
     const message = normalizeErrorMessage(rawMessage);
     const cls = sqlstate === 'unknown' ? 'unknown' : sqlstate.slice(0, 2);
     s.errorsByClass.set(cls, (s.errorsByClass.get(cls) ?? 0) + 1);
-    const group = cappedEntry(s, { name: 'errorGroups', map: s.errors, limit: LIMITS.errorGroups, other: OTHER_KEY }, `${sqlstate}\u241e${message}`, () => ({
-      sqlstate,
-      message: detach(message),
-      severity: o.severity,
-      count: 0,
-      firstAt: null,
-      lastAt: null,
-      example: null,
-    }));
+    const group = cappedEntry(
+      s,
+      { name: 'errorGroups', map: s.errors, limit: LIMITS.errorGroups, other: OTHER_KEY },
+      `${sqlstate}\u241e${message}`,
+      () => ({
+        sqlstate,
+        message: detach(message),
+        severity: o.severity,
+        count: 0,
+        firstAt: null,
+        lastAt: null,
+        example: null,
+      }),
+    );
     group.count += 1;
     group.firstAt = minAt(group.firstAt, o.at);
     group.lastAt = maxAt(group.lastAt, o.at);
-    if (group.example === null && statement !== null) group.example = detach(this.#fingerprints.of(statement));
+    if (group.example === null && statement !== null)
+      group.example = detach(this.#fingerprints.of(statement));
     const minute = this.#minute(o.at);
     if (minute !== null) minute.errors += 1;
   }
@@ -443,7 +504,10 @@ export class LogAggregator {
       if (o.at !== null) {
         // Timestamps to the second only (`%t`): widen the statement by that second.
         const start = o.at - o.durationMs - (o.at % 1000 === 0 ? 1000 : 0);
-        const spans = pidState.openWait?.startAt != null ? [...pidState.waits, { startAt: pidState.openWait.startAt, endAt: o.at }] : pidState.waits;
+        const spans =
+          pidState.openWait?.startAt != null
+            ? [...pidState.waits, { startAt: pidState.openWait.startAt, endAt: o.at }]
+            : pidState.waits;
         for (const span of spans) {
           const overlap = Math.min(span.endAt, o.at) - Math.max(span.startAt, start);
           if (overlap >= 0 && span.endAt >= start) {
@@ -458,15 +522,22 @@ export class LogAggregator {
     const s = this.state;
     const fingerprint = this.#fingerprints.of(o.statement);
     // The hot path: look up first, build the capped-entry arguments only for a new fingerprint.
-    const group = s.slow.get(fingerprint) ?? cappedEntry(s, { name: 'fingerprints', map: s.slow, limit: LIMITS.fingerprints, other: OTHER_KEY }, fingerprint, (key) => ({
-      fingerprint: key,
-      durations: createSketch(),
-      victims: 0,
-      victimMs: 0,
-      lockWaitMs: 0,
-      example: detach(o.statement.length > 4_000 ? `${o.statement.slice(0, 4_000)}…` : o.statement),
-      exampleParameters: o.parameters === null ? null : detach(o.parameters.slice(0, 4_000)),
-    }));
+    const group =
+      s.slow.get(fingerprint) ??
+      cappedEntry(
+        s,
+        { name: 'fingerprints', map: s.slow, limit: LIMITS.fingerprints, other: OTHER_KEY },
+        fingerprint,
+        (key) => ({
+          fingerprint: key,
+          durations: createSketch(),
+          victims: 0,
+          victimMs: 0,
+          lockWaitMs: 0,
+          example: detach(o.statement.length > 4_000 ? `${o.statement.slice(0, 4_000)}…` : o.statement),
+          exampleParameters: o.parameters === null ? null : detach(o.parameters.slice(0, 4_000)),
+        }),
+      );
     addToSketch(group.durations, o.durationMs);
     addToSketch(s.slowAll, o.durationMs);
     const minute = this.#minute(o.at);

@@ -44,14 +44,25 @@ const isGzip = async (path: string): Promise<boolean> => {
 export async function describeInput(name: string): Promise<LogInput> {
   if (name === '-') return { name: 'stdin', size: null, gzip: false, path: null };
   const info = await stat(name).catch((cause: unknown) => {
-    throw userError('ANALYZE_INPUT_UNREADABLE', `cannot read ${name}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}. Check the path (a log file, or - for stdin).`, cause);
+    throw userError(
+      'ANALYZE_INPUT_UNREADABLE',
+      `cannot read ${name}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}. Check the path (a log file, or - for stdin).`,
+      cause,
+    );
   });
   if (info.isDirectory()) {
-    throw userError('ANALYZE_INPUT_IS_DIRECTORY', `${name} is a directory: give the log files in it, e.g. ${name}/*.log (or *.csv, *.json, *.gz)`);
+    throw userError(
+      'ANALYZE_INPUT_IS_DIRECTORY',
+      `${name} is a directory: give the log files in it, e.g. ${name}/*.log (or *.csv, *.json, *.gz)`,
+    );
   }
   if (!info.isFile()) return { name, size: null, gzip: false, path: null, pipe: name };
   const gzip = await isGzip(name).catch((cause: unknown) => {
-    throw userError('ANALYZE_INPUT_UNREADABLE', `cannot read ${name}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, cause);
+    throw userError(
+      'ANALYZE_INPUT_UNREADABLE',
+      `cannot read ${name}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`,
+      cause,
+    );
   });
   if (!gzip && (await looksBinary(name))) {
     throw userError(
@@ -98,14 +109,26 @@ export async function uncompressedSize(input: LogInput): Promise<number> {
  */
 export async function* readInput(
   input: LogInput,
-  options: { readonly start?: number; readonly end?: number; readonly onWarning?: (message: string) => void; readonly onRawBytes?: (n: number) => void } = {},
+  options: {
+    readonly start?: number;
+    readonly end?: number;
+    readonly onWarning?: (message: string) => void;
+    readonly onRawBytes?: (n: number) => void;
+  } = {},
 ): AsyncGenerator<Buffer> {
   if (input.path !== null && !input.gzip) {
-    yield* readPlain(input.path, options.start ?? 0, options.end ?? Number.POSITIVE_INFINITY, options.onRawBytes);
+    yield* readPlain(
+      input.path,
+      options.start ?? 0,
+      options.end ?? Number.POSITIVE_INFINITY,
+      options.onRawBytes,
+    );
     return;
   }
   let source: Readable;
-  if (input.path === null) source = input.pipe === undefined ? process.stdin : createReadStream(input.pipe, { highWaterMark: CHUNK });
+  if (input.path === null)
+    source =
+      input.pipe === undefined ? process.stdin : createReadStream(input.pipe, { highWaterMark: CHUNK });
   else {
     source = createReadStream(input.path, {
       highWaterMark: CHUNK,
@@ -152,11 +175,16 @@ const PLAIN_READ = 1 << 20;
  * by tens of MB per worker). Only worker threads and the main thread's own streaming call this,
  * so blocking reads hold up nothing else.
  */
-function* readPlain(path: string, start: number, end: number, onRawBytes?: (n: number) => void): Generator<Buffer> {
+function* readPlain(
+  path: string,
+  start: number,
+  end: number,
+  onRawBytes?: (n: number) => void,
+): Generator<Buffer> {
   const fd = openSync(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(PLAIN_READ);
-    for (let position = start; position < end; ) {
+    for (let position = start; position < end;) {
       const read = readSync(fd, buffer, 0, Math.min(PLAIN_READ, end - position), position);
       if (read === 0) return;
       position += read;
@@ -168,7 +196,11 @@ function* readPlain(path: string, start: number, end: number, onRawBytes?: (n: n
   }
 }
 
-async function* gunzipped(source: Readable, name: string, onWarning?: (message: string) => void): AsyncGenerator<Buffer> {
+async function* gunzipped(
+  source: Readable,
+  name: string,
+  onWarning?: (message: string) => void,
+): AsyncGenerator<Buffer> {
   const gunzip = createGunzip({ chunkSize: CHUNK });
   source.on('error', (error) => gunzip.destroy(error));
   source.pipe(gunzip);
@@ -177,7 +209,9 @@ async function* gunzipped(source: Readable, name: string, onWarning?: (message: 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR') {
-      onWarning?.(`${name}: the gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (truncated file?)' : 'is corrupt'}; analyzed what could be read`);
+      onWarning?.(
+        `${name}: the gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (truncated file?)' : 'is corrupt'}; analyzed what could be read`,
+      );
       return;
     }
     throw error;

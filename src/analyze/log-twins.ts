@@ -10,7 +10,13 @@ const SAMPLE = 40;
 const SAME = 0.8;
 
 /** Richer formats first: csvlog and jsonlog carry SQLSTATE, application and user on every entry. */
-const RICHNESS: Readonly<Record<LogFormat, number>> = { jsonlog: 3, csvlog: 2, stderr: 1, syslog: 1, journald: 1 };
+const RICHNESS: Readonly<Record<LogFormat, number>> = {
+  jsonlog: 3,
+  csvlog: 2,
+  stderr: 1,
+  syslog: 1,
+  journald: 1,
+};
 
 export interface Twin {
   readonly input: LogInput;
@@ -28,9 +34,14 @@ export interface TwinCheck {
 
 /** An entry as every format writes it: time, pid and message. */
 // To the second: a `%t` prefix has no milliseconds; the message's first line only.
-const key = (e: LogEvent): string => `${String(Math.floor((e.at ?? 0) / 1000))}|${String(e.pid)}|${(e.message.split('\n')[0] ?? '').slice(0, 80)}`;
+const key = (e: LogEvent): string =>
+  `${String(Math.floor((e.at ?? 0) / 1000))}|${String(e.pid)}|${(e.message.split('\n')[0] ?? '').slice(0, 80)}`;
 
-async function sample(input: LogInput, format: LogFormat | 'auto', prefix: string | null): Promise<{ keys: Set<string>; format: LogFormat | null }> {
+async function sample(
+  input: LogInput,
+  format: LogFormat | 'auto',
+  prefix: string | null,
+): Promise<{ keys: Set<string>; format: LogFormat | null }> {
   const reader = createLogReader({ format, ...(prefix === null ? {} : { prefix }) });
   const events: LogEvent[] = [];
   let read = 0;
@@ -40,7 +51,12 @@ async function sample(input: LogInput, format: LogFormat | 'auto', prefix: strin
     if (read >= HEAD_BYTES || events.length > SAMPLE * 2) break;
   }
   events.push(...reader.flush());
-  const keys = new Set(events.filter((e) => e.at !== null && e.pid !== null).slice(0, SAMPLE).map(key));
+  const keys = new Set(
+    events
+      .filter((e) => e.at !== null && e.pid !== null)
+      .slice(0, SAMPLE)
+      .map(key),
+  );
   return { keys, format: reader.format };
 }
 
@@ -50,7 +66,10 @@ async function sample(input: LogInput, format: LogFormat | 'auto', prefix: strin
  * file given twice. Each entry is then counted once, from the richest format. Only files on
  * disk are compared (stdin and pipes can be read once only).
  */
-export async function findTwins(inputs: readonly LogInput[], options: { readonly format: LogFormat | 'auto'; readonly prefix: string | null }): Promise<TwinCheck> {
+export async function findTwins(
+  inputs: readonly LogInput[],
+  options: { readonly format: LogFormat | 'auto'; readonly prefix: string | null },
+): Promise<TwinCheck> {
   const formats = new Map<LogInput, LogFormat | null>();
   if (inputs.filter((i) => i.path !== null).length < 2) return { keep: inputs, twins: [], formats };
   const samples = new Map<LogInput, Set<string>>();
@@ -62,7 +81,9 @@ export async function findTwins(inputs: readonly LogInput[], options: { readonly
   }
   const richness = (i: LogInput): number => RICHNESS[formats.get(i) ?? 'stderr'];
   // Richest first, then in the order given: the first of a set of twins is the one counted.
-  const ranked = [...samples.keys()].sort((a, b) => richness(b) - richness(a) || inputs.indexOf(a) - inputs.indexOf(b));
+  const ranked = [...samples.keys()].sort(
+    (a, b) => richness(b) - richness(a) || inputs.indexOf(a) - inputs.indexOf(b),
+  );
   const twins: Twin[] = [];
   const counted: LogInput[] = [];
   for (const input of ranked) {

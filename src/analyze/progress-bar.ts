@@ -17,7 +17,10 @@ export class ProgressBar {
   }
 
   /** A bar, or null when stderr is not a TTY or there is less than `minBytes` to read. */
-  static create(total: number, options: { readonly stream?: NodeJS.WriteStream; readonly minBytes?: number } = {}): ProgressBar | null {
+  static create(
+    total: number,
+    options: { readonly stream?: NodeJS.WriteStream; readonly minBytes?: number } = {},
+  ): ProgressBar | null {
     const stream = options.stream ?? process.stderr;
     if (!stream.isTTY || total < (options.minBytes ?? 32 * 1024 * 1024)) return null;
     return new ProgressBar(total, stream);

@@ -78,7 +78,12 @@ const modeFor = (segment: CountMode, event: LogEvent, window: TimeWindow): Count
 const COMPACT_EVERY = 64;
 
 /** Feeds events to the aggregator; returns how many there were. */
-const feed = (events: readonly LogEvent[], aggregator: LogAggregator, segment: CountMode, window: TimeWindow): number => {
+const feed = (
+  events: readonly LogEvent[],
+  aggregator: LogAggregator,
+  segment: CountMode,
+  window: TimeWindow,
+): number => {
   for (const event of events) aggregator.observe(observe(event), modeFor(segment, event, window));
   return events.length;
 };
@@ -89,9 +94,16 @@ const feed = (events: readonly LogEvent[], aggregator: LogAggregator, segment: C
  * young-generation collections and get copied and promoted; a slice's few hundred die young.
  */
 const SLICE = 64 * 1024;
-const pushChunk = (reader: LogReader, chunk: Buffer, aggregator: LogAggregator, segment: CountMode, window: TimeWindow): number => {
+const pushChunk = (
+  reader: LogReader,
+  chunk: Buffer,
+  aggregator: LogAggregator,
+  segment: CountMode,
+  window: TimeWindow,
+): number => {
   let entries = 0;
-  for (let at = 0; at < chunk.length; at += SLICE) entries += feed(reader.push(chunk.subarray(at, at + SLICE)), aggregator, segment, window);
+  for (let at = 0; at < chunk.length; at += SLICE)
+    entries += feed(reader.push(chunk.subarray(at, at + SLICE)), aggregator, segment, window);
   return entries;
 };
 
@@ -102,30 +114,44 @@ const subtract = (after: LogReaderStats, before: LogReaderStats): LogReaderStats
   events: after.events - before.events,
   truncated: after.truncated - before.truncated,
   nonEnglishSeverities: after.nonEnglishSeverities - before.nonEnglishSeverities,
-  skipped: Object.fromEntries(Object.entries(after.skipped).map(([k, n]) => [k, n - before.skipped[k as keyof LogReaderStats['skipped']]])) as LogReaderStats['skipped'],
+  skipped: Object.fromEntries(
+    Object.entries(after.skipped).map(([k, n]) => [
+      k,
+      n - before.skipped[k as keyof LogReaderStats['skipped']],
+    ]),
+  ) as LogReaderStats['skipped'],
 });
 
 /**
  * Analyzes ranges of plain files in order with one aggregator — a worker's share of a file, or of
  * several rotated files in a row, so that a wait open at the end of one file ends in the next.
  */
-export async function analyzeRanges(jobs: readonly ShareJob[], onBytes?: (n: number) => void): Promise<RangesResult> {
+export async function analyzeRanges(
+  jobs: readonly ShareJob[],
+  onBytes?: (n: number) => void,
+): Promise<RangesResult> {
   const aggregator = new LogAggregator();
   const parts: RangePart[] = [];
   for (const job of jobs) {
     if (job.kind !== 'stream') parts.push(await readRange(job, aggregator, onBytes));
-    else if (job.mode === 'count') parts.push(await readStream(job.input, { ...job, aggregator, ...(onBytes ? { onBytes } : {}) }));
+    else if (job.mode === 'count')
+      parts.push(await readStream(job.input, { ...job, aggregator, ...(onBytes ? { onBytes } : {}) }));
     else await readAround(job, aggregator);
   }
   return { state: aggregator.finish(), parts };
 }
 
 /** The year of a syslog file's `Mon DD` timestamps, when the input knows it. */
-const yearOf = (input: LogInput): { year?: SyslogYear } => (input.syslogYear === undefined ? {} : { year: input.syslogYear });
+const yearOf = (input: LogInput): { year?: SyslogYear } =>
+  input.syslogYear === undefined ? {} : { year: input.syslogYear };
 
 /** A stream job that is not counted: the end of a file for context, or the start of one to close waits. */
 async function readAround(job: StreamJob, aggregator: LogAggregator): Promise<void> {
-  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }), ...yearOf(job.input) });
+  const reader = createLogReader({
+    format: job.format,
+    ...(job.prefix === null ? {} : { prefix: job.prefix }),
+    ...yearOf(job.input),
+  });
   const limit = job.bytes ?? Number.POSITIVE_INFINITY;
   const skip = job.mode === 'context' ? Math.max(0, (await uncompressedSize(job.input)) - limit) : 0;
   let seen = 0;
@@ -134,17 +160,32 @@ async function readAround(job: StreamJob, aggregator: LogAggregator): Promise<vo
     seen += chunk.length;
     if (seen <= skip) continue;
     // The first line after a skip is cut: the reader counts it as unmatched, in stats nobody reads.
-    pushChunk(reader, seen - chunk.length < skip ? chunk.subarray(skip - (seen - chunk.length)) : chunk, aggregator, job.mode, job.window);
+    pushChunk(
+      reader,
+      seen - chunk.length < skip ? chunk.subarray(skip - (seen - chunk.length)) : chunk,
+      aggregator,
+      job.mode,
+      job.window,
+    );
   }
   feed(job.mode === 'context' ? reader.flush() : reader.end(), aggregator, job.mode, job.window);
 }
 
 /** One range of a plain file (see `analyzeRanges`). */
-async function readRange(job: RangeJob, aggregator: LogAggregator, onBytes?: (n: number) => void): Promise<RangePart> {
-  const reader = createLogReader({ format: job.format, ...(job.prefix === null ? {} : { prefix: job.prefix }), ...yearOf(job.input) });
+async function readRange(
+  job: RangeJob,
+  aggregator: LogAggregator,
+  onBytes?: (n: number) => void,
+): Promise<RangePart> {
+  const reader = createLogReader({
+    format: job.format,
+    ...(job.prefix === null ? {} : { prefix: job.prefix }),
+    ...yearOf(job.input),
+  });
   const warnings: string[] = [];
   if (job.lookbackStart < job.start) {
-    for await (const chunk of readInput(job.input, { start: job.lookbackStart, end: job.start })) pushChunk(reader, chunk, aggregator, 'context', job.window);
+    for await (const chunk of readInput(job.input, { start: job.lookbackStart, end: job.start }))
+      pushChunk(reader, chunk, aggregator, 'context', job.window);
     feed(reader.flush(), aggregator, 'context', job.window);
   }
   const before = reader.stats;
@@ -153,12 +194,21 @@ async function readRange(job: RangeJob, aggregator: LogAggregator, onBytes?: (n:
   // An empty counted part: a range that only gives context, or only closes waits (a share of
   // rotated files cut where a file begins).
   if (job.start < job.end) {
-    for await (const chunk of readInput(job.input, { start: job.start, end: job.end, onWarning: (w) => warnings.push(w) })) {
+    for await (const chunk of readInput(job.input, {
+      start: job.start,
+      end: job.end,
+      onWarning: (w) => warnings.push(w),
+    })) {
       entries += pushChunk(reader, chunk, aggregator, 'count', job.window);
       onBytes?.(chunk.length);
       if (++chunks % COMPACT_EVERY === 0) aggregator.compact();
     }
-    entries += feed(job.end < job.lookaheadEnd ? reader.flush() : reader.end(), aggregator, 'count', job.window);
+    entries += feed(
+      job.end < job.lookaheadEnd ? reader.flush() : reader.end(),
+      aggregator,
+      'count',
+      job.window,
+    );
   }
   const stats = subtract(reader.stats, before);
   if (job.end < job.lookaheadEnd && aggregator.hasOpenWaits()) {
@@ -173,22 +223,48 @@ async function readRange(job: RangeJob, aggregator: LogAggregator, onBytes?: (n:
 /** Analyzes a whole input as a stream (stdin, gzip, small files), continuing `aggregator`. */
 export const analyzeStream = (
   input: LogInput,
-  options: { readonly format: LogFormat | 'auto'; readonly prefix: string | null; readonly window: TimeWindow; readonly aggregator: LogAggregator; readonly onBytes?: (n: number) => void },
+  options: {
+    readonly format: LogFormat | 'auto';
+    readonly prefix: string | null;
+    readonly window: TimeWindow;
+    readonly aggregator: LogAggregator;
+    readonly onBytes?: (n: number) => void;
+  },
 ): Promise<RangePart> => readStream(input, options);
 
 async function readStream(
   input: LogInput,
-  options: { readonly format: LogFormat | 'auto'; readonly prefix: string | null; readonly window: TimeWindow; readonly aggregator: LogAggregator; readonly onBytes?: (n: number) => void },
+  options: {
+    readonly format: LogFormat | 'auto';
+    readonly prefix: string | null;
+    readonly window: TimeWindow;
+    readonly aggregator: LogAggregator;
+    readonly onBytes?: (n: number) => void;
+  },
 ): Promise<RangePart> {
-  const reader: LogReader = createLogReader({ format: options.format, ...(options.prefix === null ? {} : { prefix: options.prefix }), ...yearOf(input) });
+  const reader: LogReader = createLogReader({
+    format: options.format,
+    ...(options.prefix === null ? {} : { prefix: options.prefix }),
+    ...yearOf(input),
+  });
   const warnings: string[] = [];
   let entries = 0;
   const onRawBytes = options.onBytes;
   let chunks = 0;
-  for await (const chunk of readInput(input, { onWarning: (w) => warnings.push(w), ...(onRawBytes ? { onRawBytes } : {}) })) {
+  for await (const chunk of readInput(input, {
+    onWarning: (w) => warnings.push(w),
+    ...(onRawBytes ? { onRawBytes } : {}),
+  })) {
     entries += pushChunk(reader, chunk, options.aggregator, 'count', options.window);
     if (++chunks % COMPACT_EVERY === 0) options.aggregator.compact();
   }
   entries += feed(reader.end(), options.aggregator, 'count', options.window);
-  return { name: input.name, stats: reader.stats, entries, format: reader.format, prefix: reader.prefix, warnings };
+  return {
+    name: input.name,
+    stats: reader.stats,
+    entries,
+    format: reader.format,
+    prefix: reader.prefix,
+    warnings,
+  };
 }

@@ -26,7 +26,10 @@ function startWorker(job: readonly ShareJob[]): Worker {
 const YOUNG_GENERATION_MB = 6;
 
 /** Runs each sequence of ranges in a worker thread of its own; resolves with the results in order. */
-export async function runRangeWorkers(jobs: readonly (readonly ShareJob[])[], onBytes: (n: number) => void): Promise<RangesResult[]> {
+export async function runRangeWorkers(
+  jobs: readonly (readonly ShareJob[])[],
+  onBytes: (n: number) => void,
+): Promise<RangesResult[]> {
   return Promise.all(
     jobs.map(
       (job) =>

@@ -21,7 +21,8 @@ export const formatBytes = (bytes: number): string => {
 };
 
 /** `2026-11-23T15:02:07.123Z` → `2026-11-23 15:02:07 UTC`. */
-export const formatTime = (isoTime: string | null): string => (isoTime === null ? '?' : `${isoTime.slice(0, 19).replace('T', ' ')} UTC`);
+export const formatTime = (isoTime: string | null): string =>
+  isoTime === null ? '?' : `${isoTime.slice(0, 19).replace('T', ' ')} UTC`;
 
 /** `1234567` → `1,234,567`. Not `toLocaleString`: its first call loads ICU data (~30 ms of start-up). */
 export const formatCount = (n: number): string =>
@@ -29,7 +30,8 @@ export const formatCount = (n: number): string =>
 
 export const percent = (share: number): string => `${Math.round(share * 100)}%`;
 
-export const plural = (n: number, one: string, many = `${one}s`): string => `${formatCount(n)} ${n === 1 ? one : many}`;
+export const plural = (n: number, one: string, many = `${one}s`): string =>
+  `${formatCount(n)} ${n === 1 ? one : many}`;
 
 /** One line of SQL for a table cell or a headline. */
 export const oneLine = (sql: string, max = 120): string => {
@@ -43,9 +45,17 @@ export const oneLine = (sql: string, max = 120): string => {
  */
 export function describeSpan(report: Pick<AnalysisReport, 'entries' | 'window'>): string {
   const w = report.window;
-  const counted = report.entries > 0 ? `${plural(report.entries, 'entry', 'entries')} from ${formatTime(w.first)} to ${formatTime(w.last)}` : '0 entries';
+  const counted =
+    report.entries > 0
+      ? `${plural(report.entries, 'entry', 'entries')} from ${formatTime(w.first)} to ${formatTime(w.last)}`
+      : '0 entries';
   if (w.since === null && w.until === null) return counted;
-  const asked = [w.since === null ? '' : `since ${formatTime(w.since)}`, w.until === null ? '' : `until ${formatTime(w.until)}`].filter(Boolean).join(' ');
+  const asked = [
+    w.since === null ? '' : `since ${formatTime(w.since)}`,
+    w.until === null ? '' : `until ${formatTime(w.until)}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
   if (w.spanFirst === null) return `${counted} in the window ${asked}`;
   const span = `the files span ${formatTime(w.spanFirst)} to ${formatTime(w.spanLast)}`;
   const why =

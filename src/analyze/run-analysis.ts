@@ -12,7 +12,14 @@ import { LogAggregator } from './log-aggregator.js';
 import { describeInput, uncompressedSize, type LogInput } from './log-input.js';
 import { findTwins, twinNotes } from './log-twins.js';
 import { ProgressBar } from './progress-bar.js';
-import { analyzeRanges, analyzeStream, type RangeJob, type RangePart, type ShareJob, type TimeWindow } from './range-analysis.js';
+import {
+  analyzeRanges,
+  analyzeStream,
+  type RangeJob,
+  type RangePart,
+  type ShareJob,
+  type TimeWindow,
+} from './range-analysis.js';
 import { runRangeWorkers } from './range-workers.js';
 import { formatCount } from './report-format.js';
 
@@ -44,7 +51,8 @@ async function readHead(path: string, bytes = 256 * 1024): Promise<Buffer> {
 /** A plain file (not gzip, not stdin): it can be read in byte ranges. */
 type PlainInput = LogInput & { readonly path: string; readonly size: number };
 
-const isPlain = (input: LogInput): input is PlainInput => input.path !== null && !input.gzip && input.size !== null;
+const isPlain = (input: LogInput): input is PlainInput =>
+  input.path !== null && !input.gzip && input.size !== null;
 
 /** Where a run of files is cut: a file, and an entry start in it. */
 interface Cut {
@@ -60,12 +68,23 @@ const before = (a: Cut, b: Cut): boolean => a.file < b.file || (a.file === b.fil
  * one worker. A share whose first range starts inside a file reads a little before it for context;
  * one whose last range ends inside a file reads on to close its waits.
  */
-async function planShares(run: readonly PlainInput[], options: AnalyzeOptions, jobs: number, window: TimeWindow): Promise<RangeJob[][]> {
+async function planShares(
+  run: readonly PlainInput[],
+  options: AnalyzeOptions,
+  jobs: number,
+  window: TimeWindow,
+): Promise<RangeJob[][]> {
   const files = await Promise.all(
     run.map(async (input) => {
       const head = await readHead(input.path);
-      const format: LogFormat = options.format === 'auto' ? (detectLogFormat(head) ?? 'stderr') : options.format;
-      const prefix = format === 'csvlog' || format === 'jsonlog' ? null : (options.logPrefix ?? detectLinePrefix(format === 'stderr' ? head : envelopedText(head))?.prefix ?? null);
+      const format: LogFormat =
+        options.format === 'auto' ? (detectLogFormat(head) ?? 'stderr') : options.format;
+      const prefix =
+        format === 'csvlog' || format === 'jsonlog'
+          ? null
+          : (options.logPrefix ??
+            detectLinePrefix(format === 'stderr' ? head : envelopedText(head))?.prefix ??
+            null);
       return { input, format, prefix, isStart: entryStartTest(format, prefix) };
     }),
   );
@@ -76,11 +95,13 @@ async function planShares(run: readonly PlainInput[], options: AnalyzeOptions, j
     // The file the k-th share boundary falls in, and the offset in it.
     let target = Math.floor((total * k) / jobs);
     let file = 0;
-    for (; file < run.length - 1 && target >= (run[file] as PlainInput).size; file++) target -= (run[file] as PlainInput).size;
+    for (; file < run.length - 1 && target >= (run[file] as PlainInput).size; file++)
+      target -= (run[file] as PlainInput).size;
     const { input, isStart } = files[file] as (typeof files)[number];
     const offset = target === 0 ? 0 : await findEntryStart(input.path, target, isStart);
     // No entry starts after the target in this file: cut where the next file begins.
-    const cut: Cut = offset === null || offset >= input.size ? { file: file + 1, offset: 0 } : { file, offset };
+    const cut: Cut =
+      offset === null || offset >= input.size ? { file: file + 1, offset: 0 } : { file, offset };
     if (before(cuts.at(-1) as Cut, cut) && before(cut, end)) cuts.push(cut);
   }
   cuts.push(end);
@@ -89,7 +110,13 @@ async function planShares(run: readonly PlainInput[], options: AnalyzeOptions, j
     const { input, isStart } = files[f] as (typeof files)[number];
     return (await findEntryStart(input.path, position, isStart)) ?? input.size;
   };
-  const range = (f: number, lookbackStart: number, start: number, stop: number, lookaheadEnd: number): RangeJob => {
+  const range = (
+    f: number,
+    lookbackStart: number,
+    start: number,
+    stop: number,
+    lookaheadEnd: number,
+  ): RangeJob => {
     const { input, format, prefix } = files[f] as (typeof files)[number];
     return { input, format, prefix, lookbackStart, start, end: stop, lookaheadEnd, window };
   };
@@ -102,7 +129,10 @@ async function planShares(run: readonly PlainInput[], options: AnalyzeOptions, j
     let budget = LOOKBACK_BYTES;
     let firstLookback = from.offset;
     if (from.offset > 0) {
-      firstLookback = Math.min(from.offset, await entryStartAtOrAfter(from.file, Math.max(0, from.offset - budget)));
+      firstLookback = Math.min(
+        from.offset,
+        await entryStartAtOrAfter(from.file, Math.max(0, from.offset - budget)),
+      );
       budget -= from.offset - firstLookback;
     }
     for (let f = from.file - 1; firstLookback === 0 && f >= 0 && budget > 0; f--) {
@@ -143,7 +173,8 @@ async function planShares(run: readonly PlainInput[], options: AnalyzeOptions, j
 /** A gzip file on disk: read whole, but a run of them can be shared out file by file. */
 type GzipInput = LogInput & { readonly path: string; readonly size: number; readonly gzip: true };
 
-const isGzipFile = (input: LogInput): input is GzipInput => input.path !== null && input.gzip && input.size !== null;
+const isGzipFile = (input: LogInput): input is GzipInput =>
+  input.path !== null && input.gzip && input.size !== null;
 
 /**
  * Shares out a run of gzip files (rotated, compressed logs) whole, in order, by compressed size.
@@ -151,7 +182,12 @@ const isGzipFile = (input: LogInput): input is GzipInput => input.path !== null 
  * precedes is only decompressed) and the files after it, only until its waits have ended (at most
  * LOOKAHEAD_BYTES of text).
  */
-async function planGzipShares(run: readonly GzipInput[], options: AnalyzeOptions, jobs: number, window: TimeWindow): Promise<ShareJob[][]> {
+async function planGzipShares(
+  run: readonly GzipInput[],
+  options: AnalyzeOptions,
+  jobs: number,
+  window: TimeWindow,
+): Promise<ShareJob[][]> {
   const total = run.reduce((n, input) => n + input.size, 0);
   const sizes = await Promise.all(run.map(uncompressedSize));
   const groups: number[][] = [[]];
@@ -204,8 +240,12 @@ const SKIP_LABEL_ONE: Readonly<Record<string, string>> = {
 };
 
 /** Control characters shown as escapes: a skipped line quoted in a warning must not drive the terminal. */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
-const printable = (text: string): string => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const printable = (text: string): string =>
+  text.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 
 /** What was read from one input, and what was skipped and why (never a silent zero). */
 function summarize(input: LogInput, results: readonly RangePart[], options: AnalyzeOptions): InputSummary {
@@ -227,7 +267,10 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
     truncated += r.stats.truncated;
     nonEnglish += r.stats.nonEnglishSeverities;
     for (const zone of r.stats.unknownTimeZones) zones.add(zone);
-    for (const [reason, n] of Object.entries(r.stats.skipped) as [keyof LogReaderStats['skipped'], number][]) {
+    for (const [reason, n] of Object.entries(r.stats.skipped) as [
+      keyof LogReaderStats['skipped'],
+      number,
+    ][]) {
       const label = SKIP_LABELS[reason];
       if (label === undefined || n === 0) continue;
       skipped[label] = (skipped[label] ?? 0) + n;
@@ -236,7 +279,8 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
     warnings.push(...r.warnings);
   }
   const name = input.name;
-  if (entries === 0 && (input.size ?? bytes) === 0) warnings.unshift(`${name} is empty (0 bytes): nothing to analyze in it`);
+  if (entries === 0 && (input.size ?? bytes) === 0)
+    warnings.unshift(`${name} is empty (0 bytes): nothing to analyze in it`);
   else if (entries === 0) {
     const hint =
       options.logPrefix !== null
@@ -249,16 +293,29 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
   for (const [label, n] of Object.entries(skipped)) {
     const example = examples[label];
     const counted = n === 1 ? (SKIP_LABEL_ONE[label] ?? label) : label;
-    warnings.push(`${formatCount(n)} ${counted}${label.includes('prefix') && prefix !== null ? ` '${prefix}'` : ''} ${n === 1 ? 'was' : 'were'} skipped${example ? `, e.g. "${printable(example.slice(0, 120))}"` : ''}`);
+    warnings.push(
+      `${formatCount(n)} ${counted}${label.includes('prefix') && prefix !== null ? ` '${prefix}'` : ''} ${n === 1 ? 'was' : 'were'} skipped${example ? `, e.g. "${printable(example.slice(0, 120))}"` : ''}`,
+    );
   }
-  if (truncated > 0) warnings.push(`${formatCount(truncated)} entries longer than 1 MiB were cut (their text ends early)`);
+  if (truncated > 0)
+    warnings.push(`${formatCount(truncated)} entries longer than 1 MiB were cut (their text ends early)`);
   if (nonEnglish > 0) {
     warnings.push(
       `${formatCount(nonEnglish)} entries have a non-English severity: the server's lc_messages is not English, so their messages are counted by severity but not interpreted (set lc_messages = 'C' for a full report)`,
     );
   }
   if (zones.size > 0) warnings.push(`time zones not understood, read as UTC: ${[...zones].join(', ')}`);
-  return { name, format: (format === 'stderr' || format === 'syslog' || format === 'journald') && prefix !== null ? `${format} '${prefix}'` : format, bytes: input.size ?? bytes, entries, skipped, warnings };
+  return {
+    name,
+    format:
+      (format === 'stderr' || format === 'syslog' || format === 'journald') && prefix !== null
+        ? `${format} '${prefix}'`
+        : format,
+    bytes: input.size ?? bytes,
+    entries,
+    skipped,
+    warnings,
+  };
 }
 
 /** Reads every input (worker threads for big plain files) and builds the report. */
@@ -280,7 +337,7 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
   let shared = new LogAggregator();
   const summaries: InputSummary[] = [];
   try {
-    for (let i = 0; i < inputs.length; ) {
+    for (let i = 0; i < inputs.length;) {
       // Consecutive plain files are one run: big enough, it is shared out to worker threads.
       // Consecutive plain files are cut anywhere; consecutive gzip files are shared out whole.
       let runEnd = i;
@@ -303,17 +360,33 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
       if (shares !== null) {
         // Every share in a worker thread, even with this thread idle: a worker's young generation
         // can be kept small (range-workers.ts), the main thread's cannot, and it sets peak RSS.
-        const results = shares.length === 1 ? [await analyzeRanges(shares[0] ?? [], onBytes)] : await runRangeWorkers(shares, onBytes);
+        const results =
+          shares.length === 1
+            ? [await analyzeRanges(shares[0] ?? [], onBytes)]
+            : await runRangeWorkers(shares, onBytes);
         mergeState(state, shared.finish());
         shared = new LogAggregator();
         for (const result of results) mergeState(state, result.state);
         const parts = results.flatMap((r) => r.parts);
-        for (const input of run) summaries.push(summarize(input, parts.filter((p) => p.name === input.name), options));
+        for (const input of run)
+          summaries.push(
+            summarize(
+              input,
+              parts.filter((p) => p.name === input.name),
+              options,
+            ),
+          );
         i += run.length;
         continue;
       }
       const input = inputs[i] as LogInput;
-      const result = await analyzeStream(input, { format: options.format, prefix: options.logPrefix, window, aggregator: shared, onBytes });
+      const result = await analyzeStream(input, {
+        format: options.format,
+        prefix: options.logPrefix,
+        window,
+        aggregator: shared,
+        onBytes,
+      });
       summaries.push(summarize(input, [result], options));
       i++;
     }
@@ -330,5 +403,10 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
     const why = summaries.map((s) => s.warnings.join('; ')).join(' | ');
     throw userError('ANALYZE_NOTHING_RECOGNISED', why || '0 entries recognised: is this a PostgreSQL log?');
   }
-  return buildReport(state, { inputs: summaries, since: options.since, until: options.until, top: options.top });
+  return buildReport(state, {
+    inputs: summaries,
+    since: options.since,
+    until: options.until,
+    top: options.top,
+  });
 }

@@ -41,8 +41,10 @@ export const withoutPosition = (message: string): string => message.replace(/ at
 
 export function inferSqlstate(rawMessage: string): string | null {
   const message = withoutPosition(rawMessage);
-  for (const [start, code] of RULES) if (message.startsWith(start) || (start.startsWith('violates') && message.includes(start))) return code;
-  if (message.endsWith(' does not exist')) for (const [start, code] of DOES_NOT_EXIST) if (message.startsWith(start)) return code;
+  for (const [start, code] of RULES)
+    if (message.startsWith(start) || (start.startsWith('violates') && message.includes(start))) return code;
+  if (message.endsWith(' does not exist'))
+    for (const [start, code] of DOES_NOT_EXIST) if (message.startsWith(start)) return code;
   return null;
 }
 

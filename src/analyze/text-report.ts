@@ -1,16 +1,28 @@
 import pc from 'picocolors';
 import type { AnalysisReport } from './analysis-report.js';
-import { formatBytes, formatCount, formatMs, formatTime, oneLine, percent, plural, describeSpan } from './report-format.js';
+import {
+  formatBytes,
+  formatCount,
+  formatMs,
+  formatTime,
+  oneLine,
+  percent,
+  plural,
+  describeSpan,
+} from './report-format.js';
 
 const SPARK = ' ▁▂▃▄▅▆▇█';
 
 /** A column wide enough for the largest count as printed (`1,656,000`), and at least 7. */
-const countWidth = (counts: readonly number[]): number => Math.max(7, ...counts.map((n) => formatCount(n).length));
+const countWidth = (counts: readonly number[]): number =>
+  Math.max(7, ...counts.map((n) => formatCount(n).length));
 
 /** A count series as one line of block characters: `·` for zero, a blank for no data at all. */
 export function sparkline(values: readonly (number | null)[]): string {
   const max = Math.max(0, ...values.map((v) => v ?? 0));
-  return values.map((v) => (v === null ? ' ' : v === 0 ? '·' : (SPARK[Math.max(1, Math.ceil((v / max) * 8))] ?? '█'))).join('');
+  return values
+    .map((v) => (v === null ? ' ' : v === 0 ? '·' : (SPARK[Math.max(1, Math.ceil((v / max) * 8))] ?? '█')))
+    .join('');
 }
 
 /** Cell sizes a reader can name, in minutes. */
@@ -21,7 +33,10 @@ const BUCKETS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080]
  * in cells of the smallest named size that fits `width`: a 164-minute span is 33 cells of 5
  * minutes, not 2 cells for the 2 minutes that had data. A cell with no point is null (no data).
  */
-export function spanCells(points: readonly (readonly [string, number])[], width = 60): { readonly cells: (number | null)[]; readonly minutes: number } {
+export function spanCells(
+  points: readonly (readonly [string, number])[],
+  width = 60,
+): { readonly cells: (number | null)[]; readonly minutes: number } {
   const at = points.map(([minute, n]) => [Math.floor(Date.parse(minute) / 60_000), n] as const);
   const first = Math.min(...at.map(([m]) => m));
   const last = Math.max(...at.map(([m]) => m));
@@ -35,7 +50,8 @@ export function spanCells(points: readonly (readonly [string, number])[], width 
   return { cells, minutes };
 }
 
-const cellLabel = (minutes: number): string => (minutes === 1 ? 'per minute' : minutes % 60 === 0 ? `per ${minutes / 60} h` : `per ${minutes} minutes`);
+const cellLabel = (minutes: number): string =>
+  minutes === 1 ? 'per minute' : minutes % 60 === 0 ? `per ${minutes / 60} h` : `per ${minutes} minutes`;
 
 /** The terminal report: headline, then causes (deadlocks, blocking, timeouts), then symptoms. */
 export function renderText(report: AnalysisReport, options: { readonly color: boolean }): string {
@@ -51,13 +67,20 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
   for (const line of report.headline) out.push(c.bold(c.yellow(`» ${line}`)));
 
   const d = report.deadlocks;
-  heading('DEADLOCKS', d.total === 0 ? 'none' : `${formatCount(d.total)} in ${plural(d.groups.length, 'signature')}`);
+  heading(
+    'DEADLOCKS',
+    d.total === 0 ? 'none' : `${formatCount(d.total)} in ${plural(d.groups.length, 'signature')}`,
+  );
   d.groups.forEach((g, i) => {
-    out.push(`  #${i + 1}  ${c.red(`${g.count}×`)}  ${formatTime(g.first)} → ${formatTime(g.last)}  ${g.modes.join(', ')}${g.relations.length ? ` on ${g.relations.join(', ')}` : ''}`);
+    out.push(
+      `  #${i + 1}  ${c.red(`${g.count}×`)}  ${formatTime(g.first)} → ${formatTime(g.last)}  ${g.modes.join(', ')}${g.relations.length ? ` on ${g.relations.join(', ')}` : ''}`,
+    );
     for (const q of g.signature) out.push(`      ${c.cyan(oneLine(q, 140))}`);
     out.push(`      example at ${formatTime(g.example.at)}, victim pid ${g.example.victimPid ?? '?'}:`);
     for (const p of g.example.processes) {
-      out.push(`        pid ${p.pid} waits for ${p.waitsForMode} on ${p.waitsForObject}, blocked by ${p.blockedBy}: ${oneLine(g.example.statements[String(p.pid)] ?? p.query ?? '?', 100)}`);
+      out.push(
+        `        pid ${p.pid} waits for ${p.waitsForMode} on ${p.waitsForObject}, blocked by ${p.blockedBy}: ${oneLine(g.example.statements[String(p.pid)] ?? p.query ?? '?', 100)}`,
+      );
     }
     if (g.perMinute.length > 1) {
       // Minutes without a deadlock of this group are zeros, not missing data.
@@ -71,22 +94,35 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
     .filter(([, n]) => n > 0)
     .map(([ending, n]) => `${ending} ${formatCount(n)}`)
     .join(', ');
-  heading('BLOCKING', b.waits === 0 ? 'no lock waits logged' : `${plural(b.waits, 'lock wait')}, ${formatMs(b.durations.totalMs)} in all (p50 ${formatMs(b.durations.p50Ms)}, p95 ${formatMs(b.durations.p95Ms)}, max ${formatMs(b.durations.maxMs)}); ended: ${endings}`);
+  heading(
+    'BLOCKING',
+    b.waits === 0
+      ? 'no lock waits logged'
+      : `${plural(b.waits, 'lock wait')}, ${formatMs(b.durations.totalMs)} in all (p50 ${formatMs(b.durations.p50Ms)}, p95 ${formatMs(b.durations.p95Ms)}, max ${formatMs(b.durations.maxMs)}); ended: ${endings}`,
+  );
   if (b.blockers.length > 0) {
     out.push('  blockers, by the wait time they caused:');
     for (const x of b.blockers.slice(0, 10)) {
       const who = x.pid === null ? '(other pids)' : `pid ${x.pid}`;
-      const meta = [x.application, x.user && x.database ? `${x.user}@${x.database}` : (x.user ?? x.database)].filter((v) => v).join(' ');
-      out.push(`    ${c.red(who.padEnd(11))} ${formatMs(x.waitMs).padStart(9)}  ${plural(x.waits, 'wait').padEnd(9)} ${meta ? `${meta}  ` : ''}${x.lastStatement ? `last logged: ${c.cyan(oneLine(x.lastStatement, 90))}` : ''}`);
+      const meta = [x.application, x.user && x.database ? `${x.user}@${x.database}` : (x.user ?? x.database)]
+        .filter((v) => v)
+        .join(' ');
+      out.push(
+        `    ${c.red(who.padEnd(11))} ${formatMs(x.waitMs).padStart(9)}  ${plural(x.waits, 'wait').padEnd(9)} ${meta ? `${meta}  ` : ''}${x.lastStatement ? `last logged: ${c.cyan(oneLine(x.lastStatement, 90))}` : ''}`,
+      );
     }
   }
   if (b.targets.length > 0) {
     out.push('  locks waited for:');
-    for (const t of b.targets.slice(0, 5)) out.push(`    ${formatMs(t.waitMs).padStart(9)}  ${plural(t.waits, 'wait').padEnd(9)} ${t.lock}`);
+    for (const t of b.targets.slice(0, 5))
+      out.push(`    ${formatMs(t.waitMs).padStart(9)}  ${plural(t.waits, 'wait').padEnd(9)} ${t.lock}`);
   }
   if (b.waiters.length > 0) {
     out.push('  statements that waited:');
-    for (const w of b.waiters.slice(0, 5)) out.push(`    ${formatMs(w.waitMs).padStart(9)}  ${plural(w.waits, 'wait').padEnd(9)} ${c.cyan(oneLine(w.statement, 110))}`);
+    for (const w of b.waiters.slice(0, 5))
+      out.push(
+        `    ${formatMs(w.waitMs).padStart(9)}  ${plural(w.waits, 'wait').padEnd(9)} ${c.cyan(oneLine(w.statement, 110))}`,
+      );
   }
 
   const t = report.timeouts;
@@ -96,10 +132,18 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
   );
 
   const e = report.errors;
-  heading('ERRORS', e.total === 0 ? 'none' : `${formatCount(e.total)}: ${e.byClass.map((x) => `${x.class} ${x.name} ${formatCount(x.count)}`).join('; ')}`);
+  heading(
+    'ERRORS',
+    e.total === 0
+      ? 'none'
+      : `${formatCount(e.total)}: ${e.byClass.map((x) => `${x.class} ${x.name} ${formatCount(x.count)}`).join('; ')}`,
+  );
   const errorRows = e.groups.slice(0, 15);
   const errorWidth = countWidth(errorRows.map((g) => g.count));
-  for (const g of errorRows) out.push(`  ${formatCount(g.count).padStart(errorWidth)}  ${g.sqlstate.padEnd(7)} ${g.severity.padEnd(7)} ${oneLine(g.message, 110)}`);
+  for (const g of errorRows)
+    out.push(
+      `  ${formatCount(g.count).padStart(errorWidth)}  ${g.sqlstate.padEnd(7)} ${g.severity.padEnd(7)} ${oneLine(g.message, 110)}`,
+    );
 
   const s = report.slowQueries;
   heading(
@@ -110,23 +154,46 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
   );
   const slowRows = s.groups.slice(0, 15);
   const slowWidth = countWidth(slowRows.map((g) => g.count));
-  if (s.groups.length > 0) out.push(`  ${'total'.padStart(9)} ${'count'.padStart(slowWidth)} ${'p50'.padStart(9)} ${'p95'.padStart(9)} ${'max'.padStart(9)}  statement`);
+  if (s.groups.length > 0)
+    out.push(
+      `  ${'total'.padStart(9)} ${'count'.padStart(slowWidth)} ${'p50'.padStart(9)} ${'p95'.padStart(9)} ${'max'.padStart(9)}  statement`,
+    );
   for (const g of slowRows) {
-    const victim = g.victims > 0 ? c.yellow(` [victim ${g.victims}× of lock waits, ${formatMs(g.lockWaitMs)} waiting]`) : '';
-    out.push(`  ${formatMs(g.totalMs).padStart(9)} ${formatCount(g.count).padStart(slowWidth)} ${formatMs(g.p50Ms).padStart(9)} ${formatMs(g.p95Ms).padStart(9)} ${formatMs(g.maxMs).padStart(9)}  ${c.cyan(oneLine(g.fingerprint, 90))}${victim}`);
+    const victim =
+      g.victims > 0
+        ? c.yellow(` [victim ${g.victims}× of lock waits, ${formatMs(g.lockWaitMs)} waiting]`)
+        : '';
+    out.push(
+      `  ${formatMs(g.totalMs).padStart(9)} ${formatCount(g.count).padStart(slowWidth)} ${formatMs(g.p50Ms).padStart(9)} ${formatMs(g.p95Ms).padStart(9)} ${formatMs(g.maxMs).padStart(9)}  ${c.cyan(oneLine(g.fingerprint, 90))}${victim}`,
+    );
   }
 
   const ss = report.sessions;
-  heading('SESSIONS', `${formatCount(ss.connections)} connections received, ${formatCount(ss.authorized)} authorized, ${formatCount(ss.disconnections)} disconnections${ss.lengths.count ? `, session p50 ${formatMs(ss.lengths.p50Ms)}` : ''}`);
+  heading(
+    'SESSIONS',
+    `${formatCount(ss.connections)} connections received, ${formatCount(ss.authorized)} authorized, ${formatCount(ss.disconnections)} disconnections${ss.lengths.count ? `, session p50 ${formatMs(ss.lengths.p50Ms)}` : ''}`,
+  );
   const cp = report.checkpoints;
-  heading('CHECKPOINTS', `${formatCount(cp.completed)} completed${cp.durations.count ? `, p95 ${formatMs(cp.durations.p95Ms)}, max ${formatMs(cp.durations.maxMs)}, ${formatCount(cp.buffers)} buffers written` : ''}`);
+  heading(
+    'CHECKPOINTS',
+    `${formatCount(cp.completed)} completed${cp.durations.count ? `, p95 ${formatMs(cp.durations.p95Ms)}, max ${formatMs(cp.durations.maxMs)}, ${formatCount(cp.buffers)} buffers written` : ''}`,
+  );
   const tf = report.tempFiles;
-  heading('TEMP FILES', tf.count === 0 ? 'none logged' : `${formatCount(tf.count)}, ${formatBytes(tf.bytes)} in all, largest ${formatBytes(tf.maxBytes)}`);
+  heading(
+    'TEMP FILES',
+    tf.count === 0
+      ? 'none logged'
+      : `${formatCount(tf.count)}, ${formatBytes(tf.bytes)} in all, largest ${formatBytes(tf.maxBytes)}`,
+  );
   const av = report.autovacuum;
-  heading('AUTOVACUUM', `${formatCount(av.vacuums)} vacuums, ${formatCount(av.analyzes)} analyzes logged${av.top[0] ? `; busiest ${av.top[0].relation}` : ''}`);
+  heading(
+    'AUTOVACUUM',
+    `${formatCount(av.vacuums)} vacuums, ${formatCount(av.analyzes)} analyzes logged${av.top[0] ? `; busiest ${av.top[0].relation}` : ''}`,
+  );
 
   if (report.timeline.length > 1) {
-    const row = (pick: (m: AnalysisReport['timeline'][number]) => number) => spanCells(report.timeline.map((m) => [m.minute, pick(m)] as const));
+    const row = (pick: (m: AnalysisReport['timeline'][number]) => number) =>
+      spanCells(report.timeline.map((m) => [m.minute, pick(m)] as const));
     const { minutes } = row((m) => m.entries);
     heading(
       'TIMELINE',
@@ -141,10 +208,15 @@ export function renderText(report: AnalysisReport, options: { readonly color: bo
   heading('INPUT', '');
   for (const i of report.inputs) {
     const skipped = Object.entries(i.skipped).filter(([, n]) => n > 0);
-    out.push(`  ${i.name}: ${i.format}, ${formatBytes(i.bytes)}, ${plural(i.entries, 'entry', 'entries')}${skipped.length ? `; skipped ${skipped.map(([why, n]) => `${formatCount(n)} ${why}`).join(', ')}` : ''}`);
+    out.push(
+      `  ${i.name}: ${i.format}, ${formatBytes(i.bytes)}, ${plural(i.entries, 'entry', 'entries')}${skipped.length ? `; skipped ${skipped.map(([why, n]) => `${formatCount(n)} ${why}`).join(', ')}` : ''}`,
+    );
     for (const w of i.warnings) out.push(`    ${c.yellow(`warning: ${w}`)}`);
   }
   const overflow = Object.entries(report.overflow);
-  if (overflow.length > 0) out.push(`  memory caps reached (grouped under "(other)"): ${overflow.map(([k, n]) => `${k} ${formatCount(n)}`).join(', ')}`);
+  if (overflow.length > 0)
+    out.push(
+      `  memory caps reached (grouped under "(other)"): ${overflow.map(([k, n]) => `${k} ${formatCount(n)}`).join(', ')}`,
+    );
   return `${out.join('\n')}\n`;
 }

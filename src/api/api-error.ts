@@ -31,13 +31,22 @@ export interface FieldIssue {
 }
 
 const fieldPath = (part: string, path: readonly PropertyKey[]): string =>
-  path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`), part);
+  path.reduce<string>(
+    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`),
+    part,
+  );
 
 /** A zod failure as a 400 that names every bad field, the first one in the message. */
 export function invalidRequest(part: 'body' | 'query' | 'params', error: ZodError): ApiError {
-  const issues: FieldIssue[] = error.issues.map((issue) => ({ field: fieldPath(part, issue.path), message: issue.message }));
+  const issues: FieldIssue[] = error.issues.map((issue) => ({
+    field: fieldPath(part, issue.path),
+    message: issue.message,
+  }));
   const first = issues[0] ?? { field: part, message: 'invalid' };
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''} in details.issues)` : '';
+  const more =
+    issues.length > 1
+      ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''} in details.issues)`
+      : '';
   return new ApiError({
     status: 400,
     code: 'INVALID_REQUEST',
@@ -73,11 +82,15 @@ export function createErrorHandler(logger: Logger): (error: Error, c: Context) =
   return (error, c) => {
     if (isHindsightError(error)) {
       const status = statusOf(error);
-      if (status >= 500) logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
+      if (status >= 500)
+        logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
       return reply(c, error);
     }
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed: unexpected error');
-    return c.json<ErrorBody>({ code: 'INTERNAL', message: 'internal error; the server log has the details', details: {} }, 500);
+    return c.json<ErrorBody>(
+      { code: 'INTERNAL', message: 'internal error; the server log has the details', details: {} },
+      500,
+    );
   };
 }
 

@@ -3,7 +3,11 @@ import type { Clock } from '../core/ports.js';
 import type { Logger } from '../platform/logger.js';
 import { ApiError, createErrorHandler, type ErrorBody } from './api-error.js';
 import { alertmanagerRoute } from './integrations/alertmanager-webhook.js';
-import type { AppEventReceiver, InboundAlertReceiver, IntegrationLookup } from './integrations/inbound-ports.js';
+import type {
+  AppEventReceiver,
+  InboundAlertReceiver,
+  IntegrationLookup,
+} from './integrations/inbound-ports.js';
 import { otlpTracesRoute } from './integrations/otlp/otlp-traces-route.js';
 import { pagerdutyRoute } from './integrations/pagerduty-events.js';
 import type { TokenVerifier } from './middleware/auth/bearer-auth.js';
@@ -20,7 +24,12 @@ import type { PagingUseCases } from './routes/paging-use-cases.js';
 import { healthRoutes, type StatusSource } from './routes/health-routes.js';
 import { incidentRoutes, type IncidentUseCases } from './routes/incident-routes.js';
 import { metricsRoutes, type MetricsHistory } from './routes/metrics-routes.js';
-import { ingestRoutes, type FindingReceiver, type HealthRecorder, type SeriesReceiver } from './routes/ingest-routes.js';
+import {
+  ingestRoutes,
+  type FindingReceiver,
+  type HealthRecorder,
+  type SeriesReceiver,
+} from './routes/ingest-routes.js';
 import { ruleRoutes, type RuleQueries } from './routes/rule-routes.js';
 import { tokenRoutes, type TokenUseCases } from './routes/token-routes.js';
 import type { ServerMetrics } from './server-metrics.js';
@@ -69,7 +78,11 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
   const now = (): number => deps.clock.now();
   const inbound = { integrations: deps.catalog, intake: deps.inbound, metrics: deps.metrics, now };
   return [
-    ...healthRoutes({ status: deps.status, metrics: deps.metrics, metricsAccess: deps.options?.metricsPublic === true ? 'public' : 'viewer' }),
+    ...healthRoutes({
+      status: deps.status,
+      metrics: deps.metrics,
+      metricsAccess: deps.options?.metricsPublic === true ? 'public' : 'viewer',
+    }),
     ...incidentRoutes(deps.incidents),
     ...alertRoutes(deps.alerts),
     ...ruleRoutes(deps.rules),
@@ -90,11 +103,22 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
       now,
       maxBodyBytes: deps.options?.maxIngestBodyBytes ?? DEFAULT_MAX_INGEST_BODY_BYTES,
     }),
-    otlpTracesRoute({ events: deps.events, metrics: deps.metrics, now, maxBodyBytes: deps.options?.maxIngestBodyBytes ?? DEFAULT_MAX_INGEST_BODY_BYTES }),
+    otlpTracesRoute({
+      events: deps.events,
+      metrics: deps.metrics,
+      now,
+      maxBodyBytes: deps.options?.maxIngestBodyBytes ?? DEFAULT_MAX_INGEST_BODY_BYTES,
+    }),
     alertmanagerRoute(inbound),
     pagerdutyRoute(inbound),
     ...(deps.history === undefined ? [] : metricsRoutes(deps.history, now)),
-    ...(deps.paging === undefined ? [] : [...onCallRoutes(deps.paging, now), ...channelRoutes(deps.paging, now), ...escalationRoutes(deps.paging, now)]),
+    ...(deps.paging === undefined
+      ? []
+      : [
+          ...onCallRoutes(deps.paging, now),
+          ...channelRoutes(deps.paging, now),
+          ...escalationRoutes(deps.paging, now),
+        ]),
   ];
 }
 
@@ -108,7 +132,14 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   app.use('*', requestLog(deps.logger, deps.metrics));
   app.onError(createErrorHandler(deps.logger));
   app.notFound((c) =>
-    c.json<ErrorBody>({ code: 'ROUTE_NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; the routes are listed at GET /api/v1/openapi.json`, details: {} }, 404),
+    c.json<ErrorBody>(
+      {
+        code: 'ROUTE_NOT_FOUND',
+        message: `no route ${c.req.method} ${c.req.path}; the routes are listed at GET /api/v1/openapi.json`,
+        details: {},
+      },
+      404,
+    ),
   );
 
   const routes = apiRoutes(deps);
@@ -123,7 +154,10 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   });
   const all = [...routes, openApiRoute];
   const document = buildOpenApiDocument(all, { version: deps.options?.version ?? '0.1.0' });
-  mountRoutes(app, all, { tokens: deps.tokens, maxBodyBytes: deps.options?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  mountRoutes(app, all, {
+    tokens: deps.tokens,
+    maxBodyBytes: deps.options?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+  });
   return app;
 }
 

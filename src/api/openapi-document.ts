@@ -32,7 +32,9 @@ const response = (spec: ResponseSpec): JsonSchema => ({
     ? spec.contentType === undefined
       ? {}
       : { content: { [spec.contentType]: { schema: { type: 'string' } } } }
-    : { content: { [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') } } }),
+    : {
+        content: { [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') } },
+      }),
 });
 
 const errorReply = (description: string): ResponseSpec => ({ description, schema: errorBodySchema });
@@ -48,7 +50,10 @@ const ROLE_NOTE = {
  * The OpenAPI 3.1 document, generated from the route registry: the same zod schemas that validate
  * each request describe it here (JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
  */
-export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { readonly version: string }): JsonSchema {
+export function buildOpenApiDocument(
+  routes: readonly AnyRoute[],
+  info: { readonly version: string },
+): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const route of routes) {
     const responses: Record<string, ResponseSpec> = {};
@@ -60,7 +65,9 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { readon
     let roleNote = '';
     if (route.access === 'integration') {
       security = route.path.startsWith('/v2/') ? [] : [{ integrationSecret: [] }];
-      roleNote = route.path.startsWith('/v2/') ? "Authenticated by the body's routing_key." : "Authenticated by the integration's secret as a bearer token.";
+      roleNote = route.path.startsWith('/v2/')
+        ? "Authenticated by the body's routing_key."
+        : "Authenticated by the integration's secret as a bearer token.";
       if (route.path.startsWith('/api/')) responses['401'] ??= errorReply('No or unknown integration secret');
     } else if (route.access !== 'public') {
       security = [{ bearerToken: [] }];
@@ -76,8 +83,17 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { readon
       'x-hindsight-access': route.access,
       ...(roleNote === '' ? {} : { description: roleNote }),
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
-      ...(route.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }),
-      responses: Object.fromEntries(Object.entries(responses).map(([status, spec]) => [status, response(spec)])),
+      ...(route.body === undefined
+        ? {}
+        : {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
+            },
+          }),
+      responses: Object.fromEntries(
+        Object.entries(responses).map(([status, spec]) => [status, response(spec)]),
+      ),
     };
     (paths[openApiPath(route.path)] ??= {})[route.method] = operation;
   }
@@ -86,12 +102,21 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { readon
     info: {
       title: 'Hindsight API',
       version: info.version,
-      description: 'Incidents, alerts, rules, services, targets, tokens; agent pushes; inbound Alertmanager and PagerDuty Events v2. Errors are `{ code, message, details }`.',
+      description:
+        'Incidents, alerts, rules, services, targets, tokens; agent pushes; inbound Alertmanager and PagerDuty Events v2. Errors are `{ code, message, details }`.',
     },
     components: {
       securitySchemes: {
-        bearerToken: { type: 'http', scheme: 'bearer', description: 'An API token (roles: viewer < responder < admin).' },
-        integrationSecret: { type: 'http', scheme: 'bearer', description: "A service integration's secret (Alertmanager http_config.authorization)." },
+        bearerToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API token (roles: viewer < responder < admin).',
+        },
+        integrationSecret: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "A service integration's secret (Alertmanager http_config.authorization).",
+        },
       },
     },
     paths,

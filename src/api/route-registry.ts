@@ -42,7 +42,11 @@ export interface RouteInput<P, Q, B> {
  * One route: its method, path, access, the zod schemas its input is validated with, and its
  * replies — the same declaration mounts it on Hono and describes it in the OpenAPI document.
  */
-export interface RouteSpec<P extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined> {
+export interface RouteSpec<
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+> {
   readonly method: HttpMethod;
   /** Hono syntax: `/api/v1/incidents/:id`. */
   readonly path: string;
@@ -76,12 +80,17 @@ export interface AnyRoute {
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   readonly rawBody?: boolean;
   readonly maxBodyBytes?: number;
-  readonly handle: (input: { readonly params: unknown; readonly query: unknown; readonly body: unknown }, c: Context<ApiEnv>) => Promise<Response> | Response;
+  readonly handle: (
+    input: { readonly params: unknown; readonly query: unknown; readonly body: unknown },
+    c: Context<ApiEnv>,
+  ) => Promise<Response> | Response;
 }
 
-export function defineRoute<P extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
-  spec: RouteSpec<P, Q, B>,
-): AnyRoute {
+export function defineRoute<
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+>(spec: RouteSpec<P, Q, B>): AnyRoute {
   return spec as unknown as AnyRoute;
 }
 
@@ -122,18 +131,26 @@ const tooLarge = (maxBytes: number) => (): never => {
 };
 
 /** Mounts each route: body limit, then the token check for its role, then validation, then the handler. */
-export function mountRoutes(app: Hono<ApiEnv>, routes: readonly AnyRoute[], options: { tokens: TokenVerifier; maxBodyBytes: number }): void {
+export function mountRoutes(
+  app: Hono<ApiEnv>,
+  routes: readonly AnyRoute[],
+  options: { tokens: TokenVerifier; maxBodyBytes: number },
+): void {
   for (const route of routes) {
     const middleware: MiddlewareHandler<ApiEnv>[] = [];
     if (route.method !== 'get') {
       const maxBytes = route.maxBodyBytes ?? options.maxBodyBytes;
       middleware.push(bodyLimit({ maxSize: maxBytes, onError: tooLarge(maxBytes) }));
     }
-    if (route.access !== 'public' && route.access !== 'integration') middleware.push(requireToken(options.tokens, route.access));
+    if (route.access !== 'public' && route.access !== 'integration')
+      middleware.push(requireToken(options.tokens, route.access));
     app.on([route.method.toUpperCase()], [route.path], ...middleware, async (c) => {
       const params = parse('params', route.params, c.req.param());
       const query = parse('query', route.query, c.req.query());
-      const body = route.rawBody === true || route.body === undefined ? undefined : parse('body', route.body, await readJson(c));
+      const body =
+        route.rawBody === true || route.body === undefined
+          ? undefined
+          : parse('body', route.body, await readJson(c));
       return route.handle({ params, query, body }, c);
     });
   }

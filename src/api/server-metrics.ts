@@ -21,7 +21,12 @@ export interface ServerMetrics {
   observeSampleLatency(target: string, seconds: number): void;
   /** Alerts received from an inbound integration (`alertmanager`, `pagerduty`). */
   countInbound(integration: string, count?: number): void;
-  observeRequest(request: { readonly method: string; readonly route: string; readonly status: number; readonly seconds: number }): void;
+  observeRequest(request: {
+    readonly method: string;
+    readonly route: string;
+    readonly status: number;
+    readonly seconds: number;
+  }): void;
   /** A notification attempt ended: `sent`, `retrying`, `failed` or `unknown`, by channel (paging). */
   countNotification(channel: string, outcome: string): void;
   /** The first page of an incident was sent this long after the incident opened. */
@@ -52,10 +57,19 @@ export function createServerMetrics(
     collectDefaultMetrics({ register: registry });
     // Gauges named like counters: `promtool check metrics` refuses them. Their per-type
     // breakdowns (nodejs_active_handles{type}…) stay.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ])
+      registry.removeSingleMetric(name);
   }
 
-  const alertsFiring = new Gauge({ name: 'hindsight_alerts_firing', help: 'Alerts firing now.', registers: [registry] });
+  const alertsFiring = new Gauge({
+    name: 'hindsight_alerts_firing',
+    help: 'Alerts firing now.',
+    registers: [registry],
+  });
   const incidentsOpen = new Gauge({
     name: 'hindsight_incidents_open',
     help: 'Open incidents by state (triggered, acknowledged, mitigated).',

@@ -13,13 +13,21 @@ export class AlertQueries {
   }
 
   /** Newest first; `limit` defaults to 100, at most 1000. */
-  list(query: { readonly status?: AlertStatus; readonly service?: string; readonly incidentId?: string; readonly limit?: number } = {}): Promise<Alert[]> {
+  list(
+    query: {
+      readonly status?: AlertStatus;
+      readonly service?: string;
+      readonly incidentId?: string;
+      readonly limit?: number;
+    } = {},
+  ): Promise<Alert[]> {
     return this.#store.alerts.list(query);
   }
 
   async get(id: string): Promise<Alert> {
     const alert = await this.#store.alerts.get(id);
-    if (alert === null) throw userError(ALERT_NOT_FOUND, `no alert ${id}; list alerts with GET /api/v1/alerts`);
+    if (alert === null)
+      throw userError(ALERT_NOT_FOUND, `no alert ${id}; list alerts with GET /api/v1/alerts`);
     return alert;
   }
 

@@ -10,7 +10,10 @@ import { appSideOf, appSideSpan } from '../core/incident-app-side.js';
  * each continuing at the last page's last bucket, whose rows it drops (that bucket is read whole by
  * the next page). A single bucket with more rows than a page is taken as it is.
  */
-export const readRollups = async (signals: StoreRepositories['signals'], query: Omit<RollupQuery, 'limit'>): Promise<RouteRollup[]> => {
+export const readRollups = async (
+  signals: StoreRepositories['signals'],
+  query: Omit<RollupQuery, 'limit'>,
+): Promise<RouteRollup[]> => {
   const found: RouteRollup[] = [];
   let since = query.since;
   for (;;) {
@@ -37,7 +40,11 @@ export const readRollups = async (signals: StoreRepositories['signals'], query: 
  * resolved incident's span is fixed, so it reads the same until its rollups are pruned (14 days);
  * the summary sentence keeps the figures after that.
  */
-export const readAppSide = async (tx: Pick<StoreRepositories, 'signals' | 'deploys'>, incident: Incident, now: number): Promise<IncidentAppSide> => {
+export const readAppSide = async (
+  tx: Pick<StoreRepositories, 'signals' | 'deploys'>,
+  incident: Incident,
+  now: number,
+): Promise<IncidentAppSide> => {
   const span = appSideSpan(incident, now);
   const [rollups, deploy] = await Promise.all([
     readRollups(tx.signals, { service: span.service, since: span.from, until: span.until + 1 }),

@@ -1,4 +1,11 @@
-import type { Grouping, IntegrationType, MonitoredTarget, RuleOverride, Service, TargetHealth } from '../core/catalog.js';
+import type {
+  Grouping,
+  IntegrationType,
+  MonitoredTarget,
+  RuleOverride,
+  Service,
+  TargetHealth,
+} from '../core/catalog.js';
 import { DEFAULT_GROUPING } from '../core/catalog.js';
 import { HindsightError, userError } from '../core/errors.js';
 import type { IncidentStore } from '../core/incident-store.js';
@@ -44,8 +51,8 @@ export interface TargetWithHealth {
   readonly health: TargetHealth | null;
 }
 
-
-const notFound = (code: string, message: string): HindsightError => new HindsightError({ code, kind: 'user', message });
+const notFound = (code: string, message: string): HindsightError =>
+  new HindsightError({ code, kind: 'user', message });
 
 const viewService = (service: Service): ServiceView => ({
   name: service.name,
@@ -78,9 +85,15 @@ export class CatalogService {
       const integrations =
         input.integrations === undefined
           ? (existing?.integrations ?? [])
-          : input.integrations.map((integration) => ({ type: integration.type, secretHash: hashSecret(integration.secret) }));
+          : input.integrations.map((integration) => ({
+              type: integration.type,
+              secretHash: hashSecret(integration.secret),
+            }));
       if (new Set(integrations.map((integration) => integration.secretHash)).size < integrations.length) {
-        throw userError('INTEGRATION_SECRET_IN_USE', `two integrations of service "${input.name}" share a secret; give each integration its own secret`);
+        throw userError(
+          'INTEGRATION_SECRET_IN_USE',
+          `two integrations of service "${input.name}" share a secret; give each integration its own secret`,
+        );
       }
       for (const integration of integrations) {
         const owner = await tx.services.findByIntegrationSecret(integration.secretHash);
@@ -96,7 +109,10 @@ export class CatalogService {
         grouping: input.grouping ?? existing?.grouping ?? DEFAULT_GROUPING,
         integrations,
         rules: input.rules ?? existing?.rules ?? {},
-        escalationPolicy: input.escalationPolicy !== undefined ? input.escalationPolicy : (existing?.escalationPolicy ?? null),
+        escalationPolicy:
+          input.escalationPolicy !== undefined
+            ? input.escalationPolicy
+            : (existing?.escalationPolicy ?? null),
       };
       await tx.services.save(service);
       return viewService(service);
@@ -105,7 +121,8 @@ export class CatalogService {
 
   async getService(name: string): Promise<ServiceView> {
     const service = await this.#store.services.get(name);
-    if (service === null) throw notFound('SERVICE_NOT_FOUND', `no service named "${name}"; list them with GET /api/v1/services`);
+    if (service === null)
+      throw notFound('SERVICE_NOT_FOUND', `no service named "${name}"; list them with GET /api/v1/services`);
     return viewService(service);
   }
 
@@ -116,7 +133,9 @@ export class CatalogService {
   /** Deletes a service that no target belongs to any more. */
   async deleteService(name: string): Promise<void> {
     await this.#store.transact(CATALOG_LOCK, async (tx) => {
-      const targets = (await tx.targets.list()).filter((target) => target.service === name).map((target) => target.name);
+      const targets = (await tx.targets.list())
+        .filter((target) => target.service === name)
+        .map((target) => target.name);
       if (targets.length > 0) {
         throw new HindsightError({
           code: 'SERVICE_CONFLICT',
@@ -125,7 +144,10 @@ export class CatalogService {
         });
       }
       if (!(await tx.services.delete(name))) {
-        throw notFound('SERVICE_NOT_FOUND', `no service named "${name}"; list them with GET /api/v1/services`);
+        throw notFound(
+          'SERVICE_NOT_FOUND',
+          `no service named "${name}"; list them with GET /api/v1/services`,
+        );
       }
     });
   }
@@ -134,7 +156,10 @@ export class CatalogService {
   async saveTarget(input: TargetInput): Promise<MonitoredTarget> {
     return this.#store.transact(CATALOG_LOCK, async (tx) => {
       if ((await tx.services.get(input.service)) === null) {
-        throw userError('TARGET_SERVICE_UNKNOWN', `target "${input.name}" names service "${input.service}", which does not exist; create the service first`);
+        throw userError(
+          'TARGET_SERVICE_UNKNOWN',
+          `target "${input.name}" names service "${input.service}", which does not exist; create the service first`,
+        );
       }
       const existing = await tx.targets.get(input.name);
       const target: MonitoredTarget = {
@@ -151,7 +176,8 @@ export class CatalogService {
 
   async getTarget(name: string): Promise<TargetWithHealth> {
     const target = await this.#store.targets.get(name);
-    if (target === null) throw notFound('TARGET_NOT_FOUND', `no target named "${name}"; list them with GET /api/v1/targets`);
+    if (target === null)
+      throw notFound('TARGET_NOT_FOUND', `no target named "${name}"; list them with GET /api/v1/targets`);
     const health = (await this.#store.targets.health()).find((entry) => entry.target === name) ?? null;
     return { target, health };
   }

@@ -34,7 +34,10 @@ export class DeployService {
   }
 
   /** `by`: the name of the token that recorded it. Returns the deploy and the incidents it was noted on. */
-  async record(input: DeployInput, by: string): Promise<{ readonly deploy: Deploy; readonly incidentIds: readonly string[] }> {
+  async record(
+    input: DeployInput,
+    by: string,
+  ): Promise<{ readonly deploy: Deploy; readonly incidentIds: readonly string[] }> {
     const now = this.#clock.now();
     const deploy: Deploy = {
       id: this.#ids.next('deploy'),
@@ -48,25 +51,27 @@ export class DeployService {
       await tx.deploys.insert(deploy);
       const open = await tx.incidents.list({ states: OPEN_STATES, service: input.service, limit: 1000 });
       const commit = deploy.commit === null ? '' : ` (${deploy.commit.slice(0, 12)})`;
-      const entries = open.map(
-        (incident): TimelineEntry => ({
-          id: this.#ids.next('timeline'),
-          incidentId: incident.id,
-          at: now,
-          actor: `token:${by}`,
-          kind: 'deploy',
-          text: `deploy ${deploy.version}${commit} of ${deploy.service}`,
-          deadEnd: false,
-          alertId: null,
-          data: { deployId: deploy.id, version: deploy.version, commit: deploy.commit, deployedAt: deploy.at },
-        }),
-      );
+      const entries = open.map((incident): TimelineEntry => ({
+        id: this.#ids.next('timeline'),
+        incidentId: incident.id,
+        at: now,
+        actor: `token:${by}`,
+        kind: 'deploy',
+        text: `deploy ${deploy.version}${commit} of ${deploy.service}`,
+        deadEnd: false,
+        alertId: null,
+        data: { deployId: deploy.id, version: deploy.version, commit: deploy.commit, deployedAt: deploy.at },
+      }));
       if (entries.length > 0) await tx.timeline.appendMany(entries);
       return { deploy, incidentIds: open.map((i) => i.id) };
     });
   }
 
-  list(query: { readonly service?: string; readonly since?: number; readonly limit?: number }): Promise<Deploy[]> {
+  list(query: {
+    readonly service?: string;
+    readonly since?: number;
+    readonly limit?: number;
+  }): Promise<Deploy[]> {
     return this.#store.deploys.list(query);
   }
 }

@@ -51,7 +51,10 @@ export interface ErrorRateInput {
 }
 
 /** The `error_rate` rule in force for a service: built-in ← `rules.error_rate` ← the service's. */
-export const errorRateRuleFor = (overrides: Readonly<Record<string, RuleOverride>>, service: Service | null): ErrorRateRule =>
+export const errorRateRuleFor = (
+  overrides: Readonly<Record<string, RuleOverride>>,
+  service: Service | null,
+): ErrorRateRule =>
   applyRuleOverrides(ERROR_RATE_DEFAULTS, [overrides[ERROR_RATE_RULE], service?.rules[ERROR_RATE_RULE]]);
 
 const ACTOR = `rule:${ERROR_RATE_RULE}`;
@@ -59,7 +62,11 @@ const ACTOR = `rule:${ERROR_RATE_RULE}`;
 /** A state's route: its target is `METHOD route` (see `stateFor`). */
 const refOf = (state: RuleState): RouteRef => {
   const space = state.target.indexOf(' ');
-  return { service: state.service, method: state.target.slice(0, space), route: state.target.slice(space + 1) };
+  return {
+    service: state.service,
+    method: state.target.slice(0, space),
+    route: state.target.slice(space + 1),
+  };
 };
 
 const stateFor = (ref: RouteRef, now: number): RuleState => ({
@@ -79,7 +86,8 @@ const stateFor = (ref: RouteRef, now: number): RuleState => ({
  * quarter, or 2 points, since the state was last written: a ratio wobbles every cycle, and 1,000
  * firing routes must not mean 1,000 writes per second.
  */
-const moved = (prev: RuleState, m: ErrorRateMeasurement): boolean => Math.abs(m.value - prev.value) >= Math.max(0.02, prev.value / 4);
+const moved = (prev: RuleState, m: ErrorRateMeasurement): boolean =>
+  Math.abs(m.value - prev.value) >= Math.max(0.02, prev.value / 4);
 
 /**
  * How often a steadily firing error rate counts as alert activity on its incident. Its value rarely
@@ -92,7 +100,9 @@ export const KEEP_ALIVE_MS = 5 * 60_000;
 /** The alert still fires: the incident's grouping window counts from now (`lastAlertAt`). */
 const stillFiring = async (ctx: RecorderContext, incidentId: string): Promise<void> => {
   const updated = await updateIncident(ctx.tx, incidentId, (current) =>
-    OPEN_STATES.includes(current.state) && current.lastAlertAt < ctx.now ? recordAlertActivity(current, null, ctx.now) : null,
+    OPEN_STATES.includes(current.state) && current.lastAlertAt < ctx.now
+      ? recordAlertActivity(current, null, ctx.now)
+      : null,
   );
   if (updated !== null) remember(ctx, updated.after);
 };
@@ -147,13 +157,24 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
     const previous = known.get(key);
     const windowed = byRoute.get(key) ?? [];
     // Quiet, and not one failure in its window: nothing can change.
-    if ((previous === undefined || previous.phase === 'ok') && !windowed.some((r) => r.failures > 0 && inWindow(r, rule.windowMs, now))) continue;
+    if (
+      (previous === undefined || previous.phase === 'ok') &&
+      !windowed.some((r) => r.failures > 0 && inWindow(r, rule.windowMs, now))
+    )
+      continue;
     const prev = previous ?? stateFor(ref, now);
     const until = baselineEnd(rule, prev, now);
     // The look-back (until − baselineMs, until], up to where the shared read began.
-    const lookBack = until - rule.baselineMs < since
-      ? await readRollups(tx.signals, { since: until - rule.baselineMs, until: Math.min(since, until + 1), service: ref.service, method: ref.method, route: ref.route })
-      : [];
+    const lookBack =
+      until - rule.baselineMs < since
+        ? await readRollups(tx.signals, {
+            since: until - rule.baselineMs,
+            until: Math.min(since, until + 1),
+            service: ref.service,
+            method: ref.method,
+            route: ref.route,
+          })
+        : [];
     const rollups = [...lookBack, ...windowed];
     const m = measureErrorRate(rule, ref, rollups, { now, baselineUntil: until });
     const step = stepRule(prev, m, rule, now);
@@ -166,7 +187,12 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
       const existing = await tx.alerts.findFiring(ref.service, fingerprint);
       if (existing !== null) {
         // A firing alert without its state (a lost state, a rule re-enabled): take it over.
-        const r = await refreshAlert(ctx, existing, { summary: m.summary, severity: rule.severity, evidence: [] }, ACTOR);
+        const r = await refreshAlert(
+          ctx,
+          existing,
+          { summary: m.summary, severity: rule.severity, evidence: [] },
+          ACTOR,
+        );
         if (r.changed && existing.incidentId !== null) input.touch(existing.incidentId, ACTOR);
         next = { ...next, alertId: existing.id };
       } else {
@@ -188,7 +214,11 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
           evidence: [],
         };
         const service = input.services.get(ref.service) ?? null;
-        const placed = await placeAlert(ctx, alert, { actor: ACTOR, grouping: service?.grouping ?? DEFAULT_GROUPING, title: errorRateTitle(ref) });
+        const placed = await placeAlert(ctx, alert, {
+          actor: ACTOR,
+          grouping: service?.grouping ?? DEFAULT_GROUPING,
+          title: errorRateTitle(ref),
+        });
         counts.fired += 1;
         if (placed.placement === 'opened') counts.opened += 1;
         else if (placed.placement === 'joined') counts.joined += 1;
@@ -196,10 +226,19 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
         input.touch(placed.incident.id, ACTOR, placed.placement === 'opened');
         next = { ...next, alertId: alert.id };
       }
-    } else if (step.event === 'firing' && prev.alertId !== null && (moved(prev, m) || now - prev.evaluatedAt >= KEEP_ALIVE_MS)) {
+    } else if (
+      step.event === 'firing' &&
+      prev.alertId !== null &&
+      (moved(prev, m) || now - prev.evaluatedAt >= KEEP_ALIVE_MS)
+    ) {
       const alert = await tx.alerts.get(prev.alertId);
       if (alert !== null && alert.status === 'firing') {
-        const r = await refreshAlert(ctx, alert, { summary: m.summary, severity: rule.severity, evidence: [] }, ACTOR);
+        const r = await refreshAlert(
+          ctx,
+          alert,
+          { summary: m.summary, severity: rule.severity, evidence: [] },
+          ACTOR,
+        );
         if (r.changed) counts.refreshed += 1;
         // Written even when the text did not change: the next keep-alive counts from this one.
         refreshed = true;
@@ -220,7 +259,13 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
     }
     if (next.phase === 'pending') counts.pending += 1;
     if (next.phase === 'firing') counts.firing += 1;
-    const changed = previous === undefined ? next.phase !== 'ok' : refreshed || previous.phase !== next.phase || previous.since !== next.since || previous.alertId !== next.alertId;
+    const changed =
+      previous === undefined
+        ? next.phase !== 'ok'
+        : refreshed ||
+          previous.phase !== next.phase ||
+          previous.since !== next.since ||
+          previous.alertId !== next.alertId;
     if (changed) changes.push(next);
   }
   return changes;

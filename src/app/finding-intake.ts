@@ -36,7 +36,10 @@ export class FindingIntake {
    * published, a batch at a time (those published while a save runs go in the next one), and a failed
    * save is handed to `onError` (the findings of that batch are dropped: the watch goes on).
    */
-  sink(clock: Clock, onError: (error: unknown, findings: readonly Finding[]) => void): FindingSink & { flushed(): Promise<void> } {
+  sink(
+    clock: Clock,
+    onError: (error: unknown, findings: readonly Finding[]) => void,
+  ): FindingSink & { flushed(): Promise<void> } {
     let queue: Finding[] = [];
     let running: Promise<void> | null = null;
     const drain = async (): Promise<void> => {

@@ -5,7 +5,14 @@ import type { Actor } from '../core/incident.js';
 import { transitionIncident } from '../core/incident-transition.js';
 import type { Clock, IdSource } from '../core/ports.js';
 import type { RecorderContext } from './incident-recorder.js';
-import { placeAlert, refreshAlert, refreshSummary, resolveAlert, timelineEntry, updateIncident } from './incident-recorder.js';
+import {
+  placeAlert,
+  refreshAlert,
+  refreshSummary,
+  resolveAlert,
+  timelineEntry,
+  updateIncident,
+} from './incident-recorder.js';
 import { RULES_LOCK } from './rule-cycle.js';
 
 /** What became of one inbound alert (PagerDuty answers with the `dedup_key`). */
@@ -51,7 +58,12 @@ export class InboundAlertIntake {
     });
   }
 
-  async #one(ctx: RecorderContext, inbound: InboundAlert, actor: Actor, touched: Map<string, boolean>): Promise<InboundOutcome> {
+  async #one(
+    ctx: RecorderContext,
+    inbound: InboundAlert,
+    actor: Actor,
+    touched: Map<string, boolean>,
+  ): Promise<InboundOutcome> {
     const { tx, now } = ctx;
     const base = { dedupKey: inbound.fingerprint, action: inbound.action };
     const firing = await tx.alerts.findFiring(inbound.service, inbound.fingerprint);
@@ -61,7 +73,12 @@ export class InboundAlertIntake {
     switch (inbound.action) {
       case 'trigger': {
         if (firing !== null) {
-          const r = await refreshAlert(ctx, firing, { summary: inbound.summary, severity: inbound.severity, evidence: [], labels: inbound.labels }, actor);
+          const r = await refreshAlert(
+            ctx,
+            firing,
+            { summary: inbound.summary, severity: inbound.severity, evidence: [], labels: inbound.labels },
+            actor,
+          );
           if (r.changed && firing.incidentId !== null) touch(firing.incidentId, false);
           return { ...base, alertId: firing.id, incidentId: firing.incidentId };
         }
@@ -83,7 +100,11 @@ export class InboundAlertIntake {
           evidence: [],
         };
         const service = await tx.services.get(inbound.service);
-        const placed = await placeAlert(ctx, alert, { actor, grouping: service?.grouping ?? DEFAULT_GROUPING, title: inboundTitle(inbound) });
+        const placed = await placeAlert(ctx, alert, {
+          actor,
+          grouping: service?.grouping ?? DEFAULT_GROUPING,
+          title: inboundTitle(inbound),
+        });
         touch(placed.incident.id, placed.placement === 'opened');
         return { ...base, alertId: alert.id, incidentId: placed.incident.id };
       }

@@ -1,5 +1,12 @@
 import type { Alert } from '../core/alert.js';
-import { CORRELATION_STATES, correlateAlert, groupKeyFor, openIncident, recordAlertActivity, withSummary } from '../core/alert-correlation.js';
+import {
+  CORRELATION_STATES,
+  correlateAlert,
+  groupKeyFor,
+  openIncident,
+  recordAlertActivity,
+  withSummary,
+} from '../core/alert-correlation.js';
 import type { Grouping } from '../core/catalog.js';
 import { HindsightError } from '../core/errors.js';
 import type { StoreRepositories } from '../core/incident-store.js';
@@ -41,7 +48,15 @@ const MAX_ATTEMPTS = 5;
 
 export const timelineEntry = (
   ctx: RecorderContext,
-  entry: { incidentId: string; actor: Actor; kind: TimelineKind; text: string; alertId?: string | null; deadEnd?: boolean; data?: Readonly<Record<string, unknown>> },
+  entry: {
+    incidentId: string;
+    actor: Actor;
+    kind: TimelineKind;
+    text: string;
+    alertId?: string | null;
+    deadEnd?: boolean;
+    data?: Readonly<Record<string, unknown>>;
+  },
 ): TimelineEntry => ({
   id: ctx.ids.next('timeline'),
   incidentId: entry.incidentId,
@@ -103,7 +118,9 @@ export const placeAlert = async (
   const { tx, now } = ctx;
   const groupKey = groupKeyFor(alert, options.grouping);
   const cacheKey = groupCacheKey(alert.service, groupKey);
-  const candidates = ctx.groups?.get(cacheKey) ?? (await tx.incidents.findForGrouping(alert.service, groupKey, CORRELATION_STATES));
+  const candidates =
+    ctx.groups?.get(cacheKey) ??
+    (await tx.incidents.findForGrouping(alert.service, groupKey, CORRELATION_STATES));
   const decision = correlateAlert(candidates, options.grouping, now);
   let incident: Incident | null = null;
   let placement: Placement = 'opened';
@@ -180,7 +197,12 @@ export const placeAlert = async (
 export const refreshAlert = async (
   ctx: RecorderContext,
   alert: Alert,
-  change: { readonly summary: string; readonly severity: Alert['severity']; readonly evidence: readonly string[]; readonly labels?: Alert['labels'] },
+  change: {
+    readonly summary: string;
+    readonly severity: Alert['severity'];
+    readonly evidence: readonly string[];
+    readonly labels?: Alert['labels'];
+  },
   actor: Actor,
 ): Promise<{ readonly changed: boolean; readonly incidentId: string | null }> => {
   const known = new Set(alert.evidence);
@@ -193,7 +215,11 @@ export const refreshAlert = async (
     evidence: added.length === 0 ? alert.evidence : [...alert.evidence, ...added],
     updatedAt: ctx.now,
   };
-  const changed = added.length > 0 || next.summary !== alert.summary || next.severity !== alert.severity || next.labels !== alert.labels;
+  const changed =
+    added.length > 0 ||
+    next.summary !== alert.summary ||
+    next.severity !== alert.severity ||
+    next.labels !== alert.labels;
   if (!changed) return { changed: false, incidentId: null };
   await ctx.tx.alerts.update(next);
   if (alert.incidentId === null || added.length === 0) return { changed: true, incidentId: null };
@@ -227,13 +253,25 @@ export const refreshAlert = async (
  * Resolves a firing alert, records it on its incident's timeline, and resolves the incident (actor
  * `system`) when none of its alerts still fires. Returns whether the incident was resolved.
  */
-export const resolveAlert = async (ctx: RecorderContext, alert: Alert, actor: Actor): Promise<{ readonly incidentResolved: boolean }> => {
+export const resolveAlert = async (
+  ctx: RecorderContext,
+  alert: Alert,
+  actor: Actor,
+): Promise<{ readonly incidentResolved: boolean }> => {
   const { tx, now } = ctx;
   if (alert.status === 'resolved') return { incidentResolved: false };
   await tx.alerts.update({ ...alert, status: 'resolved', resolvedAt: now, updatedAt: now });
   if (alert.incidentId === null) return { incidentResolved: false };
   const incidentId = alert.incidentId;
-  await tx.timeline.append(timelineEntry(ctx, { incidentId, actor, kind: 'alert_resolved', text: `resolved: ${alert.summary}`, alertId: alert.id }));
+  await tx.timeline.append(
+    timelineEntry(ctx, {
+      incidentId,
+      actor,
+      kind: 'alert_resolved',
+      text: `resolved: ${alert.summary}`,
+      alertId: alert.id,
+    }),
+  );
   const stillFiring = await tx.alerts.list({ incidentId, status: 'firing', limit: 1 });
   const updated = await updateIncident(tx, incidentId, (current) => {
     if (!OPEN_STATES.includes(current.state) && current.state !== 'resolved') return null;
@@ -264,7 +302,11 @@ const shape = (summary: string): string => summary.replace(/\d+/g, '#');
  * stores it and (unless `quiet`, for an incident opened in the same batch, or only its numbers
  * changed) says so on the timeline.
  */
-export const refreshSummary = async (ctx: RecorderContext, incidentId: string, options: { readonly actor: Actor; readonly quiet: boolean }): Promise<boolean> => {
+export const refreshSummary = async (
+  ctx: RecorderContext,
+  incidentId: string,
+  options: { readonly actor: Actor; readonly quiet: boolean },
+): Promise<boolean> => {
   const { tx } = ctx;
   const incident = await tx.incidents.get(incidentId);
   if (incident === null) return false;
@@ -275,13 +317,24 @@ export const refreshSummary = async (ctx: RecorderContext, incidentId: string, o
   ]);
   const summary = summarizeIncident({ findings, alerts, app });
   if (summary === '') return false;
-  const updated = await updateIncident(tx, incidentId, (current) => (current.summary === summary ? null : withSummary(current, summary)), incident);
+  const updated = await updateIncident(
+    tx,
+    incidentId,
+    (current) => (current.summary === summary ? null : withSummary(current, summary)),
+    incident,
+  );
   if (updated !== null) remember(ctx, updated.after);
   if (updated === null || updated.before.summary === updated.after.summary) return false;
   // Counts grow with every cycle of a burst: the timeline notes a new *kind* of evidence, not each new count.
   if (!options.quiet && shape(updated.before.summary) !== shape(summary)) {
     await tx.timeline.append(
-      timelineEntry(ctx, { incidentId, actor: options.actor, kind: 'summary_updated', text: summary, data: { findings: findings.length, alerts: alerts.length } }),
+      timelineEntry(ctx, {
+        incidentId,
+        actor: options.actor,
+        kind: 'summary_updated',
+        text: summary,
+        data: { findings: findings.length, alerts: alerts.length },
+      }),
     );
   }
   return true;

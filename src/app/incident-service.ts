@@ -1,5 +1,5 @@
 import type { Alert } from '../core/alert.js';
-import type { HindsightError} from '../core/errors.js';
+import type { HindsightError } from '../core/errors.js';
 import { userError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { IncidentStore, StoreRepositories } from '../core/incident-store.js';
@@ -52,7 +52,8 @@ export const INCIDENT_NOT_FOUND = 'INCIDENT_NOT_FOUND';
 export const INCIDENT_CONFLICT = 'INCIDENT_CONFLICT';
 export const INVALID_INPUT = 'INVALID_INPUT';
 
-const notFound = (id: string): HindsightError => userError(INCIDENT_NOT_FOUND, `no incident ${id}; list incidents with GET /api/v1/incidents`);
+const notFound = (id: string): HindsightError =>
+  userError(INCIDENT_NOT_FOUND, `no incident ${id}; list incidents with GET /api/v1/incidents`);
 const conflict = (message: string): HindsightError => userError(INCIDENT_CONFLICT, message);
 
 /**
@@ -95,7 +96,15 @@ export class IncidentService {
       this.#store.evidence.findings(id),
       readAppSide(this.#store, incident, this.#clock.now()),
     ]);
-    return { incident, timeline, alerts, evidence, impact: app.impact, attribution: app.attribution, onsetDeploy: app.onsetDeploy };
+    return {
+      incident,
+      timeline,
+      alerts,
+      evidence,
+      impact: app.impact,
+      attribution: app.attribution,
+      onsetDeploy: app.onsetDeploy,
+    };
   }
 
   acknowledge(id: string, actor: Actor, options?: CommandOptions): Promise<Incident> {
@@ -132,7 +141,11 @@ export class IncidentService {
     checkActor(actor);
     const text = note.text.trim();
     if (text === '') throw userError(INVALID_INPUT, 'a note needs text: send { "text": "what you found" }');
-    if (text.length > MAX_NOTE_LENGTH) throw userError(INVALID_INPUT, `a note is at most ${MAX_NOTE_LENGTH} characters (this one has ${text.length}); split it`);
+    if (text.length > MAX_NOTE_LENGTH)
+      throw userError(
+        INVALID_INPUT,
+        `a note is at most ${MAX_NOTE_LENGTH} characters (this one has ${text.length}); split it`,
+      );
     return await this.#store.transact(incidentLock(id), async (tx) => {
       if ((await tx.incidents.get(id)) === null) throw notFound(id);
       const entry = timelineEntry(
@@ -144,9 +157,23 @@ export class IncidentService {
     });
   }
 
-  async #command(id: string, actor: Actor, command: IncidentCommand, options: CommandOptions | undefined): Promise<Incident> {
+  async #command(
+    id: string,
+    actor: Actor,
+    command: IncidentCommand,
+    options: CommandOptions | undefined,
+  ): Promise<Incident> {
     checkActor(actor);
-    return await this.#store.transact(incidentLock(id), async (tx) => applyCommand(tx, { id, actor, command, ids: this.#ids, now: this.#clock.now(), expectedVersion: options?.expectedVersion }));
+    return await this.#store.transact(incidentLock(id), async (tx) =>
+      applyCommand(tx, {
+        id,
+        actor,
+        command,
+        ids: this.#ids,
+        now: this.#clock.now(),
+        expectedVersion: options?.expectedVersion,
+      }),
+    );
   }
 }
 
@@ -154,7 +181,8 @@ const incidentLock = (id: string): string => `incident:${id}`;
 const COMMAND_ATTEMPTS = 5;
 
 const checkActor = (actor: Actor): void => {
-  if (actor.trim() === '') throw userError(INVALID_INPUT, 'every change is recorded with who made it: the actor must not be empty');
+  if (actor.trim() === '')
+    throw userError(INVALID_INPUT, 'every change is recorded with who made it: the actor must not be empty');
 };
 
 /**
@@ -164,7 +192,14 @@ const checkActor = (actor: Actor): void => {
  */
 export const applyCommand = async (
   tx: StoreRepositories,
-  input: { id: string; actor: Actor; command: IncidentCommand; ids: IdSource; now: number; expectedVersion?: number | undefined },
+  input: {
+    id: string;
+    actor: Actor;
+    command: IncidentCommand;
+    ids: IdSource;
+    now: number;
+    expectedVersion?: number | undefined;
+  },
 ): Promise<Incident> => {
   // Without an expected version, a write that loses to the rule cycle (which bumps the version as
   // evidence arrives) is retried on the fresh copy: the command still means what it meant.
@@ -172,13 +207,17 @@ export const applyCommand = async (
     const incident = await tx.incidents.get(input.id);
     if (incident === null) throw notFound(input.id);
     if (input.expectedVersion !== undefined && input.expectedVersion !== incident.version) {
-      throw conflict(`incident ${input.id} changed (version ${incident.version}, you saw ${input.expectedVersion}); reload it and try again`);
+      throw conflict(
+        `incident ${input.id} changed (version ${incident.version}, you saw ${input.expectedVersion}); reload it and try again`,
+      );
     }
     const result = transitionIncident(incident, input.command, input.now);
     if (!result.ok) throw conflict(`cannot ${input.command.kind} incident ${input.id}: ${result.reason}`);
     if (!(await tx.incidents.update(result.incident))) {
       if (input.expectedVersion === undefined) continue;
-      throw conflict(`incident ${input.id} was changed by someone else at the same moment; reload it and try again`);
+      throw conflict(
+        `incident ${input.id} was changed by someone else at the same moment; reload it and try again`,
+      );
     }
     await tx.timeline.append(
       timelineEntry(

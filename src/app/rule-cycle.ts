@@ -54,7 +54,13 @@ export interface RuleCycleDeps {
 /** The lock every writer of alerts and their correlation holds (rule cycles on all replicas, inbound alerts). */
 export const RULES_LOCK = 'rules';
 
-const SHORT_KINDS: readonly FindingKind[] = ['deadlock', 'blocking_episode', 'idle_in_transaction', 'lock_wait_storm', 'long_transaction'];
+const SHORT_KINDS: readonly FindingKind[] = [
+  'deadlock',
+  'blocking_episode',
+  'idle_in_transaction',
+  'lock_wait_storm',
+  'long_transaction',
+];
 const OUTAGE_KINDS: readonly FindingKind[] = ['target_unreachable', 'target_recovered'];
 const PAGE = 1000;
 
@@ -64,7 +70,9 @@ export const rulesFor = (
   service: Service | null,
   target: MonitoredTarget | null,
 ): AlertRule[] =>
-  RULE_NAMES.map((name) => applyRuleOverrides(BUILT_IN_RULES[name], [global[name], service?.rules[name], target?.rules[name]]));
+  RULE_NAMES.map((name) =>
+    applyRuleOverrides(BUILT_IN_RULES[name], [global[name], service?.rules[name], target?.rules[name]]),
+  );
 
 /**
  * Evaluates every rule for every target from what the store holds, in one transaction under the
@@ -98,7 +106,11 @@ export class RuleCycle {
 
   async #cycle(store: StoreRepositories, now: number): Promise<RuleCycleReport> {
     const { repos: tx, flush } = deferredWrites(store);
-    const [targets, services, states] = await Promise.all([tx.targets.list(), tx.services.list(), tx.ruleStates.list()]);
+    const [targets, services, states] = await Promise.all([
+      tx.targets.list(),
+      tx.services.list(),
+      tx.ruleStates.list(),
+    ]);
     const serviceByName = new Map(services.map((s) => [s.name, s]));
     const stateByKey = new Map(states.map((s) => [s.key, s]));
     const plans = targets.map((target) => {
@@ -108,10 +120,18 @@ export class RuleCycle {
     const longest = (names: readonly RuleName[]): number => {
       // A loop, not a spread of every window into Math.max: 10,000 targets × 6 rules.
       let windowMs = 0;
-      for (const p of plans) for (const r of p.rules) if (r.enabled && r.windowMs > windowMs && names.includes(r.name)) windowMs = r.windowMs;
+      for (const p of plans)
+        for (const r of p.rules)
+          if (r.enabled && r.windowMs > windowMs && names.includes(r.name)) windowMs = r.windowMs;
       return windowMs;
     };
-    const shortWindow = longest(['deadlocks', 'blocking', 'idle_in_transaction_blocker', 'lock_wait_storm', 'long_transaction']);
+    const shortWindow = longest([
+      'deadlocks',
+      'blocking',
+      'idle_in_transaction_blocker',
+      'lock_wait_storm',
+      'long_transaction',
+    ]);
     const outageWindow = longest(['target_unreachable']);
     const names = plans.map((p) => p.target.name);
     const [recent, outages] = await Promise.all([
@@ -126,7 +146,18 @@ export class RuleCycle {
     }
 
     const ctx: RecorderContext = { tx, ids: this.#ids, now, groups: new Map() };
-    const counts = { evaluated: 0, pending: 0, firing: 0, fired: 0, refreshed: 0, resolved: 0, opened: 0, joined: 0, reopened: 0, incidentsResolved: 0 };
+    const counts = {
+      evaluated: 0,
+      pending: 0,
+      firing: 0,
+      fired: 0,
+      refreshed: 0,
+      resolved: 0,
+      opened: 0,
+      joined: 0,
+      reopened: 0,
+      incidentsResolved: 0,
+    };
     /** Incidents whose evidence or alerts changed: their summaries are rebuilt once at the end. */
     const touched = new Map<string, { actor: string; quiet: boolean }>();
     const touch = (id: string, actor: string, quiet = false): void => {
@@ -148,18 +179,42 @@ export class RuleCycle {
         // Quiet and nothing to look at (the usual case for most rules of most targets): nothing can change.
         const quiet = previous === undefined || previous.phase === 'ok';
         if (quiet && (!rule.enabled || !RULE_FINDING_KINDS[rule.name].some((k) => kinds.has(k)))) continue;
-        const prev = previous ?? initialRuleState({ rule: rule.name, target: target.name, service: target.service, now });
+        const prev =
+          previous ??
+          initialRuleState({ rule: rule.name, target: target.name, service: target.service, now });
         const measurement = measureRule(rule, findings, { target: target.name, now });
         const step = stepRule({ ...prev, service: target.service }, measurement, rule, now);
         const raises = step.event === 'fire' || (step.event === 'firing' && prev.alertId === null);
-        evaluations.push({ target, service, rule, previous, prev, measurement, step, raises, fingerprint: `rule:${rule.name}:${target.name}` });
+        evaluations.push({
+          target,
+          service,
+          rule,
+          previous,
+          prev,
+          measurement,
+          step,
+          raises,
+          fingerprint: `rule:${rule.name}:${target.name}`,
+        });
       }
     }
-    const raising = evaluations.filter((e) => e.raises).map((e) => ({ service: e.target.service, fingerprint: e.fingerprint }));
+    const raising = evaluations
+      .filter((e) => e.raises)
+      .map((e) => ({ service: e.target.service, fingerprint: e.fingerprint }));
     const firingAlerts = raising.length === 0 ? [] : await tx.alerts.findFiringMany(raising);
     const firingByKey = new Map(firingAlerts.map((a) => [alertKey(a), a]));
 
-    for (const { target, service, rule, previous, prev, measurement, step, raises, fingerprint } of evaluations) {
+    for (const {
+      target,
+      service,
+      rule,
+      previous,
+      prev,
+      measurement,
+      step,
+      raises,
+      fingerprint,
+    } of evaluations) {
       counts.evaluated += 1;
       let next = step.state;
       let refreshed = false;
@@ -168,7 +223,12 @@ export class RuleCycle {
         const existing = firingByKey.get(alertKey({ service: target.service, fingerprint })) ?? null;
         if (existing !== null) {
           // A firing alert without its state (a state lost, or a rule re-enabled): take it over.
-          const r = await refreshAlert(ctx, existing, { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence }, actor);
+          const r = await refreshAlert(
+            ctx,
+            existing,
+            { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence },
+            actor,
+          );
           if (r.incidentId !== null) touch(r.incidentId, actor);
           next = { ...next, alertId: existing.id };
         } else {
@@ -206,7 +266,12 @@ export class RuleCycle {
         if (fresh) {
           const alert = await tx.alerts.get(prev.alertId);
           if (alert !== null && alert.status === 'firing') {
-            const r = await refreshAlert(ctx, alert, { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence }, actor);
+            const r = await refreshAlert(
+              ctx,
+              alert,
+              { summary: measurement.summary, severity: rule.severity, evidence: measurement.evidence },
+              actor,
+            );
             refreshed = r.changed;
             if (r.changed) counts.refreshed += 1;
             if (r.incidentId !== null) touch(r.incidentId, actor);
@@ -219,17 +284,32 @@ export class RuleCycle {
       }
       if (next.phase === 'pending') counts.pending += 1;
       if (next.phase === 'firing') counts.firing += 1;
-      if (previous === undefined ? next.phase !== 'ok' : refreshed || changedState(previous, next)) changes.push(next);
+      if (previous === undefined ? next.phase !== 'ok' : refreshed || changedState(previous, next))
+        changes.push(next);
     }
 
     // The web app's error rates per service × route (error-rate-cycle.ts), in the same transaction.
-    changes.push(...(await evaluateErrorRates({ ctx, states, services: serviceByName, overrides: this.#overrides, touch, counts })));
+    changes.push(
+      ...(await evaluateErrorRates({
+        ctx,
+        states,
+        services: serviceByName,
+        overrides: this.#overrides,
+        touch,
+        counts,
+      })),
+    );
 
     // Rules of targets that are gone (or whose rule name is no longer known) stop firing.
     for (const state of states) {
       // Every known rule of every planned target was looked at above (a quiet one needs nothing);
       // error_rate states are of routes, not targets, and were evaluated just above.
-      if (state.phase === 'ok' || state.rule === ERROR_RATE_RULE || (planned.has(state.target) && isRuleName(state.rule))) continue;
+      if (
+        state.phase === 'ok' ||
+        state.rule === ERROR_RATE_RULE ||
+        (planned.has(state.target) && isRuleName(state.rule))
+      )
+        continue;
       const actor = `rule:${isRuleName(state.rule) ? state.rule : 'unknown'}`;
       if (state.alertId !== null) {
         const resolved = await this.#resolve(ctx, state.alertId, actor, touch);
@@ -290,7 +370,8 @@ interface Evaluation {
   readonly fingerprint: string;
 }
 
-const alertKey = (a: { readonly service: string; readonly fingerprint: string }): string => `${a.service}\u0000${a.fingerprint}`;
+const alertKey = (a: { readonly service: string; readonly fingerprint: string }): string =>
+  `${a.service}\u0000${a.fingerprint}`;
 
 /**
  * The cycle's repositories, with the writes that nothing reads back at once — new alerts, timeline
@@ -299,7 +380,9 @@ const alertKey = (a: { readonly service: string; readonly fingerprint: string })
  * burst of 10,000 new alerts costs a few statements, not 30,000 round trips. Still one
  * transaction: a conflict rejects the cycle as before, only at the flush.
  */
-const deferredWrites = (tx: StoreRepositories): { readonly repos: StoreRepositories; readonly flush: () => Promise<void> } => {
+const deferredWrites = (
+  tx: StoreRepositories,
+): { readonly repos: StoreRepositories; readonly flush: () => Promise<void> } => {
   let alerts: Alert[] = [];
   let entries: TimelineEntry[] = [];
   let links: EvidenceLinks[] = [];
@@ -315,14 +398,18 @@ const deferredWrites = (tx: StoreRepositories): { readonly repos: StoreRepositor
   let flushing: Promise<void> = Promise.resolve();
   /** Writes what a read (or a write that must come after them) needs: only the tables it touches. */
   const flush = (needs: Needs = ALL): Promise<void> => {
-    const incidents = needs.incidents === undefined ? [] : [...owned.values()].filter((o) => o.held !== null && needs.incidents?.(o.held) === true);
+    const incidents =
+      needs.incidents === undefined
+        ? []
+        : [...owned.values()].filter((o) => o.held !== null && needs.incidents?.(o.held) === true);
     const held = {
       alerts: needs.alerts === true ? alerts : [],
       entries: needs.timeline === true ? entries : [],
       links: needs.evidence === true ? links : [],
       incidents: incidents.map((o) => ({ owned: o, incident: o.held as Incident })),
     };
-    if (held.alerts.length + held.entries.length + held.links.length + held.incidents.length === 0) return flushing;
+    if (held.alerts.length + held.entries.length + held.links.length + held.incidents.length === 0)
+      return flushing;
     if (needs.alerts === true) alerts = [];
     if (needs.timeline === true) entries = [];
     if (needs.evidence === true) links = [];
@@ -358,7 +445,10 @@ const deferredWrites = (tx: StoreRepositories): { readonly repos: StoreRepositor
   const INCIDENTS: Needs = { incidents: () => true };
   const repos: StoreRepositories = {
     ...tx,
-    findings: { ...tx.findings, prune: after({ alerts: true, evidence: true }, (before) => tx.findings.prune(before)) },
+    findings: {
+      ...tx.findings,
+      prune: after({ alerts: true, evidence: true }, (before) => tx.findings.prune(before)),
+    },
     incidents: {
       insert: async (incident) => {
         await tx.incidents.insert(incident);
@@ -461,11 +551,17 @@ const worthRefreshing = (rule: RuleName, prev: RuleState, m: RuleMeasurement): b
  * after the previous one's last (time, id): a keyset cursor, so a burst of findings in one
  * millisecond costs pages, not a query per target.
  */
-const scanFindings = async (tx: StoreRepositories, since: number, kinds: readonly FindingKind[]): Promise<Finding[]> => {
+const scanFindings = async (
+  tx: StoreRepositories,
+  since: number,
+  kinds: readonly FindingKind[],
+): Promise<Finding[]> => {
   const found: Finding[] = [];
   let after: FindingCursor | undefined;
   for (;;) {
-    const batch = await tx.findings.list(after === undefined ? { since, kinds, limit: PAGE } : { since, kinds, limit: PAGE, after });
+    const batch = await tx.findings.list(
+      after === undefined ? { since, kinds, limit: PAGE } : { since, kinds, limit: PAGE, after },
+    );
     found.push(...batch);
     const last = batch[batch.length - 1];
     if (batch.length < PAGE || last === undefined) return found;

@@ -25,7 +25,10 @@ export class RuleQueries {
    * The rules in force for a service and, when named, one of its targets (built-in ← `rules:` ←
    * service ← target). Unknown names add no overrides.
    */
-  async effectiveRules(service: string | null, target: string | null = null): Promise<(AlertRule | ErrorRateRule)[]> {
+  async effectiveRules(
+    service: string | null,
+    target: string | null = null,
+  ): Promise<(AlertRule | ErrorRateRule)[]> {
     const [s, t] = await Promise.all([
       service === null ? null : this.#store.services.get(service),
       target === null ? null : this.#store.targets.get(target),

@@ -79,7 +79,8 @@ export class SignalIntake {
 
   /** Resolves when no merge or prune is running (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.#flight !== null || this.#pruning !== null) await Promise.allSettled([this.#flight, this.#pruning]);
+    while (this.#flight !== null || this.#pruning !== null)
+      await Promise.allSettled([this.#flight, this.#pruning]);
   }
 
   #merge(events: readonly AppEvent[]): Promise<void> {
@@ -95,7 +96,9 @@ export class SignalIntake {
     for (let batch = this.#next; batch !== null; batch = this.#next) {
       this.#next = null;
       try {
-        const rollups = foldEvents(batch.batches.length === 1 ? (batch.batches[0] ?? []) : batch.batches.flat());
+        const rollups = foldEvents(
+          batch.batches.length === 1 ? (batch.batches[0] ?? []) : batch.batches.flat(),
+        );
         await this.#store.signals.merge(rollups.map((r) => this.#withoutKnownUsers(r)));
         this.#remember(rollups);
         for (const w of batch.waiters) w.resolve();
@@ -109,7 +112,11 @@ export class SignalIntake {
   #withoutKnownUsers(r: RouteRollup): RouteRollup {
     const known = this.#knownUsers.get(rollupKey(r));
     if (known === undefined) return r;
-    return { ...r, users: r.users.filter((u) => !known.users.has(u)), failedUsers: r.failedUsers.filter((u) => !known.failedUsers.has(u)) };
+    return {
+      ...r,
+      users: r.users.filter((u) => !known.users.has(u)),
+      failedUsers: r.failedUsers.filter((u) => !known.failedUsers.has(u)),
+    };
   }
 
   /** After a merge committed: its rollups' users are stored. Keys of old buckets are forgotten. */

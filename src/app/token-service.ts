@@ -5,11 +5,11 @@ import type { IncidentStore } from '../core/incident-store.js';
 import type { Clock, IdSource } from '../core/ports.js';
 
 /** SHA-256 (hex) of a secret: how API tokens and integration secrets are kept (never in the clear). */
-export const hashSecret = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
+export const hashSecret = (secret: string): string =>
+  createHash('sha256').update(secret, 'utf8').digest('hex');
 
 /** A fresh token secret: `hs_` + 32 random bytes, base64url (256 bits: no slow hash needed). */
 export const randomTokenSecret = (): string => `hs_${randomBytes(32).toString('base64url')}`;
-
 
 /** A token as it is shown: never its secret or hash. */
 export interface TokenView {
@@ -37,7 +37,12 @@ export const roleAllows = (role: Role, required: Role): boolean => {
   return ROLE_RANK[role] >= ROLE_RANK[required];
 };
 
-const view = (token: ApiToken): TokenView => ({ id: token.id, name: token.name, role: token.role, createdAt: token.createdAt });
+const view = (token: ApiToken): TokenView => ({
+  id: token.id,
+  name: token.name,
+  role: token.role,
+  createdAt: token.createdAt,
+});
 
 /**
  * A secret a person chose (configuration, `HINDSIGHT_ADMIN_TOKEN`) must not be empty — an unset
@@ -46,7 +51,10 @@ const view = (token: ApiToken): TokenView => ({ id: token.id, name: token.name, 
  */
 export const checkChosenSecret = (secret: string, what: string): void => {
   if (secret.trim().length === 0) {
-    throw userError('SECRET_EMPTY', `${what} is empty; set it (e.g. to the output of \`openssl rand -base64 32\`) or remove the entry`);
+    throw userError(
+      'SECRET_EMPTY',
+      `${what} is empty; set it (e.g. to the output of \`openssl rand -base64 32\`) or remove the entry`,
+    );
   }
 };
 
@@ -81,11 +89,16 @@ export class TokenService {
    * Makes sure a token with this chosen secret exists with this name and role (configuration's
    * `tokens:` at start; idempotent, so every start and every replica may call it).
    */
-  async ensure(input: { readonly name: string; readonly role: Role; readonly secret: string }): Promise<TokenView> {
+  async ensure(input: {
+    readonly name: string;
+    readonly role: Role;
+    readonly secret: string;
+  }): Promise<TokenView> {
     checkChosenSecret(input.secret, `the secret of token "${input.name}"`);
     return this.#store.transact(BOOTSTRAP_LOCK, async (tx) => {
       const existing = await tx.tokens.findBySecretHash(hashSecret(input.secret));
-      if (existing !== null && existing.name === input.name && existing.role === input.role) return view(existing);
+      if (existing !== null && existing.name === input.name && existing.role === input.role)
+        return view(existing);
       if (existing !== null) await tx.tokens.delete(existing.id);
       return view(await this.#insert(tx, input.name, input.role, input.secret));
     });
@@ -106,7 +119,11 @@ export class TokenService {
   async delete(id: string): Promise<void> {
     const deleted = await this.#store.tokens.delete(id);
     if (!deleted) {
-      throw new HindsightError({ code: 'TOKEN_NOT_FOUND', kind: 'user', message: `no token with id "${id}"; list them with GET /api/v1/tokens` });
+      throw new HindsightError({
+        code: 'TOKEN_NOT_FOUND',
+        kind: 'user',
+        message: `no token with id "${id}"; list them with GET /api/v1/tokens`,
+      });
     }
   }
 
@@ -128,8 +145,19 @@ export class TokenService {
     });
   }
 
-  async #insert(repos: Pick<IncidentStore, 'tokens'>, name: string, role: Role, secret: string): Promise<ApiToken> {
-    const token: ApiToken = { id: this.#ids.next('tok'), name, role, secretHash: hashSecret(secret), createdAt: this.#clock.now() };
+  async #insert(
+    repos: Pick<IncidentStore, 'tokens'>,
+    name: string,
+    role: Role,
+    secret: string,
+  ): Promise<ApiToken> {
+    const token: ApiToken = {
+      id: this.#ids.next('tok'),
+      name,
+      role,
+      secretHash: hashSecret(secret),
+      createdAt: this.#clock.now(),
+    };
     await repos.tokens.insert(token);
     return token;
   }

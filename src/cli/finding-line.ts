@@ -21,7 +21,12 @@ const short = (query: string | null, max = 80): string => {
 export function describeTags(tags: SqlTags | undefined): string {
   if (tags === undefined) return '';
   const what =
-    tags.route ?? (tags.job !== undefined ? `job ${tags.job}` : tags.service !== undefined ? `service ${tags.service}` : null);
+    tags.route ??
+    (tags.job !== undefined
+      ? `job ${tags.job}`
+      : tags.service !== undefined
+        ? `service ${tags.service}`
+        : null);
   const where = tags.callsite === undefined ? null : `at ${tags.callsite}`;
   const text = [what, where].filter((x) => x !== null && x !== '').join(' ');
   return terminalText(text).replace(/\s+/g, ' ').trim();

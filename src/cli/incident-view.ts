@@ -105,13 +105,22 @@ function appSideLines(detail: IncidentDetail): string[] {
   const deploy = detail.onsetDeploy ?? null;
   if (deploy !== null) {
     const commit = deploy.commit === null ? '' : ` (${terminalText(deploy.commit)})`;
-    head.push(`  onset     began ${formatMinutes(deploy.minutesBeforeOnset * 60_000)} after deploy ${terminalText(deploy.version)}${commit} at ${time(deploy.at)}`);
+    head.push(
+      `  onset     began ${formatMinutes(deploy.minutesBeforeOnset * 60_000)} after deploy ${terminalText(deploy.version)}${commit} at ${time(deploy.at)}`,
+    );
   }
   const causes = (detail.attribution ?? []).map((a) => {
-    const what = [a.sqlstate, a.errorClass].filter((x): x is string => x !== null).map(terminalText).join(' ') || 'unknown';
+    const what =
+      [a.sqlstate, a.errorClass]
+        .filter((x): x is string => x !== null)
+        .map(terminalText)
+        .join(' ') || 'unknown';
     const at = a.callSite === null ? '' : ` at ${terminalText(a.callSite)}`;
     const query = a.query === null ? '' : `: ${oneLine(a.query, 80)}`;
     return `  ${formatPercent(a.share).padStart(4)} of ${terminalText(a.route)} (${String(a.failures)})  ${what}${at}${query}`;
   });
-  return [...(head.length === 0 ? [] : ['', ...head]), ...(causes.length === 0 ? [] : ['', 'failures by cause:', ...causes])];
+  return [
+    ...(head.length === 0 ? [] : ['', ...head]),
+    ...(causes.length === 0 ? [] : ['', 'failures by cause:', ...causes]),
+  ];
 }

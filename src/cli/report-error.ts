@@ -8,7 +8,10 @@ export const EXIT = { ok: 0, finding: 1, bug: 1, user: 2, transient: 3 } as cons
  * The CLI's one place that turns an error into a line on stderr and an exit code: known errors
  * print their code and message (which says what to do); anything else is a bug with its stack.
  */
-export function reportError(error: unknown, write: (line: string) => void = (l) => process.stderr.write(l)): number {
+export function reportError(
+  error: unknown,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.user;
   if (isHindsightError(error)) {
     write(`hindsight: ${error.message} [${error.code}]\n`);

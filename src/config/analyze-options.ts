@@ -26,7 +26,10 @@ export interface AnalyzeOptions {
  * is UTC (log timestamps are read with their own zone, so the window is unambiguous).
  */
 export function parseTime(text: string): number | null {
-  let value = text.trim().replace(/ (UTC|GMT|Z)$/i, 'Z').replace(' ', 'T');
+  let value = text
+    .trim()
+    .replace(/ (UTC|GMT|Z)$/i, 'Z')
+    .replace(' ', 'T');
   if (/^\d{4}-\d\d-\d\d$/.test(value)) value += 'T00:00';
   if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(value)) value += 'Z';
   const at = Date.parse(value);
@@ -37,7 +40,10 @@ const time = (flag: string) =>
   z.string().transform((text, ctx) => {
     const at = parseTime(text);
     if (at === null) {
-      ctx.addIssue({ code: 'custom', message: `${flag} "${text}" is not a time: use e.g. 2026-03-01 15:00 (UTC) or 2026-03-01T15:00:00-05:00` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${flag} "${text}" is not a time: use e.g. 2026-03-01 15:00 (UTC) or 2026-03-01T15:00:00-05:00`,
+      });
       return z.NEVER;
     }
     return at;
@@ -55,21 +61,23 @@ const whole = (flag: string, min: number, max: number, what = `a whole number fr
   });
 
 const schema = z.object({
-    files: z
-      .array(z.string())
-      .min(1, 'give at least one log file (or - for stdin)')
-      .refine((files) => files.filter((f) => f === '-').length <= 1, 'stdin (-) can be given only once'),
-    since: time('--since').optional(),
-    until: time('--until').optional(),
-    logPrefix: z.string().optional(),
-    logFormat: z.enum(['auto', ...LOG_FORMATS], { error: `--log-format must be one of auto, ${LOG_FORMATS.join(', ')}` }).default('auto'),
-    json: z.boolean().default(false),
-    md: z.boolean().default(false),
-    html: z.string().min(1, '--html needs a file path').optional(),
-    top: whole('--top', 1, 1000).default(25),
-    jobs: whole('--jobs', 0, 16).default(2),
-    progress: z.boolean().default(true),
-    year: whole('--year', 1970, 9999, 'a year such as 2026').optional(),
+  files: z
+    .array(z.string())
+    .min(1, 'give at least one log file (or - for stdin)')
+    .refine((files) => files.filter((f) => f === '-').length <= 1, 'stdin (-) can be given only once'),
+  since: time('--since').optional(),
+  until: time('--until').optional(),
+  logPrefix: z.string().optional(),
+  logFormat: z
+    .enum(['auto', ...LOG_FORMATS], { error: `--log-format must be one of auto, ${LOG_FORMATS.join(', ')}` })
+    .default('auto'),
+  json: z.boolean().default(false),
+  md: z.boolean().default(false),
+  html: z.string().min(1, '--html needs a file path').optional(),
+  top: whole('--top', 1, 1000).default(25),
+  jobs: whole('--jobs', 0, 16).default(2),
+  progress: z.boolean().default(true),
+  year: whole('--year', 1970, 9999, 'a year such as 2026').optional(),
 });
 
 /** The flags as commander hands them over (strings until validated). */

@@ -79,10 +79,12 @@ export function parseConfig(
   const unresolved = new Set(problems.map((p) => p.path));
   if (!parsed.success) problems.push(...zodProblems(parsed.error).filter((p) => !unresolved.has(p.path)));
   problems.push(
-    ...crossReferenceProblems(interpolated, { ruleNames: [...RULE_NAMES, ERROR_RATE_RULE], ...options }).map((p) => ({
-      path: formatPath(p.path),
-      message: p.message,
-    })),
+    ...crossReferenceProblems(interpolated, { ruleNames: [...RULE_NAMES, ERROR_RATE_RULE], ...options }).map(
+      (p) => ({
+        path: formatPath(p.path),
+        message: p.message,
+      }),
+    ),
   );
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: sortProblems(problems) };
 
@@ -106,7 +108,11 @@ export function parseConfig(
       notYetApplied: [],
       ...(c.metrics === undefined
         ? {}
-        : { metrics: { tiers: c.metrics.retention.map((r) => ({ resolutionMs: r.resolution, keepMs: r.keep })) } }),
+        : {
+            metrics: {
+              tiers: c.metrics.retention.map((r) => ({ resolutionMs: r.resolution, keepMs: r.keep })),
+            },
+          }),
       paging: {
         users: c.users,
         teams: c.teams,

@@ -181,10 +181,15 @@ export interface SchemaOptions {
  */
 const metrics = z
   .strictObject({
-    retention: z.array(z.strictObject({ resolution: duration, keep: duration })).min(1).max(6),
+    retention: z
+      .array(z.strictObject({ resolution: duration, keep: duration }))
+      .min(1)
+      .max(6),
   })
   .superRefine((m, ctx) => {
-    for (const problem of tierProblems(m.retention.map((r) => ({ resolutionMs: r.resolution, keepMs: r.keep })))) {
+    for (const problem of tierProblems(
+      m.retention.map((r) => ({ resolutionMs: r.resolution, keepMs: r.keep })),
+    )) {
       ctx.addIssue({ code: 'custom', path: ['retention'], message: problem });
     }
   });

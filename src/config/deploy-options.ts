@@ -9,7 +9,8 @@ export interface DeployOptions extends ServerClientOptions {
   readonly commit: string | null;
 }
 
-const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value.trim() === '' ? undefined : value.trim());
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value.trim() === '' ? undefined : value.trim();
 
 /**
  * `hindsight deploy VERSION`: the service from --service, else HINDSIGHT_SERVICE; the commit from
@@ -18,7 +19,12 @@ const nonEmpty = (value: string | undefined): string | undefined => (value === u
  */
 export function parseDeployOptions(
   version: string,
-  flags: { readonly server?: string; readonly token?: string; readonly service?: string; readonly commit?: string },
+  flags: {
+    readonly server?: string;
+    readonly token?: string;
+    readonly service?: string;
+    readonly commit?: string;
+  },
   env: Env = process.env,
 ): DeployOptions {
   const problems: string[] = [];
@@ -33,9 +39,17 @@ export function parseDeployOptions(
   else if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service))
     problems.push(`--service must be 1–63 letters, digits, ".", "_" or "-" (got "${service}")`);
   const trimmed = version.trim();
-  if (trimmed === '' || trimmed.length > 100) problems.push(`VERSION must be 1–100 characters (got "${version}")`);
-  const commit = nonEmpty(flags.commit) ?? nonEmpty(env.GITHUB_SHA) ?? nonEmpty(env.CI_COMMIT_SHA) ?? nonEmpty(env.GIT_COMMIT) ?? null;
-  if (commit !== null && commit.length > 64) problems.push(`--commit must be at most 64 characters (got ${commit.length})`);
-  if (problems.length > 0 || client === null || service === undefined) throw userError('E_DEPLOY_OPTIONS', problems.join('; '));
+  if (trimmed === '' || trimmed.length > 100)
+    problems.push(`VERSION must be 1–100 characters (got "${version}")`);
+  const commit =
+    nonEmpty(flags.commit) ??
+    nonEmpty(env.GITHUB_SHA) ??
+    nonEmpty(env.CI_COMMIT_SHA) ??
+    nonEmpty(env.GIT_COMMIT) ??
+    null;
+  if (commit !== null && commit.length > 64)
+    problems.push(`--commit must be at most 64 characters (got ${commit.length})`);
+  if (problems.length > 0 || client === null || service === undefined)
+    throw userError('E_DEPLOY_OPTIONS', problems.join('; '));
   return { ...client, version: trimmed, service, commit };
 }

@@ -7,7 +7,10 @@ import { formatPath } from './interpolate.js';
  * problem, a list for several.
  */
 export const optionsError = (code: string, problems: readonly string[]): HindsightError =>
-  userError(code, problems.length === 1 ? (problems[0] ?? '') : `invalid options:\n  - ${problems.join('\n  - ')}`);
+  userError(
+    code,
+    problems.length === 1 ? (problems[0] ?? '') : `invalid options:\n  - ${problems.join('\n  - ')}`,
+  );
 
 /**
  * zod issues as lines. A message that names its flag (`--top must be…`) stands as it is; others are

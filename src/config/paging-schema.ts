@@ -26,11 +26,9 @@ const name = z
     'a name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit',
   );
 
-const timeZone = z
-  .string()
-  .refine(isTimeZone, {
-    message: 'not an IANA time zone this runtime knows (e.g. Europe/Berlin, America/New_York, UTC)',
-  });
+const timeZone = z.string().refine(isTimeZone, {
+  message: 'not an IANA time zone this runtime knows (e.g. Europe/Berlin, America/New_York, UTC)',
+});
 
 const instant = z.union([z.string(), z.date()]).transform((value, ctx) => {
   const ms = value instanceof Date ? value.getTime() : Date.parse(value);

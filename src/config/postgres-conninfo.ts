@@ -130,7 +130,6 @@ export function connInfoAddress(info: Pick<ConnInfo, 'host' | 'port'>): string {
   return `${info.host.includes(':') ? `[${info.host}]` : info.host}:${info.port}`;
 }
 
-
 /**
  * The password for `info` from a password file's text (`hostname:port:database:username:password`,
  * `*` matching anything, `\:` and `\\` escaped), as libpq reads it: the first matching line.

@@ -20,7 +20,11 @@ export function databaseAddress(url: string): DatabaseAddress | null {
   if (!resolved.ok) return null;
   const { host: rawHost, port, database } = resolved.info;
   // A socket directory is a path: its case counts.
-  const host = rawHost.startsWith('/') ? rawHost : LOOPBACK.has(rawHost.toLowerCase()) ? 'localhost' : rawHost.toLowerCase();
+  const host = rawHost.startsWith('/')
+    ? rawHost
+    : LOOPBACK.has(rawHost.toLowerCase())
+      ? 'localhost'
+      : rawHost.toLowerCase();
   return { host, port: String(port), database };
 }
 

@@ -23,7 +23,10 @@ const whole = (flag: string, min: number) =>
   z.string().transform((text, ctx) => {
     const n = Number(text);
     if (text.trim() === '' || !Number.isSafeInteger(n) || n < min) {
-      ctx.addIssue({ code: 'custom', message: `${flag} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, not "${text}"` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${flag} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, not "${text}"`,
+      });
       return z.NEVER;
     }
     return n;
@@ -39,7 +42,10 @@ const schemaFor = (outcomeKinds: readonly string[]) =>
     maxSchedules: whole('--max-schedules', 1).optional(),
     schedule: z
       .string()
-      .refine((s) => s.trim() !== '', '--schedule is empty; give session names separated by spaces, e.g. "a b a b"')
+      .refine(
+        (s) => s.trim() !== '',
+        '--schedule is empty; give session names separated by spaces, e.g. "a b a b"',
+      )
       .optional(),
     first: z.boolean().default(false),
     shrink: z.boolean().default(true),
@@ -51,7 +57,11 @@ const schemaFor = (outcomeKinds: readonly string[]) =>
           .map((s) => s.trim())
           .filter(Boolean);
         for (const kind of kinds) {
-          if (!outcomeKinds.includes(kind)) ctx.addIssue({ code: 'custom', message: `--allow: unknown outcome ${kind}; use ${outcomeKinds.join(', ')}` });
+          if (!outcomeKinds.includes(kind))
+            ctx.addIssue({
+              code: 'custom',
+              message: `--allow: unknown outcome ${kind}; use ${outcomeKinds.join(', ')}`,
+            });
         }
         return kinds;
       })
@@ -65,12 +75,21 @@ const schemaFor = (outcomeKinds: readonly string[]) =>
 
 export type RaceFlags = z.input<ReturnType<typeof schemaFor>>;
 
-export function parseRaceOptions(specs: readonly string[], flags: RaceFlags, outcomeKinds: readonly string[]): RaceOptions {
+export function parseRaceOptions(
+  specs: readonly string[],
+  flags: RaceFlags,
+  outcomeKinds: readonly string[],
+): RaceOptions {
   const parsed = schemaFor(outcomeKinds).safeParse(flags);
   const problems = parsed.success ? [] : issueLines(parsed.error);
-  if (flags.fromLog === undefined && specs.length === 0) problems.push('give at least one spec file (hindsight race deadlock.yaml), or --from-log FILE');
-  if (flags.fromLog !== undefined && specs.length > 0) problems.push('--from-log writes a spec instead of running specs: give it alone, then run the spec it writes');
-  if (flags.out !== undefined && flags.fromLog === undefined) problems.push('--out is where --from-log writes its spec; use --junit or --json for reports');
+  if (flags.fromLog === undefined && specs.length === 0)
+    problems.push('give at least one spec file (hindsight race deadlock.yaml), or --from-log FILE');
+  if (flags.fromLog !== undefined && specs.length > 0)
+    problems.push(
+      '--from-log writes a spec instead of running specs: give it alone, then run the spec it writes',
+    );
+  if (flags.out !== undefined && flags.fromLog === undefined)
+    problems.push('--out is where --from-log writes its spec; use --junit or --json for reports');
   if (!parsed.success || problems.length > 0) throw optionsError('RACE_BAD_OPTIONS', problems);
   const o = parsed.data;
   return {

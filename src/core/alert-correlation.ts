@@ -15,11 +15,19 @@ export type CorrelationDecision =
   | { readonly kind: 'open' };
 
 /** The states correlation looks at (ask the store for these). */
-export const CORRELATION_STATES: readonly IncidentState[] = ['triggered', 'acknowledged', 'mitigated', 'resolved'];
+export const CORRELATION_STATES: readonly IncidentState[] = [
+  'triggered',
+  'acknowledged',
+  'mitigated',
+  'resolved',
+];
 
 const OPEN: readonly IncidentState[] = ['triggered', 'acknowledged', 'mitigated'];
 
-type Groupable = Pick<Alert, 'service' | 'fingerprint' | 'labels' | 'target' | 'rule' | 'source' | 'severity'>;
+type Groupable = Pick<
+  Alert,
+  'service' | 'fingerprint' | 'labels' | 'target' | 'rule' | 'source' | 'severity'
+>;
 
 /** A field of the alert by name, when no label of that name exists: `target`, `rule`, `source`, `severity`. */
 const field = (alert: Groupable, name: string): string | null => {
@@ -52,7 +60,11 @@ export const groupKeyFor = (alert: Groupable, grouping: Grouping): string => {
 };
 
 /** Decides where an alert arriving `at` goes, among the service's incidents with its group key. */
-export const correlateAlert = (candidates: readonly Incident[], grouping: Grouping, at: number): CorrelationDecision => {
+export const correlateAlert = (
+  candidates: readonly Incident[],
+  grouping: Grouping,
+  at: number,
+): CorrelationDecision => {
   const recent = [...candidates].sort((a, b) => b.lastAlertAt - a.lastAlertAt || b.createdAt - a.createdAt);
   if (grouping.kind === 'off') {
     const open = recent.find((i) => OPEN.includes(i.state));
@@ -101,7 +113,11 @@ export const openIncident = (init: {
  * An alert joined, fired again or resolved: the window counts from now on, and the incident takes
  * the higher severity. `lastAlertAt` never moves back.
  */
-export const recordAlertActivity = (incident: Incident, alert: { readonly severity: Severity } | null, at: number): Incident => ({
+export const recordAlertActivity = (
+  incident: Incident,
+  alert: { readonly severity: Severity } | null,
+  at: number,
+): Incident => ({
   ...incident,
   severity: alert === null ? incident.severity : higherSeverity(incident.severity, alert.severity),
   lastAlertAt: Math.max(incident.lastAlertAt, at),
@@ -109,4 +125,8 @@ export const recordAlertActivity = (incident: Incident, alert: { readonly severi
 });
 
 /** The incident with a new summary (the caller checks that it changed). */
-export const withSummary = (incident: Incident, summary: string): Incident => ({ ...incident, summary, version: incident.version + 1 });
+export const withSummary = (incident: Incident, summary: string): Incident => ({
+  ...incident,
+  summary,
+  version: incident.version + 1,
+});

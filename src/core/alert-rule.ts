@@ -19,7 +19,8 @@ export const RULE_NAMES: readonly RuleName[] = [
   'long_transaction',
 ];
 
-export const isRuleName = (name: string): name is RuleName => (RULE_NAMES as readonly string[]).includes(name);
+export const isRuleName = (name: string): name is RuleName =>
+  (RULE_NAMES as readonly string[]).includes(name);
 
 /** The settings every rule has, whatever it measures: what overrides change and `stepRule` reads. */
 export interface RuleSettings {
@@ -93,7 +94,8 @@ export const BUILT_IN_RULES: Readonly<Record<RuleName, AlertRule>> = {
   },
   target_unreachable: {
     name: 'target_unreachable',
-    description: 'how long the target has been unreachable, in seconds (the window is how far back an outage start is looked for)',
+    description:
+      'how long the target has been unreachable, in seconds (the window is how far back an outage start is looked for)',
     unit: 'seconds',
     enabled: true,
     threshold: 30,
@@ -119,7 +121,10 @@ export const BUILT_IN_RULES: Readonly<Record<RuleName, AlertRule>> = {
  * A rule with overrides applied in order (later wins: e.g. global, then service, then target).
  * A threshold lowered under the default resolve threshold pulls the resolve threshold down with it.
  */
-export const applyRuleOverrides = <R extends RuleSettings>(rule: R, overrides: readonly (RuleOverride | undefined)[]): R => {
+export const applyRuleOverrides = <R extends RuleSettings>(
+  rule: R,
+  overrides: readonly (RuleOverride | undefined)[],
+): R => {
   let next = rule;
   for (const o of overrides) {
     if (o === undefined) continue;
@@ -138,8 +143,15 @@ export const applyRuleOverrides = <R extends RuleSettings>(rule: R, overrides: r
 };
 
 /** Every built-in rule with the overrides that apply, by name (unknown names are ignored). */
-export const effectiveRules = (overrideSets: readonly Readonly<Record<string, RuleOverride>>[]): AlertRule[] =>
-  RULE_NAMES.map((name) => applyRuleOverrides(BUILT_IN_RULES[name], overrideSets.map((set) => set[name])));
+export const effectiveRules = (
+  overrideSets: readonly Readonly<Record<string, RuleOverride>>[],
+): AlertRule[] =>
+  RULE_NAMES.map((name) =>
+    applyRuleOverrides(
+      BUILT_IN_RULES[name],
+      overrideSets.map((set) => set[name]),
+    ),
+  );
 
 /** An incident title for a rule's alert: short and stable. */
 export const ruleTitle = (rule: RuleName, target: string): string => {

@@ -26,7 +26,8 @@ export interface SignalSpan {
   readonly until: number;
 }
 
-export const inSpan = (r: RouteRollup, span: SignalSpan): boolean => r.service === span.service && r.bucket >= span.from && r.bucket <= span.until;
+export const inSpan = (r: RouteRollup, span: SignalSpan): boolean =>
+  r.service === span.service && r.bucket >= span.from && r.bucket <= span.until;
 
 /** The impact over the span, or null when no request in it named a user (nothing to count). */
 export const measureImpact = (rollups: readonly RouteRollup[], span: SignalSpan): AppImpact | null => {

@@ -60,13 +60,20 @@ export const byCauseRank = (a: FailureCause, b: FailureCause): number =>
   byNullableText(a.errorClass, b.errorClass);
 
 /** The union of two sorted, bounded id sets: sorted, the smallest `max` kept. */
-function uniteIds(a: readonly string[], b: readonly string[], max: number): { ids: string[]; truncated: boolean } {
+function uniteIds(
+  a: readonly string[],
+  b: readonly string[],
+  max: number,
+): { ids: string[]; truncated: boolean } {
   const all = (b.length === 0 ? [...a] : [...new Set([...a, ...b])]).sort(byText);
   return all.length > max ? { ids: all.slice(0, max), truncated: true } : { ids: all, truncated: false };
 }
 
 /** Causes added up by identity, bounded as the module comment says. */
-export function mergeCauses(causes: readonly FailureCause[], max: number = MAX_ROLLUP_CAUSES): FailureCause[] {
+export function mergeCauses(
+  causes: readonly FailureCause[],
+  max: number = MAX_ROLLUP_CAUSES,
+): FailureCause[] {
   const byKey = new Map<string, FailureCause>();
   for (const c of causes) {
     const key = causeKey(c);
@@ -77,12 +84,17 @@ export function mergeCauses(causes: readonly FailureCause[], max: number = MAX_R
   if (ranked.length <= max) return ranked;
   const kept = ranked.filter((c) => !isNullCause(c)).slice(0, max - 1);
   const rest = ranked.reduce((sum, c) => sum + c.count, 0) - kept.reduce((sum, c) => sum + c.count, 0);
-  return [...kept, { sqlstate: null, callSite: null, query: null, errorClass: null, count: rest }].sort(byCauseRank);
+  return [...kept, { sqlstate: null, callSite: null, query: null, errorClass: null, count: rest }].sort(
+    byCauseRank,
+  );
 }
 
 /** The first `max` samples by time; a stable sort keeps `a`'s before `b`'s on a tie. */
-const firstSamples = (a: readonly FailureSample[], b: readonly FailureSample[], max: number): FailureSample[] =>
-  [...a, ...b].sort((x, y) => x.at - y.at).slice(0, max);
+const firstSamples = (
+  a: readonly FailureSample[],
+  b: readonly FailureSample[],
+  max: number,
+): FailureSample[] => [...a, ...b].sort((x, y) => x.at - y.at).slice(0, max);
 
 /** Merges two rollups of the same key (see the module comment for the rules). */
 export function mergeRollups(a: RouteRollup, b: RouteRollup): RouteRollup {
@@ -119,7 +131,10 @@ export function mergeRollupList(rollups: readonly RouteRollup[]): RouteRollup[] 
 
 /** Bucket, then service, method, route (code-unit order): how lists and upserts order rollups. */
 export const byRollupOrder = (a: RouteRollup, b: RouteRollup): number =>
-  a.bucket - b.bucket || byText(a.service, b.service) || byText(a.method, b.method) || byText(a.route, b.route);
+  a.bucket - b.bucket ||
+  byText(a.service, b.service) ||
+  byText(a.method, b.method) ||
+  byText(a.route, b.route);
 
 /** The cause a failure is counted under: its first failed statement, else only its error class. */
 function causeOf(first: SqlFailure | undefined, errorClass: string | null): FailureCause {
@@ -146,7 +161,17 @@ export function eventRollup(event: AppEvent): RouteRollup {
       failedUsers: [],
       usersTruncated: false,
       causes: [causeOf(event.failure, null)],
-      samples: [{ at: event.at, status: 0, durationMs: 0, user: null, errorClass: null, release: event.release, sqlFailures: [event.failure] }],
+      samples: [
+        {
+          at: event.at,
+          status: 0,
+          durationMs: 0,
+          user: null,
+          errorClass: null,
+          release: event.release,
+          sqlFailures: [event.failure],
+        },
+      ],
       releases,
     };
   }
@@ -193,7 +218,12 @@ function keepFirstSample(samples: FailureSample[], sample: FailureSample, max: n
 }
 
 const NULL_MARK = '\u0001';
-const causeId = (sqlstate: string | null, callSite: string | null, query: string | null, errorClass: string | null): string =>
+const causeId = (
+  sqlstate: string | null,
+  callSite: string | null,
+  query: string | null,
+  errorClass: string | null,
+): string =>
   `${sqlstate ?? NULL_MARK}\u0000${callSite ?? NULL_MARK}\u0000${query ?? NULL_MARK}\u0000${errorClass ?? NULL_MARK}`;
 
 /**
@@ -213,7 +243,16 @@ export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
     durationMsMax: number;
     readonly users: Set<string>;
     readonly failedUsers: Set<string>;
-    readonly causes: Map<string, { sqlstate: string | null; callSite: string | null; query: string | null; errorClass: string | null; count: number }>;
+    readonly causes: Map<
+      string,
+      {
+        sqlstate: string | null;
+        callSite: string | null;
+        query: string | null;
+        errorClass: string | null;
+        count: number;
+      }
+    >;
     readonly samples: FailureSample[];
     readonly releases: Set<string>;
   }
@@ -223,7 +262,8 @@ export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
   const accs: Acc[] = [];
   const accFor = (service: string, method: string, route: string, bucket: number): Acc => {
     let methods = byKey.get(service);
-    if (methods === undefined) byKey.set(service, (methods = new Map<string, Map<string, Map<number, Acc>>>()));
+    if (methods === undefined)
+      byKey.set(service, (methods = new Map<string, Map<string, Map<number, Acc>>>()));
     let routes = methods.get(method);
     if (routes === undefined) methods.set(method, (routes = new Map<string, Map<number, Acc>>()));
     let buckets = routes.get(route);
@@ -271,7 +311,15 @@ export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
       countCause(acc, event.failure, null);
       keepFirstSample(
         acc.samples,
-        { at: event.at, status: 0, durationMs: 0, user: null, errorClass: null, release: event.release, sqlFailures: [event.failure] },
+        {
+          at: event.at,
+          status: 0,
+          durationMs: 0,
+          user: null,
+          errorClass: null,
+          release: event.release,
+          sqlFailures: [event.failure],
+        },
         MAX_ROLLUP_SAMPLES,
       );
       continue;

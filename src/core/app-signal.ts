@@ -52,7 +52,8 @@ export interface QueryFailure {
 export type AppEvent = RequestOutcome | QueryFailure;
 
 /** A request failed when it answered 5xx or threw. A 4xx is the client's mistake, not an outage. */
-export const isFailedRequest = (r: Pick<RequestOutcome, 'status' | 'errorClass'>): boolean => r.status >= 500 || r.errorClass !== null;
+export const isFailedRequest = (r: Pick<RequestOutcome, 'status' | 'errorClass'>): boolean =>
+  r.status >= 500 || r.errorClass !== null;
 
 /** The rollup bucket width: requests are stored per service, route and 10 s. */
 export const ROLLUP_BUCKET_MS = 10_000;

@@ -17,7 +17,16 @@ export interface OnsetDeploy {
 export const DEPLOY_ONSET_BOUND_MS = 2 * 60 * 60_000;
 
 /** The onset deploy, or null without a deploy in [onset − bound, onset]. */
-export const deployOnset = (deploy: Deploy | null, onset: number, boundMs: number = DEPLOY_ONSET_BOUND_MS): OnsetDeploy | null => {
+export const deployOnset = (
+  deploy: Deploy | null,
+  onset: number,
+  boundMs: number = DEPLOY_ONSET_BOUND_MS,
+): OnsetDeploy | null => {
   if (deploy === null || deploy.at > onset || onset - deploy.at > boundMs) return null;
-  return { version: deploy.version, commit: deploy.commit, at: deploy.at, minutesBeforeOnset: Math.round((onset - deploy.at) / 600) / 100 };
+  return {
+    version: deploy.version,
+    commit: deploy.commit,
+    at: deploy.at,
+    minutesBeforeOnset: Math.round((onset - deploy.at) / 600) / 100,
+  };
 };

@@ -43,7 +43,8 @@ const MIN = 60_000;
 
 export const ERROR_RATE_DEFAULTS: ErrorRateRule = {
   name: ERROR_RATE_RULE,
-  description: 'the failed share of a route\'s requests in the window, less twice its baseline (the median ratio of the previous 30 min)',
+  description:
+    "the failed share of a route's requests in the window, less twice its baseline (the median ratio of the previous 30 min)",
   unit: 'ratio',
   enabled: true,
   threshold: 0.1,
@@ -69,7 +70,8 @@ export interface RouteRef {
 export const routeName = (r: Pick<RouteRef, 'method' | 'route'>): string => `${r.method} ${r.route}`;
 
 /** The alert's fingerprint: `rule:error_rate:<service>:<METHOD route>`. */
-export const errorRateFingerprint = (r: RouteRef): string => `rule:${ERROR_RATE_RULE}:${r.service}:${routeName(r)}`;
+export const errorRateFingerprint = (r: RouteRef): string =>
+  `rule:${ERROR_RATE_RULE}:${r.service}:${routeName(r)}`;
 
 /**
  * The rule state's key: `error_rate:<service>:<METHOD route>`. Target rules use `<rule>:<target>`
@@ -111,7 +113,11 @@ export const MAX_BASELINE_FREEZE_MS = 2 * 60 * MIN;
  * firing; at most `MAX_BASELINE_FREEZE_MS` ago), so the outage does not enter its own baseline.
  * Deterministic in the state and `now`.
  */
-export const baselineEnd = (rule: Pick<ErrorRateRule, 'windowMs' | 'forMs'>, state: { readonly phase: RulePhase; readonly since: number } | null, now: number): number => {
+export const baselineEnd = (
+  rule: Pick<ErrorRateRule, 'windowMs' | 'forMs'>,
+  state: { readonly phase: RulePhase; readonly since: number } | null,
+  now: number,
+): number => {
   let anomalyStart = now;
   if (state !== null && state.phase === 'pending') anomalyStart = Math.min(now, state.since);
   if (state !== null && state.phase === 'firing') anomalyStart = Math.min(now, state.since - rule.forMs);
@@ -119,7 +125,8 @@ export const baselineEnd = (rule: Pick<ErrorRateRule, 'windowMs' | 'forMs'>, sta
 };
 
 /** The window the ratio is measured over: buckets starting in (now − window, now]. */
-export const inWindow = (r: RouteRollup, windowMs: number, now: number): boolean => r.bucket > now - windowMs && r.bucket <= now;
+export const inWindow = (r: RouteRollup, windowMs: number, now: number): boolean =>
+  r.bucket > now - windowMs && r.bucket <= now;
 
 const median = (values: readonly number[]): number | null => {
   if (values.length === 0) return null;
@@ -134,8 +141,15 @@ const median = (values: readonly number[]): number | null => {
  * rollups outside the window and the look-back). Pure: the same rollups at the same `now` and
  * `baselineUntil` give the same measurement, whatever their order.
  */
-export const measureErrorRate = (rule: ErrorRateRule, ref: RouteRef, rollups: readonly RouteRollup[], ctx: ErrorRateContext): ErrorRateMeasurement => {
-  const own = rollups.filter((r) => r.service === ref.service && r.method === ref.method && r.route === ref.route);
+export const measureErrorRate = (
+  rule: ErrorRateRule,
+  ref: RouteRef,
+  rollups: readonly RouteRollup[],
+  ctx: ErrorRateContext,
+): ErrorRateMeasurement => {
+  const own = rollups.filter(
+    (r) => r.service === ref.service && r.method === ref.method && r.route === ref.route,
+  );
   let requests = 0;
   let failures = 0;
   for (const r of own) {
@@ -156,12 +170,17 @@ export const measureErrorRate = (rule: ErrorRateRule, ref: RouteRef, rollups: re
     s.failures += r.failures;
     perSlice.set(slice, s);
   }
-  const baseline = median([...perSlice.values()].filter((s) => s.requests >= rule.minRequests).map((s) => Math.min(1, s.failures / s.requests)));
+  const baseline = median(
+    [...perSlice.values()]
+      .filter((s) => s.requests >= rule.minRequests)
+      .map((s) => Math.min(1, s.failures / s.requests)),
+  );
   const ratio = requests === 0 ? 0 : Math.min(1, failures / requests);
   const enough = requests >= rule.minRequests && requests > 0;
   const value = rule.enabled && enough ? Math.max(0, ratio - rule.baselineFactor * (baseline ?? 0)) : 0;
   const name = routeName(ref);
-  const window = rule.windowMs % MIN === 0 ? `${(rule.windowMs / MIN).toString()} min` : formatDuration(rule.windowMs);
+  const window =
+    rule.windowMs % MIN === 0 ? `${(rule.windowMs / MIN).toString()} min` : formatDuration(rule.windowMs);
   const base = baseline === null ? 'no baseline yet' : `baseline ${formatPercent(baseline)}`;
   const summary = enough
     ? `${formatPercent(ratio)} of ${name} requests failed on ${ref.service} in ${window} (${failures.toString()} of ${requests.toString()}; ${base})`

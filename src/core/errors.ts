@@ -13,7 +13,13 @@ export class HindsightError extends Error {
   readonly kind: ErrorKind;
   readonly retryable: boolean;
 
-  constructor(init: { code: string; kind: ErrorKind; message: string; retryable?: boolean; cause?: unknown }) {
+  constructor(init: {
+    code: string;
+    kind: ErrorKind;
+    message: string;
+    retryable?: boolean;
+    cause?: unknown;
+  }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.code = init.code;
     this.kind = init.kind;

@@ -23,16 +23,31 @@ export interface FailureAttribution {
 }
 
 /** `POST /checkout`; a job's rollup (method `JOB`) is `job <name>`. */
-export const rollupRouteName = (r: Pick<RouteRollup, 'method' | 'route'>): string => (r.method === 'JOB' ? `job ${r.route}` : `${r.method} ${r.route}`);
+export const rollupRouteName = (r: Pick<RouteRollup, 'method' | 'route'>): string =>
+  r.method === 'JOB' ? `job ${r.route}` : `${r.method} ${r.route}`;
 
 export const MAX_ATTRIBUTIONS = 10;
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The causes of the service's failures in the span, largest first (by failures, then share), at most `max`. */
-export const attributeFailures = (rollups: readonly RouteRollup[], span: SignalSpan, max: number = MAX_ATTRIBUTIONS): FailureAttribution[] => {
+export const attributeFailures = (
+  rollups: readonly RouteRollup[],
+  span: SignalSpan,
+  max: number = MAX_ATTRIBUTIONS,
+): FailureAttribution[] => {
   const totals = new Map<string, number>();
-  const causes = new Map<string, { route: string; sqlstate: string | null; callSite: string | null; query: string | null; errorClass: string | null; failures: number }>();
+  const causes = new Map<
+    string,
+    {
+      route: string;
+      sqlstate: string | null;
+      callSite: string | null;
+      query: string | null;
+      errorClass: string | null;
+      failures: number;
+    }
+  >();
   for (const r of rollups) {
     if (!inSpan(r, span) || r.failures === 0) continue;
     const route = rollupRouteName(r);
@@ -41,7 +56,15 @@ export const attributeFailures = (rollups: readonly RouteRollup[], span: SignalS
       if (c.sqlstate === null && c.callSite === null && c.query === null && c.errorClass === null) continue;
       const key = JSON.stringify([route, c.sqlstate, c.callSite, c.query, c.errorClass]);
       const seen = causes.get(key);
-      if (seen === undefined) causes.set(key, { route, sqlstate: c.sqlstate, callSite: c.callSite, query: c.query, errorClass: c.errorClass, failures: c.count });
+      if (seen === undefined)
+        causes.set(key, {
+          route,
+          sqlstate: c.sqlstate,
+          callSite: c.callSite,
+          query: c.query,
+          errorClass: c.errorClass,
+          failures: c.count,
+        });
       else seen.failures += c.count;
     }
   }
@@ -49,6 +72,11 @@ export const attributeFailures = (rollups: readonly RouteRollup[], span: SignalS
     const total = totals.get(c.route) ?? 0;
     return { key, attribution: { ...c, share: total === 0 ? 0 : Math.min(1, c.failures / total) } };
   });
-  listed.sort((a, b) => b.attribution.failures - a.attribution.failures || b.attribution.share - a.attribution.share || cmp(a.key, b.key));
+  listed.sort(
+    (a, b) =>
+      b.attribution.failures - a.attribution.failures ||
+      b.attribution.share - a.attribution.share ||
+      cmp(a.key, b.key),
+  );
   return listed.slice(0, Math.max(0, max)).map((l) => l.attribution);
 };

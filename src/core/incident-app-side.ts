@@ -31,11 +31,18 @@ export const APP_SIDE_MAX_SPAN_MS = 24 * 60 * 60_000;
 export const appSideSpan = (incident: Incident, now: number): SignalSpan => {
   const from = incident.createdAt - APP_SIDE_LEAD_MS;
   const ended = incident.resolvedAt ?? incident.cancelledAt ?? incident.closedAt ?? now;
-  return { service: incident.service, from, until: Math.max(from, Math.min(ended, now, from + APP_SIDE_MAX_SPAN_MS)) };
+  return {
+    service: incident.service,
+    from,
+    until: Math.max(from, Math.min(ended, now, from + APP_SIDE_MAX_SPAN_MS)),
+  };
 };
 
 /** The app's side of `incident` from its service's rollups in its span and its last deploy before the onset. */
-export const appSideOf = (incident: Incident, input: { readonly rollups: readonly RouteRollup[]; readonly deploy: Deploy | null; readonly now: number }): IncidentAppSide => {
+export const appSideOf = (
+  incident: Incident,
+  input: { readonly rollups: readonly RouteRollup[]; readonly deploy: Deploy | null; readonly now: number },
+): IncidentAppSide => {
   const span = appSideSpan(incident, input.now);
   return {
     impact: measureImpact(input.rollups, span),
@@ -54,7 +61,8 @@ export const describeAttribution = (a: FailureAttribution): string => {
 export const describeImpact = (i: AppImpact): string =>
   `${formatPercent(i.share)} of users affected (${i.affectedUsers.toString()} of ${i.activeUsers.toString()}${i.truncated ? ' at least' : ''})`;
 
-export const describeOnsetDeploy = (d: OnsetDeploy): string => `began ${formatMinutes(d.minutesBeforeOnset * 60_000)} after deploy ${d.version}`;
+export const describeOnsetDeploy = (d: OnsetDeploy): string =>
+  `began ${formatMinutes(d.minutesBeforeOnset * 60_000)} after deploy ${d.version}`;
 
 /** The summary's clauses about the app's side, in the order people ask: what failed, whom it hurt, since when. */
 export const appSideClauses = (side: IncidentAppSide): string[] => {

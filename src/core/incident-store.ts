@@ -67,7 +67,10 @@ export interface FindingCursor {
 }
 
 /** The cursor that continues a list after `finding`. */
-export const findingCursor = (finding: Finding): FindingCursor => ({ at: findingTime(finding), id: finding.id });
+export const findingCursor = (finding: Finding): FindingCursor => ({
+  at: findingTime(finding),
+  id: finding.id,
+});
 
 export interface FindingRepository {
   /**
@@ -98,9 +101,16 @@ export interface AlertRepository {
   /** The firing alert of `service` with this fingerprint, if any. */
   findFiring(service: string, fingerprint: string): Promise<Alert | null>;
   /** The firing alerts of these services and fingerprints (in no particular order; none for an unknown key). */
-  findFiringMany(keys: readonly { readonly service: string; readonly fingerprint: string }[]): Promise<Alert[]>;
+  findFiringMany(
+    keys: readonly { readonly service: string; readonly fingerprint: string }[],
+  ): Promise<Alert[]>;
   /** Newest first (by `startedAt`). */
-  list(query: { readonly status?: AlertStatus; readonly service?: string; readonly incidentId?: string; readonly limit?: number }): Promise<Alert[]>;
+  list(query: {
+    readonly status?: AlertStatus;
+    readonly service?: string;
+    readonly incidentId?: string;
+    readonly limit?: number;
+  }): Promise<Alert[]>;
   countByStatus(): Promise<Readonly<Record<AlertStatus, number>>>;
 }
 
@@ -118,7 +128,11 @@ export interface IncidentRepository {
   updateFrom(incident: Incident, storedVersion: number): Promise<boolean>;
   get(id: string): Promise<Incident | null>;
   /** Newest first (by `createdAt`). */
-  list(query: { readonly states?: readonly IncidentState[]; readonly service?: string; readonly limit?: number }): Promise<Incident[]>;
+  list(query: {
+    readonly states?: readonly IncidentState[];
+    readonly service?: string;
+    readonly limit?: number;
+  }): Promise<Incident[]>;
   /** Incidents of `service` with this group key in one of `states`, the most recent `lastAlertAt` first. */
   findForGrouping(service: string, groupKey: string, states: readonly IncidentState[]): Promise<Incident[]>;
   countByState(): Promise<Readonly<Record<IncidentState, number>>>;
@@ -166,7 +180,9 @@ export interface ServiceRepository {
   list(): Promise<Service[]>;
   delete(name: string): Promise<boolean>;
   /** The service and integration whose secret hashes to `secretHash`. */
-  findByIntegrationSecret(secretHash: string): Promise<{ readonly service: Service; readonly type: Service['integrations'][number]['type'] } | null>;
+  findByIntegrationSecret(
+    secretHash: string,
+  ): Promise<{ readonly service: Service; readonly type: Service['integrations'][number]['type'] } | null>;
 }
 
 export interface TargetRepository {
@@ -223,7 +239,11 @@ export interface DeployRepository {
   /** A deploy whose id is already stored rejects with `store_conflict`. */
   insert(deploy: Deploy): Promise<void>;
   /** Newest first (by `at`, then id). `since`: at or after. */
-  list(query: { readonly service?: string; readonly since?: number; readonly limit?: number }): Promise<Deploy[]>;
+  list(query: {
+    readonly service?: string;
+    readonly since?: number;
+    readonly limit?: number;
+  }): Promise<Deploy[]>;
   /** The newest deploy of `service` at or before `at`, or null. */
   latestBefore(service: string, at: number): Promise<Deploy | null>;
 }

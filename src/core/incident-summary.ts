@@ -37,10 +37,13 @@ export const summarizeIncident = (evidence: SummaryEvidence): string => {
   for (const f of dedupe(evidence.findings)) byTarget.set(f.target, [...(byTarget.get(f.target) ?? []), f]);
   const clauses: string[] = [];
   // The targets with the most evidence first (then by name); a service-wide incident names a few.
-  const weight = (findings: readonly Finding[]): number => findings.reduce((sum, f) => sum + (f.kind === 'deadlock' ? Math.max(1, f.count) : 1), 0);
+  const weight = (findings: readonly Finding[]): number =>
+    findings.reduce((sum, f) => sum + (f.kind === 'deadlock' ? Math.max(1, f.count) : 1), 0);
   const targets = [...byTarget.entries()].sort((a, b) => weight(b[1]) - weight(a[1]) || cmp(a[0], b[0]));
-  for (const [target, findings] of targets.slice(0, MAX_TARGETS)) clauses.push(...targetClauses(target, findings));
-  if (targets.length > MAX_TARGETS) clauses.push(`also ${plural(targets.length - MAX_TARGETS, 'more target')}`);
+  for (const [target, findings] of targets.slice(0, MAX_TARGETS))
+    clauses.push(...targetClauses(target, findings));
+  if (targets.length > MAX_TARGETS)
+    clauses.push(`also ${plural(targets.length - MAX_TARGETS, 'more target')}`);
   clauses.push(...errorRateClauses(evidence.alerts));
   const external = [...evidence.alerts]
     .filter((a) => a.source !== 'rule')
@@ -72,7 +75,9 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 const quoted = (query: string): string => `\`${shortenStatement(query)}\``;
 
 const listed = (items: readonly string[]): string =>
-  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1] ?? ''}`;
+  items.length <= 1
+    ? (items[0] ?? '')
+    : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1] ?? ''}`;
 
 /** The clauses about one target, its name said once. */
 const targetClauses = (target: string, findings: readonly Finding[]): string[] => {
@@ -90,25 +95,36 @@ const targetClauses = (target: string, findings: readonly Finding[]): string[] =
   const idle = findings.filter((f): f is IdleInTransactionFinding => f.kind === 'idle_in_transaction');
   const episodes = findings.filter((f): f is BlockingEpisodeFinding => f.kind === 'blocking_episode');
   const blocking = describeBlocking(episodes, idle);
-  if (blocking !== null) clauses.push(`${blocking.root}${place()}`, ...(blocking.victims === null ? [] : [blocking.victims]));
+  if (blocking !== null)
+    clauses.push(`${blocking.root}${place()}`, ...(blocking.victims === null ? [] : [blocking.victims]));
   else {
     const longestIdle = [...idle].sort((a, b) => b.idleMs - a.idleMs || a.pid - b.pid)[0];
-    if (longestIdle !== undefined) clauses.push(`pid ${longestIdle.pid} idle in transaction for ${formatDuration(longestIdle.idleMs)}${place()}`);
+    if (longestIdle !== undefined)
+      clauses.push(
+        `pid ${longestIdle.pid} idle in transaction for ${formatDuration(longestIdle.idleMs)}${place()}`,
+      );
   }
 
   const storm = findings
     .filter((f) => f.kind === 'lock_wait_storm')
     .sort((a, b) => b.waiters - a.waiters || cmp(a.relation, b.relation))[0];
-  if (storm !== undefined) clauses.push(`lock-wait storm on ${storm.relation} (${storm.waiters} waiters)${place()}`);
+  if (storm !== undefined)
+    clauses.push(`lock-wait storm on ${storm.relation} (${storm.waiters} waiters)${place()}`);
 
-  const long = findings.filter((f) => f.kind === 'long_transaction').sort((a, b) => b.ageMs - a.ageMs || a.pid - b.pid)[0];
+  const long = findings
+    .filter((f) => f.kind === 'long_transaction')
+    .sort((a, b) => b.ageMs - a.ageMs || a.pid - b.pid)[0];
   if (long !== undefined) {
     const query = long.query === null || long.query === '' ? '' : ` (${quoted(long.query)})`;
     clauses.push(`transaction of pid ${long.pid} open for ${formatDuration(long.ageMs)}${query}${place()}`);
   }
 
-  const outages = findings.filter((f) => f.kind === 'target_unreachable').sort((a, b) => a.at - b.at || cmp(a.id, b.id));
-  const recoveries = findings.filter((f) => f.kind === 'target_recovered').sort((a, b) => a.at - b.at || cmp(a.id, b.id));
+  const outages = findings
+    .filter((f) => f.kind === 'target_unreachable')
+    .sort((a, b) => a.at - b.at || cmp(a.id, b.id));
+  const recoveries = findings
+    .filter((f) => f.kind === 'target_recovered')
+    .sort((a, b) => a.at - b.at || cmp(a.id, b.id));
   const lastOutage = outages[outages.length - 1];
   const lastRecovery = recoveries[recoveries.length - 1];
   if (lastOutage !== undefined) {
@@ -135,7 +151,14 @@ const describeDeadlocks = (deadlocks: readonly DeadlockFinding[]): string | null
   /** The tagged names seen for a statement, with how often. */
   const names = new Map<string, Map<string, number>>();
   for (const d of deadlocks) {
-    const statements = [...new Set(d.processes.map((p) => p.query).filter((q): q is string => q !== null && q !== '').map(quoted))].sort();
+    const statements = [
+      ...new Set(
+        d.processes
+          .map((p) => p.query)
+          .filter((q): q is string => q !== null && q !== '')
+          .map(quoted),
+      ),
+    ].sort();
     if (statements.length === 0) continue;
     const key = statements.join('\u0000');
     const combo = combos.get(key) ?? { statements, seen: 0 };
@@ -154,7 +177,9 @@ const describeDeadlocks = (deadlocks: readonly DeadlockFinding[]): string | null
   const count = plural(total, 'deadlock');
   if (top === undefined) return count;
   const named = top.statements.map((q) => {
-    const best = [...(names.get(q) ?? new Map<string, number>()).entries()].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]))[0];
+    const best = [...(names.get(q) ?? new Map<string, number>()).entries()].sort(
+      (a, b) => b[1] - a[1] || cmp(a[0], b[0]),
+    )[0];
     return best === undefined ? q : best[0].replace('\u0000', q);
   });
   if (named.length === 1) return `${count} on ${named[0] ?? ''}`;
@@ -192,7 +217,9 @@ const errorRateClauses = (alerts: readonly Alert[]): string[] => {
     const seen = latest.get(a.fingerprint);
     if (seen === undefined || newer(a, seen)) latest.set(a.fingerprint, a);
   }
-  const ranked = [...latest.values()].sort((a, b) => a.startedAt - b.startedAt || cmp(a.fingerprint, b.fingerprint));
+  const ranked = [...latest.values()].sort(
+    (a, b) => a.startedAt - b.startedAt || cmp(a.fingerprint, b.fingerprint),
+  );
   const shown = ranked.slice(0, 2).map((a) => a.summary);
   if (ranked.length > 2) shown.push(plural(ranked.length - 2, 'more failing route'));
   return shown;

@@ -43,7 +43,11 @@ export const latestIncidentTime = (incident: Incident): number =>
  * `at` is clamped to the incident's latest time, so stamps stay in order even when a replica's
  * clock is a little behind; `version` grows by one on every accepted command.
  */
-export const transitionIncident = (incident: Incident, command: IncidentCommand, at: number): TransitionResult => {
+export const transitionIncident = (
+  incident: Incident,
+  command: IncidentCommand,
+  at: number,
+): TransitionResult => {
   const from = incident.state;
   if (!ALLOWED[command.kind].includes(from)) {
     return { ok: false, reason: refusal(command.kind, from) };
@@ -70,8 +74,10 @@ export const transitionIncident = (incident: Incident, command: IncidentCommand,
 };
 
 const refusal = (command: IncidentCommand['kind'], from: IncidentState): string => {
-  if (from === 'closed' || from === 'cancelled') return `the incident is ${from}; nothing can change it any more`;
-  if (TARGET[command] === from && command !== 'reopen' && command !== 'unacknowledge') return `the incident is already ${from}`;
+  if (from === 'closed' || from === 'cancelled')
+    return `the incident is ${from}; nothing can change it any more`;
+  if (TARGET[command] === from && command !== 'reopen' && command !== 'unacknowledge')
+    return `the incident is already ${from}`;
   const allowed = ALLOWED[command].join(' or ');
   return `cannot ${command} an incident that is ${from} (only one that is ${allowed})`;
 };

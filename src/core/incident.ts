@@ -45,8 +45,7 @@ export type IncidentCommand =
   | { readonly kind: 'cancel' };
 
 export type TransitionResult =
-  | { readonly ok: true; readonly incident: Incident }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly incident: Incident } | { readonly ok: false; readonly reason: string };
 
 /** Who did something: `system`, `rule:deadlocks`, `integration:alertmanager`, `token:ci`, a user name. */
 export type Actor = string;

@@ -29,9 +29,38 @@ const DEFAULT_MAX_INPUT = 65_536;
 
 /** After these keywords a `-` is a sign, not a subtraction (`SELECT -1`, `LIMIT -1`). */
 const SIGN_AFTER_KEYWORDS = new Set([
-  'select', 'where', 'and', 'or', 'not', 'then', 'else', 'when', 'case', 'values', 'limit', 'offset',
-  'returning', 'in', 'between', 'like', 'ilike', 'is', 'on', 'having', 'return', 'default', 'any',
-  'all', 'some', 'by', 'escape', 'set', 'distinct', 'fetch', 'first', 'next',
+  'select',
+  'where',
+  'and',
+  'or',
+  'not',
+  'then',
+  'else',
+  'when',
+  'case',
+  'values',
+  'limit',
+  'offset',
+  'returning',
+  'in',
+  'between',
+  'like',
+  'ilike',
+  'is',
+  'on',
+  'having',
+  'return',
+  'default',
+  'any',
+  'all',
+  'some',
+  'by',
+  'escape',
+  'set',
+  'distinct',
+  'fetch',
+  'first',
+  'next',
 ]);
 
 /** Working token: `const` marks a literal or parameter whose number is given at render time. */
@@ -58,7 +87,12 @@ const toItems = (tokens: readonly SqlToken[]): Item[] => {
     const token = tokens[i];
     if (token === undefined) continue;
     const following = tokens[i + 1];
-    if (token.kind === 'op' && token.text === '-' && following?.kind === 'number' && signMayFollow(items.at(-1))) {
+    if (
+      token.kind === 'op' &&
+      token.text === '-' &&
+      following?.kind === 'number' &&
+      signMayFollow(items.at(-1))
+    ) {
       items.push({ kind: 'const', text: '', spaced: token.spaced });
       i += 1;
     } else if (token.kind === 'string' || token.kind === 'number') {
@@ -112,7 +146,12 @@ const squashLists = (items: readonly Item[]): Item[] => {
     const first = items[i + 2];
     const closing = end === null ? undefined : items[end];
     if (end === null || first === undefined || closing === undefined) continue;
-    out.push(opener, first, { kind: 'squash', text: SQUASH_MARKER, spaced: true }, { ...closing, spaced: false });
+    out.push(
+      opener,
+      first,
+      { kind: 'squash', text: SQUASH_MARKER, spaced: true },
+      { ...closing, spaced: false },
+    );
     i = end;
   }
   return out;

@@ -45,12 +45,20 @@ export interface MeasureContext {
  * deterministic: the same findings at the same `now` give the same measurement, which is what makes
  * the rule cycle idempotent.
  */
-export const measureRule = (rule: AlertRule, findings: readonly Finding[], ctx: MeasureContext): RuleMeasurement => {
+export const measureRule = (
+  rule: AlertRule,
+  findings: readonly Finding[],
+  ctx: MeasureContext,
+): RuleMeasurement => {
   const own = findings.filter((f) => f.target === ctx.target);
   const since = ctx.now - rule.windowMs;
   switch (rule.name) {
     case 'deadlocks':
-      return measureDeadlocks(rule, own.filter((f): f is DeadlockFinding => f.kind === 'deadlock' && f.at >= since), ctx);
+      return measureDeadlocks(
+        rule,
+        own.filter((f): f is DeadlockFinding => f.kind === 'deadlock' && f.at >= since),
+        ctx,
+      );
     case 'blocking':
       return measureBlocking(rule, activeEpisodes(own, since), ctx);
     case 'idle_in_transaction_blocker':
@@ -60,18 +68,32 @@ export const measureRule = (rule: AlertRule, findings: readonly Finding[], ctx: 
         ctx,
       );
     case 'lock_wait_storm':
-      return measureStorms(own.filter((f): f is LockWaitStormFinding => f.kind === 'lock_wait_storm' && f.at >= since), ctx);
+      return measureStorms(
+        own.filter((f): f is LockWaitStormFinding => f.kind === 'lock_wait_storm' && f.at >= since),
+        ctx,
+      );
     case 'target_unreachable':
       return measureUnreachable(
-        own.filter((f): f is TargetUnreachableFinding | TargetRecoveredFinding => (f.kind === 'target_unreachable' || f.kind === 'target_recovered') && f.at >= since),
+        own.filter(
+          (f): f is TargetUnreachableFinding | TargetRecoveredFinding =>
+            (f.kind === 'target_unreachable' || f.kind === 'target_recovered') && f.at >= since,
+        ),
         ctx,
       );
     case 'long_transaction':
-      return measureLongTransactions(own.filter((f): f is LongTransactionFinding => f.kind === 'long_transaction' && f.at >= since), ctx);
+      return measureLongTransactions(
+        own.filter((f): f is LongTransactionFinding => f.kind === 'long_transaction' && f.at >= since),
+        ctx,
+      );
   }
 };
 
-const quiet = (summary: string): RuleMeasurement => ({ value: 0, evidence: [], summary, latestEvidenceAt: 0 });
+const quiet = (summary: string): RuleMeasurement => ({
+  value: 0,
+  evidence: [],
+  summary,
+  latestEvidenceAt: 0,
+});
 
 const uniqueById = <F extends Finding>(findings: readonly F[]): F[] => {
   const seen = new Map<string, F>();
@@ -86,7 +108,11 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
  * The detector treats a counter drop (stats reset) as a new baseline; a count below zero would still
  * add nothing here.
  */
-const measureDeadlocks = (rule: AlertRule, deadlocks: readonly DeadlockFinding[], ctx: MeasureContext): RuleMeasurement => {
+const measureDeadlocks = (
+  rule: AlertRule,
+  deadlocks: readonly DeadlockFinding[],
+  ctx: MeasureContext,
+): RuleMeasurement => {
   const counted = uniqueById(deadlocks).filter((d) => d.count > 0);
   const value = counted.reduce((sum, d) => sum + d.count, 0);
   const window = formatDuration(rule.windowMs);
@@ -109,18 +135,25 @@ interface ActiveEpisode {
 
 /** Episodes still open, and those that ended inside the window. */
 const activeEpisodes = (findings: readonly Finding[], since: number): ActiveEpisode[] => {
-  const episodes = uniqueById(findings.filter((f): f is BlockingEpisodeFinding => f.kind === 'blocking_episode'));
+  const episodes = uniqueById(
+    findings.filter((f): f is BlockingEpisodeFinding => f.kind === 'blocking_episode'),
+  );
   const active: ActiveEpisode[] = [];
   for (const episode of episodes) {
     const endedAt = episode.phase === 'open' ? null : episode.endedAt;
     if (endedAt !== null && endedAt < since) continue;
     active.push({ episode, ongoing: endedAt === null, durationMs: 0 });
   }
-  return active.sort((a, b) => a.episode.startedAt - b.episode.startedAt || compare(a.episode.id, b.episode.id));
+  return active.sort(
+    (a, b) => a.episode.startedAt - b.episode.startedAt || compare(a.episode.id, b.episode.id),
+  );
 };
 
 const withDurations = (active: readonly ActiveEpisode[], now: number): ActiveEpisode[] =>
-  active.map((a) => ({ ...a, durationMs: Math.max(0, (a.ongoing ? now : (a.episode.endedAt ?? now)) - a.episode.startedAt) }));
+  active.map((a) => ({
+    ...a,
+    durationMs: Math.max(0, (a.ongoing ? now : (a.episode.endedAt ?? now)) - a.episode.startedAt),
+  }));
 
 const mainRoot = (episode: BlockingEpisodeFinding): RootBlocker | undefined =>
   [...episode.roots].sort((a, b) => b.blockedCount - a.blockedCount || a.pid - b.pid)[0];
@@ -132,12 +165,18 @@ const describeRoot = (root: RootBlocker): string => {
 };
 
 /** The longest blocking episode ongoing or ended in the window, in whole seconds. */
-const measureBlocking = (rule: AlertRule, episodes: readonly ActiveEpisode[], ctx: MeasureContext): RuleMeasurement => {
+const measureBlocking = (
+  rule: AlertRule,
+  episodes: readonly ActiveEpisode[],
+  ctx: MeasureContext,
+): RuleMeasurement => {
   const timed = withDurations(episodes, ctx.now);
   const value = Math.floor(Math.max(0, ...timed.map((t) => t.durationMs)) / 1000);
   if (value === 0 && timed.length === 0) return quiet(`no blocking on ${ctx.target}`);
   const counted = timed.filter((t) => t.durationMs / 1000 >= rule.resolveThreshold);
-  const longest = [...timed].sort((a, b) => b.durationMs - a.durationMs || compare(a.episode.id, b.episode.id))[0];
+  const longest = [...timed].sort(
+    (a, b) => b.durationMs - a.durationMs || compare(a.episode.id, b.episode.id),
+  )[0];
   let summary = `no blocking on ${ctx.target}`;
   if (longest !== undefined) {
     const root = mainRoot(longest.episode);
@@ -166,7 +205,13 @@ const measureIdleBlocker = (
   idle: readonly IdleInTransactionFinding[],
   ctx: MeasureContext,
 ): RuleMeasurement => {
-  let best: { ms: number; pid: number; blocked: number; episode: BlockingEpisodeFinding; idle: IdleInTransactionFinding | null } | null = null;
+  let best: {
+    ms: number;
+    pid: number;
+    blocked: number;
+    episode: BlockingEpisodeFinding;
+    idle: IdleInTransactionFinding | null;
+  } | null = null;
   for (const { episode, ongoing } of episodes) {
     const end = ongoing ? ctx.now : (episode.endedAt ?? ctx.now);
     for (const root of episode.roots) {
@@ -213,7 +258,9 @@ const measureUnreachable = (
   ctx: MeasureContext,
 ): RuleMeasurement => {
   // The latest event decides; at the same instant, recovery wins (it is reported after the outage).
-  const latest = uniqueById(events).sort((a, b) => b.at - a.at || (a.kind === 'target_recovered' ? -1 : 1))[0];
+  const latest = uniqueById(events).sort(
+    (a, b) => b.at - a.at || (a.kind === 'target_recovered' ? -1 : 1),
+  )[0];
   if (latest === undefined || latest.kind === 'target_recovered') return quiet(`${ctx.target} reachable`);
   const downMs = Math.max(0, ctx.now - latest.at);
   return {
@@ -228,12 +275,16 @@ const measureUnreachable = (
  * The oldest transaction reported long, its age extrapolated from the report (the detector reports
  * each transaction once): it is assumed still open for the window after its report.
  */
-const measureLongTransactions = (reports: readonly LongTransactionFinding[], ctx: MeasureContext): RuleMeasurement => {
+const measureLongTransactions = (
+  reports: readonly LongTransactionFinding[],
+  ctx: MeasureContext,
+): RuleMeasurement => {
   const all = uniqueById(reports).sort((a, b) => a.at - b.at || compare(a.id, b.id));
   const age = (f: LongTransactionFinding): number => f.ageMs + Math.max(0, ctx.now - f.at);
   const oldest = [...all].sort((a, b) => age(b) - age(a) || compare(a.id, b.id))[0];
   if (oldest === undefined) return quiet(`no long transaction on ${ctx.target}`);
-  const query = oldest.query === null || oldest.query === '' ? '' : ` (\`${shortenStatement(oldest.query)}\`)`;
+  const query =
+    oldest.query === null || oldest.query === '' ? '' : ` (\`${shortenStatement(oldest.query)}\`)`;
   return {
     value: Math.floor(age(oldest) / 1000),
     evidence: all.map((f) => f.id),

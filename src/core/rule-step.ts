@@ -16,7 +16,12 @@ export interface RuleStep {
 export const ruleStateKey = (rule: string, target: string): string => `${rule}:${target}`;
 
 /** A rule that has never been evaluated for this target. */
-export const initialRuleState = (init: { rule: string; target: string; service: string; now: number }): RuleState => ({
+export const initialRuleState = (init: {
+  rule: string;
+  target: string;
+  service: string;
+  now: number;
+}): RuleState => ({
   key: ruleStateKey(init.rule, init.target),
   rule: init.rule,
   target: init.target,
@@ -52,7 +57,8 @@ export const stepRule = (
       return { state: { ...base, phase: 'pending', since: now }, event: 'pending' };
     case 'pending':
       if (!over) return { state: { ...base, phase: 'ok', since: now }, event: 'none' };
-      if (now - previous.since >= rule.forMs) return { state: { ...base, phase: 'firing', since: now }, event: 'fire' };
+      if (now - previous.since >= rule.forMs)
+        return { state: { ...base, phase: 'firing', since: now }, event: 'fire' };
       return { state: base, event: 'none' };
     case 'firing': {
       const calm = !rule.enabled || (value <= rule.resolveThreshold && value < rule.threshold);

@@ -76,7 +76,8 @@ export interface TaggedSql {
 const isSpace = (code: number): boolean => code === 32 || (code >= 9 && code <= 13);
 
 /** A comment cut short (`/*callsite='demo%2Fsh`): what PostgreSQL keeps of tags past `track_activity_query_size`. */
-const CUT_TAGS = /^(?:[A-Za-z0-9_.%-]+='(?:[^'\\]|\\.)*',)*(?:[A-Za-z0-9_.%-]+(?:='(?:[^'\\]|\\.)*'?)?)?\\?\*?$/;
+const CUT_TAGS =
+  /^(?:[A-Za-z0-9_.%-]+='(?:[^'\\]|\\.)*',)*(?:[A-Za-z0-9_.%-]+(?:='(?:[^'\\]|\\.)*'?)?)?\\?\*?$/;
 
 /** The comment that opens `sql` (after whitespace), and what follows it; null when there is none. */
 const leadingComment = (sql: string): { body: string; rest: string } | null => {

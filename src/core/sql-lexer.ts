@@ -35,7 +35,8 @@ const OP_CHARS = '+-*/<>=~!@#%^&|`?';
 const OP_KEEPS_TRAILING_SIGN = /[~!@#%^&|`?]/;
 const PUNCT_CHARS = '()[],;.:';
 
-const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+const isSpace = (c: string): boolean =>
+  c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
 const isIdentStart = (c: string): boolean =>
   (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c.charCodeAt(0) >= 0x80;
@@ -106,7 +107,12 @@ const isHexDigit = (c: string): boolean => isDigit(c) || (c >= 'a' && c <= 'f') 
 const skipNumber = (sql: string, start: number): number => {
   const radix = sql[start] === '0' ? (sql[start + 1] ?? '').toLowerCase() : '';
   if (radix === 'x' || radix === 'o' || radix === 'b') {
-    const digit = radix === 'x' ? isHexDigit : radix === 'o' ? (c: string) => c >= '0' && c <= '7' : (c: string) => c === '0' || c === '1';
+    const digit =
+      radix === 'x'
+        ? isHexDigit
+        : radix === 'o'
+          ? (c: string) => c >= '0' && c <= '7'
+          : (c: string) => c === '0' || c === '1';
     const end = skipDigits(sql, start + 2, digit);
     if (end > start + 2) return end;
   }
@@ -125,7 +131,8 @@ const skipNumber = (sql: string, start: number): number => {
 const operatorLength = (sql: string, start: number): number => {
   let i = start;
   while (i < sql.length && OP_CHARS.includes(sql[i] ?? '')) {
-    if (i > start && ((sql[i] === '-' && sql[i + 1] === '-') || (sql[i] === '/' && sql[i + 1] === '*'))) break;
+    if (i > start && ((sql[i] === '-' && sql[i + 1] === '-') || (sql[i] === '/' && sql[i + 1] === '*')))
+      break;
     i += 1;
   }
   let text = sql.slice(start, i);
@@ -141,7 +148,8 @@ const prefixedStringEnd = (sql: string, start: number): number | null => {
   if ((c === 'E' || c === 'B' || c === 'X' || c === 'N') && sql[start + 1] === "'") {
     return skipQuoted(sql, start + 1, "'", c === 'E');
   }
-  if (c === 'U' && sql[start + 1] === '&' && sql[start + 2] === "'") return skipQuoted(sql, start + 2, "'", false);
+  if (c === 'U' && sql[start + 1] === '&' && sql[start + 2] === "'")
+    return skipQuoted(sql, start + 2, "'", false);
   return null;
 };
 
@@ -181,7 +189,10 @@ export const tokenizeSql = (sql: string): SqlToken[] => {
     } else if (c === '$') {
       const end = skipDollarQuote(sql, i);
       push(end === null ? 'other' : 'string', end ?? i + 1);
-    } else if (isDigit(c) || (c === '.' && isDigit(next) && !isIdentChar(sql[i - 1] ?? ' ') && sql[i - 1] !== '.')) {
+    } else if (
+      isDigit(c) ||
+      (c === '.' && isDigit(next) && !isIdentChar(sql[i - 1] ?? ' ') && sql[i - 1] !== '.')
+    ) {
       push('number', skipNumber(sql, i));
     } else if (isIdentStart(c)) {
       const stringEnd = prefixedStringEnd(sql, i);

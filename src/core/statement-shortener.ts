@@ -5,7 +5,10 @@
  * is deterministic and at most about 60 characters.
  */
 export const shortenStatement = (query: string): string => {
-  const words = query.trim().split(/\s+/).filter((w) => w !== '');
+  const words = query
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const first = words[0];
   if (first === undefined) return '';
   const verb = first.toUpperCase();

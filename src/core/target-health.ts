@@ -16,14 +16,24 @@ export const createTargetHealth = (ctx: DetectorContext): TargetHealth => {
       if (state.kind === 'down') return [];
       const at = ctx.clock.now();
       state = { kind: 'down', since: at };
-      return [{ kind: 'target_unreachable', id: ctx.ids.next('target_unreachable'), target: ctx.target, at, reason }];
+      return [
+        {
+          kind: 'target_unreachable',
+          id: ctx.ids.next('target_unreachable'),
+          target: ctx.target,
+          at,
+          reason,
+        },
+      ];
     },
     onReachable() {
       if (state.kind === 'up') return [];
       const at = ctx.clock.now();
       const downMs = Math.max(0, at - state.since);
       state = { kind: 'up' };
-      return [{ kind: 'target_recovered', id: ctx.ids.next('target_recovered'), target: ctx.target, at, downMs }];
+      return [
+        { kind: 'target_recovered', id: ctx.ids.next('target_recovered'), target: ctx.target, at, downMs },
+      ];
     },
   };
 };

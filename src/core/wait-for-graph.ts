@@ -45,10 +45,15 @@ export interface GraphRoot {
 const sameRelationLock = (a: LockWait, b: LockWait): boolean =>
   a.lockType === 'relation' &&
   b.lockType === 'relation' &&
-  (a.relationOid !== undefined && b.relationOid !== undefined ? a.relationOid === b.relationOid : a.relation !== null && a.relation === b.relation);
+  (a.relationOid !== undefined && b.relationOid !== undefined
+    ? a.relationOid === b.relationOid
+    : a.relation !== null && a.relation === b.relation);
 
 /** Strongly connected components (Tarjan), iterative so long chains cannot overflow the stack. */
-const stronglyConnected = (nodes: readonly number[], next: ReadonlyMap<number, readonly number[]>): number[][] => {
+const stronglyConnected = (
+  nodes: readonly number[],
+  next: ReadonlyMap<number, readonly number[]>,
+): number[][] => {
   const index = new Map<number, number>();
   const low = new Map<number, number>();
   const onStack = new Set<number>();
@@ -84,7 +89,8 @@ const stronglyConnected = (nodes: readonly number[], next: ReadonlyMap<number, r
       }
       work.pop();
       const parent = work[work.length - 1];
-      if (parent !== undefined) low.set(parent.node, Math.min(low.get(parent.node) ?? 0, low.get(frame.node) ?? 0));
+      if (parent !== undefined)
+        low.set(parent.node, Math.min(low.get(parent.node) ?? 0, low.get(frame.node) ?? 0));
       if (low.get(frame.node) === index.get(frame.node)) {
         const component: number[] = [];
         for (;;) {
@@ -108,7 +114,8 @@ export const buildWaitForGraph = (lockWaits: readonly LockWait[]): WaitForGraph 
   for (const wait of lockWaits) {
     if (!waitOf.has(wait.pid)) waitOf.set(wait.pid, wait);
     const list = blockersOf.get(wait.pid) ?? [];
-    for (const blocker of wait.blockedBy) if (blocker !== wait.pid && !list.includes(blocker)) list.push(blocker);
+    for (const blocker of wait.blockedBy)
+      if (blocker !== wait.pid && !list.includes(blocker)) list.push(blocker);
     blockersOf.set(wait.pid, list);
   }
 
@@ -127,7 +134,8 @@ export const buildWaitForGraph = (lockWaits: readonly LockWait[]): WaitForGraph 
       const theirs = waitOf.get(blocker);
       const queued = own !== undefined && theirs !== undefined && sameRelationLock(own, theirs);
       edges.push({ waiter: pid, blocker, queued });
-      if (theirs !== undefined) blockedOnlyByQueue.set(blocker, (blockedOnlyByQueue.get(blocker) ?? true) && queued);
+      if (theirs !== undefined)
+        blockedOnlyByQueue.set(blocker, (blockedOnlyByQueue.get(blocker) ?? true) && queued);
     }
   }
   const queueOnly = new Set([...blockedOnlyByQueue].filter(([, only]) => only).map(([pid]) => pid));

@@ -71,7 +71,10 @@ export class CycleLoop<R> {
     const { signal, logger } = this.#options;
     const interval = this.#options.intervalMs ?? 1000;
     const minGap = Math.min(this.#options.minGapMs ?? 100, interval);
-    const backoff = new Backoff({ initialMs: this.#options.backoff?.initialMs ?? 500, maxMs: this.#options.backoff?.maxMs ?? 10_000 });
+    const backoff = new Backoff({
+      initialMs: this.#options.backoff?.initialMs ?? 500,
+      maxMs: this.#options.backoff?.maxMs ?? 10_000,
+    });
     // A function, not the property: it changes while we await, which narrowing cannot see.
     const aborted = (): boolean => signal.aborted;
     while (!aborted()) {

@@ -1,7 +1,18 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { access, appendFile, chmod, chown, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import {
+  access,
+  appendFile,
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rename,
+  rm,
+  stat,
+} from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,7 +44,11 @@ async function loadBinaries(binDir: string | undefined): Promise<PostgresBinarie
 
 /** initdb, pg_ctl and postgres of another installation, e.g. Debian's `/usr/lib/postgresql/15/bin`. */
 async function installedBinaries(binDir: string): Promise<PostgresBinaries> {
-  const bins = { initdb: join(binDir, 'initdb'), pg_ctl: join(binDir, 'pg_ctl'), postgres: join(binDir, 'postgres') };
+  const bins = {
+    initdb: join(binDir, 'initdb'),
+    pg_ctl: join(binDir, 'pg_ctl'),
+    postgres: join(binDir, 'postgres'),
+  };
   const missing: string[] = [];
   for (const [name, file] of Object.entries(bins)) {
     await access(file, constants.X_OK).catch(() => missing.push(name));
@@ -127,7 +142,9 @@ export class LocalPostgres {
    */
   static async prepare(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
     const ids = userInfo().uid === 0 ? await ensureOsUser() : undefined;
-    const bins = ids ? await reachableBinaries(await loadBinaries(options.binDir), ids) : await loadBinaries(options.binDir);
+    const bins = ids
+      ? await reachableBinaries(await loadBinaries(options.binDir), ids)
+      : await loadBinaries(options.binDir);
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'hindsight-pg-')));
     if (ids) await mustReach(dirname(dataDir), ids, `the data directory ${dataDir}`);
@@ -163,7 +180,18 @@ export class LocalPostgres {
    * WAL first; a stale `postmaster.pid` whose process is gone is PostgreSQL's to clear.
    */
   async resume(): Promise<void> {
-    await this.#asOsUser(this.#bins.pg_ctl, ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', this.logFile, '-o', `-p ${this.port}`]);
+    await this.#asOsUser(this.#bins.pg_ctl, [
+      'start',
+      '-w',
+      '-t',
+      '60',
+      '-D',
+      this.dataDir,
+      '-l',
+      this.logFile,
+      '-o',
+      `-p ${this.port}`,
+    ]);
   }
 
   /** Stops the server (fast shutdown: open sessions are disconnected). */
@@ -227,7 +255,10 @@ export class LocalPostgres {
       ...this.#settings,
     };
     const lines = Object.entries(settings).map(([key, value]) => `${key} = ${confValue(value)}`);
-    await appendFile(join(this.dataDir, 'postgresql.conf'), `\n# Hindsight local server\n${lines.join('\n')}\n`);
+    await appendFile(
+      join(this.dataDir, 'postgresql.conf'),
+      `\n# Hindsight local server\n${lines.join('\n')}\n`,
+    );
   }
 
   async #asOsUser(file: string, args: readonly string[]): Promise<string> {
@@ -275,7 +306,10 @@ async function ensureOsUser(): Promise<{ uid: number; gid: number }> {
  * root we run PostgreSQL as `postgres`, and a project in /root/app (mode 0700) or a `mktemp -d`
  * folder is closed to that user: initdb fails with a bare EACCES.
  */
-async function closedAncestor(path: string, ids: { uid: number; gid: number }): Promise<{ dir: string; mode: number } | undefined> {
+async function closedAncestor(
+  path: string,
+  ids: { uid: number; gid: number },
+): Promise<{ dir: string; mode: number } | undefined> {
   const dirs: string[] = [];
   for (let dir = path; ; dir = dirname(dir)) {
     dirs.unshift(dir);
@@ -303,13 +337,19 @@ async function mustReach(path: string, ids: { uid: number; gid: number }, what: 
 
 /** As root: the server binaries where the `postgres` user can run them, copied to the temp
  *  directory (once per installation) when the project itself is closed to that user. */
-async function reachableBinaries(bins: PostgresBinaries, ids: { uid: number; gid: number }): Promise<PostgresBinaries> {
+async function reachableBinaries(
+  bins: PostgresBinaries,
+  ids: { uid: number; gid: number },
+): Promise<PostgresBinaries> {
   const binDir = dirname(bins.initdb);
   if (!(await closedAncestor(binDir, ids))) return bins;
   const root = dirname(binDir); // bin/, lib/, share/ side by side: the binaries find them relative to bin/
   const built = await stat(bins.postgres);
   // Keyed by the build, not the path: every checkout of the same binaries shares one copy.
-  const key = createHash('sha256').update(`${String(Math.trunc(built.mtimeMs))}:${String(built.size)}`).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(`${String(Math.trunc(built.mtimeMs))}:${String(built.size)}`)
+    .digest('hex')
+    .slice(0, 12);
   const copy = join(tmpdir(), `hindsight-pg-binaries-${key}`);
   await mustReach(copy, ids, `a copy of the PostgreSQL binaries in ${tmpdir()}`);
   const copied = (name: keyof PostgresBinaries): string => join(copy, 'bin', name);

@@ -42,7 +42,14 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
       try {
         const record: unknown = JSON.parse(line);
         if (typeof record === 'object' && record !== null && 'error_severity' in record) return 'jsonlog';
-        if (typeof record === 'object' && record !== null && 'MESSAGE' in record && '__REALTIME_TIMESTAMP' in record && SEVERITY.test(String((record as { MESSAGE: unknown }).MESSAGE))) return 'journald';
+        if (
+          typeof record === 'object' &&
+          record !== null &&
+          'MESSAGE' in record &&
+          '__REALTIME_TIMESTAMP' in record &&
+          SEVERITY.test(String((record as { MESSAGE: unknown }).MESSAGE))
+        )
+          return 'journald';
       } catch {
         // A cut line at the end of the sample, or not JSON: look at the next one.
       }
@@ -52,7 +59,8 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
     if (!SEVERITY.test(line)) continue;
     // A PostgreSQL line inside a syslog envelope: the envelope's time is not a log_line_prefix.
     const envelope = readEnvelope(line, null, { value: -1 });
-    if (envelope !== null && SEVERITY.test(envelope.body)) return SHORT_ISO.test(line) ? 'journald' : 'syslog';
+    if (envelope !== null && SEVERITY.test(envelope.body))
+      return SHORT_ISO.test(line) ? 'journald' : 'syslog';
     stderr = true;
   }
   return stderr ? 'stderr' : null;

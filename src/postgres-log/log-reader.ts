@@ -159,7 +159,8 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     sniffedBytes = 0;
     format ??= detectLogFormat(sample) ?? 'stderr';
     if (format === 'stderr' && prefix === null) prefix = detectLinePrefix(sample)?.prefix ?? '';
-    if ((format === 'syslog' || format === 'journald') && prefix === null) prefix = detectLinePrefix(envelopedText(sample))?.prefix ?? '';
+    if ((format === 'syslog' || format === 'journald') && prefix === null)
+      prefix = detectLinePrefix(envelopedText(sample))?.prefix ?? '';
     const chosen = build(format);
     pipeline = chosen;
     for (let at = 0; at < sample.length; at += DECODE_SLICE)

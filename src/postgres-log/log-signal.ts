@@ -107,7 +107,14 @@ const PHASES: Readonly<Record<string, LockWaitPhase>> = {
 /** `Process holding the lock: 12. Wait queue: 34, 56.`; PostgreSQL 18's lock failure writes `12, Wait queue: .`. */
 const HOLDERS = /^Process(?:es)? holding the lock: ([\d, ]*)[.,] Wait queue: ([\d, ]*)\.?$/m;
 /** Protocol steps as PostgreSQL logs them; `execute fetch from` before `execute`, which it starts with. */
-const STEPS = ['statement', 'execute fetch from', 'execute', 'parse', 'bind', 'fastpath function call'] as const;
+const STEPS = [
+  'statement',
+  'execute fetch from',
+  'execute',
+  'parse',
+  'bind',
+  'fastpath function call',
+] as const;
 const PARAMETERS =
   /^(?:[Pp]arameters|unnamed portal with parameters|portal "[^"]*" with parameters): (.*)$/ms;
 const PARAMETER = /\$(\d+) = (?:'((?:[^']|'')*)'|NULL)/g;
@@ -244,7 +251,11 @@ function duration(event: LogEvent): StatementSignal | null {
  * `execute S_1: SELECT …` (log_statement, or after a duration at `from`): the step, the prepared
  * statement's name (up to the first `:`), and the query after `: `.
  */
-function loggedStatement(event: LogEvent, durationMs: number | null = null, from = 0): StatementSignal | null {
+function loggedStatement(
+  event: LogEvent,
+  durationMs: number | null = null,
+  from = 0,
+): StatementSignal | null {
   const message = event.message;
   // As the regex alternation would: `execute fetch from…` that does not read on is tried as `execute`.
   for (const step of STEPS) {

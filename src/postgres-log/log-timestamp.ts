@@ -93,7 +93,8 @@ export class TimestampParser {
       rest += 4;
     }
     const zone = this.#lastZoneText;
-    if (zone.length === text.length - rest && text.startsWith(zone, rest)) return base + millis - this.#lastOffset * 60_000;
+    if (zone.length === text.length - rest && text.startsWith(zone, rest))
+      return base + millis - this.#lastOffset * 60_000;
     this.#lastZoneText = text.slice(rest);
     return base + millis - this.#zoneOffset(this.#lastZoneText.trim()) * 60_000;
   }

@@ -114,24 +114,37 @@ function inferPrefix(head: string): string[] {
     .replace(/[\w.:-]+\(\d+\)/, '%r')
     .replace(/\[local\]/, '%r')
     // `user@db`, `user@db/app` (as in '%u@%d/%a'), `user/db`.
-    .replace(/[^\s@/:[\]=,<>()]+([@/])[^\s@/:[\]=,<>()]+(\/\S+)?/, (_, separator: string, app: string | undefined) => `%u${separator}%d${app === undefined ? '' : '/%a'}`);
+    .replace(
+      /[^\s@/:[\]=,<>()]+([@/])[^\s@/:[\]=,<>()]+(\/\S+)?/,
+      (_, separator: string, app: string | undefined) => `%u${separator}%d${app === undefined ? '' : '/%a'}`,
+    );
   // Each code gets a reading: the pid (once), a SQLSTATE (five characters), another number
   // (%l: line number, transaction id…), or literal text.
   const codes = [...prefix.matchAll(CODE)].slice(0, 4);
   let variants: { text: string; pid: boolean; end: number }[] = [{ text: '', pid: false, end: 0 }];
   for (const code of codes) {
     const value = code[0];
-    const readings = /^\d+$/.test(value) ? ['%p', '%l', ...(value.length === 5 ? ['%e'] : []), value] : ['%e', value];
+    const readings = /^\d+$/.test(value)
+      ? ['%p', '%l', ...(value.length === 5 ? ['%e'] : []), value]
+      : ['%e', value];
     const next: typeof variants = [];
     for (const variant of variants) {
       for (const reading of readings) {
         if (reading === '%p' && variant.pid) continue;
-        next.push({ text: variant.text + prefix.slice(variant.end, code.index) + reading, pid: variant.pid || reading === '%p', end: code.index + value.length });
+        next.push({
+          text: variant.text + prefix.slice(variant.end, code.index) + reading,
+          pid: variant.pid || reading === '%p',
+          end: code.index + value.length,
+        });
       }
     }
     // The likeliest first: a pid, then fewer literals.
     variants = next.sort((a, b) => Number(b.pid) - Number(a.pid)).slice(0, MAX_VARIANTS);
   }
   // `%l-1` (pgBadger's advice): the second number is the literal 1, not another line number.
-  return [...new Set(variants.map((variant) => (variant.text + prefix.slice(variant.end)).replace('%l-%l]', '%l-1]')))];
+  return [
+    ...new Set(
+      variants.map((variant) => (variant.text + prefix.slice(variant.end)).replace('%l-%l]', '%l-1]')),
+    ),
+  ];
 }

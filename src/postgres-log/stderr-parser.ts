@@ -156,7 +156,14 @@ export class StderrParser {
     const at = start + this.#head.length;
     for (const keyword of LINE_KEYWORDS) {
       const colon = at + keyword.length;
-      if (colon + 3 <= end && text.startsWith(keyword, at) && text.charCodeAt(colon) === 58 && text.charCodeAt(colon + 1) === 32 && text.charCodeAt(colon + 2) === 32) return keyword;
+      if (
+        colon + 3 <= end &&
+        text.startsWith(keyword, at) &&
+        text.charCodeAt(colon) === 58 &&
+        text.charCodeAt(colon + 1) === 32 &&
+        text.charCodeAt(colon + 2) === 32
+      )
+        return keyword;
     }
     return null;
   }

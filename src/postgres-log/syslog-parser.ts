@@ -25,9 +25,11 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 /** `Nov 30 17:08:55 host postgres[123]: ` (RFC 3164, rsyslog's traditional file format). */
 const TRADITIONAL = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) ([^\s[:]+)(?:\[(\d+)\])?: ?/;
 /** `2026-11-30T17:08:55.123456+01:00 host postgres[123]: ` (rsyslog's file format, `journalctl -o short-iso`). */
-const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) (\S+) ([^\s[:]+)(?:\[(\d+)\])?: ?/;
+const ISO =
+  /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) (\S+) ([^\s[:]+)(?:\[(\d+)\])?: ?/;
 /** RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`. */
-const RFC5424 = /^(?:<\d{1,3}>)?1 (\d{4}-\d\d-\d\dT\S+) (\S+) (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \uFEFF?|$)/;
+const RFC5424 =
+  /^(?:<\d{1,3}>)?1 (\d{4}-\d\d-\d\dT\S+) (\S+) (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \uFEFF?|$)/;
 /** PostgreSQL's numbering: `[seq-chunk] `, `[seq] ` or `[chunk] `. */
 const NUMBERING = /^\[(\d+)(?:-(\d+))?\] /;
 /** rsyslog writes control characters as `#` and three octal digits (`#011` is a tab). */
@@ -61,7 +63,11 @@ interface OpenEntry {
 }
 
 /** A syslog or journal line, as an envelope and the text PostgreSQL wrote; null when it is neither. */
-export function readEnvelope(line: string, year: SyslogYear | null, previousMonth: { value: number }): Envelope | null {
+export function readEnvelope(
+  line: string,
+  year: SyslogYear | null,
+  previousMonth: { value: number },
+): Envelope | null {
   if (line.charCodeAt(0) === 123 /* { */) return readJournalRecord(line);
   let match = TRADITIONAL.exec(line);
   if (match !== null) {
@@ -73,13 +79,23 @@ export function readEnvelope(line: string, year: SyslogYear | null, previousMont
   match = ISO.exec(line);
   if (match !== null) {
     const at = Date.parse(isoWithColon(match[1] ?? ''));
-    return envelope(Number.isNaN(at) ? null : at, match[4], `${match[2] ?? ''} ${match[3] ?? ''}`, line.slice(match[0].length));
+    return envelope(
+      Number.isNaN(at) ? null : at,
+      match[4],
+      `${match[2] ?? ''} ${match[3] ?? ''}`,
+      line.slice(match[0].length),
+    );
   }
   match = RFC5424.exec(line);
   if (match !== null) {
     const at = Date.parse(isoWithColon(match[1] ?? ''));
     const procid = match[4];
-    return envelope(Number.isNaN(at) ? null : at, procid !== undefined && /^\d+$/.test(procid) ? procid : undefined, `${match[2] ?? ''} ${match[3] ?? ''}`, line.slice(match[0].length));
+    return envelope(
+      Number.isNaN(at) ? null : at,
+      procid !== undefined && /^\d+$/.test(procid) ? procid : undefined,
+      `${match[2] ?? ''} ${match[3] ?? ''}`,
+      line.slice(match[0].length),
+    );
   }
   return null;
 }
@@ -93,7 +109,12 @@ function isoWithColon(text: string): string {
   return /[+-]\d{4}$/.test(text) ? `${text.slice(0, -2)}:${text.slice(-2)}` : text;
 }
 
-function traditionalTime(month: number, match: RegExpExecArray, year: SyslogYear | null, previousMonth: { value: number }): number | null {
+function traditionalTime(
+  month: number,
+  match: RegExpExecArray,
+  year: SyslogYear | null,
+  previousMonth: { value: number },
+): number | null {
   if (year === null) return null;
   const day = Number(match[2]);
   const time = [Number(match[3]), Number(match[4]), Number(match[5])] as const;
@@ -108,7 +129,9 @@ function traditionalTime(month: number, match: RegExpExecArray, year: SyslogYear
   const latest = new Date(year.notAfter);
   const sameYear = Date.UTC(latest.getUTCFullYear(), month, day, ...time);
   // A day after the file's last write is of the year before (a log that spans New Year).
-  return sameYear > year.notAfter + MAX_MONTH_AHEAD * 86_400_000 ? Date.UTC(latest.getUTCFullYear() - 1, month, day, ...time) : sameYear;
+  return sameYear > year.notAfter + MAX_MONTH_AHEAD * 86_400_000
+    ? Date.UTC(latest.getUTCFullYear() - 1, month, day, ...time)
+    : sameYear;
 }
 
 /** `journalctl -o json`: one object per line, the text in MESSAGE (an array of bytes when not plain UTF-8). */
@@ -122,18 +145,26 @@ function readJournalRecord(line: string): Envelope | null {
   if (typeof record !== 'object' || record === null) return null;
   const fields = record as Record<string, unknown>;
   const raw = fields.MESSAGE;
-  const body = typeof raw === 'string' ? raw : Array.isArray(raw) ? Buffer.from(raw as number[]).toString('utf8') : null;
+  const body =
+    typeof raw === 'string' ? raw : Array.isArray(raw) ? Buffer.from(raw as number[]).toString('utf8') : null;
   if (body === null) return null;
   const realtime = fields.__REALTIME_TIMESTAMP;
-  const at = typeof realtime === 'string' && /^\d+$/.test(realtime) ? Math.floor(Number(realtime) / 1000) : null;
-  const pid = typeof fields._PID === 'string' ? fields._PID : typeof fields.SYSLOG_PID === 'string' ? fields.SYSLOG_PID : undefined;
+  const at =
+    typeof realtime === 'string' && /^\d+$/.test(realtime) ? Math.floor(Number(realtime) / 1000) : null;
+  const pid =
+    typeof fields._PID === 'string'
+      ? fields._PID
+      : typeof fields.SYSLOG_PID === 'string'
+        ? fields.SYSLOG_PID
+        : undefined;
   const program = text(fields.SYSLOG_IDENTIFIER) ?? text(fields._COMM) ?? '';
   const host = text(fields._HOSTNAME) ?? '';
   return envelope(at, pid, `${host} ${program}`, body);
 }
 
 /** Bytes of a chunk, counted only when it could be near PostgreSQL's 900-byte cut. */
-const byteLength = (chunk: string): number => (chunk.length * 3 < CUT_BY_LENGTH ? chunk.length : Buffer.byteLength(chunk));
+const byteLength = (chunk: string): number =>
+  chunk.length * 3 < CUT_BY_LENGTH ? chunk.length : Buffer.byteLength(chunk);
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
@@ -249,7 +280,15 @@ export class SyslogParser {
     }
     this.#close(found.source);
     this.#closeStale();
-    this.#open.set(found.source, { pid: found.pid, times: [found.at], seq, chunk, lines: [text2], lastChunkBytes: byteLength(text2), touched: this.#lineNo });
+    this.#open.set(found.source, {
+      pid: found.pid,
+      times: [found.at],
+      seq,
+      chunk,
+      lines: [text2],
+      lastChunkBytes: byteLength(text2),
+      touched: this.#lineNo,
+    });
   };
 
   /** Emits every entry held (the file went quiet, or ended). */

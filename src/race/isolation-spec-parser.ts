@@ -177,16 +177,31 @@ export function parseIsolationSpec(text: string, name = 'spec'): RaceSpec {
 
   const names = new Set<string>();
   for (const step of sessions.flatMap((s) => s.steps)) {
-    if (names.has(step.name)) throw userError('RACE_SPEC_SYNTAX', `${name}: step name ${step.name} is used twice; step names must be unique`);
+    if (names.has(step.name))
+      throw userError(
+        'RACE_SPEC_SYNTAX',
+        `${name}: step name ${step.name} is used twice; step names must be unique`,
+      );
     names.add(step.name);
   }
   for (const entry of permutations.flat()) {
     const refs = [entry.step, ...entry.blockers.flatMap((b) => (b.kind === 'any' ? [] : [b.step]))];
     for (const ref of refs) {
-      if (!names.has(ref)) throw userError('RACE_SPEC_SYNTAX', `${name}: permutation names an unknown step ${ref}`);
+      if (!names.has(ref))
+        throw userError('RACE_SPEC_SYNTAX', `${name}: permutation names an unknown step ${ref}`);
     }
   }
-  return { name, format: 'isolation', setup, teardown, sessions, permutations, invariants: [], allow: DEFAULT_ALLOW, overlap: false };
+  return {
+    name,
+    format: 'isolation',
+    setup,
+    teardown,
+    sessions,
+    permutations,
+    invariants: [],
+    allow: DEFAULT_ALLOW,
+    overlap: false,
+  };
 
   /** `( blocker, … )` where a blocker is `*`, `step`, `step notices N` or (ours) `notices N`. */
   function parseBlockers(own: string): Blocker[] {
@@ -199,7 +214,11 @@ export function parseIsolationSpec(text: string, name = 'spec'): RaceSpec {
       if (b?.kind === 'punct' && b.text === '*') {
         pos++;
         blockers.push({ kind: 'any' });
-      } else if (b?.kind === 'word' && b.text.toLowerCase() === 'notices' && tokens[pos + 1]?.kind === 'number') {
+      } else if (
+        b?.kind === 'word' &&
+        b.text.toLowerCase() === 'notices' &&
+        tokens[pos + 1]?.kind === 'number'
+      ) {
         blockers.push({ kind: 'notices', step: own, count: noticeCount(tokens[pos + 1]?.text) });
         pos += 2;
       } else {

@@ -47,7 +47,9 @@ export async function race(test: RaceTest): Promise<RaceResult> {
     teardown: [],
     sessions: names.map((name) => ({ name, setup: [], teardown: [], steps: [] })),
     permutations: [],
-    invariants: (test.invariants ?? []).map((inv, i) => (typeof inv === 'string' ? { name: `invariant ${i + 1}`, sql: inv } : inv)),
+    invariants: (test.invariants ?? []).map((inv, i) =>
+      typeof inv === 'string' ? { name: `invariant ${i + 1}`, sql: inv } : inv,
+    ),
     allow: test.allow ?? DEFAULT_ALLOW,
     overlap: test.overlap ?? false,
   };

@@ -50,7 +50,9 @@ export interface PendingQuery {
  * The controlled client handed to a session: every `query()` parks until the scheduler releases
  * it, so each query is one step. `park` hands the pending query to the driver.
  */
-export function controlledClient(park: (query: PendingQuery) => void): RaceClient & { step(name: string, sql: string, free: boolean): Promise<StepResult> } {
+export function controlledClient(
+  park: (query: PendingQuery) => void,
+): RaceClient & { step(name: string, sql: string, free: boolean): Promise<StepResult> } {
   const run = (
     text: string,
     params: readonly unknown[] | undefined,
@@ -88,7 +90,11 @@ export function controlledClient(park: (query: PendingQuery) => void): RaceClien
 function callSite(): string | undefined {
   const lines = (new Error().stack ?? '').split('\n').slice(1);
   const frame = lines.find(
-    (l) => !l.includes('/src/race/') && !l.includes('node_modules') && !l.includes('node:') && !l.includes('<anonymous>'),
+    (l) =>
+      !l.includes('/src/race/') &&
+      !l.includes('node_modules') &&
+      !l.includes('node:') &&
+      !l.includes('<anonymous>'),
   );
   return frame?.trim().replace(/^at /, '');
 }

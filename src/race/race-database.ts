@@ -33,7 +33,11 @@ export async function openRaceServer(url?: string): Promise<RaceServer> {
       await client.connect();
     } catch (cause) {
       // Exit 2 like any bad input: a wrong password or host is fixed in --db, not by retrying.
-      throw userError('RACE_CONNECT', `could not connect to ${redactUrl(adminUrl)}: ${String(cause)}; check the --db URL (host, port, user, password)`, cause);
+      throw userError(
+        'RACE_CONNECT',
+        `could not connect to ${redactUrl(adminUrl)}: ${String(cause)}; check the --db URL (host, port, user, password)`,
+        cause,
+      );
     }
     try {
       return await fn(client);
@@ -106,7 +110,10 @@ async function startLocal(): Promise<{ server: LocalPostgres; copy: string | und
     await run('cp', ['-a', template, copy]);
     const port = await freePort();
     // Later settings win: the copy listens on its own port and socket directory.
-    await appendFile(join(copy, 'postgresql.conf'), `\nport = ${port}\nunix_socket_directories = '${copy}'\n`);
+    await appendFile(
+      join(copy, 'postgresql.conf'),
+      `\nport = ${port}\nunix_socket_directories = '${copy}'\n`,
+    );
     return { server: await LocalPostgres.start({ dataDir: copy, port }), copy };
   } catch {
     // A template from other binaries (an upgrade) or half-built: rebuilt by the next run.
@@ -115,4 +122,3 @@ async function startLocal(): Promise<{ server: LocalPostgres; copy: string | und
     return { server: await LocalPostgres.start(), copy: undefined };
   }
 }
-

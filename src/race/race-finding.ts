@@ -97,7 +97,10 @@ export function findingsOf(
     const kind = outcomeOf(e.code, e.message);
     // Spec sessions list statements blindly: 25P02 after a failure is a consequence, not a bug.
     if (kind === 'in_failed_transaction' && spec.format !== 'api') continue;
-    const cycle = kind === 'deadlock' && e.detail ? parseDeadlockDetail(e.detail, names.pids, names.relations) : undefined;
+    const cycle =
+      kind === 'deadlock' && e.detail
+        ? parseDeadlockDetail(e.detail, names.pids, names.relations)
+        : undefined;
     add({
       kind,
       // Errors are told apart by where they happen: the same SQLSTATE elsewhere is another bug.
@@ -108,7 +111,12 @@ export function findingsOf(
       code: e.code,
       ...(e.message ? { message: e.message } : {}),
       ...(cycle ? { cycle } : {}),
-      fix: e.code === '23503' ? FK_VIOLATION_FIX : cycle ? deadlockFix(cycle, spec, run) : fixFor(kind, spec, run),
+      fix:
+        e.code === '23503'
+          ? FK_VIOLATION_FIX
+          : cycle
+            ? deadlockFix(cycle, spec, run)
+            : fixFor(kind, spec, run),
     });
   }
   for (const stall of run.stalls) {
@@ -175,7 +183,11 @@ function fixFor(kind: OutcomeKind, spec: RaceSpec, run: ScheduleRun): string {
   const sql = run.events.map((e) => e.sql).join('\n');
   switch (kind) {
     case 'deadlock':
-      if (/\binsert\b/i.test(sql) && /references|foreign key/i.test(spec.setup.join('\n')) && /\b(update|delete)\b/i.test(sql)) {
+      if (
+        /\binsert\b/i.test(sql) &&
+        /references|foreign key/i.test(spec.setup.join('\n')) &&
+        /\b(update|delete)\b/i.test(sql)
+      ) {
         return 'A foreign-key check takes FOR KEY SHARE on the parent row. Lock the parent first in every transaction (SELECT … FROM parent WHERE id = $1 FOR UPDATE before touching its children), or update the parent with a non-key UPDATE (FOR NO KEY UPDATE does not conflict with KEY SHARE).';
       }
       if (/on\s+conflict/i.test(sql)) {

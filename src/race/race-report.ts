@@ -29,11 +29,19 @@ export function timeline(events: readonly TraceEvent[], sessions: readonly strin
       waited.add(shown.findLastIndex((x) => x.seq < e.seq && x.session === e.session && x.kind === 'start'));
       cell = `${label(e, COLUMN - 18)} ⏳ waits for ${(e.waitsFor ?? []).join(', ')}`;
     } else if (e.kind === 'done') {
-      const afterWait = shown.some((x) => x.kind === 'waits' && x.session === e.session && x.step === e.step && x.seq < e.seq);
-      cell = afterWait ? `↳ ${e.step} done after waiting` : `${label(e, COLUMN - 12)} ${e.command === 'ROLLBACK' && !/^\s*rollback/i.test(e.sql) ? '→ ROLLBACK' : 'ok'}`;
+      const afterWait = shown.some(
+        (x) => x.kind === 'waits' && x.session === e.session && x.step === e.step && x.seq < e.seq,
+      );
+      cell = afterWait
+        ? `↳ ${e.step} done after waiting`
+        : `${label(e, COLUMN - 12)} ${e.command === 'ROLLBACK' && !/^\s*rollback/i.test(e.sql) ? '→ ROLLBACK' : 'ok'}`;
     } else {
       cell = `✗ ${e.code ?? ''} ${oneLine(e.message ?? '', COLUMN - 10)}`;
-      if (!shown.some((x) => x.kind === 'waits' && x.session === e.session && x.step === e.step && x.seq < e.seq)) {
+      if (
+        !shown.some(
+          (x) => x.kind === 'waits' && x.session === e.session && x.step === e.step && x.seq < e.seq,
+        )
+      ) {
         cell = `${e.step} ${cell}`;
       }
     }
@@ -51,7 +59,8 @@ export function timeline(events: readonly TraceEvent[], sessions: readonly strin
 /** Times the schedule moves from one session to another (`b a a b b a`: 3). */
 export function sessionSwitches(schedule: readonly Choice[]): number {
   let n = 0;
-  for (let i = 1; i < schedule.length; i++) if (choiceKey(schedule[i] ?? []) !== choiceKey(schedule[i - 1] ?? [])) n++;
+  for (let i = 1; i < schedule.length; i++)
+    if (choiceKey(schedule[i] ?? []) !== choiceKey(schedule[i - 1] ?? [])) n++;
   return n;
 }
 
@@ -77,7 +86,10 @@ export function stateDiff(state: FinalState): string[] {
     for (const name of new Set([...expected.keys(), ...actual.keys()])) {
       const want = expected.get(name) ?? new Set<string>();
       const got = actual.get(name) ?? new Set<string>();
-      const lines = [...[...want].filter((r) => !got.has(r)).map((r) => `      − ${r}`), ...[...got].filter((r) => !want.has(r)).map((r) => `      + ${r}`)];
+      const lines = [
+        ...[...want].filter((r) => !got.has(r)).map((r) => `      − ${r}`),
+        ...[...got].filter((r) => !want.has(r)).map((r) => `      + ${r}`),
+      ];
       if (lines.length > 0) out.push(`     ${name}`, ...lines);
     }
   }
@@ -95,7 +107,8 @@ export function formatFinding(f: ShrunkFinding, index: number): string {
       ? `${plural(steps, 'step', 'steps')}: (the spec permutation)`
       : `${plural(steps, 'step', 'steps')}, ${plural(switches, 'switch', 'switches')} between sessions (${preemptive} preemptive: a session that could still move was set aside): ${describeSchedule(f.schedule)}`;
   const out = [`✗ finding ${index + 1}: ${finding.title}`, `  minimal schedule: ${shape}`];
-  if (f.removedSteps.length > 0) out.push(`  not needed to reproduce it (removed): ${f.removedSteps.join(', ')}`);
+  if (f.removedSteps.length > 0)
+    out.push(`  not needed to reproduce it (removed): ${f.removedSteps.join(', ')}`);
   out.push('', ...timeline(finding.run.events, sessions).map((l) => `  ${l}`), '');
   if (finding.cycle && finding.cycle.length > 0) {
     const ring = [...finding.cycle.map((e) => e.waiter), finding.cycle[0]?.waiter ?? ''].join(' → ');
@@ -103,7 +116,9 @@ export function formatFinding(f: ShrunkFinding, index: number): string {
       // Each holds a weaker lock on the same table and asks for a stronger one.
       out.push(`  wait-for cycle (lock upgrade on ${finding.cycle[0]?.relation ?? '?'}): ${ring}`);
       for (const e of finding.cycle) {
-        out.push(`    ${e.waiter} holds a weaker lock on ${e.relation ?? '?'} and waits for ${e.mode ?? 'a stronger lock'} on it, which ${e.holder}'s lock on it blocks`);
+        out.push(
+          `    ${e.waiter} holds a weaker lock on ${e.relation ?? '?'} and waits for ${e.mode ?? 'a stronger lock'} on it, which ${e.holder}'s lock on it blocks`,
+        );
       }
     } else {
       out.push(`  wait-for cycle: ${ring}`);
@@ -113,15 +128,21 @@ export function formatFinding(f: ShrunkFinding, index: number): string {
   }
   if (finding.state) out.push(...stateDiff(finding.state), '');
   out.push(`  suggested fix: ${finding.fix}`);
-  if (f.originalSchedule.length > 0) out.push(`  replay: --schedule "${describeSchedule(f.originalSchedule)}"${f.removedSteps.length > 0 ? ' (on the spec as written)' : ''}`);
+  if (f.originalSchedule.length > 0)
+    out.push(
+      `  replay: --schedule "${describeSchedule(f.originalSchedule)}"${f.removedSteps.length > 0 ? ' (on the spec as written)' : ''}`,
+    );
   return out.join('\n');
 }
 
 export function formatResult(result: RaceResult): string {
-  const seen = Object.entries(result.outcomes).map(([k, n]) => `${k} ×${n}`).join(', ');
+  const seen = Object.entries(result.outcomes)
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ');
   const head = `hindsight race: ${result.spec}: ${result.schedules} schedule(s), ${result.strategy}${result.complete ? '' : ' (not exhaustive)'}, seed ${result.seed}, ${result.durationMs} ms; ${result.oracle}${seen ? `; outcomes seen: ${seen}` : ''}`;
   const cancels = result.raceCancels.map(
-    (c) => `⚠ race gave up on step ${c.step} of ${c.session}: it neither finished nor waited for another session within the step timeout, so race cancelled it (race's limit, not a finding about the spec; that part of the run is inconclusive)`,
+    (c) =>
+      `⚠ race gave up on step ${c.step} of ${c.session}: it neither finished nor waited for another session within the step timeout, so race cancelled it (race's limit, not a finding about the spec; that part of the run is inconclusive)`,
   );
   const top = [head, ...cancels].join('\n');
   if (result.findings.length === 0) return `${top}\n✓ no finding`;
@@ -170,7 +191,10 @@ export function resultsToJunit(results: readonly RaceResult[]): string {
   const failures = results.reduce((n, r) => n + (r.findings.length > 0 ? 1 : 0), 0);
   const cases = results.map((r) => {
     const body = r.findings
-      .map((f, i) => `      <failure type="${f.finding.kind}" message="${xml(f.finding.title)}">${xml(formatFinding(f, i))}</failure>`)
+      .map(
+        (f, i) =>
+          `      <failure type="${f.finding.kind}" message="${xml(f.finding.title)}">${xml(formatFinding(f, i))}</failure>`,
+      )
       .join('\n');
     return `    <testcase classname="hindsight.race" name="${xml(r.spec)}" time="${(r.durationMs / 1000).toFixed(3)}">${body ? `\n${body}\n    ` : ''}</testcase>`;
   });

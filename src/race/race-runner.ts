@@ -5,7 +5,13 @@ import { outcomeOf } from './race-spec.js';
 import type { OutcomeKind, RaceSpec } from './race-spec.js';
 import { ScheduleEngine } from './schedule-engine.js';
 import type { EngineOptions } from './schedule-engine.js';
-import { choiceKey, contextSwitches, exploreExhaustive, pctChooser, prefixChooser } from './schedule-explorer.js';
+import {
+  choiceKey,
+  contextSwitches,
+  exploreExhaustive,
+  pctChooser,
+  prefixChooser,
+} from './schedule-explorer.js';
 import { runPermutation, runProgramSchedule, specPrograms } from './schedule-runner.js';
 import type { Choice, Chooser, ScheduleRun, SessionProgram } from './schedule-runner.js';
 import { SerialOracle, serialOrderOf } from './serial-oracle.js';
@@ -81,7 +87,11 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
       schedules++;
       explored.push(describeSchedule(run.decisions.map((d) => d.choice)));
       for (const e of run.events) {
-        if (e.kind === 'error' && e.cancelledByRace && !run.stalls.some((s) => s.session === e.session && s.step === e.step)) {
+        if (
+          e.kind === 'error' &&
+          e.cancelledByRace &&
+          !run.stalls.some((s) => s.session === e.session && s.step === e.step)
+        ) {
           raceCancels.set(`${e.session}\u0000${e.step}`, { session: e.session, step: e.step });
         }
         if (e.kind === 'error' && e.code && !e.cancelledByRace) {
@@ -90,7 +100,8 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
         }
       }
       for (const f of await tester.findings(run)) {
-        if (!findings.has(f.signature)) findings.set(f.signature, { finding: f, schedule: run.decisions.map((d) => d.choice) });
+        if (!findings.has(f.signature))
+          findings.set(f.signature, { finding: f, schedule: run.decisions.map((d) => d.choice) });
       }
       return options.stopAtFirst === true && findings.size > 0;
     };
@@ -125,17 +136,30 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
       }
       if (!complete && !stopped) {
         strategy = 'bounded (≤ 2 preemptive switches) + seeded random (PCT)';
-        const bounded = exploreExhaustive((c) => tester.run(c), { maxSchedules: Math.floor(max / 2), contextBound: 2, overlap: spec.overlap });
+        const bounded = exploreExhaustive((c) => tester.run(c), {
+          maxSchedules: Math.floor(max / 2),
+          contextBound: 2,
+          overlap: spec.overlap,
+        });
         for await (const run of bounded) if (await consider(run)) break;
         const steps = Math.max(1, estimateSteps(spec));
         for (let i = 0; schedules < max && !(options.stopAtFirst && findings.size > 0); i++) {
-          await consider(await tester.run(pctChooser(spec.sessions.map((s) => s.name), seed + i, steps)));
+          await consider(
+            await tester.run(
+              pctChooser(
+                spec.sessions.map((s) => s.name),
+                seed + i,
+                steps,
+              ),
+            ),
+          );
         }
       }
     }
     if (spec.overlap && !options.schedule) await tester.retryOverlaps(findings, consider);
     // An error that a serial schedule also gives is the code's normal behaviour, not a race.
-    for (const signature of findings.keys()) if (tester.happensSerially(signature)) findings.delete(signature);
+    for (const signature of findings.keys())
+      if (tester.happensSerially(signature)) findings.delete(signature);
     const shrunk: ShrunkFinding[] = [];
     for (const { finding, schedule } of findings.values()) {
       shrunk.push(
@@ -165,7 +189,13 @@ export async function runRace(spec: RaceSpec, options: RaceOptions): Promise<Rac
 }
 
 /** Failures that a serial schedule can give too: there they are the code's logic, not a race. */
-const SERIAL_EXPLAINABLE: ReadonlySet<OutcomeKind> = new Set(['error', 'unique_violation', 'lock_timeout', 'lock_not_available', 'query_canceled']);
+const SERIAL_EXPLAINABLE: ReadonlySet<OutcomeKind> = new Set([
+  'error',
+  'unique_violation',
+  'lock_timeout',
+  'lock_not_available',
+  'query_canceled',
+]);
 
 /** Runs schedules of one spec on one engine and judges them. */
 export class SpecTester {
@@ -187,7 +217,9 @@ export class SpecTester {
     this.#spec = spec;
     this.#programs = options.programs ?? specPrograms(spec);
     this.#overlapRepeats = options.overlapRepeats ?? 50;
-    this.#oracle = new SerialOracle(spec, this.#programs, (programs, chooser) => runProgramSchedule(engine, spec, programs, chooser));
+    this.#oracle = new SerialOracle(spec, this.#programs, (programs, chooser) =>
+      runProgramSchedule(engine, spec, programs, chooser),
+    );
   }
 
   /** Stops with a user error when a step fails even with no interleaving (a broken spec). */
@@ -195,7 +227,8 @@ export class SpecTester {
     // API sessions are the application's code: an error it catches may be its intended path.
     if (this.#spec.format === 'api') return;
     const runs: { order: readonly string[]; run: ScheduleRun }[] = [];
-    for (const order of serialOrders([...this.#programs.keys()])) runs.push({ order, run: await this.run(serialChooser(order)) });
+    for (const order of serialOrders([...this.#programs.keys()]))
+      runs.push({ order, run: await this.run(serialChooser(order)) });
     const broken = brokenSpecError(this.#spec.name, runs);
     if (broken) throw broken;
   }
@@ -204,9 +237,15 @@ export class SpecTester {
     let run = await runProgramSchedule(this.#engine, this.#spec, this.#programs, chooser);
     for (let retry = 0; run.unstableVictim && !this.#engine.customDeadlockTimeouts && retry < 5; retry++) {
       this.#engine.slowDown();
-      run = await runProgramSchedule(this.#engine, this.#spec, this.#programs, prefixChooser(run.decisions.map((d) => d.choice)));
+      run = await runProgramSchedule(
+        this.#engine,
+        this.#spec,
+        this.#programs,
+        prefixChooser(run.decisions.map((d) => d.choice)),
+      );
     }
-    if (run.decisions.some((d) => d.choice.length > 1)) this.#overlapTried.push(run.decisions.map((d) => d.choice));
+    if (run.decisions.some((d) => d.choice.length > 1))
+      this.#overlapTried.push(run.decisions.map((d) => d.choice));
     return run;
   }
 
@@ -229,11 +268,23 @@ export class SpecTester {
   /** Names of the relations a deadlock report mentions by OID (the tables still exist: the
    *  schema is reset only before the next schedule). */
   async #relationNames(run: ScheduleRun): Promise<Map<number, string>> {
-    const oids = [...new Set(run.events.flatMap((e) => [...(e.detail ?? '').matchAll(/relation (\d+) of database/g)].map((m) => Number(m[1]))))];
+    const oids = [
+      ...new Set(
+        run.events.flatMap((e) =>
+          [...(e.detail ?? '').matchAll(/relation (\d+) of database/g)].map((m) => Number(m[1])),
+        ),
+      ),
+    ];
     if (oids.length === 0) return new Map();
     const rows = await this.#engine
-      .control<{ oid: number; name: string }>('SELECT oid::int AS oid, oid::regclass::text AS name FROM pg_class WHERE oid = ANY ($1::oid[])', [oids])
-      .then((r) => r.rows, () => []);
+      .control<{ oid: number; name: string }>(
+        'SELECT oid::int AS oid, oid::regclass::text AS name FROM pg_class WHERE oid = ANY ($1::oid[])',
+        [oids],
+      )
+      .then(
+        (r) => r.rows,
+        () => [],
+      );
     return new Map(rows.map((r) => [r.oid, r.name] as const));
   }
 
@@ -294,7 +345,10 @@ function checkScheduleSessions(spec: RaceSpec, schedule: readonly Choice[]): voi
   const names = spec.sessions.map((s) => s.name);
   const unknown = schedule.flat().find((s) => !names.includes(s));
   if (unknown !== undefined) {
-    throw userError('RACE_BAD_SCHEDULE', `--schedule names ${unknown}, which is not a session of ${spec.name}; its sessions are ${names.join(', ')}`);
+    throw userError(
+      'RACE_BAD_SCHEDULE',
+      `--schedule names ${unknown}, which is not a session of ${spec.name}; its sessions are ${names.join(', ')}`,
+    );
   }
 }
 
@@ -305,7 +359,10 @@ function checkScheduleFollowed(schedule: readonly Choice[], run: ScheduleRun): v
   for (const [i, wanted] of schedule.entries()) {
     const decision = run.decisions[i];
     if (!decision) {
-      throw userError('RACE_BAD_SCHEDULE', `--schedule "${describeSchedule(schedule)}" has ${schedule.length} choices but every step had run after ${ran.length}: e.g. --schedule "${full}"`);
+      throw userError(
+        'RACE_BAD_SCHEDULE',
+        `--schedule "${describeSchedule(schedule)}" has ${schedule.length} choices but every step had run after ${ran.length}: e.g. --schedule "${full}"`,
+      );
     }
     if (choiceKey(decision.choice) !== choiceKey(wanted)) {
       throw userError(
@@ -323,8 +380,15 @@ function checkScheduleFollowed(schedule: readonly Choice[], run: ScheduleRun): v
 }
 
 export function parseSchedule(text: string): Choice[] {
-  const choices = text.split(/[\s,]+/).filter(Boolean).map((c) => c.split('+'));
-  if (choices.length === 0) throw userError('RACE_BAD_SCHEDULE', 'the schedule is empty; give session names separated by spaces, e.g. "a b a b"');
+  const choices = text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((c) => c.split('+'));
+  if (choices.length === 0)
+    throw userError(
+      'RACE_BAD_SCHEDULE',
+      'the schedule is empty; give session names separated by spaces, e.g. "a b a b"',
+    );
   return choices;
 }
 

@@ -89,7 +89,8 @@ export const DEFAULT_ALLOW: readonly OutcomeKind[] = ['serialization_failure'];
 /** SQLSTATE (and, for 55P03, the message) to outcome kind: 55P03 is a lock timeout only when
  *  lock_timeout fired; NOWAIT's "could not obtain lock" is the lock not being available. */
 export function outcomeOf(sqlstate: string, message?: string): OutcomeKind {
-  if (sqlstate === '55P03' && message !== undefined && /could not obtain lock/i.test(message)) return 'lock_not_available';
+  if (sqlstate === '55P03' && message !== undefined && /could not obtain lock/i.test(message))
+    return 'lock_not_available';
   switch (sqlstate) {
     case '40P01':
       return 'deadlock';

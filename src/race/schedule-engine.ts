@@ -114,13 +114,21 @@ export class ScheduleEngine {
     this.#stepTimeoutMs = init.options.stepTimeoutMs ?? 10_000;
   }
 
-  static async open(url: string, sessionNames: readonly string[], options: EngineOptions = {}): Promise<ScheduleEngine> {
+  static async open(
+    url: string,
+    sessionNames: readonly string[],
+    options: EngineOptions = {},
+  ): Promise<ScheduleEngine> {
     const connect = async (applicationName: string): Promise<pg.Client> => {
       const client = new pg.Client({ connectionString: url, application_name: applicationName });
       try {
         await client.connect();
       } catch (cause) {
-        throw userError('RACE_CONNECT', `could not connect to ${redactUrl(url)}: ${String(cause)}; check the --db URL (host, port, user, password)`, cause);
+        throw userError(
+          'RACE_CONNECT',
+          `could not connect to ${redactUrl(url)}: ${String(cause)}; check the --db URL (host, port, user, password)`,
+          cause,
+        );
       }
       client.on('error', () => undefined); // a dropped session shows up as the failure of its step
       return client;
@@ -146,7 +154,8 @@ export class ScheduleEngine {
       client.on('notice', (notice) => {
         // The server's own lock-wait reports are a signal to us, not the spec's notices.
         if (notice.severity === 'LOG') {
-          if (notice.routine === 'ProcSleep' && !/ acquired /.test(notice.message ?? '')) session.lockChecks++;
+          if (notice.routine === 'ProcSleep' && !/ acquired /.test(notice.message ?? ''))
+            session.lockChecks++;
         } else session.notices++;
         engine.#poke();
       });
@@ -195,9 +204,11 @@ export class ScheduleEngine {
       if (this.#waitSignals) {
         // Without these (a role that may only SET deadlock_timeout) the engine falls back to
         // waiting a fixed margin, which a loaded machine can outrun.
-        await client.query("SET log_lock_waits = on; SET client_min_messages = log; SET lc_messages = 'C'").catch(() => {
-          this.#waitSignals = false;
-        });
+        await client
+          .query("SET log_lock_waits = on; SET client_min_messages = log; SET lc_messages = 'C'")
+          .catch(() => {
+            this.#waitSignals = false;
+          });
       }
     }
     for (const sql of spec.teardown) await this.#control.query(sql).catch(() => undefined);
@@ -205,7 +216,8 @@ export class ScheduleEngine {
     for (const sql of spec.setup) await this.#runSetup(this.#control, sql, 'setup');
     this.customDeadlockTimeouts = false;
     for (const session of spec.sessions) {
-      for (const sql of session.setup) await this.#runSetup(this.#client(session.name), sql, `setup of session ${session.name}`);
+      for (const sql of session.setup)
+        await this.#runSetup(this.#client(session.name), sql, `setup of session ${session.name}`);
       const s = this.session(session.name);
       s.deadlockTimeoutMs = this.#deadlockTimeoutMs;
       s.timeoutMs = 0;
@@ -221,7 +233,9 @@ export class ScheduleEngine {
       }
     }
     this.#events = [];
-    this.#stepSessions = new Map(spec.sessions.flatMap((session) => session.steps.map((step) => [step.name, session.name] as const)));
+    this.#stepSessions = new Map(
+      spec.sessions.flatMap((session) => session.steps.map((step) => [step.name, session.name] as const)),
+    );
     this.#t0 = performance.now();
   }
 
@@ -229,27 +243,39 @@ export class ScheduleEngine {
     try {
       await client.query(sql);
     } catch (cause) {
-      throw userError('RACE_SETUP_FAILED', `the ${what} failed: ${String(cause)}; fix the SQL and run again`, cause);
+      throw userError(
+        'RACE_SETUP_FAILED',
+        `the ${what} failed: ${String(cause)}; fix the SQL and run again`,
+        cause,
+      );
     }
   }
 
   /** Runs the session teardown blocks (after a schedule), ignoring their errors like the isolation tester. */
   async teardownSessions(spec: RaceSpec): Promise<void> {
     for (const session of spec.sessions) {
-      for (const sql of session.teardown) await this.#client(session.name).query(sql).catch(() => undefined);
+      for (const sql of session.teardown)
+        await this.#client(session.name)
+          .query(sql)
+          .catch(() => undefined);
     }
   }
 
   /** Ends whatever transaction application code left open (like returning a client to a pool). */
   async rollbackQuietly(sessionName: string): Promise<void> {
-    await this.#client(sessionName).query('ROLLBACK').catch(() => undefined);
+    await this.#client(sessionName)
+      .query('ROLLBACK')
+      .catch(() => undefined);
   }
 
   /** Sends a step on its session's connection without waiting; the promise never rejects. */
   send(sessionName: string, step: StepToRun): Promise<StepResult> {
     const session = this.session(sessionName);
     if (session.inflight && !session.inflight.result) {
-      throw userError('RACE_SESSION_BUSY', `step ${step.name} was released while session ${sessionName} still waits in ${session.inflight.step.name}`);
+      throw userError(
+        'RACE_SESSION_BUSY',
+        `step ${step.name} was released while session ${sessionName} still waits in ${session.inflight.step.name}`,
+      );
     }
     const inflight: Inflight = {
       step,
@@ -267,14 +293,24 @@ export class ScheduleEngine {
       result: undefined,
     };
     session.inflight = inflight;
-    this.#record({ session: sessionName, step: step.name, sql: step.sql, kind: 'start', ...(step.callSite ? { callSite: step.callSite } : {}) });
+    this.#record({
+      session: sessionName,
+      step: step.name,
+      sql: step.sql,
+      kind: 'start',
+      ...(step.callSite ? { callSite: step.callSite } : {}),
+    });
     const client = this.#client(sessionName);
     const text = step.wire ?? step.sql;
-    const query: Promise<pg.QueryResult<Record<string, unknown>> | pg.QueryResult<Record<string, unknown>>[]> = step.rowMode
+    const query: Promise<
+      pg.QueryResult<Record<string, unknown>> | pg.QueryResult<Record<string, unknown>>[]
+    > = step.rowMode
       ? // Array rows travel as they are: the app asked for them.
-        (client.query({ text, values: step.params ? [...step.params] : [], rowMode: step.rowMode }) as unknown as Promise<
-          pg.QueryResult<Record<string, unknown>>
-        >)
+        (client.query({
+          text,
+          values: step.params ? [...step.params] : [],
+          rowMode: step.rowMode,
+        }) as unknown as Promise<pg.QueryResult<Record<string, unknown>>>)
       : step.params
         ? client.query(text, [...step.params])
         : client.query(text);
@@ -305,10 +341,16 @@ export class ScheduleEngine {
     const key = ++this.#barrier;
     await this.#control.query('SELECT pg_advisory_lock($1, $2)', [BARRIER_KEY, key]);
     const results = steps.map(({ session, step }) =>
-      this.send(session, step.params ? step : { ...step, wire: `SELECT pg_advisory_xact_lock_shared(${BARRIER_KEY}, ${key}); ${step.sql}` }),
+      this.send(
+        session,
+        step.params
+          ? step
+          : { ...step, wire: `SELECT pg_advisory_xact_lock_shared(${BARRIER_KEY}, ${key}); ${step.sql}` },
+      ),
     );
     const gated = steps.filter(({ step }) => !step.params).map(({ session }) => this.session(session).pid);
-    const controlPid = (await this.#control.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    const controlPid = (await this.#control.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]
+      ?.pid;
     const deadline = performance.now() + this.#stepTimeoutMs;
     for (;;) {
       const res = await this.#control.query<{ waiting: boolean }>(
@@ -448,7 +490,10 @@ export class ScheduleEngine {
       if (now > deadline) {
         const stuck = moving.filter((s) => s.inflight?.result === undefined);
         if (stuck.length === 0 && inJs) {
-          throw userError('RACE_APP_STUCK', 'session code neither issued a query nor finished within the step timeout; a race session must only await its database client');
+          throw userError(
+            'RACE_APP_STUCK',
+            'session code neither issued a query nor finished within the step timeout; a race session must only await its database client',
+          );
         }
         await this.cancel(stuck.map((s) => s.pid));
         deadline = performance.now() + this.#stepTimeoutMs;
@@ -472,7 +517,8 @@ export class ScheduleEngine {
     // A timeout that can fire will: wait for the step's result.
     if (s.timeoutMs > 0) return Infinity;
     if (s.deadlockTimeoutMs > 1000) return f.blockedSince + this.#deadlockWaitMs - this.#deadlockTimeoutMs;
-    if (!this.#waitSignals) return f.blockedSince + this.#deadlockWaitMs - this.#deadlockTimeoutMs + s.deadlockTimeoutMs;
+    if (!this.#waitSignals)
+      return f.blockedSince + this.#deadlockWaitMs - this.#deadlockTimeoutMs + s.deadlockTimeoutMs;
     if (s.lockChecks - f.checksAtStart >= Math.max(1, f.waits)) return -Infinity;
     // A report taken for an earlier wait (the poll and the report crossed): do not wait forever.
     return f.blockedSince + s.deadlockTimeoutMs + REPORT_FALLBACK_MS;
@@ -487,7 +533,12 @@ export class ScheduleEngine {
     // whose statement failed gets its error before its transaction has released its locks. A
     // parallel query's leader waits on its workers (IPC), and they on locks: pg_blocking_pids()
     // names the leader's blockers then, so a blocker that is itself blocked is settled too.
-    const res = await this.#control.query<{ pid: number; blockers: number[]; settled: boolean; wait_start: string | null }>(
+    const res = await this.#control.query<{
+      pid: number;
+      blockers: number[];
+      settled: boolean;
+      wait_start: string | null;
+    }>(
       `SELECT w.pid, pg_blocking_pids(w.pid) AS blockers,
               (SELECT max(to_jsonb(l) ->> 'waitstart') FROM pg_locks l WHERE l.pid = w.pid AND NOT l.granted) AS wait_start,
               (SELECT coalesce(bool_and(a.state <> 'active' OR a.wait_event_type = 'Lock' OR cardinality(pg_blocking_pids(a.pid)) > 0), true)
@@ -517,7 +568,11 @@ export class ScheduleEngine {
         }
         // Each wait gets one deadlock check; waitstart (PostgreSQL 14+) tells back-to-back waits
         // apart (it is null for a moment after a wait begins: not a new wait).
-        const newWait = row.wait_start !== null && f.waitStart !== undefined && f.waitStart !== null && row.wait_start !== f.waitStart;
+        const newWait =
+          row.wait_start !== null &&
+          f.waitStart !== undefined &&
+          f.waitStart !== null &&
+          row.wait_start !== f.waitStart;
         if (f.blockedSince === undefined || newWait) f.waits++;
         f.blockedSince ??= now;
         f.blockedBy = by;
@@ -561,7 +616,9 @@ export class ScheduleEngine {
   blocked(): { session: string; step: string; waitsFor: readonly string[] }[] {
     return this.sessions.flatMap((s) => {
       const f = s.inflight;
-      return f && !f.result && f.blockedSince !== undefined ? [{ session: s.name, step: f.step.name, waitsFor: f.blockedBy }] : [];
+      return f && !f.result && f.blockedSince !== undefined
+        ? [{ session: s.name, step: f.step.name, waitsFor: f.blockedBy }]
+        : [];
     });
   }
 
@@ -570,11 +627,15 @@ export class ScheduleEngine {
     for (const s of this.sessions) {
       if (pids.includes(s.pid) && s.inflight && !s.inflight.result) s.inflight.cancelledByRace = true;
     }
-    if (pids.length > 0) await this.#control.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+    if (pids.length > 0)
+      await this.#control.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
   }
 
   /** A query on the control connection (invariants, snapshots). */
-  control<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<pg.QueryResult<R>> {
+  control<R extends pg.QueryResultRow = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<pg.QueryResult<R>> {
     return params ? this.#control.query<R>(sql, [...params]) : this.#control.query<R>(sql);
   }
 
@@ -585,11 +646,14 @@ export class ScheduleEngine {
   }
 
   #record(event: Omit<TraceEvent, 'seq' | 'at'>): void {
-    this.#events.push({ seq: this.#events.length + 1, at: Math.round(performance.now() - this.#t0), ...event });
+    this.#events.push({
+      seq: this.#events.length + 1,
+      at: Math.round(performance.now() - this.#t0),
+      ...event,
+    });
   }
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.#clients.values(), this.#control].map((c) => c.end()));
   }
 }
-

@@ -19,7 +19,10 @@ export function prefixChooser(prefix: readonly Choice[], fallback: Chooser = sti
 }
 
 /** Preemptions: switching away from a session that could still have moved. */
-export function contextSwitches(choices: readonly Choice[], decisions: readonly Pick<Decision, 'movable'>[]): number {
+export function contextSwitches(
+  choices: readonly Choice[],
+  decisions: readonly Pick<Decision, 'movable'>[],
+): number {
   let switches = 0;
   for (let i = 1; i < choices.length; i++) {
     const prev = choices[i - 1] ?? [];
@@ -55,7 +58,10 @@ export interface ExploreLimits {
  * other sessions that could have moved there become new prefixes. Branches only over sessions
  * that could move. Yields each run; `complete` tells whether the space was exhausted.
  */
-export async function* exploreExhaustive(run: RunSchedule, limits: ExploreLimits): AsyncGenerator<ScheduleRun, { complete: boolean }> {
+export async function* exploreExhaustive(
+  run: RunSchedule,
+  limits: ExploreLimits,
+): AsyncGenerator<ScheduleRun, { complete: boolean }> {
   const stack: Choice[][] = [[]];
   let count = 0;
   while (stack.length > 0) {
@@ -71,7 +77,11 @@ export async function* exploreExhaustive(run: RunSchedule, limits: ExploreLimits
       for (const alt of alternatives(decision.movable, limits.overlap).reverse()) {
         if (choiceKey(alt) === choiceKey(decision.choice)) continue;
         const next = [...choices.slice(0, d), alt];
-        if (limits.contextBound !== undefined && contextSwitches(next, result.decisions) > limits.contextBound) continue;
+        if (
+          limits.contextBound !== undefined &&
+          contextSwitches(next, result.decisions) > limits.contextBound
+        )
+          continue;
         stack.push(next);
       }
     }
@@ -83,10 +93,17 @@ export async function* exploreExhaustive(run: RunSchedule, limits: ExploreLimits
  * Probabilistic concurrency testing (PCT, Burckhardt et al.): random session priorities, and
  * `depth - 1` random points where the running session drops to the lowest priority. Seeded.
  */
-export function pctChooser(sessions: readonly string[], seed: number, expectedSteps: number, depth = 3): Chooser {
+export function pctChooser(
+  sessions: readonly string[],
+  seed: number,
+  expectedSteps: number,
+  depth = 3,
+): Chooser {
   const random = seededRandom(seed);
   const priority = new Map(sessions.map((s) => [s, depth + random()] as const));
-  const changePoints = Array.from({ length: depth - 1 }, () => Math.floor(random() * Math.max(1, expectedSteps)));
+  const changePoints = Array.from({ length: depth - 1 }, () =>
+    Math.floor(random() * Math.max(1, expectedSteps)),
+  );
   return (movable, index) => {
     let best = movable[0] ?? '';
     for (const m of movable) if ((priority.get(m) ?? 0) > (priority.get(best) ?? 0)) best = m;

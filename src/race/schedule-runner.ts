@@ -62,7 +62,9 @@ export function specPrograms(spec: RaceSpec): Map<string, SessionProgram> {
     spec.sessions.map((session) => [
       session.name,
       async (db: RaceClient) => {
-        const stepper = db as RaceClient & { step(name: string, sql: string, free: boolean): Promise<StepResult> };
+        const stepper = db as RaceClient & {
+          step(name: string, sql: string, free: boolean): Promise<StepResult>;
+        };
         let failed: StepResult | undefined;
         for (const step of session.steps) {
           const result = await stepper.step(step.name, step.sql, step.free ?? false);
@@ -100,16 +102,18 @@ export async function runProgramSchedule(
       engine.poke();
     });
     finished.push(
-      program(client).then(
-        () => {
-          committed.push(name);
-        },
-        () => undefined,
-      ).finally(async () => {
-        if (spec.format === 'api') await engine.rollbackQuietly(name);
-        session.state = 'done';
-        engine.poke();
-      }),
+      program(client)
+        .then(
+          () => {
+            committed.push(name);
+          },
+          () => undefined,
+        )
+        .finally(async () => {
+          if (spec.format === 'api') await engine.rollbackQuietly(name);
+          session.state = 'done';
+          engine.poke();
+        }),
     );
   }
   const take = (name: string): { query: PendingQuery; step: StepToRun } | undefined => {
@@ -169,7 +173,11 @@ export async function runProgramSchedule(
 }
 
 /** Runs a fixed permutation the way the isolation tester does, honouring its annotations. */
-export async function runPermutation(engine: ScheduleEngine, spec: RaceSpec, permutation: Permutation): Promise<ScheduleRun> {
+export async function runPermutation(
+  engine: ScheduleEngine,
+  spec: RaceSpec,
+  permutation: Permutation,
+): Promise<ScheduleRun> {
   await engine.reset(spec);
   for (const session of spec.sessions) {
     for (const step of session.steps.filter((s) => s.free)) {
@@ -209,7 +217,6 @@ async function finishSchedule(
   engine: ScheduleEngine,
   spec: RaceSpec,
   partial: Pick<ScheduleRun, 'decisions' | 'committed' | 'stalls' | 'diverged'>,
-
 ): Promise<ScheduleRun> {
   await engine.teardownSessions(spec);
   const invariantFailures: { name: string; sql: string; value: unknown }[] = [];

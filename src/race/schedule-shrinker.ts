@@ -5,7 +5,10 @@ import { contextSwitches, exploreExhaustive, prefixChooser } from './schedule-ex
 import type { Choice, Chooser, ScheduleRun } from './schedule-runner.js';
 import { serialOrderOf } from './serial-oracle.js';
 
-export type TryRun = (spec: RaceSpec, chooser: Chooser) => Promise<{ run: ScheduleRun; findings: RaceFinding[] }>;
+export type TryRun = (
+  spec: RaceSpec,
+  chooser: Chooser,
+) => Promise<{ run: ScheduleRun; findings: RaceFinding[] }>;
 
 const TXN_CONTROL = /^\s*(begin|start\s+transaction|commit|end|rollback|abort)\b/i;
 const MAX_TRIES = 60;
@@ -15,7 +18,12 @@ const MAX_TRIES = 60;
  * reproduce it (replaying the same schedule without them), then looks for a schedule with the
  * fewest context switches that still reproduces it. Each try runs from a fresh state.
  */
-export async function shrinkFinding(spec: RaceSpec, finding: RaceFinding, schedule: readonly Choice[], tryRun: TryRun): Promise<ShrunkFinding> {
+export async function shrinkFinding(
+  spec: RaceSpec,
+  finding: RaceFinding,
+  schedule: readonly Choice[],
+  tryRun: TryRun,
+): Promise<ShrunkFinding> {
   let tries = 0;
   // Shrinking must not turn a race into something that also happens one session at a time.
   const originalIsSerial = serialOrderOf(finding.run) !== undefined;
@@ -34,8 +42,13 @@ export async function shrinkFinding(spec: RaceSpec, finding: RaceFinding, schedu
   if (spec.format !== 'api' && spec.permutations.length === 0) {
     for (const session of spec.sessions) {
       if (current.spec.sessions.length <= 2) break;
-      const candidate = { ...current.spec, sessions: current.spec.sessions.filter((s) => s.name !== session.name) };
-      const without = current.schedule.map((c) => c.filter((s) => s !== session.name)).filter((c) => c.length > 0);
+      const candidate = {
+        ...current.spec,
+        sessions: current.spec.sessions.filter((s) => s.name !== session.name),
+      };
+      const without = current.schedule
+        .map((c) => c.filter((s) => s !== session.name))
+        .filter((c) => c.length > 0);
       if (await attempt(candidate, prefixChooser(without))) removed.push(`session ${session.name}`);
     }
     // A session in a deadlock cycle needs a step that takes a lock and a later one that waits.
@@ -83,13 +96,21 @@ export async function shrinkFinding(spec: RaceSpec, finding: RaceFinding, schedu
     }
     if (found) break;
   }
-  return { finding: current.finding, schedule: current.schedule, spec: current.spec, removedSteps: removed, originalSchedule: schedule };
+  return {
+    finding: current.finding,
+    schedule: current.schedule,
+    spec: current.spec,
+    removedSteps: removed,
+    originalSchedule: schedule,
+  };
 }
 
 function withoutStep(spec: RaceSpec, session: SessionSpec, step: string): RaceSpec {
   return {
     ...spec,
-    sessions: spec.sessions.map((s) => (s.name === session.name ? { ...s, steps: s.steps.filter((x) => x.name !== step) } : s)),
+    sessions: spec.sessions.map((s) =>
+      s.name === session.name ? { ...s, steps: s.steps.filter((x) => x.name !== step) } : s,
+    ),
   };
 }
 

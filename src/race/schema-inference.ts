@@ -12,14 +12,27 @@ interface TableGuess {
 }
 
 const IDENT = String.raw`([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?)`;
-const UPDATE = new RegExp(String.raw`^\s*update\s+(?:only\s+)?${IDENT}\s+set\s+(.+?)\s+where\s+(.+?)\s*;?\s*$`, 'is');
-const DELETE = new RegExp(String.raw`^\s*delete\s+from\s+(?:only\s+)?${IDENT}\s+where\s+(.+?)\s*;?\s*$`, 'is');
-const SELECT_FOR = new RegExp(String.raw`^\s*select\s+.+?\s+from\s+${IDENT}\s+where\s+(.+?)\s+for\s+(?:update|share|no\s+key\s+update|key\s+share)\b`, 'is');
-const INSERT = new RegExp(String.raw`^\s*insert\s+into\s+${IDENT}\s*\(([^)]*)\)\s*values\s*\(([^)]*)\)(.*)$`, 'is');
+const UPDATE = new RegExp(
+  String.raw`^\s*update\s+(?:only\s+)?${IDENT}\s+set\s+(.+?)\s+where\s+(.+?)\s*;?\s*$`,
+  'is',
+);
+const DELETE = new RegExp(
+  String.raw`^\s*delete\s+from\s+(?:only\s+)?${IDENT}\s+where\s+(.+?)\s*;?\s*$`,
+  'is',
+);
+const SELECT_FOR = new RegExp(
+  String.raw`^\s*select\s+.+?\s+from\s+${IDENT}\s+where\s+(.+?)\s+for\s+(?:update|share|no\s+key\s+update|key\s+share)\b`,
+  'is',
+);
+const INSERT = new RegExp(
+  String.raw`^\s*insert\s+into\s+${IDENT}\s*\(([^)]*)\)\s*values\s*\(([^)]*)\)(.*)$`,
+  'is',
+);
 const LITERAL = String.raw`('(?:[^']|'')*'|-?\d+(?:\.\d+)?)`;
 const EQUALITY = new RegExp(String.raw`\b([A-Za-z_]\w*)\s*=\s*${LITERAL}`, 'g');
 
-const typeOf = (literal: string): string => (literal.startsWith("'") ? 'text' : literal.includes('.') ? 'numeric' : 'bigint');
+const typeOf = (literal: string): string =>
+  literal.startsWith("'") ? 'text' : literal.includes('.') ? 'numeric' : 'bigint';
 
 export function inferSetup(statements: readonly string[]): InferredSetup {
   const tables = new Map<string, TableGuess>();
@@ -51,9 +64,14 @@ export function inferSetup(statements: readonly string[]): InferredSetup {
     const insert = INSERT.exec(sql);
     if (update) {
       const t = table(update[1] ?? '');
-      for (const [, column = '', value = ''] of (update[2] ?? '').matchAll(/\b([A-Za-z_]\w*)\s*=\s*([^,]+)/g)) {
+      for (const [, column = '', value = ''] of (update[2] ?? '').matchAll(
+        /\b([A-Za-z_]\w*)\s*=\s*([^,]+)/g,
+      )) {
         const literal = new RegExp(`^${LITERAL}$`).exec(value.trim())?.[1];
-        t.columns.set(column, t.columns.get(column) ?? (literal ? typeOf(literal) : /['"]/.test(value) ? 'text' : 'numeric'));
+        t.columns.set(
+          column,
+          t.columns.get(column) ?? (literal ? typeOf(literal) : /['"]/.test(value) ? 'text' : 'numeric'),
+        );
       }
       if (!addRow(t, update[3] ?? '')) complete = false;
     } else if (del) {
@@ -73,15 +91,20 @@ export function inferSetup(statements: readonly string[]): InferredSetup {
   const sql: string[] = [];
   for (const [name, t] of tables) {
     const defs = [...t.columns].map(([column, type]) =>
-      column === t.key ? `${column} ${type} PRIMARY KEY` : `${column} ${type}${type === 'text' ? " NOT NULL DEFAULT ''" : ' NOT NULL DEFAULT 0'}`,
+      column === t.key
+        ? `${column} ${type} PRIMARY KEY`
+        : `${column} ${type}${type === 'text' ? " NOT NULL DEFAULT ''" : ' NOT NULL DEFAULT 0'}`,
     );
     sql.push(`CREATE TABLE ${name} (${defs.join(', ')});`);
     const rows = [...t.rows.values()];
     if (rows.length > 0) {
       const cols = [...(rows[0]?.keys() ?? [])];
-      sql.push(`INSERT INTO ${name} (${cols.join(', ')}) VALUES ${rows.map((r) => `(${cols.map((c) => r.get(c) ?? 'DEFAULT').join(', ')})`).join(', ')};`);
+      sql.push(
+        `INSERT INTO ${name} (${cols.join(', ')}) VALUES ${rows.map((r) => `(${cols.map((c) => r.get(c) ?? 'DEFAULT').join(', ')})`).join(', ')};`,
+      );
     }
   }
-  if (!complete) sql.unshift('-- TODO: some statements were not understood; create the tables and rows they need.');
+  if (!complete)
+    sql.unshift('-- TODO: some statements were not understood; create the tables and rows they need.');
   return { sql: sql.join('\n'), complete };
 }

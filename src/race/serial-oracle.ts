@@ -13,12 +13,18 @@ export function isSingleTransaction(session: SessionSpec): boolean {
   return steps.length === 1 && controls.length === 0;
 }
 
-export type RunSerial = (programs: ReadonlyMap<string, SessionProgram>, chooser: Chooser) => Promise<ScheduleRun>;
+export type RunSerial = (
+  programs: ReadonlyMap<string, SessionProgram>,
+  chooser: Chooser,
+) => Promise<ScheduleRun>;
 
 export type OracleVerdict =
   | { readonly kind: 'serializable'; readonly order: readonly string[] }
   | { readonly kind: 'skipped'; readonly reason: string }
-  | { readonly kind: 'anomaly'; readonly serialStates: readonly { order: readonly string[]; snapshot: string }[] };
+  | {
+      readonly kind: 'anomaly';
+      readonly serialStates: readonly { order: readonly string[]; snapshot: string }[];
+    };
 
 /**
  * Serial-equivalence oracle: the final state of the user tables must equal the final state of
@@ -50,7 +56,11 @@ export class SerialOracle {
     const committed = order.filter((s) => run.committed.includes(s));
     // A schedule that ran the sessions one after the other is a serial order itself.
     const serialOrder = serialOrderOf(run);
-    if (serialOrder && serialOrder.length === committed.length && serialOrder.every((s) => committed.includes(s))) {
+    if (
+      serialOrder &&
+      serialOrder.length === committed.length &&
+      serialOrder.every((s) => committed.includes(s))
+    ) {
       this.#cache.set(serialOrder.join(' '), run.snapshot);
       return { kind: 'serializable', order: serialOrder };
     }
@@ -62,7 +72,8 @@ export class SerialOracle {
       if (snapshot === run.snapshot) return { kind: 'serializable', order: perm };
       serialStates.push({ order: perm, snapshot });
     }
-    if (serialStates.length === 0) return { kind: 'skipped', reason: 'no serial order of the committed sessions commits them all' };
+    if (serialStates.length === 0)
+      return { kind: 'skipped', reason: 'no serial order of the committed sessions commits them all' };
     return { kind: 'anomaly', serialStates };
   }
 
@@ -70,8 +81,12 @@ export class SerialOracle {
     const key = order.join(' ');
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
-    const programs = new Map(order.map((s) => [s, this.#programs.get(s) ?? (() => Promise.resolve())] as const));
-    const run = await this.#runSerial(programs, (movable) => [order.find((s) => movable.includes(s)) ?? movable[0] ?? '']);
+    const programs = new Map(
+      order.map((s) => [s, this.#programs.get(s) ?? (() => Promise.resolve())] as const),
+    );
+    const run = await this.#runSerial(programs, (movable) => [
+      order.find((s) => movable.includes(s)) ?? movable[0] ?? '',
+    ]);
     const state = order.every((s) => run.committed.includes(s)) ? run.snapshot : null;
     this.#cache.set(key, state);
     return state;
@@ -93,5 +108,7 @@ export function serialOrderOf(run: Pick<ScheduleRun, 'decisions'>): string[] | u
 
 export function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
 }

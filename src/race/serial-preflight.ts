@@ -32,11 +32,16 @@ function firstErrors(run: ScheduleRun): TraceEvent[] {
  * interleaving at all: the spec is broken (a typo, a missing table), not racy. Counting such
  * errors as outcomes would pass a test that cannot fail. Returns the error to stop with.
  */
-export function brokenSpecError(specName: string, runs: readonly { order: readonly string[]; run: ScheduleRun }[]): HindsightError | undefined {
+export function brokenSpecError(
+  specName: string,
+  runs: readonly { order: readonly string[]; run: ScheduleRun }[],
+): HindsightError | undefined {
   const [first, ...rest] = runs;
   if (!first) return undefined;
   const key = (e: TraceEvent): string => `${e.session}\0${e.step}\0${e.code ?? ''}`;
-  const always = firstErrors(first.run).find((e) => rest.every(({ run }) => firstErrors(run).some((x) => key(x) === key(e))));
+  const always = firstErrors(first.run).find((e) =>
+    rest.every(({ run }) => firstErrors(run).some((x) => key(x) === key(e))),
+  );
   if (!always) return undefined;
   const orders = runs.map((r) => r.order.join(' then ')).join('; ');
   return userError(

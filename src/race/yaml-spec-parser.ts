@@ -41,11 +41,17 @@ export function parseYamlSpec(text: string, name = 'spec'): RaceSpec {
   try {
     raw = parse(text);
   } catch (cause) {
-    throw userError('RACE_SPEC_SYNTAX', `${name}: not valid YAML (${String(cause)}); fix the file and run again`, cause);
+    throw userError(
+      'RACE_SPEC_SYNTAX',
+      `${name}: not valid YAML (${String(cause)}); fix the file and run again`,
+      cause,
+    );
   }
   const result = specSchema.safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+    const problems = result.error.issues
+      .map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`)
+      .join('; ');
     throw userError('RACE_SPEC_INVALID', `${name}: ${problems}`);
   }
   const doc = result.data;
@@ -60,16 +66,24 @@ export function parseYamlSpec(text: string, name = 'spec'): RaceSpec {
       setup: list(s.setup),
       teardown: list(s.teardown),
       steps: wrapped
-        ? [{ name: `${sessionName}.begin`, sql: begin, free: true }, ...steps, { name: `${sessionName}.commit`, sql: 'COMMIT' }]
+        ? [
+            { name: `${sessionName}.begin`, sql: begin, free: true },
+            ...steps,
+            { name: `${sessionName}.commit`, sql: 'COMMIT' },
+          ]
         : steps,
     };
   });
-  if (sessions.length === 0) throw userError('RACE_SPEC_INVALID', `${name}: sessions: give at least one session`);
+  if (sessions.length === 0)
+    throw userError('RACE_SPEC_INVALID', `${name}: sessions: give at least one session`);
   const stepNames = new Set(sessions.flatMap((s) => s.steps.map((step) => step.name)));
   const permutations: Permutation[] = (doc.permutations ?? []).map((p) =>
     p.map((stepName) => {
       if (!stepNames.has(stepName)) {
-        throw userError('RACE_SPEC_INVALID', `${name}: permutation names an unknown step ${stepName} (known: ${[...stepNames].join(', ')})`);
+        throw userError(
+          'RACE_SPEC_INVALID',
+          `${name}: permutation names an unknown step ${stepName} (known: ${[...stepNames].join(', ')})`,
+        );
       }
       return { step: stepName, blockers: [] as Blocker[] };
     }),
@@ -82,7 +96,9 @@ export function parseYamlSpec(text: string, name = 'spec'): RaceSpec {
     sessions,
     permutations,
     invariants: (doc.invariants ?? []).map((inv, i) =>
-      typeof inv === 'string' ? { name: `invariant ${i + 1}`, sql: inv } : { name: inv.name ?? `invariant ${i + 1}`, sql: inv.sql },
+      typeof inv === 'string'
+        ? { name: `invariant ${i + 1}`, sql: inv }
+        : { name: inv.name ?? `invariant ${i + 1}`, sql: inv.sql },
     ),
     allow: doc.expect ?? DEFAULT_ALLOW,
     overlap: doc.overlap ?? false,

@@ -2,7 +2,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IncidentStore } from '../../src/core/incident-store.js';
 import { findingCursor } from '../../src/core/incident-store.js';
-import { alert, deadlock, entry, episode, health, incident, ruleState, service, target, token } from './store-fixtures.js';
+import {
+  alert,
+  deadlock,
+  entry,
+  episode,
+  health,
+  incident,
+  ruleState,
+  service,
+  target,
+  token,
+} from './store-fixtures.js';
 
 /**
  * The one contract every IncidentStore adapter passes (memory-store.test.ts, postgres-store.test.ts).
@@ -44,7 +55,10 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       it('keeps the closed report when one batch holds both reports of an episode, in either order', async () => {
         await store.findings.save([episode('e1', 2_000, null), episode('e1', 2_000, 8_000)], 8_100);
         await store.findings.save([episode('e2', 2_000, 9_000), episode('e2', 2_000, null)], 9_100);
-        expect(await store.findings.get(['e1', 'e2'])).toEqual([episode('e1', 2_000, 8_000), episode('e2', 2_000, 9_000)]);
+        expect(await store.findings.get(['e1', 'e2'])).toEqual([
+          episode('e1', 2_000, 8_000),
+          episode('e2', 2_000, 9_000),
+        ]);
       });
 
       it('does not reopen a closed episode when a retried open report arrives late', async () => {
@@ -69,44 +83,86 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         );
         const ids = async (query: Parameters<IncidentStore['findings']['list']>[0]) =>
           (await store.findings.list(query)).map((f) => f.id);
-        expect(await ids({ since: 1_000 })).toEqual(['still-open', 'ended-after', 'at-since', 'other-target', 'later']);
+        expect(await ids({ since: 1_000 })).toEqual([
+          'still-open',
+          'ended-after',
+          'at-since',
+          'other-target',
+          'later',
+        ]);
         expect(await ids({ since: 1_000, target: 'billing-db' })).toEqual(['other-target']);
-        expect(await ids({ since: 1_000, kinds: ['blocking_episode'] })).toEqual(['still-open', 'ended-after']);
-        expect(await ids({ since: 0, kinds: ['deadlock'], target: 'shop-db', limit: 2 })).toEqual(['before', 'at-since']);
+        expect(await ids({ since: 1_000, kinds: ['blocking_episode'] })).toEqual([
+          'still-open',
+          'ended-after',
+        ]);
+        expect(await ids({ since: 0, kinds: ['deadlock'], target: 'shop-db', limit: 2 })).toEqual([
+          'before',
+          'at-since',
+        ]);
         expect(await ids({ since: 0, kinds: [] })).toEqual([]);
       });
 
       it('bounds lists: 100 by default, never more than 1000', async () => {
-        const many = Array.from({ length: 1_005 }, (_, i) => deadlock(`d${String(i).padStart(4, '0')}`, 1_000 + i));
+        const many = Array.from({ length: 1_005 }, (_, i) =>
+          deadlock(`d${String(i).padStart(4, '0')}`, 1_000 + i),
+        );
         await store.findings.save(many, 5_000);
         expect(await store.findings.list({ since: 0 })).toHaveLength(100);
         expect(await store.findings.list({ since: 0, limit: 5_000 })).toHaveLength(1_000);
-        expect((await store.findings.list({ since: 0, limit: 3 })).map((f) => f.id)).toEqual(['d0000', 'd0001', 'd0002']);
+        expect((await store.findings.list({ since: 0, limit: 3 })).map((f) => f.id)).toEqual([
+          'd0000',
+          'd0001',
+          'd0002',
+        ]);
       });
 
       it('pages with a keyset cursor (time, id): findings sharing one millisecond are each read once', async () => {
         // 25 findings in one millisecond (ids out of code-unit order when saved), around others.
-        const burst = Array.from({ length: 25 }, (_, i) => deadlock(`b${String((i * 7) % 25).padStart(2, '0')}`, 2_000));
+        const burst = Array.from({ length: 25 }, (_, i) =>
+          deadlock(`b${String((i * 7) % 25).padStart(2, '0')}`, 2_000),
+        );
         await store.findings.save(
-          [deadlock('a-early', 1_500), ...burst, deadlock('c-late', 2_500), episode('open-since-before', 500, null), deadlock('B-upper', 2_000)],
+          [
+            deadlock('a-early', 1_500),
+            ...burst,
+            deadlock('c-late', 2_500),
+            episode('open-since-before', 500, null),
+            deadlock('B-upper', 2_000),
+          ],
           5_000,
         );
         const pages: string[][] = [];
         let after: { at: number; id: string } | undefined;
         for (;;) {
-          const page = await store.findings.list(after === undefined ? { since: 1_000, limit: 10 } : { since: 1_000, limit: 10, after });
+          const page = await store.findings.list(
+            after === undefined ? { since: 1_000, limit: 10 } : { since: 1_000, limit: 10, after },
+          );
           pages.push(page.map((f) => f.id));
           const last = page[page.length - 1];
           if (page.length < 10 || last === undefined) break;
           after = findingCursor(last);
         }
-        const expected = ['open-since-before', 'a-early', 'B-upper', ...burst.map((f) => f.id).sort(), 'c-late'];
+        const expected = [
+          'open-since-before',
+          'a-early',
+          'B-upper',
+          ...burst.map((f) => f.id).sort(),
+          'c-late',
+        ];
         expect(pages.flat()).toEqual(expected);
         expect(pages.map((p) => p.length)).toEqual([10, 10, 9]);
         // The cursor composes with the other filters, and is strict: the finding it names is not repeated.
-        expect((await store.findings.list({ since: 0, kinds: ['deadlock'], after: { at: 2_000, id: 'b23' } })).map((f) => f.id)).toEqual(['b24', 'c-late']);
-        expect(await store.findings.list({ since: 0, target: 'billing-db', after: { at: 0, id: '' } })).toEqual([]);
-        expect((await store.findings.list({ since: 0, after: { at: 2_000, id: 'b24' } })).map((f) => f.id)).toEqual(['c-late']);
+        expect(
+          (await store.findings.list({ since: 0, kinds: ['deadlock'], after: { at: 2_000, id: 'b23' } })).map(
+            (f) => f.id,
+          ),
+        ).toEqual(['b24', 'c-late']);
+        expect(
+          await store.findings.list({ since: 0, target: 'billing-db', after: { at: 0, id: '' } }),
+        ).toEqual([]);
+        expect(
+          (await store.findings.list({ since: 0, after: { at: 2_000, id: 'b24' } })).map((f) => f.id),
+        ).toEqual(['c-late']);
       });
 
       it('prunes findings that ended before a time, keeping those that back an alert or an incident', async () => {
@@ -149,7 +205,14 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         expect(await store.alerts.get('nope')).toBeNull();
         expect(await store.alerts.findFiring('shop', 'rule:deadlocks:shop-db')).toEqual(firing);
         expect(await store.alerts.findFiring('billing', 'rule:deadlocks:shop-db')).toBeNull();
-        const resolved = { ...firing, status: 'resolved' as const, resolvedAt: 2_000, updatedAt: 2_000, incidentId: 'i1', evidence: ['d1', 'd2'] };
+        const resolved = {
+          ...firing,
+          status: 'resolved' as const,
+          resolvedAt: 2_000,
+          updatedAt: 2_000,
+          incidentId: 'i1',
+          evidence: ['d1', 'd2'],
+        };
         await store.alerts.update(resolved);
         expect(await store.alerts.get('a1')).toEqual(resolved);
         expect(await store.alerts.findFiring('shop', 'rule:deadlocks:shop-db')).toBeNull();
@@ -159,10 +222,14 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
 
       it('keeps one firing alert per service and fingerprint; a resolved one may fire again as a new alert', async () => {
         await store.alerts.insert(alert('a1', { fingerprint: 'fp' }));
-        await expect(store.alerts.insert(alert('a2', { fingerprint: 'fp' }))).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(store.alerts.insert(alert('a2', { fingerprint: 'fp' }))).rejects.toMatchObject({
+          code: 'store_conflict',
+        });
         await store.alerts.insert(alert('b1', { fingerprint: 'fp', service: 'billing' }));
         await store.alerts.insert(alert('a3', { fingerprint: 'fp', status: 'resolved', resolvedAt: 1_500 }));
-        await expect(store.alerts.update(alert('a3', { fingerprint: 'fp' }))).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(store.alerts.update(alert('a3', { fingerprint: 'fp' }))).rejects.toMatchObject({
+          code: 'store_conflict',
+        });
         await store.alerts.update(alert('a1', { fingerprint: 'fp', status: 'resolved', resolvedAt: 2_000 }));
         await store.alerts.insert(alert('a4', { fingerprint: 'fp', startedAt: 3_000 }));
         expect((await store.alerts.findFiring('shop', 'fp'))?.id).toBe('a4');
@@ -186,17 +253,26 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         expect((await store.alerts.findFiringMany(keys)).map((a) => a.id).sort()).toEqual(['a1', 'b1']);
         expect(await store.alerts.findFiringMany([])).toEqual([]);
         // A second firing alert of a fingerprint (stored, or within the batch), or a known id: nothing of the batch is kept.
-        await expect(store.alerts.insertMany([alert('c1'), alert('a3', { fingerprint: 'fp1' })])).rejects.toMatchObject({ code: 'store_conflict' });
-        await expect(store.alerts.insertMany([alert('c1'), alert('c2', { fingerprint: 'fp-c1' })])).rejects.toMatchObject({ code: 'store_conflict' });
-        await expect(store.alerts.insertMany([alert('c1'), alert('a1', { fingerprint: 'other' })])).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(
+          store.alerts.insertMany([alert('c1'), alert('a3', { fingerprint: 'fp1' })]),
+        ).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(
+          store.alerts.insertMany([alert('c1'), alert('c2', { fingerprint: 'fp-c1' })]),
+        ).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(
+          store.alerts.insertMany([alert('c1'), alert('a1', { fingerprint: 'other' })]),
+        ).rejects.toMatchObject({ code: 'store_conflict' });
         expect(await store.alerts.get('c1')).toBeNull();
       });
 
       it('lists newest first with filters and a limit, and counts by status', async () => {
         await store.alerts.insert(alert('a1', { startedAt: 1_000, incidentId: 'i1' }));
-        await store.alerts.insert(alert('a2', { startedAt: 3_000, status: 'resolved', resolvedAt: 4_000, incidentId: 'i1' }));
+        await store.alerts.insert(
+          alert('a2', { startedAt: 3_000, status: 'resolved', resolvedAt: 4_000, incidentId: 'i1' }),
+        );
         await store.alerts.insert(alert('a3', { startedAt: 2_000, service: 'billing' }));
-        const ids = async (query: Parameters<IncidentStore['alerts']['list']>[0]) => (await store.alerts.list(query)).map((a) => a.id);
+        const ids = async (query: Parameters<IncidentStore['alerts']['list']>[0]) =>
+          (await store.alerts.list(query)).map((a) => a.id);
         expect(await ids({})).toEqual(['a2', 'a3', 'a1']);
         expect(await ids({ status: 'firing' })).toEqual(['a3', 'a1']);
         expect(await ids({ service: 'shop' })).toEqual(['a2', 'a1']);
@@ -258,9 +334,14 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
 
       it('lists newest first by state and service, with a limit, and counts by state', async () => {
         await store.incidents.insert(incident('i1', { createdAt: 1_000 }));
-        await store.incidents.insert(incident('i2', { createdAt: 3_000, state: 'resolved', resolvedAt: 4_000 }));
-        await store.incidents.insert(incident('i3', { createdAt: 2_000, service: 'billing', state: 'acknowledged' }));
-        const ids = async (query: Parameters<IncidentStore['incidents']['list']>[0]) => (await store.incidents.list(query)).map((i) => i.id);
+        await store.incidents.insert(
+          incident('i2', { createdAt: 3_000, state: 'resolved', resolvedAt: 4_000 }),
+        );
+        await store.incidents.insert(
+          incident('i3', { createdAt: 2_000, service: 'billing', state: 'acknowledged' }),
+        );
+        const ids = async (query: Parameters<IncidentStore['incidents']['list']>[0]) =>
+          (await store.incidents.list(query)).map((i) => i.id);
         expect(await ids({})).toEqual(['i2', 'i3', 'i1']);
         expect(await ids({ states: ['triggered', 'acknowledged'] })).toEqual(['i3', 'i1']);
         expect(await ids({ states: [] })).toEqual([]);
@@ -282,39 +363,74 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         await store.incidents.insert(incident('done', { lastAlertAt: 9_000, state: 'resolved' }));
         await store.incidents.insert(incident('other-key', { lastAlertAt: 9_000, groupKey: 'shop/eu' }));
         await store.incidents.insert(incident('other-service', { lastAlertAt: 9_000, service: 'billing' }));
-        const found = await store.incidents.findForGrouping('shop', 'shop', ['triggered', 'acknowledged', 'mitigated']);
+        const found = await store.incidents.findForGrouping('shop', 'shop', [
+          'triggered',
+          'acknowledged',
+          'mitigated',
+        ]);
         expect(found.map((i) => i.id)).toEqual(['new', 'old']);
-        expect((await store.incidents.findForGrouping('shop', 'shop', ['resolved'])).map((i) => i.id)).toEqual(['done']);
+        expect(
+          (await store.incidents.findForGrouping('shop', 'shop', ['resolved'])).map((i) => i.id),
+        ).toEqual(['done']);
       });
     });
 
     describe('timeline', () => {
       it('lists an incident’s entries oldest first, equal times in insertion order', async () => {
         await store.timeline.append(entry('t-b', 'i1', 2_000));
-        await store.timeline.append(entry('t-a', 'i1', 2_000, { kind: 'state_changed', data: { from: 'triggered', to: 'acknowledged' } }));
-        await store.timeline.append(entry('t-first', 'i1', 1_000, { deadEnd: true, actor: 'token:ci', alertId: 'a1' }));
+        await store.timeline.append(
+          entry('t-a', 'i1', 2_000, {
+            kind: 'state_changed',
+            data: { from: 'triggered', to: 'acknowledged' },
+          }),
+        );
+        await store.timeline.append(
+          entry('t-first', 'i1', 1_000, { deadEnd: true, actor: 'token:ci', alertId: 'a1' }),
+        );
         await store.timeline.append(entry('t-c', 'i1', 2_000));
         await store.timeline.append(entry('elsewhere', 'i2', 1_500));
         const list = await store.timeline.list('i1');
         expect(list.map((e) => e.id)).toEqual(['t-first', 't-b', 't-a', 't-c']);
-        expect(list[0]).toEqual(entry('t-first', 'i1', 1_000, { deadEnd: true, actor: 'token:ci', alertId: 'a1' }));
+        expect(list[0]).toEqual(
+          entry('t-first', 'i1', 1_000, { deadEnd: true, actor: 'token:ci', alertId: 'a1' }),
+        );
         expect(list[2]?.data).toEqual({ from: 'triggered', to: 'acknowledged' });
         expect(await store.timeline.list('nope')).toEqual([]);
       });
 
       it('appends many in the order given, after what was appended before; a known id rejects the batch', async () => {
         await store.timeline.append(entry('t-first', 'i1', 2_000));
-        await store.timeline.appendMany([entry('t-z', 'i1', 2_000), entry('t-a', 'i1', 2_000), entry('t-early', 'i1', 1_000), entry('t-other', 'i2', 2_000)]);
+        await store.timeline.appendMany([
+          entry('t-z', 'i1', 2_000),
+          entry('t-a', 'i1', 2_000),
+          entry('t-early', 'i1', 1_000),
+          entry('t-other', 'i2', 2_000),
+        ]);
         await store.timeline.appendMany([]);
-        expect((await store.timeline.list('i1')).map((e) => e.id)).toEqual(['t-early', 't-first', 't-z', 't-a']);
-        await expect(store.timeline.appendMany([entry('t-new', 'i1', 3_000), entry('t-a', 'i1', 3_000)])).rejects.toMatchObject({ code: 'store_conflict' });
-        expect((await store.timeline.list('i1')).map((e) => e.id)).toEqual(['t-early', 't-first', 't-z', 't-a']);
+        expect((await store.timeline.list('i1')).map((e) => e.id)).toEqual([
+          't-early',
+          't-first',
+          't-z',
+          't-a',
+        ]);
+        await expect(
+          store.timeline.appendMany([entry('t-new', 'i1', 3_000), entry('t-a', 'i1', 3_000)]),
+        ).rejects.toMatchObject({ code: 'store_conflict' });
+        expect((await store.timeline.list('i1')).map((e) => e.id)).toEqual([
+          't-early',
+          't-first',
+          't-z',
+          't-a',
+        ]);
       });
     });
 
     describe('evidence', () => {
       it('links findings once each and returns them oldest first', async () => {
-        await store.findings.save([deadlock('d2', 2_000), episode('e1', 1_500, 2_500), deadlock('d3', 3_000)], 4_000);
+        await store.findings.save(
+          [deadlock('d2', 2_000), episode('e1', 1_500, 2_500), deadlock('d3', 3_000)],
+          4_000,
+        );
         await store.evidence.link('i1', ['d2', 'e1'], 4_000);
         await store.evidence.link('i1', ['d2'], 4_100);
         await store.evidence.link('i2', ['d3'], 4_100);
@@ -323,7 +439,10 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       });
 
       it('links many at once for several incidents, each pair once', async () => {
-        await store.findings.save([deadlock('d2', 2_000), episode('e1', 1_500, 2_500), deadlock('d3', 3_000)], 4_000);
+        await store.findings.save(
+          [deadlock('d2', 2_000), episode('e1', 1_500, 2_500), deadlock('d3', 3_000)],
+          4_000,
+        );
         await store.evidence.link('i1', ['d3'], 4_000);
         await store.evidence.linkMany([
           { incidentId: 'i1', findingIds: ['d2', 'd3', 'd2'], at: 4_100 },
@@ -341,17 +460,37 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       it('upserts by key and lists by key', async () => {
         await store.ruleStates.save(ruleState('deadlocks:shop-db'));
         await store.ruleStates.save(ruleState('blocking:shop-db'));
-        const firing = ruleState('deadlocks:shop-db', { phase: 'firing', since: 2_000, value: 2.5, alertId: 'a1', evaluatedAt: 2_000 });
+        const firing = ruleState('deadlocks:shop-db', {
+          phase: 'firing',
+          since: 2_000,
+          value: 2.5,
+          alertId: 'a1',
+          evaluatedAt: 2_000,
+        });
         await store.ruleStates.save(firing);
         expect(await store.ruleStates.get('deadlocks:shop-db')).toEqual(firing);
         expect(await store.ruleStates.get('nope')).toBeNull();
-        expect((await store.ruleStates.list()).map((s) => s.key)).toEqual(['blocking:shop-db', 'deadlocks:shop-db']);
+        expect((await store.ruleStates.list()).map((s) => s.key)).toEqual([
+          'blocking:shop-db',
+          'deadlocks:shop-db',
+        ]);
       });
 
       it('upserts many at once, inserting new keys and replacing known ones', async () => {
         await store.ruleStates.save(ruleState('deadlocks:shop-db'));
-        const firing = ruleState('deadlocks:shop-db', { phase: 'firing', since: 2_000, value: 3, alertId: 'a1', evaluatedAt: 2_000 });
-        const pending = ruleState('blocking:billing-db', { phase: 'pending', since: 2_000, value: 1, evaluatedAt: 2_000 });
+        const firing = ruleState('deadlocks:shop-db', {
+          phase: 'firing',
+          since: 2_000,
+          value: 3,
+          alertId: 'a1',
+          evaluatedAt: 2_000,
+        });
+        const pending = ruleState('blocking:billing-db', {
+          phase: 'pending',
+          since: 2_000,
+          value: 1,
+          evaluatedAt: 2_000,
+        });
         await store.ruleStates.saveMany([firing, pending]);
         await store.ruleStates.saveMany([]);
         expect(await store.ruleStates.list()).toEqual([pending, firing]);
@@ -384,7 +523,9 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
             ],
           }),
         );
-        await store.services.save(service('billing', { integrations: [{ type: 'alertmanager', secretHash: 'billing-hash' }] }));
+        await store.services.save(
+          service('billing', { integrations: [{ type: 'alertmanager', secretHash: 'billing-hash' }] }),
+        );
         const found = await store.services.findByIntegrationSecret('pd-hash');
         expect(found?.service.name).toBe('shop');
         expect(found?.type).toBe('pagerduty');
@@ -397,7 +538,10 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       it('upserts, gets, lists by name and deletes', async () => {
         await store.targets.save(target('shop-db'));
         await store.targets.save(target('billing-db', { service: 'billing' }));
-        const changed = target('shop-db', { log: '/var/log/postgresql/postgresql-18-main.log', rules: { blocking: { forMs: 30_000 } } });
+        const changed = target('shop-db', {
+          log: '/var/log/postgresql/postgresql-18-main.log',
+          rules: { blocking: { forMs: 30_000 } },
+        });
         await store.targets.save(changed);
         expect(await store.targets.get('shop-db')).toEqual(changed);
         expect(await store.targets.get('nope')).toBeNull();
@@ -409,7 +553,11 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       it('keeps the last health reported per target', async () => {
         await store.targets.reportHealth(health('shop-db'));
         await store.targets.reportHealth(health('billing-db', { agent: 'eu-agent' }));
-        const down = health('shop-db', { reachable: false, problem: 'connection refused', reportedAt: 2_000 });
+        const down = health('shop-db', {
+          reachable: false,
+          problem: 'connection refused',
+          reportedAt: 2_000,
+        });
         await store.targets.reportHealth(down);
         expect(await store.targets.health()).toEqual([health('billing-db', { agent: 'eu-agent' }), down]);
       });
@@ -419,7 +567,9 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       it('inserts, finds by secret hash, lists oldest first, counts and deletes', async () => {
         await store.tokens.insert(token('t2', { createdAt: 2_000, role: 'admin' }));
         await store.tokens.insert(token('t1', { createdAt: 1_000 }));
-        expect(await store.tokens.findBySecretHash('hash-t2')).toEqual(token('t2', { createdAt: 2_000, role: 'admin' }));
+        expect(await store.tokens.findBySecretHash('hash-t2')).toEqual(
+          token('t2', { createdAt: 2_000, role: 'admin' }),
+        );
         expect(await store.tokens.findBySecretHash('nope')).toBeNull();
         expect((await store.tokens.list()).map((t) => t.id)).toEqual(['t1', 't2']);
         expect(await store.tokens.count()).toBe(2);
@@ -430,7 +580,9 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
 
       it('refuses a second token with the same secret', async () => {
         await store.tokens.insert(token('t1', { secretHash: 'same' }));
-        await expect(store.tokens.insert(token('t2', { secretHash: 'same' }))).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(store.tokens.insert(token('t2', { secretHash: 'same' }))).rejects.toMatchObject({
+          code: 'store_conflict',
+        });
         expect(await store.tokens.count()).toBe(1);
       });
     });
@@ -504,7 +656,9 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         releaseA();
         await a;
         expect(order).toEqual(['a start', 'b', 'a end']);
-        await expect(store.transact('lock-a', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+        await expect(store.transact('lock-a', () => Promise.reject(new Error('boom')))).rejects.toThrow(
+          'boom',
+        );
         expect(await store.transact('lock-a', () => Promise.resolve(7))).toBe(7);
       });
     });

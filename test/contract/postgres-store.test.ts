@@ -8,7 +8,8 @@ import { foldEvents } from '../../src/core/app-signal-rollup.js';
 import { requestEvent, signalStoreContract } from './signal-store.contract.js';
 import { metricsStoreContract } from './metrics-store.contract.js';
 
-const TABLES = 'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens, paging_directory, escalation_states, outbox, app_rollups, deploys, metric_statement_texts';
+const TABLES =
+  'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens, paging_directory, escalation_states, outbox, app_rollups, deploys, metric_statement_texts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -54,7 +55,10 @@ describe('PostgresStore on its own', () => {
   it('migrates a fresh database from two stores opening at once, and reopening applies nothing twice', async () => {
     const fresh = await createTestDatabase('migrate');
     try {
-      const [a, b] = await Promise.all([PostgresStore.open({ url: fresh.url }), PostgresStore.open({ url: fresh.url })]);
+      const [a, b] = await Promise.all([
+        PostgresStore.open({ url: fresh.url }),
+        PostgresStore.open({ url: fresh.url }),
+      ]);
       await a.tokens.insert({ id: 't1', name: 'ci', secretHash: 'h1', role: 'admin', createdAt: 1 });
       expect(await b.tokens.count()).toBe(1);
       await Promise.all([a.close(), b.close()]);
@@ -62,7 +66,9 @@ describe('PostgresStore on its own', () => {
       expect(await again.tokens.count()).toBe(1);
       await again.close();
       const { rows } = await withClient(fresh.url, (c) =>
-        c.query<{ position: number; name: string }>('SELECT position, name FROM hindsight_migrations ORDER BY position'),
+        c.query<{ position: number; name: string }>(
+          'SELECT position, name FROM hindsight_migrations ORDER BY position',
+        ),
       );
       expect(rows).toEqual([
         { position: 1, name: '0001-incident-record' },
@@ -81,7 +87,10 @@ describe('PostgresStore on its own', () => {
     try {
       await holder.query('SELECT pg_advisory_lock($1::bigint)', [advisoryKey('rules')]);
       const started = performance.now();
-      await expect(store.transact('rules', () => Promise.resolve('ran'))).rejects.toMatchObject({ code: 'store_lock_timeout', retryable: true });
+      await expect(store.transact('rules', () => Promise.resolve('ran'))).rejects.toMatchObject({
+        code: 'store_lock_timeout',
+        retryable: true,
+      });
       expect(performance.now() - started).toBeLessThan(5_000);
       expect(await store.transact('other', () => Promise.resolve('ran'))).toBe('ran');
       await holder.query('SELECT pg_advisory_unlock($1::bigint)', [advisoryKey('rules')]);
@@ -93,11 +102,17 @@ describe('PostgresStore on its own', () => {
   });
 
   it('two stores (replicas) merging the same rollup keys at once lose nothing', async () => {
-    const [a, b] = await Promise.all([PostgresStore.open({ url: db.url }), PostgresStore.open({ url: db.url })]);
+    const [a, b] = await Promise.all([
+      PostgresStore.open({ url: db.url }),
+      PostgresStore.open({ url: db.url }),
+    ]);
     try {
       await withClient(db.url, (c) => c.query('TRUNCATE app_rollups'));
       const batch = (i: number) =>
-        foldEvents([requestEvent({ user: `u${i}`, at: 1_764_527_000_000 + (i % 30) * 1_000 }), requestEvent({ user: `u${i}`, route: '/cart' })]);
+        foldEvents([
+          requestEvent({ user: `u${i}`, at: 1_764_527_000_000 + (i % 30) * 1_000 }),
+          requestEvent({ user: `u${i}`, route: '/cart' }),
+        ]);
       await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).signals.merge(batch(i))));
       const stored = await a.signals.list({ since: 0 });
       expect(stored.reduce((sum, r) => sum + r.requests, 0)).toBe(80);
@@ -113,6 +128,9 @@ describe('PostgresStore on its own', () => {
     await expect(PostgresStore.open({ url })).rejects.toMatchObject({ code: 'store_unreachable' });
     await expect(PostgresStore.open({ url })).rejects.not.toThrow(/postgres:postgres@/);
     const wrongPassword = db.url.replace(/:[^:@/]*@/, ':wrong@');
-    await expect(PostgresStore.open({ url: wrongPassword })).rejects.toMatchObject({ code: 'store_refused', kind: 'user' });
+    await expect(PostgresStore.open({ url: wrongPassword })).rejects.toMatchObject({
+      code: 'store_refused',
+      kind: 'user',
+    });
   });
 });

@@ -14,8 +14,22 @@ export const deadlock = (id: string, at: number, over: Partial<DeadlockFinding> 
   source: 'log',
   victimPid: 4242,
   processes: [
-    { pid: 4242, waitsForMode: 'ShareLock', waitsForObject: 'transaction 771', relation: 'inventory', blockedBy: 4243, query: 'UPDATE inventory SET n = n - $1 WHERE id = $2' },
-    { pid: 4243, waitsForMode: 'ShareLock', waitsForObject: 'transaction 770', relation: 'products', blockedBy: 4242, query: 'UPDATE products SET n = n + $1 WHERE id = $2' },
+    {
+      pid: 4242,
+      waitsForMode: 'ShareLock',
+      waitsForObject: 'transaction 771',
+      relation: 'inventory',
+      blockedBy: 4243,
+      query: 'UPDATE inventory SET n = n - $1 WHERE id = $2',
+    },
+    {
+      pid: 4243,
+      waitsForMode: 'ShareLock',
+      waitsForObject: 'transaction 770',
+      relation: 'products',
+      blockedBy: 4242,
+      query: 'UPDATE products SET n = n + $1 WHERE id = $2',
+    },
   ],
   count: 1,
   database: 'shop',
@@ -81,7 +95,12 @@ export const incident = (id: string, over: Partial<Incident> = {}): Incident => 
   ...over,
 });
 
-export const entry = (id: string, incidentId: string, at: number, over: Partial<TimelineEntry> = {}): TimelineEntry => ({
+export const entry = (
+  id: string,
+  incidentId: string,
+  at: number,
+  over: Partial<TimelineEntry> = {},
+): TimelineEntry => ({
   id,
   incidentId,
   at,

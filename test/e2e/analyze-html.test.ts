@@ -32,7 +32,10 @@ describe.runIf(chromiumAvailable() || process.env.CI)('hindsight analyze --html 
       expect(await tab.locator('body').innerText()).toMatch(/6 deadlocks between/);
       // uPlot draws its axes on the canvas: read the x scale it chose. One minute of data must
       // give an axis of minutes, not the years uPlot picks on its own around a single point.
-      type Chart = { scales: Record<string, { min: number; max: number } | undefined>; axes: { _values?: string[] | null }[] };
+      type Chart = {
+        scales: Record<string, { min: number; max: number } | undefined>;
+        axes: { _values?: string[] | null }[];
+      };
       const charts = await tab.evaluate(() =>
         (globalThis as unknown as { hindsightCharts: Chart[] }).hindsightCharts.map((c) => ({
           xSpan: (c.scales.x?.max ?? 0) - (c.scales.x?.min ?? 0),

@@ -42,7 +42,9 @@ describe('hindsight race exit codes', () => {
     const out = join(dir, 'from-log.yaml');
     const r = await runCli(['race', '--from-log', log, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`wrote the spec of the first deadlock in ${log} to ${out}; run it with: hindsight race ${out}`);
+    expect(r.stderr).toContain(
+      `wrote the spec of the first deadlock in ${log} to ${out}; run it with: hindsight race ${out}`,
+    );
     expect(await readFile(out, 'utf8')).toMatch(/sessions:/);
   });
 

@@ -15,7 +15,10 @@ interface Run {
 /** `hindsight demo ARGS` as one process (Node with tsx's loader, so a signal reaches the demo itself). */
 function demo(args: readonly string[], interruptWhen?: (output: string) => boolean): Promise<Run> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin.ts', 'demo', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin.ts', 'demo', ...args], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   let stdout = '';
   let stderr = '';
   let interrupted = false;
@@ -77,8 +80,12 @@ describe('hindsight demo (the seed replayed; what `npm start` runs)', () => {
     expect(detail.onsetDeploy?.version).toBe('v2');
     expect(detail.impact?.share).toBeGreaterThanOrEqual(0.2);
     expect(detail.impact?.share).toBeLessThanOrEqual(0.4);
-    expect(detail.timeline.some((e) => e.kind === 'escalated' && e.text.includes('team:database'))).toBe(true);
-    expect(detail.timeline.some((e) => e.kind === 'note' && e.deadEnd && /slow queries/i.test(e.text))).toBe(true);
+    expect(detail.timeline.some((e) => e.kind === 'escalated' && e.text.includes('team:database'))).toBe(
+      true,
+    );
+    expect(detail.timeline.some((e) => e.kind === 'note' && e.deadEnd && /slow queries/i.test(e.text))).toBe(
+      true,
+    );
     expect(detail.incident.state).toBe('resolved');
     const fix = detail.timeline.find((e) => e.kind === 'deploy' && e.text.includes('v2.1'));
     expect(fix, 'the fix deploy on the timeline').toBeDefined();

@@ -29,7 +29,14 @@ describe('serve killed with SIGKILL mid-burst', () => {
   let serve: ServeProcess | undefined;
   let a: pg.Client;
   let b: pg.Client;
-  const args = (): string[] => ['--config', join(dir, 'hindsight.config.yaml'), '--port', '0', '--data-dir', join(dir, 'data')];
+  const args = (): string[] => [
+    '--config',
+    join(dir, 'hindsight.config.yaml'),
+    '--port',
+    '0',
+    '--data-dir',
+    join(dir, 'data'),
+  ];
   const env = (): NodeJS.ProcessEnv => ({ SHOP_DB_URL: db.url, HINDSIGHT_ADMIN_TOKEN: token });
 
   const deadlockEvidence = async (s: ServeProcess, id: string): Promise<DetailJson> => {
@@ -41,12 +48,27 @@ describe('serve killed with SIGKILL mid-burst', () => {
     const logDir = inject('pgLogDirectory');
     if (!logDir) return; // the log is how serve sees each deadlock; an external server gives none
     db = await createTestDatabase('crash');
-    await withClient(db.url, (c) => c.query('CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g;'));
+    await withClient(db.url, (c) =>
+      c.query(
+        'CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g;',
+      ),
+    );
     dir = await mkdtemp(join(tmpdir(), 'hindsight-crash-'));
     await chmod(dir, 0o755); // as root, the embedded PostgreSQL runs as `postgres`, which must reach its data dir
     await writeFile(
       join(dir, 'hindsight.config.yaml'),
-      ['targets:', '  - name: shop-db', '    url: ${SHOP_DB_URL}', '    service: shop', `    log: ${logDir}`, '    logFormat: jsonlog', '    interval: 250ms', 'services:', '  - name: shop', ''].join('\n'),
+      [
+        'targets:',
+        '  - name: shop-db',
+        '    url: ${SHOP_DB_URL}',
+        '    service: shop',
+        `    log: ${logDir}`,
+        '    logFormat: jsonlog',
+        '    interval: 250ms',
+        'services:',
+        '  - name: shop',
+        '',
+      ].join('\n'),
     );
     a = await db.connect({ applicationName: 'checkout' });
     b = await db.connect({ applicationName: 'restock' });
@@ -66,7 +88,9 @@ describe('serve killed with SIGKILL mid-burst', () => {
 
     await makeDeadlock(a, b);
     const incident = await eventually(async () => {
-      const { body } = await first.api<{ incidents: IncidentJson[] }>('/api/v1/incidents?state=open', { token });
+      const { body } = await first.api<{ incidents: IncidentJson[] }>('/api/v1/incidents?state=open', {
+        token,
+      });
       return body.incidents.find((i) => i.service === 'shop');
     }, 'an incident for the first deadlock');
     // A few more, each seen, then the crash while the next ones are still happening.
@@ -91,9 +115,14 @@ describe('serve killed with SIGKILL mid-burst', () => {
     await makeDeadlock(a, b);
     await eventually(async () => {
       const detail = await deadlockEvidence(second, incident.id);
-      return detail.evidence.filter((f) => f.kind === 'deadlock').length > after.evidence.filter((f) => f.kind === 'deadlock').length ? true : undefined;
+      return detail.evidence.filter((f) => f.kind === 'deadlock').length >
+        after.evidence.filter((f) => f.kind === 'deadlock').length
+        ? true
+        : undefined;
     }, 'the deadlock after the restart in the same incident');
-    const { body } = await second.api<{ incidents: IncidentJson[] }>('/api/v1/incidents?state=all', { token });
+    const { body } = await second.api<{ incidents: IncidentJson[] }>('/api/v1/incidents?state=all', {
+      token,
+    });
     expect(body.incidents.filter((i) => i.service === 'shop').map((i) => i.id)).toEqual([incident.id]);
     const final = await deadlockEvidence(second, incident.id);
     expect(final.timeline.filter((e) => e.kind === 'opened')).toHaveLength(1);

@@ -25,15 +25,23 @@ describe('hindsight serve takes OTLP traces from an OpenTelemetry-instrumented a
     app = await createTestDatabase('otlpapp');
     store = await createTestDatabase('otlpstore');
     const c = await app.connect();
-    await c.query('CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts VALUES (1, 100), (2, 100)');
+    await c.query(
+      'CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts VALUES (1, 100), (2, 100)',
+    );
     await c.end();
     dir = await mkdtemp(join(tmpdir(), 'hindsight-otlp-'));
     await chmod(dir, 0o755);
-    await writeFile(join(dir, 'hindsight.config.yaml'), 'tokens:\n  - { name: shop-otel, secret: "${OTEL_TOKEN}", role: ingest }\n');
-    serve = new ServeProcess(['--config', join(dir, 'hindsight.config.yaml'), '--port', '0', '--store', store.url], {
-      HINDSIGHT_ADMIN_TOKEN: ADMIN,
-      OTEL_TOKEN: INGEST,
-    });
+    await writeFile(
+      join(dir, 'hindsight.config.yaml'),
+      'tokens:\n  - { name: shop-otel, secret: "${OTEL_TOKEN}", role: ingest }\n',
+    );
+    serve = new ServeProcess(
+      ['--config', join(dir, 'hindsight.config.yaml'), '--port', '0', '--store', store.url],
+      {
+        HINDSIGHT_ADMIN_TOKEN: ADMIN,
+        OTEL_TOKEN: INGEST,
+      },
+    );
     await serve.ready();
   }, 90_000);
 
@@ -59,15 +67,27 @@ describe('hindsight serve takes OTLP traces from an OpenTelemetry-instrumented a
       HINDSIGHT_TOKEN: INGEST,
       OTLP_PROTOCOL: 'proto',
     });
-    expect((await fetch(`${otel.url}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } })).status).toBe(500);
+    expect(
+      (await fetch(`${otel.url}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } })).status,
+    ).toBe(500);
     expect(await (await fetch(`${otel.url}/jobs/restock`, { method: 'POST' })).text()).toBe('23505');
     expect(await otel.stop(), otel.stderr()).toBe(0);
     // Two requests and one query failure.
-    expect(await eventually(async () => ((await accepted()) === 3 ? 3 : undefined), 'three accepted events', 10_000)).toBe(3);
+    expect(
+      await eventually(
+        async () => ((await accepted()) === 3 ? 3 : undefined),
+        'three accepted events',
+        10_000,
+      ),
+    ).toBe(3);
   });
 
   it('refuses an export without a token (401), as the exporter would log it', async () => {
-    const reply = await fetch(`${serve.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0) });
+    const reply = await fetch(`${serve.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: new Uint8Array(0),
+    });
     expect(reply.status).toBe(401);
   });
 });

@@ -83,7 +83,10 @@ describe('serve killed with -9 mid-burst, then restarted on the same data dir', 
     await burst;
     await new Promise<void>((resolve) => {
       if (first.serve.child.exitCode !== null || first.serve.child.signalCode !== null) resolve();
-      else first.serve.child.once('close', () => { resolve(); });
+      else
+        first.serve.child.once('close', () => {
+          resolve();
+        });
     });
 
     const second = await startServe(dir);

@@ -8,7 +8,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 // `npm run demo:watch`: `hindsight watch` live on a throwaway PostgreSQL with lock trouble (README).
 describe('npm run demo:watch', () => {
   it('catches the blocking chain with its idle-in-transaction root and the deadlock, then cleans up', async () => {
-    const child = spawn('npm', ['run', 'demo:watch', '--silent', '--', '--json', '--seconds', '25'], { cwd: root });
+    const child = spawn('npm', ['run', 'demo:watch', '--silent', '--', '--json', '--seconds', '25'], {
+      cwd: root,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -4,8 +4,10 @@ import type { BlockingEpisodeFinding, Finding } from '../../src/core/finding.js'
 import { LocalPostgres } from '../../src/platform/local-postgres.js';
 import { CliProcess } from '../support/cli-process.js';
 
-const isKind = <K extends Finding['kind']>(kind: K) => (line: unknown): line is Extract<Finding, { kind: K }> =>
-  typeof line === 'object' && line !== null && (line as { kind?: unknown }).kind === kind;
+const isKind =
+  <K extends Finding['kind']>(kind: K) =>
+  (line: unknown): line is Extract<Finding, { kind: K }> =>
+    typeof line === 'object' && line !== null && (line as { kind?: unknown }).kind === kind;
 
 // Stops a server of its own for 20 s: the suite's shared server stays up.
 describe('hindsight watch when the database goes away for 20 s', () => {
@@ -34,7 +36,9 @@ describe('hindsight watch when the database goes away for 20 s', () => {
       const holder = new pg.Client(server.url());
       const waiter = new pg.Client(server.url());
       await Promise.all([holder.connect(), waiter.connect()]);
-      await holder.query('CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY); INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING');
+      await holder.query(
+        'CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY); INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING',
+      );
       await holder.query('BEGIN');
       await holder.query('UPDATE t SET id = 1 WHERE id = 1');
       const waiting = waiter.query('UPDATE t SET id = 1 WHERE id = 1');

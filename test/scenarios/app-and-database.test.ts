@@ -39,7 +39,19 @@ class ShopWorld extends IncidentWorld {
     const events: AppEvent[] = [];
     for (let u = 0; u < 200; u += 1) {
       const user = `user-${String(u).padStart(3, '0')}`;
-      events.push({ kind: 'request', service: 'shop', at, method: 'GET', route: '/products', status: 200, durationMs: 3, user, errorClass: null, release: null, sqlFailures: [] });
+      events.push({
+        kind: 'request',
+        service: 'shop',
+        at,
+        method: 'GET',
+        route: '/products',
+        status: 200,
+        durationMs: 3,
+        user,
+        errorClass: null,
+        release: null,
+        sqlFailures: [],
+      });
       if (u >= 60) continue;
       this.#n += 1;
       // While broken, 6 checkouts in 7 deadlock (some get through between restock runs).
@@ -55,7 +67,15 @@ class ShopWorld extends IncidentWorld {
         user,
         errorClass: fails ? 'DatabaseError' : null,
         release: null,
-        sqlFailures: fails ? [{ sqlstate: '40P01', query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', callSite: 'demo/shop/checkout.ts:88' }] : [],
+        sqlFailures: fails
+          ? [
+              {
+                sqlstate: '40P01',
+                query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2',
+                callSite: 'demo/shop/checkout.ts:88',
+              },
+            ]
+          : [],
       });
     }
     if (this.broken) {
@@ -65,7 +85,11 @@ class ShopWorld extends IncidentWorld {
         at,
         job: 'restock',
         release: null,
-        failure: { sqlstate: '40P01', query: 'UPDATE products SET stock = stock + $1 WHERE id = $2', callSite: 'demo/shop/restock.ts:20' },
+        failure: {
+          sqlstate: '40P01',
+          query: 'UPDATE products SET stock = stock + $1 WHERE id = $2',
+          callSite: 'demo/shop/restock.ts:20',
+        },
       });
     }
     await this.signals.ingestEvents(events, at);
@@ -104,7 +128,10 @@ const expectOneIncident = async (world: ShopWorld) => {
   const incidents = await world.incidents.list({ state: 'all' });
   expect(incidents).toHaveLength(1);
   const detail = await world.incidents.detail(incidents[0]!.id);
-  expect(detail.alerts.map((a) => a.fingerprint).sort()).toEqual(['rule:deadlocks:shop-db', 'rule:error_rate:shop:POST /checkout']);
+  expect(detail.alerts.map((a) => a.fingerprint).sort()).toEqual([
+    'rule:deadlocks:shop-db',
+    'rule:error_rate:shop:POST /checkout',
+  ]);
   return detail;
 };
 
@@ -116,9 +143,22 @@ describe('scenario: the app and its database in one incident', () => {
     const detail = await expectOneIncident(world);
     expect(detail.incident.title).toBe('Deadlocks on shop-db');
     const errorRate = detail.alerts.find((a) => a.rule === 'error_rate')!;
-    expect(errorRate).toMatchObject({ target: null, labels: { rule: 'error_rate', service: 'shop', route: 'POST /checkout' } });
-    expect(detail.impact).toMatchObject({ affectedUsers: 60, activeUsers: 200, share: 0.3, truncated: false });
-    expect(detail.attribution[0]).toMatchObject({ route: 'POST /checkout', sqlstate: '40P01', callSite: 'demo/shop/checkout.ts:88', share: 1 });
+    expect(errorRate).toMatchObject({
+      target: null,
+      labels: { rule: 'error_rate', service: 'shop', route: 'POST /checkout' },
+    });
+    expect(detail.impact).toMatchObject({
+      affectedUsers: 60,
+      activeUsers: 200,
+      share: 0.3,
+      truncated: false,
+    });
+    expect(detail.attribution[0]).toMatchObject({
+      route: 'POST /checkout',
+      sqlstate: '40P01',
+      callSite: 'demo/shop/checkout.ts:88',
+      share: 1,
+    });
     expect(detail.onsetDeploy).toMatchObject({ version: 'v2' });
     expect(detail.incident.summary).toMatch(
       /^5 deadlocks between POST \/checkout \(demo\/shop\/checkout\.ts:88: `UPDATE inventory …`\) and job restock \(demo\/shop\/restock\.ts:20: `UPDATE products …`\) on shop-db; \d+% of POST \/checkout requests failed on shop in 1 min \(\d+ of \d+; baseline 0%\); 100% of failures on POST \/checkout are 40P01 at demo\/shop\/checkout\.ts:88; 30% of users affected \(60 of 200\); began 10 s after deploy v2$/,
@@ -165,7 +205,9 @@ describe('scenario: the app and its database in one incident', () => {
     // The figures are of the outage (the span ends at the resolution), and the onset is still v2.
     expect(detail.impact).toMatchObject({ affectedUsers: 60, activeUsers: 200 });
     expect(detail.onsetDeploy?.version).toBe('v2');
-    expect(detail.incident.summary).toContain('30% of users affected (60 of 200); began 10 s after deploy v2');
+    expect(detail.incident.summary).toContain(
+      '30% of users affected (60 of 200); began 10 s after deploy v2',
+    );
     // Hours later the detail reads the same.
     world.clock.advance(3 * 60 * MIN);
     const later = await world.incidents.detail(detail.incident.id);
@@ -194,6 +236,8 @@ describe('scenario: the app and its database in one incident', () => {
     for (let i = 0; i < 6; i += 1) fired += (await world.step()).fired;
     expect(fired).toBe(1);
     const [opened] = await world.incidents.list({ state: 'all' });
-    expect(opened?.summary).toMatch(/^\d+% of POST \/checkout requests failed on shop in 1 min \(\d+ of \d+; baseline 15%\)/);
+    expect(opened?.summary).toMatch(
+      /^\d+% of POST \/checkout requests failed on shop in 1 min \(\d+ of \d+; baseline 15%\)/,
+    );
   });
 });

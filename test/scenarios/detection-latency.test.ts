@@ -13,12 +13,34 @@ describe('scenario: a deadlock reaches the API fast', () => {
   it('a nudged loop makes a saved deadlock finding a readable incident well within a second, without waiting for its tick', async () => {
     const store = new MemoryStore();
     const ids = new CountingIds();
-    await store.services.save({ name: 'shop', grouping: DEFAULT_GROUPING, integrations: [], rules: {}, escalationPolicy: null });
-    await store.targets.save({ name: 'shop-db', redactedUrl: 'postgres://x', service: 'shop', log: null, rules: {} });
+    await store.services.save({
+      name: 'shop',
+      grouping: DEFAULT_GROUPING,
+      integrations: [],
+      rules: {},
+      escalationPolicy: null,
+    });
+    await store.targets.save({
+      name: 'shop-db',
+      redactedUrl: 'postgres://x',
+      service: 'shop',
+      log: null,
+      rules: {},
+    });
     const controller = new AbortController();
     // A one-minute interval: only the nudge can make this fast.
-    const loop = new RuleLoop(new RuleCycle({ store, clock: systemClock, ids }), { signal: controller.signal, logger: { error: () => undefined }, clock: systemClock, intervalMs: 60_000 });
-    const intake = new FindingIntake({ store, nudge: () => { loop.nudge(); } });
+    const loop = new RuleLoop(new RuleCycle({ store, clock: systemClock, ids }), {
+      signal: controller.signal,
+      logger: { error: () => undefined },
+      clock: systemClock,
+      intervalMs: 60_000,
+    });
+    const intake = new FindingIntake({
+      store,
+      nudge: () => {
+        loop.nudge();
+      },
+    });
     const incidents = new IncidentService({ store, clock: systemClock, ids });
     const running = loop.run();
     await new Promise((resolve) => setTimeout(resolve, 20)); // the first, empty cycle

@@ -35,7 +35,10 @@ describe('scenario: an Alertmanager-style inbound alert', () => {
     expect(fired!.incidentId).not.toBeNull();
 
     world.clock.advance(60_000);
-    const [repeat] = await world.inbound.receive([am('trigger', { summary: 'HighErrorRate: POST /checkout failing for 35% of users' })], 'integration:alertmanager');
+    const [repeat] = await world.inbound.receive(
+      [am('trigger', { summary: 'HighErrorRate: POST /checkout failing for 35% of users' })],
+      'integration:alertmanager',
+    );
     expect(repeat).toMatchObject({ alertId: fired!.alertId, incidentId: fired!.incidentId });
     expect(await world.store.alerts.list({})).toHaveLength(1);
 
@@ -62,16 +65,26 @@ describe('scenario: an Alertmanager-style inbound alert', () => {
     await world.service('shop');
     await world.target('shop-db', 'shop');
     await world.tick(1_000, [deadlock('d1', world.clock.now() + 1_000)]);
-    const [outcome] = await world.inbound.receive([am('trigger', { source: 'pagerduty', fingerprint: 'dk-1' })], 'integration:pagerduty');
+    const [outcome] = await world.inbound.receive(
+      [am('trigger', { source: 'pagerduty', fingerprint: 'dk-1' })],
+      'integration:pagerduty',
+    );
     const [incident] = await world.incidents.list();
     expect(outcome?.incidentId).toBe(incident!.id);
-    await world.inbound.receive([am('acknowledge', { source: 'pagerduty', fingerprint: 'dk-1' })], 'integration:pagerduty');
+    await world.inbound.receive(
+      [am('acknowledge', { source: 'pagerduty', fingerprint: 'dk-1' })],
+      'integration:pagerduty',
+    );
     const detail = await world.incidents.detail(incident!.id);
     expect(detail.incident.state).toBe('acknowledged');
     expect(detail.incident.summary).toBe(
       '1 deadlock between `UPDATE inventory …` and `UPDATE products …` on shop-db; HighErrorRate: POST /checkout failing for 31% of users',
     );
-    expect(detail.timeline.at(-1)).toMatchObject({ kind: 'state_changed', actor: 'integration:pagerduty', data: { from: 'triggered', to: 'acknowledged' } });
+    expect(detail.timeline.at(-1)).toMatchObject({
+      kind: 'state_changed',
+      actor: 'integration:pagerduty',
+      data: { from: 'triggered', to: 'acknowledged' },
+    });
   });
 });
 
@@ -84,11 +97,23 @@ describe('scenario: people respond', () => {
     const [incident] = await world.incidents.list();
     world.clock.advance(30_000);
     const acked = await world.incidents.acknowledge(incident!.id, 'alice');
-    expect(acked).toMatchObject({ state: 'acknowledged', acknowledgedAt: world.clock.now(), version: incident!.version + 1 });
+    expect(acked).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedAt: world.clock.now(),
+      version: incident!.version + 1,
+    });
     const { timeline } = await world.incidents.detail(incident!.id);
-    expect(timeline.at(-1)).toMatchObject({ kind: 'state_changed', actor: 'alice', at: world.clock.now(), text: 'acknowledged', data: { from: 'triggered', to: 'acknowledged' } });
+    expect(timeline.at(-1)).toMatchObject({
+      kind: 'state_changed',
+      actor: 'alice',
+      at: world.clock.now(),
+      text: 'acknowledged',
+      data: { from: 'triggered', to: 'acknowledged' },
+    });
     expect(await codeOf(world.incidents.acknowledge(incident!.id, 'bob'))).toBe('INCIDENT_CONFLICT');
-    expect(await codeOf(world.incidents.mitigate(incident!.id, 'bob', { expectedVersion: incident!.version }))).toBe('INCIDENT_CONFLICT');
+    expect(
+      await codeOf(world.incidents.mitigate(incident!.id, 'bob', { expectedVersion: incident!.version })),
+    ).toBe('INCIDENT_CONFLICT');
     expect(await codeOf(world.incidents.acknowledge('nope', 'bob'))).toBe('INCIDENT_NOT_FOUND');
   });
 
@@ -98,10 +123,20 @@ describe('scenario: people respond', () => {
     await world.target('shop-db', 'shop');
     await world.tick(1_000, [deadlock('d1', world.clock.now() + 1_000)]);
     const [incident] = await world.incidents.list();
-    const note = await world.incidents.addNote(incident!.id, 'alice', { text: '  optimized the slow SELECT on orders: no change ', deadEnd: true });
-    expect(note).toMatchObject({ kind: 'note', actor: 'alice', deadEnd: true, text: 'optimized the slow SELECT on orders: no change' });
+    const note = await world.incidents.addNote(incident!.id, 'alice', {
+      text: '  optimized the slow SELECT on orders: no change ',
+      deadEnd: true,
+    });
+    expect(note).toMatchObject({
+      kind: 'note',
+      actor: 'alice',
+      deadEnd: true,
+      text: 'optimized the slow SELECT on orders: no change',
+    });
     expect((await world.incidents.detail(incident!.id)).timeline.at(-1)).toEqual(note);
-    expect(await codeOf(world.incidents.addNote(incident!.id, 'alice', { text: '  ' }))).toBe('INVALID_INPUT');
+    expect(await codeOf(world.incidents.addNote(incident!.id, 'alice', { text: '  ' }))).toBe(
+      'INVALID_INPUT',
+    );
     expect(await codeOf(world.incidents.addNote('nope', 'alice', { text: 'x' }))).toBe('INCIDENT_NOT_FOUND');
   });
 
@@ -110,7 +145,10 @@ describe('scenario: people respond', () => {
     await world.service('shop', { grouping: { kind: 'off' } });
     await world.target('a-db', 'shop');
     await world.target('b-db', 'shop');
-    await world.tick(1_000, [deadlock('d1', world.clock.now() + 1_000, { target: 'a-db' }), deadlock('d2', world.clock.now() + 1_000, { target: 'b-db' })]);
+    await world.tick(1_000, [
+      deadlock('d1', world.clock.now() + 1_000, { target: 'a-db' }),
+      deadlock('d2', world.clock.now() + 1_000, { target: 'b-db' }),
+    ]);
     const [first] = await world.incidents.list();
     await world.incidents.resolve(first!.id, 'alice');
     expect((await world.incidents.list({ state: 'open' })).map((i) => i.id)).not.toContain(first!.id);

@@ -23,14 +23,29 @@ export class IncidentWorld {
   readonly incidents = new IncidentService({ store: this.store, clock: this.clock, ids: this.ids });
   readonly inbound = new InboundAlertIntake({ store: this.store, clock: this.clock, ids: this.ids });
 
-  async service(name: string, options: { grouping?: Grouping; rules?: Record<string, RuleOverride> } = {}): Promise<Service> {
-    const service: Service = { name, grouping: options.grouping ?? DEFAULT_GROUPING, integrations: [], rules: options.rules ?? {}, escalationPolicy: null };
+  async service(
+    name: string,
+    options: { grouping?: Grouping; rules?: Record<string, RuleOverride> } = {},
+  ): Promise<Service> {
+    const service: Service = {
+      name,
+      grouping: options.grouping ?? DEFAULT_GROUPING,
+      integrations: [],
+      rules: options.rules ?? {},
+      escalationPolicy: null,
+    };
     await this.store.services.save(service);
     return service;
   }
 
   async target(name: string, service: string, rules: Record<string, RuleOverride> = {}): Promise<void> {
-    await this.store.targets.save({ name, redactedUrl: `postgres://monitor:***@db/${name}`, service, log: null, rules });
+    await this.store.targets.save({
+      name,
+      redactedUrl: `postgres://monitor:***@db/${name}`,
+      service,
+      log: null,
+      rules,
+    });
   }
 
   /** Advance `ms`, ingest `findings` (stamped by the caller), run a cycle. */

@@ -11,13 +11,17 @@ const MIN = 60_000;
 describe('scenario: a rule around its threshold', () => {
   it('a value hovering between the resolve threshold and the threshold fires once and stays firing', async () => {
     const world = new IncidentWorld();
-    await world.service('shop', { rules: { lock_wait_storm: { windowMs: 500, threshold: 10, resolveThreshold: 5 } } });
+    await world.service('shop', {
+      rules: { lock_wait_storm: { windowMs: 500, threshold: 10, resolveThreshold: 5 } },
+    });
     await world.target('shop-db', 'shop');
     let fired = 0;
     let resolved = 0;
     const values: number[] = [];
     for (let i = 0; i < 30; i += 1) {
-      const r = await world.tick(1_000, [storm(`s${i}`, world.clock.now() + 1_000, { waiters: i % 2 === 0 ? 12 : 7 })]);
+      const r = await world.tick(1_000, [
+        storm(`s${i}`, world.clock.now() + 1_000, { waiters: i % 2 === 0 ? 12 : 7 }),
+      ]);
       fired += r.fired;
       resolved += r.resolved;
       values.push((await world.store.ruleStates.get('lock_wait_storm:shop-db'))!.value);
@@ -29,7 +33,9 @@ describe('scenario: a rule around its threshold', () => {
 
   it('a rule that flaps across both thresholds opens one incident, re-opened each time, not many', async () => {
     const world = new IncidentWorld();
-    await world.service('shop', { rules: { lock_wait_storm: { windowMs: 500, threshold: 10, resolveThreshold: 5 } } });
+    await world.service('shop', {
+      rules: { lock_wait_storm: { windowMs: 500, threshold: 10, resolveThreshold: 5 } },
+    });
     await world.target('shop-db', 'shop');
     for (let i = 0; i < 20; i += 1) {
       await world.tick(1_000, [storm(`s${i}`, world.clock.now() + 1_000, { waiters: i % 2 === 0 ? 12 : 2 })]);
@@ -48,7 +54,11 @@ describe('scenario: a deadlock counter reset', () => {
     await world.service('shop');
     await world.target('shop-db', 'shop');
     const detectorClock = new FakeClock(world.clock.now());
-    const detector = createFindingDetector({ target: 'shop-db', clock: detectorClock, ids: new CountingIds() });
+    const detector = createFindingDetector({
+      target: 'shop-db',
+      clock: detectorClock,
+      ids: new CountingIds(),
+    });
     const seen: Finding[] = [];
     for (const total of [40, 40, 0, 0, 0]) {
       detectorClock.set(world.clock.now() + 1_000);
@@ -70,7 +80,9 @@ describe('scenario: a deadlock counter reset', () => {
     const world = new IncidentWorld();
     await world.service('shop');
     await world.target('shop-db', 'shop');
-    const report = await world.tick(1_000, [deadlock('c1', world.clock.now(), { source: 'counter', processes: [], count: -40 })]);
+    const report = await world.tick(1_000, [
+      deadlock('c1', world.clock.now(), { source: 'counter', processes: [], count: -40 }),
+    ]);
     expect(report.fired).toBe(0);
   });
 });
@@ -90,7 +102,11 @@ describe('scenario: resolve and re-open', () => {
     const resolved = await world.incidents.detail(first!.id);
     expect(resolved.incident.state).toBe('resolved');
     expect(resolved.alerts[0]?.status).toBe('resolved');
-    expect(resolved.timeline.at(-1)).toMatchObject({ kind: 'state_changed', actor: 'system', data: { from: 'triggered', to: 'resolved' } });
+    expect(resolved.timeline.at(-1)).toMatchObject({
+      kind: 'state_changed',
+      actor: 'system',
+      data: { from: 'triggered', to: 'resolved' },
+    });
 
     // Back within 10 min of the resolution: the same incident re-opens.
     const back = await world.tick(3 * MIN, [deadlock('d2', world.clock.now() + 3 * MIN)]);
@@ -99,7 +115,9 @@ describe('scenario: resolve and re-open', () => {
     expect(reopened.incident).toMatchObject({ state: 'triggered', resolvedAt: null });
     expect(reopened.alerts).toHaveLength(2);
     expect(reopened.timeline.map((e) => e.kind)).toContain('alert_added');
-    expect(reopened.incident.summary).toBe('2 deadlocks between `UPDATE inventory …` and `UPDATE products …` on shop-db');
+    expect(reopened.incident.summary).toBe(
+      '2 deadlocks between `UPDATE inventory …` and `UPDATE products …` on shop-db',
+    );
 
     // Resolved again, then quiet past the grouping window: a new deadlock is a new incident.
     await world.tick(5 * MIN + 1_000);
@@ -127,7 +145,10 @@ describe('scenario: grouping', () => {
   const twoTargets = async (world: IncidentWorld): Promise<void> => {
     await world.target('shop-db', 'shop');
     await world.target('shop-replica', 'shop');
-    await world.tick(1_000, [deadlock('d1', world.clock.now() + 1_000), deadlock('d2', world.clock.now() + 1_000, { target: 'shop-replica' })]);
+    await world.tick(1_000, [
+      deadlock('d1', world.clock.now() + 1_000),
+      deadlock('d2', world.clock.now() + 1_000, { target: 'shop-replica' }),
+    ]);
     await world.tick(1_000, [storm('s1', world.clock.now() + 1_000)]);
   };
 
@@ -167,7 +188,10 @@ describe('scenario: the cycle is idempotent', () => {
     await world.service('shop');
     await world.target('shop-db', 'shop');
     await world.target('other-db', 'shop');
-    await world.tick(1_000, [deadlock('d1', world.clock.now() + 1_000), storm('s1', world.clock.now() + 1_000, { target: 'other-db' })]);
+    await world.tick(1_000, [
+      deadlock('d1', world.clock.now() + 1_000),
+      storm('s1', world.clock.now() + 1_000, { target: 'other-db' }),
+    ]);
     await world.tick(2_000, [deadlock('d2', world.clock.now() + 2_000)]);
     const before = await world.snapshot();
     const report = await world.cycle.run(world.clock.now());
@@ -186,7 +210,10 @@ describe('scenario: the cycle is idempotent', () => {
     await world.service('shop');
     await world.target('shop-db', 'shop');
     await world.intake.ingestFindings([deadlock('d1', world.clock.now())], world.clock.now());
-    const [a, b] = await Promise.all([world.cycle.run(world.clock.now()), world.cycle.run(world.clock.now())]);
+    const [a, b] = await Promise.all([
+      world.cycle.run(world.clock.now()),
+      world.cycle.run(world.clock.now()),
+    ]);
     expect(a.fired + b.fired).toBe(1);
     expect(await world.store.alerts.list({})).toHaveLength(1);
   });

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Debian's `prometheus-alertmanager` (installed by .ci/run when missing). */
-export const ALERTMANAGER_BIN = ['/usr/bin/prometheus-alertmanager', '/usr/bin/alertmanager'].find((p) => existsSync(p)) ?? null;
+export const ALERTMANAGER_BIN =
+  ['/usr/bin/prometheus-alertmanager', '/usr/bin/alertmanager'].find((p) => existsSync(p)) ?? null;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,7 +42,8 @@ export class AlertmanagerProcess {
   }
 
   static async start(webhookUrl: string, bearer: string): Promise<AlertmanagerProcess> {
-    if (!ALERTMANAGER_BIN) throw new Error('alertmanager is not installed: apt-get install prometheus-alertmanager');
+    if (!ALERTMANAGER_BIN)
+      throw new Error('alertmanager is not installed: apt-get install prometheus-alertmanager');
     const dir = await mkdtemp(join(tmpdir(), 'hindsight-am-'));
     const port = await freePort();
     await writeFile(
@@ -73,7 +75,10 @@ export class AlertmanagerProcess {
     ]);
     const am = new AlertmanagerProcess(child, `http://127.0.0.1:${port}`, dir);
     for (let i = 0; i < 200; i++) {
-      const ok = await fetch(`${am.url}/-/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${am.url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return am;
       if (child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 100));
@@ -83,13 +88,21 @@ export class AlertmanagerProcess {
   }
 
   /** Posts alerts the way Prometheus does (`POST /api/v2/alerts`). */
-  async post(alerts: readonly { labels: Record<string, string>; annotations?: Record<string, string>; startsAt?: string; endsAt?: string }[]): Promise<void> {
+  async post(
+    alerts: readonly {
+      labels: Record<string, string>;
+      annotations?: Record<string, string>;
+      startsAt?: string;
+      endsAt?: string;
+    }[],
+  ): Promise<void> {
     const response = await fetch(`${this.url}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(alerts),
     });
-    if (!response.ok) throw new Error(`alertmanager refused the alerts: ${response.status} ${await response.text()}`);
+    if (!response.ok)
+      throw new Error(`alertmanager refused the alerts: ${response.status} ${await response.text()}`);
   }
 
   async stop(): Promise<void> {

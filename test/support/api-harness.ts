@@ -40,7 +40,9 @@ export interface CallOptions {
  * service `shop` whose Alertmanager secret is `s3cret` (as in the recorded fixture) and whose
  * PagerDuty routing key is `pd-routing-key-0123456789abcdef`.
  */
-export async function createApiHarness(options: { api?: ApiOptions; status?: StatusSource; store?: IncidentStore } = {}) {
+export async function createApiHarness(
+  options: { api?: ApiOptions; status?: StatusSource; store?: IncidentStore } = {},
+) {
   const store = options.store ?? new MemoryStore();
   const clock = new FakeClock(Date.parse('2026-11-30T15:39:00Z'));
   const ids = new CountingIds();
@@ -102,7 +104,18 @@ export async function createApiHarness(options: { api?: ApiOptions; status?: Sta
     return { status: response.status, body: parsed, text, headers: response.headers };
   };
 
-  return { app, store, clock, ids, tokens, catalog, metrics, logLines, secrets: { admin, responder, viewer }, call };
+  return {
+    app,
+    store,
+    clock,
+    ids,
+    tokens,
+    catalog,
+    metrics,
+    logLines,
+    secrets: { admin, responder, viewer },
+    call,
+  };
 }
 
 export type ApiHarness = Awaited<ReturnType<typeof createApiHarness>>;
@@ -128,7 +141,10 @@ export const firingNotification = (fingerprint: string, summary = 'Deadlocks on 
 
 /** Opens an incident through the Alertmanager webhook; returns its id. */
 export async function openIncident(h: ApiHarness, fingerprint = 'fp-1'): Promise<string> {
-  const reply = await h.call('POST', '/api/v1/integrations/alertmanager', { token: 's3cret', body: firingNotification(fingerprint) });
+  const reply = await h.call('POST', '/api/v1/integrations/alertmanager', {
+    token: 's3cret',
+    body: firingNotification(fingerprint),
+  });
   if (reply.status !== 200) throw new Error(`could not open an incident: ${reply.status} ${reply.text}`);
   const incidentId = inboundReplySchema.parse(reply.body).alerts[0]?.incidentId ?? null;
   if (incidentId === null) throw new Error('the alert joined no incident');

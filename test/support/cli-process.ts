@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Runs `hindsight ARGS` (from source, through tsx) to completion; `stdin` is what it reads there. */
-export function runCli(args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; stdin?: Buffer } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; stdin?: Buffer } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tsx, ['src/bin.ts', ...args], { cwd: root, env: { ...process.env, ...options.env } });
     let stdout = '';
@@ -68,7 +71,11 @@ export class CliProcess {
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`no matching line within ${limit} ms; got:\n${this.lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${this.stderr}`));
+        reject(
+          new Error(
+            `no matching line within ${limit} ms; got:\n${this.lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${this.stderr}`,
+          ),
+        );
       }, limit);
       this.#waiters.push({
         test,

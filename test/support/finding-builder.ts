@@ -22,8 +22,22 @@ export const deadlock = (id: string, at: number, over: Partial<DeadlockFinding> 
   source: 'log',
   victimPid: 101,
   processes: [
-    { pid: 101, waitsForMode: 'ShareLock', waitsForObject: 'transaction 1', relation: 'public.inventory', blockedBy: 102, query: 'UPDATE inventory SET qty = qty - $1 WHERE id = $2' },
-    { pid: 102, waitsForMode: 'ShareLock', waitsForObject: 'transaction 2', relation: 'public.products', blockedBy: 101, query: 'UPDATE products SET stock = stock - $1 WHERE id = $2' },
+    {
+      pid: 101,
+      waitsForMode: 'ShareLock',
+      waitsForObject: 'transaction 1',
+      relation: 'public.inventory',
+      blockedBy: 102,
+      query: 'UPDATE inventory SET qty = qty - $1 WHERE id = $2',
+    },
+    {
+      pid: 102,
+      waitsForMode: 'ShareLock',
+      waitsForObject: 'transaction 2',
+      relation: 'public.products',
+      blockedBy: 101,
+      query: 'UPDATE products SET stock = stock - $1 WHERE id = $2',
+    },
   ],
   count: 1,
   database: 'shop',
@@ -54,7 +68,11 @@ export const victim = (pid: number, over: Partial<Victim> = {}): Victim => ({
   ...over,
 });
 
-export const episode = (id: string, startedAt: number, over: Partial<BlockingEpisodeFinding> = {}): BlockingEpisodeFinding => ({
+export const episode = (
+  id: string,
+  startedAt: number,
+  over: Partial<BlockingEpisodeFinding> = {},
+): BlockingEpisodeFinding => ({
   kind: 'blocking_episode',
   id,
   target: 'shop-db',
@@ -70,7 +88,11 @@ export const episode = (id: string, startedAt: number, over: Partial<BlockingEpi
   ...over,
 });
 
-export const idleInTransaction = (id: string, at: number, over: Partial<IdleInTransactionFinding> = {}): IdleInTransactionFinding => ({
+export const idleInTransaction = (
+  id: string,
+  at: number,
+  over: Partial<IdleInTransactionFinding> = {},
+): IdleInTransactionFinding => ({
   kind: 'idle_in_transaction',
   id,
   target: 'shop-db',
@@ -82,7 +104,11 @@ export const idleInTransaction = (id: string, at: number, over: Partial<IdleInTr
   ...over,
 });
 
-export const storm = (id: string, at: number, over: Partial<LockWaitStormFinding> = {}): LockWaitStormFinding => ({
+export const storm = (
+  id: string,
+  at: number,
+  over: Partial<LockWaitStormFinding> = {},
+): LockWaitStormFinding => ({
   kind: 'lock_wait_storm',
   id,
   target: 'shop-db',
@@ -92,7 +118,11 @@ export const storm = (id: string, at: number, over: Partial<LockWaitStormFinding
   ...over,
 });
 
-export const longTransaction = (id: string, at: number, over: Partial<LongTransactionFinding> = {}): LongTransactionFinding => ({
+export const longTransaction = (
+  id: string,
+  at: number,
+  over: Partial<LongTransactionFinding> = {},
+): LongTransactionFinding => ({
   kind: 'long_transaction',
   id,
   target: 'shop-db',
@@ -105,7 +135,11 @@ export const longTransaction = (id: string, at: number, over: Partial<LongTransa
   ...over,
 });
 
-export const unreachable = (id: string, at: number, over: Partial<TargetUnreachableFinding> = {}): TargetUnreachableFinding => ({
+export const unreachable = (
+  id: string,
+  at: number,
+  over: Partial<TargetUnreachableFinding> = {},
+): TargetUnreachableFinding => ({
   kind: 'target_unreachable',
   id,
   target: 'shop-db',
@@ -114,7 +148,11 @@ export const unreachable = (id: string, at: number, over: Partial<TargetUnreacha
   ...over,
 });
 
-export const recovered = (id: string, at: number, over: Partial<TargetRecoveredFinding> = {}): TargetRecoveredFinding => ({
+export const recovered = (
+  id: string,
+  at: number,
+  over: Partial<TargetRecoveredFinding> = {},
+): TargetRecoveredFinding => ({
   kind: 'target_recovered',
   id,
   target: 'shop-db',

@@ -26,7 +26,11 @@ export interface OtelApp {
  * with `env` (DATABASE_URL, OTEL_EXPORTER_OTLP_ENDPOINT, HINDSIGHT_TOKEN, OTLP_PROTOCOL, …).
  */
 export async function startOtelApp(env: Record<string, string>): Promise<OtelApp> {
-  const child = spawn(process.execPath, ['--import', 'tsx', otelAppFile], { cwd: otelAppDir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', otelAppFile], {
+    cwd: otelAppDir,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();

@@ -43,10 +43,17 @@ export async function createOtlpReceiver(options: { maxBodyBytes?: number } = {}
   /** The content type and encoding of each request, to check what an exporter really sent. */
   const seen: { contentType: string | undefined; contentEncoding: string | undefined }[] = [];
   app.use('*', async (c, next) => {
-    seen.push({ contentType: c.req.header('content-type'), contentEncoding: c.req.header('content-encoding') });
+    seen.push({
+      contentType: c.req.header('content-type'),
+      contentEncoding: c.req.header('content-encoding'),
+    });
     await next();
   });
-  const route = otlpTracesRoute({ events: received, now: () => clock.now(), ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }) });
+  const route = otlpTracesRoute({
+    events: received,
+    now: () => clock.now(),
+    ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+  });
   mountRoutes(app, [route], { tokens, maxBodyBytes: 1024 * 1024 });
   const ingest = (await tokens.create({ name: 'otel', role: 'ingest' })).secret;
   const viewer = (await tokens.create({ name: 'vic', role: 'viewer' })).secret;
@@ -54,7 +61,9 @@ export async function createOtlpReceiver(options: { maxBodyBytes?: number } = {}
 }
 
 /** The same app listening on a local port, for real exporters. */
-export async function listenOtlpReceiver(app: Hono<ApiEnv>): Promise<{ url: string; close: () => Promise<void> }> {
+export async function listenOtlpReceiver(
+  app: Hono<ApiEnv>,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const listener = getRequestListener(app.fetch);
   const server: Server = createServer((req, res) => void listener(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -29,9 +29,15 @@ export const cause = (count: number, over: Partial<FailureCause> = {}): FailureC
 });
 
 /** Rollups every 10 s over [from, until) with `requests` and `failures` each. */
-export const series = (from: number, until: number, per: { readonly requests: number; readonly failures: number }, over: Partial<RouteRollup> = {}): RouteRollup[] => {
+export const series = (
+  from: number,
+  until: number,
+  per: { readonly requests: number; readonly failures: number },
+  over: Partial<RouteRollup> = {},
+): RouteRollup[] => {
   const out: RouteRollup[] = [];
-  for (let b = from; b < until; b += 10_000) out.push(rollup(b, { requests: per.requests, failures: per.failures, ...over }));
+  for (let b = from; b < until; b += 10_000)
+    out.push(rollup(b, { requests: per.requests, failures: per.failures, ...over }));
   return out;
 };
 

@@ -17,7 +17,10 @@ export class ServeProcess {
 
   /** `nodeArgs`: options for Node itself, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}, nodeArgs: readonly string[] = []) {
-    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/bin.ts', 'serve', ...args], { cwd: root, env: { ...process.env, ...env } });
+    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/bin.ts', 'serve', ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    });
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.#ready = new Promise((resolve, reject) => {
       this.child.stdout?.on('data', (d: Buffer) => {
@@ -29,7 +32,11 @@ export class ServeProcess {
         }
       });
       this.child.once('exit', (code, signal) => {
-        reject(new Error(`serve exited (${code ?? signal}) before it was ready\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`));
+        reject(
+          new Error(
+            `serve exited (${code ?? signal}) before it was ready\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+          ),
+        );
       });
     });
   }
@@ -40,7 +47,11 @@ export class ServeProcess {
       this.#ready,
       new Promise<string>((_, reject) =>
         setTimeout(() => {
-          reject(new Error(`serve not ready within ${timeoutMs} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`));
+          reject(
+            new Error(
+              `serve not ready within ${timeoutMs} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+            ),
+          );
         }, timeoutMs).unref(),
       ),
     ]);
@@ -48,7 +59,10 @@ export class ServeProcess {
 
   /** A JSON request to the API; resolves with status and parsed body (typed as the test expects it). */
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it asserts on
-  async api<T>(path: string, init: { token?: string; method?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
+  async api<T>(
+    path: string,
+    init: { token?: string; method?: string; body?: unknown } = {},
+  ): Promise<{ status: number; body: T }> {
     const response = await fetch(`${this.url}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
       headers: {
@@ -69,7 +83,8 @@ export class ServeProcess {
 
   /** SIGTERM (or `signal`) and resolves with the exit code once it has exited. */
   stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve(this.child.exitCode);
+    if (this.child.exitCode !== null || this.child.signalCode !== null)
+      return Promise.resolve(this.child.exitCode);
     return new Promise((resolve) => {
       this.child.once('exit', (code) => {
         resolve(code);
@@ -83,7 +98,12 @@ export class ServeProcess {
 }
 
 /** Polls `probe` every `everyMs` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -95,5 +115,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
+  throw new Error(
+    `${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`,
+  );
 }

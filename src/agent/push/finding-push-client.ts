@@ -111,7 +111,9 @@ export class FindingPushClient implements FindingSink {
     for (const point of points) {
       this.#series.push({
         point,
-        statements: statements.filter((s) => s.target === point.target && s.at === point.at && s.resolutionMs === point.resolutionMs),
+        statements: statements.filter(
+          (s) => s.target === point.target && s.at === point.at && s.resolutionMs === point.resolutionMs,
+        ),
       });
     }
     const excess = this.#series.length - this.#o.maxBufferedIntervals;
@@ -197,7 +199,12 @@ export class FindingPushClient implements FindingSink {
     const series =
       intervals.length === 0
         ? {}
-        : { series: { points: intervals.map((i) => i.point), statements: intervals.flatMap((i) => i.statements) } };
+        : {
+            series: {
+              points: intervals.map((i) => i.point),
+              statements: intervals.flatMap((i) => i.statements),
+            },
+          };
     const health = [...this.#health.values()];
     let response: Response;
     try {

@@ -38,7 +38,9 @@ type AlertmanagerBody = z.output<typeof alertmanagerBodySchema>;
 
 export const inboundReplySchema = z.object({
   accepted: z.number().int(),
-  alerts: z.array(z.object({ alertId: z.string().nullable(), incidentId: z.string().nullable(), dedupKey: z.string() })),
+  alerts: z.array(
+    z.object({ alertId: z.string().nullable(), incidentId: z.string().nullable(), dedupKey: z.string() }),
+  ),
 });
 
 /** Alertmanager has no fixed severities: the common label values, mapped; anything else is `error`. */
@@ -75,19 +77,30 @@ const parseTime = (value: string | undefined): number | null => {
 
 /** Alertmanagers before 0.19 sent no fingerprint: the labels identify the alert, so hash them. */
 const labelsFingerprint = (alertLabels: Readonly<Record<string, string>>): string => {
-  const canonical = JSON.stringify(Object.entries(alertLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const canonical = JSON.stringify(
+    Object.entries(alertLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
   return `labels:${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`;
 };
 
 /** Each entry of `alerts` → one InboundAlert of `service`: firing triggers, resolved resolves. */
-export function alertmanagerToInbound(body: AlertmanagerBody, service: string, receivedAt: number): InboundAlert[] {
+export function alertmanagerToInbound(
+  body: AlertmanagerBody,
+  service: string,
+  receivedAt: number,
+): InboundAlert[] {
   return body.alerts.map((alert) => ({
     source: 'alertmanager',
     service,
     fingerprint: alert.fingerprint ?? labelsFingerprint(alert.labels),
     action: alert.status === 'firing' ? 'trigger' : 'resolve',
     severity: severityFromLabel(alert.labels['severity']),
-    summary: (alert.annotations['summary'] ?? alert.annotations['description'] ?? alert.labels['alertname'] ?? 'Alertmanager alert').slice(0, 1000),
+    summary: (
+      alert.annotations['summary'] ??
+      alert.annotations['description'] ??
+      alert.labels['alertname'] ??
+      'Alertmanager alert'
+    ).slice(0, 1000),
     labels: alert.labels,
     at: parseTime(alert.startsAt) ?? receivedAt,
   }));
@@ -106,7 +119,8 @@ export const alertmanagerRoute = (deps: {
   defineRoute({
     method: 'post',
     path: '/api/v1/integrations/alertmanager',
-    summary: 'Alertmanager webhook (version 4): firing alerts trigger, resolved ones resolve; the fingerprint deduplicates',
+    summary:
+      'Alertmanager webhook (version 4): firing alerts trigger, resolved ones resolve; the fingerprint deduplicates',
     tag: 'integrations',
     access: 'integration',
     body: alertmanagerBodySchema,
@@ -118,12 +132,14 @@ export const alertmanagerRoute = (deps: {
     },
     handle: async (_input, c) => {
       const secret = bearerSecret(c.req.header('authorization'));
-      const service = secret === null ? null : await deps.integrations.findIntegration('alertmanager', secret);
+      const service =
+        secret === null ? null : await deps.integrations.findIntegration('alertmanager', secret);
       if (service === null) {
         throw new ApiError({
           status: 401,
           code: 'UNAUTHENTICATED',
-          message: "the Alertmanager integration secret is missing or unknown; set the webhook's http_config.authorization.credentials to the service's alertmanager secret",
+          message:
+            "the Alertmanager integration secret is missing or unknown; set the webhook's http_config.authorization.credentials to the service's alertmanager secret",
         });
       }
       const body = await parseBody(c, alertmanagerBodySchema);

@@ -12,9 +12,18 @@ import type { InboundAlertReceiver, IntegrationLookup } from './inbound-ports.js
 /** An event of the PagerDuty Events API v2 (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/). */
 export const pagerdutyEventSchema = z
   .object({
-    routing_key: z.string().min(1).max(1000).meta({ description: "The integration's secret (PagerDuty's integration key)." }),
+    routing_key: z
+      .string()
+      .min(1)
+      .max(1000)
+      .meta({ description: "The integration's secret (PagerDuty's integration key)." }),
     event_action: z.enum(['trigger', 'acknowledge', 'resolve']),
-    dedup_key: z.string().min(1).max(255).optional().meta({ description: 'Generated on trigger when left out; required to acknowledge or resolve.' }),
+    dedup_key: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .meta({ description: 'Generated on trigger when left out; required to acknowledge or resolve.' }),
     payload: z
       .object({
         summary: z.string().min(1).max(1024),
@@ -34,10 +43,18 @@ export const pagerdutyEventSchema = z
   })
   .superRefine((event, ctx) => {
     if (event.event_action === 'trigger' && event.payload === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['payload'], message: "'payload' is missing or empty (required for trigger)" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['payload'],
+        message: "'payload' is missing or empty (required for trigger)",
+      });
     }
     if (event.event_action !== 'trigger' && event.dedup_key === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['dedup_key'], message: `'dedup_key' is required for ${event.event_action}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dedup_key'],
+        message: `'dedup_key' is required for ${event.event_action}`,
+      });
     }
   });
 
@@ -73,7 +90,12 @@ const labelsOf = (payload: NonNullable<PagerdutyEvent['payload']>): Record<strin
 };
 
 /** One event → one InboundAlert of `service`, keyed by `dedupKey`. */
-export function pagerdutyToInbound(event: PagerdutyEvent, service: string, dedupKey: string, receivedAt: number): InboundAlert {
+export function pagerdutyToInbound(
+  event: PagerdutyEvent,
+  service: string,
+  dedupKey: string,
+  receivedAt: number,
+): InboundAlert {
   const payload = event.payload;
   const stamped = payload?.timestamp === undefined ? NaN : Date.parse(payload.timestamp);
   return {
@@ -111,7 +133,10 @@ export const pagerdutyRoute = (deps: {
     rawBody: true,
     responses: {
       202: { description: 'Accepted', schema: pagerdutyAcceptedSchema },
-      400: { description: 'Invalid event or unknown routing_key (PagerDuty shape)', schema: pagerdutyInvalidSchema },
+      400: {
+        description: 'Invalid event or unknown routing_key (PagerDuty shape)',
+        schema: pagerdutyInvalidSchema,
+      },
     },
     handle: async (_input, c) => {
       let raw: unknown;
@@ -125,14 +150,20 @@ export const pagerdutyRoute = (deps: {
       if (!parsed.success) {
         return invalid(
           c,
-          parsed.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.map(String).join('.')}: ${issue.message}`)),
+          parsed.error.issues.map((issue) =>
+            issue.path.length === 0 ? issue.message : `${issue.path.map(String).join('.')}: ${issue.message}`,
+          ),
         );
       }
       const event = parsed.data;
       const service = await deps.integrations.findIntegration('pagerduty', event.routing_key);
-      if (service === null) return invalid(c, ["'routing_key' is not the secret of any pagerduty integration"]);
+      if (service === null)
+        return invalid(c, ["'routing_key' is not the secret of any pagerduty integration"]);
       const dedupKey = event.dedup_key ?? randomUUID().replaceAll('-', '');
-      await deps.intake.receive([pagerdutyToInbound(event, service.name, dedupKey, deps.now())], 'integration:pagerduty');
+      await deps.intake.receive(
+        [pagerdutyToInbound(event, service.name, dedupKey, deps.now())],
+        'integration:pagerduty',
+      );
       deps.metrics.countInbound('pagerduty');
       return c.json({ status: 'success', message: 'Event processed', dedup_key: dedupKey }, 202);
     },

@@ -5,7 +5,11 @@ import { alertListQuerySchema, alertListSchema } from '../schemas/incident-schem
 
 /** What the API needs to list alerts. */
 export interface AlertQueries {
-  list(query: { readonly status?: AlertStatus; readonly service?: string; readonly limit?: number }): Promise<readonly Alert[]>;
+  list(query: {
+    readonly status?: AlertStatus;
+    readonly service?: string;
+    readonly limit?: number;
+  }): Promise<readonly Alert[]>;
 }
 
 export const alertRoutes = (alerts: AlertQueries): AnyRoute[] => [
@@ -19,7 +23,11 @@ export const alertRoutes = (alerts: AlertQueries): AnyRoute[] => [
     responses: { 200: { description: 'The alerts', schema: alertListSchema } },
     handle: async ({ query }, c) => {
       const { status, service, limit } = query;
-      const filter = { ...(status === undefined ? {} : { status }), ...(service === undefined ? {} : { service }), ...(limit === undefined ? {} : { limit }) };
+      const filter = {
+        ...(status === undefined ? {} : { status }),
+        ...(service === undefined ? {} : { service }),
+        ...(limit === undefined ? {} : { limit }),
+      };
       return c.json({ alerts: await alerts.list(filter) });
     },
   }),

@@ -14,7 +14,14 @@ import { defineRoute } from '../route-registry.js';
 
 export type CatalogUseCases = Pick<
   CatalogService,
-  'listServices' | 'getService' | 'saveService' | 'deleteService' | 'listTargets' | 'getTarget' | 'saveTarget' | 'deleteTarget'
+  | 'listServices'
+  | 'getService'
+  | 'saveService'
+  | 'deleteService'
+  | 'listTargets'
+  | 'getTarget'
+  | 'saveTarget'
+  | 'deleteTarget'
 >;
 
 const notFound = (what: string) => ({ description: `No such ${what}`, schema: errorBodySchema });
@@ -97,7 +104,10 @@ export const catalogRoutes = (catalog: CatalogUseCases): AnyRoute[] => [
     access: 'admin',
     params: serviceParamsSchema,
     body: targetBodySchema,
-    responses: { 200: { description: 'The target as saved', schema: targetSchema }, 400: { description: 'Unknown service', schema: errorBodySchema } },
+    responses: {
+      200: { description: 'The target as saved', schema: targetSchema },
+      400: { description: 'Unknown service', schema: errorBodySchema },
+    },
     handle: async ({ params, body }, c) => {
       const target = await catalog.saveTarget({ ...body, name: params.name });
       return c.json(targetView(await catalog.getTarget(target.name)));

@@ -27,10 +27,19 @@ const MAX_CLOCK_AHEAD_MS = 3_600_000;
 /** What the deploy routes need of the use cases (app/deploy-service.ts). */
 export interface DeployUseCases {
   record(
-    input: { readonly service: string; readonly version: string; readonly commit: string | null; readonly at?: number },
+    input: {
+      readonly service: string;
+      readonly version: string;
+      readonly commit: string | null;
+      readonly at?: number;
+    },
     by: string,
   ): Promise<{ readonly deploy: Deploy; readonly incidentIds: readonly string[] }>;
-  list(query: { readonly service?: string; readonly since?: number; readonly limit?: number }): Promise<Deploy[]>;
+  list(query: {
+    readonly service?: string;
+    readonly since?: number;
+    readonly limit?: number;
+  }): Promise<Deploy[]>;
 }
 
 const tooLarge = (maxBytes: number): ApiError =>
@@ -106,9 +115,19 @@ export const eventRoutes = (deps: {
     rawBody: true,
     maxBodyBytes: deps.maxBodyBytes,
     responses: {
-      202: { description: 'Stored: how many, and which events were left out and why', schema: eventBatchReplySchema },
-      400: { description: 'Not a batch (no service, no events array, more than 5,000 events), not JSON, or bad gzip', schema: errorBodySchema },
-      413: { description: 'Body (or its inflated size) over the ingest limit: send smaller batches', schema: errorBodySchema },
+      202: {
+        description: 'Stored: how many, and which events were left out and why',
+        schema: eventBatchReplySchema,
+      },
+      400: {
+        description:
+          'Not a batch (no service, no events array, more than 5,000 events), not JSON, or bad gzip',
+        schema: errorBodySchema,
+      },
+      413: {
+        description: 'Body (or its inflated size) over the ingest limit: send smaller batches',
+        schema: errorBodySchema,
+      },
       415: { description: 'A Content-Encoding other than gzip', schema: errorBodySchema },
     },
     handle: async (_input, c) => {
@@ -119,21 +138,28 @@ export const eventRoutes = (deps: {
       const { service, dropped, events: items } = envelope.data;
       const { events, rejected } = parseEvents(service, items, receivedAt + MAX_CLOCK_AHEAD_MS);
       if (rejected.length > 0) deps.metrics.countAppEvents('rejected', rejected.length);
-      if (events.length > 0 || (dropped ?? 0) > 0) await deps.events.ingestEvents(events, receivedAt, dropped ?? 0);
+      if (events.length > 0 || (dropped ?? 0) > 0)
+        await deps.events.ingestEvents(events, receivedAt, dropped ?? 0);
       return c.json({ accepted: events.length, rejected }, 202);
     },
   }),
   defineRoute({
     method: 'post',
     path: '/api/v1/deploys',
-    summary: 'Record a deploy of a service (`hindsight deploy`); open incidents of the service note it on their timeline (ingest token)',
+    summary:
+      'Record a deploy of a service (`hindsight deploy`); open incidents of the service note it on their timeline (ingest token)',
     tag: 'deploys',
     access: 'ingest',
     body: deployBodySchema,
     responses: { 201: { description: 'The deploy recorded', schema: deploySchema } },
     handle: async ({ body }, c) => {
       const { deploy } = await deps.deploys.record(
-        { service: body.service, version: body.version, commit: body.commit, ...(body.at === undefined ? {} : { at: body.at }) },
+        {
+          service: body.service,
+          version: body.version,
+          commit: body.commit,
+          ...(body.at === undefined ? {} : { at: body.at }),
+        },
         c.var.token.name,
       );
       return c.json(deploy, 201);

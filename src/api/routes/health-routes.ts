@@ -18,7 +18,11 @@ const statusSchema = z.object({ status: z.enum(['ok', 'unavailable']) });
  * Probes and metrics. `/healthz`: the process answers. `/readyz`: the store answers too (a load
  * balancer sends traffic only then). `/metrics`: Prometheus text; a viewer token unless public.
  */
-export const healthRoutes = (deps: { readonly status: StatusSource; readonly metrics: ServerMetrics; readonly metricsAccess: RouteAccess }): AnyRoute[] => [
+export const healthRoutes = (deps: {
+  readonly status: StatusSource;
+  readonly metrics: ServerMetrics;
+  readonly metricsAccess: RouteAccess;
+}): AnyRoute[] => [
   defineRoute({
     method: 'get',
     path: '/healthz',
@@ -34,8 +38,12 @@ export const healthRoutes = (deps: { readonly status: StatusSource; readonly met
     summary: 'Readiness: the store answers',
     tag: 'operations',
     access: 'public',
-    responses: { 200: { description: 'Ready', schema: statusSchema }, 503: { description: 'The store does not answer', schema: statusSchema } },
-    handle: async (_input, c) => ((await deps.status.ping()) ? c.json({ status: 'ok' }) : c.json({ status: 'unavailable' }, 503)),
+    responses: {
+      200: { description: 'Ready', schema: statusSchema },
+      503: { description: 'The store does not answer', schema: statusSchema },
+    },
+    handle: async (_input, c) =>
+      (await deps.status.ping()) ? c.json({ status: 'ok' }) : c.json({ status: 'unavailable' }, 503),
   }),
   defineRoute({
     method: 'get',
@@ -55,7 +63,10 @@ export const healthRoutes = (deps: { readonly status: StatusSource; readonly met
 export const storeStatus = (store: Pick<IncidentStore, 'ping' | 'alerts' | 'incidents'>): StatusSource => ({
   ping: () => store.ping(),
   counts: async () => {
-    const [alerts, incidents] = await Promise.all([store.alerts.countByStatus(), store.incidents.countByState()]);
+    const [alerts, incidents] = await Promise.all([
+      store.alerts.countByStatus(),
+      store.incidents.countByState(),
+    ]);
     return { alerts, incidents };
   },
 });

@@ -6,7 +6,16 @@ import { actorOf } from '../middleware/auth/bearer-auth.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
 import { errorBodySchema } from '../schemas/common-schemas.js';
-import { commandBodySchema, idParamsSchema, incidentDetailSchema, incidentListQuerySchema, incidentListSchema, incidentSchema, noteBodySchema, timelineEntrySchema } from '../schemas/incident-schemas.js';
+import {
+  commandBodySchema,
+  idParamsSchema,
+  incidentDetailSchema,
+  incidentListQuerySchema,
+  incidentListSchema,
+  incidentSchema,
+  noteBodySchema,
+  timelineEntrySchema,
+} from '../schemas/incident-schemas.js';
 
 /** Optimistic concurrency: the version the caller saw; another one answers 409. */
 interface CommandOptions {
@@ -15,7 +24,11 @@ interface CommandOptions {
 
 /** What the API needs of the incident use cases (app/'s IncidentService). */
 export interface IncidentUseCases {
-  list(query: { readonly state: 'open' | 'resolved' | 'all'; readonly service?: string; readonly limit?: number }): Promise<readonly Incident[]>;
+  list(query: {
+    readonly state: 'open' | 'resolved' | 'all';
+    readonly service?: string;
+    readonly limit?: number;
+  }): Promise<readonly Incident[]>;
   detail(id: string): Promise<{
     readonly incident: Incident;
     readonly timeline: readonly TimelineEntry[];
@@ -31,7 +44,11 @@ export interface IncidentUseCases {
   close(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
   cancel(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
   reopen(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
-  addNote(id: string, actor: Actor, note: { readonly text: string; readonly deadEnd: boolean }): Promise<TimelineEntry>;
+  addNote(
+    id: string,
+    actor: Actor,
+    note: { readonly text: string; readonly deadEnd: boolean },
+  ): Promise<TimelineEntry>;
 }
 
 const ACTIONS = ['acknowledge', 'mitigate', 'resolve', 'close', 'cancel', 'reopen'] as const;
@@ -47,7 +64,10 @@ const ACTION_SUMMARY: Readonly<Record<(typeof ACTIONS)[number], string>> = {
 
 const tag = 'incidents';
 const notFound = { description: 'No such incident', schema: errorBodySchema };
-const conflict = { description: 'Not allowed from its current state, or changed concurrently', schema: errorBodySchema };
+const conflict = {
+  description: 'Not allowed from its current state, or changed concurrently',
+  schema: errorBodySchema,
+};
 
 export const incidentRoutes = (incidents: IncidentUseCases): AnyRoute[] => [
   defineRoute({
@@ -60,13 +80,20 @@ export const incidentRoutes = (incidents: IncidentUseCases): AnyRoute[] => [
     responses: { 200: { description: 'The incidents', schema: incidentListSchema } },
     handle: async ({ query }, c) => {
       const { state, service, limit } = query;
-      return c.json({ incidents: await incidents.list({ state, ...(service === undefined ? {} : { service }), ...(limit === undefined ? {} : { limit }) }) });
+      return c.json({
+        incidents: await incidents.list({
+          state,
+          ...(service === undefined ? {} : { service }),
+          ...(limit === undefined ? {} : { limit }),
+        }),
+      });
     },
   }),
   defineRoute({
     method: 'get',
     path: '/api/v1/incidents/:id',
-    summary: "One incident with its timeline, alerts, evidence (the findings behind it) and the web app's side: impact, attribution of failures, onset deploy",
+    summary:
+      "One incident with its timeline, alerts, evidence (the findings behind it) and the web app's side: impact, attribution of failures, onset deploy",
     tag,
     access: 'viewer',
     params: idParamsSchema,
@@ -82,9 +109,19 @@ export const incidentRoutes = (incidents: IncidentUseCases): AnyRoute[] => [
       access: 'responder',
       params: idParamsSchema,
       body: commandBodySchema,
-      responses: { 200: { description: 'The incident after the change', schema: incidentSchema }, 404: notFound, 409: conflict },
+      responses: {
+        200: { description: 'The incident after the change', schema: incidentSchema },
+        404: notFound,
+        409: conflict,
+      },
       handle: async ({ params, body }, c) =>
-        c.json(await incidents[action](params.id, actorOf(c.var.token), body.version === undefined ? {} : { expectedVersion: body.version })),
+        c.json(
+          await incidents[action](
+            params.id,
+            actorOf(c.var.token),
+            body.version === undefined ? {} : { expectedVersion: body.version },
+          ),
+        ),
     }),
   ),
   defineRoute({
@@ -96,6 +133,7 @@ export const incidentRoutes = (incidents: IncidentUseCases): AnyRoute[] => [
     params: idParamsSchema,
     body: noteBodySchema,
     responses: { 201: { description: 'The timeline entry', schema: timelineEntrySchema }, 404: notFound },
-    handle: async ({ params, body }, c) => c.json(await incidents.addNote(params.id, actorOf(c.var.token), body), 201),
+    handle: async ({ params, body }, c) =>
+      c.json(await incidents.addNote(params.id, actorOf(c.var.token), body), 201),
   }),
 ];

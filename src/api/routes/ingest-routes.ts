@@ -51,10 +51,15 @@ export const ingestRoutes = (deps: {
     handle: async ({ body }, c) => {
       const reportedAt = deps.now();
       if (body.findings.length > 0) await deps.findings.ingestFindings(body.findings, reportedAt);
-      if (body.series !== undefined && deps.series !== undefined) await deps.series.ingest(body.series.points, body.series.statements);
-      if (body.health.length > 0) await deps.health.reportHealth(body.health.map((entry) => toTargetHealth(entry, body.agent, reportedAt)));
+      if (body.series !== undefined && deps.series !== undefined)
+        await deps.series.ingest(body.series.points, body.series.statements);
+      if (body.health.length > 0)
+        await deps.health.reportHealth(
+          body.health.map((entry) => toTargetHealth(entry, body.agent, reportedAt)),
+        );
       for (const entry of body.health) {
-        if (entry.sampleLatencyMs != null) deps.metrics.observeSampleLatency(entry.target, entry.sampleLatencyMs / 1000);
+        if (entry.sampleLatencyMs != null)
+          deps.metrics.observeSampleLatency(entry.target, entry.sampleLatencyMs / 1000);
       }
       return c.json({ accepted: body.findings.length }, 202);
     },

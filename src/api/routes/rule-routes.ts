@@ -11,7 +11,10 @@ export interface RuleQueries {
   /** The built-in rules with the configuration's top-level overrides. */
   listRules(): readonly (AlertRule | ErrorRateRule)[];
   /** The rules in force for a service and, when named, one of its targets. */
-  effectiveRules(service: string | null, target?: string | null): Promise<readonly (AlertRule | ErrorRateRule)[]>;
+  effectiveRules(
+    service: string | null,
+    target?: string | null,
+  ): Promise<readonly (AlertRule | ErrorRateRule)[]>;
   /** Where every rule stands for every target. */
   states(): Promise<readonly RuleState[]>;
 }
@@ -40,9 +43,18 @@ const ruleSchema = z.object({
   windowMs: z.number(),
   forMs: z.number(),
   severity: severitySchema,
-  baselineMs: z.number().optional().meta({ description: 'error_rate: how far back its baseline looks, before the window.' }),
-  baselineFactor: z.number().optional().meta({ description: 'error_rate: the value is the ratio less this many times the baseline.' }),
-  minRequests: z.number().optional().meta({ description: 'error_rate: requests in the window below which it never fires.' }),
+  baselineMs: z
+    .number()
+    .optional()
+    .meta({ description: 'error_rate: how far back its baseline looks, before the window.' }),
+  baselineFactor: z
+    .number()
+    .optional()
+    .meta({ description: 'error_rate: the value is the ratio less this many times the baseline.' }),
+  minRequests: z
+    .number()
+    .optional()
+    .meta({ description: 'error_rate: requests in the window below which it never fires.' }),
 });
 
 const ruleListSchema = z.object({ rules: z.array(ruleSchema) });
@@ -56,20 +68,25 @@ export const ruleRoutes = (rules: RuleQueries): AnyRoute[] => [
   defineRoute({
     method: 'get',
     path: '/api/v1/rules',
-    summary: 'The rules in effect: built-in defaults with the overrides of the configuration, and of a service and target when named',
+    summary:
+      'The rules in effect: built-in defaults with the overrides of the configuration, and of a service and target when named',
     tag: 'rules',
     access: 'viewer',
     query: ruleQuerySchema,
     responses: { 200: { description: 'The rules', schema: ruleListSchema } },
     handle: async ({ query }, c) =>
       c.json({
-        rules: query.service === undefined && query.target === undefined ? rules.listRules() : await rules.effectiveRules(query.service ?? null, query.target ?? null),
+        rules:
+          query.service === undefined && query.target === undefined
+            ? rules.listRules()
+            : await rules.effectiveRules(query.service ?? null, query.target ?? null),
       }),
   }),
   defineRoute({
     method: 'get',
     path: '/api/v1/rules/states',
-    summary: 'Where every rule stands for every target: ok, pending (over the threshold, waiting out `for`) or firing',
+    summary:
+      'Where every rule stands for every target: ok, pending (over the threshold, waiting out `for`) or firing',
     tag: 'rules',
     access: 'viewer',
     responses: { 200: { description: 'The rule states', schema: ruleStateListSchema } },

@@ -1,6 +1,11 @@
 import type { TokenService } from '../../app/token-service.js';
 import { errorBodySchema } from '../schemas/common-schemas.js';
-import { tokenCreateBodySchema, tokenCreatedSchema, tokenListSchema, tokenParamsSchema } from '../schemas/catalog-schemas.js';
+import {
+  tokenCreateBodySchema,
+  tokenCreatedSchema,
+  tokenListSchema,
+  tokenParamsSchema,
+} from '../schemas/catalog-schemas.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
 
@@ -35,7 +40,10 @@ export const tokenRoutes = (tokens: TokenUseCases): AnyRoute[] => [
     tag,
     access: 'admin',
     params: tokenParamsSchema,
-    responses: { 204: { description: 'Deleted' }, 404: { description: 'No such token', schema: errorBodySchema } },
+    responses: {
+      204: { description: 'Deleted' },
+      404: { description: 'No such token', schema: errorBodySchema },
+    },
     handle: async ({ params }, c) => {
       await tokens.delete(params.id);
       return c.body(null, 204);

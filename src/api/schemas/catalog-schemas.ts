@@ -2,7 +2,11 @@ import { z } from 'zod';
 import type { Grouping, RuleOverride } from '../../core/catalog.js';
 import { epochMsSchema, nameSchema, roleSchema, severitySchema } from './common-schemas.js';
 
-const durationMs = z.number().int().positive().max(7 * 24 * 3_600_000);
+const durationMs = z
+  .number()
+  .int()
+  .positive()
+  .max(7 * 24 * 3_600_000);
 
 export const ruleOverrideSchema = z
   .object({
@@ -18,13 +22,19 @@ export const ruleOverrideSchema = z
 export const ruleOverridesSchema = z.record(z.string().min(1).max(100), ruleOverrideSchema);
 
 export const groupingSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('window'), windowMs: durationMs, by: z.array(z.string().min(1).max(200)).max(20).default([]) }),
+  z.object({
+    kind: z.literal('window'),
+    windowMs: durationMs,
+    by: z.array(z.string().min(1).max(200)).max(20).default([]),
+  }),
   z.object({ kind: z.literal('off') }),
 ]);
 
 export const integrationInputSchema = z.object({
   type: z.enum(['alertmanager', 'pagerduty']),
-  secret: z.string().min(1).max(1000).meta({ description: 'Alertmanager: its bearer credentials; PagerDuty: the routing_key. Stored hashed.' }),
+  secret: z.string().min(1).max(1000).meta({
+    description: 'Alertmanager: its bearer credentials; PagerDuty: the routing_key. Stored hashed.',
+  }),
 });
 
 export const serviceParamsSchema = z.object({ name: nameSchema });
@@ -32,7 +42,11 @@ export const serviceParamsSchema = z.object({ name: nameSchema });
 /** A service as PUT declares it (the same object the configuration file declares). */
 export const serviceBodySchema = z.object({
   grouping: groupingSchema.exactOptional(),
-  integrations: z.array(integrationInputSchema).max(20).exactOptional().meta({ description: 'Left out: keep the current integrations.' }),
+  integrations: z
+    .array(integrationInputSchema)
+    .max(20)
+    .exactOptional()
+    .meta({ description: 'Left out: keep the current integrations.' }),
   rules: ruleOverridesSchema.exactOptional(),
   escalationPolicy: z.string().min(1).max(200).nullable().exactOptional(),
 });
@@ -55,7 +69,10 @@ export const targetBodySchema = z.object({
     .string()
     .max(2000)
     .regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host:5432/database')
-    .meta({ description: 'Kept only with its password redacted; the agent that watches the target holds the real URL.' }),
+    .meta({
+      description:
+        'Kept only with its password redacted; the agent that watches the target holds the real URL.',
+    }),
   service: nameSchema,
   log: z.string().min(1).max(4096).nullable().exactOptional(),
   rules: ruleOverridesSchema.exactOptional(),
@@ -76,12 +93,19 @@ export const targetSchema = z.object({
   service: z.string(),
   log: z.string().nullable(),
   rules: z.record(z.string(), ruleOverrideSchema),
-  health: targetHealthSchema.nullable().meta({ description: 'What its agent last reported; null before any report.' }),
+  health: targetHealthSchema
+    .nullable()
+    .meta({ description: 'What its agent last reported; null before any report.' }),
 });
 
 export const targetListSchema = z.object({ targets: z.array(targetSchema) });
 
-export const tokenSchema = z.object({ id: z.string(), name: z.string(), role: roleSchema, createdAt: epochMsSchema });
+export const tokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: roleSchema,
+  createdAt: epochMsSchema,
+});
 
 export const tokenListSchema = z.object({ tokens: z.array(tokenSchema) });
 

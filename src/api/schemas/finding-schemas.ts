@@ -14,7 +14,14 @@ const text = z.string().max(100_000);
 const id = z.string().min(1).max(200);
 const pid = z.number().int();
 const ms = z.number().nonnegative();
-const sessionState = z.enum(['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'fastpath function call', 'disabled']);
+const sessionState = z.enum([
+  'active',
+  'idle',
+  'idle in transaction',
+  'idle in transaction (aborted)',
+  'fastpath function call',
+  'disabled',
+]);
 const evidenceSource = z.enum(['log', 'live', 'counter']);
 
 const shortText = z.string().max(1000);
@@ -26,17 +33,36 @@ const rowLockObject = z.object({
 });
 /** What a lock is on (core/sample.ts `LockObject`). */
 const lockObject = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('relation'), relation: shortText.nullable(), relationOid: z.number().int().nullable() }),
+  z.object({
+    kind: z.literal('relation'),
+    relation: shortText.nullable(),
+    relationOid: z.number().int().nullable(),
+  }),
   rowLockObject,
-  z.object({ kind: z.literal('transaction'), transactionId: z.string().max(100).nullable(), holderPid: pid.nullable(), row: rowLockObject.nullable() }),
-  z.object({ kind: z.literal('virtual_transaction'), virtualXid: z.string().max(100).nullable(), holderPid: pid.nullable() }),
+  z.object({
+    kind: z.literal('transaction'),
+    transactionId: z.string().max(100).nullable(),
+    holderPid: pid.nullable(),
+    row: rowLockObject.nullable(),
+  }),
+  z.object({
+    kind: z.literal('virtual_transaction'),
+    virtualXid: z.string().max(100).nullable(),
+    holderPid: pid.nullable(),
+  }),
   z.object({ kind: z.literal('advisory'), key: z.string().max(100) }),
   z.object({ kind: z.literal('other'), lockType: z.string().max(100), relation: shortText.nullable() }),
 ]);
 
 /** sqlcommenter tags read off a statement (core/app-signal.ts `SqlTags`): the app's route, call site… */
 const tagValue = z.string().max(1000).exactOptional();
-const sqlTags = z.object({ service: tagValue, route: tagValue, release: tagValue, callsite: tagValue, job: tagValue });
+const sqlTags = z.object({
+  service: tagValue,
+  route: tagValue,
+  release: tagValue,
+  callsite: tagValue,
+  job: tagValue,
+});
 
 const deadlockProcess = z.object({
   pid,
@@ -106,7 +132,13 @@ export const findingSchema = z.discriminatedUnion('kind', [
     longestWaitMs: ms,
     edges: z.array(waitEdge).max(100_000),
   }),
-  z.object({ kind: z.literal('lock_wait_storm'), ...common, at: epochMsSchema, relation: z.string().max(1000), waiters: z.number().int().nonnegative() }),
+  z.object({
+    kind: z.literal('lock_wait_storm'),
+    ...common,
+    at: epochMsSchema,
+    relation: z.string().max(1000),
+    waiters: z.number().int().nonnegative(),
+  }),
   z.object({
     kind: z.literal('long_transaction'),
     ...common,
@@ -128,7 +160,12 @@ export const findingSchema = z.discriminatedUnion('kind', [
     application: z.string().max(200).nullable(),
     tags: sqlTags.exactOptional(),
   }),
-  z.object({ kind: z.literal('target_unreachable'), ...common, at: epochMsSchema, reason: z.string().max(10_000) }),
+  z.object({
+    kind: z.literal('target_unreachable'),
+    ...common,
+    at: epochMsSchema,
+    reason: z.string().max(10_000),
+  }),
   z.object({ kind: z.literal('target_recovered'), ...common, at: epochMsSchema, downMs: ms }),
 ]);
 
@@ -146,18 +183,30 @@ export const targetHealthInputSchema = z.object({
 });
 
 export const ingestBodySchema = z.object({
-  agent: nameSchema.meta({ description: 'The pushing agent: recorded as the reporter of each target health.' }),
+  agent: nameSchema.meta({
+    description: 'The pushing agent: recorded as the reporter of each target health.',
+  }),
   findings: z.array(findingSchema).max(10_000),
   health: z.array(targetHealthInputSchema).max(1000).default([]),
-  series: seriesPushSchema
-    .optional()
-    .meta({ description: 'The 10 s database metrics points and top statements the agent closed since its last push (absent from older agents).' }),
+  series: seriesPushSchema.optional().meta({
+    description:
+      'The 10 s database metrics points and top statements the agent closed since its last push (absent from older agents).',
+  }),
 });
 
-export const ingestReplySchema = z.object({ accepted: z.number().int().meta({ description: 'Findings accepted (saved, or already saved by an earlier push).' }) });
+export const ingestReplySchema = z.object({
+  accepted: z
+    .number()
+    .int()
+    .meta({ description: 'Findings accepted (saved, or already saved by an earlier push).' }),
+});
 
 /** Health as the store keeps it: the reporting agent, and the time the server received it. */
-export const toTargetHealth = (input: z.output<typeof targetHealthInputSchema>, agent: string, reportedAt: number): TargetHealth => ({
+export const toTargetHealth = (
+  input: z.output<typeof targetHealthInputSchema>,
+  agent: string,
+  reportedAt: number,
+): TargetHealth => ({
   target: input.target,
   reachable: input.reachable,
   problem: input.problem,

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { epochMsSchema, limitQuerySchema, nameSchema, severitySchema } from './common-schemas.js';
 import { findingSchema } from './finding-schemas.js';
 
-export const incidentStateSchema = z.enum(['triggered', 'acknowledged', 'mitigated', 'resolved', 'closed', 'cancelled']);
+export const incidentStateSchema = z.enum([
+  'triggered',
+  'acknowledged',
+  'mitigated',
+  'resolved',
+  'closed',
+  'cancelled',
+]);
 
 export const incidentSchema = z.object({
   id: z.string(),
@@ -81,13 +88,20 @@ export const impactSchema = z
     activeUsers: z.number().int().nonnegative(),
     share: z.number().min(0).max(1),
     windowMs: z.number().int().nonnegative(),
-    truncated: z.boolean().meta({ description: 'A rollup\'s user set reached its bound: both counts are lower bounds.' }),
+    truncated: z
+      .boolean()
+      .meta({ description: "A rollup's user set reached its bound: both counts are lower bounds." }),
   })
-  .meta({ description: 'Distinct users with a failed request as a share of active users, over the incident\'s span (from a minute before it opened to its resolution); null when the app names no users.' });
+  .meta({
+    description:
+      "Distinct users with a failed request as a share of active users, over the incident's span (from a minute before it opened to its resolution); null when the app names no users.",
+  });
 
 export const attributionSchema = z
   .object({
-    route: z.string().meta({ description: '`POST /checkout`, or `job restock` for query failures outside requests.' }),
+    route: z
+      .string()
+      .meta({ description: '`POST /checkout`, or `job restock` for query failures outside requests.' }),
     sqlstate: z.string().nullable(),
     callSite: z.string().nullable(),
     query: z.string().nullable(),
@@ -95,7 +109,10 @@ export const attributionSchema = z
     share: z.number().min(0).max(1).meta({ description: "This cause's share of the route's failures." }),
     failures: z.number().int().nonnegative(),
   })
-  .meta({ description: 'Which share of a route\'s failures carried which SQLSTATE and call site. Text from the monitored world: render as text.' });
+  .meta({
+    description:
+      "Which share of a route's failures carried which SQLSTATE and call site. Text from the monitored world: render as text.",
+  });
 
 export const onsetDeploySchema = z
   .object({
@@ -112,7 +129,9 @@ export const incidentDetailSchema = z.object({
   alerts: z.array(alertSchema),
   evidence: z.array(findingSchema),
   impact: impactSchema.nullable(),
-  attribution: z.array(attributionSchema).meta({ description: 'Largest first (at most 10). Computed when read from the rollups, kept 14 days.' }),
+  attribution: z
+    .array(attributionSchema)
+    .meta({ description: 'Largest first (at most 10). Computed when read from the rollups, kept 14 days.' }),
   onsetDeploy: onsetDeploySchema.nullable(),
 });
 
@@ -120,12 +139,10 @@ export const idParamsSchema = z.object({ id: z.string().min(1).max(200) });
 
 /** A state change's body, which may be empty: `version` makes it conditional on what the caller saw. */
 export const commandBodySchema = z.object({
-  version: z
-    .number()
-    .int()
-    .nonnegative()
-    .optional()
-    .meta({ description: "The incident's version as the caller last saw it; when it changed since, the reply is 409 instead of a lost update." }),
+  version: z.number().int().nonnegative().optional().meta({
+    description:
+      "The incident's version as the caller last saw it; when it changed since, the reply is 409 instead of a lost update.",
+  }),
 });
 
 export const noteBodySchema = z.object({

@@ -9,10 +9,18 @@ async function checkHtmlWritable(file: string): Promise<void> {
   const full = resolve(file);
   const problem = await access(full, constants.W_OK).then(
     () => undefined,
-    () => access(dirname(full), constants.W_OK | constants.X_OK).then(() => undefined, (cause: unknown) => cause),
+    () =>
+      access(dirname(full), constants.W_OK | constants.X_OK).then(
+        () => undefined,
+        (cause: unknown) => cause,
+      ),
   );
   if (problem !== undefined) {
-    throw userError('ANALYZE_HTML_UNWRITABLE', `cannot write ${file}: ${dirname(full)} does not exist or is not writable. Choose a writable path for --html.`, problem);
+    throw userError(
+      'ANALYZE_HTML_UNWRITABLE',
+      `cannot write ${file}: ${dirname(full)} does not exist or is not writable. Choose a writable path for --html.`,
+      problem,
+    );
   }
 }
 
@@ -20,13 +28,27 @@ async function checkHtmlWritable(file: string): Promise<void> {
 export function registerAnalyzeCommand(program: Command): void {
   program
     .command('analyze')
-    .description('Report deadlocks, blocking, lock waits, timeouts, errors and slow queries (victims vs causes) from PostgreSQL server logs.')
-    .argument('<files...>', 'stderr, csvlog, jsonlog, syslog or journald (journalctl -o json / -o short-iso) files, gzip-compressed or not; - reads stdin')
-    .option('--since <time>', 'only count entries at or after this time (e.g. "2026-03-01 15:00", UTC unless a zone is given)')
+    .description(
+      'Report deadlocks, blocking, lock waits, timeouts, errors and slow queries (victims vs causes) from PostgreSQL server logs.',
+    )
+    .argument(
+      '<files...>',
+      'stderr, csvlog, jsonlog, syslog or journald (journalctl -o json / -o short-iso) files, gzip-compressed or not; - reads stdin',
+    )
+    .option(
+      '--since <time>',
+      'only count entries at or after this time (e.g. "2026-03-01 15:00", UTC unless a zone is given)',
+    )
     .option('--until <time>', 'only count entries before this time')
-    .option('--log-prefix <prefix>', "the server's log_line_prefix (stderr logs; detected from the lines when absent)")
+    .option(
+      '--log-prefix <prefix>',
+      "the server's log_line_prefix (stderr logs; detected from the lines when absent)",
+    )
     .option('--log-format <format>', 'auto, stderr, csvlog, jsonlog, syslog or journald', 'auto')
-    .option('--year <year>', "syslog: the year of 'Mon DD HH:MM:SS' timestamps (default: from the file's modification time)")
+    .option(
+      '--year <year>',
+      "syslog: the year of 'Mon DD HH:MM:SS' timestamps (default: from the file's modification time)",
+    )
     .option('--json', 'print the report as JSON')
     .option('--md', 'print the report as Markdown')
     .option('--html <file>', 'also write a self-contained HTML report with charts to this file')
@@ -35,7 +57,10 @@ export function registerAnalyzeCommand(program: Command): void {
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (files: string[], flags: AnalyzeFlags) => {
       // Loaded here, not at start-up, so that other commands do not pay for them.
-      const [{ parseAnalyzeOptions }, { runAnalysis }] = await Promise.all([import('../../config/analyze-options.js'), import('../../analyze/run-analysis.js')]);
+      const [{ parseAnalyzeOptions }, { runAnalysis }] = await Promise.all([
+        import('../../config/analyze-options.js'),
+        import('../../analyze/run-analysis.js'),
+      ]);
       const options = parseAnalyzeOptions(files, flags);
       // An unwritable --html would otherwise be found only after reading every log.
       if (options.htmlFile !== null) await checkHtmlWritable(options.htmlFile);
@@ -44,7 +69,11 @@ export function registerAnalyzeCommand(program: Command): void {
         const file = options.htmlFile;
         const { renderHtml } = await import('../../analyze/html-report.js');
         await writeFile(file, await renderHtml(report)).catch((cause: unknown) => {
-          throw userError('ANALYZE_HTML_UNWRITABLE', `cannot write ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}. Choose a writable path for --html.`, cause);
+          throw userError(
+            'ANALYZE_HTML_UNWRITABLE',
+            `cannot write ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}. Choose a writable path for --html.`,
+            cause,
+          );
         });
         process.stderr.write(`hindsight: wrote the HTML report to ${file}\n`);
       }
@@ -53,7 +82,9 @@ export function registerAnalyzeCommand(program: Command): void {
           ? `${JSON.stringify(report, null, 2)}\n`
           : options.output === 'md'
             ? (await import('../../analyze/markdown-report.js')).renderMarkdown(report)
-            : (await import('../../analyze/text-report.js')).renderText(report, { color: process.stdout.isTTY && !process.env.NO_COLOR });
+            : (await import('../../analyze/text-report.js')).renderText(report, {
+                color: process.stdout.isTTY && !process.env.NO_COLOR,
+              });
       process.stdout.write(out);
     });
 }

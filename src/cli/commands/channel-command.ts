@@ -6,9 +6,7 @@ import { withServerOptions } from './incidents-command.js';
 /** What `channel test` needs from the composition root to send without a server: the notifiers and their settings schemas. */
 export interface ChannelDeps {
   readonly notifiers: NotifierLookup & {
-    parseChannel(
-      entry: unknown,
-    ):
+    parseChannel(entry: unknown):
       | {
           readonly ok: true;
           readonly channel: {

@@ -28,13 +28,22 @@ export function registerDemoCommand(program: Command, deps: () => Promise<DemoDe
     .description(
       "Replay the seed's outage in about a minute: a sample shop under simulated users, a deploy that deadlocks checkout, Hindsight's incident, pages, escalation and the fix",
     )
-    .option('--ci', 'no pauses for reading; exit 0 once the incident is resolved and every check holds, 1 otherwise')
-    .option('--json', 'print the final incident as one JSON object on stdout (GET /api/v1/incidents/:id); the narration goes to stderr')
+    .option(
+      '--ci',
+      'no pauses for reading; exit 0 once the incident is resolved and every check holds, 1 otherwise',
+    )
+    .option(
+      '--json',
+      'print the final incident as one JSON object on stdout (GET /api/v1/incidents/:id); the narration goes to stderr',
+    )
     .option('--users <n>', 'simulated users', '200')
     .action(async (flags: DemoFlags) => {
       const users = Number(flags.users);
       if (!Number.isInteger(users) || users < 10 || users > 2000) {
-        throw userError('E_DEMO_USERS', `--users must be a whole number from 10 to 2000 (got "${flags.users}")`);
+        throw userError(
+          'E_DEMO_USERS',
+          `--users must be a whole number from 10 to 2000 (got "${flags.users}")`,
+        );
       }
       // Before the demo's modules load: built (dist/), the shop's call sites then name its .ts lines.
       process.setSourceMapsEnabled(true);

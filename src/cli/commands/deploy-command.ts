@@ -16,7 +16,10 @@ export function registerDeployCommand(program: Command): void {
         'Record a deploy marker on a Hindsight server (add it to your CI pipeline): incidents then say "began N min after deploy VERSION", and open incidents of the service note it.',
       )
       .option('--service <name>', 'the service deployed (default: HINDSIGHT_SERVICE)')
-      .option('--commit <sha>', 'the commit deployed (default: GITHUB_SHA, CI_COMMIT_SHA or GIT_COMMIT when set)')
+      .option(
+        '--commit <sha>',
+        'the commit deployed (default: GITHUB_SHA, CI_COMMIT_SHA or GIT_COMMIT when set)',
+      )
       .option('--json', 'print the deploy the server recorded as JSON', false),
   ).action(async (version: string, flags: DeployFlags) => {
     const { recordDeploy } = await import('./deploy-run.js');

@@ -10,7 +10,11 @@ export interface DeployIo {
 }
 
 /** `hindsight deploy VERSION`: one POST /api/v1/deploys; prints what the server recorded. */
-export async function recordDeploy(version: string, flags: DeployFlags, io: DeployIo = { stdout: process.stdout }): Promise<void> {
+export async function recordDeploy(
+  version: string,
+  flags: DeployFlags,
+  io: DeployIo = { stdout: process.stdout },
+): Promise<void> {
   const options = parseDeployOptions(version, {
     ...(flags.server === undefined ? {} : { server: flags.server }),
     ...(flags.token === undefined ? {} : { token: flags.token }),
@@ -18,7 +22,11 @@ export async function recordDeploy(version: string, flags: DeployFlags, io: Depl
     ...(flags.commit === undefined ? {} : { commit: flags.commit }),
   });
   const client = new ServerClient({ server: options.server, token: options.token }, io.fetch);
-  const deploy = (await client.post('/api/v1/deploys', { service: options.service, version: options.version, commit: options.commit })) as Deploy;
+  const deploy = (await client.post('/api/v1/deploys', {
+    service: options.service,
+    version: options.version,
+    commit: options.commit,
+  })) as Deploy;
   if (flags.json) {
     io.stdout.write(`${JSON.stringify(deploy)}\n`);
     return;

@@ -23,10 +23,18 @@ async function checkWritable(option: string, path: string): Promise<void> {
   const target = await access(full, constants.W_OK).then(
     () => undefined,
     // Not there yet: then its directory must exist and be writable.
-    () => access(dirname(full), constants.W_OK | constants.X_OK).then(() => undefined, (cause: unknown) => cause),
+    () =>
+      access(dirname(full), constants.W_OK | constants.X_OK).then(
+        () => undefined,
+        (cause: unknown) => cause,
+      ),
   );
   if (target !== undefined) {
-    throw userError('RACE_BAD_OPTIONS', `${option} ${path}: cannot write there (${dirname(full)} does not exist or is not writable); give a path in an existing, writable directory`, target);
+    throw userError(
+      'RACE_BAD_OPTIONS',
+      `${option} ${path}: cannot write there (${dirname(full)} does not exist or is not writable); give a path in an existing, writable directory`,
+      target,
+    );
   }
 }
 
@@ -40,7 +48,9 @@ export async function runRaceCommand(specs: readonly string[], flags: RaceFlags)
     const text = await specFromLogFile(options.fromLog);
     if (options.out) {
       await writeFile(options.out, text);
-      process.stderr.write(`hindsight race: wrote the spec of the first deadlock in ${options.fromLog} to ${options.out}; run it with: hindsight race ${options.out}\n`);
+      process.stderr.write(
+        `hindsight race: wrote the spec of the first deadlock in ${options.fromLog} to ${options.out}; run it with: hindsight race ${options.out}\n`,
+      );
     } else process.stdout.write(text);
     return;
   }
@@ -77,7 +87,9 @@ export async function runRaceCommand(specs: readonly string[], flags: RaceFlags)
   if (options.json) process.stdout.write(`${JSON.stringify(results.map(resultToJson), null, 2)}\n`);
   if (options.junit) {
     await writeFile(options.junit, resultsToJunit(results));
-    process.stderr.write(`hindsight race: wrote the JUnit report of ${results.length} spec(s) to ${options.junit}\n`);
+    process.stderr.write(
+      `hindsight race: wrote the JUnit report of ${results.length} spec(s) to ${options.junit}\n`,
+    );
   }
   process.exitCode = results.some((r) => r.findings.length > 0) ? EXIT.finding : EXIT.ok;
 }

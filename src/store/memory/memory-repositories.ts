@@ -39,9 +39,11 @@ const attempt = <T>(write: () => T): Promise<T> => {
   }
 };
 
-const firingKey = (a: { readonly service: string; readonly fingerprint: string }): string => `${a.service}\u0000${a.fingerprint}`;
+const firingKey = (a: { readonly service: string; readonly fingerprint: string }): string =>
+  `${a.service}\u0000${a.fingerprint}`;
 
-const byFindingTime = (a: Finding, b: Finding): number => findingTime(a) - findingTime(b) || byText(a.id, b.id);
+const byFindingTime = (a: Finding, b: Finding): number =>
+  findingTime(a) - findingTime(b) || byText(a.id, b.id);
 
 function findings(t: TableAccess): FindingRepository {
   return {
@@ -92,12 +94,24 @@ function findings(t: TableAccess): FindingRepository {
 }
 
 function alerts(t: TableAccess): AlertRepository {
-  const assertOneFiring = (alert: { id: string; service: string; fingerprint: string; status: AlertStatus }) => {
+  const assertOneFiring = (alert: {
+    id: string;
+    service: string;
+    fingerprint: string;
+    status: AlertStatus;
+  }) => {
     if (alert.status !== 'firing') return;
     const other = t
       .rows('alerts')
-      .find((a) => a.id !== alert.id && a.status === 'firing' && a.service === alert.service && a.fingerprint === alert.fingerprint);
-    if (other) throw storeConflict(`a firing alert for ${alert.service} with fingerprint ${alert.fingerprint}`);
+      .find(
+        (a) =>
+          a.id !== alert.id &&
+          a.status === 'firing' &&
+          a.service === alert.service &&
+          a.fingerprint === alert.fingerprint,
+      );
+    if (other)
+      throw storeConflict(`a firing alert for ${alert.service} with fingerprint ${alert.fingerprint}`);
   };
   return {
     insert(alert) {
@@ -117,7 +131,8 @@ function alerts(t: TableAccess): AlertRepository {
           if (t.has('alerts', alert.id) || ids.has(alert.id)) throw storeConflict(`alert ${alert.id}`);
           ids.add(alert.id);
           if (alert.status !== 'firing') continue;
-          if (firing.has(firingKey(alert))) throw storeConflict(`a firing alert for ${alert.service} with fingerprint ${alert.fingerprint}`);
+          if (firing.has(firingKey(alert)))
+            throw storeConflict(`a firing alert for ${alert.service} with fingerprint ${alert.fingerprint}`);
           firing.add(firingKey(alert));
         }
         for (const alert of list) t.set('alerts', alert.id, alert);
@@ -134,19 +149,27 @@ function alerts(t: TableAccess): AlertRepository {
       return out(t.get('alerts', id) ?? null);
     },
     findFiring(service, fingerprint) {
-      const found = t.rows('alerts').find((a) => a.status === 'firing' && a.service === service && a.fingerprint === fingerprint);
+      const found = t
+        .rows('alerts')
+        .find((a) => a.status === 'firing' && a.service === service && a.fingerprint === fingerprint);
       return out(found ?? null);
     },
     findFiringMany(keys) {
       const wanted = new Set(keys.map(firingKey));
       const found: Alert[] = [];
-      for (const a of t.values('alerts')) if (a.status === 'firing' && wanted.has(firingKey(a))) found.push(a);
+      for (const a of t.values('alerts'))
+        if (a.status === 'firing' && wanted.has(firingKey(a))) found.push(a);
       return out(found);
     },
     list({ status, service, incidentId, limit }) {
       const rows: Alert[] = [];
       for (const a of t.values('alerts')) {
-        if ((status === undefined || a.status === status) && (service === undefined || a.service === service) && (incidentId === undefined || a.incidentId === incidentId)) rows.push(a);
+        if (
+          (status === undefined || a.status === status) &&
+          (service === undefined || a.service === service) &&
+          (incidentId === undefined || a.incidentId === incidentId)
+        )
+          rows.push(a);
       }
       rows.sort((a, b) => b.startedAt - a.startedAt || byText(b.id, a.id));
       return out(rows.slice(0, listLimit(limit)));
@@ -219,7 +242,8 @@ function timeline(t: TableAccess): TimelineRepository {
     appendMany(entries) {
       const ids = new Set<string>();
       for (const entry of entries) {
-        if (t.has('timeline', entry.id) || ids.has(entry.id)) return Promise.reject(storeConflict(`timeline entry ${entry.id}`));
+        if (t.has('timeline', entry.id) || ids.has(entry.id))
+          return Promise.reject(storeConflict(`timeline entry ${entry.id}`));
         ids.add(entry.id);
       }
       for (const entry of entries) t.set('timeline', entry.id, { entry, seq: t.nextSeq() });

@@ -1,6 +1,11 @@
 import type { Deploy, RouteRollup } from '../../core/app-signal.js';
 import { byRollupOrder, mergeRollups, rollupKey } from '../../core/app-signal-rollup.js';
-import { DEFAULT_ROLLUP_LIMIT, MAX_ROLLUP_LIMIT, type DeployRepository, type SignalRepository } from '../../core/incident-store.js';
+import {
+  DEFAULT_ROLLUP_LIMIT,
+  MAX_ROLLUP_LIMIT,
+  type DeployRepository,
+  type SignalRepository,
+} from '../../core/incident-store.js';
 import { listLimit } from '../list-limit.js';
 import { storeConflict } from '../store-conflict.js';
 import type { TableAccess } from './memory-tables.js';
@@ -28,7 +33,8 @@ export function memorySignals(t: TableAccess): SignalRepository {
       const rows: RouteRollup[] = [];
       for (const r of t.values('rollups')) {
         if (r.bucket < since || (until !== undefined && r.bucket >= until)) continue;
-        if ((service !== undefined && r.service !== service) || (route !== undefined && r.route !== route)) continue;
+        if ((service !== undefined && r.service !== service) || (route !== undefined && r.route !== route))
+          continue;
         if (method !== undefined && r.method !== method) continue;
         rows.push(r);
       }
@@ -54,7 +60,9 @@ export function memoryDeploys(t: TableAccess): DeployRepository {
     list({ service, since, limit }) {
       const rows = t
         .rows('deploys')
-        .filter((d) => (service === undefined || d.service === service) && (since === undefined || d.at >= since))
+        .filter(
+          (d) => (service === undefined || d.service === service) && (since === undefined || d.at >= since),
+        )
         .sort(newestFirst);
       return out(rows.slice(0, listLimit(limit)));
     },

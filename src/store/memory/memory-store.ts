@@ -10,7 +10,9 @@ import { emptyTables, TableAccess, undo, type Tables, type UndoJournal } from '.
 export class MemoryStore implements IncidentStore {
   readonly #tables: Tables = emptyTables();
   readonly #seq = { value: 0 };
-  readonly #repositories: StoreRepositories = memoryRepositories(new TableAccess(this.#tables, this.#seq, null));
+  readonly #repositories: StoreRepositories = memoryRepositories(
+    new TableAccess(this.#tables, this.#seq, null),
+  );
   /** The tail of each lock's queue: resolves when the last transaction holding it ends. */
   readonly #locks = new Map<string, Promise<unknown>>();
 

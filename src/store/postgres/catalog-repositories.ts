@@ -28,8 +28,20 @@ export function postgresRuleStates(db: Kysely<StoreDatabase>): RuleStateReposito
   const select = () =>
     db
       .selectFrom('rule_states')
-      .select(['key', 'rule', 'target', 'service', 'phase', 'since', 'value', 'alert_id as alertId', 'evaluated_at as evaluatedAt']);
-  const toState = (r: Awaited<ReturnType<ReturnType<typeof select>['executeTakeFirstOrThrow']>>): RuleState => ({
+      .select([
+        'key',
+        'rule',
+        'target',
+        'service',
+        'phase',
+        'since',
+        'value',
+        'alert_id as alertId',
+        'evaluated_at as evaluatedAt',
+      ]);
+  const toState = (
+    r: Awaited<ReturnType<ReturnType<typeof select>['executeTakeFirstOrThrow']>>,
+  ): RuleState => ({
     ...r,
     phase: r.phase as RulePhase,
   });
@@ -80,7 +92,11 @@ export function postgresServices(db: Kysely<StoreDatabase>): ServiceRepository {
         .execute();
     },
     async get(name) {
-      const row = await db.selectFrom('services').select('definition').where('name', '=', name).executeTakeFirst();
+      const row = await db
+        .selectFrom('services')
+        .select('definition')
+        .where('name', '=', name)
+        .executeTakeFirst();
       return row ? (row.definition as Service) : null;
     },
     async list() {
@@ -118,7 +134,11 @@ export function postgresTargets(db: Kysely<StoreDatabase>): TargetRepository {
         .execute();
     },
     async get(name) {
-      const row = await db.selectFrom('targets').select('definition').where('name', '=', name).executeTakeFirst();
+      const row = await db
+        .selectFrom('targets')
+        .select('definition')
+        .where('name', '=', name)
+        .executeTakeFirst();
       return row ? (row.definition as MonitoredTarget) : null;
     },
     async list() {
@@ -145,24 +165,30 @@ export function postgresTargets(db: Kysely<StoreDatabase>): TargetRepository {
     },
     async health() {
       const rows = await db.selectFrom('target_health').selectAll().orderBy('target').execute();
-      return rows.map(
-        (r): TargetHealth => ({
-          target: r.target,
-          reachable: r.reachable,
-          problem: r.problem,
-          lastSampleAt: r.last_sample_at,
-          agent: r.agent,
-          reportedAt: r.reported_at,
-        }),
-      );
+      return rows.map((r): TargetHealth => ({
+        target: r.target,
+        reachable: r.reachable,
+        problem: r.problem,
+        lastSampleAt: r.last_sample_at,
+        agent: r.agent,
+        reportedAt: r.reported_at,
+      }));
     },
   };
 }
 
 export function postgresTokens(db: Kysely<StoreDatabase>): TokenRepository {
   const select = () =>
-    db.selectFrom('api_tokens').select(['id', 'name', 'secret_hash as secretHash', 'role', 'created_at as createdAt']);
-  const toToken = (r: { id: string; name: string; secretHash: string; role: string; createdAt: number }): ApiToken => ({
+    db
+      .selectFrom('api_tokens')
+      .select(['id', 'name', 'secret_hash as secretHash', 'role', 'created_at as createdAt']);
+  const toToken = (r: {
+    id: string;
+    name: string;
+    secretHash: string;
+    role: string;
+    createdAt: number;
+  }): ApiToken => ({
     ...r,
     role: r.role as Role,
   });
@@ -170,7 +196,13 @@ export function postgresTokens(db: Kysely<StoreDatabase>): TokenRepository {
     async insert(token) {
       await db
         .insertInto('api_tokens')
-        .values({ id: token.id, name: token.name, secret_hash: token.secretHash, role: token.role, created_at: token.createdAt })
+        .values({
+          id: token.id,
+          name: token.name,
+          secret_hash: token.secretHash,
+          role: token.role,
+          created_at: token.createdAt,
+        })
         .execute()
         .catch(conflictOn(`token ${token.id} or a token with this secret`));
     },
@@ -186,7 +218,10 @@ export function postgresTokens(db: Kysely<StoreDatabase>): TokenRepository {
       return result.numDeletedRows > 0n;
     },
     async count() {
-      const row = await db.selectFrom('api_tokens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('api_tokens')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return row.n;
     },
   };

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import type { HindsightError} from '../../core/errors.js';
+import type { HindsightError } from '../../core/errors.js';
 import { userError } from '../../core/errors.js';
 import { LocalPostgres, readServerLog } from '../../platform/local-postgres.js';
 import { PostgresStore } from './postgres-store.js';
@@ -62,7 +62,11 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     const left = await postmasterState(clusterDir);
     if (left.kind === 'running') {
       await server.stop().catch((error: unknown) => {
-        throw unusable(dataDir, `the PostgreSQL server left running there (pid ${left.pid}) could not be stopped`, error);
+        throw unusable(
+          dataDir,
+          `the PostgreSQL server left running there (pid ${left.pid}) could not be stopped`,
+          error,
+        );
       });
     }
     await startWithRetries(server, dataDir);
@@ -154,7 +158,8 @@ async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
         await rm(file, { force: true });
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(dataDir, `${OWNER_FILE} cannot be written`, error);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw unusable(dataDir, `${OWNER_FILE} cannot be written`, error);
     }
     const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
     if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {

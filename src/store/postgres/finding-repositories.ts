@@ -1,13 +1,19 @@
 import { sql, type Kysely } from 'kysely';
 import type { Finding } from '../../core/finding.js';
-import { findingTime, type EvidenceLinks, type EvidenceRepository, type FindingRepository } from '../../core/incident-store.js';
+import {
+  findingTime,
+  type EvidenceLinks,
+  type EvidenceRepository,
+  type FindingRepository,
+} from '../../core/incident-store.js';
 import { listLimit } from '../list-limit.js';
 import type { StoreDatabase } from './store-database.js';
 
 /** Rows per INSERT: 7 parameters each stays far below PostgreSQL's 65,535 per statement. */
 const BATCH = 1_000;
 
-const endOf = (finding: Finding): number | null => (finding.kind === 'blocking_episode' ? finding.endedAt : finding.at);
+const endOf = (finding: Finding): number | null =>
+  finding.kind === 'blocking_episode' ? finding.endedAt : finding.at;
 
 /**
  * One report per id, as saving them one by one would leave it: the later report wins, except that
@@ -61,7 +67,11 @@ export function postgresFindings(db: Kysely<StoreDatabase>): FindingRepository {
 
     async get(ids) {
       if (ids.length === 0) return [];
-      const rows = await db.selectFrom('findings').select(['id', 'payload']).where('id', '=', sql<string>`ANY(${[...ids]})`).execute();
+      const rows = await db
+        .selectFrom('findings')
+        .select(['id', 'payload'])
+        .where('id', '=', sql<string>`ANY(${[...ids]})`)
+        .execute();
       const byId = new Map(rows.map((r) => [r.id, r.payload as Finding]));
       return ids.flatMap((id) => byId.get(id) ?? []);
     },

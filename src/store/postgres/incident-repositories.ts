@@ -46,21 +46,34 @@ const toAlert = (r: Selectable<AlertsTable>): Alert => ({
 });
 
 export function postgresAlerts(db: Kysely<StoreDatabase>): AlertRepository {
-  const firingConflict = (a: Alert) => `alert ${a.id} or a firing alert for ${a.service} with fingerprint ${a.fingerprint}`;
+  const firingConflict = (a: Alert) =>
+    `alert ${a.id} or a firing alert for ${a.service} with fingerprint ${a.fingerprint}`;
   return {
     async insert(alert) {
-      await db.insertInto('alerts').values(alertRow(alert)).execute().catch(conflictOn(firingConflict(alert)));
+      await db
+        .insertInto('alerts')
+        .values(alertRow(alert))
+        .execute()
+        .catch(conflictOn(firingConflict(alert)));
     },
     async insertMany(alerts) {
       for (let start = 0; start < alerts.length; start += BATCH) {
         const chunk = alerts.slice(start, start + BATCH);
-        const named = chunk.length === 1 && chunk[0] !== undefined ? firingConflict(chunk[0]) : `one of ${chunk.length} alerts (an id, or a second firing alert for a service and fingerprint)`;
+        const named =
+          chunk.length === 1 && chunk[0] !== undefined
+            ? firingConflict(chunk[0])
+            : `one of ${chunk.length} alerts (an id, or a second firing alert for a service and fingerprint)`;
         await db.insertInto('alerts').values(chunk.map(alertRow)).execute().catch(conflictOn(named));
       }
     },
     async update(alert) {
       const { id: _id, ...row } = alertRow(alert);
-      await db.updateTable('alerts').set(row).where('id', '=', alert.id).execute().catch(conflictOn(firingConflict(alert)));
+      await db
+        .updateTable('alerts')
+        .set(row)
+        .where('id', '=', alert.id)
+        .execute()
+        .catch(conflictOn(firingConflict(alert)));
     },
     async get(id) {
       const row = await db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
@@ -94,11 +107,19 @@ export function postgresAlerts(db: Kysely<StoreDatabase>): AlertRepository {
       if (status !== undefined) query = query.where('status', '=', status);
       if (service !== undefined) query = query.where('service', '=', service);
       if (incidentId !== undefined) query = query.where('incident_id', '=', incidentId);
-      const rows = await query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(listLimit(limit)).execute();
+      const rows = await query
+        .orderBy('started_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(listLimit(limit))
+        .execute();
       return rows.map(toAlert);
     },
     async countByStatus() {
-      const rows = await db.selectFrom('alerts').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+      const rows = await db
+        .selectFrom('alerts')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('status')
+        .execute();
       const counts: Record<AlertStatus, number> = { firing: 0, resolved: 0 };
       for (const r of rows) counts[r.status as AlertStatus] = r.n;
       return counts;
@@ -155,7 +176,11 @@ export function postgresIncidents(db: Kysely<StoreDatabase>): IncidentRepository
   };
   return {
     async insert(incident) {
-      await db.insertInto('incidents').values(incidentRow(incident)).execute().catch(conflictOn(`incident ${incident.id}`));
+      await db
+        .insertInto('incidents')
+        .values(incidentRow(incident))
+        .execute()
+        .catch(conflictOn(`incident ${incident.id}`));
     },
     update(incident) {
       return updateFrom(incident, incident.version - 1);
@@ -170,7 +195,11 @@ export function postgresIncidents(db: Kysely<StoreDatabase>): IncidentRepository
       let query = db.selectFrom('incidents').selectAll();
       if (states !== undefined) query = query.where('state', 'in', [...states]);
       if (service !== undefined) query = query.where('service', '=', service);
-      const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(listLimit(limit)).execute();
+      const rows = await query
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(listLimit(limit))
+        .execute();
       return rows.map(toIncident);
     },
     async findForGrouping(service, groupKey, states) {
@@ -188,7 +217,11 @@ export function postgresIncidents(db: Kysely<StoreDatabase>): IncidentRepository
       return rows.map(toIncident);
     },
     async countByState() {
-      const rows = await db.selectFrom('incidents').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+      const rows = await db
+        .selectFrom('incidents')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('state')
+        .execute();
       const counts: Record<IncidentState, number> = {
         triggered: 0,
         acknowledged: 0,
@@ -230,7 +263,11 @@ const timelineRow = (entry: TimelineEntry) => ({
 export function postgresTimeline(db: Kysely<StoreDatabase>): TimelineRepository {
   return {
     async append(entry) {
-      await db.insertInto('timeline').values(timelineRow(entry)).execute().catch(conflictOn(`timeline entry ${entry.id}`));
+      await db
+        .insertInto('timeline')
+        .values(timelineRow(entry))
+        .execute()
+        .catch(conflictOn(`timeline entry ${entry.id}`));
     },
     async appendMany(entries) {
       // One multi-row INSERT takes its identity values (seq) in the order of its rows.

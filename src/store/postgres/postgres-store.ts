@@ -6,7 +6,12 @@ import type { IncidentStore, StoreRepositories } from '../../core/incident-store
 import { advisoryKey } from './advisory-key.js';
 import { postgresEvidence, postgresFindings } from './finding-repositories.js';
 import { postgresAlerts, postgresIncidents, postgresTimeline } from './incident-repositories.js';
-import { postgresRuleStates, postgresServices, postgresTargets, postgresTokens } from './catalog-repositories.js';
+import {
+  postgresRuleStates,
+  postgresServices,
+  postgresTargets,
+  postgresTokens,
+} from './catalog-repositories.js';
 import { postgresEscalations, postgresOutbox, postgresPaging } from './paging-repositories.js';
 import { postgresMetrics } from './metrics-repository.js';
 import { migrate } from './schema-migrator.js';
@@ -32,7 +37,9 @@ export interface PostgresStoreOptions {
 type TypeParserArgs = Parameters<typeof pg.types.getTypeParser>;
 const typeParsers = {
   getTypeParser: ((oid: TypeParserArgs[0], format?: TypeParserArgs[1]): unknown =>
-    oid === pg.types.builtins.INT8 ? Number : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+    oid === pg.types.builtins.INT8
+      ? Number
+      : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 const repositories = (db: Kysely<StoreDatabase>): StoreRepositories => ({
@@ -80,7 +87,11 @@ export class PostgresStore implements IncidentStore {
   readonly #statementTimeoutMs: number;
   #closed: Promise<void> | undefined;
 
-  private constructor(db: Kysely<StoreDatabase>, statementTimeoutMs: number, onClose: (() => Promise<void>) | undefined) {
+  private constructor(
+    db: Kysely<StoreDatabase>,
+    statementTimeoutMs: number,
+    onClose: (() => Promise<void>) | undefined,
+  ) {
     this.#db = db;
     this.#statementTimeoutMs = statementTimeoutMs;
     this.#onClose = onClose;
@@ -125,20 +136,26 @@ export class PostgresStore implements IncidentStore {
     }
     const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? 10, idleTimeoutMillis: 30_000 });
     pool.on('error', (error) => options.onConnectionError?.(error));
-    return new PostgresStore(new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) }), statementTimeoutMs, options.onClose);
+    return new PostgresStore(
+      new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) }),
+      statementTimeoutMs,
+      options.onClose,
+    );
   }
 
   transact<T>(lock: string, work: (tx: StoreRepositories) => Promise<T>): Promise<T> {
     return this.#db.transaction().execute(async (trx) => {
-      await sql`SELECT pg_advisory_xact_lock(${advisoryKey(lock)}::bigint)`.execute(trx).catch((error: unknown) => {
-        // 57014: statement_timeout ran out while another transaction (here or on a replica) held the lock.
-        if ((error as { code?: unknown }).code !== '57014') throw error;
-        throw transientError(
-          'store_lock_timeout',
-          `Waited longer than the store's statement_timeout (${this.#statementTimeoutMs} ms) for its lock "${lock}": another cycle or replica holds it; retry later.`,
-          error,
-        );
-      });
+      await sql`SELECT pg_advisory_xact_lock(${advisoryKey(lock)}::bigint)`
+        .execute(trx)
+        .catch((error: unknown) => {
+          // 57014: statement_timeout ran out while another transaction (here or on a replica) held the lock.
+          if ((error as { code?: unknown }).code !== '57014') throw error;
+          throw transientError(
+            'store_lock_timeout',
+            `Waited longer than the store's statement_timeout (${this.#statementTimeoutMs} ms) for its lock "${lock}": another cycle or replica holds it; retry later.`,
+            error,
+          );
+        });
       return work(repositories(trx));
     });
   }

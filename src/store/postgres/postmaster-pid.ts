@@ -38,7 +38,10 @@ export async function clearZombiePostmasterPid(clusterDir: string): Promise<bool
 }
 
 /** `postgres` (a live postmaster of this cluster), `zombie`, `other` (the pid was reused) or `gone`. */
-async function processState(pid: number, clusterDir: string): Promise<'postgres' | 'zombie' | 'other' | 'gone'> {
+async function processState(
+  pid: number,
+  clusterDir: string,
+): Promise<'postgres' | 'zombie' | 'other' | 'gone'> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
   if (stat === null) {
     // No /proc (macOS): liveness is all we can learn.

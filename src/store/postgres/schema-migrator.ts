@@ -13,7 +13,10 @@ import { MIGRATIONS, type Migration } from './migration-list.js';
  * add, so this release's queries still work. A record that names a different migration at one of
  * our positions is not: the schema is not one we know.
  */
-export async function migrate(client: pg.Client, migrations: readonly Migration[] = MIGRATIONS): Promise<string[]> {
+export async function migrate(
+  client: pg.Client,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<string[]> {
   await client.query('SELECT pg_advisory_lock($1::bigint)', [advisoryKey('migrations')]);
   try {
     await client.query(
@@ -40,7 +43,10 @@ export async function migrate(client: pg.Client, migrations: readonly Migration[
       await client.query('BEGIN');
       try {
         await client.query(migration.sql);
-        await client.query('INSERT INTO hindsight_migrations (position, name) VALUES ($1, $2)', [index + 1, migration.name]);
+        await client.query('INSERT INTO hindsight_migrations (position, name) VALUES ($1, $2)', [
+          index + 1,
+          migration.name,
+        ]);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
@@ -51,6 +57,8 @@ export async function migrate(client: pg.Client, migrations: readonly Migration[
     return applied;
   } finally {
     // Closing the session releases it too; an unlock failure must not hide the migration's error.
-    await client.query('SELECT pg_advisory_unlock($1::bigint)', [advisoryKey('migrations')]).catch(() => undefined);
+    await client
+      .query('SELECT pg_advisory_unlock($1::bigint)', [advisoryKey('migrations')])
+      .catch(() => undefined);
   }
 }

@@ -9,7 +9,12 @@ import {
   type RouteRollup,
 } from '../../core/app-signal.js';
 import { mergeRollupList } from '../../core/app-signal-rollup.js';
-import { DEFAULT_ROLLUP_LIMIT, MAX_ROLLUP_LIMIT, type DeployRepository, type SignalRepository } from '../../core/incident-store.js';
+import {
+  DEFAULT_ROLLUP_LIMIT,
+  MAX_ROLLUP_LIMIT,
+  type DeployRepository,
+  type SignalRepository,
+} from '../../core/incident-store.js';
 import { listLimit } from '../list-limit.js';
 import type { AppRollupsTable, DeploysTable, StoreDatabase } from './store-database.js';
 import { conflictOn } from './unique-violation.js';
@@ -87,7 +92,13 @@ export function postgresSignals(db: Kysely<StoreDatabase>): SignalRepository {
       if (route !== undefined) query = query.where('route', '=', route);
       if (method !== undefined) query = query.where('method', '=', method);
       const bounded = Math.max(0, Math.min(MAX_ROLLUP_LIMIT, Math.trunc(limit ?? DEFAULT_ROLLUP_LIMIT)));
-      const rows = await query.orderBy('bucket').orderBy('service').orderBy('method').orderBy('route').limit(bounded).execute();
+      const rows = await query
+        .orderBy('bucket')
+        .orderBy('service')
+        .orderBy('method')
+        .orderBy('route')
+        .limit(bounded)
+        .execute();
       return rows.map(toRollup);
     },
     async prune(before) {
@@ -111,7 +122,14 @@ export function postgresDeploys(db: Kysely<StoreDatabase>): DeployRepository {
     async insert(d) {
       await db
         .insertInto('deploys')
-        .values({ id: d.id, service: d.service, version: d.version, commit_sha: d.commit, at: d.at, actor: d.actor })
+        .values({
+          id: d.id,
+          service: d.service,
+          version: d.version,
+          commit_sha: d.commit,
+          at: d.at,
+          actor: d.actor,
+        })
         .execute()
         .catch(conflictOn(`deploy ${d.id}`));
     },

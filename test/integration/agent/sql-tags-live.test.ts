@@ -18,9 +18,24 @@ import { createTestDatabase, type TestDatabase } from '../../support/database.js
  */
 const logDirectory = inject('pgLogDirectory');
 
-const CHECKOUT: SqlTags = { service: 'shop', release: 'v2', route: 'POST /checkout', callsite: 'demo/shop/checkout.ts:88' };
-const RESTOCK: SqlTags = { service: 'shop', release: 'v2', job: 'restock', callsite: 'demo/shop/restock.ts:20' };
-const CART: SqlTags = { service: 'shop', release: 'v2', route: 'POST /cart/:id', callsite: 'demo/shop/cart.ts:41' };
+const CHECKOUT: SqlTags = {
+  service: 'shop',
+  release: 'v2',
+  route: 'POST /checkout',
+  callsite: 'demo/shop/checkout.ts:88',
+};
+const RESTOCK: SqlTags = {
+  service: 'shop',
+  release: 'v2',
+  job: 'restock',
+  callsite: 'demo/shop/restock.ts:20',
+};
+const CART: SqlTags = {
+  service: 'shop',
+  release: 'v2',
+  route: 'POST /cart/:id',
+  callsite: 'demo/shop/cart.ts:41',
+};
 
 const until = async <T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> => {
   const by = Date.now() + timeoutMs;
@@ -78,15 +93,24 @@ describe.skipIf(logDirectory === '')('sqlcommenter tags read back by the agent',
   it('names both sides of a deadlock by their route or job and call site, from the server log', async () => {
     await checkout.query('BEGIN');
     await restock.query('BEGIN');
-    await checkout.query(prependSqlTags('UPDATE inventory SET stock = stock - 1 WHERE product_id = $1', CHECKOUT), [1]);
+    await checkout.query(
+      prependSqlTags('UPDATE inventory SET stock = stock - 1 WHERE product_id = $1', CHECKOUT),
+      [1],
+    );
     await restock.query(prependSqlTags('UPDATE products SET price = price + 1 WHERE id = $1', RESTOCK), [1]);
     const outcomes = await Promise.all([
       checkout
         .query(prependSqlTags('UPDATE products SET price = price - 1 WHERE id = $1', CHECKOUT), [1])
-        .then(() => 'ok', (error: unknown) => (error as { code?: string }).code),
+        .then(
+          () => 'ok',
+          (error: unknown) => (error as { code?: string }).code,
+        ),
       restock
         .query(prependSqlTags('UPDATE inventory SET stock = stock + 5 WHERE product_id = $1', RESTOCK), [1])
-        .then(() => 'ok', (error: unknown) => (error as { code?: string }).code),
+        .then(
+          () => 'ok',
+          (error: unknown) => (error as { code?: string }).code,
+        ),
     ]);
     await Promise.all([checkout.query('ROLLBACK'), restock.query('ROLLBACK')]);
     expect(outcomes.sort()).toEqual(['40P01', 'ok']);
@@ -143,10 +167,14 @@ describe.skipIf(logDirectory === '')('sqlcommenter tags read back by the agent',
         }, 15_000);
         await following;
         clearTimeout(timer);
-        expect(reports.map((r) => r.processes.map((p) => p.tags)), format).toEqual([
-          expect.arrayContaining([CHECKOUT, RESTOCK]),
-        ]);
-        expect(reports[0]?.processes.every((p) => p.query?.startsWith('UPDATE ')), format).toBe(true);
+        expect(
+          reports.map((r) => r.processes.map((p) => p.tags)),
+          format,
+        ).toEqual([expect.arrayContaining([CHECKOUT, RESTOCK])]);
+        expect(
+          reports[0]?.processes.every((p) => p.query?.startsWith('UPDATE ')),
+          format,
+        ).toBe(true);
       }
     } finally {
       await target.close();
@@ -158,11 +186,16 @@ describe.skipIf(logDirectory === '')('sqlcommenter tags read back by the agent',
     await restock.query(prependSqlTags('UPDATE inventory SET stock = 0 WHERE product_id = $1', RESTOCK), [2]);
     const waiting = checkout
       .query(prependSqlTags('UPDATE inventory SET stock = stock - 1 WHERE product_id = $1', CART), [2])
-      .then(() => 'ok', (error: unknown) => error);
+      .then(
+        () => 'ok',
+        (error: unknown) => error,
+      );
     const episode = await until('a blocking episode', () =>
       findings.find((f): f is BlockingEpisodeFinding => f.kind === 'blocking_episode' && f.phase === 'open'),
     );
-    const idle = await until('the idle transaction', () => findings.find((f) => f.kind === 'idle_in_transaction'));
+    const idle = await until('the idle transaction', () =>
+      findings.find((f) => f.kind === 'idle_in_transaction'),
+    );
     await restock.query('ROLLBACK');
     expect(await waiting).toBe('ok');
 
@@ -172,9 +205,14 @@ describe.skipIf(logDirectory === '')('sqlcommenter tags read back by the agent',
     expect(episode.victims.map((v) => [v.query, v.tags])).toEqual([
       ['UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', CART],
     ]);
-    expect(idle).toMatchObject({ query: 'UPDATE inventory SET stock = $1 WHERE product_id = $2', tags: RESTOCK });
+    expect(idle).toMatchObject({
+      query: 'UPDATE inventory SET stock = $1 WHERE product_id = $2',
+      tags: RESTOCK,
+    });
     const closed = await until('the episode closed', () =>
-      findings.find((f): f is BlockingEpisodeFinding => f.kind === 'blocking_episode' && f.phase === 'closed'),
+      findings.find(
+        (f): f is BlockingEpisodeFinding => f.kind === 'blocking_episode' && f.phase === 'closed',
+      ),
     );
     expect(closed.roots[0]?.tags).toEqual(RESTOCK);
   });

@@ -17,7 +17,10 @@ afterAll(() => {
 
 /** `hindsight analyze ARGS` as a process, optionally with a file on stdin. */
 const analyze = (args: string[], stdinFile?: string) =>
-  runCli(['analyze', ...args], { env: { NO_COLOR: '1' }, ...(stdinFile === undefined ? {} : { stdin: readFileSync(stdinFile) }) });
+  runCli(['analyze', ...args], {
+    env: { NO_COLOR: '1' },
+    ...(stdinFile === undefined ? {} : { stdin: readFileSync(stdinFile) }),
+  });
 
 describe('hindsight analyze (the CLI)', () => {
   it('reads stdin (-) and prints JSON', async () => {
@@ -35,7 +38,10 @@ describe('hindsight analyze (the CLI)', () => {
     const writing = writeFile(fifo, gzipSync(readFileSync(log)));
     const [{ code, stdout, stderr }] = await Promise.all([analyze([fifo, '--json']), writing]);
     expect(code, stderr).toBe(0);
-    const report = JSON.parse(stdout) as { deadlocks: { total: number }; inputs: { name: string; format: string }[] };
+    const report = JSON.parse(stdout) as {
+      deadlocks: { total: number };
+      inputs: { name: string; format: string }[];
+    };
     expect(report.inputs[0]).toMatchObject({ name: fifo, format: "stderr '%m [%p] %q%u@%d/%a '" });
     expect(report.deadlocks.total).toBe(6);
   });
@@ -68,12 +74,18 @@ describe('hindsight analyze (the CLI)', () => {
     const { code, stderr, stdout } = await analyze([garbage]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/0 entries recognised in .*garbage\.txt: is this a PostgreSQL log\?.*\[ANALYZE_NOTHING_RECOGNISED\]/s);
+    expect(stderr).toMatch(
+      /0 entries recognised in .*garbage\.txt: is this a PostgreSQL log\?.*\[ANALYZE_NOTHING_RECOGNISED\]/s,
+    );
   });
 
   it('--html into a directory that does not exist: exit 2 in one line before any log is read', async () => {
     // A log that is not there either: the --html problem is reported first, nothing is read.
-    const { code, stderr, stdout } = await analyze([join(work, 'not-there.log'), '--html', '/nonexistent/dir/report.html']);
+    const { code, stderr, stdout } = await analyze([
+      join(work, 'not-there.log'),
+      '--html',
+      '/nonexistent/dir/report.html',
+    ]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toEqual([

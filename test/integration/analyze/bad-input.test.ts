@@ -25,8 +25,14 @@ const file = (name: string, content: Buffer | string): string => {
   writeFileSync(path, content);
   return path;
 };
-const analyze = (paths: string[], flags: AnalyzeFlags = {}) => runAnalysis(parseAnalyzeOptions(paths, { progress: false, jobs: '0', ...flags }), { stderr: process.stderr });
-const failure = async (paths: string[], flags: AnalyzeFlags = {}): Promise<{ code: string; message: string }> => {
+const analyze = (paths: string[], flags: AnalyzeFlags = {}) =>
+  runAnalysis(parseAnalyzeOptions(paths, { progress: false, jobs: '0', ...flags }), {
+    stderr: process.stderr,
+  });
+const failure = async (
+  paths: string[],
+  flags: AnalyzeFlags = {},
+): Promise<{ code: string; message: string }> => {
   try {
     await analyze(paths, flags);
   } catch (error) {
@@ -59,7 +65,9 @@ describe('bad input', () => {
     expect(message).toMatch(/empty\.log is empty \(0 bytes\)/);
     expect(message).not.toMatch(/is this a PostgreSQL log/);
     const withOther = await analyze([file('empty2.log', ''), join(recorded, 'postgresql.log')]);
-    expect(withOther.inputs[0]?.warnings).toEqual([`${join(work, 'empty2.log')} is empty (0 bytes): nothing to analyze in it`]);
+    expect(withOther.inputs[0]?.warnings).toEqual([
+      `${join(work, 'empty2.log')} is empty (0 bytes): nothing to analyze in it`,
+    ]);
   });
 
   it('--since past the end says the files\' real span, not "from ? to ?"', async () => {
@@ -97,7 +105,10 @@ describe('bad input', () => {
     expect({ ...gz, inputs: [] }).toEqual({ ...plain, inputs: [] });
     // Two different logs (this run's stderr, PostgreSQL 15's run as csvlog); the same run's log
     // in two formats is counted once (test/unit/analyze/log-twins.test.ts).
-    const both = await analyze([join(recorded, 'postgresql.log'), join(recorded, '../recorded-pg15/postgresql.csv')]);
+    const both = await analyze([
+      join(recorded, 'postgresql.log'),
+      join(recorded, '../recorded-pg15/postgresql.csv'),
+    ]);
     expect(both.deadlocks.total).toBe(2 * DEADLOCKS);
     expect(both.inputs.map((i) => i.format)).toEqual(["stderr '%m [%p] %q%u@%d/%a '", 'csvlog']);
   });
@@ -107,11 +118,17 @@ describe('bad input', () => {
     const half = await analyze([file('half.log', cut)]);
     expect(half.entries).toBeGreaterThan(10);
     const middle = stderrLog.indexOf('\n', Math.floor(stderrLog.length / 3)) + 1;
-    const huge = Buffer.concat([stderrLog.subarray(0, middle), Buffer.from(`${'x'.repeat(5 << 20)}\n`), stderrLog.subarray(middle)]);
+    const huge = Buffer.concat([
+      stderrLog.subarray(0, middle),
+      Buffer.from(`${'x'.repeat(5 << 20)}\n`),
+      stderrLog.subarray(middle),
+    ]);
     const report = await analyze([file('huge-line.log', huge)]);
     expect(report.deadlocks.total).toBe(DEADLOCKS);
     expect(report.inputs[0]?.skipped['lines not matching the log_line_prefix']).toBe(1);
-    expect(report.inputs[0]?.warnings.join(' ')).toMatch(/1 line not matching the log_line_prefix .* was skipped/);
+    expect(report.inputs[0]?.warnings.join(' ')).toMatch(
+      /1 line not matching the log_line_prefix .* was skipped/,
+    );
   });
 
   it('mixed formats in one file: the other format is skipped and counted, the rest analyzed', async () => {
@@ -122,15 +139,22 @@ describe('bad input', () => {
   });
 
   it('an unknown locale: entries counted by severity, and a warning that says to set lc_messages', async () => {
-    const german = stderrLog.toString('utf8').replaceAll(' ERROR:  ', ' FEHLER:  ').replaceAll(' LOG:  ', ' LOG:  ');
+    const german = stderrLog
+      .toString('utf8')
+      .replaceAll(' ERROR:  ', ' FEHLER:  ')
+      .replaceAll(' LOG:  ', ' LOG:  ');
     const report = await analyze([file('de.log', german)], { logPrefix: '%m [%p] %q%u@%d/%a ' });
     expect(report.entries).toBeGreaterThan(100);
-    expect(report.inputs[0]?.warnings.join(' ')).toMatch(/\d+ entries have a non-English severity.*lc_messages/);
+    expect(report.inputs[0]?.warnings.join(' ')).toMatch(
+      /\d+ entries have a non-English severity.*lc_messages/,
+    );
   });
 
   it('a missing file or a directory: a user error naming it', async () => {
     expect((await failure([join(work, 'nope.log')])).code).toBe('ANALYZE_INPUT_UNREADABLE');
     expect((await failure([work])).code).toBe('ANALYZE_INPUT_IS_DIRECTORY');
-    expect((await failure([join(recorded, 'postgresql.log')], { since: 'yesterday-ish' })).message).toMatch(/--since "yesterday-ish" is not a time/);
+    expect((await failure([join(recorded, 'postgresql.log')], { since: 'yesterday-ish' })).message).toMatch(
+      /--since "yesterday-ish" is not a time/,
+    );
   });
 });

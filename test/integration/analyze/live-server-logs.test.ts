@@ -33,11 +33,23 @@ afterAll(async () => {
 
 const grep = (pattern: RegExp): number => stderrLines.filter((line) => pattern.test(line)).length;
 // The prefix is given as a user would with --log-prefix: this test is about counting, not detection.
-const analyze = (file: string, flags: { jobs?: string } = {}, splitMinBytes?: number): Promise<AnalysisReport> =>
-  runAnalysis(parseAnalyzeOptions([join(server.logDirectory, file)], { progress: false, jobs: '0', logPrefix: PREFIX, ...flags }), {
-    stderr: process.stderr,
-    ...(splitMinBytes === undefined ? {} : { splitMinBytes }),
-  });
+const analyze = (
+  file: string,
+  flags: { jobs?: string } = {},
+  splitMinBytes?: number,
+): Promise<AnalysisReport> =>
+  runAnalysis(
+    parseAnalyzeOptions([join(server.logDirectory, file)], {
+      progress: false,
+      jobs: '0',
+      logPrefix: PREFIX,
+      ...flags,
+    }),
+    {
+      stderr: process.stderr,
+      ...(splitMinBytes === undefined ? {} : { splitMinBytes }),
+    },
+  );
 
 describe.each(['postgresql', 'postgresql.csv', 'postgresql.json'])('analyze %s recorded just now', (file) => {
   it('reports the counts the clients saw and a line scan of the stderr log finds', async () => {
@@ -45,7 +57,9 @@ describe.each(['postgresql', 'postgresql.csv', 'postgresql.json'])('analyze %s r
     expect(report.inputs[0]?.entries).toBeGreaterThan(50);
     expect(report.deadlocks.total).toBe(truth.deadlocks);
     expect(report.deadlocks.total).toBe(grep(/:40P01 ERROR: {2}deadlock detected$/));
-    expect(report.blocking.waits).toBe(grep(/ LOG: {2}process \d+ (still waiting for|detected deadlock while waiting for) /));
+    expect(report.blocking.waits).toBe(
+      grep(/ LOG: {2}process \d+ (still waiting for|detected deadlock while waiting for) /),
+    );
     expect(report.blocking.endings['lock-timeout']).toBe(truth.lockTimeouts);
     expect(report.blocking.endings['statement-timeout']).toBe(truth.statementTimeoutsWhileWaiting);
     expect(report.blocking.endings.cancel).toBe(truth.cancelsWhileWaiting);
@@ -57,13 +71,23 @@ describe.each(['postgresql', 'postgresql.csv', 'postgresql.json'])('analyze %s r
       serializationFailures: truth.serializationFailures,
     });
     for (const [code, n] of Object.entries(truth.errors)) {
-      expect(report.errors.groups.filter((g) => g.sqlstate === code).reduce((sum, g) => sum + g.count, 0), code).toBe(n);
+      expect(
+        report.errors.groups.filter((g) => g.sqlstate === code).reduce((sum, g) => sum + g.count, 0),
+        code,
+      ).toBe(n);
     }
-    expect(report.slowQueries.all.count).toBe(grep(/ LOG: {2}duration: [\d.]+ ms {2}(statement|execute [^:]*):/));
-    const prepared = report.slowQueries.groups.find((g) => g.fingerprint === 'SELECT qty FROM inventory WHERE id = $1 AND qty > $2');
+    expect(report.slowQueries.all.count).toBe(
+      grep(/ LOG: {2}duration: [\d.]+ ms {2}(statement|execute [^:]*):/),
+    );
+    const prepared = report.slowQueries.groups.find(
+      (g) => g.fingerprint === 'SELECT qty FROM inventory WHERE id = $1 AND qty > $2',
+    );
     expect(prepared?.count).toBe(3);
     expect(prepared?.parameters).not.toBeNull();
-    expect(report.slowQueries.groups.find((g) => g.fingerprint === 'UPDATE inventory SET qty = $1 WHERE id = $2')?.victims).toBe(1);
+    expect(
+      report.slowQueries.groups.find((g) => g.fingerprint === 'UPDATE inventory SET qty = $1 WHERE id = $2')
+        ?.victims,
+    ).toBe(1);
   });
 
   it('gives the same report from worker threads reading byte ranges', async () => {

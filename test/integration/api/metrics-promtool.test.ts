@@ -15,7 +15,10 @@ describe.skipIf(PROMTOOL === null)('GET /metrics under promtool check metrics', 
     metrics.observeRuleCycle(0.012);
     metrics.observeSampleLatency('shop-db', 0.004);
     metrics.countInbound('alertmanager', 2);
-    const counts = { alerts: { firing: 1, resolved: 0 }, incidents: { triggered: 1, acknowledged: 0, mitigated: 0, resolved: 0, closed: 0, cancelled: 0 } };
+    const counts = {
+      alerts: { firing: 1, resolved: 0 },
+      incidents: { triggered: 1, acknowledged: 0, mitigated: 0, resolved: 0, closed: 0, cancelled: 0 },
+    };
     const outputs = [await metrics.render(counts)];
     await h.call('GET', '/api/v1/incidents', { token: h.secrets.viewer });
     outputs.push((await h.call('GET', '/metrics')).text);

@@ -17,7 +17,10 @@ afterAll(async () => {
   await db.drop();
 });
 
-async function failure(file: string, options: Partial<RaceOptions> = {}): Promise<{ code: string; kind: string; message: string }> {
+async function failure(
+  file: string,
+  options: Partial<RaceOptions> = {},
+): Promise<{ code: string; kind: string; message: string }> {
   try {
     await runRace(await loadSpecFile(fixture(file)), { url: db.url, ...options });
   } catch (error) {
@@ -39,7 +42,9 @@ describe('a spec that cannot fail is refused, never passed', () => {
   });
 
   it('the same spec spelt right still finds its deadlock (preflight costs no finding)', async () => {
-    const result = await runRace(await loadSpecFile(fixture('opposite-order-deadlock.yaml')), { url: db.url });
+    const result = await runRace(await loadSpecFile(fixture('opposite-order-deadlock.yaml')), {
+      url: db.url,
+    });
     expect(result.findings.map((f) => f.finding.kind)).toEqual(['deadlock']);
   });
 

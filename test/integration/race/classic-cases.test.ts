@@ -112,7 +112,9 @@ describe('timeouts', () => {
       ['lock_timeout', 'i_update'],
     ]);
     const nowait = result.findings.find((f) => f.finding.step === 'n_lock')?.finding;
-    expect(nowait?.title).toMatch(/^lock not available \(NOWAIT\) \(55P03\) in nowait: could not obtain lock on row/);
+    expect(nowait?.title).toMatch(
+      /^lock not available \(NOWAIT\) \(55P03\) in nowait: could not obtain lock on row/,
+    );
     expect(nowait?.fix).toMatch(/SKIP LOCKED/);
     expect(nowait?.fix).not.toMatch(/lock_timeout/);
   });

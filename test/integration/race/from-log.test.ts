@@ -31,8 +31,14 @@ describe('--from-log turns a production deadlock into a spec that reproduces it'
   it('from this server’s own log, after a deadlock happened in this database', async (context) => {
     const logDirectory = inject('pgLogDirectory');
     if (logDirectory === '') context.skip(); // an external server: its log is not ours to read
-    await runRace(await loadSpecFile(fixture('opposite-order-deadlock.yaml')), { url: db.url, stopAtFirst: true, shrink: false });
-    const files = (await readdir(logDirectory)).filter((f) => !f.endsWith('.csv') && !f.endsWith('.json')).sort();
+    await runRace(await loadSpecFile(fixture('opposite-order-deadlock.yaml')), {
+      url: db.url,
+      stopAtFirst: true,
+      shrink: false,
+    });
+    const files = (await readdir(logDirectory))
+      .filter((f) => !f.endsWith('.csv') && !f.endsWith('.json'))
+      .sort();
     const newest = files[files.length - 1];
     if (!newest) throw new Error(`no stderr log in ${logDirectory}`);
     // The logging collector writes asynchronously: read again until the report is there.

@@ -15,14 +15,18 @@ let spec: RaceSpec;
 beforeAll(async () => {
   db = await createTestDatabase('race_ann');
   spec = await loadSpecFile(join(import.meta.dirname, '../../fixtures/race/annotations.spec'));
-  engine = await ScheduleEngine.open(db.url, spec.sessions.map((s) => s.name));
+  engine = await ScheduleEngine.open(
+    db.url,
+    spec.sessions.map((s) => s.name),
+  );
 });
 afterAll(async () => {
   await engine.close();
   await db.drop();
 });
 
-const order = (run: ScheduleRun): string[] => run.events.filter((e) => e.kind === 'done' || e.kind === 'error').map((e) => e.step);
+const order = (run: ScheduleRun): string[] =>
+  run.events.filter((e) => e.kind === 'done' || e.kind === 'error').map((e) => e.step);
 const permutation = (i: number) => {
   const p = spec.permutations[i];
   if (!p) throw new Error(`no permutation ${i}`);
@@ -43,11 +47,18 @@ describe('isolation tester annotations', () => {
   it('(step notices N): a finished step is held until the other step’s session received N notices', async () => {
     await engine.reset(spec);
     const [insert] = permutation(3);
-    void engine.send('quick', { name: 'insert', sql: 'INSERT INTO t VALUES (1)', blockers: insert?.blockers ?? [] });
+    void engine.send('quick', {
+      name: 'insert',
+      sql: 'INSERT INTO t VALUES (1)',
+      blockers: insert?.blockers ?? [],
+    });
     await engine.settle();
     expect(engine.session('quick').inflight?.result?.ok).toBe(true);
     expect(engine.inProgress('quick')).toBe(true);
-    void engine.send('slow', { name: 'note', sql: "DO $$ BEGIN RAISE NOTICE 'one'; RAISE NOTICE 'two'; END $$" });
+    void engine.send('slow', {
+      name: 'note',
+      sql: "DO $$ BEGIN RAISE NOTICE 'one'; RAISE NOTICE 'two'; END $$",
+    });
     await engine.settle();
     expect(engine.inProgress('quick')).toBe(false);
     const run = await runPermutation(engine, spec, permutation(3));

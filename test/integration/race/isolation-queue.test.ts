@@ -19,12 +19,18 @@ afterAll(async () => {
   await db.drop();
 });
 
-const fixture = (name: string): Promise<RaceSpec> => loadSpecFile(join(import.meta.dirname, '../../fixtures/race', name));
+const fixture = (name: string): Promise<RaceSpec> =>
+  loadSpecFile(join(import.meta.dirname, '../../fixtures/race', name));
 const outcomes = (run: ScheduleRun): string[] =>
-  run.events.filter((e) => e.kind === 'done' || e.kind === 'error').map((e) => (e.kind === 'error' ? `${e.step} ${e.code ?? ''}` : e.step));
+  run.events
+    .filter((e) => e.kind === 'done' || e.kind === 'error')
+    .map((e) => (e.kind === 'error' ? `${e.step} ${e.code ?? ''}` : e.step));
 
 async function runOnly(spec: RaceSpec): Promise<ScheduleRun> {
-  const engine = await ScheduleEngine.open(db.url, spec.sessions.map((s) => s.name));
+  const engine = await ScheduleEngine.open(
+    db.url,
+    spec.sessions.map((s) => s.name),
+  );
   try {
     const permutation = spec.permutations[0];
     if (!permutation) throw new Error('the fixture lists no permutation');
@@ -41,9 +47,18 @@ describe('isolation tester: a step queued behind a blocked step of its session',
     // reach the client in either order (the tester prints the COMMIT first).
     expect(outcomes(run).slice(0, 3)).toEqual(['picker_bin', 'reporter_shelf', 'picker_shelf']);
     expect(new Set(outcomes(run).slice(3))).toEqual(
-      new Set(['picker_commit', 'reporter_bin', 'reporter_commit', 'packer_shelf', 'packer_commit', 'auditor_shelf', 'auditor_commit']),
+      new Set([
+        'picker_commit',
+        'reporter_bin',
+        'reporter_commit',
+        'packer_shelf',
+        'packer_commit',
+        'auditor_shelf',
+        'auditor_commit',
+      ]),
     );
-    const seqOf = (step: string, kind: string): number => run.events.find((e) => e.step === step && e.kind === kind)?.seq ?? -1;
+    const seqOf = (step: string, kind: string): number =>
+      run.events.find((e) => e.step === step && e.kind === kind)?.seq ?? -1;
     for (const [waiting, commit] of [
       ['picker_shelf', 'picker_commit'],
       ['reporter_bin', 'reporter_commit'],
@@ -65,17 +80,19 @@ describe('isolation tester: a step queued behind a blocked step of its session',
     expect(errors.map((e) => [e.step, e.code])).toEqual([['till_next', '40P01']]);
     // Each commit, in reverse order, lets the previous session's waiting step complete (whether
     // the COMMIT's reply or the woken step reaches the client first is a race of its own).
-    const seqOf = (step: string, kind: string): number => run.events.find((e) => e.step === step && e.kind === kind)?.seq ?? -1;
+    const seqOf = (step: string, kind: string): number =>
+      run.events.find((e) => e.step === step && e.kind === kind)?.seq ?? -1;
     const ring = ['ana', 'bo', 'cy', 'di', 'ed', 'flo', 'gus'];
     for (const [i, name] of ring.entries()) {
       // gus waits for till, whose locks the deadlock victim's abort releases.
-      const released = i + 1 < ring.length ? seqOf(`${ring[i + 1] ?? ''}_commit`, 'start') : seqOf('till_next', 'error');
+      const released =
+        i + 1 < ring.length ? seqOf(`${ring[i + 1] ?? ''}_commit`, 'start') : seqOf('till_next', 'error');
       expect(seqOf(`${name}_next`, 'done')).toBeGreaterThan(released);
       expect(seqOf(`${name}_commit`, 'start')).toBeGreaterThan(seqOf(`${name}_next`, 'done'));
     }
-    expect(run.events.filter((e) => e.kind === 'start' && e.step.endsWith('_commit')).map((e) => e.step)).toEqual(
-      ['till', ...[...ring].reverse()].map((n) => `${n}_commit`),
-    );
+    expect(
+      run.events.filter((e) => e.kind === 'start' && e.step.endsWith('_commit')).map((e) => e.step),
+    ).toEqual(['till', ...[...ring].reverse()].map((n) => `${n}_commit`));
     expect(run.stalls).toEqual([]);
   }, 20_000);
 });

@@ -74,8 +74,11 @@ describe('race verdicts do not depend on the machine load', () => {
       for (let round = 1; round <= ROUNDS; round++) {
         const t = performance.now();
         const loaded = await runAll();
-        for (const [file, v] of baseline) expect(loaded.get(file), `${file}, loaded round ${round}`).toEqual(v);
-        console.log(`race load round ${round}: ${loaded.size} specs in ${Math.round(performance.now() - t)} ms (baseline ${Math.round(baselineMs)} ms)`);
+        for (const [file, v] of baseline)
+          expect(loaded.get(file), `${file}, loaded round ${round}`).toEqual(v);
+        console.log(
+          `race load round ${round}: ${loaded.size} specs in ${Math.round(performance.now() - t)} ms (baseline ${Math.round(baselineMs)} ms)`,
+        );
       }
     } finally {
       await Promise.all(busy.map((w) => w.terminate()));

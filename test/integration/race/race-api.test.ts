@@ -19,7 +19,10 @@ INSERT INTO stock VALUES (1, 10), (2, 10);`;
 /** Application code as people write it: read, compute in JS, write back. */
 async function checkout(db: RaceClient, lock: boolean): Promise<void> {
   await db.query('BEGIN');
-  const { rows } = await db.query<{ qty: number }>(`SELECT qty FROM stock WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [1]);
+  const { rows } = await db.query<{ qty: number }>(
+    `SELECT qty FROM stock WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+    [1],
+  );
   const qty = rows[0]?.qty ?? 0;
   await db.query('UPDATE stock SET qty = $1 WHERE id = $2', [qty - 1, 1]);
   await db.query('COMMIT');
@@ -34,7 +37,8 @@ describe('race() runs real code under controlled interleavings', () => {
       stopAtFirst: true,
     });
     expect(result.findings.map((f) => f.finding.kind)).toEqual(['anomaly']);
-    const sites = result.findings[0]?.finding.run.events.flatMap((e) => (e.callSite ? [e.callSite] : [])) ?? [];
+    const sites =
+      result.findings[0]?.finding.run.events.flatMap((e) => (e.callSite ? [e.callSite] : [])) ?? [];
     expect(sites.length).toBeGreaterThan(0);
     expect(sites.filter((s) => !s.includes('race-api.test.ts'))).toEqual([]);
     expect(() => {
@@ -59,7 +63,12 @@ describe('race() runs real code under controlled interleavings', () => {
       await c.query('UPDATE stock SET qty = qty + 1 WHERE id = $1', [to]);
       await c.query('COMMIT');
     };
-    const result = await race({ url: db.url, setup, sessions: { ab: transfer(1, 2), ba: transfer(2, 1) }, stopAtFirst: true });
+    const result = await race({
+      url: db.url,
+      setup,
+      sessions: { ab: transfer(1, 2), ba: transfer(2, 1) },
+      stopAtFirst: true,
+    });
     const [found] = result.findings;
     expect(found?.finding.kind).toBe('deadlock');
     expect(found?.finding.cycle).toHaveLength(2);
@@ -73,7 +82,11 @@ describe('race() runs real code under controlled interleavings', () => {
       setup,
       sessions: {
         reader: async (c) => {
-          const r = await c.query({ text: 'SELECT id, qty FROM stock WHERE id = $1', values: [2], rowMode: 'array' });
+          const r = await c.query({
+            text: 'SELECT id, qty FROM stock WHERE id = $1',
+            values: [2],
+            rowMode: 'array',
+          });
           seen.push(r.rows[0]);
           c.release();
         },

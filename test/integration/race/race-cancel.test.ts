@@ -19,7 +19,9 @@ afterAll(async () => {
 
 describe('race cancels only what it must, and says so', () => {
   it('a soft deadlock among parallel workers resolves: no statement cancelled, no finding', async () => {
-    const spec = await loadSpecFile(join(import.meta.dirname, '../../fixtures/race/parallel-soft-deadlock.spec'));
+    const spec = await loadSpecFile(
+      join(import.meta.dirname, '../../fixtures/race/parallel-soft-deadlock.spec'),
+    );
     const result = await runRace(spec, { url: db.url, stepTimeoutMs: 5000 });
     expect(result.findings.map((f) => f.finding.title)).toEqual([]);
     expect(result.outcomes).toEqual({});

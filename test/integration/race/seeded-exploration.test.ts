@@ -22,7 +22,10 @@ describe('larger tests: bounded context switches, then seeded random schedules',
     expect(first.complete).toBe(false);
     expect(first.strategy).toMatch(/PCT/);
     expect(first.schedules).toBe(12);
-    expect(again.explored, `first:\n${first.explored.join('\n')}\nagain:\n${again.explored.join('\n')}`).toEqual(first.explored);
+    expect(
+      again.explored,
+      `first:\n${first.explored.join('\n')}\nagain:\n${again.explored.join('\n')}`,
+    ).toEqual(first.explored);
     expect(first.findings.map((f) => f.finding.kind)).toContain('deadlock');
   });
 });

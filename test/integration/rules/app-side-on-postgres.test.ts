@@ -45,7 +45,15 @@ const traffic = (at: number, broken: boolean): AppEvent[] =>
       user,
       errorClass: fails ? 'DatabaseError' : null,
       release: broken ? 'v2' : 'v1',
-      sqlFailures: fails ? [{ sqlstate: '40P01', query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', callSite: 'demo/shop/checkout.ts:88' }] : [],
+      sqlFailures: fails
+        ? [
+            {
+              sqlstate: '40P01',
+              query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2',
+              callSite: 'demo/shop/checkout.ts:88',
+            },
+          ]
+        : [],
     };
   });
 
@@ -53,8 +61,20 @@ describe('the app side on PostgreSQL', () => {
   it('error rate and deadlock in one incident, with impact, attribution and the onset deploy', async () => {
     const clock = new FakeClock();
     const ids = new CountingIds();
-    await store.services.save({ name: 'shop', grouping: DEFAULT_GROUPING, integrations: [], rules: {}, escalationPolicy: null });
-    await store.targets.save({ name: 'shop-db', redactedUrl: 'postgres://m:***@db/shop', service: 'shop', log: null, rules: {} });
+    await store.services.save({
+      name: 'shop',
+      grouping: DEFAULT_GROUPING,
+      integrations: [],
+      rules: {},
+      escalationPolicy: null,
+    });
+    await store.targets.save({
+      name: 'shop-db',
+      redactedUrl: 'postgres://m:***@db/shop',
+      service: 'shop',
+      log: null,
+      rules: {},
+    });
     const intake = new SignalIntake({ store });
     const cycle = new RuleCycle({ store, clock, ids });
     const incidents = new IncidentService({ store, clock, ids });
@@ -76,11 +96,21 @@ describe('the app side on PostgreSQL', () => {
     const [only, ...rest] = await incidents.list({ state: 'all' });
     expect(rest).toEqual([]);
     const detail = await incidents.detail(only!.id);
-    expect(detail.alerts.map((a) => a.fingerprint).sort()).toEqual(['rule:deadlocks:shop-db', 'rule:error_rate:shop:POST /checkout']);
+    expect(detail.alerts.map((a) => a.fingerprint).sort()).toEqual([
+      'rule:deadlocks:shop-db',
+      'rule:error_rate:shop:POST /checkout',
+    ]);
     expect(detail.impact).toMatchObject({ affectedUsers: 60, activeUsers: 200, share: 0.3 });
-    expect(detail.attribution[0]).toMatchObject({ route: 'POST /checkout', sqlstate: '40P01', callSite: 'demo/shop/checkout.ts:88', share: 1 });
+    expect(detail.attribution[0]).toMatchObject({
+      route: 'POST /checkout',
+      sqlstate: '40P01',
+      callSite: 'demo/shop/checkout.ts:88',
+      share: 1,
+    });
     expect(detail.onsetDeploy?.version).toBe('v2');
-    expect(detail.incident.summary).toContain('30% of users affected (60 of 200); began 10 s after deploy v2');
+    expect(detail.incident.summary).toContain(
+      '30% of users affected (60 of 200); began 10 s after deploy v2',
+    );
     // The same cycle again at the same now changes nothing.
     expect(await cycle.run(clock.now())).toMatchObject({ fired: 0, refreshed: 0, resolved: 0 });
   });

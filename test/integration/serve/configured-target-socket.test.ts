@@ -24,7 +24,9 @@ describe.skipIf(socketDir === '')('a configured target on a Unix socket, the res
     await db.drop();
   });
 
-  const watchFirstSample = async (env: Record<string, string>): Promise<{ sampled: boolean; done: unknown }> => {
+  const watchFirstSample = async (
+    env: Record<string, string>,
+  ): Promise<{ sampled: boolean; done: unknown }> => {
     const parsed = parseConfig(
       `targets:\n  - { name: shop-db, url: "postgresql://@/${db.name}?host=${encodeURIComponent(socketDir)}&port=${port}", interval: 200ms }\n`,
       { env: {} },
@@ -32,7 +34,11 @@ describe.skipIf(socketDir === '')('a configured target on a Unix socket, the res
     if (!parsed.ok) throw new Error(parsed.problems.map(describeProblem).join('\n'));
     const target = parsed.config.targets[0]!;
     const stop = new AbortController();
-    const watch = openTargetWatch(configuredTarget(target, pgEnvironment(env)), { publish: () => undefined }, stop.signal);
+    const watch = openTargetWatch(
+      configuredTarget(target, pgEnvironment(env)),
+      { publish: () => undefined },
+      stop.signal,
+    );
     const progress = { ended: false };
     const done = watch.done.then(
       () => 'stopped',
@@ -40,7 +46,8 @@ describe.skipIf(socketDir === '')('a configured target on a Unix socket, the res
     );
     void done.finally(() => (progress.ended = true));
     const by = Date.now() + 10_000;
-    while (watch.state.lastSample === null && !progress.ended && Date.now() < by) await new Promise((r) => setTimeout(r, 50));
+    while (watch.state.lastSample === null && !progress.ended && Date.now() < by)
+      await new Promise((r) => setTimeout(r, 50));
     const sampled = watch.state.lastSample !== null;
     stop.abort();
     return { sampled, done: await done };
@@ -57,7 +64,11 @@ describe.skipIf(socketDir === '')('a configured target on a Unix socket, the res
   });
 
   it('without them the server refuses it, and watch says so (the environment is what made the difference)', async () => {
-    const outcome = await watchFirstSample({ PGUSER: decodeURIComponent(admin.username), PGPASSFILE: '/nonexistent', USER: 'nobody' });
+    const outcome = await watchFirstSample({
+      PGUSER: decodeURIComponent(admin.username),
+      PGPASSFILE: '/nonexistent',
+      USER: 'nobody',
+    });
     expect(outcome.sampled).toBe(false);
     expect(String(outcome.done)).toMatch(/password/i);
   });

@@ -35,10 +35,18 @@ async function writeThenKill(dataDir: string, prefix: string, commits: number, k
   const committed: string[] = [];
   let writerPid = 0;
   let postmasterPid = 0;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`writer did not commit ${commits} rows in time:\n${stderr}`)); }, 60_000);
-    child.once('exit', () => { reject(new Error(`writer exited early:\n${stderr}`)); });
+    const timer = setTimeout(() => {
+      reject(new Error(`writer did not commit ${commits} rows in time:\n${stderr}`));
+    }, 60_000);
+    child.once('exit', () => {
+      reject(new Error(`writer exited early:\n${stderr}`));
+    });
     createInterface({ input: child.stdout }).on('line', (line) => {
       const [word, value = '', postmaster = ''] = line.split(' ');
       if (word === 'open') {
@@ -109,7 +117,10 @@ describe('the embedded store', () => {
   it('refuses a second user of the same data directory while the first runs', async () => {
     const store = await openEmbeddedStore({ dataDir });
     try {
-      await expect(openEmbeddedStore({ dataDir })).rejects.toMatchObject({ code: 'store_data_dir_in_use', kind: 'user' });
+      await expect(openEmbeddedStore({ dataDir })).rejects.toMatchObject({
+        code: 'store_data_dir_in_use',
+        kind: 'user',
+      });
       expect(await store.ping()).toBe(true);
     } finally {
       await store.close();

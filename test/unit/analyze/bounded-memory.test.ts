@@ -12,8 +12,25 @@ describe('bounded memory', () => {
     const aggregator = new LogAggregator();
     const distinct = LIMITS.fingerprints + 500;
     for (let i = 0; i < distinct; i++) {
-      aggregator.observe({ ...base, kind: 'duration', at: 1_000 * i, pid: i % 100, durationMs: 1, statement: `SELECT * FROM t${i}`, parameters: null });
-      aggregator.observe({ ...base, severity: 'ERROR', kind: 'error', at: 1_000 * i, pid: i % 100, sqlstate: null, message: `relation "${name(i)}" does not exist`, statement: null });
+      aggregator.observe({
+        ...base,
+        kind: 'duration',
+        at: 1_000 * i,
+        pid: i % 100,
+        durationMs: 1,
+        statement: `SELECT * FROM t${i}`,
+        parameters: null,
+      });
+      aggregator.observe({
+        ...base,
+        severity: 'ERROR',
+        kind: 'error',
+        at: 1_000 * i,
+        pid: i % 100,
+        sqlstate: null,
+        message: `relation "${name(i)}" does not exist`,
+        statement: null,
+      });
     }
     const state = aggregator.finish();
     expect(state.slow.size).toBe(LIMITS.fingerprints + 1);
@@ -28,7 +45,18 @@ describe('bounded memory', () => {
 
   it('ends every wait it counted: a wait still open at the end of the log ends as unknown', () => {
     const aggregator = new LogAggregator();
-    const wait = { ...base, at: 10_000, pid: 7, mode: 'ShareLock', object: 'transaction 9', afterMs: 50, holders: [8], queue: [7], statement: 'UPDATE t SET x = 1', relation: 't' };
+    const wait = {
+      ...base,
+      at: 10_000,
+      pid: 7,
+      mode: 'ShareLock',
+      object: 'transaction 9',
+      afterMs: 50,
+      holders: [8],
+      queue: [7],
+      statement: 'UPDATE t SET x = 1',
+      relation: 't',
+    };
     aggregator.observe({ ...wait, kind: 'lock-wait-started' });
     aggregator.observe({ ...wait, pid: 9, kind: 'lock-wait-started' });
     aggregator.observe({ ...wait, at: 10_400, kind: 'lock-wait-ended', ending: 'acquired', afterMs: 450 });

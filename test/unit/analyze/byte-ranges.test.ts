@@ -14,7 +14,12 @@ const PREFIX = '%m [%p] %q%u@%d/%a ';
 const window = { since: null, until: null };
 
 /** Analyzes the file cut at `cuts` (fractions of its size), as worker threads would, and merges. */
-async function analyzeInRanges(file: string, format: LogFormat, fractions: readonly number[], lookback: number) {
+async function analyzeInRanges(
+  file: string,
+  format: LogFormat,
+  fractions: readonly number[],
+  lookback: number,
+) {
   const path = join(dir, file);
   const size = statSync(path).size;
   const input = { name: file, size, gzip: false, path };
@@ -29,8 +34,18 @@ async function analyzeInRanges(file: string, format: LogFormat, fractions: reado
   for (let i = 0; i < cuts.length; i++) {
     const start = cuts[i] ?? 0;
     const end = cuts[i + 1] ?? size;
-    const lookbackStart = start === 0 ? 0 : ((await findEntryStart(path, Math.max(0, start - lookback), isStart)) ?? start);
-    const job: RangeJob = { input, format, prefix, lookbackStart: Math.min(start, lookbackStart), start, end, lookaheadEnd: size, window };
+    const lookbackStart =
+      start === 0 ? 0 : ((await findEntryStart(path, Math.max(0, start - lookback), isStart)) ?? start);
+    const job: RangeJob = {
+      input,
+      format,
+      prefix,
+      lookbackStart: Math.min(start, lookbackStart),
+      start,
+      end,
+      lookaheadEnd: size,
+      window,
+    };
     mergeState(state, (await analyzeRanges([job])).state);
   }
   return { report: buildReport(state, { inputs: [], since: null, until: null }), ranges: cuts.length };
@@ -44,11 +59,14 @@ describe.each([
   it('cut anywhere at entry starts, with lookback and lookahead, give the report of the whole file', async () => {
     const { report: whole } = await analyzeInRanges(file, format, [], 0);
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.double({ min: 0.01, max: 0.99, noNaN: true }), { minLength: 1, maxLength: 4 }), async (fractions) => {
-        const { report, ranges } = await analyzeInRanges(file, format, fractions, 1 << 20);
-        expect(ranges).toBeGreaterThan(1);
-        expect(report).toEqual(whole);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.double({ min: 0.01, max: 0.99, noNaN: true }), { minLength: 1, maxLength: 4 }),
+        async (fractions) => {
+          const { report, ranges } = await analyzeInRanges(file, format, fractions, 1 << 20);
+          expect(ranges).toBeGreaterThan(1);
+          expect(report).toEqual(whole);
+        },
+      ),
       { numRuns: 8 },
     );
   });

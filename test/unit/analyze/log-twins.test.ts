@@ -10,7 +10,13 @@ import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 const dir = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze/recorded');
 const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as { deadlocks: number };
 const analyze = (...files: string[]) =>
-  runAnalysis(parseAnalyzeOptions(files.map((f) => join(dir, f)), { progress: false, jobs: '0' }), { stderr: process.stderr });
+  runAnalysis(
+    parseAnalyzeOptions(
+      files.map((f) => join(dir, f)),
+      { progress: false, jobs: '0' },
+    ),
+    { stderr: process.stderr },
+  );
 
 describe('the same server log in several formats', () => {
   it('stderr + csvlog + jsonlog given together: every entry counted once, from the jsonlog, with a note', async () => {
@@ -33,7 +39,10 @@ describe('the same server log in several formats', () => {
 
   it('different logs (another server, another run) are still added up', async () => {
     const other = join(dir, '../recorded-pg15/postgresql.log');
-    const both = await runAnalysis(parseAnalyzeOptions([join(dir, 'postgresql.log'), other], { progress: false, jobs: '0' }), { stderr: process.stderr });
+    const both = await runAnalysis(
+      parseAnalyzeOptions([join(dir, 'postgresql.log'), other], { progress: false, jobs: '0' }),
+      { stderr: process.stderr },
+    );
     expect(both.inputs).toHaveLength(2);
     expect(both.deadlocks.total).toBeGreaterThan(truth.deadlocks);
   });

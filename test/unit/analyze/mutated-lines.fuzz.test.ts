@@ -7,7 +7,10 @@ import { buildReport } from '../../../src/analyze/analysis-report.js';
 import { LogAggregator } from '../../../src/analyze/log-aggregator.js';
 import { observe } from '../../../src/analyze/observation-mapper.js';
 
-const recorded = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze/recorded/postgresql.log');
+const recorded = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../fixtures/analyze/recorded/postgresql.log',
+);
 const realLines = readFileSync(recorded, 'utf8').trimEnd().split('\n');
 
 /** A small seeded PRNG (mulberry32): the same million lines on every run. */
@@ -18,7 +21,22 @@ const random = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 
-const GARBAGE = ['\0', '\r', '\t', '\ufffd', 'ÿ', '"', ',', '{', '}', ':  ', 'ERROR:  ', 'DETAIL:  ', '\u2028', '%'];
+const GARBAGE = [
+  '\0',
+  '\r',
+  '\t',
+  '\ufffd',
+  'ÿ',
+  '"',
+  ',',
+  '{',
+  '}',
+  ':  ',
+  'ERROR:  ',
+  'DETAIL:  ',
+  '\u2028',
+  '%',
+];
 
 function mutate(line: string, next: () => number): string {
   const at = Math.floor(next() * (line.length + 1));
@@ -33,7 +51,10 @@ function mutate(line: string, next: () => number): string {
     case 3:
       return line.replace(/\d/g, () => String(Math.floor(next() * 10))); // other numbers
     case 4:
-      return line.replace(/ (LOG|ERROR|DETAIL|STATEMENT): {2}/, ` ${pick(['LOG', 'ERROR', 'FATAL', 'DETAIL', 'HINT', 'STATEMENT', 'FEHLER'])}:  `);
+      return line.replace(
+        / (LOG|ERROR|DETAIL|STATEMENT): {2}/,
+        ` ${pick(['LOG', 'ERROR', 'FATAL', 'DETAIL', 'HINT', 'STATEMENT', 'FEHLER'])}:  `,
+      );
     case 5:
       return `\t${line}`; // a stray continuation
     case 6:
@@ -62,7 +83,7 @@ describe('a million mutated real log lines', () => {
     let deadlockLines = 0;
     let waitLines = 0;
     let maxBuffered = 0;
-    for (let done = 0; done < total; ) {
+    for (let done = 0; done < total;) {
       const batch: string[] = [];
       for (let i = 0; i < 20_000 && done < total; i++, done++) {
         const drawn = pool[Math.floor(next() * pool.length)] ?? { line: '', deadlock: 0, wait: 0 };
@@ -70,7 +91,8 @@ describe('a million mutated real log lines', () => {
         waitLines += drawn.wait;
         batch.push(drawn.line);
       }
-      for (const event of reader.push(Buffer.from(`${batch.join('\n')}\n`))) aggregator.observe(observe(event));
+      for (const event of reader.push(Buffer.from(`${batch.join('\n')}\n`)))
+        aggregator.observe(observe(event));
       maxBuffered = Math.max(maxBuffered, reader.buffered);
     }
     for (const event of reader.end()) aggregator.observe(observe(event));

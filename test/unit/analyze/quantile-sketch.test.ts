@@ -1,8 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addToSketch, createSketch, mergeSketch, sketchQuantile } from '../../../src/analyze/quantile-sketch.js';
+import {
+  addToSketch,
+  createSketch,
+  mergeSketch,
+  sketchQuantile,
+} from '../../../src/analyze/quantile-sketch.js';
 
-const durations = fc.array(fc.double({ min: 0.001, max: 1e7, noNaN: true }), { minLength: 1, maxLength: 300 });
+const durations = fc.array(fc.double({ min: 0.001, max: 1e7, noNaN: true }), {
+  minLength: 1,
+  maxLength: 300,
+});
 
 describe('quantile sketch', () => {
   it('gives each quantile within 1 % of the exact order statistic, with exact count, sum and max', () => {
@@ -29,7 +37,9 @@ describe('quantile sketch', () => {
         for (const v of right) addToSketch(b, v);
         for (const v of [...left, ...right]) addToSketch(all, v);
         mergeSketch(a, b);
-        expect([...a.buckets].sort((x, y) => x[0] - y[0])).toEqual([...all.buckets].sort((x, y) => x[0] - y[0]));
+        expect([...a.buckets].sort((x, y) => x[0] - y[0])).toEqual(
+          [...all.buckets].sort((x, y) => x[0] - y[0]),
+        );
         expect(a.count).toBe(all.count);
         for (const q of [0.5, 0.95]) expect(sketchQuantile(a, q)).toBe(sketchQuantile(all, q));
       }),

@@ -7,21 +7,64 @@ import { formatSqlTags, prependSqlTags } from '../../../src/core/sql-comment-tag
 // Pieces of SQL where digits mean different things: bare literals, names, parameters, decimals,
 // hex and exponents, strings, quoted identifiers, comments, dollar quotes, non-ASCII names.
 const piece = fc.constantFrom(
-  'SELECT', 'UPDATE t SET v =', 'WHERE id =', 'IN (', ')', ',', ' ', '-', '+', '=', '(', 'x', 't1', 'col2', '$1', '$2', '$ ',
-  '1', '42', '007', '0', '1.5', '.5', '1e5', '0x1F', '1_000', '1..10', "'a1'", "E'\\12'", '"t 1"', '"2"', '/* 3 */', '-- 4\n',
-  '$$5$$', '$q$ 6 $q$', 'é1', '::int4', 'ARRAY[', ']', 'LIMIT', ';',
+  'SELECT',
+  'UPDATE t SET v =',
+  'WHERE id =',
+  'IN (',
+  ')',
+  ',',
+  ' ',
+  '-',
+  '+',
+  '=',
+  '(',
+  'x',
+  't1',
+  'col2',
+  '$1',
+  '$2',
+  '$ ',
+  '1',
+  '42',
+  '007',
+  '0',
+  '1.5',
+  '.5',
+  '1e5',
+  '0x1F',
+  '1_000',
+  '1..10',
+  "'a1'",
+  "E'\\12'",
+  '"t 1"',
+  '"2"',
+  '/* 3 */',
+  '-- 4\n',
+  '$$5$$',
+  '$q$ 6 $q$',
+  'é1',
+  '::int4',
+  'ARRAY[',
+  ']',
+  'LIMIT',
+  ';',
 );
 const sql = fc.array(piece, { maxLength: 14 }).map((pieces) => pieces.join(' '));
 
 describe('shapeKey', () => {
   it('gives one key only to statements that normalize alike', () => {
     fc.assert(
-      fc.property(sql, fc.array(fc.integer({ min: 0, max: 999_999 }), { minLength: 1, maxLength: 20 }), (a, values) => {
-        // b: every digit run of a replaced by another number (where the key keeps it, keys differ).
-        let k = 0;
-        const b = a.replace(/\d+/g, () => String(values[k++ % values.length]));
-        if (shapeKey(a) === shapeKey(b)) expect(normalizeQuery(b, { maxLength: 2_000 })).toBe(normalizeQuery(a, { maxLength: 2_000 }));
-      }),
+      fc.property(
+        sql,
+        fc.array(fc.integer({ min: 0, max: 999_999 }), { minLength: 1, maxLength: 20 }),
+        (a, values) => {
+          // b: every digit run of a replaced by another number (where the key keeps it, keys differ).
+          let k = 0;
+          const b = a.replace(/\d+/g, () => String(values[k++ % values.length]));
+          if (shapeKey(a) === shapeKey(b))
+            expect(normalizeQuery(b, { maxLength: 2_000 })).toBe(normalizeQuery(a, { maxLength: 2_000 }));
+        },
+      ),
       { numRuns: 20_000 },
     );
   });
@@ -50,7 +93,12 @@ describe('QueryFingerprints', () => {
 describe('sqlcommenter tags', () => {
   it('do not split a fingerprint: tags first, last, cut short or absent give one', () => {
     const fingerprints = new QueryFingerprints();
-    const tags = { callsite: 'demo/shop/checkout.ts:88', release: 'v2', route: 'POST /checkout', service: 'shop' };
+    const tags = {
+      callsite: 'demo/shop/checkout.ts:88',
+      release: 'v2',
+      route: 'POST /checkout',
+      service: 'shop',
+    };
     const other = { callsite: 'demo/shop/restock.ts:20', job: 'restock' };
     const plain = 'UPDATE inventory SET stock = stock - 1 WHERE product_id = 7';
     const variants = [
@@ -63,7 +111,9 @@ describe('sqlcommenter tags', () => {
     ];
     // Written last before the statement's `;`, as sqlcommenter libraries do.
     const ended = [`${plain};`, `${plain} ${formatSqlTags(tags)};`, `${prependSqlTags(plain, other)} ;`];
-    expect(new Set(ended.map((v) => fingerprints.of(v)))).toEqual(new Set(['UPDATE inventory SET stock = stock - $1 WHERE product_id = $2;']));
+    expect(new Set(ended.map((v) => fingerprints.of(v)))).toEqual(
+      new Set(['UPDATE inventory SET stock = stock - $1 WHERE product_id = $2;']),
+    );
     const seen = new Set(variants.map((v) => fingerprints.of(v)));
     expect([...seen]).toEqual(['UPDATE inventory SET stock = stock - $1 WHERE product_id = $2']);
     expect(new Set(variants.map((v) => normalizeQuery(v))).size).toBe(1);

@@ -8,7 +8,9 @@ import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 import { renderText } from '../../../src/analyze/text-report.js';
 
 const log = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze/recorded/postgresql.log');
-const report = await runAnalysis(parseAnalyzeOptions([log], { progress: false, jobs: '0' }), { stderr: process.stderr });
+const report = await runAnalysis(parseAnalyzeOptions([log], { progress: false, jobs: '0' }), {
+  stderr: process.stderr,
+});
 
 describe('report outputs', () => {
   it('text: the headline first, then causes (deadlocks, blocking) before symptoms (slow queries)', () => {
@@ -27,7 +29,9 @@ describe('report outputs', () => {
     const md = renderMarkdown(report);
     expect(md).toMatch(/^# PostgreSQL log analysis/);
     expect(md).toMatch(/\n## Deadlocks: 6\n/);
-    expect(md).toMatch(/\| 1 \| 6 \| .* \| ShareLock on products \| `UPDATE inventory SET qty = qty \+ \$1 WHERE id = \$2`<br>`UPDATE products/);
+    expect(md).toMatch(
+      /\| 1 \| 6 \| .* \| ShareLock on products \| `UPDATE inventory SET qty = qty \+ \$1 WHERE id = \$2`<br>`UPDATE products/,
+    );
   });
 
   it('html: one page that needs no network, with the charts library and the report inlined', async () => {
@@ -37,7 +41,9 @@ describe('report outputs', () => {
     expect(html.match(/<\/script>/g)?.length).toBe(html.match(/<script[ >]/g)?.length);
     const embedded = /<script type="application\/json" id="report">(.*?)<\/script>/s.exec(html)?.[1] ?? '';
     expect(JSON.parse(embedded)).toEqual(JSON.parse(JSON.stringify(report)));
-    const series = JSON.parse(/<script type="application\/json" id="series">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}') as { deadlocks: number[] };
+    const series = JSON.parse(
+      /<script type="application\/json" id="series">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}',
+    ) as { deadlocks: number[] };
     expect(series.deadlocks.reduce((a, b) => a + b, 0)).toBe(6);
   });
 });
@@ -46,7 +52,10 @@ describe('headline wording', () => {
   it('one victim is "was a victim", several "were victims"', async () => {
     const { buildHeadline } = await import('../../../src/analyze/headline.js');
     const withVictims = (victims: number): string =>
-      buildHeadline({ ...report, slowQueries: { ...report.slowQueries, lockWaitMs: 1000, lockWaitShare: 0.5, victims } }).join('\n');
+      buildHeadline({
+        ...report,
+        slowQueries: { ...report.slowQueries, lockWaitMs: 1000, lockWaitShare: 0.5, victims },
+      }).join('\n');
     expect(withVictims(1)).toContain('(1 slow statement was a victim of a lock wait');
     expect(withVictims(2)).toContain('(2 slow statements were victims of a lock wait');
   });

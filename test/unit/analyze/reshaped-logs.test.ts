@@ -14,7 +14,8 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const analyze = (file: string): Promise<AnalysisReport> => runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '0' }), { stderr: process.stderr });
+const analyze = (file: string): Promise<AnalysisReport> =>
+  runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '0' }), { stderr: process.stderr });
 
 const counts = (report: AnalysisReport) => ({
   deadlocks: report.deadlocks.total,
@@ -67,7 +68,9 @@ describe.each(['recorded', 'recorded-pg15'])('%s/postgresql.csv reshaped', (fixt
       expect(counts(report)).toEqual(await expected);
       // In the zone the log was written in, read back to UTC (to the second with %t).
       const first = Date.parse(`${(records[0]?.[0] ?? '').slice(0, 23).replace(' ', 'T')}Z`);
-      expect(report.window.first).toBe(new Date(prefix.startsWith('%t') ? Math.floor(first / 1000) * 1000 : first).toISOString());
+      expect(report.window.first).toBe(
+        new Date(prefix.startsWith('%t') ? Math.floor(first / 1000) * 1000 : first).toISOString(),
+      );
     });
   });
 });

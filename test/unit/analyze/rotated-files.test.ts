@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 
 const analyze = (files: readonly string[], jobs: string): Promise<AnalysisReport> =>
-  runAnalysis(parseAnalyzeOptions([...files], { progress: false, jobs }), { stderr: process.stderr, splitMinBytes: 1 });
+  runAnalysis(parseAnalyzeOptions([...files], { progress: false, jobs }), {
+    stderr: process.stderr,
+    splitMinBytes: 1,
+  });
 
 /** The report without its input list (file names and sizes differ between the two readings). */
 const counted = (report: AnalysisReport) => ({ ...report, inputs: [] });
@@ -39,36 +42,47 @@ describe.each([
   // Retried: once in CI (2026-11-30, csvlog) a run hung until the timeout — never a wrong report; the
   // cause is not found yet (40 runs of the same analysis outside Vitest never hung). A wrong report
   // fails every try.
-  it('gives the same report from two workers as the whole file from one reader', { timeout: 60_000, retry: 2 }, async () => {
-    const whole = counted(await analyze([join(recorded, file)], '0'));
-    const text = await readFile(join(recorded, file));
-    const isStart = entryStartTest(format, format === 'stderr' ? PREFIX : null);
-    await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(fc.double({ min: 0.02, max: 0.98, noNaN: true }), { minLength: 1, maxLength: 5 }), async (fractions) => {
-        const cuts = [0];
-        for (const fraction of [...fractions].sort((a, b) => a - b)) {
-          const cut = await findEntryStart(join(recorded, file), Math.floor(text.length * fraction), isStart);
-          if (cut !== null && cut > (cuts.at(-1) ?? 0)) cuts.push(cut);
-        }
-        cuts.push(text.length);
-        const pieces: string[] = [];
-        const gzipped: string[] = [];
-        for (let i = 0; i + 1 < cuts.length; i++) {
-          const piece = join(dir, `${format}-${fractions.join('-')}-${i}`);
-          const bytes = text.subarray(cuts[i], cuts[i + 1]);
-          await writeFile(piece, bytes);
-          await writeFile(`${piece}.gz`, gzipSync(bytes));
-          pieces.push(piece);
-          gzipped.push(`${piece}.gz`);
-        }
-        const report = await analyze(pieces, '2');
-        expect(report.inputs.map((i) => i.bytes).reduce((a, b) => a + b, 0)).toBe(text.length);
-        expect(counted(report)).toEqual(whole);
-        // Compressed, the same files are shared out whole, each share reading the end of the
-        // file before it and the start of the one after it.
-        if (gzipped.length >= 2) expect(counted(await analyze(gzipped, '2'))).toEqual(whole);
-      }),
-      { numRuns: 4 }, // each run starts two worker threads (through tsx here, ~1 s each)
-    );
-  });
+  it(
+    'gives the same report from two workers as the whole file from one reader',
+    { timeout: 60_000, retry: 2 },
+    async () => {
+      const whole = counted(await analyze([join(recorded, file)], '0'));
+      const text = await readFile(join(recorded, file));
+      const isStart = entryStartTest(format, format === 'stderr' ? PREFIX : null);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(fc.double({ min: 0.02, max: 0.98, noNaN: true }), { minLength: 1, maxLength: 5 }),
+          async (fractions) => {
+            const cuts = [0];
+            for (const fraction of [...fractions].sort((a, b) => a - b)) {
+              const cut = await findEntryStart(
+                join(recorded, file),
+                Math.floor(text.length * fraction),
+                isStart,
+              );
+              if (cut !== null && cut > (cuts.at(-1) ?? 0)) cuts.push(cut);
+            }
+            cuts.push(text.length);
+            const pieces: string[] = [];
+            const gzipped: string[] = [];
+            for (let i = 0; i + 1 < cuts.length; i++) {
+              const piece = join(dir, `${format}-${fractions.join('-')}-${i}`);
+              const bytes = text.subarray(cuts[i], cuts[i + 1]);
+              await writeFile(piece, bytes);
+              await writeFile(`${piece}.gz`, gzipSync(bytes));
+              pieces.push(piece);
+              gzipped.push(`${piece}.gz`);
+            }
+            const report = await analyze(pieces, '2');
+            expect(report.inputs.map((i) => i.bytes).reduce((a, b) => a + b, 0)).toBe(text.length);
+            expect(counted(report)).toEqual(whole);
+            // Compressed, the same files are shared out whole, each share reading the end of the
+            // file before it and the start of the one after it.
+            if (gzipped.length >= 2) expect(counted(await analyze(gzipped, '2'))).toEqual(whole);
+          },
+        ),
+        { numRuns: 4 }, // each run starts two worker threads (through tsx here, ~1 s each)
+      );
+    },
+  );
 });

@@ -6,7 +6,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
 import { type AnalyzeFlags, parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
-import { recordedEntries, toJournalJson, toJournalShortIso, toSyslog, type SyslogOptions } from '../../fixtures/analyze/syslog-shapes.js';
+import {
+  recordedEntries,
+  toJournalJson,
+  toJournalShortIso,
+  toSyslog,
+  type SyslogOptions,
+} from '../../fixtures/analyze/syslog-shapes.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze');
 const work = mkdtempSync(join(tmpdir(), 'hindsight-syslog-'));
@@ -15,7 +21,9 @@ afterAll(() => {
 });
 
 const analyze = (file: string, flags: AnalyzeFlags = {}): Promise<AnalysisReport> =>
-  runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '0', ...flags }), { stderr: process.stderr });
+  runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '0', ...flags }), {
+    stderr: process.stderr,
+  });
 
 /** What must not change when the same entries come in another envelope. */
 const counts = (report: AnalysisReport) => ({
@@ -47,9 +55,18 @@ describe.each(['recorded', 'recorded-pg15'])('%s/ in syslog and journald envelop
   };
 
   const shapes: [string, SyslogOptions][] = [
-    ['traditional, [seq-chunk] (Debian rsyslog defaults)', { shape: 'traditional', sequenceNumbers: true, split: true }],
-    ['traditional, [chunk] (syslog_sequence_numbers off)', { shape: 'traditional', sequenceNumbers: false, split: true }],
-    ['traditional, sent whole (syslog_split_messages off: newlines as #012)', { shape: 'traditional', sequenceNumbers: true, split: false }],
+    [
+      'traditional, [seq-chunk] (Debian rsyslog defaults)',
+      { shape: 'traditional', sequenceNumbers: true, split: true },
+    ],
+    [
+      'traditional, [chunk] (syslog_sequence_numbers off)',
+      { shape: 'traditional', sequenceNumbers: false, split: true },
+    ],
+    [
+      'traditional, sent whole (syslog_split_messages off: newlines as #012)',
+      { shape: 'traditional', sequenceNumbers: true, split: false },
+    ],
     ['RFC 3339 time (RSYSLOG_FileFormat)', { shape: 'iso', sequenceNumbers: true, split: true }],
     ['RFC 5424 (RSYSLOG_SyslogProtocol23Format)', { shape: 'rfc5424', sequenceNumbers: true, split: true }],
   ];
@@ -63,7 +80,15 @@ describe.each(['recorded', 'recorded-pg15'])('%s/ in syslog and journald envelop
   });
 
   it('syslog with --log-format syslog and a prefix without time or pid: the envelope gives them (year from --year)', async () => {
-    const file = write('no-time', toSyslog(entries, { shape: 'traditional', sequenceNumbers: true, split: true, withoutTimeAndPid: true }));
+    const file = write(
+      'no-time',
+      toSyslog(entries, {
+        shape: 'traditional',
+        sequenceNumbers: true,
+        split: true,
+        withoutTimeAndPid: true,
+      }),
+    );
     const report = await analyze(file, { logFormat: 'syslog', year: '2026' });
     expect(report.inputs[0]?.warnings).toEqual([]);
     const got = counts(report);
@@ -74,7 +99,15 @@ describe.each(['recorded', 'recorded-pg15'])('%s/ in syslog and journald envelop
   });
 
   it('traditional timestamps take their year from the file time, or --year', async () => {
-    const file = write('year', toSyslog(entries, { shape: 'traditional', sequenceNumbers: true, split: true, withoutTimeAndPid: true }));
+    const file = write(
+      'year',
+      toSyslog(entries, {
+        shape: 'traditional',
+        sequenceNumbers: true,
+        split: true,
+        withoutTimeAndPid: true,
+      }),
+    );
     const yearOf = (report: AnalysisReport): number => new Date(report.window.first ?? 0).getUTCFullYear();
     // Written in December: November is of the same year. Last written in January: November is of the year before.
     utimesSync(file, new Date('2031-12-02T00:00:00Z'), new Date('2031-12-02T00:00:00Z'));
@@ -86,8 +119,14 @@ describe.each(['recorded', 'recorded-pg15'])('%s/ in syslog and journald envelop
   });
 
   it('syslog cut for two workers at entry starts (a big file): same counts as one reader', async () => {
-    const file = write('workers', toSyslog(entries, { shape: 'traditional', sequenceNumbers: true, split: true }));
-    const report = await runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '2' }), { stderr: process.stderr, splitMinBytes: 1 });
+    const file = write(
+      'workers',
+      toSyslog(entries, { shape: 'traditional', sequenceNumbers: true, split: true }),
+    );
+    const report = await runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '2' }), {
+      stderr: process.stderr,
+      splitMinBytes: 1,
+    });
     expect(report.inputs[0]?.warnings).toEqual([]);
     expect(counts(report)).toEqual(await expected);
   });

@@ -30,7 +30,9 @@ describe('bearer tokens and roles', () => {
       expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
       const unknown = await h.call(method, path, { token: 'hs_not-a-token' });
       expect(unknown.status, `${method} ${path}`).toBe(401);
-      const basic = await h.call(method, path, { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
+      const basic = await h.call(method, path, {
+        headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+      });
       expect(basic.status, `${method} ${path}`).toBe(401);
     }
   });
@@ -48,9 +50,15 @@ describe('bearer tokens and roles', () => {
     expect((await h.call('GET', '/api/v1/tokens', { token: responder })).status).toBe(403);
     expect((await h.call('GET', '/api/v1/tokens', { token: admin })).status).toBe(200);
     const ingest = { agent: 'a1', findings: [], health: [] };
-    expect((await h.call('POST', '/api/v1/ingest/findings', { token: viewer, body: ingest })).status).toBe(403);
-    expect((await h.call('POST', '/api/v1/ingest/findings', { token: responder, body: ingest })).status).toBe(202);
-    expect((await h.call('PUT', '/api/v1/services/billing', { token: responder, body: {} })).status).toBe(403);
+    expect((await h.call('POST', '/api/v1/ingest/findings', { token: viewer, body: ingest })).status).toBe(
+      403,
+    );
+    expect((await h.call('POST', '/api/v1/ingest/findings', { token: responder, body: ingest })).status).toBe(
+      202,
+    );
+    expect((await h.call('PUT', '/api/v1/services/billing', { token: responder, body: {} })).status).toBe(
+      403,
+    );
     expect((await h.call('PUT', '/api/v1/services/billing', { token: admin, body: {} })).status).toBe(200);
   });
 
@@ -58,9 +66,12 @@ describe('bearer tokens and roles', () => {
     const h = await createApiHarness();
     await h.call('GET', '/api/v1/incidents', { token: h.secrets.viewer });
     await h.call('POST', '/api/v1/integrations/alertmanager', { token: 's3cret', body: { alerts: [] } });
-    await h.call('POST', '/v2/enqueue', { body: { routing_key: 'pd-routing-key-0123456789abcdef', event_action: 'bogus' } });
+    await h.call('POST', '/v2/enqueue', {
+      body: { routing_key: 'pd-routing-key-0123456789abcdef', event_action: 'bogus' },
+    });
     const log = h.logLines.join('');
-    for (const secret of [h.secrets.viewer, 's3cret', 'pd-routing-key-0123456789abcdef']) expect(log).not.toContain(secret);
+    for (const secret of [h.secrets.viewer, 's3cret', 'pd-routing-key-0123456789abcdef'])
+      expect(log).not.toContain(secret);
     expect(log.toLowerCase()).not.toContain('authorization');
     const first = JSON.parse(h.logLines[0]!) as Record<string, unknown>;
     expect(first).toMatchObject({ method: 'GET', path: '/api/v1/incidents', status: 200 });

@@ -8,12 +8,27 @@ const anyText = fc.oneof(
   fc.string({ maxLength: 10 }),
   fc.nat(600).map((n) => 'x'.repeat(n)),
 );
-const anyValue = fc.oneof(anyText, fc.constant(null), fc.constant(undefined), fc.integer(), fc.double(), fc.boolean(), fc.constant([]), fc.constant({}));
-const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: anyValue });
+const anyValue = fc.oneof(
+  anyText,
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant([]),
+  fc.constant({}),
+);
+const maybe = <T>(arb: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: anyValue });
 const sqlFailure = fc.record(
   {
     sqlstate: maybe(fc.constantFrom('40P01', '55P03', '4op01', '40P0', 'XX000')),
-    query: maybe(fc.oneof(anyText, fc.nat(9_000).map((n) => 'q'.repeat(n)))),
+    query: maybe(
+      fc.oneof(
+        anyText,
+        fc.nat(9_000).map((n) => 'q'.repeat(n)),
+      ),
+    ),
     callSite: maybe(fc.option(anyText)),
     extra: fc.option(fc.string()),
   },
@@ -67,10 +82,22 @@ describe('fastEvent', () => {
       user: '9f2c',
       errorClass: 'DatabaseError',
       release: 'v2',
-      sqlFailures: [{ sqlstate: '40P01', query: 'UPDATE inventory SET stock = stock - $1', callSite: 'demo/shop/checkout.ts:88' }],
+      sqlFailures: [
+        {
+          sqlstate: '40P01',
+          query: 'UPDATE inventory SET stock = stock - $1',
+          callSite: 'demo/shop/checkout.ts:88',
+        },
+      ],
     };
     expect(fastEvent(item, 's')).toEqual({ ...appEventSchema.parse(item), service: 's' });
-    const job = { kind: 'query_failure', at: 1, job: null, release: null, failure: { sqlstate: '40P01', query: 'q', callSite: null } };
+    const job = {
+      kind: 'query_failure',
+      at: 1,
+      job: null,
+      release: null,
+      failure: { sqlstate: '40P01', query: 'q', callSite: null },
+    };
     expect(fastEvent(job, 's')).toEqual({ ...appEventSchema.parse(job), service: 's' });
   });
 });

@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { inboundReplySchema } from '../../../src/api/integrations/alertmanager-webhook.js';
-import { pagerdutyAcceptedSchema, pagerdutyInvalidSchema } from '../../../src/api/integrations/pagerduty-events.js';
+import {
+  pagerdutyAcceptedSchema,
+  pagerdutyInvalidSchema,
+} from '../../../src/api/integrations/pagerduty-events.js';
 import { alertListSchema, incidentDetailSchema } from '../../../src/api/schemas/incident-schemas.js';
 import { createApiHarness, errorOf, firingNotification, type ApiHarness } from '../../support/api-harness.js';
 
-const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../fixtures/integrations/${name}`, import.meta.url), 'utf8'));
+const fixture = (name: string): unknown =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/integrations/${name}`, import.meta.url), 'utf8'));
 
 interface Recorded {
   notifications: { auth: string; path: string; body: unknown }[];
@@ -16,7 +20,10 @@ const pd = fixture('pagerduty-events-v2.json') as Record<string, Record<string, 
 const replay = (h: ApiHarness, n: Recorded['notifications'][number]) =>
   h.call('POST', n.path, { body: n.body, headers: { authorization: n.auth } });
 
-const incidentOf = async (h: ApiHarness, id: string) => incidentDetailSchema.parse((await h.call('GET', `/api/v1/incidents/${id}`, { token: h.secrets.viewer })).body);
+const incidentOf = async (h: ApiHarness, id: string) =>
+  incidentDetailSchema.parse(
+    (await h.call('GET', `/api/v1/incidents/${id}`, { token: h.secrets.viewer })).body,
+  );
 
 const everything = async (h: ApiHarness) => ({
   alerts: await h.store.alerts.list({ limit: 1000 }),
@@ -44,7 +51,10 @@ describe('Alertmanager webhook (recorded from Alertmanager 0.25)', () => {
     });
 
     const again = await replay(h, firing!); // Alertmanager repeats notifications
-    expect(inboundReplySchema.parse(again.body).alerts[0]).toMatchObject({ alertId: alerts[0]!.alertId, incidentId });
+    expect(inboundReplySchema.parse(again.body).alerts[0]).toMatchObject({
+      alertId: alerts[0]!.alertId,
+      incidentId,
+    });
     expect(await h.store.alerts.list({ limit: 10 })).toHaveLength(1);
     expect(await h.store.incidents.list({ limit: 10 })).toHaveLength(1);
 
@@ -53,13 +63,20 @@ describe('Alertmanager webhook (recorded from Alertmanager 0.25)', () => {
     const after = await incidentOf(h, incidentId);
     expect(after.alerts[0]!.status).toBe('resolved');
     expect(after.incident.state).toBe('resolved');
-    const firingNow = alertListSchema.parse((await h.call('GET', '/api/v1/alerts?status=firing', { token: h.secrets.viewer })).body);
+    const firingNow = alertListSchema.parse(
+      (await h.call('GET', '/api/v1/alerts?status=firing', { token: h.secrets.viewer })).body,
+    );
     expect(firingNow.alerts).toEqual([]);
   });
 
   it('answers 401 to a missing, unknown or other-integration secret and stores nothing', async () => {
     const h = await createApiHarness();
-    for (const authorization of [undefined, 'Bearer wrong', 'Bearer pd-routing-key-0123456789abcdef', 's3cret']) {
+    for (const authorization of [
+      undefined,
+      'Bearer wrong',
+      'Bearer pd-routing-key-0123456789abcdef',
+      's3cret',
+    ]) {
       const reply = await h.call('POST', '/api/v1/integrations/alertmanager', {
         body: firingNotification('fp'),
         ...(authorization === undefined ? {} : { headers: { authorization } }),
@@ -77,7 +94,10 @@ describe('Alertmanager webhook (recorded from Alertmanager 0.25)', () => {
     const reply = await h.call('POST', '/api/v1/integrations/alertmanager', { token: 's3cret', body });
     expect(reply.status).toBe(400);
     expect(errorOf(reply).message).toMatch(/^body\.alerts\[1\]\.status: /);
-    const notV4 = await h.call('POST', '/api/v1/integrations/alertmanager', { token: 's3cret', body: { ...firingNotification('fp'), version: '3' } });
+    const notV4 = await h.call('POST', '/api/v1/integrations/alertmanager', {
+      token: 's3cret',
+      body: { ...firingNotification('fp'), version: '3' },
+    });
     expect(errorOf(notV4).message).toMatch(/^body\.version: /);
     expect(await everything(h)).toEqual({ alerts: [], incidents: [] });
   });
@@ -110,18 +130,28 @@ describe('Alertmanager webhook (recorded from Alertmanager 0.25)', () => {
     const body = {
       version: '4',
       alerts: [
-        { status: 'firing', labels: { alertname: 'A', severity: 'warning' }, annotations: { description: 'described' } },
+        {
+          status: 'firing',
+          labels: { alertname: 'A', severity: 'warning' },
+          annotations: { description: 'described' },
+        },
         { status: 'firing', labels: { alertname: 'B' } },
       ],
     };
-    expect((await h.call('POST', '/api/v1/integrations/alertmanager', { token: 's3cret', body })).status).toBe(200);
-    const alerts = (await h.store.alerts.list({ limit: 10 })).sort((a, b) => a.summary.localeCompare(b.summary));
+    expect(
+      (await h.call('POST', '/api/v1/integrations/alertmanager', { token: 's3cret', body })).status,
+    ).toBe(200);
+    const alerts = (await h.store.alerts.list({ limit: 10 })).sort((a, b) =>
+      a.summary.localeCompare(b.summary),
+    );
     expect(alerts.map((a) => [a.summary, a.severity])).toEqual([
       ['B', 'error'],
       ['described', 'warning'],
     ]);
     expect(alerts.every((a) => a.fingerprint.startsWith('labels:'))).toBe(true);
-    expect((await h.call('POST', '/api/v1/integrations/alertmanager', { token: 's3cret', body })).status).toBe(200);
+    expect(
+      (await h.call('POST', '/api/v1/integrations/alertmanager', { token: 's3cret', body })).status,
+    ).toBe(200);
     expect(await h.store.alerts.list({ limit: 10 })).toHaveLength(2);
   });
 });
@@ -142,7 +172,13 @@ describe('PagerDuty Events API v2 at /v2/enqueue', () => {
       severity: 'info',
       summary: 'Example alert on host1.example.com',
       startedAt: Date.parse('2015-07-17T08:42:58.315Z'),
-      labels: { 'ping time': '1500ms', 'load avg': '0.75', component: 'postgres', group: 'prod-datapipe', class: 'deploy' },
+      labels: {
+        'ping time': '1500ms',
+        'load avg': '0.75',
+        component: 'postgres',
+        group: 'prod-datapipe',
+        class: 'deploy',
+      },
     });
     const incidentId = alerts[0]!.incidentId!;
 
@@ -162,7 +198,9 @@ describe('PagerDuty Events API v2 at /v2/enqueue', () => {
     expect(reply.status).toBe(202);
     const { dedup_key } = pagerdutyAcceptedSchema.parse(reply.body);
     expect(dedup_key).toMatch(/^[0-9a-f]{32}$/);
-    const resolve = await h.call('POST', '/v2/enqueue', { body: { routing_key: 'pd-routing-key-0123456789abcdef', event_action: 'resolve', dedup_key } });
+    const resolve = await h.call('POST', '/v2/enqueue', {
+      body: { routing_key: 'pd-routing-key-0123456789abcdef', event_action: 'resolve', dedup_key },
+    });
     expect(resolve.status).toBe(202);
     const [alert] = await h.store.alerts.list({ limit: 10 });
     expect(alert).toMatchObject({ fingerprint: dedup_key, status: 'resolved', severity: 'critical' });
@@ -175,7 +213,10 @@ describe('PagerDuty Events API v2 at /v2/enqueue', () => {
       [{ routing_key: key, event_action: 'trigger' }, /payload/],
       [{ routing_key: key, event_action: 'resolve' }, /dedup_key/],
       [{ routing_key: key, event_action: 'explode', dedup_key: 'k' }, /event_action/],
-      [{ ...pd['trigger'], payload: { summary: 's', source: 'x', severity: 'catastrophic' } }, /payload\.severity/],
+      [
+        { ...pd['trigger'], payload: { summary: 's', source: 'x', severity: 'catastrophic' } },
+        /payload\.severity/,
+      ],
       [{ ...pd['trigger'], routing_key: 'not-a-known-key' }, /routing_key/],
       [{ ...pd['trigger'], routing_key: 's3cret' }, /routing_key/], // an Alertmanager secret is not a PagerDuty key
     ];

@@ -10,7 +10,10 @@ import {
   OtlpDecodeError,
 } from '../../../src/api/integrations/otlp/otlp-trace-decoder.js';
 
-const recordedText = readFileSync(new URL('../../fixtures/integrations/otlp-node-sdk-deadlock.json', import.meta.url), 'utf8');
+const recordedText = readFileSync(
+  new URL('../../fixtures/integrations/otlp-node-sdk-deadlock.json', import.meta.url),
+  'utf8',
+);
 const recorded = JSON.parse(recordedText) as unknown;
 const root = protobuf.Root.fromJSON(otlpTraceDescriptor);
 
@@ -24,7 +27,11 @@ const protoRepoExample = {
       resource: { attributes: [{ key: 'service.name', value: { stringValue: 'my.service' } }] },
       scopeSpans: [
         {
-          scope: { name: 'my.library', version: '1.0.0', attributes: [{ key: 'my.scope.attribute', value: { stringValue: 'some scope attribute' } }] },
+          scope: {
+            name: 'my.library',
+            version: '1.0.0',
+            attributes: [{ key: 'my.scope.attribute', value: { stringValue: 'some scope attribute' } }],
+          },
           spans: [
             {
               traceId: '5B8EFFF798038103D269B633813FC60C',
@@ -74,13 +81,35 @@ describe('decodeTraceRequest', () => {
     expect(spans.length).toBeGreaterThan(10);
     const failed = spans.find((s) => s.statusCode === 2 && s.name.startsWith('pg.query:UPDATE'))!;
     expect(failed.attributes.get('code.line.number')).toBe(92);
-    expect(failed.events[0]?.attributes.get('exception.message')).toBe("PostgreSQL error of type 'error' occurred (code: 40P01)");
+    expect(failed.events[0]?.attributes.get('exception.message')).toBe(
+      "PostgreSQL error of type 'error' occurred (code: 40P01)",
+    );
     expect(failed.statusMessage).toBe('deadlock detected');
   });
 
   it('keeps full nanosecond precision (fixed64 beyond 2^53)', () => {
-    const request = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', startTimeUnixNano: '1796064345176000001', endTimeUnixNano: '1796064345721848583' }] }] }] };
-    for (const [body, encoding] of [[json(request), 'json'], [encodeTraceRequestFromJson(request), 'protobuf']] as const) {
+    const request = {
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: '0af7651916cd43dd8448eb211c80319c',
+                  spanId: 'b7ad6b7169203331',
+                  startTimeUnixNano: '1796064345176000001',
+                  endTimeUnixNano: '1796064345721848583',
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    for (const [body, encoding] of [
+      [json(request), 'json'],
+      [encodeTraceRequestFromJson(request), 'protobuf'],
+    ] as const) {
       const s = decodeTraceRequest(body, encoding).resourceSpans[0]!.spans[0]!;
       expect(s.endNanos - s.startNanos).toBe(545848582n);
     }
@@ -111,11 +140,21 @@ describe('decodeTraceRequest', () => {
       }),
       'json',
     );
-    expect(decoded.resourceSpans[0]?.spans[0]).toMatchObject({ kind: 2, statusCode: 2, parentSpanId: null, attributes: new Map([['http.response.status_code', 500]]) });
+    expect(decoded.resourceSpans[0]?.spans[0]).toMatchObject({
+      kind: 2,
+      statusCode: 2,
+      parentSpanId: null,
+      attributes: new Map([['http.response.status_code', 500]]),
+    });
   });
 
   it('counts malformed spans (ids, times) and says why, keeping the others', () => {
-    const good = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', startTimeUnixNano: '1', endTimeUnixNano: '2' };
+    const good = {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      startTimeUnixNano: '1',
+      endTimeUnixNano: '2',
+    };
     const decoded = decodeTraceRequest(
       json({
         resourceSpans: [
@@ -156,15 +195,29 @@ describe('decodeTraceRequest', () => {
     };
     expect(refused(Buffer.from('{"resourceSpans": ['), 'json')).toMatch(/^the body is not JSON \(/);
     expect(refused(json([1, 2]), 'json')).toMatch(/expected an object with "resourceSpans"/);
-    expect(refused(json({ resourceSpans: 'all of them' }), 'json')).toMatch(/"resourceSpans" must be an array/);
-    expect(refused(Buffer.from('not protobuf'), 'protobuf')).toMatch(/^the body is not a protobuf ExportTraceServiceRequest \(/);
+    expect(refused(json({ resourceSpans: 'all of them' }), 'json')).toMatch(
+      /"resourceSpans" must be an array/,
+    );
+    expect(refused(Buffer.from('not protobuf'), 'protobuf')).toMatch(
+      /^the body is not a protobuf ExportTraceServiceRequest \(/,
+    );
     // A JSON body sent as protobuf.
-    expect(refused(Buffer.from(recordedText), 'protobuf')).toMatch(/not a protobuf ExportTraceServiceRequest/);
+    expect(refused(Buffer.from(recordedText), 'protobuf')).toMatch(
+      /not a protobuf ExportTraceServiceRequest/,
+    );
   });
 
   it('reads an empty request as no spans', () => {
-    expect(decodeTraceRequest(new Uint8Array(0), 'protobuf')).toEqual({ resourceSpans: [], malformedSpans: 0, problems: [] });
-    expect(decodeTraceRequest(json({}), 'json')).toEqual({ resourceSpans: [], malformedSpans: 0, problems: [] });
+    expect(decodeTraceRequest(new Uint8Array(0), 'protobuf')).toEqual({
+      resourceSpans: [],
+      malformedSpans: 0,
+      problems: [],
+    });
+    expect(decodeTraceRequest(json({}), 'json')).toEqual({
+      resourceSpans: [],
+      malformedSpans: 0,
+      problems: [],
+    });
   });
 });
 
@@ -172,15 +225,28 @@ describe('OTLP replies', () => {
   it('ExportTraceServiceResponse: empty on full success, partialSuccess otherwise (int64 as a string in JSON)', () => {
     expect(encodeExportResponse('json', null)).toBe('{}');
     expect(encodeExportResponse('protobuf', null)).toHaveLength(0);
-    expect(JSON.parse(encodeExportResponse('json', { rejectedSpans: 2, errorMessage: 'bad ids' }) as string)).toEqual({ partialSuccess: { rejectedSpans: '2', errorMessage: 'bad ids' } });
+    expect(
+      JSON.parse(encodeExportResponse('json', { rejectedSpans: 2, errorMessage: 'bad ids' }) as string),
+    ).toEqual({ partialSuccess: { rejectedSpans: '2', errorMessage: 'bad ids' } });
     const type = root.lookupType('ExportTraceServiceResponse');
-    const decoded = type.toObject(type.decode(encodeExportResponse('protobuf', { rejectedSpans: 2, errorMessage: 'bad ids' }) as Uint8Array), { longs: Number });
+    const decoded = type.toObject(
+      type.decode(
+        encodeExportResponse('protobuf', { rejectedSpans: 2, errorMessage: 'bad ids' }) as Uint8Array,
+      ),
+      { longs: Number },
+    );
     expect(decoded).toEqual({ partialSuccess: { rejectedSpans: 2, errorMessage: 'bad ids' } });
   });
 
   it('google.rpc.Status for errors', () => {
-    expect(JSON.parse(encodeRpcStatus('json', 3, 'bad body') as string)).toEqual({ code: 3, message: 'bad body' });
+    expect(JSON.parse(encodeRpcStatus('json', 3, 'bad body') as string)).toEqual({
+      code: 3,
+      message: 'bad body',
+    });
     const type = root.lookupType('RpcStatus');
-    expect(type.toObject(type.decode(encodeRpcStatus('protobuf', 3, 'bad body') as Uint8Array))).toEqual({ code: 3, message: 'bad body' });
+    expect(type.toObject(type.decode(encodeRpcStatus('protobuf', 3, 'bad body') as Uint8Array))).toEqual({
+      code: 3,
+      message: 'bad body',
+    });
   });
 });

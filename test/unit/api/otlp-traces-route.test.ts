@@ -6,7 +6,10 @@ import { otlpTraceDescriptor } from '../../../src/api/integrations/otlp/otlp-pro
 import { encodeTraceRequestFromJson } from '../../../src/api/integrations/otlp/otlp-trace-decoder.js';
 import { createOtlpReceiver } from '../../support/otlp-receiver.js';
 
-const recordedText = readFileSync(new URL('../../fixtures/integrations/otlp-node-sdk-deadlock.json', import.meta.url), 'utf8');
+const recordedText = readFileSync(
+  new URL('../../fixtures/integrations/otlp-node-sdk-deadlock.json', import.meta.url),
+  'utf8',
+);
 const recordedProtobuf = encodeTraceRequestFromJson(JSON.parse(recordedText));
 const root = protobuf.Root.fromJSON(otlpTraceDescriptor);
 const decodeAs = (type: string, body: ArrayBuffer): unknown => {
@@ -16,7 +19,12 @@ const decodeAs = (type: string, body: ArrayBuffer): unknown => {
 
 type Receiver = Awaited<ReturnType<typeof createOtlpReceiver>>;
 
-const post = (r: Receiver, body: Uint8Array | string, headers: Record<string, string>, token: string | null = r.secrets.ingest) =>
+const post = (
+  r: Receiver,
+  body: Uint8Array | string,
+  headers: Record<string, string>,
+  token: string | null = r.secrets.ingest,
+) =>
   r.app.request('/v1/traces', {
     method: 'POST',
     body: typeof body === 'string' ? body : new Uint8Array(body),
@@ -34,7 +42,13 @@ const partlyBad = {
       scopeSpans: [
         {
           spans: [
-            { traceId: 'abc', spanId: 'b7ad6b7169203331', name: 'bad id', startTimeUnixNano: '1', endTimeUnixNano: '2' },
+            {
+              traceId: 'abc',
+              spanId: 'b7ad6b7169203331',
+              name: 'bad id',
+              startTimeUnixNano: '1',
+              endTimeUnixNano: '2',
+            },
             {
               traceId: '0af7651916cd43dd8448eb211c80319c',
               spanId: 'b7ad6b7169203331',
@@ -77,7 +91,10 @@ describe('POST /v1/traces', () => {
 
   it('takes gzip JSON (charset in the content type) and answers {} in JSON', async () => {
     const r = await createOtlpReceiver();
-    const reply = await post(r, gzipSync(recordedText), { 'content-type': 'application/json; charset=utf-8', 'content-encoding': 'gzip' });
+    const reply = await post(r, gzipSync(recordedText), {
+      'content-type': 'application/json; charset=utf-8',
+      'content-encoding': 'gzip',
+    });
     expect(reply.status).toBe(200);
     expect(reply.headers.get('content-type')).toBe('application/json');
     expect(await reply.json()).toEqual({});
@@ -88,17 +105,26 @@ describe('POST /v1/traces', () => {
     const r = await createOtlpReceiver();
     const jsonReply = await post(r, JSON.stringify(partlyBad), JSON_TYPE);
     expect(jsonReply.status).toBe(200);
-    const body = (await jsonReply.json()) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
+    const body = (await jsonReply.json()) as {
+      partialSuccess: { rejectedSpans: string; errorMessage: string };
+    };
     expect(body.partialSuccess.rejectedSpans).toBe('2');
     expect(body.partialSuccess.errorMessage).toBe(
       'span "bad id": traceId must be 16 bytes (32 hex digits in JSON); server span "GET": no http.response.status_code (or http.status_code) between 100 and 599',
     );
     expect(r.received.events).toEqual([expect.objectContaining({ kind: 'request', status: 200 })]);
 
-    const protoReply = await post(r, encodeTraceRequestFromJson({ resourceSpans: [partlyBad.resourceSpans[0]!] }), PROTO);
+    const protoReply = await post(
+      r,
+      encodeTraceRequestFromJson({ resourceSpans: [partlyBad.resourceSpans[0]!] }),
+      PROTO,
+    );
     expect(protoReply.status).toBe(200);
     expect(decodeAs('ExportTraceServiceResponse', await protoReply.arrayBuffer())).toEqual({
-      partialSuccess: { rejectedSpans: 2, errorMessage: expect.stringContaining('traceId must be 16 bytes') as string },
+      partialSuccess: {
+        rejectedSpans: 2,
+        errorMessage: expect.stringContaining('traceId must be 16 bytes') as string,
+      },
     });
   });
 
@@ -108,7 +134,9 @@ describe('POST /v1/traces', () => {
     const reply = await post(r, recordedText, JSON_TYPE);
     const body = (await reply.json()) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
     expect(body.partialSuccess.rejectedSpans).toBe('3');
-    expect(body.partialSuccess.errorMessage).toMatch(/^service shop: a span's at: 1796064345\d{3} is more than an hour ahead of the server's clock; check the sender's clock; /);
+    expect(body.partialSuccess.errorMessage).toMatch(
+      /^service shop: a span's at: 1796064345\d{3} is more than an hour ahead of the server's clock; check the sender's clock; /,
+    );
     expect(r.received.batches).toEqual([]);
   });
 
@@ -123,12 +151,18 @@ describe('POST /v1/traces', () => {
     const r = await createOtlpReceiver();
     const json = await post(r, '{"resourceSpans": [', JSON_TYPE);
     expect(json.status).toBe(400);
-    expect(await json.json()).toEqual({ code: 3, message: expect.stringMatching(/^the body is not JSON/) as string });
+    expect(await json.json()).toEqual({
+      code: 3,
+      message: expect.stringMatching(/^the body is not JSON/) as string,
+    });
 
     const proto = await post(r, 'not protobuf', PROTO);
     expect(proto.status).toBe(400);
     expect(proto.headers.get('content-type')).toBe('application/x-protobuf');
-    expect(decodeAs('RpcStatus', await proto.arrayBuffer())).toEqual({ code: 3, message: expect.stringMatching(/^the body is not a protobuf ExportTraceServiceRequest/) as string });
+    expect(decodeAs('RpcStatus', await proto.arrayBuffer())).toEqual({
+      code: 3,
+      message: expect.stringMatching(/^the body is not a protobuf ExportTraceServiceRequest/) as string,
+    });
 
     const badGzip = await post(r, 'not gzip', { ...JSON_TYPE, 'content-encoding': 'gzip' });
     expect(badGzip.status).toBe(400);
@@ -140,12 +174,18 @@ describe('POST /v1/traces', () => {
     const r = await createOtlpReceiver();
     const text = await post(r, 'hello', { 'content-type': 'text/plain' });
     expect(text.status).toBe(415);
-    expect(await text.json()).toEqual({ code: 12, message: expect.stringContaining('send application/x-protobuf or application/json') as string });
+    expect(await text.json()).toEqual({
+      code: 12,
+      message: expect.stringContaining('send application/x-protobuf or application/json') as string,
+    });
     const none = await post(r, recordedProtobuf, {});
     expect(none.status).toBe(415);
     const brotli = await post(r, recordedProtobuf, { ...PROTO, 'content-encoding': 'br' });
     expect(brotli.status).toBe(415);
-    expect(decodeAs('RpcStatus', await brotli.arrayBuffer())).toEqual({ code: 12, message: 'content encoding "br" is not supported: send gzip or no compression' });
+    expect(decodeAs('RpcStatus', await brotli.arrayBuffer())).toEqual({
+      code: 12,
+      message: 'content encoding "br" is not supported: send gzip or no compression',
+    });
   });
 
   it('answers 413 over the limit, on the wire and once inflated', async () => {
@@ -160,9 +200,16 @@ describe('POST /v1/traces', () => {
     expect(bomb.length).toBeLessThan(4096);
     const inflated = await post(r, bomb, { ...JSON_TYPE, 'content-encoding': 'gzip' });
     expect(inflated.status).toBe(413);
-    expect(await inflated.json()).toEqual({ code: 8, message: 'the body inflates to more than 4096 bytes; export smaller batches (BatchSpanProcessor maxExportBatchSize)' });
+    expect(await inflated.json()).toEqual({
+      code: 8,
+      message:
+        'the body inflates to more than 4096 bytes; export smaller batches (BatchSpanProcessor maxExportBatchSize)',
+    });
 
-    const fits = await post(r, gzipSync(JSON.stringify({ resourceSpans: [] })), { ...JSON_TYPE, 'content-encoding': 'gzip' });
+    const fits = await post(r, gzipSync(JSON.stringify({ resourceSpans: [] })), {
+      ...JSON_TYPE,
+      'content-encoding': 'gzip',
+    });
     expect(fits.status).toBe(200);
     expect(r.received.batches).toEqual([]);
   });
@@ -209,13 +256,22 @@ describe('POST /v1/traces', () => {
         { key: 'http.response.status_code', value: { intValue: 500 } },
       ],
     };
-    const exportOf = (spans: unknown[]) => JSON.stringify({ resourceSpans: [{ resource, scopeSpans: [{ spans }] }] });
+    const exportOf = (spans: unknown[]) =>
+      JSON.stringify({ resourceSpans: [{ resource, scopeSpans: [{ spans }] }] });
 
-    expect((await post(r, exportOf([pgSpan('d000000000000001', 'a000000000000001')]), JSON_TYPE)).status).toBe(200);
+    expect(
+      (await post(r, exportOf([pgSpan('d000000000000001', 'a000000000000001')]), JSON_TYPE)).status,
+    ).toBe(200);
     expect(r.received.events).toEqual([]);
     r.clock.advance(5000);
     await post(r, exportOf([serverSpan]), JSON_TYPE);
-    expect(r.received.events).toEqual([expect.objectContaining({ kind: 'request', status: 500, sqlFailures: [expect.objectContaining({ sqlstate: '40P01' })] })]);
+    expect(r.received.events).toEqual([
+      expect.objectContaining({
+        kind: 'request',
+        status: 500,
+        sqlFailures: [expect.objectContaining({ sqlstate: '40P01' })],
+      }),
+    ]);
 
     // A failure whose request never comes.
     await post(r, exportOf([pgSpan('d000000000000002', 'a000000000000009')]), JSON_TYPE);

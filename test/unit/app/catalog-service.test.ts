@@ -15,9 +15,20 @@ const codeOf = (code: string) => (e: unknown) => isHindsightError(e) && e.code =
 describe('CatalogService', () => {
   it('saves services with integration secrets hashed and shows them by type only', async () => {
     const { store, catalog } = setup();
-    const view = await catalog.saveService({ name: 'shop', integrations: [{ type: 'pagerduty', secret: 'routing-key-1' }] });
-    expect(view).toEqual({ name: 'shop', grouping: DEFAULT_GROUPING, integrations: [{ type: 'pagerduty' }], rules: {}, escalationPolicy: null });
-    expect((await store.services.get('shop'))!.integrations).toEqual([{ type: 'pagerduty', secretHash: hashSecret('routing-key-1') }]);
+    const view = await catalog.saveService({
+      name: 'shop',
+      integrations: [{ type: 'pagerduty', secret: 'routing-key-1' }],
+    });
+    expect(view).toEqual({
+      name: 'shop',
+      grouping: DEFAULT_GROUPING,
+      integrations: [{ type: 'pagerduty' }],
+      rules: {},
+      escalationPolicy: null,
+    });
+    expect((await store.services.get('shop'))!.integrations).toEqual([
+      { type: 'pagerduty', secretHash: hashSecret('routing-key-1') },
+    ]);
     expect(await catalog.findIntegration('pagerduty', 'routing-key-1')).toEqual(view);
     expect(await catalog.findIntegration('alertmanager', 'routing-key-1')).toBeNull();
     expect(await catalog.findIntegration('pagerduty', 'wrong')).toBeNull();
@@ -26,20 +37,43 @@ describe('CatalogService', () => {
 
   it('keeps what an update leaves out, replaces what it sends', async () => {
     const { catalog } = setup();
-    await catalog.saveService({ name: 'shop', integrations: [{ type: 'alertmanager', secret: 'am' }], rules: { deadlocks: { threshold: 2 } }, escalationPolicy: 'db-team' });
+    await catalog.saveService({
+      name: 'shop',
+      integrations: [{ type: 'alertmanager', secret: 'am' }],
+      rules: { deadlocks: { threshold: 2 } },
+      escalationPolicy: 'db-team',
+    });
     const updated = await catalog.saveService({ name: 'shop', grouping: { kind: 'off' } });
-    expect(updated).toEqual({ name: 'shop', grouping: { kind: 'off' }, integrations: [{ type: 'alertmanager' }], rules: { deadlocks: { threshold: 2 } }, escalationPolicy: 'db-team' });
-    expect((await catalog.saveService({ name: 'shop', integrations: [], escalationPolicy: null })).integrations).toEqual([]);
+    expect(updated).toEqual({
+      name: 'shop',
+      grouping: { kind: 'off' },
+      integrations: [{ type: 'alertmanager' }],
+      rules: { deadlocks: { threshold: 2 } },
+      escalationPolicy: 'db-team',
+    });
+    expect(
+      (await catalog.saveService({ name: 'shop', integrations: [], escalationPolicy: null })).integrations,
+    ).toEqual([]);
     expect(await catalog.findIntegration('alertmanager', 'am')).toBeNull();
   });
 
   it('refuses an empty secret and a secret another service uses, saving nothing', async () => {
     const { store, catalog } = setup();
     await catalog.saveService({ name: 'shop', integrations: [{ type: 'alertmanager', secret: 'shared' }] });
-    await expect(catalog.saveService({ name: 'billing', integrations: [{ type: 'pagerduty', secret: 'shared' }] })).rejects.toSatisfy(codeOf('INTEGRATION_SECRET_IN_USE'));
-    await expect(catalog.saveService({ name: 'billing', integrations: [{ type: 'pagerduty', secret: '' }] })).rejects.toSatisfy(codeOf('SECRET_EMPTY'));
     await expect(
-      catalog.saveService({ name: 'billing', integrations: [{ type: 'pagerduty', secret: 'twice' }, { type: 'alertmanager', secret: 'twice' }] }),
+      catalog.saveService({ name: 'billing', integrations: [{ type: 'pagerduty', secret: 'shared' }] }),
+    ).rejects.toSatisfy(codeOf('INTEGRATION_SECRET_IN_USE'));
+    await expect(
+      catalog.saveService({ name: 'billing', integrations: [{ type: 'pagerduty', secret: '' }] }),
+    ).rejects.toSatisfy(codeOf('SECRET_EMPTY'));
+    await expect(
+      catalog.saveService({
+        name: 'billing',
+        integrations: [
+          { type: 'pagerduty', secret: 'twice' },
+          { type: 'alertmanager', secret: 'twice' },
+        ],
+      }),
     ).rejects.toSatisfy(codeOf('INTEGRATION_SECRET_IN_USE'));
     expect((await store.services.list()).map((s) => s.name)).toEqual(['shop']);
   });
@@ -47,11 +81,30 @@ describe('CatalogService', () => {
   it('saves targets with the password redacted, joins health, and guards service deletion', async () => {
     const { catalog } = setup();
     await catalog.saveService({ name: 'shop' });
-    await expect(catalog.saveTarget({ name: 'db', url: 'postgres://u:p@h/d', service: 'nope' })).rejects.toSatisfy(codeOf('TARGET_SERVICE_UNKNOWN'));
-    const target = await catalog.saveTarget({ name: 'db', url: 'postgres://monitor:s3cr%40t@db.internal:5432/shop', service: 'shop' });
-    expect(target).toEqual({ name: 'db', redactedUrl: 'postgres://monitor:***@db.internal:5432/shop', service: 'shop', log: null, rules: {} });
+    await expect(
+      catalog.saveTarget({ name: 'db', url: 'postgres://u:p@h/d', service: 'nope' }),
+    ).rejects.toSatisfy(codeOf('TARGET_SERVICE_UNKNOWN'));
+    const target = await catalog.saveTarget({
+      name: 'db',
+      url: 'postgres://monitor:s3cr%40t@db.internal:5432/shop',
+      service: 'shop',
+    });
+    expect(target).toEqual({
+      name: 'db',
+      redactedUrl: 'postgres://monitor:***@db.internal:5432/shop',
+      service: 'shop',
+      log: null,
+      rules: {},
+    });
     expect(await catalog.listTargets()).toEqual([{ target, health: null }]);
-    const health = { target: 'db', reachable: true, problem: null, lastSampleAt: 5, agent: 'serve', reportedAt: 6 };
+    const health = {
+      target: 'db',
+      reachable: true,
+      problem: null,
+      lastSampleAt: 5,
+      agent: 'serve',
+      reportedAt: 6,
+    };
     await catalog.reportHealth([health]);
     expect(await catalog.getTarget('db')).toEqual({ target, health });
 

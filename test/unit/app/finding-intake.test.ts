@@ -18,7 +18,10 @@ describe('FindingIntake', () => {
     await intake.ingestFindings([], 4_000);
     expect(nudges).toBe(2);
     const saved = await store.findings.get(['e1', 'd1']);
-    expect(saved.map((f) => (f.kind === 'blocking_episode' ? f.phase : f.kind))).toEqual(['closed', 'deadlock']);
+    expect(saved.map((f) => (f.kind === 'blocking_episode' ? f.phase : f.kind))).toEqual([
+      'closed',
+      'deadlock',
+    ]);
   });
 
   it('as a sink, saves what a watch publishes in order and reports a failed save without stopping', async () => {
@@ -45,12 +48,32 @@ describe('FindingIntake', () => {
 describe('RuleQueries', () => {
   it('lists the built-in rules with the global overrides, and the rules in force for a service and target', async () => {
     const store = new MemoryStore();
-    await store.services.save({ name: 'shop', grouping: DEFAULT_GROUPING, integrations: [], rules: { blocking: { threshold: 60 } }, escalationPolicy: null });
-    await store.targets.save({ name: 'shop-db', redactedUrl: 'x', service: 'shop', log: null, rules: { blocking: { severity: 'critical' } } });
+    await store.services.save({
+      name: 'shop',
+      grouping: DEFAULT_GROUPING,
+      integrations: [],
+      rules: { blocking: { threshold: 60 } },
+      escalationPolicy: null,
+    });
+    await store.targets.save({
+      name: 'shop-db',
+      redactedUrl: 'x',
+      service: 'shop',
+      log: null,
+      rules: { blocking: { severity: 'critical' } },
+    });
     const queries = new RuleQueries({ store, overrides: { blocking: { windowMs: 60_000 } } });
-    expect(queries.listRules().find((r) => r.name === 'blocking')).toMatchObject({ threshold: 30, windowMs: 60_000, severity: 'error' });
+    expect(queries.listRules().find((r) => r.name === 'blocking')).toMatchObject({
+      threshold: 30,
+      windowMs: 60_000,
+      severity: 'error',
+    });
     const rules = await queries.effectiveRules('shop', 'shop-db');
-    expect(rules.find((r) => r.name === 'blocking')).toMatchObject({ threshold: 60, windowMs: 60_000, severity: 'critical' });
+    expect(rules.find((r) => r.name === 'blocking')).toMatchObject({
+      threshold: 60,
+      windowMs: 60_000,
+      severity: 'critical',
+    });
     expect((await queries.effectiveRules('nope')).find((r) => r.name === 'blocking')?.threshold).toBe(30);
   });
 });

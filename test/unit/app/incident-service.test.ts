@@ -22,7 +22,11 @@ const racingStore = (store: MemoryStore, races: number): IncidentStore => {
         if (left > 0) {
           left -= 1;
           const current = (await tx.incidents.get(next.id))!;
-          await tx.incidents.update({ ...current, summary: `${current.summary}+`, version: current.version + 1 });
+          await tx.incidents.update({
+            ...current,
+            summary: `${current.summary}+`,
+            version: current.version + 1,
+          });
         }
         return tx.incidents.update(next);
       },
@@ -50,17 +54,29 @@ describe('IncidentService under concurrent writes', () => {
   it('a command without an expected version is applied to the fresh copy when the cycle wrote first', async () => {
     const memory = new MemoryStore();
     await memory.incidents.insert(incident());
-    const service = new IncidentService({ store: racingStore(memory, 2), clock: new FakeClock(), ids: new CountingIds() });
+    const service = new IncidentService({
+      store: racingStore(memory, 2),
+      clock: new FakeClock(),
+      ids: new CountingIds(),
+    });
     const acked = await service.acknowledge('inc-1', 'alice');
     expect(acked).toMatchObject({ state: 'acknowledged', summary: '++', version: 4 });
-    expect((await memory.timeline.list('inc-1')).map((e) => [e.kind, e.actor])).toEqual([['state_changed', 'alice']]);
+    expect((await memory.timeline.list('inc-1')).map((e) => [e.kind, e.actor])).toEqual([
+      ['state_changed', 'alice'],
+    ]);
   });
 
   it('with an expected version, the lost race is a conflict and nothing is recorded', async () => {
     const memory = new MemoryStore();
     await memory.incidents.insert(incident());
-    const service = new IncidentService({ store: racingStore(memory, 1), clock: new FakeClock(), ids: new CountingIds() });
-    expect(await codeOf(service.acknowledge('inc-1', 'alice', { expectedVersion: 1 }))).toBe('INCIDENT_CONFLICT');
+    const service = new IncidentService({
+      store: racingStore(memory, 1),
+      clock: new FakeClock(),
+      ids: new CountingIds(),
+    });
+    expect(await codeOf(service.acknowledge('inc-1', 'alice', { expectedVersion: 1 }))).toBe(
+      'INCIDENT_CONFLICT',
+    );
     expect(await memory.timeline.list('inc-1')).toEqual([]);
     expect((await memory.incidents.get('inc-1'))?.state).toBe('triggered');
   });

@@ -5,7 +5,9 @@ import { deadlock } from '../../support/finding-builder.js';
 import { IncidentWorld } from '../../scenarios/incident-world.js';
 
 /** A world with `n` targets of one service, each with a deadlock in the next second. */
-const burst = async (n: number): Promise<{ world: IncidentWorld; findings: ReturnType<typeof deadlock>[] }> => {
+const burst = async (
+  n: number,
+): Promise<{ world: IncidentWorld; findings: ReturnType<typeof deadlock>[] }> => {
   const world = new IncidentWorld();
   await world.service('shop');
   const at = world.clock.now() + 1_000;
@@ -28,9 +30,17 @@ describe('RuleCycle writes in batches', () => {
     expect(alerts).toHaveLength(30);
     const timeline = await world.store.timeline.list(incident!.id);
     // The summary rebuilt once at the end of the cycle comes after every alert's entry.
-    expect(timeline.map((e) => e.kind)).toEqual(['opened', ...Array<string>(29).fill('alert_added'), 'summary_updated']);
-    expect(timeline.slice(0, 30).map((e) => alerts.find((a) => a.id === e.alertId)?.target)).toEqual(findings.map((f) => f.target));
-    expect((await world.store.evidence.findings(incident!.id)).map((f) => f.id).sort()).toEqual(findings.map((f) => f.id).sort());
+    expect(timeline.map((e) => e.kind)).toEqual([
+      'opened',
+      ...Array<string>(29).fill('alert_added'),
+      'summary_updated',
+    ]);
+    expect(timeline.slice(0, 30).map((e) => alerts.find((a) => a.id === e.alertId)?.target)).toEqual(
+      findings.map((f) => f.target),
+    );
+    expect((await world.store.evidence.findings(incident!.id)).map((f) => f.id).sort()).toEqual(
+      findings.map((f) => f.id).sort(),
+    );
     // Opened at version 1, one step per alert that joined, one for the summary: as if written one by one.
     expect((await world.store.incidents.get(incident!.id))?.version).toBe(1 + 29 + 1);
     // A second cycle at the same time writes nothing.
@@ -57,7 +67,11 @@ describe('RuleCycle writes in batches', () => {
               await tx.incidents.insert(incident);
               if (interfered) return;
               interfered = true;
-              await tx.incidents.update({ ...incident, title: 'renamed by a user', version: incident.version + 1 });
+              await tx.incidents.update({
+                ...incident,
+                title: 'renamed by a user',
+                version: incident.version + 1,
+              });
             },
           },
         }),

@@ -2,15 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { deadlock, episode, root, storm } from '../../support/finding-builder.js';
 import { IncidentWorld } from '../../scenarios/incident-world.js';
 
-const value = async (world: IncidentWorld, key: string): Promise<number | undefined> => (await world.store.ruleStates.get(key))?.value;
+const value = async (world: IncidentWorld, key: string): Promise<number | undefined> =>
+  (await world.store.ruleStates.get(key))?.value;
 
 describe('RuleCycle', () => {
-  it('reads findings past the store\'s page size: 2,500 deadlocks count 2,500', async () => {
+  it("reads findings past the store's page size: 2,500 deadlocks count 2,500", async () => {
     const world = new IncidentWorld();
     await world.service('shop');
     await world.target('shop-db', 'shop');
     const start = world.clock.now();
-    await world.tick(60_000, Array.from({ length: 2_500 }, (_, i) => deadlock(`d${i}`, start + i * 10)));
+    await world.tick(
+      60_000,
+      Array.from({ length: 2_500 }, (_, i) => deadlock(`d${i}`, start + i * 10)),
+    );
     expect(await value(world, 'deadlocks:shop-db')).toBe(2_500);
   });
 
@@ -20,7 +24,9 @@ describe('RuleCycle', () => {
     await world.target('a-db', 'shop');
     await world.target('b-db', 'shop');
     const at = world.clock.now() + 1_000;
-    const findings = Array.from({ length: 1_100 }, (_, i) => deadlock(`d${String(i).padStart(4, '0')}`, at, { target: i % 2 === 0 ? 'a-db' : 'b-db' }));
+    const findings = Array.from({ length: 1_100 }, (_, i) =>
+      deadlock(`d${String(i).padStart(4, '0')}`, at, { target: i % 2 === 0 ? 'a-db' : 'b-db' }),
+    );
     await world.tick(1_000, findings);
     expect(await value(world, 'deadlocks:a-db')).toBe(550);
     expect(await value(world, 'deadlocks:b-db')).toBe(550);
@@ -33,7 +39,10 @@ describe('RuleCycle', () => {
     await world.target('b-db', 'shop', { deadlocks: { threshold: 1 } });
     await world.target('c-db', 'shop', { deadlocks: { enabled: false } });
     const at = world.clock.now() + 1_000;
-    const report = await world.tick(1_000, ['a-db', 'b-db', 'c-db'].map((target) => deadlock(`d-${target}`, at, { target })));
+    const report = await world.tick(
+      1_000,
+      ['a-db', 'b-db', 'c-db'].map((target) => deadlock(`d-${target}`, at, { target })),
+    );
     expect(report.fired).toBe(1);
     expect((await world.store.alerts.list({})).map((a) => a.target)).toEqual(['b-db']);
   });
@@ -75,15 +84,21 @@ describe('RuleCycle', () => {
     const world = new IncidentWorld();
     await world.service('shop');
     await world.target('shop-db', 'shop');
-    const report = await world.tick(1_000, [episode('e1', world.clock.now() - 5_000, { roots: [root(4242, { stateAgeMs: 94_000 })] })]);
+    const report = await world.tick(1_000, [
+      episode('e1', world.clock.now() - 5_000, { roots: [root(4242, { stateAgeMs: 94_000 })] }),
+    ]);
     // Blocking for 6 s is under its 30 s threshold; the root idle in transaction for 94 s is not.
     expect(report.fired).toBe(1);
     const [alert] = await world.store.alerts.list({});
-    expect(alert).toMatchObject({ rule: 'idle_in_transaction_blocker', summary: 'root blocker pid 4242 idle in transaction for 94 s on shop-db, 3 waiting' });
+    expect(alert).toMatchObject({
+      rule: 'idle_in_transaction_blocker',
+      summary: 'root blocker pid 4242 idle in transaction for 94 s on shop-db, 3 waiting',
+    });
     const [incident] = await world.incidents.list();
     expect(incident).toMatchObject({
       title: 'Idle-in-transaction blocker on shop-db',
-      summary: 'blocking root pid 4242 idle in transaction for 94 s on shop-db; victims, not causes: `SELECT … FROM orders …` (waited 12 s)',
+      summary:
+        'blocking root pid 4242 idle in transaction for 94 s on shop-db; victims, not causes: `SELECT … FROM orders …` (waited 12 s)',
     });
   });
 
@@ -96,11 +111,24 @@ describe('RuleCycle', () => {
     // Five minutes on: b-db's deadlock leaves the window as storms start on a-db and c-db.
     world.clock.advance(5 * 60_000);
     const at = world.clock.now() + 1_000;
-    const report = await world.tick(1_000, [storm('s-a', at, { target: 'a-db' }), storm('s-c', at, { target: 'c-db' })]);
-    expect(report).toMatchObject({ fired: 2, resolved: 1, incidentsJoined: 2, incidentsOpened: 0, incidentsResolved: 0 });
+    const report = await world.tick(1_000, [
+      storm('s-a', at, { target: 'a-db' }),
+      storm('s-c', at, { target: 'c-db' }),
+    ]);
+    expect(report).toMatchObject({
+      fired: 2,
+      resolved: 1,
+      incidentsJoined: 2,
+      incidentsOpened: 0,
+      incidentsResolved: 0,
+    });
     const detail = await world.incidents.detail(incident!.id);
     expect(detail.incident.state).toBe('triggered');
-    expect(detail.alerts.map((a) => [a.target, a.status]).sort()).toEqual([['a-db', 'firing'], ['b-db', 'resolved'], ['c-db', 'firing']]);
+    expect(detail.alerts.map((a) => [a.target, a.status]).sort()).toEqual([
+      ['a-db', 'firing'],
+      ['b-db', 'resolved'],
+      ['c-db', 'firing'],
+    ]);
     expect(detail.incident.summary).toBe(
       'lock-wait storm on public.orders (12 waiters) on a-db; 1 deadlock between `UPDATE inventory …` and `UPDATE products …` on b-db; ' +
         'lock-wait storm on public.orders (12 waiters) on c-db',

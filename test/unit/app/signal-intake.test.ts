@@ -15,12 +15,19 @@ const request = (over: Partial<RequestOutcome> = {}): RequestOutcome => ({
   user: 'u1',
   errorClass: 'DatabaseError',
   release: 'v2',
-  sqlFailures: [{ sqlstate: '40P01', query: 'UPDATE inventory SET stock = stock - $1', callSite: 'checkout.ts:88' }],
+  sqlFailures: [
+    { sqlstate: '40P01', query: 'UPDATE inventory SET stock = stock - $1', callSite: 'checkout.ts:88' },
+  ],
   ...over,
 });
 
 /** A MemoryStore whose signal merges are recorded and can be held until released. */
-function recordingStore(): { store: IncidentStore; merges: (readonly RouteRollup[])[]; hold: () => () => void; fail: (error: Error | null) => void } {
+function recordingStore(): {
+  store: IncidentStore;
+  merges: (readonly RouteRollup[])[];
+  hold: () => () => void;
+  fail: (error: Error | null) => void;
+} {
   const inner = new MemoryStore();
   const merges: (readonly RouteRollup[])[] = [];
   let gate: Promise<void> = Promise.resolve();
@@ -53,11 +60,25 @@ describe('SignalIntake', () => {
     const store = new MemoryStore();
     const counted: [string, number][] = [];
     let nudges = 0;
-    const intake = new SignalIntake({ store, nudge: () => (nudges += 1), count: (o, n) => counted.push([o, n]) });
-    await intake.ingestEvents([request(), request({ user: 'u2', status: 200, errorClass: null, sqlFailures: [] })], 1_764_527_001_000, 3);
+    const intake = new SignalIntake({
+      store,
+      nudge: () => (nudges += 1),
+      count: (o, n) => counted.push([o, n]),
+    });
+    await intake.ingestEvents(
+      [request(), request({ user: 'u2', status: 200, errorClass: null, sqlFailures: [] })],
+      1_764_527_001_000,
+      3,
+    );
     await intake.ingestEvents([], 1_764_527_001_000);
     const [r] = await store.signals.list({ since: 0 });
-    expect(r).toMatchObject({ route: '/checkout', requests: 2, failures: 1, users: ['u1', 'u2'], failedUsers: ['u1'] });
+    expect(r).toMatchObject({
+      route: '/checkout',
+      requests: 2,
+      failures: 1,
+      users: ['u1', 'u2'],
+      failedUsers: ['u1'],
+    });
     expect(counted).toEqual([
       ['dropped', 3],
       ['accepted', 2],
@@ -110,7 +131,10 @@ describe('SignalIntake, users already stored', () => {
   it('sends each user of a rollup key once, and the stored sets stay whole', async () => {
     const { store, merges } = recordingStore();
     const intake = new SignalIntake({ store });
-    await intake.ingestEvents([request({ user: 'u1' }), request({ user: 'u2', status: 200, errorClass: null, sqlFailures: [] })], 1);
+    await intake.ingestEvents(
+      [request({ user: 'u1' }), request({ user: 'u2', status: 200, errorClass: null, sqlFailures: [] })],
+      1,
+    );
     await intake.ingestEvents([request({ user: 'u1' }), request({ user: 'u3' })], 2);
     expect(merges[1]?.[0]).toMatchObject({ users: ['u3'], failedUsers: ['u3'], requests: 2 });
     const [stored] = await store.signals.list({ since: 0 });

@@ -38,12 +38,17 @@ describe('TokenService', () => {
     ]);
     await tokens.delete(a.token.id);
     expect(await tokens.verify(a.secret)).toBeNull();
-    await expect(tokens.delete(a.token.id)).rejects.toSatisfy((e) => isHindsightError(e) && e.code === 'TOKEN_NOT_FOUND');
+    await expect(tokens.delete(a.token.id)).rejects.toSatisfy(
+      (e) => isHindsightError(e) && e.code === 'TOKEN_NOT_FOUND',
+    );
   });
 
   it('bootstraps one admin on the first start only, and returns its secret once', async () => {
     const { tokens } = setup();
-    const [first, second] = await Promise.all([tokens.ensureBootstrapAdmin(null), tokens.ensureBootstrapAdmin(null)]);
+    const [first, second] = await Promise.all([
+      tokens.ensureBootstrapAdmin(null),
+      tokens.ensureBootstrapAdmin(null),
+    ]);
     const generated = [first, second].filter((s) => s !== null);
     expect(generated).toHaveLength(1);
     expect((await tokens.verify(generated[0]!))?.role).toBe('admin');
@@ -58,7 +63,9 @@ describe('TokenService', () => {
     expect(await tokens.ensureBootstrapAdmin(secret)).toBeNull();
     expect((await tokens.list()).map((t) => [t.name, t.role])).toEqual([['admin', 'admin']]);
     expect((await tokens.verify(secret))?.role).toBe('admin');
-    await expect(tokens.ensureBootstrapAdmin('   ')).rejects.toSatisfy((e) => isHindsightError(e) && e.code === 'SECRET_EMPTY' && e.kind === 'user');
+    await expect(tokens.ensureBootstrapAdmin('   ')).rejects.toSatisfy(
+      (e) => isHindsightError(e) && e.code === 'SECRET_EMPTY' && e.kind === 'user',
+    );
   });
 
   it('ensures configured tokens idempotently, following a changed role', async () => {
@@ -72,8 +79,12 @@ describe('TokenService', () => {
   });
 
   it('lets ingest routes take ingest, responder and admin tokens, and an ingest token nothing else', () => {
-    expect(['ingest', 'responder', 'admin', 'viewer'].map((r) => roleAllows(r as 'ingest', 'ingest'))).toEqual([true, true, true, false]);
-    expect(['viewer', 'responder', 'admin'].map((required) => roleAllows('ingest', required as 'viewer'))).toEqual([false, false, false]);
+    expect(
+      ['ingest', 'responder', 'admin', 'viewer'].map((r) => roleAllows(r as 'ingest', 'ingest')),
+    ).toEqual([true, true, true, false]);
+    expect(
+      ['viewer', 'responder', 'admin'].map((required) => roleAllows('ingest', required as 'viewer')),
+    ).toEqual([false, false, false]);
   });
 
   it('orders roles viewer < responder < admin', () => {

@@ -92,7 +92,11 @@ describe('WatchCycle', () => {
       'reachable',
       'sample',
     ]);
-    expect(published.map((f) => f.kind)).toEqual(['target_unreachable', 'target_unreachable', 'target_recovered']);
+    expect(published.map((f) => f.kind)).toEqual([
+      'target_unreachable',
+      'target_unreachable',
+      'target_recovered',
+    ]);
     expect(cycle.state.reachable).toBe(true);
   });
 
@@ -115,7 +119,14 @@ describe('WatchCycle', () => {
       victimPid: 2,
       database: 'shop',
       processes: [
-        { pid: 1, waitsForMode: 'ShareLock', waitsForObject: 'transaction 9', relation: null, blockedBy: 2, query: 'UPDATE a' },
+        {
+          pid: 1,
+          waitsForMode: 'ShareLock',
+          waitsForObject: 'transaction 9',
+          relation: null,
+          blockedBy: 2,
+          query: 'UPDATE a',
+        },
         {
           pid: 2,
           waitsForMode: 'ExclusiveLock',

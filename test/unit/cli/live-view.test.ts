@@ -352,7 +352,12 @@ describe('the live view at 80 and 160 columns', () => {
 });
 
 describe('the app’s sqlcommenter tags in the human view', () => {
-  const CHECKOUT = { route: 'POST /checkout', callsite: 'demo/shop/checkout.ts:88', release: 'v2', service: 'shop' };
+  const CHECKOUT = {
+    route: 'POST /checkout',
+    callsite: 'demo/shop/checkout.ts:88',
+    release: 'v2',
+    service: 'shop',
+  };
   const RESTOCK = { job: 'restock', callsite: 'demo/shop/restock.ts:20' };
 
   it('name the route or job and the call site before each side’s statement of a deadlock', () => {
@@ -366,17 +371,37 @@ describe('the app’s sqlcommenter tags in the human view', () => {
       count: 1,
       database: 'shop',
       processes: [
-        { pid: 10, waitsForMode: 'ShareLock', waitsForObject: 'transaction 7', relation: 'public.inventory', blockedBy: 11, query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', tags: CHECKOUT },
-        { pid: 11, waitsForMode: 'ShareLock', waitsForObject: 'transaction 6', relation: 'public.products', blockedBy: 10, query: 'UPDATE products SET price = $1', tags: RESTOCK },
+        {
+          pid: 10,
+          waitsForMode: 'ShareLock',
+          waitsForObject: 'transaction 7',
+          relation: 'public.inventory',
+          blockedBy: 11,
+          query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2',
+          tags: CHECKOUT,
+        },
+        {
+          pid: 11,
+          waitsForMode: 'ShareLock',
+          waitsForObject: 'transaction 6',
+          relation: 'public.products',
+          blockedBy: 10,
+          query: 'UPDATE products SET price = $1',
+          tags: RESTOCK,
+        },
       ],
     };
     const line = describeFinding(finding);
-    expect(line).toContain('ShareLock on public.inventory: POST /checkout at demo/shop/checkout.ts:88 · UPDATE inventory SET stock');
-    expect(line).toContain('(cancelled) waits for ShareLock on public.products: job restock at demo/shop/restock.ts:20 · UPDATE products SET price = $1');
-    // Untagged statements read as before.
-    expect(describeFinding({ ...finding, processes: finding.processes.map(({ tags: _, ...p }) => p) })).toContain(
-      'public.products: UPDATE products SET price = $1',
+    expect(line).toContain(
+      'ShareLock on public.inventory: POST /checkout at demo/shop/checkout.ts:88 · UPDATE inventory SET stock',
     );
+    expect(line).toContain(
+      '(cancelled) waits for ShareLock on public.products: job restock at demo/shop/restock.ts:20 · UPDATE products SET price = $1',
+    );
+    // Untagged statements read as before.
+    expect(
+      describeFinding({ ...finding, processes: finding.processes.map(({ tags: _, ...p }) => p) }),
+    ).toContain('public.products: UPDATE products SET price = $1');
   });
 
   it('name them for a blocking root, an idle transaction, and in the live tree', () => {
@@ -387,16 +412,41 @@ describe('the app’s sqlcommenter tags in the human view', () => {
       phase: 'open',
       startedAt: T0,
       endedAt: null,
-      roots: [{ pid: 1, state: 'idle in transaction', query: 'UPDATE inventory SET stock = $1', user: 'app', application: 'shop-jobs', client: null, xactAgeMs: 5_000, stateAgeMs: 4_000, blockedCount: 1, tags: RESTOCK }],
+      roots: [
+        {
+          pid: 1,
+          state: 'idle in transaction',
+          query: 'UPDATE inventory SET stock = $1',
+          user: 'app',
+          application: 'shop-jobs',
+          client: null,
+          xactAgeMs: 5_000,
+          stateAgeMs: 4_000,
+          blockedCount: 1,
+          tags: RESTOCK,
+        },
+      ],
       victims: [],
       maxDepth: 1,
       maxWaiters: 1,
       longestWaitMs: 1_000,
       edges: [],
     };
-    expect(describeFinding(episode)).toContain('root pid 1 (idle in transaction for 4.0 s · shop-jobs) · job restock at demo/shop/restock.ts:20 · UPDATE inventory');
+    expect(describeFinding(episode)).toContain(
+      'root pid 1 (idle in transaction for 4.0 s · shop-jobs) · job restock at demo/shop/restock.ts:20 · UPDATE inventory',
+    );
     expect(
-      describeFinding({ kind: 'idle_in_transaction', id: 'i', target: 'db/shop', at: T0, pid: 1, idleMs: 40_000, query: 'SELECT $1', application: null, tags: CHECKOUT }),
+      describeFinding({
+        kind: 'idle_in_transaction',
+        id: 'i',
+        target: 'db/shop',
+        at: T0,
+        pid: 1,
+        idleMs: 40_000,
+        query: 'SELECT $1',
+        application: null,
+        tags: CHECKOUT,
+      }),
     ).toContain('last: POST /checkout at demo/shop/checkout.ts:88 · SELECT $1');
     const chain = sample(T0, {
       sessions: [
@@ -406,20 +456,37 @@ describe('the app’s sqlcommenter tags in the human view', () => {
       lockWaits: [wait(2, [1], { relation: 'public.inventory' })],
     });
     const text = plain(renderWatchView(state({ lastSample: chain }), T0, 200));
-    expect(text).toContain('blocks 1 directly: job restock at demo/shop/restock.ts:20 · UPDATE inventory SET stock = $1');
-    expect(text).toContain('for ShareLock on public.inventory: POST /checkout at demo/shop/checkout.ts:88 · UPDATE inventory SET stock = stock - $1');
+    expect(text).toContain(
+      'blocks 1 directly: job restock at demo/shop/restock.ts:20 · UPDATE inventory SET stock = $1',
+    );
+    expect(text).toContain(
+      'for ShareLock on public.inventory: POST /checkout at demo/shop/checkout.ts:88 · UPDATE inventory SET stock = stock - $1',
+    );
   });
 
   it('show control characters in tags escaped, never sent to the terminal', () => {
     const hostile = { route: 'GET /\u001b[2J\u001b[31mowned', callsite: 'x.ts:1\u0007' };
-    const line = describeFinding({ kind: 'long_transaction', id: 'l', target: 'db/shop', at: T0, pid: 3, ageMs: 9_000, state: 'active', query: 'SELECT $1', application: null, tags: hostile });
+    const line = describeFinding({
+      kind: 'long_transaction',
+      id: 'l',
+      target: 'db/shop',
+      at: T0,
+      pid: 3,
+      ageMs: 9_000,
+      state: 'active',
+      query: 'SELECT $1',
+      application: null,
+      tags: hostile,
+    });
     expect(line).toContain('GET /\\x1b[2J\\x1b[31mowned at x.ts:1\\x07 · SELECT $1');
     expect(Array.from(line, (c) => c.charCodeAt(0)).filter((code) => code < 32 || code === 127)).toEqual([]);
     const chain = sample(T0, {
       sessions: [session(1, { state: 'idle in transaction', tags: hostile }), session(2)],
       lockWaits: [wait(2, [1])],
     });
-    expect(plain(renderWatchView(state({ lastSample: chain }), T0, 200))).toContain('GET /\\x1b[2J\\x1b[31mowned');
+    expect(plain(renderWatchView(state({ lastSample: chain }), T0, 200))).toContain(
+      'GET /\\x1b[2J\\x1b[31mowned',
+    );
   });
 });
 
@@ -447,8 +514,24 @@ describe('renderWatchView with the host', () => {
             disk: null,
             backendCores: 1.21,
             backends: [
-              { pid: 7, cores: 1.2, state: 'active', query: 'SELECT sum(x) FROM big', application: 'report', user: 'app', database: 'shop' },
-              { pid: 8, cores: 0.01, state: 'active', query: 'SELECT 1', application: null, user: null, database: null },
+              {
+                pid: 7,
+                cores: 1.2,
+                state: 'active',
+                query: 'SELECT sum(x) FROM big',
+                application: 'report',
+                user: 'app',
+                database: 'shop',
+              },
+              {
+                pid: 8,
+                cores: 0.01,
+                state: 'active',
+                query: 'SELECT 1',
+                application: null,
+                user: null,
+                database: null,
+              },
             ],
           },
         },

@@ -32,7 +32,14 @@ describe('analyze options', () => {
   });
 
   it('reads times as UTC unless they carry a zone, and numbers from text', () => {
-    const o = parseAnalyzeOptions(['a.log'], { since: '2026-03-01 15:00', until: '2026-03-01T17:00:00+01:00', top: '5', jobs: '0', year: '2025', md: true });
+    const o = parseAnalyzeOptions(['a.log'], {
+      since: '2026-03-01 15:00',
+      until: '2026-03-01T17:00:00+01:00',
+      top: '5',
+      jobs: '0',
+      year: '2025',
+      md: true,
+    });
     expect(o.since).toBe(Date.UTC(2026, 2, 1, 15));
     expect(o.until).toBe(Date.UTC(2026, 2, 1, 16));
     expect(o).toMatchObject({ top: 5, jobs: 0, year: 2025, output: 'md' });
@@ -40,15 +47,35 @@ describe('analyze options', () => {
 
   it('reports every problem at once, each naming its flag', () => {
     const message = problemsOf(() =>
-      parseAnalyzeOptions([], { since: 'yesterday', logFormat: 'xml' as never, top: '0', jobs: 'two', year: '26', json: true, md: true }),
+      parseAnalyzeOptions([], {
+        since: 'yesterday',
+        logFormat: 'xml' as never,
+        top: '0',
+        jobs: 'two',
+        year: '26',
+        json: true,
+        md: true,
+      }),
     );
     expect(message).toContain('invalid options:');
-    for (const part of ['give at least one log file', '--since "yesterday" is not a time', '--log-format must be one of auto, stderr, csvlog, jsonlog, syslog, journald', '--top must be a whole number from 1 to 1000, not "0"', '--jobs must be a whole number from 0 to 16, not "two"', '--year must be a year such as 2026, not "26"', '--json and --md: choose one'])
+    for (const part of [
+      'give at least one log file',
+      '--since "yesterday" is not a time',
+      '--log-format must be one of auto, stderr, csvlog, jsonlog, syslog, journald',
+      '--top must be a whole number from 1 to 1000, not "0"',
+      '--jobs must be a whole number from 0 to 16, not "two"',
+      '--year must be a year such as 2026, not "26"',
+      '--json and --md: choose one',
+    ])
       expect(message).toContain(part);
   });
 
   it('refuses an empty window and stdin twice', () => {
-    expect(problemsOf(() => parseAnalyzeOptions(['a.log'], { since: '2026-03-01 16:00', until: '2026-03-01 15:00' }))).toBe('--since must be before --until');
+    expect(
+      problemsOf(() =>
+        parseAnalyzeOptions(['a.log'], { since: '2026-03-01 16:00', until: '2026-03-01 15:00' }),
+      ),
+    ).toBe('--since must be before --until');
     expect(problemsOf(() => parseAnalyzeOptions(['-', '-'], {}))).toBe('stdin (-) can be given only once');
   });
 });

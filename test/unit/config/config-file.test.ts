@@ -110,7 +110,9 @@ describe('configuration file', () => {
 
   it('knows the error_rate rule (issue 10) beside the target rules', () => {
     expect(problems('rules:\n  error_rate: { threshold: 0.2, window: 2m }\n')).toEqual([]);
-    expect(problems('rules:\n  error_rates: { threshold: 0.2 }\n')[0]).toMatch(/^rules\.error_rates: unknown rule "error_rates"; the built-in rules are .*error_rate$/);
+    expect(problems('rules:\n  error_rates: { threshold: 0.2 }\n')[0]).toMatch(
+      /^rules\.error_rates: unknown rule "error_rates"; the built-in rules are .*error_rate$/,
+    );
   });
 
   it('accepts the paging sections, and rejects other top-level keys', () => {
@@ -143,12 +145,26 @@ describe('configuration file', () => {
 
 describe('durations and database identity', () => {
   it('takes target URLs as psql does: a socket directory (?host= or %-encoded), no host; says what is wrong with the others', () => {
-    const urls = (list: string[]) => `targets:\n${list.map((url, i) => `  - { name: t${i}, url: "${url}" }`).join('\n')}\n`;
-    expect(problems(urls(['postgresql://monitor@/shop?host=/var/run/postgresql', 'postgres:///shop', 'postgres://%2Ftmp/shop', 'postgres://m:p@db:5433/shop?sslmode=require']))).toEqual([]);
-    expect(problems(urls(['postgres://db:99999/shop', 'postgres://a,b/shop', 'not a url', 'mysql://db/x']))).toEqual([
+    const urls = (list: string[]) =>
+      `targets:\n${list.map((url, i) => `  - { name: t${i}, url: "${url}" }`).join('\n')}\n`;
+    expect(
+      problems(
+        urls([
+          'postgresql://monitor@/shop?host=/var/run/postgresql',
+          'postgres:///shop',
+          'postgres://%2Ftmp/shop',
+          'postgres://m:p@db:5433/shop?sslmode=require',
+        ]),
+      ),
+    ).toEqual([]);
+    expect(
+      problems(urls(['postgres://db:99999/shop', 'postgres://a,b/shop', 'not a url', 'mysql://db/x'])),
+    ).toEqual([
       'targets[0].url: the port "99999" is not a port number',
       'targets[1].url: several hosts in one URL are not supported; give one',
-      expect.stringMatching(/^targets\[2\]\.url: "not a url" is not a PostgreSQL URL; expected postgres:\/\//),
+      expect.stringMatching(
+        /^targets\[2\]\.url: "not a url" is not a PostgreSQL URL; expected postgres:\/\//,
+      ),
       expect.stringMatching(/^targets\[3\]\.url: the URL must start with postgres:\/\//),
     ]);
   });
@@ -168,7 +184,14 @@ describe('durations and database identity', () => {
     expect(sameDatabase('postgres://a@db/shop', 'postgres://a@db/hindsight')).toBe(false);
     expect(sameDatabase('postgres://shop@db', 'postgres://x@db/shop')).toBe(true);
     // Socket URLs as psql takes them: ?host= and a %-encoded host name the same socket directory.
-    expect(sameDatabase('postgresql://u@/shop?host=/var/run/postgresql', 'postgres://v@%2Fvar%2Frun%2Fpostgresql/shop')).toBe(true);
-    expect(sameDatabase('postgresql://u@/shop?host=/var/run/postgresql', 'postgres://u@localhost/shop')).toBe(false);
+    expect(
+      sameDatabase(
+        'postgresql://u@/shop?host=/var/run/postgresql',
+        'postgres://v@%2Fvar%2Frun%2Fpostgresql/shop',
+      ),
+    ).toBe(true);
+    expect(sameDatabase('postgresql://u@/shop?host=/var/run/postgresql', 'postgres://u@localhost/shop')).toBe(
+      false,
+    );
   });
 });

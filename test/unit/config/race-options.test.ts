@@ -16,7 +16,13 @@ const refused = (run: () => unknown): HindsightError => {
 
 describe('race options', () => {
   it('reads numbers, the outcome list and the defaults', () => {
-    expect(parseRaceOptions(['a.yaml'], { seed: '7', maxSchedules: '50', allow: 'deadlock, lock_timeout', shrink: false }, KINDS)).toMatchObject({
+    expect(
+      parseRaceOptions(
+        ['a.yaml'],
+        { seed: '7', maxSchedules: '50', allow: 'deadlock, lock_timeout', shrink: false },
+        KINDS,
+      ),
+    ).toMatchObject({
       specs: ['a.yaml'],
       seed: 7,
       maxSchedules: 50,
@@ -29,7 +35,13 @@ describe('race options', () => {
   });
 
   it('reports every problem at once, before any server starts', () => {
-    const e = refused(() => parseRaceOptions([], { seed: '-1', maxSchedules: '0', allow: 'deadlock,boom', schedule: '  ', junit: '' }, KINDS));
+    const e = refused(() =>
+      parseRaceOptions(
+        [],
+        { seed: '-1', maxSchedules: '0', allow: 'deadlock,boom', schedule: '  ', junit: '' },
+        KINDS,
+      ),
+    );
     expect(e.code).toBe('RACE_BAD_OPTIONS');
     expect(e.kind).toBe('user');
     for (const part of [
@@ -44,8 +56,15 @@ describe('race options', () => {
   });
 
   it('keeps --from-log and --out together, apart from specs', () => {
-    expect(parseRaceOptions([], { fromLog: 'pg.log', out: 's.yaml' }, KINDS)).toMatchObject({ fromLog: 'pg.log', out: 's.yaml' });
-    expect(refused(() => parseRaceOptions(['a.yaml'], { fromLog: 'pg.log' }, KINDS)).message).toContain('--from-log writes a spec instead of running specs');
-    expect(refused(() => parseRaceOptions(['a.yaml'], { out: 's.yaml' }, KINDS)).message).toContain('--out is where --from-log writes its spec');
+    expect(parseRaceOptions([], { fromLog: 'pg.log', out: 's.yaml' }, KINDS)).toMatchObject({
+      fromLog: 'pg.log',
+      out: 's.yaml',
+    });
+    expect(refused(() => parseRaceOptions(['a.yaml'], { fromLog: 'pg.log' }, KINDS)).message).toContain(
+      '--from-log writes a spec instead of running specs',
+    );
+    expect(refused(() => parseRaceOptions(['a.yaml'], { out: 's.yaml' }, KINDS)).message).toContain(
+      '--out is where --from-log writes its spec',
+    );
   });
 });

@@ -158,7 +158,10 @@ describe('--metrics-port, --metrics-host, --no-host-metrics (watch and agent)', 
   it('serves no exporter by default, and loopback when asked', () => {
     const none = parseWatchOptions({ url: 'postgresql://localhost/x' }, {});
     expect(none).toMatchObject({ metricsPort: null, metricsHost: '127.0.0.1', hostMetrics: true });
-    const some = parseWatchOptions({ url: 'postgresql://localhost/x', metricsPort: '9187', hostMetrics: false }, {});
+    const some = parseWatchOptions(
+      { url: 'postgresql://localhost/x', metricsPort: '9187', hostMetrics: false },
+      {},
+    );
     expect(some).toMatchObject({ metricsPort: 9187, metricsHost: '127.0.0.1', hostMetrics: false });
   });
 
@@ -166,7 +169,9 @@ describe('--metrics-port, --metrics-host, --no-host-metrics (watch and agent)', 
     expect(() => parseWatchOptions({ url: 'postgresql://localhost/x', metricsPort: '70000' }, {})).toThrow(
       '--metrics-port must be between 0 and 65535',
     );
-    expect(() => parseAgentOptions({ token: 'x', metricsPort: 'abc' }, {})).toThrow('--metrics-port must be a port number');
+    expect(() => parseAgentOptions({ token: 'x', metricsPort: 'abc' }, {})).toThrow(
+      '--metrics-port must be a port number',
+    );
     expect(parseAgentOptions({ token: 'x', metricsPort: '9187', metricsHost: '0.0.0.0' }, {})).toMatchObject({
       metricsPort: 9187,
       metricsHost: '0.0.0.0',

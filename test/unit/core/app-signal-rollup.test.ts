@@ -9,7 +9,13 @@ import {
   type RequestOutcome,
   type RouteRollup,
 } from '../../../src/core/app-signal.js';
-import { eventRollup, foldEvents, mergeCauses, mergeRollupList, mergeRollups } from '../../../src/core/app-signal-rollup.js';
+import {
+  eventRollup,
+  foldEvents,
+  mergeCauses,
+  mergeRollupList,
+  mergeRollups,
+} from '../../../src/core/app-signal-rollup.js';
 
 const request = (over: Partial<RequestOutcome> = {}): RequestOutcome => ({
   kind: 'request',
@@ -30,7 +36,13 @@ const deadlocked = (over: Partial<RequestOutcome> = {}): RequestOutcome =>
   request({
     status: 500,
     errorClass: 'DatabaseError',
-    sqlFailures: [{ sqlstate: '40P01', query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', callSite: 'shop/checkout.ts:88' }],
+    sqlFailures: [
+      {
+        sqlstate: '40P01',
+        query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2',
+        callSite: 'shop/checkout.ts:88',
+      },
+    ],
     ...over,
   });
 
@@ -65,7 +77,15 @@ describe('foldEvents', () => {
       failedUsers: ['u2'],
       usersTruncated: false,
       releases: ['v2'],
-      causes: [{ sqlstate: '40P01', callSite: 'shop/checkout.ts:88', query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2', errorClass: 'DatabaseError', count: 1 }],
+      causes: [
+        {
+          sqlstate: '40P01',
+          callSite: 'shop/checkout.ts:88',
+          query: 'UPDATE inventory SET stock = stock - $1 WHERE product_id = $2',
+          errorClass: 'DatabaseError',
+          count: 1,
+        },
+      ],
     });
     expect(checkout?.samples).toEqual([
       {
@@ -83,22 +103,38 @@ describe('foldEvents', () => {
 
   it('counts a 4xx as served, and a thrown error under a 2xx as failed (its class as the cause)', () => {
     const [r] = foldEvents([request({ status: 404 }), request({ status: 200, errorClass: 'TypeError' })]);
-    expect(r).toMatchObject({ requests: 2, failures: 1, causes: [{ sqlstate: null, callSite: null, query: null, errorClass: 'TypeError', count: 1 }] });
+    expect(r).toMatchObject({
+      requests: 2,
+      failures: 1,
+      causes: [{ sqlstate: null, callSite: null, query: null, errorClass: 'TypeError', count: 1 }],
+    });
   });
 
   it('keeps query failures outside requests under method JOB, route = the job or (none)', () => {
-    const rollups = foldEvents([jobFailure(), jobFailure({ job: null }), jobFailure({ at: 1_764_527_001_000 })]);
+    const rollups = foldEvents([
+      jobFailure(),
+      jobFailure({ job: null }),
+      jobFailure({ at: 1_764_527_001_000 }),
+    ]);
     expect(rollups.map((r) => [r.method, r.route, r.requests, r.failures, r.causes[0]?.count])).toEqual([
       ['JOB', '(none)', 1, 1, 1],
       ['JOB', 'restock', 2, 2, 2],
     ]);
-    expect(rollups[1]?.causes[0]).toMatchObject({ sqlstate: '40P01', callSite: 'shop/restock.ts:20', errorClass: null });
+    expect(rollups[1]?.causes[0]).toMatchObject({
+      sqlstate: '40P01',
+      callSite: 'shop/restock.ts:20',
+      errorClass: null,
+    });
     expect(rollups[1]?.samples[0]?.sqlFailures).toEqual([jobFailure().failure]);
   });
 
   it('keeps the first samples by time, and bounds users and causes', () => {
     const many: AppEvent[] = Array.from({ length: MAX_ROLLUP_USERS + 5 }, (_, i) =>
-      deadlocked({ at: 1_764_527_009_000 - (i % 5_000), user: `user-${String(i).padStart(6, '0')}`, sqlFailures: [{ sqlstate: '40P01', query: 'q', callSite: `f.ts:${i % 30}` }] }),
+      deadlocked({
+        at: 1_764_527_009_000 - (i % 5_000),
+        user: `user-${String(i).padStart(6, '0')}`,
+        sqlFailures: [{ sqlstate: '40P01', query: 'q', callSite: `f.ts:${i % 30}` }],
+      }),
     );
     const [r] = foldEvents(many);
     expect(r?.requests).toBe(MAX_ROLLUP_USERS + 5);
@@ -109,22 +145,41 @@ describe('foldEvents', () => {
     expect(r?.causes.reduce((sum, c) => sum + c.count, 0)).toBe(MAX_ROLLUP_USERS + 5);
     const t = 1_764_527_009_000 - 4_999;
     expect(r?.samples.map((s) => s.at)).toEqual([t, t, t + 1, t + 1, t + 2]);
-    expect(r?.samples.map((s) => s.user)).toEqual(['user-004999', 'user-009999', 'user-004998', 'user-009998', 'user-004997']);
+    expect(r?.samples.map((s) => s.user)).toEqual([
+      'user-004999',
+      'user-009999',
+      'user-004998',
+      'user-009998',
+      'user-004997',
+    ]);
   });
 });
 
 describe('mergeCauses', () => {
-  const cause = (callSite: string | null, count: number) => ({ sqlstate: callSite === null ? null : '40P01', callSite, query: null, errorClass: null, count });
+  const cause = (callSite: string | null, count: number) => ({
+    sqlstate: callSite === null ? null : '40P01',
+    callSite,
+    query: null,
+    errorClass: null,
+    count,
+  });
 
   it('adds counts of the same cause and ranks largest first', () => {
-    expect(mergeCauses([cause('a.ts:1', 2), cause('b.ts:2', 5), cause('a.ts:1', 4)])).toEqual([cause('a.ts:1', 6), cause('b.ts:2', 5)]);
+    expect(mergeCauses([cause('a.ts:1', 2), cause('b.ts:2', 5), cause('a.ts:1', 4)])).toEqual([
+      cause('a.ts:1', 6),
+      cause('b.ts:2', 5),
+    ]);
   });
 
   it('folds all but the top MAX-1 into the null cause once past the bound', () => {
-    const causes = Array.from({ length: MAX_ROLLUP_CAUSES + 3 }, (_, i) => cause(`f.ts:${String(i).padStart(2, '0')}`, 100 - i));
+    const causes = Array.from({ length: MAX_ROLLUP_CAUSES + 3 }, (_, i) =>
+      cause(`f.ts:${String(i).padStart(2, '0')}`, 100 - i),
+    );
     const merged = mergeCauses([...causes, cause(null, 1)]);
     expect(merged).toHaveLength(MAX_ROLLUP_CAUSES);
-    expect(merged.filter((c) => c.callSite !== null).map((c) => c.callSite)).toEqual(causes.slice(0, MAX_ROLLUP_CAUSES - 1).map((c) => c.callSite));
+    expect(merged.filter((c) => c.callSite !== null).map((c) => c.callSite)).toEqual(
+      causes.slice(0, MAX_ROLLUP_CAUSES - 1).map((c) => c.callSite),
+    );
     const rest = causes.slice(MAX_ROLLUP_CAUSES - 1).reduce((sum, c) => sum + c.count, 1);
     expect(merged.find((c) => c.callSite === null)).toEqual(cause(null, rest));
   });
@@ -132,31 +187,34 @@ describe('mergeCauses', () => {
 
 describe('mergeRollups (properties)', () => {
   const event: fc.Arbitrary<AppEvent> = fc.oneof(
-    fc.record({
-      at: fc.integer({ min: 0, max: 9_999 }),
-      status: fc.constantFrom(200, 201, 404, 500, 503),
-      durationMs: fc.integer({ min: 0, max: 5_000 }),
-      user: fc.option(fc.constantFrom('u1', 'u2', 'u3', 'u4', 'u5', 'u6')),
-      errorClass: fc.option(fc.constantFrom('DatabaseError', 'TypeError')),
-      release: fc.option(fc.constantFrom('v1', 'v2')),
-      sqlstate: fc.option(fc.constantFrom('40P01', '55P03', '23505')),
-      callSite: fc.constantFrom('a.ts:1', 'b.ts:2', 'c.ts:3'),
-    }).map(({ sqlstate, callSite, ...r }) =>
-      request({ ...r, sqlFailures: sqlstate === null ? [] : [{ sqlstate, query: 'UPDATE t SET n = $1', callSite }] }),
-    ),
-    fc.record({ at: fc.integer({ min: 0, max: 9_999 }), release: fc.option(fc.constantFrom('v1', 'v2')) }).map((r) =>
-      jobFailure({ ...r, job: 'restock' }),
-    ),
+    fc
+      .record({
+        at: fc.integer({ min: 0, max: 9_999 }),
+        status: fc.constantFrom(200, 201, 404, 500, 503),
+        durationMs: fc.integer({ min: 0, max: 5_000 }),
+        user: fc.option(fc.constantFrom('u1', 'u2', 'u3', 'u4', 'u5', 'u6')),
+        errorClass: fc.option(fc.constantFrom('DatabaseError', 'TypeError')),
+        release: fc.option(fc.constantFrom('v1', 'v2')),
+        sqlstate: fc.option(fc.constantFrom('40P01', '55P03', '23505')),
+        callSite: fc.constantFrom('a.ts:1', 'b.ts:2', 'c.ts:3'),
+      })
+      .map(({ sqlstate, callSite, ...r }) =>
+        request({
+          ...r,
+          sqlFailures: sqlstate === null ? [] : [{ sqlstate, query: 'UPDATE t SET n = $1', callSite }],
+        }),
+      ),
+    fc
+      .record({ at: fc.integer({ min: 0, max: 9_999 }), release: fc.option(fc.constantFrom('v1', 'v2')) })
+      .map((r) => jobFailure({ ...r, job: 'restock' })),
   );
   /** A rollup of the POST /checkout key in bucket 0, built by folding events (so it is well formed). */
-  const rollup: fc.Arbitrary<RouteRollup> = fc
-    .array(event, { minLength: 1, maxLength: 30 })
-    .map((events) => {
-      const checkout = events.map((e) => (e.kind === 'request' ? e : request({ at: e.at })));
-      const [r] = foldEvents(checkout);
-      if (r === undefined) throw new Error('a non-empty fold gives a rollup');
-      return r;
-    });
+  const rollup: fc.Arbitrary<RouteRollup> = fc.array(event, { minLength: 1, maxLength: 30 }).map((events) => {
+    const checkout = events.map((e) => (e.kind === 'request' ? e : request({ at: e.at })));
+    const [r] = foldEvents(checkout);
+    if (r === undefined) throw new Error('a non-empty fold gives a rollup');
+    return r;
+  });
   const counts = (r: RouteRollup) => ({
     requests: r.requests,
     failures: r.failures,
@@ -164,7 +222,9 @@ describe('mergeRollups (properties)', () => {
     durationMsMax: r.durationMsMax,
     users: r.users,
     failedUsers: r.failedUsers,
-    causes: Object.fromEntries(r.causes.map((c) => [JSON.stringify([c.sqlstate, c.callSite, c.query, c.errorClass]), c.count])),
+    causes: Object.fromEntries(
+      r.causes.map((c) => [JSON.stringify([c.sqlstate, c.callSite, c.query, c.errorClass]), c.count]),
+    ),
     releases: r.releases,
   });
 
@@ -172,7 +232,9 @@ describe('mergeRollups (properties)', () => {
     fc.assert(
       fc.property(rollup, rollup, rollup, (a, b, c) => {
         expect(counts(mergeRollups(a, b))).toEqual(counts(mergeRollups(b, a)));
-        expect(counts(mergeRollups(mergeRollups(a, b), c))).toEqual(counts(mergeRollups(a, mergeRollups(b, c))));
+        expect(counts(mergeRollups(mergeRollups(a, b), c))).toEqual(
+          counts(mergeRollups(a, mergeRollups(b, c))),
+        );
       }),
     );
   });
@@ -181,7 +243,10 @@ describe('mergeRollups (properties)', () => {
     fc.assert(
       fc.property(fc.array(event, { minLength: 1, maxLength: 40 }), fc.nat(40), (events, cut) => {
         const whole = foldEvents(events);
-        const parts = mergeRollupList([...foldEvents(events.slice(0, cut)), ...foldEvents(events.slice(cut))]);
+        const parts = mergeRollupList([
+          ...foldEvents(events.slice(0, cut)),
+          ...foldEvents(events.slice(cut)),
+        ]);
         expect(parts.map(counts)).toEqual(whole.map(counts));
         expect(parts.map((r) => r.samples)).toEqual(whole.map((r) => r.samples));
       }),
@@ -214,7 +279,8 @@ describe('mergeRollups (properties)', () => {
   });
 
   it('stays associative on users past the bound (the smallest ids are kept)', () => {
-    const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `u${String(from + i).padStart(6, '0')}`);
+    const ids = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => `u${String(from + i).padStart(6, '0')}`);
     const base = foldEvents([request({ at: 0 })])[0];
     if (base === undefined) throw new Error('one rollup');
     const withUsers = (list: string[]): RouteRollup => ({ ...base, users: list.toSorted(), failedUsers: [] });

@@ -50,13 +50,18 @@ describe('measureErrorRate', () => {
   it('needs the minimum volume in the window', () => {
     const few = [rollup(NOW, { requests: 19, failures: 19 })];
     expect(measure(few).value).toBe(0);
-    expect(measure(few).summary).toBe('POST /checkout on shop: 19 requests in 1 min, too few to judge (fewer than 20)');
+    expect(measure(few).summary).toBe(
+      'POST /checkout on shop: 19 requests in 1 min, too few to judge (fewer than 20)',
+    );
     expect(measure([rollup(NOW, { requests: 20, failures: 20 })]).value).toBe(1);
   });
 
   it('the median ignores an earlier spike in the look-back', () => {
     const earlier = series(NOW - 20 * MIN, NOW - 15 * MIN, { requests: 10, failures: 10 });
-    const rollups = [...history(0, 3).filter((r) => r.bucket < NOW - 20 * MIN || r.bucket >= NOW - 15 * MIN), ...earlier];
+    const rollups = [
+      ...history(0, 3).filter((r) => r.bucket < NOW - 20 * MIN || r.bucket >= NOW - 15 * MIN),
+      ...earlier,
+    ];
     expect(measure(rollups).baseline).toBe(0);
     expect(measure(rollups).value).toBeCloseTo(0.3);
   });
@@ -68,27 +73,32 @@ describe('measureErrorRate', () => {
       rollup(NOW, { method: 'JOB', route: 'restock', requests: 100, failures: 100 }),
     ];
     expect(measure(others).requests).toBe(0);
-    expect(activeRoutes([...others, rollup(NOW)], MIN, NOW).map((r) => `${r.service} ${r.method} ${r.route}`)).toEqual([
-      'billing POST /checkout',
-      'shop POST /cart',
-      'shop POST /checkout',
-    ]);
+    expect(
+      activeRoutes([...others, rollup(NOW)], MIN, NOW).map((r) => `${r.service} ${r.method} ${r.route}`),
+    ).toEqual(['billing POST /checkout', 'shop POST /cart', 'shop POST /checkout']);
   });
 
   it('freezes the look-back where the anomaly began while pending or firing', () => {
     const firing: Pick<RuleState, 'phase' | 'since'> = { phase: 'firing', since: NOW - 40 * MIN };
     expect(baselineEnd(rule, { phase: 'ok', since: 0 }, NOW)).toBe(NOW - MIN);
     expect(baselineEnd(rule, firing, NOW)).toBe(NOW - 41 * MIN);
-    expect(baselineEnd({ ...rule, forMs: 2 * MIN }, { phase: 'pending', since: NOW - 3 * MIN }, NOW)).toBe(NOW - 4 * MIN);
+    expect(baselineEnd({ ...rule, forMs: 2 * MIN }, { phase: 'pending', since: NOW - 3 * MIN }, NOW)).toBe(
+      NOW - 4 * MIN,
+    );
     // Frozen for two hours at most: a route failing from its first request does not fire forever.
-    expect(baselineEnd(rule, { phase: 'firing', since: NOW - 5 * 60 * MIN }, NOW)).toBe(NOW - 2 * 60 * MIN - MIN);
+    expect(baselineEnd(rule, { phase: 'firing', since: NOW - 5 * 60 * MIN }, NOW)).toBe(
+      NOW - 2 * 60 * MIN - MIN,
+    );
     // 40 minutes of 30 % failures after 60 quiet ones: an unfrozen baseline would call it normal.
     const rollups = [
       ...series(NOW - 100 * MIN, NOW - 40 * MIN, { requests: 10, failures: 0 }),
       ...series(NOW - 40 * MIN, NOW + 10_000, { requests: 10, failures: 3 }),
     ];
     expect(measure(rollups).value).toBe(0);
-    const frozen = measureErrorRate(rule, checkout, rollups, { now: NOW, baselineUntil: baselineEnd(rule, firing, NOW) });
+    const frozen = measureErrorRate(rule, checkout, rollups, {
+      now: NOW,
+      baselineUntil: baselineEnd(rule, firing, NOW),
+    });
     expect(frozen.baseline).toBe(0);
     expect(frozen.value).toBeCloseTo(0.3);
   });
@@ -112,17 +122,24 @@ describe('measureErrorRate', () => {
 });
 
 describe('measureErrorRate (properties)', () => {
-  const arbRollups = fc.array(
-    fc.record({
-      minute: fc.integer({ min: 0, max: 40 }),
-      slot: fc.integer({ min: 0, max: 5 }),
-      requests: fc.integer({ min: 0, max: 30 }),
-      failRatio: fc.double({ min: 0, max: 1, noNaN: true }),
-    }),
-    { maxLength: 80 },
-  ).map((rows) =>
-    rows.map((r) => rollup(NOW - r.minute * MIN - r.slot * 10_000, { requests: r.requests, failures: Math.floor(r.requests * r.failRatio) })),
-  );
+  const arbRollups = fc
+    .array(
+      fc.record({
+        minute: fc.integer({ min: 0, max: 40 }),
+        slot: fc.integer({ min: 0, max: 5 }),
+        requests: fc.integer({ min: 0, max: 30 }),
+        failRatio: fc.double({ min: 0, max: 1, noNaN: true }),
+      }),
+      { maxLength: 80 },
+    )
+    .map((rows) =>
+      rows.map((r) =>
+        rollup(NOW - r.minute * MIN - r.slot * 10_000, {
+          requests: r.requests,
+          failures: Math.floor(r.requests * r.failRatio),
+        }),
+      ),
+    );
 
   it('is between 0 and the ratio, 0 under the minimum volume, and the same in any order', () => {
     fc.assert(
@@ -139,7 +156,9 @@ describe('measureErrorRate (properties)', () => {
   it('more failures in the look-back never raise the value', () => {
     fc.assert(
       fc.property(arbRollups, fc.integer({ min: 2, max: 30 }), (rollups, minute) => {
-        const worse = rollups.map((r) => (r.bucket <= NOW - minute * MIN ? { ...r, failures: r.requests } : r));
+        const worse = rollups.map((r) =>
+          r.bucket <= NOW - minute * MIN ? { ...r, failures: r.requests } : r,
+        );
         expect(measure(worse).value).toBeLessThanOrEqual(measure(rollups).value + 1e-12);
       }),
     );

@@ -8,31 +8,60 @@ import { FakeClock } from '../../support/fake-clock.js';
 import { CountingIds, T0, counters, sample, session, wait } from '../../support/sample-builder.js';
 
 type Step =
-  | { readonly kind: 'sample'; readonly dt: number; readonly waits: readonly LockWait[]; readonly deadlocksAdded: number }
-  | { readonly kind: 'report'; readonly dt: number; readonly pids: readonly number[]; readonly twice: boolean }
+  | {
+      readonly kind: 'sample';
+      readonly dt: number;
+      readonly waits: readonly LockWait[];
+      readonly deadlocksAdded: number;
+    }
+  | {
+      readonly kind: 'report';
+      readonly dt: number;
+      readonly pids: readonly number[];
+      readonly twice: boolean;
+    }
   | { readonly kind: 'unreachable'; readonly dt: number }
   | { readonly kind: 'reachable'; readonly dt: number };
 
 const pid = fc.integer({ min: 1, max: 8 });
 const dt = fc.integer({ min: 200, max: 4000 });
-const waits = fc
-  .uniqueArray(pid, { maxLength: 6 })
-  .chain((pids) =>
-    fc.tuple(
-      ...pids.map((p) =>
-        fc
-          .record({
-            by: fc.uniqueArray(pid, { minLength: 1, maxLength: 2 }),
-            relation: fc.constantFrom(null, 'public.a', 'public.b'),
-            started: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: null }),
-          })
-          .map(({ by, relation, started }) => ({ p, by, relation, started })),
-      ),
+const waits = fc.uniqueArray(pid, { maxLength: 6 }).chain((pids) =>
+  fc.tuple(
+    ...pids.map((p) =>
+      fc
+        .record({
+          by: fc.uniqueArray(pid, { minLength: 1, maxLength: 2 }),
+          relation: fc.constantFrom(null, 'public.a', 'public.b'),
+          started: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: null }),
+        })
+        .map(({ by, relation, started }) => ({ p, by, relation, started })),
     ),
-  );
+  ),
+);
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('sample' as const), dt, waits: waits.map((ws) => ws.map((w) => ({ ...w }))), deadlocksAdded: fc.integer({ min: 0, max: 2 }) }).map((s) => ({ ...s, waits: s.waits.map((w) => wait(w.p, w.by, { relation: w.relation, waitStart: w.started })) })) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('report' as const), dt, pids: fc.uniqueArray(pid, { minLength: 2, maxLength: 3 }), twice: fc.boolean() }) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({
+        kind: fc.constant('sample' as const),
+        dt,
+        waits: waits.map((ws) => ws.map((w) => ({ ...w }))),
+        deadlocksAdded: fc.integer({ min: 0, max: 2 }),
+      })
+      .map((s) => ({
+        ...s,
+        waits: s.waits.map((w) => wait(w.p, w.by, { relation: w.relation, waitStart: w.started })),
+      })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('report' as const),
+      dt,
+      pids: fc.uniqueArray(pid, { minLength: 2, maxLength: 3 }),
+      twice: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('unreachable' as const), dt }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reachable' as const), dt }) },
 );
@@ -63,7 +92,12 @@ const report = (at: number, pids: readonly number[]): DeadlockReport => ({
 /** Runs the steps, then a calm sample, and checks what came out. */
 const run = (steps: readonly Step[]) => {
   const clock = new FakeClock(T0);
-  const detector = createFindingDetector({ target: 'primary', clock, ids: new CountingIds(), thresholds: { stormWaiters: 3 } });
+  const detector = createFindingDetector({
+    target: 'primary',
+    clock,
+    ids: new CountingIds(),
+    thresholds: { stormWaiters: 3 },
+  });
   const out: Finding[] = [];
   let deadlocks = 0;
   let counterRises = 0;
@@ -74,10 +108,15 @@ const run = (steps: readonly Step[]) => {
     switch (s.kind) {
       case 'sample': {
         deadlocks += s.deadlocksAdded;
-        const found = detector.onSample(sample(now, { sessions, lockWaits: [...s.waits], counters: [counters(deadlocks)] }));
-        const waiting = new Set(s.waits.filter((w) => w.blockedBy.some((b) => b !== w.pid)).map((w) => w.pid));
+        const found = detector.onSample(
+          sample(now, { sessions, lockWaits: [...s.waits], counters: [counters(deadlocks)] }),
+        );
+        const waiting = new Set(
+          s.waits.filter((w) => w.blockedBy.some((b) => b !== w.pid)).map((w) => w.pid),
+        );
         for (const f of found) {
-          if (f.kind === 'blocking_episode' && f.phase === 'open') for (const root of f.roots) expect(waiting.has(root.pid)).toBe(false);
+          if (f.kind === 'blocking_episode' && f.phase === 'open')
+            for (const root of f.roots) expect(waiting.has(root.pid)).toBe(false);
         }
         // The first reading is the baseline, not a rise.
         if (sampled) counterRises += s.deadlocksAdded;
@@ -140,7 +179,10 @@ describe('finding detector properties', () => {
         for (const [, group] of byId) {
           const first = group[0];
           if (first?.kind === 'blocking_episode') {
-            expect(group.map((f) => (f.kind === 'blocking_episode' ? f.phase : f.kind))).toEqual(['open', 'closed']);
+            expect(group.map((f) => (f.kind === 'blocking_episode' ? f.phase : f.kind))).toEqual([
+              'open',
+              'closed',
+            ]);
           } else if (first?.kind === 'deadlock') {
             const sources = group.map((f) => (f.kind === 'deadlock' ? f.source : f.kind)).join(',');
             expect(['live', 'log', 'counter', 'live,log']).toContain(sources);
@@ -162,7 +204,10 @@ describe('finding detector properties', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
         const { out, counterRises } = run(steps);
-        const counted = out.reduce((sum, f) => sum + (f.kind === 'deadlock' && f.source === 'counter' ? f.count : 0), 0);
+        const counted = out.reduce(
+          (sum, f) => sum + (f.kind === 'deadlock' && f.source === 'counter' ? f.count : 0),
+          0,
+        );
         expect(counted).toBeLessThanOrEqual(counterRises);
       }),
       { numRuns: 150 },

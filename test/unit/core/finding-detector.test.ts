@@ -384,7 +384,9 @@ describe('blocking episodes', () => {
       }),
     );
     const [open] = ofKind(findings, 'blocking_episode');
-    expect(open?.roots.map((r) => [r.pid, r.query, r.blockedCount])).toEqual([[200, 'SELECT count(*) FROM orders', 3]]);
+    expect(open?.roots.map((r) => [r.pid, r.query, r.blockedCount])).toEqual([
+      [200, 'SELECT count(*) FROM orders', 3],
+    ]);
     // The root is never the queue-only one: only waiters carry the mark.
     expect(open?.roots[0]).not.toHaveProperty('queueOnly');
     expect(open?.victims.map((v) => [v.pid, v.rootPids, v.queueOnly ?? false])).toEqual([

@@ -11,9 +11,17 @@ const CHECKOUT: SqlTags = { route: 'POST /checkout', callsite: 'demo/shop/checko
 const RESTOCK: SqlTags = { job: 'restock', callsite: 'demo/shop/restock.ts:20' };
 
 const detector = () =>
-  createFindingDetector({ target: 'primary', clock: new FakeClock(T0), ids: new CountingIds(), thresholds: {} });
+  createFindingDetector({
+    target: 'primary',
+    clock: new FakeClock(T0),
+    ids: new CountingIds(),
+    thresholds: {},
+  });
 
-const byKind = <K extends Finding['kind']>(findings: readonly Finding[], kind: K): Extract<Finding, { kind: K }>[] =>
+const byKind = <K extends Finding['kind']>(
+  findings: readonly Finding[],
+  kind: K,
+): Extract<Finding, { kind: K }>[] =>
   findings.filter((f): f is Extract<Finding, { kind: K }> => f.kind === kind);
 
 describe('sqlcommenter tags on findings', () => {
@@ -37,8 +45,23 @@ describe('sqlcommenter tags on findings', () => {
       database: 'shop',
       processes: [
         // Its comment was cut off in the DETAIL: no tags from the log.
-        { pid: 10, waitsForMode: 'ShareLock', waitsForObject: 'transaction 7', relation: null, blockedBy: 11, query: 'UPDATE inventory SET n = n - $1 WHERE id = $2' },
-        { pid: 11, waitsForMode: 'ShareLock', waitsForObject: 'transaction 6', relation: null, blockedBy: 10, query: 'UPDATE products SET n = n + $1 WHERE id = $2', tags: { ...RESTOCK, release: 'v3' } },
+        {
+          pid: 10,
+          waitsForMode: 'ShareLock',
+          waitsForObject: 'transaction 7',
+          relation: null,
+          blockedBy: 11,
+          query: 'UPDATE inventory SET n = n - $1 WHERE id = $2',
+        },
+        {
+          pid: 11,
+          waitsForMode: 'ShareLock',
+          waitsForObject: 'transaction 6',
+          relation: null,
+          blockedBy: 10,
+          query: 'UPDATE products SET n = n + $1 WHERE id = $2',
+          tags: { ...RESTOCK, release: 'v3' },
+        },
       ],
     };
     const [logged] = byKind(d.onDeadlockReport(report), 'deadlock');
@@ -54,7 +77,13 @@ describe('sqlcommenter tags on findings', () => {
     const blocked = (at: number, victimQuery: string | null) =>
       sample(at, {
         sessions: [
-          session(100, { state: 'idle in transaction', xactStart: T0 - 40_000, stateChange: T0 - 35_000, query: 'UPDATE inventory SET n = $1', tags: RESTOCK }),
+          session(100, {
+            state: 'idle in transaction',
+            xactStart: T0 - 40_000,
+            stateChange: T0 - 35_000,
+            query: 'UPDATE inventory SET n = $1',
+            tags: RESTOCK,
+          }),
           session(101, victimQuery === null ? { query: null } : { query: victimQuery, tags: CHECKOUT }),
           session(102, { query: 'SELECT $1' }),
         ],
@@ -62,7 +91,10 @@ describe('sqlcommenter tags on findings', () => {
       });
     const first = d.onSample(blocked(T0, 'UPDATE inventory SET n = n - $1'));
     expect(byKind(first, 'idle_in_transaction').map((f) => f.tags)).toEqual([RESTOCK]);
-    const [open] = byKind(d.onSample(blocked(T0 + 1_500, 'UPDATE inventory SET n = n - $1')), 'blocking_episode');
+    const [open] = byKind(
+      d.onSample(blocked(T0 + 1_500, 'UPDATE inventory SET n = n - $1')),
+      'blocking_episode',
+    );
     expect(open?.roots.map((r) => r.tags)).toEqual([RESTOCK]);
     // A session without tags shows none (no empty object).
     expect(open?.victims.map((v) => [v.pid, v.tags])).toEqual([
@@ -73,12 +105,23 @@ describe('sqlcommenter tags on findings', () => {
     // A later sample that lost the victim's text keeps its last statement and that statement's tags.
     d.onSample(blocked(T0 + 2_000, null));
     const [closed] = byKind(d.onSample(sample(T0 + 2_500, { sessions: [] })), 'blocking_episode');
-    expect(closed?.victims.find((v) => v.pid === 101)).toMatchObject({ query: 'UPDATE inventory SET n = n - $1', tags: CHECKOUT });
+    expect(closed?.victims.find((v) => v.pid === 101)).toMatchObject({
+      query: 'UPDATE inventory SET n = n - $1',
+      tags: CHECKOUT,
+    });
   });
 
   it('a long transaction carries its statement’s tags', () => {
-    const d = createFindingDetector({ target: 'primary', clock: new FakeClock(T0), ids: new CountingIds(), thresholds: { longTransactionMs: 1_000 } });
-    const [long] = byKind(d.onSample(sample(T0, { sessions: [session(7, { xactStart: T0 - 5_000, tags: CHECKOUT })] })), 'long_transaction');
+    const d = createFindingDetector({
+      target: 'primary',
+      clock: new FakeClock(T0),
+      ids: new CountingIds(),
+      thresholds: { longTransactionMs: 1_000 },
+    });
+    const [long] = byKind(
+      d.onSample(sample(T0, { sessions: [session(7, { xactStart: T0 - 5_000, tags: CHECKOUT })] })),
+      'long_transaction',
+    );
     expect(long?.tags).toEqual(CHECKOUT);
   });
 });

@@ -7,9 +7,15 @@ import type { RuleState } from '../../../src/core/rule-state.js';
 import { initialRuleState, stepRule } from '../../../src/core/rule-step.js';
 import type { RuleEvent } from '../../../src/core/rule-step.js';
 
-const measured = (value: number): RuleMeasurement => ({ value, evidence: [], summary: `${value}`, latestEvidenceAt: 0 });
+const measured = (value: number): RuleMeasurement => ({
+  value,
+  evidence: [],
+  summary: `${value}`,
+  latestEvidenceAt: 0,
+});
 const rule: AlertRule = { ...BUILT_IN_RULES.lock_wait_storm, threshold: 10, resolveThreshold: 5, forMs: 0 };
-const start = (): RuleState => initialRuleState({ rule: rule.name, target: 'shop-db', service: 'shop', now: 0 });
+const start = (): RuleState =>
+  initialRuleState({ rule: rule.name, target: 'shop-db', service: 'shop', now: 0 });
 
 const run = (r: AlertRule, values: readonly number[], stepMs = 1_000): RuleEvent[] => {
   let state = start();
@@ -24,7 +30,15 @@ const run = (r: AlertRule, values: readonly number[], stepMs = 1_000): RuleEvent
 
 describe('stepRule', () => {
   it('fires at the threshold and resolves only at or below the resolve threshold', () => {
-    expect(run(rule, [3, 10, 8, 6, 5, 9, 12])).toEqual(['none', 'fire', 'firing', 'firing', 'resolve', 'none', 'fire']);
+    expect(run(rule, [3, 10, 8, 6, 5, 9, 12])).toEqual([
+      'none',
+      'fire',
+      'firing',
+      'firing',
+      'resolve',
+      'none',
+      'fire',
+    ]);
   });
 
   it('waits out `for` in pending, and drops back to ok when the value falls before it has passed', () => {
@@ -73,7 +87,9 @@ describe('stepRule (properties)', () => {
         expect(resolves).toBeLessThanOrEqual(downs);
         // Fires and resolves alternate, starting with a fire.
         const changes = events.filter((e) => e === 'fire' || e === 'resolve');
-        changes.forEach((e, i) => { expect(e).toBe(i % 2 === 0 ? 'fire' : 'resolve'); });
+        changes.forEach((e, i) => {
+          expect(e).toBe(i % 2 === 0 ? 'fire' : 'resolve');
+        });
         // Every event happens on the right side of its threshold.
         events.forEach((e, i) => {
           if (e === 'fire') expect(vals[i]).toBeGreaterThanOrEqual(r.threshold);

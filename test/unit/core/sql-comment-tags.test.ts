@@ -7,7 +7,7 @@ describe('sqlcommenter tags', () => {
     const sql = prependSqlTags('UPDATE inventory SET stock = stock - 1', {
       service: 'shop',
       route: 'POST /checkout',
-      callsite: "demo/shop/checkout.ts:88",
+      callsite: 'demo/shop/checkout.ts:88',
       release: "v2 'beta'",
     });
     expect(sql).toBe(
@@ -25,15 +25,27 @@ describe('sqlcommenter tags', () => {
 
   it('ignores comments that are not tags, and keys it does not know', () => {
     expect(parseSqlTags('/* hello */ SELECT 1')).toEqual({ tags: {}, sql: '/* hello */ SELECT 1' });
-    expect(parseSqlTags("/*framework='express',route='%2Fa'*/ SELECT 1")).toEqual({ tags: { route: '/a' }, sql: 'SELECT 1' });
+    expect(parseSqlTags("/*framework='express',route='%2Fa'*/ SELECT 1")).toEqual({
+      tags: { route: '/a' },
+      sql: 'SELECT 1',
+    });
     expect(parseSqlTags("/*route='%E0%A4%A'*/ SELECT 1").tags).toEqual({});
   });
 
   it('drops a tags comment PostgreSQL cut short (track_activity_query_size), first or last, and reads no tags from it', () => {
     expect(parseSqlTags("/*callsite='demo%2Fshop%2Fche")).toEqual({ tags: {}, sql: '' });
-    expect(parseSqlTags("UPDATE t SET a = $1 /*callsite='demo%2Fsh")).toEqual({ tags: {}, sql: 'UPDATE t SET a = $1' });
-    expect(parseSqlTags("UPDATE t SET a = $1 /*route='x',callsite='a\\")).toEqual({ tags: {}, sql: 'UPDATE t SET a = $1' });
-    expect(parseSqlTags("UPDATE t SET a = $1 /*route='x'*")).toEqual({ tags: {}, sql: 'UPDATE t SET a = $1' });
+    expect(parseSqlTags("UPDATE t SET a = $1 /*callsite='demo%2Fsh")).toEqual({
+      tags: {},
+      sql: 'UPDATE t SET a = $1',
+    });
+    expect(parseSqlTags("UPDATE t SET a = $1 /*route='x',callsite='a\\")).toEqual({
+      tags: {},
+      sql: 'UPDATE t SET a = $1',
+    });
+    expect(parseSqlTags("UPDATE t SET a = $1 /*route='x'*")).toEqual({
+      tags: {},
+      sql: 'UPDATE t SET a = $1',
+    });
     expect(parseSqlTags('UPDATE t SET a = $1 /*')).toEqual({ tags: {}, sql: 'UPDATE t SET a = $1' });
     // Tags first, the statement's own end cut: the tags still count.
     expect(parseSqlTags("/*route='POST%20%2Fcheckout'*/ UPDATE t SET a = $1 /*x='")).toEqual({

@@ -80,7 +80,13 @@ describe('buildWaitForGraph', () => {
 const lockWaits = fc
   .uniqueArray(fc.integer({ min: 1, max: 12 }), { maxLength: 10 })
   .chain((pids) =>
-    fc.tuple(...pids.map((pid) => fc.uniqueArray(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 3 }).map((by) => wait(pid, by)))),
+    fc.tuple(
+      ...pids.map((pid) =>
+        fc
+          .uniqueArray(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 3 })
+          .map((by) => wait(pid, by)),
+      ),
+    ),
   )
   .map((waits): LockWait[] => waits);
 
@@ -114,7 +120,9 @@ describe('buildWaitForGraph properties', () => {
           expect(graph.depthOf.has(pid)).toBe(roots.length > 0);
         }
         for (const root of graph.roots) {
-          expect(root.waiterCount).toBe([...waiting].filter((pid) => graph.rootsOf.get(pid)?.includes(root.pid)).length);
+          expect(root.waiterCount).toBe(
+            [...waiting].filter((pid) => graph.rootsOf.get(pid)?.includes(root.pid)).length,
+          );
         }
       }),
       { numRuns: 300 },
@@ -127,7 +135,8 @@ describe('buildWaitForGraph properties', () => {
         const graph = buildWaitForGraph(waits);
         fc.pre(graph.cycles.length === 0);
         const next = new Map(waits.map((w) => [w.pid, w.blockedBy.filter((b) => b !== w.pid)]));
-        const longest = (pid: number): number => Math.max(0, ...(next.get(pid) ?? []).map((b) => longest(b) + 1));
+        const longest = (pid: number): number =>
+          Math.max(0, ...(next.get(pid) ?? []).map((b) => longest(b) + 1));
         for (const pid of graph.waiters) expect(graph.depthOf.get(pid)).toBe(longest(pid));
       }),
       { numRuns: 200 },

@@ -52,7 +52,12 @@ describe("hindsight demo --ci's verdict on the final incident", () => {
     const d = passing();
     const bad: IncidentDetail = {
       ...d,
-      incident: { ...d.incident, state: 'triggered', resolvedAt: null, summary: '3 deadlocks between `UPDATE inventory …` and `UPDATE products …` on shop-db' },
+      incident: {
+        ...d.incident,
+        state: 'triggered',
+        resolvedAt: null,
+        summary: '3 deadlocks between `UPDATE inventory …` and `UPDATE products …` on shop-db',
+      },
       timeline: [],
       impact: { affectedUsers: 100, activeUsers: 200, share: 0.5, windowMs: 1 },
       onsetDeploy: null,
@@ -71,7 +76,9 @@ describe("hindsight demo --ci's verdict on the final incident", () => {
   it('a resolution before the fix deploy is not the fix working', () => {
     const d = passing();
     const early = { ...d, incident: { ...d.incident, resolvedAt: FIX_AT - 1 } };
-    expect(checkDemoIncident(early, { incidentsOpened: 1, fixAt: FIX_AT })).toEqual(['the incident resolved before the fix deploy']);
+    expect(checkDemoIncident(early, { incidentsOpened: 1, fixAt: FIX_AT })).toEqual([
+      'the incident resolved before the fix deploy',
+    ]);
   });
 
   it('no incident at all: not detected', () => {

@@ -11,7 +11,12 @@ const input = {
   escalateAfterMs: 6000,
   ruleWindowMs: 15_000,
 };
-const secrets = { ingest: 'ingest-secret-0123456789', hook: 'hook-secret-0123456789', alice: 'alice-secret-0123', dora: 'dora-secret-0123' };
+const secrets = {
+  ingest: 'ingest-secret-0123456789',
+  hook: 'hook-secret-0123456789',
+  alice: 'alice-secret-0123',
+  dora: 'dora-secret-0123',
+};
 
 describe("the demo's generated hindsight.config.yaml", () => {
   it('passes the parser serve uses: shop-db in service shop, short rule windows, alice then the database team, an ingest token', () => {
@@ -20,9 +25,17 @@ describe("the demo's generated hindsight.config.yaml", () => {
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     const { config } = parsed;
-    expect(config.targets.map((t) => [t.name, t.service, t.log])).toEqual([['shop-db', 'shop', input.shopLogFile]]);
-    for (const rule of ['deadlocks', 'error_rate', 'lock_wait_storm', 'blocking']) expect(config.rules[rule]?.windowMs).toBe(15_000);
-    expect(config.paging.escalationPolicies[0]?.steps.map((s) => [s.afterMs, s.targets.map((t) => `${t.kind}:${t.name}`)])).toEqual([
+    expect(config.targets.map((t) => [t.name, t.service, t.log])).toEqual([
+      ['shop-db', 'shop', input.shopLogFile],
+    ]);
+    for (const rule of ['deadlocks', 'error_rate', 'lock_wait_storm', 'blocking'])
+      expect(config.rules[rule]?.windowMs).toBe(15_000);
+    expect(
+      config.paging.escalationPolicies[0]?.steps.map((s) => [
+        s.afterMs,
+        s.targets.map((t) => `${t.kind}:${t.name}`),
+      ]),
+    ).toEqual([
       [0, ['schedule:shop-primary']],
       [6000, ['team:database']],
     ]);

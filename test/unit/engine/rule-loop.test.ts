@@ -40,9 +40,13 @@ class ManualSleeper {
       };
       this.waits.push(wait);
       if (signal.aborted) wait.end();
-      signal.addEventListener('abort', () => {
-        wait.end();
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          wait.end();
+        },
+        { once: true },
+      );
     });
   /** Ends the pending wait, moving the clock by its length. */
   elapse(): void {

@@ -67,8 +67,22 @@ const deadlock: DeadlockReport = {
   victimPid: 2,
   database: 'shop',
   processes: [
-    { pid: 1, waitsForMode: 'ShareLock', waitsForObject: 'transaction 9', relation: 'public.products', blockedBy: 2, query: 'UPDATE products SET price = $1' },
-    { pid: 2, waitsForMode: 'ShareLock', waitsForObject: 'transaction 8', relation: 'public.inventory', blockedBy: 1, query: 'UPDATE inventory SET qty = $1' },
+    {
+      pid: 1,
+      waitsForMode: 'ShareLock',
+      waitsForObject: 'transaction 9',
+      relation: 'public.products',
+      blockedBy: 2,
+      query: 'UPDATE products SET price = $1',
+    },
+    {
+      pid: 2,
+      waitsForMode: 'ShareLock',
+      waitsForObject: 'transaction 8',
+      relation: 'public.inventory',
+      blockedBy: 1,
+      query: 'UPDATE inventory SET qty = $1',
+    },
   ],
 };
 
@@ -134,7 +148,9 @@ describe('startTargetWatch', () => {
   });
 
   it('rejects done with the user error when the target refuses before its first sample, and stops following the log', async () => {
-    const reader = new ScriptedReader([userError('TARGET_AUTH_FAILED', 'password authentication failed for user "x"')]);
+    const reader = new ScriptedReader([
+      userError('TARGET_AUTH_FAILED', 'password authentication failed for user "x"'),
+    ]);
     const log = new DrivenLog();
     const { watch } = start(reader, log);
     await expect(watch.done).rejects.toThrow(/password authentication failed/);
@@ -145,7 +161,10 @@ describe('startTargetWatch', () => {
 
   it('rejects done when the log cannot be read at the start, and stops sampling', async () => {
     const reader = new ScriptedReader([sample(1)]);
-    const { watch } = start(reader, new DrivenLog(userError('LOG_UNREADABLE', 'cannot read log file x: permission denied')));
+    const { watch } = start(
+      reader,
+      new DrivenLog(userError('LOG_UNREADABLE', 'cannot read log file x: permission denied')),
+    );
     await expect(watch.done).rejects.toThrow(/permission denied/);
     const calls = reader.calls;
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -115,7 +115,10 @@ describe('compileLinePrefix through the stderr reader', () => {
       ['LOG', 7, 'ann', 'shop', 'web', 'after a line that did not match'],
       ['LOG', 7, 'ann', 'shop', 'web app', 'an application name with a space'],
     ]);
-    expect(events[2]).toMatchObject({ detail: 'Process 7 waits for ShareLock on transaction 5; blocked by process 8.', statement: 'UPDATE t SET v = 1' });
+    expect(events[2]).toMatchObject({
+      detail: 'Process 7 waits for ShareLock on transaction 5; blocked by process 8.',
+      statement: 'UPDATE t SET v = 1',
+    });
     expect(events.every((e) => e.at === Date.UTC(2026, 2, 1, 15, 0, 0, 250))).toBe(true);
     expect(stats.skipped['orphan-continuation']).toBe(1);
     expect(stats.nonEnglishSeverities).toBe(1);

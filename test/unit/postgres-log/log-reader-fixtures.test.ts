@@ -21,7 +21,6 @@ const FORMATS = [
   { format: 'jsonlog', file: 'postgresql.json' },
 ] as const;
 
-
 const fixture = (run: string, file: string) => readFileSync(join(FIXTURES, run, file));
 const truthOf = (run: string) => JSON.parse(fixture(run, 'truth.json').toString('utf8')) as Truth;
 

@@ -4,11 +4,7 @@ import { logEvent as event } from '../../support/sample-builder.js';
 import type { LogEvent } from '../../../src/core/log-event.js';
 import { LocaleCheck } from '../../../src/postgres-log/log-locale.js';
 import { createLogReader } from '../../../src/postgres-log/log-reader.js';
-import {
-  interpretLogEvent,
-  parseParameters,
-  sqlstateOf,
-} from '../../../src/postgres-log/log-signal.js';
+import { interpretLogEvent, parseParameters, sqlstateOf } from '../../../src/postgres-log/log-signal.js';
 
 const PREFIX = '%m [%p] %q%u@%d ';
 const head = (pid: number) => `2026-03-01 15:00:00.000 UTC [${pid}] app@shop `;
@@ -17,7 +13,6 @@ function stderr(text: string, prefix = PREFIX): LogEvent[] {
   const reader = createLogReader({ format: 'stderr', prefix });
   return [...reader.push(Buffer.from(text)), ...reader.end()];
 }
-
 
 describe('lock waits (PostgreSQL 13–18 forms)', () => {
   it('reads "still waiting" with one holder and a wait queue', () => {
@@ -210,8 +205,10 @@ describe('statements', () => {
 describe('statement lines read by hand', () => {
   // The specification: the regexes the hand-written reader replaced (for speed), kept here to
   // hold it to the same answers on any message.
-  const DURATION = /^duration: ([\d.]+) ms(?: {2}(statement|parse|bind|execute fetch from|execute|fastpath function call)(?: ([^:\n]*))?: (.*))?$/s;
-  const LOGGED = /^(statement|parse|bind|execute fetch from|execute|fastpath function call)(?: ([^:\n]*))?: (.*)$/s;
+  const DURATION =
+    /^duration: ([\d.]+) ms(?: {2}(statement|parse|bind|execute fetch from|execute|fastpath function call)(?: ([^:\n]*))?: (.*))?$/s;
+  const LOGGED =
+    /^(statement|parse|bind|execute fetch from|execute|fastpath function call)(?: ([^:\n]*))?: (.*)$/s;
   const expected = (message: string) => {
     const d = DURATION.exec(message);
     if (message.startsWith('duration: ')) {
@@ -219,9 +216,34 @@ describe('statement lines read by hand', () => {
       return { durationMs: Number(d[1]), step: d[2] ?? null, name: d[3] ?? null, query: d[4] ?? null };
     }
     const l = LOGGED.exec(message);
-    return l === null ? null : { durationMs: null, step: l[1] ?? null, name: l[2] ?? null, query: l[3] ?? null };
+    return l === null
+      ? null
+      : { durationMs: null, step: l[1] ?? null, name: l[2] ?? null, query: l[3] ?? null };
   };
-  const piece = fc.constantFrom('duration: ', '0.149', '1234.5', '12', '.5', '1.2.3', ' ms', '  ', ' ', 'statement', 'execute', 'execute fetch from', 'parse', 'bind', 'fastpath function call', ': ', ':', 'S_1', '<unnamed>', '\n', 'SELECT 1', 'x');
+  const piece = fc.constantFrom(
+    'duration: ',
+    '0.149',
+    '1234.5',
+    '12',
+    '.5',
+    '1.2.3',
+    ' ms',
+    '  ',
+    ' ',
+    'statement',
+    'execute',
+    'execute fetch from',
+    'parse',
+    'bind',
+    'fastpath function call',
+    ': ',
+    ':',
+    'S_1',
+    '<unnamed>',
+    '\n',
+    'SELECT 1',
+    'x',
+  );
 
   it('agrees with the regexes on generated messages', () => {
     fc.assert(

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseIsolationSpec } from '../../../src/race/isolation-spec-parser.js';
 
-const fixture = (name: string): Promise<string> => readFile(join(import.meta.dirname, '../../fixtures/race', name), 'utf8');
+const fixture = (name: string): Promise<string> =>
+  readFile(join(import.meta.dirname, '../../fixtures/race', name), 'utf8');
 
 describe('parseIsolationSpec', () => {
   it('reads setup, teardown, sessions, steps and permutations as PostgreSQL writes them', async () => {
@@ -22,13 +23,23 @@ describe('parseIsolationSpec', () => {
     const spec = parseIsolationSpec(await fixture('annotations.spec'));
     expect(spec.permutations[0]?.[0]).toEqual({ step: 'sleep', blockers: [{ kind: 'any' }] });
     expect(spec.permutations[1]?.[0]).toEqual({ step: 'sleep', blockers: [{ kind: 'step', step: 'count' }] });
-    expect(spec.permutations[2]?.[0]).toEqual({ step: 'note', blockers: [{ kind: 'notices', step: 'note', count: 2 }] });
-    expect(spec.permutations[3]?.[0]).toEqual({ step: 'insert', blockers: [{ kind: 'notices', step: 'note', count: 2 }] });
-    expect(spec.permutations[4]?.[0]).toEqual({ step: 'sleep', blockers: [{ kind: 'any' }, { kind: 'step', step: 'count' }] });
+    expect(spec.permutations[2]?.[0]).toEqual({
+      step: 'note',
+      blockers: [{ kind: 'notices', step: 'note', count: 2 }],
+    });
+    expect(spec.permutations[3]?.[0]).toEqual({
+      step: 'insert',
+      blockers: [{ kind: 'notices', step: 'note', count: 2 }],
+    });
+    expect(spec.permutations[4]?.[0]).toEqual({
+      step: 'sleep',
+      blockers: [{ kind: 'any' }, { kind: 'step', step: 'count' }],
+    });
   });
 
   it('says what is wrong in an annotation', () => {
-    const spec = (annotation: string): string => `session a step s1 { SELECT 1; } step s2 { SELECT 2; } permutation s1${annotation} s2`;
+    const spec = (annotation: string): string =>
+      `session a step s1 { SELECT 1; } step s2 { SELECT 2; } permutation s1${annotation} s2`;
     expect(() => parseIsolationSpec(spec('(s2 notices)'))).toThrow(/expected a number after `s2 notices`/);
     expect(() => parseIsolationSpec(spec('(s2 notices 1 s1)'))).toThrow(/expected `,` or `\)`/);
     expect(() => parseIsolationSpec(spec('(nope notices 1)'))).toThrow(/unknown step nope/);
@@ -48,14 +59,25 @@ describe('parseIsolationSpec', () => {
     expect(spec.setup[0]).toBe("CREATE TABLE t (a text DEFAULT '}');");
     expect(spec.sessions.map((s) => s.name)).toEqual(['one', 'two']);
     expect(spec.sessions[0]?.steps[0]).toEqual({ name: 's 1', sql: "SELECT '{}';" });
-    expect(spec.permutations).toEqual([[{ step: 's 1', blockers: [] }, { step: 's2', blockers: [] }]]);
+    expect(spec.permutations).toEqual([
+      [
+        { step: 's 1', blockers: [] },
+        { step: 's2', blockers: [] },
+      ],
+    ]);
   });
 
   it('rejects what the isolation tester rejects, saying where', () => {
-    expect(() => parseIsolationSpec('session a step x { SELECT 1 } session b step x { SELECT 2 }')).toThrow(/used twice/);
+    expect(() => parseIsolationSpec('session a step x { SELECT 1 } session b step x { SELECT 2 }')).toThrow(
+      /used twice/,
+    );
     expect(() => parseIsolationSpec('session a step x { SELECT 1 } permutation y')).toThrow(/unknown step y/);
     expect(() => parseIsolationSpec('setup { SELECT 1')).toThrow(/never closed/);
-    expect(() => parseIsolationSpec('setup { SELECT 1 }\n\nbogus')).toThrow(/:3: expected at least one `session`/);
-    expect(() => parseIsolationSpec('session a step x { SELECT 1 } permutation x(y')).toThrow(/unknown step y|expected/);
+    expect(() => parseIsolationSpec('setup { SELECT 1 }\n\nbogus')).toThrow(
+      /:3: expected at least one `session`/,
+    );
+    expect(() => parseIsolationSpec('session a step x { SELECT 1 } permutation x(y')).toThrow(
+      /unknown step y|expected/,
+    );
   });
 });

@@ -11,7 +11,10 @@ const fixture = join(import.meta.dirname, '../../fixtures/postgres-logs/sqlcomme
 describe('race --from-log on statements with sqlcommenter tags', () => {
   it('binds the logged parameters to the deadlocked statements and leaves the tags out of the spec', () => {
     const reader = createLogReader({ format: 'auto' });
-    const text = specFromLogEvents([...reader.push(readFileSync(fixture)), ...reader.end()], 'postgresql.log');
+    const text = specFromLogEvents(
+      [...reader.push(readFileSync(fixture)), ...reader.end()],
+      'postgresql.log',
+    );
     const spec = parse(text) as { sessions: Record<string, { steps: string[] }> };
     const steps = Object.values(spec.sessions).flatMap((s) => s.steps);
     expect(steps.sort()).toEqual([

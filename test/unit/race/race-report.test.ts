@@ -4,7 +4,13 @@ import type { RaceResult } from '../../../src/race/race-runner.js';
 import type { RaceSpec } from '../../../src/race/race-spec.js';
 import type { TraceEvent } from '../../../src/race/step-result.js';
 
-const e = (seq: number, session: string, step: string, kind: TraceEvent['kind'], extra: Partial<TraceEvent> = {}): TraceEvent => ({
+const e = (
+  seq: number,
+  session: string,
+  step: string,
+  kind: TraceEvent['kind'],
+  extra: Partial<TraceEvent> = {},
+): TraceEvent => ({
   seq,
   at: seq,
   session,
@@ -125,9 +131,18 @@ describe('race report', () => {
     const decisions = schedule.map((choice, i) => ({ movable: i === 3 ? ['b'] : ['a', 'b'], choice }));
     const text = formatResult({
       ...result,
-      findings: [{ ...base, schedule, originalSchedule: schedule, finding: { ...base.finding, run: { ...base.finding.run, decisions } } }],
+      findings: [
+        {
+          ...base,
+          schedule,
+          originalSchedule: schedule,
+          finding: { ...base.finding, run: { ...base.finding.run, decisions } },
+        },
+      ],
     });
-    expect(text).toContain('3 switches between sessions (2 preemptive: a session that could still move was set aside): b a a b b a');
+    expect(text).toContain(
+      '3 switches between sessions (2 preemptive: a session that could still move was set aside): b a a b b a',
+    );
     expect(text).not.toContain('1 context switch(es)');
   });
 
@@ -143,7 +158,8 @@ describe('race report', () => {
           finding: {
             ...base.finding,
             kind: 'anomaly',
-            title: 'the final state equals no serial order of the committed sessions (a, b): a lost update or write skew',
+            title:
+              'the final state equals no serial order of the committed sessions (a, b): a lost update or write skew',
             cycle: [],
             state: {
               actual: `public.stock\n${row(9)}`,
@@ -156,7 +172,9 @@ describe('race report', () => {
         },
       ],
     });
-    expect(text).toContain('final state against the serial expectation (− expected in that order, + actual):');
+    expect(text).toContain(
+      'final state against the serial expectation (− expected in that order, + actual):',
+    );
     expect(text).toContain(`    serially a then b:\n     public.stock\n      − ${row(8)}\n      + ${row(9)}`);
     expect(text).toContain('    serially b then a:');
   });

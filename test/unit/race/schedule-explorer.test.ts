@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { contextSwitches, exploreExhaustive, pctChooser, prefixChooser, stickyChooser } from '../../../src/race/schedule-explorer.js';
+import {
+  contextSwitches,
+  exploreExhaustive,
+  pctChooser,
+  prefixChooser,
+  stickyChooser,
+} from '../../../src/race/schedule-explorer.js';
 import type { Choice, Chooser, ScheduleRun } from '../../../src/race/schedule-runner.js';
 
 /** A pure model of sessions with n steps each and nothing blocking: the runner the explorer drives. */
@@ -16,13 +22,29 @@ function model(steps: Record<string, number>): (chooser: Chooser) => Promise<Sch
       decisions.push({ movable, choice });
       previous = choice;
     }
-    return Promise.resolve({ decisions, events: [], committed: [], invariantFailures: [], snapshot: '', stalls: [], diverged: false, unstableVictim: false });
+    return Promise.resolve({
+      decisions,
+      events: [],
+      committed: [],
+      invariantFailures: [],
+      snapshot: '',
+      stalls: [],
+      diverged: false,
+      unstableVictim: false,
+    });
   };
 }
 
-async function all(steps: Record<string, number>, limits: { contextBound?: number; overlap?: boolean } = {}): Promise<string[]> {
+async function all(
+  steps: Record<string, number>,
+  limits: { contextBound?: number; overlap?: boolean } = {},
+): Promise<string[]> {
   const out: string[] = [];
-  for await (const run of exploreExhaustive(model(steps), { maxSchedules: 10_000, overlap: limits.overlap ?? false, ...(limits.contextBound === undefined ? {} : { contextBound: limits.contextBound }) })) {
+  for await (const run of exploreExhaustive(model(steps), {
+    maxSchedules: 10_000,
+    overlap: limits.overlap ?? false,
+    ...(limits.contextBound === undefined ? {} : { contextBound: limits.contextBound }),
+  })) {
     out.push(run.decisions.map((d) => d.choice.join('+')).join(' '));
   }
   return out;
@@ -68,6 +90,11 @@ describe('choosers', () => {
   it('counts only preemptions as context switches', () => {
     const decisions = [{ movable: ['a', 'b'] }, { movable: ['a', 'b'] }, { movable: ['b'] }];
     expect(contextSwitches([['a'], ['b'], ['b']], decisions)).toBe(1);
-    expect(contextSwitches([['a'], ['a'], ['b']], [{ movable: ['a', 'b'] }, { movable: ['a', 'b'] }, { movable: ['b'] }])).toBe(0);
+    expect(
+      contextSwitches(
+        [['a'], ['a'], ['b']],
+        [{ movable: ['a', 'b'] }, { movable: ['a', 'b'] }, { movable: ['b'] }],
+      ),
+    ).toBe(0);
   });
 });

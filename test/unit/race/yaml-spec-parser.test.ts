@@ -29,8 +29,12 @@ expect: [unique_violation]
   });
 
   it('reports every problem with its path', () => {
-    expect(() => parseYamlSpec('sessions: { a: { isolation: snapshot, steps: [] } }')).toThrow(/sessions\.a\.isolation.*sessions\.a\.steps/s);
-    expect(() => parseYamlSpec('sessions: { a: { steps: [x] } }\npermutations: [[a.9]]')).toThrow(/unknown step a\.9/);
+    expect(() => parseYamlSpec('sessions: { a: { isolation: snapshot, steps: [] } }')).toThrow(
+      /sessions\.a\.isolation.*sessions\.a\.steps/s,
+    );
+    expect(() => parseYamlSpec('sessions: { a: { steps: [x] } }\npermutations: [[a.9]]')).toThrow(
+      /unknown step a\.9/,
+    );
     expect(() => parseYamlSpec('sessions: [')).toThrow(/not valid YAML/);
   });
 });

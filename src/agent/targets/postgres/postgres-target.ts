@@ -258,7 +258,8 @@ export class PostgresTarget implements TargetReader {
       return null;
     }
     // Between reads: nothing new is reported; the next read's deltas cover the whole gap.
-    if (this.#deltas !== null && now - this.#statementsReadAt < this.#statementsEveryMs) return { statements: [], serverMs: 0 };
+    if (this.#deltas !== null && now - this.#statementsReadAt < this.#statementsEveryMs)
+      return { statements: [], serverMs: 0 };
     this.#statementsReadAt = now;
     this.#deltas ??= new StatementDeltas({
       schema: connection.statements.schema,

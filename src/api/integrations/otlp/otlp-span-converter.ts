@@ -2,7 +2,14 @@ import { createHmac } from 'node:crypto';
 import type { AppEvent, QueryFailure, RequestOutcome, SqlFailure } from '../../../core/app-signal.js';
 import { normalizeQuery } from '../../../core/query-normalizer.js';
 import { parseSqlTags } from '../../../core/sql-comment-tags.js';
-import { SPAN_KIND_SERVER, STATUS_CODE_ERROR, type OtlpAttributes, type OtlpResourceSpans, type OtlpSpan, type OtlpValue } from './otlp-trace-decoder.js';
+import {
+  SPAN_KIND_SERVER,
+  STATUS_CODE_ERROR,
+  type OtlpAttributes,
+  type OtlpResourceSpans,
+  type OtlpSpan,
+  type OtlpValue,
+} from './otlp-trace-decoder.js';
 
 /**
  * OpenTelemetry spans → the same AppEvents the SDK sends (pure: no clock, no I/O).
@@ -94,7 +101,10 @@ const tail = (s: string, max: number): string => clean(s).slice(-max);
  * `unknown_service-node`.
  */
 export const serviceNameOf = (raw: string | null): string => {
-  const name = (raw ?? '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  const name = (raw ?? '')
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 63);
   return name === '' ? UNKNOWN_SERVICE : name;
 };
 
@@ -110,7 +120,8 @@ const methodOf = (raw: string): string => {
  * the same whether it reports through the SDK or OpenTelemetry (unless the SDK was given its own
  * `userSalt`), and the raw id is never stored.
  */
-export const hashUserId = (service: string, id: string): string => createHmac('sha256', `hindsight-user:${service}`).update(id).digest('hex').slice(0, 32);
+export const hashUserId = (service: string, id: string): string =>
+  createHmac('sha256', `hindsight-user:${service}`).update(id).digest('hex').slice(0, 32);
 
 const str = (attributes: OtlpAttributes, ...keys: readonly string[]): string | null => {
   for (const key of keys) {
@@ -147,7 +158,8 @@ const sqlstateOf = (span: OtlpSpan): string | null => {
   return null;
 };
 
-const isPostgres = (span: OtlpSpan): boolean => str(span.attributes, 'db.system.name', 'db.system') === 'postgresql';
+const isPostgres = (span: OtlpSpan): boolean =>
+  str(span.attributes, 'db.system.name', 'db.system') === 'postgresql';
 
 interface PgFailure {
   readonly failure: SqlFailure;
@@ -164,9 +176,16 @@ export const sqlFailureOf = (span: OtlpSpan): PgFailure | null => {
   const file = str(span.attributes, 'code.file.path', 'code.filepath');
   const line = int(span.attributes, 'code.line.number', 'code.lineno');
   const site = file !== null ? (line !== null ? `${file}:${line}` : file) : (tags.callsite ?? null);
-  const query = text === null ? (str(span.attributes, 'db.query.summary', 'db.operation.name') ?? span.name) : normalizeQuery(sql, { maxLength: MAX_QUERY });
+  const query =
+    text === null
+      ? (str(span.attributes, 'db.query.summary', 'db.operation.name') ?? span.name)
+      : normalizeQuery(sql, { maxLength: MAX_QUERY });
   return {
-    failure: { sqlstate, query: head(query, MAX_QUERY), callSite: site === null ? null : tail(site, MAX_CALL_SITE) },
+    failure: {
+      sqlstate,
+      query: head(query, MAX_QUERY),
+      callSite: site === null ? null : tail(site, MAX_CALL_SITE),
+    },
     job: tags.job === undefined ? null : head(tags.job, MAX_JOB),
   };
 };
@@ -184,7 +203,8 @@ interface RequestDraft {
   readonly sqlFailures: { readonly start: bigint; readonly failure: SqlFailure }[];
 }
 
-const isHttpServer = (span: OtlpSpan): boolean => span.kind === SPAN_KIND_SERVER && str(span.attributes, 'http.request.method', 'http.method') !== null;
+const isHttpServer = (span: OtlpSpan): boolean =>
+  span.kind === SPAN_KIND_SERVER && str(span.attributes, 'http.request.method', 'http.method') !== null;
 
 const requestOf = (located: Located): RequestDraft | string => {
   const { span, service, release } = located;
@@ -194,9 +214,12 @@ const requestOf = (located: Located): RequestDraft | string => {
     return `server span ${JSON.stringify(span.name.slice(0, 80))}: no http.response.status_code (or http.status_code) between 100 and 599`;
   }
   const user = str(a, 'enduser.id');
-  const exceptionType = span.events.find((e) => e.name === 'exception' && str(e.attributes, 'exception.type') !== null);
+  const exceptionType = span.events.find(
+    (e) => e.name === 'exception' && str(e.attributes, 'exception.type') !== null,
+  );
   const errorClass =
-    (exceptionType === undefined ? null : str(exceptionType.attributes, 'exception.type')) ?? (span.statusCode === STATUS_CODE_ERROR && status < 500 ? 'Error' : null);
+    (exceptionType === undefined ? null : str(exceptionType.attributes, 'exception.type')) ??
+    (span.statusCode === STATUS_CODE_ERROR && status < 500 ? 'Error' : null);
   return {
     outcome: {
       kind: 'request',
@@ -216,13 +239,17 @@ const requestOf = (located: Located): RequestDraft | string => {
 
 type Above = { readonly request: RequestDraft } | { readonly missing: string } | { readonly none: true };
 
-const byStart = (x: { readonly start: bigint }, y: { readonly start: bigint }): number => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0);
+const byStart = (x: { readonly start: bigint }, y: { readonly start: bigint }): number =>
+  x.start < y.start ? -1 : x.start > y.start ? 1 : 0;
 
 /**
  * The resource spans of one export request → AppEvents, in the order the spans came (query failures
  * given up from the held ones last).
  */
-export function convertSpans(resourceSpans: readonly OtlpResourceSpans[], options: ConvertOptions = {}): ConvertedSpans {
+export function convertSpans(
+  resourceSpans: readonly OtlpResourceSpans[],
+  options: ConvertOptions = {},
+): ConvertedSpans {
   const now = options.now ?? 0;
   const holdMs = options.holdMs ?? 0;
   const maxHeld = options.maxHeld ?? 10_000;
@@ -279,7 +306,8 @@ export function convertSpans(resourceSpans: readonly OtlpResourceSpans[], option
 
   for (const earlier of options.held ?? []) {
     const found = above(earlier.traceId, earlier.awaitedSpanId);
-    if ('request' in found) found.request.sqlFailures.push({ start: earlier.start, failure: earlier.fallback.failure });
+    if ('request' in found)
+      found.request.sqlFailures.push({ start: earlier.start, failure: earlier.fallback.failure });
     else if (!('missing' in found && hold(earlier, found.missing))) givenUp.push(earlier.fallback);
   }
   for (const entry of located) {
@@ -290,8 +318,22 @@ export function convertSpans(resourceSpans: readonly OtlpResourceSpans[], option
       found.request.sqlFailures.push({ start: entry.span.startNanos, failure: pg.failure });
       continue;
     }
-    const fallback: QueryFailure = { kind: 'query_failure', service: entry.service, at: nanosToMs(entry.span.endNanos), job: pg.job, release: entry.release, failure: pg.failure };
-    if (!('missing' in found && hold({ traceId: entry.span.traceId, heldAt: now, start: entry.span.startNanos, fallback }, found.missing))) orphans.set(entry, fallback);
+    const fallback: QueryFailure = {
+      kind: 'query_failure',
+      service: entry.service,
+      at: nanosToMs(entry.span.endNanos),
+      job: pg.job,
+      release: entry.release,
+      failure: pg.failure,
+    };
+    if (!(
+      'missing' in found &&
+      hold(
+        { traceId: entry.span.traceId, heldAt: now, start: entry.span.startNanos, fallback },
+        found.missing,
+      )
+    ))
+      orphans.set(entry, fallback);
   }
   // Beyond the bound, the oldest are given up.
   held.sort((x, y) => x.heldAt - y.heldAt);
@@ -299,7 +341,14 @@ export function convertSpans(resourceSpans: readonly OtlpResourceSpans[], option
 
   for (const entry of located) {
     const draft = requests.get(entry);
-    if (draft !== undefined) events.push({ ...draft.outcome, sqlFailures: [...draft.sqlFailures].sort(byStart).slice(0, MAX_SQL_FAILURES).map((f) => f.failure) });
+    if (draft !== undefined)
+      events.push({
+        ...draft.outcome,
+        sqlFailures: [...draft.sqlFailures]
+          .sort(byStart)
+          .slice(0, MAX_SQL_FAILURES)
+          .map((f) => f.failure),
+      });
     const orphan = orphans.get(entry);
     if (orphan !== undefined) events.push(orphan);
   }

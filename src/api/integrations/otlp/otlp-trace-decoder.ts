@@ -73,10 +73,12 @@ const MAX_PROBLEMS = 5;
 
 type Obj = Readonly<Record<string, unknown>>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isObj = (v: unknown): v is Obj =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 
 /** A field by its lowerCamelCase name or, as protobuf JSON parsers also accept, its proto name. */
-const field = (o: Obj, camel: string, snake?: string): unknown => (Object.hasOwn(o, camel) ? o[camel] : snake !== undefined && Object.hasOwn(o, snake) ? o[snake] : undefined);
+const field = (o: Obj, camel: string, snake?: string): unknown =>
+  Object.hasOwn(o, camel) ? o[camel] : snake !== undefined && Object.hasOwn(o, snake) ? o[snake] : undefined;
 
 const list = (o: Obj, camel: string, snake?: string): readonly unknown[] => {
   const v = field(o, camel, snake);
@@ -122,7 +124,11 @@ const KIND_NAMES: Readonly<Record<string, number>> = {
   SPAN_KIND_PRODUCER: 4,
   SPAN_KIND_CONSUMER: 5,
 };
-const STATUS_NAMES: Readonly<Record<string, number>> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+const STATUS_NAMES: Readonly<Record<string, number>> = {
+  STATUS_CODE_UNSET: 0,
+  STATUS_CODE_OK: 1,
+  STATUS_CODE_ERROR: 2,
+};
 
 /** An enum: an integer (the mapping's rule) or, leniently, its name. */
 const readEnum = (v: unknown, names: Readonly<Record<string, number>>): number => {
@@ -162,20 +168,28 @@ const readSpan = (s: unknown): SpanResult => {
   const parentSpanId = readId(field(s, 'parentSpanId', 'parent_span_id'), 8);
   const name = field(s, 'name');
   const label = `span ${typeof name === 'string' ? JSON.stringify(name.slice(0, 80)) : '(no name)'}`;
-  if (traceId === null || traceId === '') return { problem: `${label}: traceId must be 16 bytes (32 hex digits in JSON)` };
-  if (spanId === null || spanId === '') return { problem: `${label}: spanId must be 8 bytes (16 hex digits in JSON)` };
-  if (parentSpanId === null) return { problem: `${label}: parentSpanId must be empty or 8 bytes (16 hex digits in JSON)` };
+  if (traceId === null || traceId === '')
+    return { problem: `${label}: traceId must be 16 bytes (32 hex digits in JSON)` };
+  if (spanId === null || spanId === '')
+    return { problem: `${label}: spanId must be 8 bytes (16 hex digits in JSON)` };
+  if (parentSpanId === null)
+    return { problem: `${label}: parentSpanId must be empty or 8 bytes (16 hex digits in JSON)` };
   const startNanos = readNanos(field(s, 'startTimeUnixNano', 'start_time_unix_nano'));
   const endNanos = readNanos(field(s, 'endTimeUnixNano', 'end_time_unix_nano'));
   if (startNanos === null || endNanos === null || endNanos < startNanos) {
-    return { problem: `${label}: startTimeUnixNano and endTimeUnixNano must be nanoseconds since the epoch (decimal strings in JSON), end not before start` };
+    return {
+      problem: `${label}: startTimeUnixNano and endTimeUnixNano must be nanoseconds since the epoch (decimal strings in JSON), end not before start`,
+    };
   }
   const status = field(s, 'status');
   const events: OtlpSpanEvent[] = [];
   for (const e of list(s, 'events')) {
     if (!isObj(e)) continue;
     const eventName = field(e, 'name');
-    events.push({ name: typeof eventName === 'string' ? eventName : '', attributes: readAttributes(list(e, 'attributes')) });
+    events.push({
+      name: typeof eventName === 'string' ? eventName : '',
+      attributes: readAttributes(list(e, 'attributes')),
+    });
   }
   const statusMessage = isObj(status) ? field(status, 'message') : undefined;
   return {
@@ -197,16 +211,24 @@ const readSpan = (s: unknown): SpanResult => {
 
 /** The plain request object (from either encoding) → resource spans, malformed spans counted. */
 const readRequest = (request: unknown): DecodedTraces => {
-  if (!isObj(request)) throw new OtlpDecodeError('the body is not an ExportTraceServiceRequest: expected an object with "resourceSpans"');
+  if (!isObj(request))
+    throw new OtlpDecodeError(
+      'the body is not an ExportTraceServiceRequest: expected an object with "resourceSpans"',
+    );
   const rawResourceSpans = field(request, 'resourceSpans', 'resource_spans');
   if (rawResourceSpans !== undefined && !Array.isArray(rawResourceSpans)) {
-    throw new OtlpDecodeError('the body is not an ExportTraceServiceRequest: "resourceSpans" must be an array');
+    throw new OtlpDecodeError(
+      'the body is not an ExportTraceServiceRequest: "resourceSpans" must be an array',
+    );
   }
   const resourceSpans: OtlpResourceSpans[] = [];
   const problems: string[] = [];
   let malformedSpans = 0;
   for (const rs of (rawResourceSpans ?? []) as readonly unknown[]) {
-    if (!isObj(rs)) throw new OtlpDecodeError('the body is not an ExportTraceServiceRequest: each of "resourceSpans" must be an object');
+    if (!isObj(rs))
+      throw new OtlpDecodeError(
+        'the body is not an ExportTraceServiceRequest: each of "resourceSpans" must be an object',
+      );
     const resource = field(rs, 'resource');
     const spans: OtlpSpan[] = [];
     for (const ss of list(rs, 'scopeSpans', 'scope_spans')) {
@@ -220,7 +242,10 @@ const readRequest = (request: unknown): DecodedTraces => {
         }
       }
     }
-    resourceSpans.push({ resource: readAttributes(isObj(resource) ? list(resource, 'attributes') : []), spans });
+    resourceSpans.push({
+      resource: readAttributes(isObj(resource) ? list(resource, 'attributes') : []),
+      spans,
+    });
   }
   return { resourceSpans, malformedSpans, problems };
 };
@@ -232,7 +257,9 @@ export function decodeTraceRequest(body: Uint8Array, encoding: OtlpEncoding): De
     try {
       parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
     } catch (cause) {
-      throw new OtlpDecodeError(`the body is not JSON (${cause instanceof Error ? cause.message : String(cause)})`);
+      throw new OtlpDecodeError(
+        `the body is not JSON (${cause instanceof Error ? cause.message : String(cause)})`,
+      );
     }
     return readRequest(parsed);
   }
@@ -240,18 +267,34 @@ export function decodeTraceRequest(body: Uint8Array, encoding: OtlpEncoding): De
   try {
     message = requestType.decode(body);
   } catch (cause) {
-    throw new OtlpDecodeError(`the body is not a protobuf ExportTraceServiceRequest (${cause instanceof Error ? cause.message : String(cause)})`);
+    throw new OtlpDecodeError(
+      `the body is not a protobuf ExportTraceServiceRequest (${cause instanceof Error ? cause.message : String(cause)})`,
+    );
   }
   return readRequest(requestType.toObject(message, { longs: BigInt, defaults: false }));
 }
 
 /** ExportTraceServiceResponse: empty when every span was taken, else `partialSuccess`. */
-export function encodeExportResponse(encoding: OtlpEncoding, partial: { readonly rejectedSpans: number; readonly errorMessage: string } | null): Uint8Array | string {
+export function encodeExportResponse(
+  encoding: OtlpEncoding,
+  partial: { readonly rejectedSpans: number; readonly errorMessage: string } | null,
+): Uint8Array | string {
   if (encoding === 'json') {
     // The JSON mapping writes int64 as a decimal string.
-    return JSON.stringify(partial === null ? {} : { partialSuccess: { rejectedSpans: String(partial.rejectedSpans), errorMessage: partial.errorMessage } });
+    return JSON.stringify(
+      partial === null
+        ? {}
+        : {
+            partialSuccess: {
+              rejectedSpans: String(partial.rejectedSpans),
+              errorMessage: partial.errorMessage,
+            },
+          },
+    );
   }
-  return responseType.encode(responseType.fromObject(partial === null ? {} : { partialSuccess: partial })).finish();
+  return responseType
+    .encode(responseType.fromObject(partial === null ? {} : { partialSuccess: partial }))
+    .finish();
 }
 
 /** google.rpc.Status, the body of an OTLP/HTTP error reply. `code` is a gRPC code (3 invalid argument, 16 unauthenticated…). */
@@ -263,7 +306,9 @@ export function encodeRpcStatus(encoding: OtlpEncoding, code: number, message: s
 /** For tests and tools: an ExportTraceServiceRequest in the OTLP JSON shape → protobuf bytes. */
 export function encodeTraceRequestFromJson(request: unknown): Uint8Array {
   const hexToBase64 = (key: string, value: unknown): unknown =>
-    (key === 'traceId' || key === 'spanId' || key === 'parentSpanId') && typeof value === 'string' ? Buffer.from(value, 'hex').toString('base64') : value;
+    (key === 'traceId' || key === 'spanId' || key === 'parentSpanId') && typeof value === 'string'
+      ? Buffer.from(value, 'hex').toString('base64')
+      : value;
   // protobuf JSON (what fromObject reads) carries bytes as base64, OTLP JSON carries ids as hex.
   const converted = JSON.parse(JSON.stringify(request), hexToBase64) as Record<string, unknown>;
   return requestType.encode(requestType.fromObject(converted)).finish();

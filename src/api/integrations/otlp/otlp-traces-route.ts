@@ -8,7 +8,13 @@ import { parseEvents } from '../../schemas/event-schemas.js';
 import type { ServerMetrics } from '../../server-metrics.js';
 import type { AppEventReceiver } from '../inbound-ports.js';
 import { convertSpans, type HeldFailure } from './otlp-span-converter.js';
-import { decodeTraceRequest, encodeExportResponse, encodeRpcStatus, OtlpDecodeError, type OtlpEncoding } from './otlp-trace-decoder.js';
+import {
+  decodeTraceRequest,
+  encodeExportResponse,
+  encodeRpcStatus,
+  OtlpDecodeError,
+  type OtlpEncoding,
+} from './otlp-trace-decoder.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -28,7 +34,10 @@ const MAX_CLOCK_AHEAD_MS = 3_600_000;
  * The converted events checked by the very validation of `POST /api/v1/events` (per service, as its
  * batches are), so OTLP stores nothing the SDK's route would refuse; refused ones are rejected spans.
  */
-const validate = (converted: readonly AppEvent[], latestAt: number): { events: AppEvent[]; problems: string[] } => {
+const validate = (
+  converted: readonly AppEvent[],
+  latestAt: number,
+): { events: AppEvent[]; problems: string[] } => {
   const byService = new Map<string, Omit<AppEvent, 'service'>[]>();
   for (const { service, ...event } of converted) {
     const list = byService.get(service);
@@ -40,7 +49,8 @@ const validate = (converted: readonly AppEvent[], latestAt: number): { events: A
   for (const [service, items] of byService) {
     const parsed = parseEvents(service, items, latestAt);
     events.push(...parsed.events);
-    for (const r of parsed.rejected) problems.push(`service ${service}: ${r.problem.replace(/^events\[\d+\]\.?/, "a span's ")}`);
+    for (const r of parsed.rejected)
+      problems.push(`service ${service}: ${r.problem.replace(/^events\[\d+\]\.?/, "a span's ")}`);
   }
   return { events, problems };
 };
@@ -56,13 +66,26 @@ const CONTENT_TYPES: Readonly<Record<string, OtlpEncoding>> = {
   'application/json': 'json',
 };
 
-const contentTypeOf = (encoding: OtlpEncoding): string => (encoding === 'json' ? 'application/json' : 'application/x-protobuf');
+const contentTypeOf = (encoding: OtlpEncoding): string =>
+  encoding === 'json' ? 'application/json' : 'application/x-protobuf';
 
-const reply = (c: Context, encoding: OtlpEncoding, status: 200 | 400 | 413 | 415, body: Uint8Array | string): Response =>
-  c.body(typeof body === 'string' ? body : new Uint8Array(body), status, { 'content-type': contentTypeOf(encoding) });
+const reply = (
+  c: Context,
+  encoding: OtlpEncoding,
+  status: 200 | 400 | 413 | 415,
+  body: Uint8Array | string,
+): Response =>
+  c.body(typeof body === 'string' ? body : new Uint8Array(body), status, {
+    'content-type': contentTypeOf(encoding),
+  });
 
-const problem = (c: Context, encoding: OtlpEncoding, status: 400 | 413 | 415, code: number, message: string): Response =>
-  reply(c, encoding, status, encodeRpcStatus(encoding, code, message));
+const problem = (
+  c: Context,
+  encoding: OtlpEncoding,
+  status: 400 | 413 | 415,
+  code: number,
+  message: string,
+): Response => reply(c, encoding, status, encodeRpcStatus(encoding, code, message));
 
 /**
  * `POST /v1/traces` — OTLP/HTTP trace export (https://opentelemetry.io/docs/specs/otlp/#otlphttp), the
@@ -98,12 +121,25 @@ export const otlpTracesRoute = (deps: {
     rawBody: true,
     maxBodyBytes: maxBytes,
     responses: {
-      200: { description: 'ExportTraceServiceResponse, in the encoding of the request (partialSuccess when spans were rejected)', contentType: 'application/x-protobuf' },
-      400: { description: 'The body is not an ExportTraceServiceRequest (google.rpc.Status)', contentType: 'application/x-protobuf' },
+      200: {
+        description:
+          'ExportTraceServiceResponse, in the encoding of the request (partialSuccess when spans were rejected)',
+        contentType: 'application/x-protobuf',
+      },
+      400: {
+        description: 'The body is not an ExportTraceServiceRequest (google.rpc.Status)',
+        contentType: 'application/x-protobuf',
+      },
       401: { description: 'No or unknown token', schema: errorBodySchema },
       403: { description: 'A viewer token (ingest, responder or admin send)', schema: errorBodySchema },
-      413: { description: 'Larger than the limit, compressed or inflated', contentType: 'application/x-protobuf' },
-      415: { description: 'Neither application/x-protobuf nor application/json, or an encoding other than gzip', contentType: 'application/json' },
+      413: {
+        description: 'Larger than the limit, compressed or inflated',
+        contentType: 'application/x-protobuf',
+      },
+      415: {
+        description: 'Neither application/x-protobuf nor application/json, or an encoding other than gzip',
+        contentType: 'application/json',
+      },
     },
     handle: async (_input, c: Context<ApiEnv>) => {
       const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -119,7 +155,13 @@ export const otlpTracesRoute = (deps: {
       }
       const contentEncoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
       if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
-        return problem(c, encoding, 415, GRPC_UNIMPLEMENTED, `content encoding ${JSON.stringify(contentEncoding)} is not supported: send gzip or no compression`);
+        return problem(
+          c,
+          encoding,
+          415,
+          GRPC_UNIMPLEMENTED,
+          `content encoding ${JSON.stringify(contentEncoding)} is not supported: send gzip or no compression`,
+        );
       }
       let body = new Uint8Array(await c.req.arrayBuffer());
       if (contentEncoding === 'gzip') {
@@ -127,16 +169,29 @@ export const otlpTracesRoute = (deps: {
           body = new Uint8Array(await gunzipAsync(body, { maxOutputLength: maxBytes }));
         } catch (error) {
           if (error instanceof RangeError || (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
-            return problem(c, encoding, 413, GRPC_RESOURCE_EXHAUSTED, `the body inflates to more than ${maxBytes} bytes; export smaller batches (BatchSpanProcessor maxExportBatchSize)`);
+            return problem(
+              c,
+              encoding,
+              413,
+              GRPC_RESOURCE_EXHAUSTED,
+              `the body inflates to more than ${maxBytes} bytes; export smaller batches (BatchSpanProcessor maxExportBatchSize)`,
+            );
           }
-          return problem(c, encoding, 400, GRPC_INVALID_ARGUMENT, `the body is not valid gzip (${error instanceof Error ? error.message : String(error)})`);
+          return problem(
+            c,
+            encoding,
+            400,
+            GRPC_INVALID_ARGUMENT,
+            `the body is not valid gzip (${error instanceof Error ? error.message : String(error)})`,
+          );
         }
       }
       let decoded;
       try {
         decoded = decodeTraceRequest(body, encoding);
       } catch (error) {
-        if (error instanceof OtlpDecodeError) return problem(c, encoding, 400, GRPC_INVALID_ARGUMENT, error.message);
+        if (error instanceof OtlpDecodeError)
+          return problem(c, encoding, 400, GRPC_INVALID_ARGUMENT, error.message);
         throw error;
       }
       const now = deps.now();
@@ -148,7 +203,15 @@ export const otlpTracesRoute = (deps: {
       const rejectedSpans = decoded.malformedSpans + converted.rejected + checked.problems.length;
       if (rejectedSpans > 0) deps.metrics?.countAppEvents('rejected', rejectedSpans);
       const problems = [...decoded.problems, ...converted.problems, ...checked.problems].slice(0, 5);
-      return reply(c, encoding, 200, encodeExportResponse(encoding, rejectedSpans === 0 ? null : { rejectedSpans, errorMessage: problems.join('; ') }));
+      return reply(
+        c,
+        encoding,
+        200,
+        encodeExportResponse(
+          encoding,
+          rejectedSpans === 0 ? null : { rejectedSpans, errorMessage: problems.join('; ') },
+        ),
+      );
     },
   });
 };

@@ -17,7 +17,8 @@ export function bearerSecret(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
-const unauthenticated = (message: string): ApiError => new ApiError({ status: 401, code: 'UNAUTHENTICATED', message });
+const unauthenticated = (message: string): ApiError =>
+  new ApiError({ status: 401, code: 'UNAUTHENTICATED', message });
 
 /**
  * Requires a bearer API token of at least `role`: 401 without one or with an unknown one, 403 when
@@ -28,7 +29,9 @@ export function requireToken(tokens: TokenVerifier, role: Role): MiddlewareHandl
     const secret = bearerSecret(c.req.header('authorization'));
     if (secret === null) {
       c.header('WWW-Authenticate', 'Bearer realm="hindsight"');
-      throw unauthenticated('this route needs an API token: send `Authorization: Bearer <token>` (create one with POST /api/v1/tokens as an admin)');
+      throw unauthenticated(
+        'this route needs an API token: send `Authorization: Bearer <token>` (create one with POST /api/v1/tokens as an admin)',
+      );
     }
     const token = await tokens.verify(secret);
     if (token === null) {

@@ -2,10 +2,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LogEvent } from '../../../../src/core/log-event.js';
 import type { LogFormat } from '../../../../src/postgres-log/log-format.js';
-import {
-  interpretLogEvent,
-  type DeadlockSignal,
-} from '../../../../src/postgres-log/log-signal.js';
+import { interpretLogEvent, type DeadlockSignal } from '../../../../src/postgres-log/log-signal.js';
 import { tailLog, type LogTailProblem } from '../../../../src/agent/targets/postgres/log-tailer.js';
 import { createTestDatabase, type TestDatabase } from '../../../support/database.js';
 

@@ -30,7 +30,8 @@ const env = (name: string): string => {
 };
 
 const headers = { Authorization: `Bearer ${env('HINDSIGHT_TOKEN')}` };
-const exporter = env('OTLP_PROTOCOL') === 'json' ? new JsonExporter({ headers }) : new ProtoExporter({ headers });
+const exporter =
+  env('OTLP_PROTOCOL') === 'json' ? new JsonExporter({ headers }) : new ProtoExporter({ headers });
 const provider = new NodeTracerProvider({
   resource: resourceFromAttributes({ 'service.name': 'shop', 'service.version': 'v2' }),
   spanProcessors: [new BatchSpanProcessor(exporter)],
@@ -48,7 +49,10 @@ registerInstrumentations({
           const m = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?$/.exec(frame.trim());
           if (!m?.[1] || m[1].includes('node_modules') || m[1].startsWith('node:')) continue;
           const file = m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1];
-          span.setAttributes({ 'code.file.path': path.relative(process.cwd(), file), 'code.line.number': Number(m[2]) });
+          span.setAttributes({
+            'code.file.path': path.relative(process.cwd(), file),
+            'code.line.number': Number(m[2]),
+          });
           break;
         }
       },
@@ -72,7 +76,9 @@ const restockLocks = (first: number, then: number): Promise<unknown> =>
   context.with(ROOT_CONTEXT, async () => {
     await restock.query('BEGIN');
     await restock.query('UPDATE accounts SET balance = balance + 10 WHERE id = $1', [first]);
-    return restock.query('UPDATE accounts SET balance = balance + 10 WHERE id = $1', [then]).finally(() => restock.query('ROLLBACK'));
+    return restock
+      .query('UPDATE accounts SET balance = balance + 10 WHERE id = $1', [then])
+      .finally(() => restock.query('ROLLBACK'));
   });
 
 const checkout = async (): Promise<number> => {
@@ -114,7 +120,9 @@ const server = http.createServer((req, res) => {
     span?.setAttribute('http.route', '/jobs/restock');
     // A job outside any request: its own trace, and a sqlcommenter tag naming it.
     context
-      .with(ROOT_CONTEXT, () => restock.query("/*job='restock'*/ INSERT INTO accounts (id, balance) VALUES (1, 0)"))
+      .with(ROOT_CONTEXT, () =>
+        restock.query("/*job='restock'*/ INSERT INTO accounts (id, balance) VALUES (1, 0)"),
+      )
       .then(
         () => res.writeHead(200).end('inserted?'),
         (error: unknown) => res.writeHead(202).end((error as { code?: string }).code ?? 'failed'),

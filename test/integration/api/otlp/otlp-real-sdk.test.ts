@@ -30,7 +30,12 @@ afterAll(async () => {
 });
 
 describe.each([
-  { protocol: 'proto', label: 'protobuf exporter, gzip', contentType: 'application/x-protobuf', compression: 'gzip' },
+  {
+    protocol: 'proto',
+    label: 'protobuf exporter, gzip',
+    contentType: 'application/x-protobuf',
+    compression: 'gzip',
+  },
   { protocol: 'json', label: 'JSON exporter', contentType: 'application/json', compression: 'none' },
 ])('OTLP from the real OpenTelemetry Node SDK ($label)', ({ protocol, contentType, compression }) => {
   it('turns a deadlocked request into a 500 with the 40P01, its statement and its call site; a failed job statement into a query failure', async () => {
@@ -46,7 +51,10 @@ describe.each([
         OTEL_EXPORTER_OTLP_COMPRESSION: compression,
         OTLP_PROTOCOL: protocol,
       });
-      const checkout = await fetch(`${app.url}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } });
+      const checkout = await fetch(`${app.url}/checkout`, {
+        method: 'POST',
+        headers: { 'x-user': 'user-17' },
+      });
       expect(checkout.status, app.stderr()).toBe(500);
       const job = await fetch(`${app.url}/jobs/restock`, { method: 'POST' });
       expect(await job.text()).toBe('23505');
@@ -54,7 +62,10 @@ describe.each([
 
       expect(receiver.seen.length).toBeGreaterThan(0);
       for (const request of receiver.seen) {
-        expect(request).toEqual({ contentType, contentEncoding: compression === 'gzip' ? 'gzip' : undefined });
+        expect(request).toEqual({
+          contentType,
+          contentEncoding: compression === 'gzip' ? 'gzip' : undefined,
+        });
       }
       const events = receiver.received.events;
       const requests = events.filter((e): e is RequestOutcome => e.kind === 'request');
@@ -74,9 +85,14 @@ describe.each([
           callSite: otelAppCallSite('// deadlock-victim-line'),
         },
       ]);
-      expect(checkoutOutcome?.sqlFailures[0]?.query).toMatch(/^UPDATE accounts SET balance = balance - \$1 WHERE id = \$2$/);
+      expect(checkoutOutcome?.sqlFailures[0]?.query).toMatch(
+        /^UPDATE accounts SET balance = balance - \$1 WHERE id = \$2$/,
+      );
       expect(checkoutOutcome?.durationMs).toBeGreaterThan(100);
-      expect(requests.find((r) => r.route === '/jobs/restock')).toMatchObject({ status: 202, sqlFailures: [] });
+      expect(requests.find((r) => r.route === '/jobs/restock')).toMatchObject({
+        status: 202,
+        sqlFailures: [],
+      });
 
       const failures = events.filter((e): e is QueryFailure => e.kind === 'query_failure');
       expect(failures).toEqual([
@@ -86,11 +102,20 @@ describe.each([
           at: expect.any(Number) as number,
           job: 'restock',
           release: 'v2',
-          failure: { sqlstate: '23505', query: 'INSERT INTO accounts (id, balance) VALUES ($1, $2)', callSite: otelAppCallSite("/*job='restock'*/") },
+          failure: {
+            sqlstate: '23505',
+            query: 'INSERT INTO accounts (id, balance) VALUES ($1, $2)',
+            callSite: otelAppCallSite("/*job='restock'*/"),
+          },
         },
       ]);
       // Only the deadlock victim and the duplicate key failed: the restock job's own statements did not.
-      expect(events.flatMap((e) => (e.kind === 'request' ? e.sqlFailures : [e.failure])).map((f) => f.sqlstate).sort()).toEqual(['23505', '40P01']);
+      expect(
+        events
+          .flatMap((e) => (e.kind === 'request' ? e.sqlFailures : [e.failure]))
+          .map((f) => f.sqlstate)
+          .sort(),
+      ).toEqual(['23505', '40P01']);
     } finally {
       await server.close();
     }
@@ -98,20 +123,35 @@ describe.each([
 });
 
 describe('OTLP from the real OpenTelemetry Node SDK into the API as serve wires it', () => {
-  it('lands in the rollups as the SDK\'s events do: the failure of POST /checkout under 40P01 at its call site, the user among the failed, the job under JOB', async () => {
+  it("lands in the rollups as the SDK's events do: the failure of POST /checkout under 40P01 at its call site, the user among the failed, the job under JOB", async () => {
     const h = await createApiHarness();
     h.clock.set(systemClock.now());
     const token = (await h.tokens.create({ name: 'shop-otel', role: 'ingest' })).secret;
     const server = await listenOtlpReceiver(h.app);
     try {
-      const app = await startOtelApp({ DATABASE_URL: db.url, OTEL_EXPORTER_OTLP_ENDPOINT: server.url, HINDSIGHT_TOKEN: token, OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTLP_PROTOCOL: 'proto' });
-      expect((await fetch(`${app.url}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } })).status).toBe(500);
+      const app = await startOtelApp({
+        DATABASE_URL: db.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT: server.url,
+        HINDSIGHT_TOKEN: token,
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+        OTLP_PROTOCOL: 'proto',
+      });
+      expect(
+        (await fetch(`${app.url}/checkout`, { method: 'POST', headers: { 'x-user': 'user-17' } })).status,
+      ).toBe(500);
       expect(await (await fetch(`${app.url}/jobs/restock`, { method: 'POST' })).text()).toBe('23505');
       expect(await app.stop(), app.stderr()).toBe(0);
 
       const rollups = await h.store.signals.list({ since: 0 });
       const checkout = rollups.find((r) => r.route === '/checkout');
-      expect(checkout).toMatchObject({ service: 'shop', method: 'POST', requests: 1, failures: 1, failedUsers: [hashUserId('shop', 'user-17')], releases: ['v2'] });
+      expect(checkout).toMatchObject({
+        service: 'shop',
+        method: 'POST',
+        requests: 1,
+        failures: 1,
+        failedUsers: [hashUserId('shop', 'user-17')],
+        releases: ['v2'],
+      });
       expect(checkout?.causes).toEqual([
         {
           sqlstate: '40P01',
@@ -121,7 +161,12 @@ describe('OTLP from the real OpenTelemetry Node SDK into the API as serve wires 
           count: 1,
         },
       ]);
-      expect(rollups.find((r) => r.method === 'JOB')).toMatchObject({ service: 'shop', route: 'restock', failures: 1, causes: [expect.objectContaining({ sqlstate: '23505' })] });
+      expect(rollups.find((r) => r.method === 'JOB')).toMatchObject({
+        service: 'shop',
+        route: 'restock',
+        failures: 1,
+        causes: [expect.objectContaining({ sqlstate: '23505' })],
+      });
     } finally {
       await server.close();
     }

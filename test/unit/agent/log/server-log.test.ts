@@ -103,13 +103,23 @@ describe('createPostgresServerLog', () => {
     expect(problems).toEqual([]);
   });
 
-  it("skips what other databases of the same server logged; keeps entries that name no database", async () => {
+  it('skips what other databases of the same server logged; keeps entries that name no database', async () => {
     /** The log of one server with two databases: `billing`'s deadlock and lock timeout are not shop's. */
     const other = LOG.split('\n')
       .slice(0, 10)
-      .map((line) => line.replaceAll('postgres@shop', 'postgres@billing').replaceAll('[15903]', '[16903]').replaceAll('Process 15903', 'Process 16903').replaceAll('process 15903', 'process 16903').replaceAll('[15910]', '[16910]'))
+      .map((line) =>
+        line
+          .replaceAll('postgres@shop', 'postgres@billing')
+          .replaceAll('[15903]', '[16903]')
+          .replaceAll('Process 15903', 'Process 16903')
+          .replaceAll('process 15903', 'process 16903')
+          .replaceAll('[15910]', '[16910]'),
+      )
       .join('\n');
-    const follow = async (text: string, prefix: string): Promise<{ victims: (number | null)[]; signals: string[] }> => {
+    const follow = async (
+      text: string,
+      prefix: string,
+    ): Promise<{ victims: (number | null)[]; signals: string[] }> => {
       const path = join(dir, `p-${Math.random().toString(36).slice(2)}.log`);
       await writeFile(path, text);
       const log = createPostgresServerLog({
@@ -118,7 +128,11 @@ describe('createPostgresServerLog', () => {
         prefix,
         fromStart: true,
         normalizeQuery: (sql) => sql,
-        target: { database: 'shop', relationNames: () => Promise.resolve(new Map()), ready: () => Promise.reject(new Error('unused')) },
+        target: {
+          database: 'shop',
+          relationNames: () => Promise.resolve(new Map()),
+          ready: () => Promise.reject(new Error('unused')),
+        },
       });
       const victims: (number | null)[] = [];
       const signals: string[] = [];
@@ -126,14 +140,27 @@ describe('createPostgresServerLog', () => {
       const timer = setTimeout(() => {
         stop.abort();
       }, 1500);
-      await log.follow({ onDeadlock: (r) => victims.push(r.victimPid), onSignal: (k) => signals.push(k), onProblem: () => undefined }, stop.signal);
+      await log.follow(
+        {
+          onDeadlock: (r) => victims.push(r.victimPid),
+          onSignal: (k) => signals.push(k),
+          onProblem: () => undefined,
+        },
+        stop.signal,
+      );
       clearTimeout(timer);
       return { victims, signals };
     };
-    expect(await follow(`${other}\n${LOG}`, '%m [%p] %q%u@%d ')).toEqual({ victims: [15903, 15905], signals: ['lock_timeout'] });
+    expect(await follow(`${other}\n${LOG}`, '%m [%p] %q%u@%d ')).toEqual({
+      victims: [15903, 15905],
+      signals: ['lock_timeout'],
+    });
     // Without %d in the prefix no entry names its database: all are kept.
     const bare = `${other}\n${LOG}`.replaceAll(' postgres@billing ', ' ').replaceAll(' postgres@shop ', ' ');
-    expect(await follow(bare, '%m [%p] ')).toEqual({ victims: [16903, 15903, 15905], signals: ['lock_timeout', 'lock_timeout'] });
+    expect(await follow(bare, '%m [%p] ')).toEqual({
+      victims: [16903, 15903, 15905],
+      signals: ['lock_timeout', 'lock_timeout'],
+    });
   });
 
   it('rejects at once with a user error when the log cannot be read', async () => {

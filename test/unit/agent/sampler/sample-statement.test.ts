@@ -23,13 +23,26 @@ const row = (query: string | null): SessionRow => ({
 describe('toSession: the app’s sqlcommenter tags in pg_stat_activity.query', () => {
   it('reads tags written first or last, and normalizes the query without them', () => {
     const first = toSession(
-      row("/*callsite='demo%2Fshop%2Fcheckout.ts%3A88',release='v2',route='POST%20%2Fcheckout',service='shop'*/ UPDATE inventory SET stock = stock - 1 WHERE product_id = 7"),
+      row(
+        "/*callsite='demo%2Fshop%2Fcheckout.ts%3A88',release='v2',route='POST%20%2Fcheckout',service='shop'*/ UPDATE inventory SET stock = stock - 1 WHERE product_id = 7",
+      ),
       (sql) => normalizeQuery(sql),
     );
     expect(first.query).toBe('UPDATE inventory SET stock = stock - $1 WHERE product_id = $2');
-    expect(first.tags).toEqual({ callsite: 'demo/shop/checkout.ts:88', release: 'v2', route: 'POST /checkout', service: 'shop' });
-    const last = toSession(row("SELECT * FROM orders WHERE id = 3 /*route='GET%20%2Forders%2F%3Aid'*/"), (sql) => sql);
-    expect(last).toMatchObject({ query: 'SELECT * FROM orders WHERE id = 3', tags: { route: 'GET /orders/:id' } });
+    expect(first.tags).toEqual({
+      callsite: 'demo/shop/checkout.ts:88',
+      release: 'v2',
+      route: 'POST /checkout',
+      service: 'shop',
+    });
+    const last = toSession(
+      row("SELECT * FROM orders WHERE id = 3 /*route='GET%20%2Forders%2F%3Aid'*/"),
+      (sql) => sql,
+    );
+    expect(last).toMatchObject({
+      query: 'SELECT * FROM orders WHERE id = 3',
+      tags: { route: 'GET /orders/:id' },
+    });
   });
 
   it('a query cut inside its tags (track_activity_query_size) has no tags and shows no half comment', () => {
@@ -43,7 +56,9 @@ describe('toSession: the app’s sqlcommenter tags in pg_stat_activity.query', (
 
   it('untagged queries and background processes are as before', () => {
     expect(toSession(row('/* pg_dump */ COPY t TO stdout'), (sql) => sql)).not.toHaveProperty('tags');
-    expect(toSession(row('/* pg_dump */ COPY t TO stdout'), (sql) => sql).query).toBe('/* pg_dump */ COPY t TO stdout');
+    expect(toSession(row('/* pg_dump */ COPY t TO stdout'), (sql) => sql).query).toBe(
+      '/* pg_dump */ COPY t TO stdout',
+    );
     expect(toSession(row(''), (sql) => sql).query).toBeNull();
     expect(toSession(row(null), (sql) => sql).query).toBeNull();
   });
