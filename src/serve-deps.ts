@@ -316,7 +316,7 @@ export function pagingDirectory(config: HindsightConfig, notifiers: NotifierRegi
   });
   if (problems.length > 0) {
     throw userError(
-      'E_CONFIG',
+      'CONFIG_INVALID',
       `the configuration has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`} with its channels:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
   }
@@ -331,7 +331,7 @@ function refuseMonitoredStore(options: ServeOptions, config: HindsightConfig, lo
   for (const target of config.targets) {
     if (sameDatabase(target.url, storeUrl)) {
       throw userError(
-        'E_STORE_IS_MONITORED',
+        'STORE_IS_MONITORED',
         `the store ${redactUrl(storeUrl)} is the database target "${target.name}" monitors; keep Hindsight's record elsewhere (another database or server with --store, or the embedded store: leave --store out)`,
       );
     }
@@ -385,21 +385,21 @@ function listen(http: Server, host: string, port: number): Promise<string> {
       if (error.code === 'EADDRINUSE') {
         reject(
           userError(
-            'E_PORT_IN_USE',
+            'SERVE_PORT_IN_USE',
             `port ${port} on ${host} is already in use (another hindsight serve?); pick another with --port or HINDSIGHT_PORT`,
           ),
         );
       } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
         reject(
           userError(
-            'E_HOST_UNAVAILABLE',
+            'SERVE_HOST_UNAVAILABLE',
             `cannot listen on ${host}: no such address on this machine; pass --host 127.0.0.1 or 0.0.0.0`,
           ),
         );
       } else if (error.code === 'EACCES') {
         reject(
           userError(
-            'E_PORT_DENIED',
+            'SERVE_PORT_DENIED',
             `not allowed to listen on port ${port}; ports below 1024 need privileges: pick another with --port`,
           ),
         );

@@ -55,12 +55,12 @@ export async function startMetricsListener(options: {
       reject(
         error.code === 'EADDRINUSE'
           ? userError(
-              'E_PORT_IN_USE',
+              'SERVE_PORT_IN_USE',
               `--metrics-port ${options.port} on ${options.host} is already in use; pick another`,
             )
           : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND'
             ? userError(
-                'E_HOST_UNAVAILABLE',
+                'SERVE_HOST_UNAVAILABLE',
                 `cannot listen on ${options.host}: no such address here; pass --metrics-host 127.0.0.1 or 0.0.0.0`,
               )
             : error,

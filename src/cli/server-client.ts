@@ -42,7 +42,7 @@ export class ServerClient {
       });
     } catch (error) {
       throw transientError(
-        'E_SERVER_UNREACHABLE',
+        'SERVER_UNREACHABLE',
         `cannot reach the Hindsight server at ${server} (${reason(error)}); is \`hindsight serve\` running there? Point --server or HINDSIGHT_SERVER at it`,
         error,
       );
@@ -53,7 +53,7 @@ export class ServerClient {
         return JSON.parse(text) as unknown;
       } catch (error) {
         throw transientError(
-          'E_SERVER_REPLY',
+          'SERVER_BAD_REPLY',
           `${server} answered ${method} ${path} with something that is not JSON; is it a Hindsight server?`,
           error,
         );

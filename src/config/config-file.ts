@@ -163,7 +163,7 @@ export async function loadConfigOrThrow(
 
 export function configError(path: string, problems: readonly ConfigProblem[]): HindsightError {
   return userError(
-    'E_CONFIG',
+    'CONFIG_INVALID',
     `${path} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n${problems.map((p) => `  - ${describeProblem(p)}`).join('\n')}`,
   );
 }

@@ -50,6 +50,6 @@ export function parseDeployOptions(
   if (commit !== null && commit.length > 64)
     problems.push(`--commit must be at most 64 characters (got ${commit.length})`);
   if (problems.length > 0 || client === null || service === undefined)
-    throw userError('E_DEPLOY_OPTIONS', problems.join('; '));
+    throw userError('DEPLOY_BAD_OPTIONS', problems.join('; '));
   return { ...client, version: trimmed, service, commit };
 }

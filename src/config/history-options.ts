@@ -76,6 +76,6 @@ export function parseHistoryOptions(
   const limit = flags.limit === undefined ? 1000 : Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
     problems.push(`--limit must be a whole number from 1 to 100000 (got "${flags.limit ?? ''}")`);
-  if (problems.length > 0 || client === null) throw userError('E_HISTORY_OPTIONS', problems.join('; '));
+  if (problems.length > 0 || client === null) throw userError('HISTORY_BAD_OPTIONS', problems.join('; '));
   return { ...client, target, since, until, kinds, limit };
 }

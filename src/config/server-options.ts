@@ -104,7 +104,7 @@ export function parseServeOptions(
       (i) => `${names[formatPath(i.path)] ?? formatPath(i.path)}: ${i.message}`,
     );
     throw userError(
-      'E_SERVE_OPTIONS',
+      'SERVE_BAD_OPTIONS',
       lines.length === 1 ? (lines[0] ?? '') : `invalid options:\n  - ${lines.join('\n  - ')}`,
     );
   }
@@ -147,7 +147,7 @@ export function parseServerClientOptions(
       'no API token: pass --token or set HINDSIGHT_TOKEN (the admin token serve printed on its first start, or one from POST /api/v1/tokens)',
     );
   }
-  if (problems.length > 0 || token === undefined) throw userError('E_CLIENT_OPTIONS', problems.join('; '));
+  if (problems.length > 0 || token === undefined) throw userError('CLIENT_BAD_OPTIONS', problems.join('; '));
   return { server: server.replace(/\/+$/, ''), token };
 }
 
@@ -178,7 +178,7 @@ export function parseAgentOptions(
   const name = flags.name ?? nonEmpty(env.HINDSIGHT_AGENT_NAME) ?? hostname();
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
     throw userError(
-      'E_AGENT_OPTIONS',
+      'AGENT_BAD_OPTIONS',
       `--name must be 1–63 letters, digits, ".", "_" or "-" (got "${name}")`,
     );
   }
@@ -188,7 +188,7 @@ export function parseAgentOptions(
     hostMetrics: flags.hostMetrics,
   });
   if (!metrics.success)
-    throw userError('E_AGENT_OPTIONS', metrics.error.issues.map((i) => i.message).join('; '));
+    throw userError('AGENT_BAD_OPTIONS', metrics.error.issues.map((i) => i.message).join('; '));
   return {
     ...client,
     name,

@@ -81,7 +81,7 @@ export function parseWatchOptions(flags: WatchFlags, env: NodeJS.ProcessEnv = pr
       ...(connection.ok ? [] : [connection.problem]),
       ...(parsed.success ? [] : parsed.error.issues.map((i) => i.message)),
     ];
-    throw optionsError('E_WATCH_OPTIONS', problems);
+    throw optionsError('WATCH_BAD_OPTIONS', problems);
   }
   const f = parsed.data;
   return {

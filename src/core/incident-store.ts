@@ -236,7 +236,7 @@ export interface SignalRepository {
 }
 
 export interface DeployRepository {
-  /** A deploy whose id is already stored rejects with `store_conflict`. */
+  /** A deploy whose id is already stored rejects with `STORE_CONFLICT`. */
   insert(deploy: Deploy): Promise<void>;
   /** Newest first (by `at`, then id). `since`: at or after. */
   list(query: {

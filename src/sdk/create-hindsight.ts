@@ -80,7 +80,7 @@ const positive = (name: string, value: number | undefined, fallback: number): nu
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
     throw new HindsightSdkError(
-      'E_SDK_INTERNAL',
+      'SDK_INTERNAL',
       `createHindsight: ${name} must be a positive number (got ${String(value)})`,
     );
   }
@@ -138,7 +138,7 @@ export const createHindsight = (options: HindsightOptions): Hindsight => {
     bugReported = true;
     report(
       new HindsightSdkError(
-        'E_SDK_INTERNAL',
+        'SDK_INTERNAL',
         `a bug in hindsight/sdk was caught (the app went on): ${String(error)}`,
         { cause: error },
       ),

@@ -76,7 +76,7 @@ export class EventSender {
     if (this.#closed) return;
     if (this.#queue.push(event)) {
       this.#once(
-        'E_SDK_BUFFER_FULL',
+        'SDK_BUFFER_FULL',
         `${this.#o.maxBuffer} events are waiting for ${this.#o.url}: dropping the oldest (see stats().dropped; the count is sent with the next batch)`,
       );
     }
@@ -126,7 +126,7 @@ export class EventSender {
   async #next(): Promise<Outcome> {
     while (this.#inFlight !== null) await this.#inFlight;
     const sending = this.#send().catch((error: unknown) => {
-      this.#once('E_SDK_INTERNAL', `could not send events (a bug in hindsight/sdk): ${String(error)}`, error);
+      this.#once('SDK_INTERNAL', `could not send events (a bug in hindsight/sdk): ${String(error)}`, error);
       return 'idle' as const;
     });
     this.#inFlight = sending;
@@ -161,7 +161,7 @@ export class EventSender {
     } catch (error) {
       return this.#failed(
         batch,
-        'E_SDK_UNREACHABLE',
+        'SDK_UNREACHABLE',
         `cannot reach ${this.#o.url} (${describe(error)}); buffering up to ${this.#o.maxBuffer} events and retrying`,
       );
     }
@@ -170,9 +170,9 @@ export class EventSender {
       this.#queue.reported(dropped);
       this.#attempt = 0;
       this.#retryAt = 0;
-      this.#reported.delete('E_SDK_UNREACHABLE');
-      this.#reported.delete('E_SDK_TOKEN_REFUSED');
-      this.#reported.delete('E_SDK_BUFFER_FULL');
+      this.#reported.delete('SDK_UNREACHABLE');
+      this.#reported.delete('SDK_TOKEN_REFUSED');
+      this.#reported.delete('SDK_BUFFER_FULL');
       if (this.#batchLimit < this.#o.maxBatch)
         this.#batchLimit = Math.min(this.#o.maxBatch, this.#batchLimit * 2);
       this.#noteRejected(text);
@@ -182,7 +182,7 @@ export class EventSender {
     if (response.status === 401 || response.status === 403) {
       return this.#failed(
         batch,
-        'E_SDK_TOKEN_REFUSED',
+        'SDK_TOKEN_REFUSED',
         `${this.#o.url} refused the token (${response.status}${said}): give createHindsight({ token }) a token with role ingest (an admin creates one with POST /api/v1/tokens); buffering up to ${this.#o.maxBuffer} events meanwhile`,
       );
     }
@@ -196,14 +196,14 @@ export class EventSender {
       this.#rejected += batch.length;
       this.#queue.reported(dropped);
       this.#once(
-        'E_SDK_REJECTED',
+        'SDK_REJECTED',
         `${this.#o.url} refused a batch of ${batch.length} events (${response.status}${said})`,
       );
       return 'sent';
     }
     return this.#failed(
       batch,
-      'E_SDK_UNREACHABLE',
+      'SDK_UNREACHABLE',
       `${this.#o.url} answered ${response.status}${said}; buffering up to ${this.#o.maxBuffer} events and retrying`,
     );
   }
@@ -230,7 +230,7 @@ export class EventSender {
     this.#rejected += rejected.length;
     const first = rejected[0] as { problem?: unknown } | undefined;
     const problem = typeof first?.problem === 'string' ? `: ${first.problem}` : '';
-    this.#once('E_SDK_REJECTED', `${this.#o.url} refused ${rejected.length} events as invalid${problem}`);
+    this.#once('SDK_REJECTED', `${this.#o.url} refused ${rejected.length} events as invalid${problem}`);
   }
 
   #once(code: SdkProblemCode, message: string, cause?: unknown): void {

@@ -1,15 +1,15 @@
 /** What went wrong on the SDK's side; each is reported through `onError`, never thrown into the app. */
 export type SdkProblemCode =
   /** The server could not be reached or answered 5xx/429: events stay buffered (bounded) and are retried. */
-  | 'E_SDK_UNREACHABLE'
+  | 'SDK_UNREACHABLE'
   /** 401/403: the token is missing, unknown or lacks role `ingest`; events stay buffered (bounded). */
-  | 'E_SDK_TOKEN_REFUSED'
+  | 'SDK_TOKEN_REFUSED'
   /** The server refused events as invalid (400, 413 for a single event, or items listed in `rejected`). */
-  | 'E_SDK_REJECTED'
+  | 'SDK_REJECTED'
   /** The buffer is full: the oldest events are being dropped (counted in `stats().dropped`). */
-  | 'E_SDK_BUFFER_FULL'
+  | 'SDK_BUFFER_FULL'
   /** A bug of the SDK caught in one of its hooks; the app's request went on untouched. */
-  | 'E_SDK_INTERNAL';
+  | 'SDK_INTERNAL';
 
 export class HindsightSdkError extends Error {
   readonly code: SdkProblemCode;

@@ -6,7 +6,7 @@ import { HindsightError } from '../core/errors.js';
  */
 export const storeConflict = (what: string, cause?: unknown): HindsightError =>
   new HindsightError({
-    code: 'store_conflict',
+    code: 'STORE_CONFLICT',
     kind: 'transient',
     message: `${what} already exists (another writer got there first); read it again and retry`,
     cause,

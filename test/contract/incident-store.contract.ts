@@ -223,17 +223,17 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       it('keeps one firing alert per service and fingerprint; a resolved one may fire again as a new alert', async () => {
         await store.alerts.insert(alert('a1', { fingerprint: 'fp' }));
         await expect(store.alerts.insert(alert('a2', { fingerprint: 'fp' }))).rejects.toMatchObject({
-          code: 'store_conflict',
+          code: 'STORE_CONFLICT',
         });
         await store.alerts.insert(alert('b1', { fingerprint: 'fp', service: 'billing' }));
         await store.alerts.insert(alert('a3', { fingerprint: 'fp', status: 'resolved', resolvedAt: 1_500 }));
         await expect(store.alerts.update(alert('a3', { fingerprint: 'fp' }))).rejects.toMatchObject({
-          code: 'store_conflict',
+          code: 'STORE_CONFLICT',
         });
         await store.alerts.update(alert('a1', { fingerprint: 'fp', status: 'resolved', resolvedAt: 2_000 }));
         await store.alerts.insert(alert('a4', { fingerprint: 'fp', startedAt: 3_000 }));
         expect((await store.alerts.findFiring('shop', 'fp'))?.id).toBe('a4');
-        await expect(store.alerts.insert(alert('a4'))).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(store.alerts.insert(alert('a4'))).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
       });
 
       it('inserts many at once, all or nothing, and finds the firing alerts of many fingerprints', async () => {
@@ -255,13 +255,13 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         // A second firing alert of a fingerprint (stored, or within the batch), or a known id: nothing of the batch is kept.
         await expect(
           store.alerts.insertMany([alert('c1'), alert('a3', { fingerprint: 'fp1' })]),
-        ).rejects.toMatchObject({ code: 'store_conflict' });
+        ).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
         await expect(
           store.alerts.insertMany([alert('c1'), alert('c2', { fingerprint: 'fp-c1' })]),
-        ).rejects.toMatchObject({ code: 'store_conflict' });
+        ).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
         await expect(
           store.alerts.insertMany([alert('c1'), alert('a1', { fingerprint: 'other' })]),
-        ).rejects.toMatchObject({ code: 'store_conflict' });
+        ).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
         expect(await store.alerts.get('c1')).toBeNull();
       });
 
@@ -307,7 +307,7 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         await store.incidents.insert(i1);
         expect(await store.incidents.get('i1')).toEqual(i1);
         expect(await store.incidents.get('nope')).toBeNull();
-        await expect(store.incidents.insert(i1)).rejects.toMatchObject({ code: 'store_conflict' });
+        await expect(store.incidents.insert(i1)).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
       });
 
       it('updates only from the stored version (optimistic concurrency)', async () => {
@@ -415,7 +415,7 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         ]);
         await expect(
           store.timeline.appendMany([entry('t-new', 'i1', 3_000), entry('t-a', 'i1', 3_000)]),
-        ).rejects.toMatchObject({ code: 'store_conflict' });
+        ).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
         expect((await store.timeline.list('i1')).map((e) => e.id)).toEqual([
           't-early',
           't-first',
@@ -581,7 +581,7 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       it('refuses a second token with the same secret', async () => {
         await store.tokens.insert(token('t1', { secretHash: 'same' }));
         await expect(store.tokens.insert(token('t2', { secretHash: 'same' }))).rejects.toMatchObject({
-          code: 'store_conflict',
+          code: 'STORE_CONFLICT',
         });
         expect(await store.tokens.count()).toBe(1);
       });

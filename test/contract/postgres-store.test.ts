@@ -88,7 +88,7 @@ describe('PostgresStore on its own', () => {
       await holder.query('SELECT pg_advisory_lock($1::bigint)', [advisoryKey('rules')]);
       const started = performance.now();
       await expect(store.transact('rules', () => Promise.resolve('ran'))).rejects.toMatchObject({
-        code: 'store_lock_timeout',
+        code: 'STORE_LOCK_TIMEOUT',
         retryable: true,
       });
       expect(performance.now() - started).toBeLessThan(5_000);
@@ -125,11 +125,11 @@ describe('PostgresStore on its own', () => {
 
   it('says which store it could not reach, without the password', async () => {
     const url = db.url.replace(/:\d+\//, ':1/');
-    await expect(PostgresStore.open({ url })).rejects.toMatchObject({ code: 'store_unreachable' });
+    await expect(PostgresStore.open({ url })).rejects.toMatchObject({ code: 'STORE_UNREACHABLE' });
     await expect(PostgresStore.open({ url })).rejects.not.toThrow(/postgres:postgres@/);
     const wrongPassword = db.url.replace(/:[^:@/]*@/, ':wrong@');
     await expect(PostgresStore.open({ url: wrongPassword })).rejects.toMatchObject({
-      code: 'store_refused',
+      code: 'STORE_REFUSED',
       kind: 'user',
     });
   });

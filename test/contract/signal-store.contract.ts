@@ -206,7 +206,7 @@ export function signalStoreContract(name: string, open: () => Promise<IncidentSt
       expect(await store.deploys.latestBefore('shop', 999)).toBeNull();
       expect(await store.deploys.latestBefore('nope', 9_000)).toBeNull();
       await expect(store.deploys.insert(deploy('d1', 7_000))).rejects.toMatchObject({
-        code: 'store_conflict',
+        code: 'STORE_CONFLICT',
       });
     });
 

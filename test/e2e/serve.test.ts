@@ -231,7 +231,7 @@ describe('hindsight serve, agent and the incident commands (processes, embedded 
       },
     );
     expect(same.code).toBe(2);
-    expect(same.stderr).toMatch(/is the database target "shop-db" monitors.*\[E_STORE_IS_MONITORED\]/);
+    expect(same.stderr).toMatch(/is the database target "shop-db" monitors.*\[STORE_IS_MONITORED\]/);
   });
 
   it('drains and exits 0 on SIGTERM', async () => {

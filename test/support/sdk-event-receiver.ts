@@ -72,7 +72,7 @@ export async function startEventReceiver(port = 0): Promise<EventReceiver> {
       if (mode.kind === 'status') {
         res
           .writeHead(mode.status, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ code: 'E_TEST', message: `test receiver answers ${mode.status}` }));
+          .end(JSON.stringify({ code: 'TEST_FAILURE', message: `test receiver answers ${mode.status}` }));
         return;
       }
       const text = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');

@@ -233,7 +233,7 @@ export class FindingPushClient implements FindingSink {
     if (response.status === 401 || response.status === 403) {
       this.#putBack(batch, intervals);
       throw userError(
-        'E_AGENT_TOKEN_REFUSED',
+        'AGENT_TOKEN_REFUSED',
         `${this.#o.server} refused the agent's token (${response.status}${said ? `: ${said}` : ''}); pass --token (or set HINDSIGHT_TOKEN) to a token with role responder or admin (an admin creates one with POST /api/v1/tokens)`,
       );
     }

@@ -20,14 +20,14 @@ export async function runAgent(
   const configPath = resolveConfigPath(flags.config);
   if (configPath === null) {
     throw userError(
-      'E_AGENT_CONFIG',
+      'AGENT_CONFIG_INVALID',
       'no configuration: pass --config FILE (or set HINDSIGHT_CONFIG) naming the targets this agent watches under targets:',
     );
   }
   const config = await loadConfigOrThrow(configPath, { agent: true });
   if (config.targets.length === 0)
     throw userError(
-      'E_AGENT_CONFIG',
+      'AGENT_CONFIG_INVALID',
       `${configPath} declares no targets; list the databases this agent watches under targets:`,
     );
   const stopRequested = io.stopRequested ?? stopSignal();

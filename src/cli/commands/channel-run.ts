@@ -36,7 +36,7 @@ export async function runChannelTest(
     });
     if (problems.length > 0)
       throw userError(
-        'E_CONFIG',
+        'CONFIG_INVALID',
         `${configPath}: channel ${name} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       );
     outcome = await testChannel(

@@ -41,7 +41,7 @@ export function registerDemoCommand(program: Command, deps: () => Promise<DemoDe
       const users = Number(flags.users);
       if (!Number.isInteger(users) || users < 10 || users > 2000) {
         throw userError(
-          'E_DEMO_USERS',
+          'DEMO_BAD_OPTIONS',
           `--users must be a whole number from 10 to 2000 (got "${flags.users}")`,
         );
       }

@@ -25,9 +25,9 @@ export async function listIncidents(
   io: IncidentIo = defaultIo,
 ): Promise<void> {
   if (!['open', 'resolved', 'all'].includes(flags.state))
-    throw userError('E_INCIDENT_OPTIONS', `--state must be open, resolved or all (got "${flags.state}")`);
+    throw userError('INCIDENT_BAD_OPTIONS', `--state must be open, resolved or all (got "${flags.state}")`);
   if (!/^\d+$/.test(flags.limit))
-    throw userError('E_INCIDENT_OPTIONS', `--limit must be a whole number (got "${flags.limit}")`);
+    throw userError('INCIDENT_BAD_OPTIONS', `--limit must be a whole number (got "${flags.limit}")`);
   const body = (await client(flags, io).get(
     `/api/v1/incidents?state=${flags.state}&limit=${flags.limit}`,
   )) as { incidents: Incident[] };

@@ -34,7 +34,7 @@ const parseAt = (text: string): number => {
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (Number.isNaN(ms))
     throw userError(
-      'E_ONCALL_OPTIONS',
+      'ONCALL_BAD_OPTIONS',
       `--at must be a time such as 2026-03-29T09:00:00+02:00 (got "${text}")`,
     );
   return ms;

@@ -164,7 +164,7 @@ async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
     const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
     if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
       throw userError(
-        'store_data_dir_in_use',
+        'STORE_DATA_DIR_IN_USE',
         `Another Hindsight (pid ${owner}) uses the data directory ${dataDir}. Stop it first, or give this one a --data-dir of its own. ` +
           `If no Hindsight runs there, delete ${file}.`,
       );
@@ -223,7 +223,7 @@ const exists = (file: string): Promise<boolean> =>
 function unusable(dataDir: string, why: string, cause?: unknown): HindsightError {
   const detail = cause instanceof Error ? ` (${cause.message.trim().slice(0, 400)})` : '';
   return userError(
-    'store_data_dir_unusable',
+    'STORE_DATA_DIR_UNUSABLE',
     `Hindsight cannot keep its store in ${dataDir}: ${why}${detail}. Give --data-dir a directory this user can write ` +
       '(when running as root, PostgreSQL runs as the `postgres` OS user, which must be able to reach it: every parent directory searchable), ' +
       'or use a PostgreSQL server of your own with --store postgres://….',

@@ -151,7 +151,7 @@ export class PostgresStore implements IncidentStore {
           // 57014: statement_timeout ran out while another transaction (here or on a replica) held the lock.
           if ((error as { code?: unknown }).code !== '57014') throw error;
           throw transientError(
-            'store_lock_timeout',
+            'STORE_LOCK_TIMEOUT',
             `Waited longer than the store's statement_timeout (${this.#statementTimeoutMs} ms) for its lock "${lock}": another cycle or replica holds it; retry later.`,
             error,
           );
@@ -191,14 +191,14 @@ function unreachable(url: string, cause: unknown): Error {
   // URL or the role's rights helps, retrying does not.
   if (typeof code === 'string' && (code.startsWith('28') || code === '3D000' || code === '42501')) {
     return userError(
-      'store_refused',
+      'STORE_REFUSED',
       `The store at ${redactUrl(url)} refused us: ${detail}. Fix the user, password or database name in --store, ` +
         'and give that role the right to create tables in its database (Hindsight creates and migrates its schema at start).',
       cause,
     );
   }
   return transientError(
-    'store_unreachable',
+    'STORE_UNREACHABLE',
     `Could not open the store at ${redactUrl(url)}: ${detail}. ` +
       'Check that the server is up and the URL is right (or leave --store out to use the embedded store).',
     cause,

@@ -29,7 +29,7 @@ export async function migrate(
       const known = migrations[row.position - 1];
       if (known !== undefined && known.name !== row.name) {
         throw new HindsightError({
-          code: 'store_schema_unknown',
+          code: 'STORE_SCHEMA_UNKNOWN',
           kind: 'user',
           message:
             `The store's schema records migration ${row.position} as "${row.name}", but this Hindsight has "${known.name}" there. ` +

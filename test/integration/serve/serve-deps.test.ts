@@ -136,7 +136,7 @@ describe('serve, in process, on a PostgreSQL store', () => {
         (e: unknown) => e,
       );
     expect(refused).toBeInstanceOf(HindsightError);
-    expect((refused as HindsightError).code).toBe('E_STORE_IS_MONITORED');
+    expect((refused as HindsightError).code).toBe('STORE_IS_MONITORED');
 
     const running = await serveDeps().startServer(
       { ...options(), adminToken: 'chosen-admin-token-123' },

@@ -118,7 +118,7 @@ describe('the embedded store', () => {
     const store = await openEmbeddedStore({ dataDir });
     try {
       await expect(openEmbeddedStore({ dataDir })).rejects.toMatchObject({
-        code: 'store_data_dir_in_use',
+        code: 'STORE_DATA_DIR_IN_USE',
         kind: 'user',
       });
       expect(await store.ping()).toBe(true);
@@ -133,7 +133,7 @@ describe('the embedded store', () => {
       const file = join(scratch, 'a-file');
       await writeFile(file, 'not a directory');
       await expect(openEmbeddedStore({ dataDir: file })).rejects.toMatchObject({
-        code: 'store_data_dir_unusable',
+        code: 'STORE_DATA_DIR_UNUSABLE',
         kind: 'user',
         message: expect.stringMatching(/not a directory.*--data-dir/s) as unknown,
       });
@@ -141,7 +141,7 @@ describe('the embedded store', () => {
       await mkdir(join(junk, 'postgres'), { recursive: true });
       await writeFile(join(junk, 'postgres', 'notes.txt'), 'mine');
       await expect(openEmbeddedStore({ dataDir: junk })).rejects.toMatchObject({
-        code: 'store_data_dir_unusable',
+        code: 'STORE_DATA_DIR_UNUSABLE',
         message: expect.stringMatching(/no PostgreSQL cluster/) as unknown,
       });
     } finally {

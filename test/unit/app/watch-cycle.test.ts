@@ -82,7 +82,7 @@ describe('WatchCycle', () => {
   });
 
   it('turns an outage into findings and goes on: unreachable, then recovered', async () => {
-    const down = transientError('E_TARGET_UNREACHABLE', 'connection refused');
+    const down = transientError('TEST_TARGET_UNREACHABLE', 'connection refused');
     const { cycle, detector, published, signal } = setup([emptySample(1), down, down, emptySample(4)]);
     for (let i = 0; i < 4; i++) await cycle.tick(signal);
     expect(detector.calls).toEqual([
@@ -101,12 +101,17 @@ describe('WatchCycle', () => {
   });
 
   it('stops on a user error before the first good sample (a bad password will not fix itself)', async () => {
-    const { cycle, signal } = setup([userError('E_AUTH', 'password authentication failed for user "x"')]);
+    const { cycle, signal } = setup([
+      userError('TEST_TARGET_AUTH_FAILED', 'password authentication failed for user "x"'),
+    ]);
     await expect(cycle.tick(signal)).rejects.toThrow(/password authentication failed/);
   });
 
   it('does not stop on a user error once the target has answered (a grant revoked mid-incident is reported, not fatal)', async () => {
-    const { cycle, detector, signal } = setup([emptySample(1), userError('E_PRIV', 'permission denied')]);
+    const { cycle, detector, signal } = setup([
+      emptySample(1),
+      userError('TEST_TARGET_PRIVILEGE', 'permission denied'),
+    ]);
     await cycle.tick(signal);
     await cycle.tick(signal);
     expect(detector.calls.at(-1)).toBe('unreachable: permission denied');

@@ -24,6 +24,6 @@ describe('hindsight config check', () => {
     const lines = result.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('hindsight: test/fixtures/config/broken.yaml has 9 problems:');
     expect(lines).toContain('  - targets[0].intervall: unknown key (check its spelling)');
-    expect(lines.at(-1)).toMatch(/ \[E_CONFIG\]$/);
+    expect(lines.at(-1)).toMatch(/ \[CONFIG_INVALID\]$/);
   });
 });

@@ -98,7 +98,7 @@ describe('superviseTargets', () => {
     now = 20_000;
     opened[0]!.sample(true, null); // unchanged but due
     opened[0]!.sample(false, 'connection refused'); // changed: reported at once
-    opened[0]!.fail(userError('E_TARGET_AUTH', 'password authentication failed for user "m"'));
+    opened[0]!.fail(userError('TEST_TARGET_AUTH', 'password authentication failed for user "m"'));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(opened.map((w) => w.watch.state.target)).toEqual(['a', 'b', 'a']);
     expect(health.map((h) => [h.target, h.reachable, h.problem, h.agent])).toEqual([
@@ -127,7 +127,7 @@ describe('superviseTargets', () => {
       {
         openTargetWatch: () => {
           attempts += 1;
-          throw userError('E_URL', 'not a URL');
+          throw userError('TEST_BAD_URL', 'not a URL');
         },
         sink: { publish: () => undefined },
         onHealth: () => undefined,

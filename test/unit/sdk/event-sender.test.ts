@@ -107,7 +107,7 @@ describe('EventSender against a real local receiver', () => {
     await s.flush();
     await s.flush();
     expect(s.stats()).toMatchObject({ buffered: 100, dropped: 150, sent: 0, failedSends: 2 });
-    expect(problems.map((p) => p.code)).toEqual(['E_SDK_BUFFER_FULL', 'E_SDK_UNREACHABLE']);
+    expect(problems.map((p) => p.code)).toEqual(['SDK_BUFFER_FULL', 'SDK_UNREACHABLE']);
     expect(problems[1]!.message).toMatch(
       /cannot reach http:\/\/127\.0\.0\.1:\d+\/api\/v1\/events \(ECONNREFUSED\)/,
     );
@@ -133,7 +133,7 @@ describe('EventSender against a real local receiver', () => {
     await s.flush();
     await s.flush();
     await s.flush();
-    expect(problems.map((p) => p.code)).toEqual(['E_SDK_BUFFER_FULL', 'E_SDK_TOKEN_REFUSED']);
+    expect(problems.map((p) => p.code)).toEqual(['SDK_BUFFER_FULL', 'SDK_TOKEN_REFUSED']);
     expect(problems[1]!.message).toContain('role ingest');
     expect(s.stats()).toMatchObject({ buffered: 50, dropped: 10, failedSends: 3 });
     receiver.mode = { kind: 'accept' };
@@ -150,7 +150,7 @@ describe('EventSender against a real local receiver', () => {
     await s.flush();
     expect(s.stats()).toMatchObject({ rejected: 1, buffered: 0, failedSends: 0 });
     expect(receiver.requests).toHaveLength(1);
-    expect(problems.map((p) => p.code)).toEqual(['E_SDK_REJECTED']);
+    expect(problems.map((p) => p.code)).toEqual(['SDK_REJECTED']);
   });
 
   it('a server that never answers: the request times out and the events wait', async () => {
@@ -208,7 +208,7 @@ describe('an app on the SDK while the server is down', () => {
     // One batch of 100 hangs in flight; at most 500 wait; everything else was dropped and counted.
     expect(stats.buffered).toBeLessThanOrEqual(500);
     expect(stats.dropped).toBeGreaterThanOrEqual(1000 - 500 - 100);
-    expect(problems).toContain('E_SDK_BUFFER_FULL');
+    expect(problems).toContain('SDK_BUFFER_FULL');
     // Sending is off the request path: no request waited for the hanging server.
     expect(down.at(-1)!).toBeLessThan(1000);
     expect(median(down)).toBeLessThan(up * 3 + 2);

@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 describe('the SDK never throws into the app', () => {
-  it('a routeOf that throws: the app answers as usual, one E_SDK_INTERNAL, statements run untagged', async () => {
+  it('a routeOf that throws: the app answers as usual, one SDK_INTERNAL, statements run untagged', async () => {
     const receiver = await startEventReceiver();
     const problems: HindsightSdkError[] = [];
     const hindsight = createHindsight({
@@ -66,7 +66,7 @@ describe('the SDK never throws into the app', () => {
       expect(await res.text()).toBe('rows');
     }
     expect(pg.seen).toEqual(['SELECT 1', 'SELECT 1', 'SELECT 1']);
-    expect(problems.map((p) => p.code)).toEqual(['E_SDK_INTERNAL']);
+    expect(problems.map((p) => p.code)).toEqual(['SDK_INTERNAL']);
     expect(problems[0]!.message).toContain('broken routeOf');
   });
 
