@@ -14,7 +14,7 @@ const CONTINUATIONS = new Set<string>(CONTINUATION_KEYWORDS);
  * with `{` (one object per line).
  */
 export function entryStartTest(format: LogFormat, prefix: string | null): EntryStartTest {
-  if (format === 'jsonlog') return (line) => line.startsWith('{');
+  if (format === 'jsonlog' || format === 'cloudnative-pg') return (line) => line.startsWith('{');
   if (format === 'csvlog') return (line) => CSV_RECORD_HEAD.test(line);
   if (format === 'syslog' || format === 'journald') return syslogEntryStart;
   const compiled = compileLinePrefix(prefix ?? '');

@@ -12,6 +12,7 @@ const SAME = 0.8;
 /** Richer formats first: csvlog and jsonlog carry SQLSTATE, application and user on every entry. */
 const RICHNESS: Readonly<Record<LogFormat, number>> = {
   jsonlog: 3,
+  'cloudnative-pg': 3,
   csvlog: 2,
   stderr: 1,
   syslog: 1,

@@ -4,10 +4,18 @@ import type { LockObject } from './sample.js';
 /**
  * The formats a server log comes in: the server's own (`log_destination` = stderr, csvlog, jsonlog)
  * and the envelopes other programs put around its stderr text — syslog (rsyslog, syslog-ng files)
- * and journald (`journalctl -o json`, `-o short-iso`). The one list every reader and option uses.
+ * and journald (`journalctl -o json`, `-o short-iso`) — and the platforms' layouts: CloudNativePG
+ * (one JSON object per line, csvlog's columns under `record`). The one list every reader and option uses.
  */
-export type LogFormat = 'stderr' | 'csvlog' | 'jsonlog' | 'syslog' | 'journald';
-export const LOG_FORMATS: readonly LogFormat[] = ['stderr', 'csvlog', 'jsonlog', 'syslog', 'journald'];
+export type LogFormat = 'stderr' | 'csvlog' | 'jsonlog' | 'syslog' | 'journald' | 'cloudnative-pg';
+export const LOG_FORMATS: readonly LogFormat[] = [
+  'stderr',
+  'csvlog',
+  'jsonlog',
+  'syslog',
+  'journald',
+  'cloudnative-pg',
+];
 /** What `--log-format` accepts: a format, or `auto` (told from the first lines). */
 export type LogFormatChoice = LogFormat | 'auto';
 

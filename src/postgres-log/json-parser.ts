@@ -4,16 +4,30 @@ import { LogEntry } from './log-entry.js';
 import type { TimestampParser } from './log-timestamp.js';
 import type { ReaderCounters } from './reader-stats.js';
 
-/** jsonlog (PostgreSQL 15+): one JSON object per line; keys are left out when they have no value. */
+/**
+ * jsonlog (PostgreSQL 15+): one JSON object per line; keys are left out when they have no value.
+ * CloudNativePG's instance manager reads the server's csvlog and writes each record as
+ * `{"level":…,"ts":…,"logger":"postgres","msg":"record","logging_pod":…,"record":{…}}`, the
+ * record's keys named after csvlog's columns (`log_time`, `process_id`, `sql_state_code`, `query`…)
+ * and every value a string (empty when the column was); its other loggers' lines are skipped.
+ */
 export class JsonParser {
   readonly #counters: ReaderCounters;
   readonly #times: TimestampParser;
   readonly #out: LogEvent[];
+  readonly #cloudnativePg: boolean;
 
-  constructor(init: { counters: ReaderCounters; times: TimestampParser; out: LogEvent[] }) {
+  constructor(init: {
+    counters: ReaderCounters;
+    times: TimestampParser;
+    out: LogEvent[];
+    /** The CloudNativePG layout (csvlog's columns under `record`). */
+    cloudnativePg?: boolean;
+  }) {
     this.#counters = init.counters;
     this.#times = init.times;
     this.#out = init.out;
+    this.#cloudnativePg = init.cloudnativePg === true;
   }
 
   readonly line = (text: string, start: number, end: number, truncated: boolean): void => {
@@ -32,6 +46,10 @@ export class JsonParser {
     if (truncated) counters.truncated++;
     if (typeof record !== 'object' || record === null) {
       counters.skip('invalid-json', text, start, end);
+      return;
+    }
+    if (this.#cloudnativePg) {
+      this.#cloudnativePgRecord(record as Record<string, unknown>, text, start, end);
       return;
     }
     const fields = record as Record<string, unknown>;
@@ -66,6 +84,49 @@ export class JsonParser {
     counters.events++;
     this.#out.push(entry.finish(false));
   };
+
+  #cloudnativePgRecord(line: Record<string, unknown>, text: string, start: number, end: number): void {
+    const counters = this.#counters;
+    const fields = line.record;
+    if (typeof line.logger === 'string' && line.logger !== 'postgres') {
+      counters.skip('other-logger', text, start, end);
+      return;
+    }
+    if (typeof fields !== 'object' || fields === null) {
+      counters.skip('invalid-json', text, start, end);
+      return;
+    }
+    const column = (name: string): string | null => stringOrNull((fields as Record<string, unknown>)[name]);
+    const severity = column('error_severity');
+    const message = (fields as Record<string, unknown>).message;
+    if (severity === null || typeof message !== 'string') {
+      counters.skip('invalid-json', text, start, end);
+      return;
+    }
+    const entry = new LogEntry(Number.POSITIVE_INFINITY);
+    const time = column('log_time');
+    entry.at = time === null ? null : this.#times.parseDateTime(time);
+    const pid = column('process_id');
+    entry.pid = pid !== null && /^\d+$/.test(pid) ? Number(pid) : null;
+    entry.severity = severity;
+    if (!isEnglishSeverity(severity)) counters.nonEnglishSeverities++;
+    entry.sqlstate = column('sql_state_code');
+    entry.user = column('user_name');
+    entry.database = column('database_name');
+    entry.application = column('application_name');
+    entry.client = column('connection_from');
+    entry.sessionId = column('session_id');
+    entry.setColumns({
+      message,
+      detail: column('detail'),
+      hint: column('hint'),
+      query: column('internal_query'),
+      context: column('context'),
+      statement: column('query'),
+    });
+    counters.events++;
+    this.#out.push(entry.finish(false));
+  }
 }
 
 function stringOrNull(value: unknown): string | null {

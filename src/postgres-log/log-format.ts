@@ -25,7 +25,7 @@ const SHORT_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4} /;
 
 /**
  * Tells the format from the first lines of a log: a JSON object with `error_severity` is jsonlog
- * (with `MESSAGE`, a journal record), a line opening with the 13 columns of a csvlog record (its
+ * (with `MESSAGE`, a journal record; with `record.error_severity`, CloudNativePG's), a line opening with the 13 columns of a csvlog record (its
  * time quoted or not) is csvlog, a syslog or journal line whose text has `SEVERITY:  ` is syslog
  * (journald for `-o short-iso`), another line with `SEVERITY:  ` is stderr. Null when nothing
  * looks like a PostgreSQL log at all.
@@ -42,6 +42,15 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
       try {
         const record: unknown = JSON.parse(line);
         if (typeof record === 'object' && record !== null && 'error_severity' in record) return 'jsonlog';
+        if (
+          typeof record === 'object' &&
+          record !== null &&
+          'record' in record &&
+          typeof record.record === 'object' &&
+          record.record !== null &&
+          'error_severity' in record.record
+        )
+          return 'cloudnative-pg';
         if (
           typeof record === 'object' &&
           record !== null &&

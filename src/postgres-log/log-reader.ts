@@ -92,8 +92,8 @@ export function createLogReader(options: LogReaderOptions): LogReader {
         },
       };
     }
-    if (chosen === 'jsonlog') {
-      const json = new JsonParser({ counters, times, out });
+    if (chosen === 'jsonlog' || chosen === 'cloudnative-pg') {
+      const json = new JsonParser({ counters, times, out, cloudnativePg: chosen === 'cloudnative-pg' });
       const lines = new LineSplitter(maxEntryLength, json.line);
       return {
         push: (chunk) => {
@@ -168,7 +168,9 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     return chosen;
   };
 
-  const needsSniff = format === null || (format !== 'csvlog' && format !== 'jsonlog' && prefix === null);
+  const needsSniff =
+    format === null ||
+    (format !== 'csvlog' && format !== 'jsonlog' && format !== 'cloudnative-pg' && prefix === null);
   if (!needsSniff) pipeline = build(format ?? 'stderr');
 
   const take = (): LogEvent[] => out.splice(0);
@@ -213,7 +215,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
       return format;
     },
     get prefix() {
-      return format === 'csvlog' || format === 'jsonlog' ? null : prefix;
+      return format === 'csvlog' || format === 'jsonlog' || format === 'cloudnative-pg' ? null : prefix;
     },
     get buffered() {
       return sniffedBytes + (pipeline?.buffered ?? 0);

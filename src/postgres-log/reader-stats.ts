@@ -10,6 +10,8 @@ export type SkipReason =
   | 'invalid-json'
   /** A syslog or journal line without an envelope it could read (not a syslog line). */
   | 'unmatched-envelope'
+  /** A line of another program sharing the stream (CloudNativePG's instance manager): expected, not a warning. */
+  | 'other-logger'
   | 'blank';
 
 /** What a reader did with its input, to say what was skipped and why — never a silent zero. */
@@ -43,6 +45,7 @@ export class ReaderCounters {
     'invalid-csv': 0,
     'invalid-json': 0,
     'unmatched-envelope': 0,
+    'other-logger': 0,
     blank: 0,
   };
   readonly skippedExamples: Partial<Record<SkipReason, string>> = {};

@@ -60,6 +60,7 @@ describe.each(RUNS)('fixtures recorded with prefix run %s', (run) => {
         'invalid-csv': 0,
         'invalid-json': 0,
         'unmatched-envelope': 0,
+        'other-logger': 0,
         blank: 0,
       });
       expect(stats.truncated).toBe(0);

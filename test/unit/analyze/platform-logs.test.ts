@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
+import { type AnalyzeFlags, parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
+import { runAnalysis } from '../../../src/analyze/run-analysis.js';
+import { createLogReader } from '../../../src/postgres-log/log-reader.js';
+import { toCloudnativePg } from '../../fixtures/analyze/platform-shapes.js';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze');
+const work = mkdtempSync(join(tmpdir(), 'hindsight-platform-'));
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+const analyze = (file: string, flags: AnalyzeFlags = {}): Promise<AnalysisReport> =>
+  runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '0', ...flags }), {
+    stderr: process.stderr,
+  });
+
+/** What must not change when the same entries come in a platform's layout. */
+const counts = (report: AnalysisReport) => ({
+  deadlocks: report.deadlocks.total,
+  deadlockSignature: report.deadlocks.groups[0]?.signature,
+  waits: report.blocking.waits,
+  endings: report.blocking.endings,
+  timeouts: report.timeouts,
+  errors: Object.fromEntries(report.errors.groups.map((g) => [`${g.sqlstate} ${g.message}`, g.count])),
+  errorTotal: report.errors.total,
+  slowQueries: report.slowQueries.all.count,
+  victims: report.slowQueries.groups.map((g) => [g.fingerprint, g.victims]),
+  sessions: report.sessions.authorized,
+  disconnections: report.sessions.disconnections,
+  checkpoints: report.checkpoints.completed,
+});
+
+// Built from the recorded PostgreSQL 18 run (recorded/, jsonlog and csvlog of the same server) in
+// each platform's documented layout (test/fixtures/analyze/platform-shapes.ts): every count equals
+// the csvlog twin's.
+describe('managed platforms: the recorded run in their layouts', () => {
+  const recorded = join(fixtures, 'recorded');
+  const expected = analyze(join(recorded, 'postgresql.csv')).then(counts);
+  const write = (name: string, text: string): string => {
+    const file = join(work, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('CloudNativePG (kubectl logs of an instance pod): detected, same counts as the csvlog', async () => {
+    const file = write('cnpg.log', toCloudnativePg(readFileSync(join(recorded, 'postgresql.json'), 'utf8')));
+    const report = await analyze(file);
+    expect(report.inputs[0]?.format).toBe('cloudnative-pg');
+    expect(report.inputs[0]?.warnings).toEqual([]);
+    const got = counts(report);
+    expect(got).toEqual(await expected);
+    expect(got.deadlocks).toBeGreaterThan(0);
+    expect(got.errorTotal).toBeGreaterThan(0);
+    // The instance manager's own lines are not PostgreSQL's: skipped without a warning.
+    expect(report.inputs[0]?.skipped).toEqual({});
+    const reader = createLogReader({ format: 'auto' });
+    const events = [...reader.push(readFileSync(file)), ...reader.end()];
+    expect(reader.stats.skipped['other-logger']).toBeGreaterThan(0);
+    expect(reader.stats.skipped['invalid-json']).toBe(0);
+    expect(events.length).toBe(
+      readFileSync(join(recorded, 'postgresql.json'), 'utf8').trim().split('\n').length,
+    );
+  });
+
+  it('CloudNativePG with --log-format cloudnative-pg, cut for two workers: same counts', async () => {
+    const file = write(
+      'cnpg-2.log',
+      toCloudnativePg(readFileSync(join(recorded, 'postgresql.json'), 'utf8')),
+    );
+    const report = await runAnalysis(
+      parseAnalyzeOptions([file], { progress: false, jobs: '2', logFormat: 'cloudnative-pg' }),
+      { stderr: process.stderr, splitMinBytes: 1 },
+    );
+    expect(counts(report)).toEqual(await expected);
+  });
+});
