@@ -17,6 +17,7 @@ const RICHNESS: Readonly<Record<LogFormat, number>> = {
   stderr: 1,
   syslog: 1,
   journald: 1,
+  cloudsql: 1,
 };
 
 export interface Twin {

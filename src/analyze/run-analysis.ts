@@ -308,7 +308,8 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
   return {
     name,
     format:
-      (format === 'stderr' || format === 'syslog' || format === 'journald') && prefix !== null
+      (format === 'stderr' || format === 'syslog' || format === 'journald' || format === 'cloudsql') &&
+      prefix !== null
         ? `${format} '${prefix}'`
         : format,
     bytes: input.size ?? bytes,

@@ -5,9 +5,11 @@ import type { LockObject } from './sample.js';
  * The formats a server log comes in: the server's own (`log_destination` = stderr, csvlog, jsonlog)
  * and the envelopes other programs put around its stderr text — syslog (rsyslog, syslog-ng files)
  * and journald (`journalctl -o json`, `-o short-iso`) — and the platforms' layouts: CloudNativePG
- * (one JSON object per line, csvlog's columns under `record`). The one list every reader and option uses.
+ * (one JSON object per line, csvlog's columns under `record`), Google Cloud SQL (Cloud Logging
+ * entries, the stderr text in `textPayload`). The one list every reader and option uses.
  */
-export type LogFormat = 'stderr' | 'csvlog' | 'jsonlog' | 'syslog' | 'journald' | 'cloudnative-pg';
+export type LogFormat =
+  'stderr' | 'csvlog' | 'jsonlog' | 'syslog' | 'journald' | 'cloudnative-pg' | 'cloudsql';
 export const LOG_FORMATS: readonly LogFormat[] = [
   'stderr',
   'csvlog',
@@ -15,6 +17,7 @@ export const LOG_FORMATS: readonly LogFormat[] = [
   'syslog',
   'journald',
   'cloudnative-pg',
+  'cloudsql',
 ];
 /** What `--log-format` accepts: a format, or `auto` (told from the first lines). */
 export type LogFormatChoice = LogFormat | 'auto';

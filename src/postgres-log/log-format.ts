@@ -25,7 +25,8 @@ const SHORT_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4} /;
 
 /**
  * Tells the format from the first lines of a log: a JSON object with `error_severity` is jsonlog
- * (with `MESSAGE`, a journal record; with `record.error_severity`, CloudNativePG's), a line opening with the 13 columns of a csvlog record (its
+ * (with `MESSAGE`, a journal record; with `record.error_severity`, CloudNativePG's; with
+ * `textPayload`, a Cloud SQL entry of Cloud Logging), a line opening with the 13 columns of a csvlog record (its
  * time quoted or not) is csvlog, a syslog or journal line whose text has `SEVERITY:  ` is syslog
  * (journald for `-o short-iso`), another line with `SEVERITY:  ` is stderr. Null when nothing
  * looks like a PostgreSQL log at all.
@@ -59,6 +60,13 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
           SEVERITY.test(String((record as { MESSAGE: unknown }).MESSAGE))
         )
           return 'journald';
+        if (
+          typeof record === 'object' &&
+          record !== null &&
+          'textPayload' in record &&
+          SEVERITY.test(String(record.textPayload))
+        )
+          return 'cloudsql';
       } catch {
         // A cut line at the end of the sample, or not JSON: look at the next one.
       }

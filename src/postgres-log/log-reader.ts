@@ -115,7 +115,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
       maxEntryLength,
       out,
     });
-    if (chosen === 'syslog' || chosen === 'journald') {
+    if (chosen === 'syslog' || chosen === 'journald' || chosen === 'cloudsql') {
       const syslog = new SyslogParser({ stderr, counters, year: options.year ?? null });
       const envelopes = new LineSplitter(maxEntryLength, syslog.line);
       return {
@@ -159,7 +159,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     sniffedBytes = 0;
     format ??= detectLogFormat(sample) ?? 'stderr';
     if (format === 'stderr' && prefix === null) prefix = detectLinePrefix(sample)?.prefix ?? '';
-    if ((format === 'syslog' || format === 'journald') && prefix === null)
+    if ((format === 'syslog' || format === 'journald' || format === 'cloudsql') && prefix === null)
       prefix = detectLinePrefix(envelopedText(sample))?.prefix ?? '';
     const chosen = build(format);
     pipeline = chosen;

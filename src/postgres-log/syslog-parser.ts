@@ -144,6 +144,8 @@ function readJournalRecord(line: string): Envelope | null {
   }
   if (typeof record !== 'object' || record === null) return null;
   const fields = record as Record<string, unknown>;
+  if (fields.MESSAGE === undefined && typeof fields.textPayload === 'string')
+    return readCloudLoggingEntry(fields, fields.textPayload);
   const raw = fields.MESSAGE;
   const body =
     typeof raw === 'string' ? raw : Array.isArray(raw) ? Buffer.from(raw as number[]).toString('utf8') : null;
@@ -160,6 +162,19 @@ function readJournalRecord(line: string): Envelope | null {
   const program = text(fields.SYSLOG_IDENTIFIER) ?? text(fields._COMM) ?? '';
   const host = text(fields._HOSTNAME) ?? '';
   return envelope(at, pid, `${host} ${program}`, body);
+}
+
+/**
+ * Google Cloud SQL: a Cloud Logging entry (a JSON line of a Cloud Storage sink, or of `gcloud
+ * logging read --format=json` made one per line) per stderr line, in `textPayload`; `timestamp`
+ * (RFC 3339) stands in for a prefix without time. The pid is the prefix's (`[%p]`).
+ */
+function readCloudLoggingEntry(fields: Record<string, unknown>, body: string): Envelope {
+  const timestamp = text(fields.timestamp);
+  const parsed = timestamp === undefined ? Number.NaN : Date.parse(timestamp);
+  const resource = fields.resource as { labels?: { database_id?: unknown } } | undefined;
+  const database = text(resource?.labels?.database_id) ?? '';
+  return envelope(Number.isNaN(parsed) ? null : parsed, undefined, `cloudsql ${database}`, body);
 }
 
 /** Bytes of a chunk, counted only when it could be near PostgreSQL's 900-byte cut. */

@@ -7,7 +7,8 @@ import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
 import { type AnalyzeFlags, parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 import { createLogReader } from '../../../src/postgres-log/log-reader.js';
-import { toCloudnativePg } from '../../fixtures/analyze/platform-shapes.js';
+import { csvRecords, stderrFromCsv } from '../../fixtures/analyze/csv-reshape.js';
+import { toCloudnativePg, toCloudSqlEntries } from '../../fixtures/analyze/platform-shapes.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze');
 const work = mkdtempSync(join(tmpdir(), 'hindsight-platform-'));
@@ -78,5 +79,23 @@ describe('managed platforms: the recorded run in their layouts', () => {
       { stderr: process.stderr, splitMinBytes: 1 },
     );
     expect(counts(report)).toEqual(await expected);
+  });
+
+  it("Google Cloud SQL (Cloud Logging entries, its prefix '%m [%p]: [%l-1] db=%d,user=%u '): detected, same counts", async () => {
+    const stderr = stderrFromCsv(csvRecords(readFileSync(join(recorded, 'postgresql.csv'), 'utf8')), {
+      prefix: '%m [%p]: [%l-1] db=%d,user=%u ',
+      zone: 'UTC',
+      offsetMinutes: 0,
+    });
+    const file = write('cloudsql.json', toCloudSqlEntries(stderr));
+    const report = await analyze(file);
+    expect(report.inputs[0]?.format).toBe("cloudsql '%m [%p]: [%l-1] db=%d,user=%u '");
+    expect(report.inputs[0]?.warnings).toEqual([]);
+    expect(counts(report)).toEqual(await expected);
+    const byFlag = await analyze(file, {
+      logFormat: 'cloudsql',
+      logPrefix: '%m [%p]: [%l-1] db=%d,user=%u ',
+    });
+    expect(counts(byFlag)).toEqual(await expected);
   });
 });
