@@ -17,6 +17,8 @@ export interface RaceOptions {
   readonly junit: string | null;
   readonly fromLog: string | null;
   readonly out: string | null;
+  /** Comparison mode: the isolation tester's expected output to diff the spec's output against. */
+  readonly expected: string | null;
 }
 
 const whole = (flag: string, min: number) =>
@@ -71,6 +73,7 @@ const schemaFor = (outcomeKinds: readonly string[]) =>
     junit: path('--junit').optional(),
     fromLog: path('--from-log').optional(),
     out: path('--out').optional(),
+    expected: path('--expected').optional(),
   });
 
 export type RaceFlags = z.input<ReturnType<typeof schemaFor>>;
@@ -90,6 +93,10 @@ export function parseRaceOptions(
     );
   if (flags.out !== undefined && flags.fromLog === undefined)
     problems.push('--out is where --from-log writes its spec; use --junit or --json for reports');
+  if (flags.expected !== undefined && (specs.length !== 1 || flags.fromLog !== undefined))
+    problems.push(
+      '--expected compares the output of one spec with one expected file: give exactly one .spec (hindsight race --expected foo.out foo.spec)',
+    );
   if (!parsed.success || problems.length > 0) throw optionsError('RACE_BAD_OPTIONS', problems);
   const o = parsed.data;
   return {
@@ -106,5 +113,6 @@ export function parseRaceOptions(
     junit: o.junit ?? null,
     fromLog: o.fromLog ?? null,
     out: o.out ?? null,
+    expected: o.expected ?? null,
   };
 }

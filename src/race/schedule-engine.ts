@@ -24,6 +24,9 @@ export interface StepToRun {
   /** What is sent, when it differs from `sql` (the overlap barrier). */
   readonly wire?: string;
   readonly rowMode?: 'array';
+  /** Rows as the server's text, arrays in column order, with the column names in `fields`
+   *  (the isolation tester prints them as they are). */
+  readonly asText?: true;
 }
 
 /** How long a blocked step waits for its deadlock-check report before it is taken as still. */
@@ -304,16 +307,22 @@ export class ScheduleEngine {
     const text = step.wire ?? step.sql;
     const query: Promise<
       pg.QueryResult<Record<string, unknown>> | pg.QueryResult<Record<string, unknown>>[]
-    > = step.rowMode
-      ? // Array rows travel as they are: the app asked for them.
-        (client.query({
+    > = step.asText
+      ? (client.query({
           text,
-          values: step.params ? [...step.params] : [],
-          rowMode: step.rowMode,
+          rowMode: 'array',
+          types: { getTypeParser: () => (value: string) => value },
         }) as unknown as Promise<pg.QueryResult<Record<string, unknown>>>)
-      : step.params
-        ? client.query(text, [...step.params])
-        : client.query(text);
+      : step.rowMode
+        ? // Array rows travel as they are: the app asked for them.
+          (client.query({
+            text,
+            values: step.params ? [...step.params] : [],
+            rowMode: step.rowMode,
+          }) as unknown as Promise<pg.QueryResult<Record<string, unknown>>>)
+        : step.params
+          ? client.query(text, [...step.params])
+          : client.query(text);
     return query.then(
       (r) => {
         // A multi-statement submission answers with one result per statement: report the last.
@@ -323,6 +332,7 @@ export class ScheduleEngine {
           rows: last?.rows ?? [],
           rowCount: last?.rowCount ?? null,
           command: last?.command ?? null,
+          ...(step.asText && last ? { fields: last.fields.map((f) => f.name) } : {}),
         });
       },
       (error: unknown) => this.#finish(session, inflight, errorResult(error)),

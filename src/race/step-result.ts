@@ -7,6 +7,10 @@ export interface StepResult {
   readonly code?: string;
   readonly message?: string;
   readonly detail?: string;
+  /** ERROR, FATAL… (the isolation tester prints it before the message). */
+  readonly severity?: string;
+  /** Column names, for a step sent `asText`. */
+  readonly fields?: readonly string[];
 }
 
 /** One line of a schedule's timeline. `waits`: the step is blocked on the named sessions. */
@@ -31,7 +35,7 @@ export interface TraceEvent {
 }
 
 export function errorResult(error: unknown): StepResult {
-  const e = error as { code?: unknown; message?: unknown; detail?: unknown };
+  const e = error as { code?: unknown; message?: unknown; detail?: unknown; severity?: unknown };
   return {
     ok: false,
     rows: [],
@@ -40,5 +44,6 @@ export function errorResult(error: unknown): StepResult {
     code: typeof e.code === 'string' ? e.code : 'XX000',
     message: typeof e.message === 'string' ? e.message : String(error),
     ...(typeof e.detail === 'string' ? { detail: e.detail } : {}),
+    ...(typeof e.severity === 'string' ? { severity: e.severity } : {}),
   };
 }

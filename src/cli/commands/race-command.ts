@@ -31,6 +31,10 @@ export function registerRaceCommand(program: Command): void {
       'turn a deadlock in a PostgreSQL log into a spec (printed, or written with --out)',
     )
     .option('--out <file>', 'where --from-log writes the spec')
+    .option(
+      '--expected <file>',
+      "run the spec's permutations as listed, print the isolation tester's output and diff it with this file (exit 1 when it differs)",
+    )
     .action(async (specs: string[], flags: RaceFlags) => {
       // Loaded here, not at start-up: pg, yaml and zod are for race runs only.
       const { runRaceCommand } = await import('./race-run.js');

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, stat, writeFile } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { userError } from '../../core/errors.js';
 import { openRaceServer } from '../../race/race-database.js';
@@ -54,6 +54,10 @@ export async function runRaceCommand(specs: readonly string[], flags: RaceFlags)
     } else process.stdout.write(text);
     return;
   }
+  if (options.expected !== null) {
+    await compareWithExpected(specs[0] ?? '', options.expected, options.db);
+    return;
+  }
   // parseRaceOptions checked the kinds against OUTCOME_KINDS.
   const allow = options.allow as readonly OutcomeKind[] | null;
   const { seed, maxSchedules } = options;
@@ -92,4 +96,38 @@ export async function runRaceCommand(specs: readonly string[], flags: RaceFlags)
     );
   }
   process.exitCode = results.some((r) => r.findings.length > 0) ? EXIT.finding : EXIT.ok;
+}
+
+/** Comparison mode, like pg_regress: exit 0 when the output is the expected file, 1 with a diff when not. */
+async function compareWithExpected(specPath: string, expectedPath: string, db: string | null): Promise<void> {
+  const expected = await readFile(expectedPath, 'utf8').catch((cause: unknown) => {
+    throw userError(
+      'RACE_BAD_OPTIONS',
+      `--expected ${expectedPath}: cannot read it (${String(cause)}); give the path of an expected .out file`,
+      cause,
+    );
+  });
+  const spec = await loadSpecFile(specPath);
+  const { isolationTesterOutput, unifiedDiff } = await import('../../race/isolation-output.js');
+  if (spec.permutations.length === 0) {
+    throw userError(
+      'RACE_NO_PERMUTATIONS',
+      `${specPath} has no permutation lines: --expected compares the output of listed permutations; add permutation lines, or drop --expected to explore`,
+    );
+  }
+  const server = await openRaceServer(db ?? undefined);
+  let actual: string;
+  try {
+    actual = await isolationTesterOutput(spec, { url: await server.createDatabase() });
+  } finally {
+    await server.close();
+  }
+  const diff = unifiedDiff(expected, actual, [expectedPath, `${specPath} (output)`]);
+  if (diff === '') {
+    process.stdout.write(`ok: the output of ${specPath} is identical to ${expectedPath}\n`);
+    process.exitCode = EXIT.ok;
+  } else {
+    process.stdout.write(diff);
+    process.exitCode = EXIT.finding;
+  }
 }
