@@ -18,6 +18,7 @@ const RICHNESS: Readonly<Record<LogFormat, number>> = {
   syslog: 1,
   journald: 1,
   cloudsql: 1,
+  heroku: 1,
 };
 
 export interface Twin {

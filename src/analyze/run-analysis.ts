@@ -308,7 +308,11 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
   return {
     name,
     format:
-      (format === 'stderr' || format === 'syslog' || format === 'journald' || format === 'cloudsql') &&
+      (format === 'stderr' ||
+        format === 'syslog' ||
+        format === 'journald' ||
+        format === 'cloudsql' ||
+        format === 'heroku') &&
       prefix !== null
         ? `${format} '${prefix}'`
         : format,

@@ -1,4 +1,4 @@
-import { readEnvelope } from './syslog-parser.js';
+import { HEROKU, readEnvelope } from './syslog-parser.js';
 
 import type { LogFormat } from '../core/log-event.js';
 
@@ -26,7 +26,7 @@ const SHORT_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4} /;
 /**
  * Tells the format from the first lines of a log: a JSON object with `error_severity` is jsonlog
  * (with `MESSAGE`, a journal record; with `record.error_severity`, CloudNativePG's; with
- * `textPayload`, a Cloud SQL entry of Cloud Logging), a line opening with the 13 columns of a csvlog record (its
+ * `textPayload`, a Cloud SQL entry of Cloud Logging), a Heroku logplex line of `app[postgres.N]` is heroku, a line opening with the 13 columns of a csvlog record (its
  * time quoted or not) is csvlog, a syslog or journal line whose text has `SEVERITY:  ` is syslog
  * (journald for `-o short-iso`), another line with `SEVERITY:  ` is stderr. Null when nothing
  * looks like a PostgreSQL log at all.
@@ -73,6 +73,7 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
       continue;
     }
     if (CSV_RECORD_HEAD.test(line)) return 'csvlog';
+    if (HEROKU.test(line)) return 'heroku';
     if (!SEVERITY.test(line)) continue;
     // A PostgreSQL line inside a syslog envelope: the envelope's time is not a log_line_prefix.
     const envelope = readEnvelope(line, null, { value: -1 });

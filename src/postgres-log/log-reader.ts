@@ -9,7 +9,7 @@ import { TimestampParser } from './log-timestamp.js';
 import { detectLinePrefix } from './prefix-detect.js';
 import { type LogReaderStats, ReaderCounters } from './reader-stats.js';
 import { StderrParser } from './stderr-parser.js';
-import { readEnvelope, SyslogParser, type SyslogYear } from './syslog-parser.js';
+import { HEROKU_LINE_PREFIX, readEnvelope, SyslogParser, type SyslogYear } from './syslog-parser.js';
 
 export interface LogReaderOptions {
   /** `auto` decides from the first lines (see `detectLogFormat`). */
@@ -115,7 +115,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
       maxEntryLength,
       out,
     });
-    if (chosen === 'syslog' || chosen === 'journald' || chosen === 'cloudsql') {
+    if (chosen === 'syslog' || chosen === 'journald' || chosen === 'cloudsql' || chosen === 'heroku') {
       const syslog = new SyslogParser({ stderr, counters, year: options.year ?? null });
       const envelopes = new LineSplitter(maxEntryLength, syslog.line);
       return {
@@ -159,6 +159,8 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     sniffedBytes = 0;
     format ??= detectLogFormat(sample) ?? 'stderr';
     if (format === 'stderr' && prefix === null) prefix = detectLinePrefix(sample)?.prefix ?? '';
+    // Heroku's log_line_prefix is fixed (its envelope reader drops the space it starts with).
+    if (format === 'heroku') prefix ??= HEROKU_LINE_PREFIX;
     if ((format === 'syslog' || format === 'journald' || format === 'cloudsql') && prefix === null)
       prefix = detectLinePrefix(envelopedText(sample))?.prefix ?? '';
     const chosen = build(format);

@@ -30,6 +30,16 @@ const ISO =
 /** RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`. */
 const RFC5424 =
   /^(?:<\d{1,3}>)?1 (\d{4}-\d\d-\d\dT\S+) (\S+) (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: \uFEFF?|$)/;
+/**
+ * Heroku Postgres through logplex (`heroku logs`, a log drain): `TIME app[postgres.PID]: [COLOR] `,
+ * then write_syslog's `[seq-chunk] ` and the text with Heroku's fixed log_line_prefix
+ * `' sql_error_code = %e '`.
+ */
+export const HEROKU =
+  /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) (?:app|heroku)\[postgres\.(\d+)\]: \[([\w-]+)\] /;
+/** Heroku's log_line_prefix without the space it starts with (the envelope reader drops that). */
+export const HEROKU_LINE_PREFIX = 'sql_error_code = %e ';
+const HEROKU_NUMBERED_TEXT = /^(\[\d+(?:-\d+)?\] ) (?=sql_error_code = )/;
 /** PostgreSQL's numbering: `[seq-chunk] `, `[seq] ` or `[chunk] `. */
 const NUMBERING = /^\[(\d+)(?:-(\d+))?\] /;
 /** rsyslog writes control characters as `#` and three octal digits (`#011` is a tab). */
@@ -75,6 +85,13 @@ export function readEnvelope(
     if (month < 0) return null;
     const at = traditionalTime(month, match, year, previousMonth);
     return envelope(at, match[8], `${match[6] ?? ''} ${match[7] ?? ''}`, line.slice(match[0].length));
+  }
+  match = HEROKU.exec(line);
+  if (match !== null) {
+    const at = Date.parse(isoWithColon(match[1] ?? ''));
+    // The prefix's leading space would read as a chunk cut by length: the text starts at `sql_error_code`.
+    const body = line.slice(match[0].length).replace(HEROKU_NUMBERED_TEXT, '$1');
+    return envelope(Number.isNaN(at) ? null : at, match[2], `heroku ${match[3] ?? ''}`, body);
   }
   match = ISO.exec(line);
   if (match !== null) {
@@ -253,8 +270,9 @@ export class SyslogParser {
         return;
       }
       raw = found.body;
-      // A journal record's text is not a suffix of its line: nothing to reuse.
-      const cacheable = line.charCodeAt(0) !== 123 /* { */ && line.endsWith(raw);
+      // A journal record's text is not a suffix of its line, a Heroku line's is changed: nothing to reuse.
+      const cacheable =
+        line.charCodeAt(0) !== 123 /* { */ && !found.source.startsWith('heroku ') && line.endsWith(raw);
       this.#header = cacheable ? line.slice(0, line.length - raw.length) : '';
       this.#envelope = cacheable ? found : null;
     }

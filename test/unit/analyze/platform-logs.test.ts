@@ -8,7 +8,12 @@ import { type AnalyzeFlags, parseAnalyzeOptions } from '../../../src/config/anal
 import { runAnalysis } from '../../../src/analyze/run-analysis.js';
 import { createLogReader } from '../../../src/postgres-log/log-reader.js';
 import { csvRecords, stderrFromCsv } from '../../fixtures/analyze/csv-reshape.js';
-import { toCloudnativePg, toCloudSqlEntries } from '../../fixtures/analyze/platform-shapes.js';
+import {
+  toCloudnativePg,
+  toCloudSqlEntries,
+  toHerokuLogplex,
+} from '../../fixtures/analyze/platform-shapes.js';
+import { escapeControls, writeSyslog } from '../../fixtures/analyze/syslog-shapes.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze');
 const work = mkdtempSync(join(tmpdir(), 'hindsight-platform-'));
@@ -97,5 +102,23 @@ describe('managed platforms: the recorded run in their layouts', () => {
       logPrefix: '%m [%p]: [%l-1] db=%d,user=%u ',
     });
     expect(counts(byFlag)).toEqual(await expected);
+  });
+
+  it('Heroku (logplex lines of app[postgres.PID], [seq-chunk], its prefix) : detected, same counts', async () => {
+    const records = csvRecords(readFileSync(join(recorded, 'postgresql.csv'), 'utf8'));
+    const text = toHerokuLogplex(
+      records,
+      (record) =>
+        stderrFromCsv([[...record]], { prefix: ' sql_error_code = %e ', zone: 'UTC', offsetMinutes: 0 }),
+      (entry, seq) => writeSyslog(entry, seq, { sequenceNumbers: true, split: true }).map(escapeControls),
+    );
+    expect(text).toMatch(
+      / app\[postgres\.\d+\]: \[DATABASE\] \[\d+-1\] {2}sql_error_code = 40P01 ERROR: {2}deadlock detected/,
+    );
+    const file = write('heroku.log', text);
+    const report = await analyze(file);
+    expect(report.inputs[0]?.format).toBe("heroku 'sql_error_code = %e '");
+    expect(report.inputs[0]?.warnings).toEqual([]);
+    expect(counts(report)).toEqual(await expected);
   });
 });
