@@ -42,14 +42,14 @@ const counts = (report: AnalysisReport) => ({
   checkpoints: report.checkpoints.completed,
 });
 
-// Built from the recorded PostgreSQL 18 run (recorded/, jsonlog and csvlog of the same server) in
+// Built from the recorded PostgreSQL 18 and 15 runs (jsonlog and csvlog of the same server) in
 // each platform's documented layout (test/fixtures/analyze/platform-shapes.ts): every count equals
 // the csvlog twin's.
-describe('managed platforms: the recorded run in their layouts', () => {
-  const recorded = join(fixtures, 'recorded');
+describe.each(['recorded', 'recorded-pg15'])("%s/: the run in managed platforms' layouts", (fixture) => {
+  const recorded = join(fixtures, fixture);
   const expected = analyze(join(recorded, 'postgresql.csv')).then(counts);
   const write = (name: string, text: string): string => {
-    const file = join(work, name);
+    const file = join(work, `${fixture}-${name}`);
     writeFileSync(file, text);
     return file;
   };
