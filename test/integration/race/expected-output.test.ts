@@ -22,6 +22,14 @@ afterAll(async () => {
 const fixture = (name: string): string => join(import.meta.dirname, '../../fixtures/race', name);
 
 describe('race --expected (the isolation tester output, compared)', () => {
+  it('a deadlock victim chosen by deadlock_timeout, the waiter completing, NOWAIT, then rows', async () => {
+    const spec = await loadSpecFile(fixture('expected-deadlock.spec'));
+    const actual = await isolationTesterOutput(spec, { url: db.url });
+    const expected = await readFile(fixture('expected-deadlock.out'), 'utf8');
+    expect(unifiedDiff(expected, actual, ['expected', 'actual'])).toBe('');
+    expect(actual).toContain('ERROR:  deadlock detected\nstep s1_credit: <... completed>');
+  });
+
   it('prints waits, completions, constraint errors and rows exactly as the expected file has them', async () => {
     const spec = await loadSpecFile(fixture('expected-errors.spec'));
     const actual = await isolationTesterOutput(spec, { url: db.url });
