@@ -43,13 +43,16 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
       try {
         const record: unknown = JSON.parse(line);
         if (typeof record === 'object' && record !== null && 'error_severity' in record) return 'jsonlog';
+        // CloudNativePG: a PostgreSQL record, or its instance manager's line (a pod starts with many).
         if (
           typeof record === 'object' &&
           record !== null &&
-          'record' in record &&
-          typeof record.record === 'object' &&
-          record.record !== null &&
-          'error_severity' in record.record
+          'logger' in record &&
+          ('logging_pod' in record ||
+            ('record' in record &&
+              typeof record.record === 'object' &&
+              record.record !== null &&
+              'error_severity' in record.record))
         )
           return 'cloudnative-pg';
         if (
