@@ -14,12 +14,7 @@ export async function isolationTesterOutput(
   spec: RaceSpec,
   options: EngineOptions & { readonly url: string },
 ): Promise<string> {
-  if (spec.permutations.length === 0) {
-    throw userError(
-      'RACE_NO_PERMUTATIONS',
-      `${spec.name} has no permutation lines: --expected compares the output of listed permutations; add permutation lines, or drop --expected to explore`,
-    );
-  }
+  const permutations = spec.permutations.length > 0 ? spec.permutations : everyInterleaving(spec);
   const engine = await ScheduleEngine.open(
     options.url,
     spec.sessions.map((s) => s.name),
@@ -27,11 +22,59 @@ export async function isolationTesterOutput(
   );
   const out: string[] = [`Parsed test spec with ${spec.sessions.length} sessions`];
   try {
-    for (const permutation of spec.permutations) out.push(...(await runOne(engine, spec, permutation)));
+    for (const permutation of permutations) out.push(...(await runOne(engine, spec, permutation)));
   } finally {
     await engine.close();
   }
   return `${out.join('\n')}\n`;
+}
+
+/** More interleavings than this is no test one would diff (the tester would run them all). */
+const MAX_INTERLEAVINGS = 5000;
+
+/**
+ * A `.spec` without permutation lines: every interleaving of the sessions' steps (each session's
+ * in order), in the tester's order — the first session's next step first, recursively.
+ */
+export function everyInterleaving(spec: RaceSpec): Permutation[] {
+  if (spec.format !== 'isolation') {
+    throw userError(
+      'RACE_NO_PERMUTATIONS',
+      `${spec.name} lists no permutations: --expected compares the isolation tester's output of a .spec (or a spec with permutations); drop --expected to explore`,
+    );
+  }
+  const piles = spec.sessions.map((s) => s.steps.map((step) => step.name));
+  const total = piles.reduce((n, p) => n + p.length, 0);
+  let count = 1;
+  let placed = 0;
+  // Multinomial coefficient: how many interleavings there are, before making them.
+  for (const pile of piles) {
+    for (let k = 1; k <= pile.length; k++) count = (count * (placed + k)) / k;
+    placed += pile.length;
+    if (count > MAX_INTERLEAVINGS) {
+      throw userError(
+        'RACE_NO_PERMUTATIONS',
+        `${spec.name} has no permutation lines and its ${total} steps interleave in more than ${MAX_INTERLEAVINGS} ways; list the permutations to compare (permutation s1a s2a …)`,
+      );
+    }
+  }
+  const result: Permutation[] = [];
+  const next = piles.map(() => 0);
+  const walk = (prefix: string[]): void => {
+    let found = false;
+    for (const [i, pile] of piles.entries()) {
+      const n = next[i] ?? 0;
+      const step = pile[n];
+      if (step === undefined) continue;
+      found = true;
+      next[i] = n + 1;
+      walk([...prefix, step]);
+      next[i] = n;
+    }
+    if (!found) result.push(prefix.map((step) => ({ step, blockers: [] })));
+  };
+  walk([]);
+  return result;
 }
 
 interface Launched {

@@ -2,7 +2,7 @@ import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolationTesterOutput, unifiedDiff } from '../../../src/race/isolation-output.js';
+import { everyInterleaving, isolationTesterOutput, unifiedDiff } from '../../../src/race/isolation-output.js';
 import { loadSpecFile } from '../../../src/race/spec-loader.js';
 import { runCli } from '../../support/cli-process.js';
 import { adminUrl, createTestDatabase } from '../../support/database.js';
@@ -71,6 +71,20 @@ describe('race --expected (the isolation tester output, compared)', () => {
     expect(noPermutations.code).toBe(2);
     expect(noPermutations.stderr).toContain('RACE_NO_PERMUTATIONS');
   }, 120_000);
+});
+
+describe('everyInterleaving (a .spec without permutation lines)', () => {
+  it("gives every interleaving of the sessions' steps in the tester's order", async () => {
+    const spec = await loadSpecFile(fixture('expected-errors.spec'));
+    const all = everyInterleaving(spec).map((p) => p.map((e) => e.step).join(' '));
+    expect(all).toHaveLength(20);
+    expect(all.slice(0, 3)).toEqual([
+      's1_insert s1_delete s1_commit s2_insert s2_select s2_commit',
+      's1_insert s1_delete s2_insert s1_commit s2_select s2_commit',
+      's1_insert s1_delete s2_insert s2_select s1_commit s2_commit',
+    ]);
+    expect(all.at(-1)).toBe('s2_insert s2_select s2_commit s1_insert s1_delete s1_commit');
+  });
 });
 
 describe('unifiedDiff', () => {
