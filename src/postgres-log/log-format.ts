@@ -19,6 +19,7 @@ export const CSV_RECORD_HEAD = new RegExp(
 );
 const SEVERITY = /\b(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG|DETAIL|STATEMENT): {2}/;
 const MAX_LINES = 50;
+const PRETTY_TEXT_PAYLOAD = /^\s+"textPayload": "/;
 
 /** journalctl -o short-iso writes the zone as `+0000` (rsyslog writes `+00:00`). */
 const SHORT_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4} /;
@@ -77,6 +78,8 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
     }
     if (CSV_RECORD_HEAD.test(line)) return 'csvlog';
     if (HEROKU.test(line)) return 'heroku';
+    // A Cloud Logging entry pretty-printed (`gcloud logging read --format=json`): its textPayload line.
+    if (PRETTY_TEXT_PAYLOAD.test(line) && SEVERITY.test(line)) return 'cloudsql';
     if (!SEVERITY.test(line)) continue;
     // A PostgreSQL line inside a syslog envelope: the envelope's time is not a log_line_prefix.
     const envelope = readEnvelope(line, null, { value: -1 });

@@ -9,6 +9,7 @@ import { TimestampParser } from './log-timestamp.js';
 import { detectLinePrefix } from './prefix-detect.js';
 import { type LogReaderStats, ReaderCounters } from './reader-stats.js';
 import { StderrParser } from './stderr-parser.js';
+import { JsonObjectLines } from './json-objects.js';
 import { HEROKU_LINE_PREFIX, readEnvelope, SyslogParser, type SyslogYear } from './syslog-parser.js';
 
 export interface LogReaderOptions {
@@ -117,7 +118,9 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     });
     if (chosen === 'syslog' || chosen === 'journald' || chosen === 'cloudsql' || chosen === 'heroku') {
       const syslog = new SyslogParser({ stderr, counters, year: options.year ?? null });
-      const envelopes = new LineSplitter(maxEntryLength, syslog.line);
+      // Cloud SQL exports may be a pretty-printed JSON array: made one entry per line first.
+      const objects = chosen === 'cloudsql' ? new JsonObjectLines(syslog.line, maxEntryLength) : null;
+      const envelopes = new LineSplitter(maxEntryLength, objects?.line ?? syslog.line);
       return {
         push: (chunk) => {
           envelopes.push(chunk);
@@ -127,10 +130,11 @@ export function createLogReader(options: LogReaderOptions): LogReader {
         },
         end: () => {
           envelopes.end();
+          objects?.end();
           syslog.flush();
         },
         get buffered() {
-          return envelopes.buffered + syslog.buffered;
+          return envelopes.buffered + (objects?.buffered ?? 0) + syslog.buffered;
         },
       };
     }
@@ -161,8 +165,10 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     if (format === 'stderr' && prefix === null) prefix = detectLinePrefix(sample)?.prefix ?? '';
     // Heroku's log_line_prefix is fixed (its envelope reader drops the space it starts with).
     if (format === 'heroku') prefix ??= HEROKU_LINE_PREFIX;
-    if ((format === 'syslog' || format === 'journald' || format === 'cloudsql') && prefix === null)
+    if ((format === 'syslog' || format === 'journald') && prefix === null)
       prefix = detectLinePrefix(envelopedText(sample))?.prefix ?? '';
+    if (format === 'cloudsql' && prefix === null)
+      prefix = detectLinePrefix(envelopedText(jsonObjectLines(sample.toString('utf8'))))?.prefix ?? '';
     const chosen = build(format);
     pipeline = chosen;
     for (let at = 0; at < sample.length; at += DECODE_SLICE)
@@ -236,6 +242,18 @@ export function envelopedText(sample: Buffer | string): string {
     // Chunks cut by length and other programs' lines are not prefix lines.
     if (body.startsWith(' ') || body.startsWith('#011')) continue;
     out.push(body.replace(/#012/g, '\n'));
+  }
+  return out.join('\n');
+}
+
+/** A sample of JSON objects, pretty-printed in an array or not, as one object per line. */
+function jsonObjectLines(text: string): string {
+  const out: string[] = [];
+  const objects = new JsonObjectLines((t, start, end) => out.push(t.slice(start, end)), text.length);
+  let start = 0;
+  for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+    objects.line(text, start, newline, false);
+    start = newline + 1;
   }
   return out.join('\n');
 }

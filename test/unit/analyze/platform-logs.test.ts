@@ -102,6 +102,12 @@ describe.each(['recorded', 'recorded-pg15'])("%s/: the run in managed platforms'
       logPrefix: '%m [%p]: [%l-1] db=%d,user=%u ',
     });
     expect(counts(byFlag)).toEqual(await expected);
+    const pretty = write('cloudsql-gcloud.json', toCloudSqlEntries(stderr, { prettyArray: true }));
+    expect(readFileSync(pretty, 'utf8')).toMatch(/^\[\n {2}\{\n {4}"insertId"/);
+    const fromGcloud = await analyze(pretty);
+    expect(fromGcloud.inputs[0]?.format).toBe("cloudsql '%m [%p]: [%l-1] db=%d,user=%u '");
+    expect(fromGcloud.inputs[0]?.warnings).toEqual([]);
+    expect(counts(fromGcloud)).toEqual(await expected);
   });
 
   it('Heroku (logplex lines of app[postgres.PID], [seq-chunk], its prefix) : detected, same counts', async () => {
