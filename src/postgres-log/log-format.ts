@@ -1,4 +1,4 @@
-import { HEROKU, readEnvelope } from './syslog-parser.js';
+import { HEROKU, HEROKU_DRAIN, readEnvelope } from './syslog-parser.js';
 
 import type { LogFormat } from '../core/log-event.js';
 
@@ -77,7 +77,7 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
       continue;
     }
     if (CSV_RECORD_HEAD.test(line)) return 'csvlog';
-    if (HEROKU.test(line)) return 'heroku';
+    if (HEROKU.test(line) || HEROKU_DRAIN.test(line)) return 'heroku';
     // A Cloud Logging entry pretty-printed (`gcloud logging read --format=json`): its textPayload line.
     if (PRETTY_TEXT_PAYLOAD.test(line) && SEVERITY.test(line)) return 'cloudsql';
     if (!SEVERITY.test(line)) continue;

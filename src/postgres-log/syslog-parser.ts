@@ -37,6 +37,9 @@ const RFC5424 =
  */
 export const HEROKU =
   /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) (?:app|heroku)\[postgres\.(\d+)\]: \[([\w-]+)\] /;
+/** The same through a syslog drain (RFC 5424 without structured data): `<PRI>1 TIME HOST app postgres.PID - [COLOR] `. */
+export const HEROKU_DRAIN =
+  /^(?:<\d{1,3}>)?1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) \S+ app postgres\.(\d+) - \[([\w-]+)\] /;
 /** Heroku's log_line_prefix without the space it starts with (the envelope reader drops that). */
 export const HEROKU_LINE_PREFIX = 'sql_error_code = %e ';
 const HEROKU_NUMBERED_TEXT = /^(\[\d+(?:-\d+)?\] ) (?=sql_error_code = )/;
@@ -86,7 +89,7 @@ export function readEnvelope(
     const at = traditionalTime(month, match, year, previousMonth);
     return envelope(at, match[8], `${match[6] ?? ''} ${match[7] ?? ''}`, line.slice(match[0].length));
   }
-  match = HEROKU.exec(line);
+  match = HEROKU.exec(line) ?? HEROKU_DRAIN.exec(line);
   if (match !== null) {
     const at = Date.parse(isoWithColon(match[1] ?? ''));
     // The prefix's leading space would read as a chunk cut by length: the text starts at `sql_error_code`.

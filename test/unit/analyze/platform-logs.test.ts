@@ -126,5 +126,17 @@ describe.each(['recorded', 'recorded-pg15'])("%s/: the run in managed platforms'
     expect(report.inputs[0]?.format).toBe("heroku 'sql_error_code = %e '");
     expect(report.inputs[0]?.warnings).toEqual([]);
     expect(counts(report)).toEqual(await expected);
+    // A syslog drain's lines (RFC 5424, no structured data), for the same calls.
+    const drain = write(
+      'heroku-drain.log',
+      text.replace(/^(\S+) app\[postgres\.(\d+)\]: /gm, '<134>1 $1 d.2f6a1c app postgres.$2 - '),
+    );
+    expect(readFileSync(drain, 'utf8')).toMatch(
+      /^<134>1 \S+ d\.2f6a1c app postgres\.\d+ - \[DATABASE\] \[1\] {2}sql/,
+    );
+    const fromDrain = await analyze(drain);
+    expect(fromDrain.inputs[0]?.format).toBe("heroku 'sql_error_code = %e '");
+    expect(fromDrain.inputs[0]?.warnings).toEqual([]);
+    expect(counts(fromDrain)).toEqual(await expected);
   });
 });
