@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { LOG_FORMATS } from '../../core/log-event.js';
 import { userError } from '../../core/errors.js';
 import type { AnalyzeFlags } from '../../config/analyze-options.js';
 
@@ -33,7 +34,7 @@ export function registerAnalyzeCommand(program: Command): void {
     )
     .argument(
       '<files...>',
-      'stderr, csvlog, jsonlog, syslog or journald (journalctl -o json / -o short-iso) files, gzip-compressed or not; - reads stdin',
+      'stderr, csvlog, jsonlog, syslog, journald (journalctl -o json / -o short-iso), CloudNativePG pod logs, Google Cloud SQL exports or Heroku logs, gzip-compressed or not; - reads stdin',
     )
     .option(
       '--since <time>',
@@ -44,7 +45,7 @@ export function registerAnalyzeCommand(program: Command): void {
       '--log-prefix <prefix>',
       "the server's log_line_prefix (stderr logs; detected from the lines when absent)",
     )
-    .option('--log-format <format>', 'auto, stderr, csvlog, jsonlog, syslog or journald', 'auto')
+    .option('--log-format <format>', `auto (told from the first lines), ${LOG_FORMATS.join(', ')}`, 'auto')
     .option(
       '--year <year>',
       "syslog: the year of 'Mon DD HH:MM:SS' timestamps (default: from the file's modification time)",
