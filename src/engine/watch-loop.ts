@@ -14,6 +14,10 @@ export interface WatchLoopOptions {
   readonly afterTick?: () => void;
   /** Measures how long a tick took, to keep the interval (default the system clock). */
   readonly clock?: Clock;
+  /** Waits between ticks (default: a real, abortable sleep); tests pass a recording one. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The backoff's jitter (default Math.random). */
+  readonly random?: () => number;
 }
 
 /**
@@ -22,9 +26,18 @@ export interface WatchLoopOptions {
  * back off (0.5 s → 10 s). Only a user error (fix-it-yourself, e.g. a bad password) ends the
  * loop; anything else is logged and the loop goes on.
  */
-export async function runWatchLoop(cycle: WatchCycle, options: WatchLoopOptions): Promise<void> {
+export async function runWatchLoop(
+  cycle: Pick<WatchCycle, 'tick' | 'state'>,
+  options: WatchLoopOptions,
+): Promise<void> {
   const clock = options.clock ?? systemClock;
-  const backoff = new Backoff({ initialMs: Math.min(options.intervalMs, 500), maxMs: 10_000 });
+  const wait = options.sleep ?? sleep;
+  // The one owner of retry pacing: the target adapter reconnects on any call and never delays.
+  const backoff = new Backoff({
+    initialMs: Math.min(options.intervalMs, 500),
+    maxMs: 10_000,
+    ...(options.random ? { random: options.random } : {}),
+  });
   while (!options.signal.aborted) {
     const started = clock.now();
     try {
@@ -34,9 +47,9 @@ export async function runWatchLoop(cycle: WatchCycle, options: WatchLoopOptions)
       options.logger.error({ err: error }, 'watch tick failed; continuing');
     }
     options.afterTick?.();
-    const wait = cycle.state.reachable
+    const delay = cycle.state.reachable
       ? (backoff.reset(), Math.max(0, options.intervalMs - (clock.now() - started)))
       : backoff.next();
-    await sleep(wait, options.signal);
+    await wait(delay, options.signal);
   }
 }

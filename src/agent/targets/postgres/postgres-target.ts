@@ -1,7 +1,6 @@
 import { transientError, userError, type HindsightError } from '../../../core/errors.js';
 import type { Clock, RelationRef, TargetReader } from '../../../core/ports.js';
 import type { Sample } from '../../../core/sample.js';
-import { Backoff, type BackoffOptions } from '../../../platform/backoff.js';
 import type { PgEnvironment } from '../../../config/postgres-conninfo.js';
 import { classifyError, isServerRefusal, isUnknownHost, type ErrorContext } from './connection-errors.js';
 import { openMonitorConnection, type MonitorConnection, type MonitorSettings } from './monitor-connection.js';
@@ -32,8 +31,6 @@ export interface PostgresTargetOptions {
   readonly lockTimeoutMs?: number;
   /** Default 5000 ms. */
   readonly connectTimeoutMs?: number;
-  /** Delays between reconnection attempts (default 0.5 s doubling to 10 s, jittered). */
-  readonly backoff?: BackoffOptions;
   /** How often to look again for pg_stat_statements (default 5 min). */
   readonly statementsRecheckMs?: number;
   /**
@@ -57,8 +54,9 @@ export interface SamplerCounters {
 }
 
 /**
- * The agent's view of one PostgreSQL: one `pg.Client`, opened lazily and reopened with backoff
- * when lost. A sample is two or three short statements (sessions; lock waits only when someone
+ * The agent's view of one PostgreSQL: one `pg.Client`, opened lazily and reopened on the next
+ * call when lost. It does not pace its own retries: the watch loop (engine/watch-loop.ts) owns the
+ * backoff, so there is one schedule of attempts and one place to test it. A sample is two or three short statements (sessions; lock waits only when someone
  * waits; counters), plus pg_stat_statements where present; a sample asked for while one is
  * running does not queue another query.
  */
@@ -69,7 +67,6 @@ export class PostgresTarget implements TargetReader {
   readonly #limits: MonitorSettings;
   readonly #normalize: (sql: string) => string;
   readonly #clock: Clock;
-  readonly #backoff: Backoff;
   readonly #recheckMs: number;
   readonly #statementsEveryMs: number;
   #statementsReadAt = Number.NEGATIVE_INFINITY;
@@ -78,8 +75,6 @@ export class PostgresTarget implements TargetReader {
   #connection: MonitorConnection | null = null;
   #connecting: Promise<MonitorConnection> | null = null;
   #deltas: StatementDeltas | null = null;
-  #retryAt = 0;
-  #lastError: HindsightError | null = null;
   #running: Promise<Sample> | null = null;
   #closed = false;
   #counters = { samples: 0, skipped: 0, failures: 0, connects: 0 };
@@ -102,7 +97,6 @@ export class PostgresTarget implements TargetReader {
     };
     this.#normalize = options.normalizeQuery ?? ((sql) => sql);
     this.#clock = options.clock ?? { now: () => Date.now() };
-    this.#backoff = new Backoff(options.backoff);
     this.#recheckMs = options.statementsRecheckMs ?? 300_000;
     this.#statementsEveryMs = options.statementsEveryMs ?? 10_000;
   }
@@ -129,9 +123,8 @@ export class PostgresTarget implements TargetReader {
     return target;
   }
 
-  /** Opens the connection if needed (ignoring the backoff delay) and returns the server settings. */
+  /** Opens the connection if needed and returns the server settings. */
   async ready(): Promise<ServerSettings> {
-    this.#retryAt = 0;
     return (await this.#connect()).settings;
   }
 
@@ -147,7 +140,8 @@ export class PostgresTarget implements TargetReader {
   /**
    * One sample, or 'skipped' (counted) when the previous one is still running: no second query
    * is sent. Rejects with a classified HindsightError: transient when the server cannot be
-   * reached (then reconnects with backoff on later calls), user when it never will as configured.
+   * reached (the next call reconnects; the watch loop paces the calls), user when it never will as
+   * configured.
    */
   async trySample(signal?: AbortSignal): Promise<Sample | 'skipped'> {
     if (this.#running) {
@@ -221,7 +215,6 @@ export class PostgresTarget implements TargetReader {
       if (!counters) throw new Error('the counters statement returned no row');
       const statements = await this.#statements(connection);
       this.#counters.samples += 1;
-      this.#backoff.reset();
       return {
         target: this.name,
         takenAt,
@@ -286,7 +279,6 @@ export class PostgresTarget implements TargetReader {
     if (this.#connection && !this.#connection.broken) return this.#connection;
     if (this.#connection) await this.#drop();
     if (this.#connecting) return this.#connecting;
-    if (this.#lastError && this.#clock.now() < this.#retryAt) throw this.#lastError;
     const attempt = this.#open();
     this.#connecting = attempt;
     try {
@@ -314,7 +306,6 @@ export class PostgresTarget implements TargetReader {
       }
       this.#counters.connects += 1;
       this.#connection = connection;
-      this.#lastError = null;
       this.#deltas = null;
       // OIDs may name other relations after a restore or on another server behind the same URL.
       this.#names.clear();
@@ -324,7 +315,7 @@ export class PostgresTarget implements TargetReader {
     }
   }
 
-  /** Classifies a failure, drops a connection that cannot be trusted, and schedules the retry. */
+  /** Classifies a failure and drops a connection that cannot be trusted (the next call reconnects). */
   #fail(error: unknown): HindsightError {
     let classified = classifyError(error, this.#context);
     // A host that does not resolve before we ever connected is a typo, not an outage; once the
@@ -337,10 +328,8 @@ export class PostgresTarget implements TargetReader {
       );
     }
     this.#counters.failures += 1;
-    if (classified.code !== 'TARGET_SLOW' && classified.code !== 'TARGET_CLOSED') {
-      this.#lastError = classified;
-      this.#retryAt = this.#clock.now() + this.#backoff.next();
-      if (this.#connection) this.#connection.broken = true;
+    if (classified.code !== 'TARGET_SLOW' && classified.code !== 'TARGET_CLOSED' && this.#connection) {
+      this.#connection.broken = true;
     }
     return classified;
   }

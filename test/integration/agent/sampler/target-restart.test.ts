@@ -17,7 +17,7 @@ describe('PostgresTarget across a server restart', () => {
   });
 
   it('reports the stopped server as transient, then reconnects and samples again', async () => {
-    const target = await PostgresTarget.connect(server.url(), { backoff: { initialMs: 50, maxMs: 200 } });
+    const target = await PostgresTarget.connect(server.url());
     try {
       await target.sample();
       await server.stop();
