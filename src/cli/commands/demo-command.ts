@@ -1,5 +1,5 @@
+import { parseDemoUsers } from '../../config/command-options.js';
 import type { Command } from 'commander';
-import { userError } from '../../core/errors.js';
 
 export interface DemoRunOptions {
   readonly ci: boolean;
@@ -38,13 +38,7 @@ export function registerDemoCommand(program: Command, deps: () => Promise<DemoDe
     )
     .option('--users <n>', 'simulated users', '200')
     .action(async (flags: DemoFlags) => {
-      const users = Number(flags.users);
-      if (!Number.isInteger(users) || users < 10 || users > 2000) {
-        throw userError(
-          'DEMO_BAD_OPTIONS',
-          `--users must be a whole number from 10 to 2000 (got "${flags.users}")`,
-        );
-      }
+      const users = parseDemoUsers(flags.users);
       // Before the demo's modules load: built (dist/), the shop's call sites then name its .ts lines.
       process.setSourceMapsEnabled(true);
       const demo = await deps();

@@ -1,4 +1,4 @@
-import { userError } from '../../core/errors.js';
+import { parseIncidentListOptions } from '../../config/command-options.js';
 import type { Incident } from '../../core/incident.js';
 import { parseServerClientOptions } from '../../config/server-options.js';
 import { systemClock } from '../../platform/system-clock.js';
@@ -24,13 +24,12 @@ export async function listIncidents(
   flags: ServerFlags & { state: string; limit: string; json: boolean },
   io: IncidentIo = defaultIo,
 ): Promise<void> {
-  if (!['open', 'resolved', 'all'].includes(flags.state))
-    throw userError('INCIDENT_BAD_OPTIONS', `--state must be open, resolved or all (got "${flags.state}")`);
-  if (!/^\d+$/.test(flags.limit))
-    throw userError('INCIDENT_BAD_OPTIONS', `--limit must be a whole number (got "${flags.limit}")`);
+  const { state, limit } = parseIncidentListOptions(flags);
   const body = (await client(flags, io).get(
-    `/api/v1/incidents?state=${flags.state}&limit=${flags.limit}`,
-  )) as { incidents: Incident[] };
+    `/api/v1/incidents?state=${state}&limit=${limit.toString()}`,
+  )) as {
+    incidents: Incident[];
+  };
   if (flags.json) io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   else
     io.stdout.write(

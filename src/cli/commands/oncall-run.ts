@@ -1,7 +1,7 @@
+import { parseOnCallAt } from '../../config/command-options.js';
 import { onCallReport, type OnCallReport } from '../../app/paging-queries.js';
 import { loadConfigOrThrow } from '../../config/config-file.js';
 import { parseServerClientOptions, resolveConfigPath } from '../../config/server-options.js';
-import { userError } from '../../core/errors.js';
 import { systemClock } from '../../platform/system-clock.js';
 import { ServerClient } from '../server-client.js';
 import { terminalText } from '../terminal-text.js';
@@ -18,7 +18,7 @@ export async function runOnCall(
   flags: OnCallFlags,
   io: OnCallIo = { stdout: process.stdout },
 ): Promise<void> {
-  const at = flags.at === undefined ? (io.now ?? systemClock.now)() : parseAt(flags.at);
+  const at = flags.at === undefined ? (io.now ?? systemClock.now)() : parseOnCallAt(flags.at);
   let report: OnCallReport;
   const configPath = flags.server === undefined ? resolveConfigPath(flags.config) : null;
   if (configPath !== null) {
@@ -29,16 +29,6 @@ export async function runOnCall(
   }
   io.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderOnCall(report));
 }
-
-const parseAt = (text: string): number => {
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (Number.isNaN(ms))
-    throw userError(
-      'ONCALL_BAD_OPTIONS',
-      `--at must be a time such as 2026-03-29T09:00:00+02:00 (got "${text}")`,
-    );
-  return ms;
-};
 
 const local = (ms: number | null, timeZone: string): string =>
   ms === null || !Number.isFinite(ms)
