@@ -1,8 +1,12 @@
 import { CommanderError } from 'commander';
 import { isHindsightError } from '../core/errors.js';
 
-/** Exit codes: 0 ok, 1 a finding or a bug, 2 bad input or setup, 3 something we talk to failed. */
-export const EXIT = { ok: 0, finding: 1, bug: 1, user: 2, transient: 3 } as const;
+/**
+ * Exit codes, one contract for every command: 0 ok, 1 a finding (race, analyze checks, demo --ci),
+ * 2 bad input or setup, 3 something we talk to failed, 70 a bug of ours (sysexits' EX_SOFTWARE) —
+ * never 1, so that a crash in CI is not read as a race found.
+ */
+export const EXIT = { ok: 0, finding: 1, user: 2, transient: 3, bug: 70 } as const;
 
 /**
  * The CLI's one place that turns an error into a line on stderr and an exit code: known errors

@@ -3,7 +3,7 @@
  * them in one place (the CLI's main, the API's onError).
  *  - `user`: the input or setup is wrong; fix it and run again (exit code 2).
  *  - `transient`: something we talk to failed; retrying may help (exit code 3).
- *  - `bug`: our fault; please report it (exit code 1).
+ *  - `bug`: our fault; please report it (exit code 70, never 1: 1 means a finding).
  */
 export type ErrorKind = 'user' | 'transient' | 'bug';
 
