@@ -78,7 +78,11 @@ describe.skipIf(PROMETHEUS_BIN === null)(
       const text = await eventually(
         async () => {
           const body = await fetch(metricsUrl).then((r) => r.text());
-          return valueOf(body, 'hindsight_pg_blocked_sessions{target="shop-db"}') === 1 ? body : undefined;
+          // Host figures come after a sample of their own (a read needs two to give CPU deltas).
+          return valueOf(body, 'hindsight_pg_blocked_sessions{target="shop-db"}') === 1 &&
+            valueOf(body, 'hindsight_host_cpus{target="shop-db"}') !== null
+            ? body
+            : undefined;
         },
         'the exporter showing the blocked session',
         30_000,
