@@ -1,18 +1,9 @@
+import { FINDING_KINDS } from '../core/finding.js';
 import { userError } from '../core/errors.js';
 import { parseDuration } from './duration.js';
 import { parseServerClientOptions, type ServerClientOptions } from './server-options.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-export const FINDING_KIND_NAMES = [
-  'deadlock',
-  'blocking_episode',
-  'lock_wait_storm',
-  'long_transaction',
-  'idle_in_transaction',
-  'target_unreachable',
-  'target_recovered',
-] as const;
 
 export interface HistoryOptions extends ServerClientOptions {
   readonly target: string;
@@ -70,9 +61,9 @@ export function parseHistoryOptions(
   const until = instant('--until', flags.until);
   if (until !== null && until <= since) problems.push('--until must be after --since');
   const kinds = flags.kind === undefined ? null : flags.kind.split(',').map((k) => k.trim());
-  const unknown = (kinds ?? []).filter((k) => !(FINDING_KIND_NAMES as readonly string[]).includes(k));
+  const unknown = (kinds ?? []).filter((k) => !(FINDING_KINDS as readonly string[]).includes(k));
   if (unknown.length > 0)
-    problems.push(`--kind: unknown ${unknown.join(', ')}; use ${FINDING_KIND_NAMES.join(', ')}`);
+    problems.push(`--kind: unknown ${unknown.join(', ')}; use ${FINDING_KINDS.join(', ')}`);
   const limit = flags.limit === undefined ? 1000 : Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
     problems.push(`--limit must be a whole number from 1 to 100000 (got "${flags.limit ?? ''}")`);

@@ -18,6 +18,19 @@ export type Finding =
 
 export type FindingKind = Finding['kind'];
 
+/** Every kind, for options and queries that name kinds (`--kind`, `?kind=`). A record, so that a
+ *  kind added to the union and not here fails to compile. */
+const KIND_SET: Readonly<Record<FindingKind, true>> = {
+  deadlock: true,
+  blocking_episode: true,
+  lock_wait_storm: true,
+  long_transaction: true,
+  idle_in_transaction: true,
+  target_unreachable: true,
+  target_recovered: true,
+};
+export const FINDING_KINDS = Object.keys(KIND_SET) as readonly FindingKind[];
+
 /** Where a finding's evidence came from. */
 export type EvidenceSource = 'log' | 'live' | 'counter';
 

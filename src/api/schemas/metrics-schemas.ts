@@ -1,17 +1,8 @@
+import { FINDING_KINDS } from '../../core/finding.js';
 import { z } from 'zod';
 import { ALL_METRICS } from '../../core/metrics-series.js';
 import { findingSchema } from './finding-schemas.js';
 import { epochMsSchema, nameSchema } from './common-schemas.js';
-
-const FINDING_KINDS = [
-  'deadlock',
-  'blocking_episode',
-  'lock_wait_storm',
-  'long_transaction',
-  'idle_in_transaction',
-  'target_unreachable',
-  'target_recovered',
-] as const;
 
 /** A time as epoch milliseconds or an ISO 8601 date-time (`2026-11-30T12:00:00Z`). */
 export const instantQuerySchema = z
