@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from '../core/catalog.js';
 import { z } from 'zod';
 import type { Severity } from '../core/alert.js';
 import type { Grouping, IntegrationType, Role, RuleOverride } from '../core/catalog.js';
@@ -16,10 +17,7 @@ import { resolveConnInfo } from './postgres-conninfo.js';
 
 const name = z
   .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
-    'a name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit',
-  );
+  .regex(NAME_PATTERN, 'a name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 const postgresUrl = z.string().superRefine((value, ctx) => {
   let url: URL;

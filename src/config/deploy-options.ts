@@ -1,5 +1,6 @@
+import { NAME_PATTERN } from '../core/catalog.js';
 import { userError } from '../core/errors.js';
-import { parseServerClientOptions, type ServerClientOptions } from './server-options.js';
+import { collectServerClientOptions, type ServerClientOptions } from './server-options.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -28,15 +29,10 @@ export function parseDeployOptions(
   env: Env = process.env,
 ): DeployOptions {
   const problems: string[] = [];
-  let client: ServerClientOptions | null = null;
-  try {
-    client = parseServerClientOptions(flags, env);
-  } catch (error) {
-    problems.push(error instanceof Error ? error.message : String(error));
-  }
+  const client = collectServerClientOptions(flags, env, problems);
   const service = nonEmpty(flags.service) ?? nonEmpty(env.HINDSIGHT_SERVICE);
   if (service === undefined) problems.push('no service: pass --service NAME or set HINDSIGHT_SERVICE');
-  else if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service))
+  else if (!NAME_PATTERN.test(service))
     problems.push(`--service must be 1–63 letters, digits, ".", "_" or "-" (got "${service}")`);
   const trimmed = version.trim();
   if (trimmed === '' || trimmed.length > 100)

@@ -1,7 +1,8 @@
+import { NAME_PATTERN } from '../core/catalog.js';
 import { FINDING_KINDS } from '../core/finding.js';
 import { userError } from '../core/errors.js';
 import { parseDuration } from './duration.js';
-import { parseServerClientOptions, type ServerClientOptions } from './server-options.js';
+import { collectServerClientOptions, type ServerClientOptions } from './server-options.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -39,13 +40,8 @@ export function parseHistoryOptions(
   env: Env = process.env,
 ): HistoryOptions {
   const problems: string[] = [];
-  let client: ServerClientOptions | null = null;
-  try {
-    client = parseServerClientOptions(flags, env);
-  } catch (error) {
-    problems.push(error instanceof Error ? error.message : String(error));
-  }
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(target)) {
+  const client = collectServerClientOptions(flags, env, problems);
+  if (!NAME_PATTERN.test(target)) {
     problems.push(`TARGET must be a target's name: 1–63 letters, digits, ".", "_" or "-" (got "${target}")`);
   }
   const instant = (flag: string, text: string | undefined): number | null => {

@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from '../core/catalog.js';
 import { z } from 'zod';
 import { parseEscalationTarget, type EscalationPolicy } from '../core/escalation.js';
 import type { NotificationChannel } from '../core/notification.js';
@@ -21,10 +22,7 @@ import { duration } from './duration.js';
 
 const name = z
   .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
-    'a name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit',
-  );
+  .regex(NAME_PATTERN, 'a name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 const timeZone = z.string().refine(isTimeZone, {
   message: 'not an IANA time zone this runtime knows (e.g. Europe/Berlin, America/New_York, UTC)',

@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from '../core/catalog.js';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -151,6 +152,23 @@ export function parseServerClientOptions(
   return { server: server.replace(/\/+$/, ''), token };
 }
 
+/**
+ * `parseServerClientOptions` for a command that reports all its problems at once: the problem is
+ * added to `problems` and null returned, instead of a throw that would hide the others.
+ */
+export function collectServerClientOptions(
+  flags: { readonly server?: string | undefined; readonly token?: string | undefined },
+  env: Env,
+  problems: string[],
+): ServerClientOptions | null {
+  try {
+    return parseServerClientOptions(flags, env);
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+    return null;
+  }
+}
+
 export interface AgentOptions extends ServerClientOptions {
   /** How this agent names itself to the server: --name, else HINDSIGHT_AGENT_NAME, else the host name. */
   readonly name: string;
@@ -176,7 +194,7 @@ export function parseAgentOptions(
 ): AgentOptions {
   const client = parseServerClientOptions(flags, env);
   const name = flags.name ?? nonEmpty(env.HINDSIGHT_AGENT_NAME) ?? hostname();
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+  if (!NAME_PATTERN.test(name)) {
     throw userError(
       'AGENT_BAD_OPTIONS',
       `--name must be 1–63 letters, digits, ".", "_" or "-" (got "${name}")`,

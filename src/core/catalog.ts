@@ -12,6 +12,12 @@ export type Grouping =
   /** Every alert its own incident. */
   | { readonly kind: 'off' };
 
+/**
+ * What a name of ours looks like — a service, target, channel, agent or schedule: 1–63 letters,
+ * digits, ".", "_" or "-", starting with a letter or digit (safe in URLs, labels and file names).
+ */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
 export const DEFAULT_GROUPING: Grouping = { kind: 'window', windowMs: 10 * 60_000, by: [] };
 
 export type IntegrationType = 'alertmanager' | 'pagerduty';

@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from '../core/catalog.js';
 import { z } from 'zod';
 import type {
   DeliveryResult,
@@ -76,7 +77,7 @@ export interface NotifierRegistry extends NotifierLookup {
 const channelName = z
   .string()
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    NAME_PATTERN,
     'a channel name is 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit',
   );
 

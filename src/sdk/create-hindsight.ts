@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from '../core/catalog.js';
 import type { SqlTags } from '../core/app-signal.js';
 import { CallSiteLocator } from './call-site.js';
 import { EventSender } from './event-sender.js';
@@ -109,7 +110,7 @@ const eventsUrl = (endpoint: string): string => {
  * startup); after that nothing the SDK does throws into the app: problems go to `onError`.
  */
 export const createHindsight = (options: HindsightOptions): Hindsight => {
-  if (typeof options.service !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.service)) {
+  if (typeof options.service !== 'string' || !NAME_PATTERN.test(options.service)) {
     throw new TypeError(
       `createHindsight: service must name this app in 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit, e.g. "shop" (got ${JSON.stringify(options.service)})`,
     );

@@ -1,12 +1,10 @@
+import { NAME_PATTERN } from '../../core/catalog.js';
 import { z } from 'zod';
 
 /** Names of services, targets, tokens: what a URL path and a label can carry safely. */
 export const nameSchema = z
   .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
-    'use 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit',
-  );
+  .regex(NAME_PATTERN, 'use 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 export const severitySchema = z.enum(['critical', 'error', 'warning', 'info']);
 
