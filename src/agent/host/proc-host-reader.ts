@@ -69,15 +69,14 @@ export const createProcHostReader = (options: ProcHostReaderOptions): HostReader
       const load = loadavg === null ? null : parseLoadAvg(loadavg);
       const memory = meminfo === null ? null : parseMemInfo(meminfo);
       if (cpu === null || load === null || memory === null) return null;
-      const processTicks = new Map<number, number>();
       const owner = postmaster;
-      await Promise.all(
-        pids.map(async (pid) => {
-          const s = await text(`${pid}/stat`);
-          const parsed = s === null ? null : parsePidStat(s);
-          if (parsed !== null && parsed.ppid === owner) processTicks.set(pid, parsed.ticks);
-        }),
-      );
+      // Read in parallel, kept in the pids' order (not the order the reads finish in).
+      const stats = await Promise.all(pids.map(async (pid) => [pid, await text(`${pid}/stat`)] as const));
+      const processTicks = new Map<number, number>();
+      for (const [pid, s] of stats) {
+        const parsed = s === null ? null : parsePidStat(s);
+        if (parsed !== null && parsed.ppid === owner) processTicks.set(pid, parsed.ticks);
+      }
       const reading: HostReading = {
         at,
         cpuTicks: { total: cpu.total, idle: cpu.idle },
