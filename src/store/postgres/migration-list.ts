@@ -2,6 +2,7 @@ import { sql as incidentRecord } from './migrations/0001-incident-record.js';
 import { sql as paging } from './migrations/0002-paging.js';
 import { sql as appSignals } from './migrations/0003-app-signals.js';
 import { sql as databaseMetrics } from './migrations/0004-database-metrics.js';
+import { sql as compactMetrics } from './migrations/0005-compact-metrics.js';
 
 /** A schema change, applied once, in order, and recorded in `hindsight_migrations`. */
 export interface Migration {
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0002-paging', sql: paging },
   { name: '0003-app-signals', sql: appSignals },
   { name: '0004-database-metrics', sql: databaseMetrics },
+  { name: '0005-compact-metrics', sql: compactMetrics },
 ];
