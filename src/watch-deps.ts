@@ -1,6 +1,7 @@
 import { createPostgresServerLog } from './agent/targets/postgres/server-log.js';
 import { PostgresTarget } from './agent/targets/postgres/postgres-target.js';
 import type { WatchDeps } from './cli/commands/watch-run.js';
+import { userError } from './core/errors.js';
 import { createFindingDetector } from './core/finding-detector.js';
 import type { FindingSink } from './core/ports.js';
 import { normalizeQuery } from './core/query-normalizer.js';
@@ -39,7 +40,7 @@ export function openTargetWatch(
     options.log === null
       ? null
       : createPostgresServerLog({
-          path: options.log,
+          ...(options.log === '-' ? { path: 'standard input', stream: pipedStdin() } : { path: options.log }),
           format: options.logFormat,
           prefix: options.logPrefix,
           fromStart: options.fromStart,
@@ -66,6 +67,18 @@ export function openTargetWatch(
       logger,
     },
   );
+}
+
+/** `--log -`: standard input, which must be a pipe (or file), not the terminal the user types in. */
+function pipedStdin(): NodeJS.ReadStream {
+  if (process.stdin.isTTY) {
+    throw userError(
+      'LOG_STDIN_TTY',
+      '--log - reads the server log from standard input, but that is a terminal: pipe the log in, ' +
+        'e.g. kubectl logs -f --tail=0 <pod> | hindsight watch … --log -',
+    );
+  }
+  return process.stdin;
 }
 
 export function watchDeps(): WatchDeps {

@@ -1,4 +1,5 @@
 import { NAME_PATTERN } from '../core/catalog.js';
+import { LOG_FORMATS } from '../core/log-event.js';
 import { z } from 'zod';
 import type { Severity } from '../core/alert.js';
 import type { Grouping, IntegrationType, Role, RuleOverride } from '../core/catalog.js';
@@ -127,11 +128,16 @@ const target = z.strictObject({
   name,
   url: targetUrl,
   /** The server log (file or log_directory) to follow for deadlock reports. */
-  log: z.string().min(1).optional(),
-  logFormat: z
-    .enum(['auto', 'stderr', 'csvlog', 'jsonlog'], {
-      error: 'logFormat must be auto, stderr, csvlog or jsonlog',
+  log: z
+    .string()
+    .min(1)
+    .refine((path) => path !== '-', {
+      error:
+        "log: '-' (standard input) is for `hindsight watch --log -`; here give the log file or log_directory",
     })
+    .optional(),
+  logFormat: z
+    .enum(['auto', ...LOG_FORMATS], { error: `logFormat must be one of auto, ${LOG_FORMATS.join(', ')}` })
     .default('auto'),
   logPrefix: z.string().optional(),
   /** Absent: the target forms a service of its own name, with the defaults. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_FORMATS, type LogFormatChoice } from '../core/log-event.js';
 import { optionsError } from './option-problems.js';
 import { connInfoLabel, pgEnvironment, resolveConnInfo, type PgEnvironment } from './postgres-conninfo.js';
 
@@ -10,9 +11,10 @@ export interface WatchOptions {
   readonly environment: PgEnvironment;
   /** Display name of the target; host/database by default (never the password). */
   readonly name: string;
+  /** A log file, its log_directory, or `-`: standard input (a piped `kubectl logs -f`, `journalctl -f -o json`). */
   readonly logPath: string | null;
   readonly logPrefix: string | null;
-  readonly logFormat: 'auto' | 'stderr' | 'csvlog' | 'jsonlog';
+  readonly logFormat: LogFormatChoice;
   readonly fromStart: boolean;
   readonly json: boolean;
   readonly intervalMs: number;
@@ -51,9 +53,7 @@ const schema = z.object({
   log: z.string().min(1).optional(),
   logPrefix: z.string().optional(),
   logFormat: z
-    .enum(['auto', 'stderr', 'csvlog', 'jsonlog'], {
-      error: '--log-format must be auto, stderr, csvlog or jsonlog',
-    })
+    .enum(['auto', ...LOG_FORMATS], { error: `--log-format must be one of auto, ${LOG_FORMATS.join(', ')}` })
     .default('auto'),
   fromStart: z.boolean().default(false),
   json: z.boolean().default(false),

@@ -1,5 +1,6 @@
 import { WatchCycle, type WatchState } from '../app/watch-cycle.js';
 import type { FindingDetector } from '../core/finding-detector.js';
+import type { LogFormatChoice } from '../core/log-event.js';
 import type { FindingSink, ServerLogSource, TargetReader } from '../core/ports.js';
 import type { PgEnvironment } from '../config/postgres-conninfo.js';
 import type { Logger } from '../platform/logger.js';
@@ -17,7 +18,7 @@ export interface TargetWatchOptions {
   readonly environment?: PgEnvironment;
   /** The server's log file or `log_directory`; null to watch by samples alone. */
   readonly log: string | null;
-  readonly logFormat: 'auto' | 'stderr' | 'csvlog' | 'jsonlog';
+  readonly logFormat: LogFormatChoice;
   /** The server's `log_line_prefix`; null to read it from the server or detect it from the lines. */
   readonly logPrefix: string | null;
   /** Read the log from its beginning instead of its end. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { LOG_FORMATS } from '../../core/log-event.js';
 import type { WatchFlags } from '../../config/watch-options.js';
 import type { WatchDeps } from './watch-run.js';
 
@@ -16,10 +17,11 @@ export function registerWatchCommand(program: Command, deps: () => Promise<Watch
     )
     .option(
       '--log <file-or-dir>',
-      "the server's log file (or its log_directory) to tail for deadlock reports",
+      "the server's log file (or its log_directory) to tail for deadlock reports; - reads standard input " +
+        '(kubectl logs -f … | hindsight watch … --log -); a rotated file is followed to its successor',
     )
     .option('--log-prefix <prefix>', "the server's log_line_prefix, if it cannot be read from the server")
-    .option('--log-format <format>', 'auto, stderr, csvlog or jsonlog', 'auto')
+    .option('--log-format <format>', `auto (told from the first lines), ${LOG_FORMATS.join(', ')}`, 'auto')
     .option('--from-start', 'read the log from its beginning instead of its end', false)
     .option('--json', 'stream findings as JSON lines instead of the live view', false)
     .option('--interval <seconds>', 'seconds between samples', '1')

@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { LogEvent } from '../../../core/log-event.js';
 import { userError } from '../../../core/errors.js';
 import { sleep } from '../../../platform/abortable-sleep.js';
@@ -12,10 +13,18 @@ export interface LogTailProblem {
   /**
    * `vanished`/`reappeared`: the file went away and came back; `rotated`/`truncated`: reading
    * starts again at the top of the (new) file; `unreadable`: it exists but cannot be read;
-   * `unmatched`: lines do not match the prefix; `not_english`: the server's lc_messages.
+   * `unmatched`: lines do not match the prefix; `not_english`: the server's lc_messages;
+   * `ended`: a stream (standard input) reached its end — the command piping the log exited.
    */
   readonly kind:
-    'vanished' | 'reappeared' | 'rotated' | 'truncated' | 'unreadable' | 'unmatched' | 'not_english';
+    | 'vanished'
+    | 'reappeared'
+    | 'rotated'
+    | 'truncated'
+    | 'unreadable'
+    | 'unmatched'
+    | 'not_english'
+    | 'ended';
   readonly message: string;
 }
 
@@ -39,16 +48,29 @@ const DEFAULT_POLL_MS = 250;
 const READ_SIZE = 256 * 1024;
 /** A log directory is listed again every this many polls (a listing is dearer than a stat). */
 const LIST_EVERY = 4;
+/**
+ * How long a rotated-away file is still read after its successor appeared: syslog daemons write
+ * to the old file until logrotate's postrotate signal reopens theirs (fluent-bit's rotate_wait).
+ */
+const ROTATE_WAIT_MS = 5000;
+/** The first bytes of a file, compared on each poll: a copytruncate refilled past our position shows there. */
+const HEAD_BYTES = 64;
 
-interface Current {
+/** A log being read: its reader, and whether the unmatched-prefix warning was given. */
+interface Reading {
   readonly path: string;
+  reader: LogReader;
+  warnedUnmatched: boolean;
+}
+
+interface Current extends Reading {
   readonly handle: FileHandle;
   readonly inode: number;
   position: number;
-  reader: LogReader;
+  /** Up to HEAD_BYTES of the file's start, as read: differs once the file was truncated and rewritten. */
+  head: Buffer;
   /** Polls in a row that found no new data (the pending entry is flushed after one). */
   quiet: number;
-  warnedUnmatched: boolean;
 }
 
 /**
@@ -61,20 +83,7 @@ interface Current {
 export async function tailLog(path: string, options: LogTailOptions): Promise<void> {
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   const report = (problem: LogTailProblem) => options.onProblem?.(problem);
-  const locale = new LocaleCheck();
-  let warnedLocale = false;
-  const deliver = (events: LogEvent[]) => {
-    if (events.length === 0) return;
-    if (!warnedLocale) {
-      for (const event of events) locale.observe(event);
-      const problem = locale.problem;
-      if (problem !== null) {
-        warnedLocale = true;
-        report({ kind: 'not_english', message: problem });
-      }
-    }
-    options.onEvents(events);
-  };
+  const deliver = localeCheckedDelivery(options.onEvents, report);
 
   const isDirectory = await stat(path).then(
     (info) => info.isDirectory(),
@@ -107,6 +116,7 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
         handle,
         inode: info.ino,
         position: fromStart ? 0 : info.size,
+        head: Buffer.alloc(0),
         reader: newReader(file),
         quiet: 0,
         warnedUnmatched: false,
@@ -129,6 +139,9 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
   });
   let vanished = false;
   let unreadableReported = false;
+  /** Files rotated away, still read until they have been quiet for ROTATE_WAIT_MS. */
+  const retiring: Current[] = [];
+  const retirePolls = Math.max(1, Math.ceil(ROTATE_WAIT_MS / pollMs));
   const buffer = Buffer.allocUnsafe(READ_SIZE);
 
   /** Reads what was appended since the last look; returns whether there was anything. */
@@ -151,14 +164,68 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
     await file.handle.close();
   };
 
+  /**
+   * Whether the file still starts as it did: after a copytruncate the size may already be past our
+   * position again by the next poll, but the first line (its time) differs. Learns the head as it grows.
+   */
+  const sameStart = async (file: Current): Promise<boolean> => {
+    const wanted = Math.min(HEAD_BYTES, file.position);
+    if (wanted === 0) return true;
+    const head = Buffer.alloc(wanted);
+    const { bytesRead } = await file.handle.read(head, 0, wanted, 0);
+    const known = file.head.length;
+    if (bytesRead < known || !head.subarray(0, known).equals(file.head)) return false;
+    if (bytesRead > known) file.head = head.subarray(0, bytesRead);
+    return true;
+  };
+
+  /** Truncated (copytruncate): the rest is read from the copy when it is beside it, then the file from its start. */
+  const restart = async (file: Current): Promise<void> => {
+    const copy = await truncatedCopy(file);
+    if (copy !== null) {
+      const handle = await open(copy, 'r').catch(() => null);
+      if (handle !== null) {
+        try {
+          for (let at = file.position; ;) {
+            const { bytesRead } = await handle.read(buffer, 0, READ_SIZE, at);
+            if (bytesRead === 0) break;
+            at += bytesRead;
+            deliver(file.reader.push(buffer.subarray(0, bytesRead)));
+          }
+        } finally {
+          await handle.close();
+        }
+      }
+    }
+    deliver(file.reader.end());
+    remember(file.reader);
+    file.reader = newReader(file.path);
+    file.position = 0;
+    file.head = Buffer.alloc(0);
+    file.quiet = 0;
+    report({
+      kind: 'truncated',
+      message: `log file ${file.path} was truncated; ${copy === null ? '' : `its last lines read from ${copy}; `}reading it from the start`,
+    });
+  };
+
   let tick = 0;
   try {
     while (!options.signal.aborted) {
       if (current !== null) {
+        if (!(await sameStart(current))) await restart(current);
         const any = await drain(current);
         current.quiet = any ? 0 : current.quiet + 1;
         if (current.quiet === 1) deliver(current.reader.flush());
         checkUnmatched(current, report);
+      }
+      for (const old of [...retiring]) {
+        const any = await drain(old);
+        old.quiet = any ? 0 : old.quiet + 1;
+        if (old.quiet === 1) deliver(old.reader.flush());
+        if (old.quiet < retirePolls) continue;
+        retiring.splice(retiring.indexOf(old), 1);
+        await finish(old);
       }
       // Where the log is now: the same file, a rotated one, a truncated one, or none.
       const next = isDirectory && current !== null && tick % LIST_EVERY !== 0 ? current.path : await target();
@@ -174,8 +241,11 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
         }
       } else if (current === null || next !== current.path || info.ino !== current.inode) {
         if (current !== null) {
-          await drain(current); // the last lines written before the switch
-          await finish(current);
+          // The last lines written before the switch, and those a daemon still writes there.
+          await drain(current);
+          deliver(current.reader.flush());
+          current.quiet = 0;
+          retiring.push(current);
           current = null;
         }
         try {
@@ -197,24 +267,138 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
           }
         }
       } else if (info.size < current.position) {
-        deliver(current.reader.end());
-        remember(current.reader);
-        current.reader = newReader(current.path);
-        current.position = 0;
-        report({
-          kind: 'truncated',
-          message: `log file ${current.path} was truncated; reading it from the start`,
-        });
+        await restart(current);
         continue;
       }
       await sleep(pollMs, options.signal);
     }
   } finally {
+    for (const old of retiring) await finish(old);
     if (current !== null) await finish(current);
   }
 }
 
-function checkUnmatched(file: Current, report: (problem: LogTailProblem) => void): void {
+/**
+ * The copy logrotate's copytruncate made of `file` before truncating it (`postgresql.log.1`,
+ * `postgresql.log-20260301`…): a file beside it, named after it, that starts as it did and holds
+ * more than was read. Null when there is none (the lines written between the last read and the
+ * truncation are then lost, as for `tail -F`).
+ */
+async function truncatedCopy(file: Current): Promise<string | null> {
+  if (file.head.length === 0) return null;
+  const directory = dirname(file.path);
+  const name = basename(file.path);
+  const names = await readdir(directory).catch(() => [] as string[]);
+  for (const candidate of names) {
+    if (candidate === name || !candidate.startsWith(name) || candidate.endsWith('.gz')) continue;
+    const path = join(directory, candidate);
+    const info = await stat(path).catch(() => null);
+    if (info === null || !info.isFile() || info.size <= file.position) continue;
+    const handle = await open(path, 'r').catch(() => null);
+    if (handle === null) continue;
+    try {
+      const head = Buffer.alloc(file.head.length);
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      if (bytesRead === head.length && head.equals(file.head)) return path;
+    } finally {
+      await handle.close();
+    }
+  }
+  return null;
+}
+
+export type LogStreamOptions = Omit<LogTailOptions, 'fromStart' | 'onOpen'>;
+
+/**
+ * Reads a log from a stream — standard input, where `kubectl logs -f` or `journalctl -f -o json`
+ * pipe it — until it ends or `signal` aborts. The format is told from the first lines as for a
+ * file; the entry being assembled is handed on once the stream has been quiet for `pollMs`. The
+ * end of the stream (or a read error) is reported as a problem and resolves: the piped command
+ * exited, and whoever reads on (watch's sampling) goes on without the log.
+ */
+export async function tailStream(input: Readable, name: string, options: LogStreamOptions): Promise<void> {
+  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const report = (problem: LogTailProblem) => options.onProblem?.(problem);
+  const deliver = localeCheckedDelivery(options.onEvents, report);
+  const reading: Reading = {
+    path: name,
+    reader: createLogReader({
+      format: options.format,
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    }),
+    warnedUnmatched: false,
+  };
+  if (options.signal.aborted) return;
+  await new Promise<void>((resolve) => {
+    let quiet: NodeJS.Timeout | undefined;
+    const stop = (problem: LogTailProblem | null): void => {
+      clearTimeout(quiet);
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
+      options.signal.removeEventListener('abort', onAbort);
+      // Paused, standard input no longer holds the process open.
+      input.pause();
+      deliver(reading.reader.end());
+      if (problem !== null) report(problem);
+      resolve();
+    };
+    const onData = (chunk: Buffer | string): void => {
+      deliver(reading.reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+      checkUnmatched(reading, report);
+      clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        deliver(reading.reader.flush());
+        checkUnmatched(reading, report);
+      }, pollMs);
+    };
+    const onEnd = (): void => {
+      const read = reading.reader.stats;
+      stop({
+        kind: 'ended',
+        message:
+          `${name} ended after ${read.lines} lines (the command piping the log exited): ` +
+          'no more deadlock reports from the log; sampling goes on — start the pipe again to read the log',
+      });
+    };
+    const onError = (error: Error): void => {
+      stop({
+        kind: 'unreadable',
+        message: `cannot read the log from ${name}: ${error.message}; sampling goes on`,
+      });
+    };
+    const onAbort = (): void => {
+      stop(null);
+    };
+    input.on('data', onData);
+    input.once('end', onEnd);
+    input.once('error', onError);
+    options.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Hands events on, first reporting once that the server writes its messages in another language. */
+function localeCheckedDelivery(
+  onEvents: (events: LogEvent[]) => void,
+  report: (problem: LogTailProblem) => void,
+): (events: LogEvent[]) => void {
+  const locale = new LocaleCheck();
+  let warned = false;
+  return (events) => {
+    if (events.length === 0) return;
+    if (!warned) {
+      for (const event of events) locale.observe(event);
+      const problem = locale.problem;
+      if (problem !== null) {
+        warned = true;
+        report({ kind: 'not_english', message: problem });
+      }
+    }
+    onEvents(events);
+  };
+}
+
+function checkUnmatched(file: Reading, report: (problem: LogTailProblem) => void): void {
   if (file.warnedUnmatched) return;
   const stats = file.reader.stats;
   const unmatched = stats.skipped['unmatched-prefix'];
@@ -230,16 +414,19 @@ function checkUnmatched(file: Current, report: (problem: LogTailProblem) => void
 
 /**
  * The newest log file of a `log_directory` for this format (`auto` prefers jsonlog, then csvlog,
- * then stderr, when the collector writes several). Newest by modification time, then by name.
+ * then stderr, when the collector writes several; a format the collector does not write takes any
+ * file). Newest by modification time, then by name.
  */
 export async function newestLogFile(directory: string, format: LogFormat | 'auto'): Promise<string | null> {
   const names = await readdir(directory).catch(() => [] as string[]);
   const candidates = names.filter((name) => !name.startsWith('.') && !name.endsWith('.gz'));
   const order: readonly LogFormat[] = format === 'auto' ? ['jsonlog', 'csvlog', 'stderr'] : [format];
+  // The collector names its files by format; another program's (syslog, journald…) may name them anyhow.
+  const byName = format === 'auto' || format === 'stderr' || format === 'csvlog' || format === 'jsonlog';
   for (const wanted of order) {
     let best: { name: string; mtime: number } | null = null;
     for (const name of candidates) {
-      if (logFormatOfFileName(name) !== wanted) continue;
+      if (byName && logFormatOfFileName(name) !== wanted) continue;
       const info = await stat(join(directory, name)).catch(() => null);
       if (info === null || !info.isFile()) continue;
       const mtime = info.mtimeMs;

@@ -1,15 +1,17 @@
-import type { DeadlockReport } from '../../../core/log-event.js';
+import type { Readable } from 'node:stream';
+import type { DeadlockReport, LogFormatChoice } from '../../../core/log-event.js';
 import type { ServerLogHandlers, ServerLogSource } from '../../../core/ports.js';
-import type { LogFormat } from '../../../postgres-log/log-format.js';
 import { interpretLogEvent } from '../../../postgres-log/log-signal.js';
 import { nameDeadlockRelations, type RelationNamer } from './deadlock-relations.js';
-import { tailLog } from './log-tailer.js';
+import { tailLog, tailStream, type LogTailOptions } from './log-tailer.js';
 import type { ServerSettings } from './server-settings.js';
 
 export interface PostgresServerLogOptions {
-  /** A log file, or the server's `log_directory` (its newest file is followed). */
+  /** A log file, or the server's `log_directory` (its newest file is followed); with `stream`, its name. */
   readonly path: string;
-  readonly format: LogFormat | 'auto';
+  /** Read the log from this stream (standard input, where `kubectl logs -f` pipes it) instead of `path`. */
+  readonly stream?: Readable;
+  readonly format: LogFormatChoice;
   /** The server's `log_line_prefix` when given; otherwise read from the server, else detected from the lines. */
   readonly prefix: string | null;
   /** Read what the file already holds instead of starting at its end. */
@@ -45,8 +47,9 @@ const contextCtid = (context: string | null): string | null =>
 export function createPostgresServerLog(options: PostgresServerLogOptions): ServerLogSource {
   return {
     async follow(handlers: ServerLogHandlers, signal: AbortSignal): Promise<void> {
-      const stderrPossible = options.format === 'auto' || options.format === 'stderr';
-      const prefix = options.prefix ?? (stderrPossible ? await serverPrefix(options) : undefined);
+      // stderr text, bare or in an envelope (syslog, journald, Cloud SQL), starts with log_line_prefix.
+      const prefixed = !['csvlog', 'jsonlog', 'cloudnative-pg', 'heroku'].includes(options.format);
+      const prefix = options.prefix ?? (prefixed ? await serverPrefix(options) : undefined);
       /** Reports waiting for their relation names, one after the other so that order is kept. */
       let naming: Promise<void> = Promise.resolve();
       const deliver = (report: DeadlockReport, victimCtid: string | null): void => {
@@ -63,7 +66,7 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
           });
       };
       try {
-        await tailLog(options.path, {
+        const tail: LogTailOptions = {
           format: options.format,
           ...(prefix === undefined ? {} : { prefix }),
           fromStart: options.fromStart,
@@ -96,7 +99,10 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
           onProblem: (problem) => {
             handlers.onProblem(problem.message);
           },
-        });
+        };
+        await (options.stream === undefined
+          ? tailLog(options.path, tail)
+          : tailStream(options.stream, options.path, tail));
       } finally {
         await naming;
       }
