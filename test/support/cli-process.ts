@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { Stream } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -41,8 +42,13 @@ export class CliProcess {
   stderr = '';
   readonly #waiters: { test: (line: unknown) => boolean; resolve: (line: unknown) => void }[] = [];
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(tsx, ['src/bin.ts', ...args], { cwd: root, env: { ...process.env, ...env } });
+  /** `stdin`: what the process reads there — another process's stdout makes a real pipe between the two. */
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { stdin?: Stream } = {}) {
+    this.child = spawn(tsx, ['src/bin.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
+    });
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     const rl = createInterface({ input: this.child.stdout! });
     rl.on('line', (text) => {
