@@ -136,7 +136,7 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
     if (r.enabled) windowMs = Math.max(windowMs, r.windowMs);
   }
   const since = now - windowMs;
-  const recent = await readRollups(tx.signals, { since, until: now + 1 });
+  const recent = await readRollups(tx.signals, { since, until: now + 1, users: false });
   const byRoute = new Map<string, RouteRollup[]>();
   for (const r of recent) {
     const key = errorRateStateKey(r);
@@ -173,6 +173,7 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
             service: ref.service,
             method: ref.method,
             route: ref.route,
+            users: false,
           })
         : [];
     const rollups = [...lookBack, ...windowed];

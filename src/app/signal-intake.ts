@@ -1,4 +1,4 @@
-import { isFailedRequest, type AppEvent, type RouteRollup } from '../core/app-signal.js';
+import { isFailedRequest, MAX_ROLLUP_USERS, type AppEvent, type RouteRollup } from '../core/app-signal.js';
 import { foldEvents, rollupKey } from '../core/app-signal-rollup.js';
 import type { IncidentStore } from '../core/incident-store.js';
 
@@ -112,11 +112,15 @@ export class SignalIntake {
   #withoutKnownUsers(r: RouteRollup): RouteRollup {
     const known = this.#knownUsers.get(rollupKey(r));
     if (known === undefined) return r;
-    return {
-      ...r,
-      users: r.users.filter((u) => !known.users.has(u)),
-      failedUsers: r.failedUsers.filter((u) => !known.failedUsers.has(u)),
-    };
+    // A key that already holds the bound gets no more ids from this process: the store keeps every
+    // id it is sent (and reads the smallest), so this is what bounds a busy route's rows.
+    const full = (set: Set<string>) => set.size >= MAX_ROLLUP_USERS;
+    const users = full(known.users) ? [] : r.users.filter((u) => !known.users.has(u));
+    const failedUsers = full(known.failedUsers) ? [] : r.failedUsers.filter((u) => !known.failedUsers.has(u));
+    const cut =
+      (full(known.users) && r.users.some((u) => !known.users.has(u))) ||
+      (full(known.failedUsers) && r.failedUsers.some((u) => !known.failedUsers.has(u)));
+    return { ...r, users, failedUsers, usersTruncated: r.usersTruncated || cut };
   }
 
   /** After a merge committed: its rollups' users are stored. Keys of old buckets are forgotten. */

@@ -217,6 +217,11 @@ export interface RollupQuery {
   readonly method?: string;
   /** Default 10,000, at most 50,000 (a window of routes × buckets, not a page). */
   readonly limit?: number;
+  /**
+   * false: the user sets are left out (`users` and `failedUsers` empty, `usersTruncated` false) —
+   * for readers of counts only, such as the error-rate rule, which runs on every nudge.
+   */
+  readonly users?: boolean;
 }
 
 export const DEFAULT_ROLLUP_LIMIT = 10_000;

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advisoryKey } from '../../src/store/postgres/advisory-key.js';
+import { MIGRATIONS } from '../../src/store/postgres/migration-list.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { migrate } from '../../src/store/postgres/schema-migrator.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
 import { incidentStoreContract } from './incident-store.contract.js';
 import { pagingStoreContract } from './paging-store.contract.js';
@@ -9,7 +11,7 @@ import { requestEvent, signalStoreContract } from './signal-store.contract.js';
 import { metricsStoreContract } from './metrics-store.contract.js';
 
 const TABLES =
-  'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens, paging_directory, escalation_states, outbox, app_rollups, deploys, metric_statement_texts';
+  'findings, alerts, incidents, timeline, evidence_links, rule_states, services, targets, target_health, api_tokens, paging_directory, escalation_states, outbox, app_rollups, app_rollup_users, deploys, metric_statement_texts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -52,6 +54,29 @@ metricsStoreContract('PostgresStore', async () => {
 });
 
 describe('PostgresStore on its own', () => {
+  it('keeps the user ids of rollups stored before migration 0006 moved them to rows', async () => {
+    const old = await createTestDatabase('rollupusers');
+    try {
+      const before = MIGRATIONS.findIndex((m) => m.name === '0006-rollup-users');
+      await withClient(old.url, async (c) => {
+        await migrate(c, MIGRATIONS.slice(0, before));
+        await c.query(
+          `INSERT INTO app_rollups VALUES ('shop', 'POST', '/checkout', 1764527000000, 3, 1, 30, 12, '{u1,u2,u3}', '{u2}', false, '[]', '[]', '{v2}')`,
+        );
+      });
+      const store = await PostgresStore.open({ url: old.url });
+      try {
+        await store.signals.merge(foldEvents([requestEvent({ user: 'u0' })]));
+        const [r] = await store.signals.list({ since: 0 });
+        expect(r).toMatchObject({ requests: 4, users: ['u0', 'u1', 'u2', 'u3'], failedUsers: ['u2'] });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await old.drop();
+    }
+  });
+
   it('migrates a fresh database from two stores opening at once, and reopening applies nothing twice', async () => {
     const fresh = await createTestDatabase('migrate');
     try {
@@ -70,11 +95,12 @@ describe('PostgresStore on its own', () => {
           'SELECT position, name FROM hindsight_migrations ORDER BY position',
         ),
       );
-      expect(rows).toEqual([
-        { position: 1, name: '0001-incident-record' },
-        { position: 2, name: '0002-paging' },
-        { position: 3, name: '0003-app-signals' },
-        { position: 4, name: '0004-database-metrics' },
+      expect(rows).toEqual(MIGRATIONS.map((m, i) => ({ position: i + 1, name: m.name })));
+      expect(rows.slice(0, 4).map((r) => r.name)).toEqual([
+        '0001-incident-record',
+        '0002-paging',
+        '0003-app-signals',
+        '0004-database-metrics',
       ]);
     } finally {
       await fresh.drop();
@@ -107,7 +133,7 @@ describe('PostgresStore on its own', () => {
       PostgresStore.open({ url: db.url }),
     ]);
     try {
-      await withClient(db.url, (c) => c.query('TRUNCATE app_rollups'));
+      await withClient(db.url, (c) => c.query('TRUNCATE app_rollups, app_rollup_users'));
       const batch = (i: number) =>
         foldEvents([
           requestEvent({ user: `u${i}`, at: 1_764_527_000_000 + (i % 30) * 1_000 }),

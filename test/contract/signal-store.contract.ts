@@ -144,6 +144,15 @@ export function signalStoreContract(name: string, open: () => Promise<IncidentSt
       expect(stored.map((r) => r.samples)).toEqual(expected.map((r) => r.samples));
     });
 
+    it('leaves the user sets out when asked (users: false), the counts as they are', async () => {
+      const events = [requestEvent({ user: 'u3' }), failed('checkout.ts:88', { user: 'u2' })];
+      await store.signals.merge(foldEvents(events));
+      const whole = only(await store.signals.list({ since: 0 }));
+      expect(whole.users).toEqual(['u2', 'u3']);
+      const counts = only(await store.signals.list({ since: 0, users: false }));
+      expect(counts).toEqual({ ...whole, users: [], failedUsers: [], usersTruncated: false });
+    });
+
     it('lists by time window, service, method and route, oldest bucket first', async () => {
       await store.signals.merge(
         foldEvents([

@@ -19,6 +19,13 @@ const newestFirst = (a: Deploy, b: Deploy): number => b.at - a.at || byText(b.id
 export const rollupLimit = (limit: number | undefined): number =>
   Math.max(0, Math.min(MAX_ROLLUP_LIMIT, Math.trunc(limit ?? DEFAULT_ROLLUP_LIMIT)));
 
+const withoutUsers = (r: RouteRollup): RouteRollup => ({
+  ...r,
+  users: [],
+  failedUsers: [],
+  usersTruncated: false,
+});
+
 export function memorySignals(t: TableAccess): SignalRepository {
   return {
     merge(rollups) {
@@ -29,7 +36,7 @@ export function memorySignals(t: TableAccess): SignalRepository {
       }
       return Promise.resolve();
     },
-    list({ since, until, service, route, method, limit }) {
+    list({ since, until, service, route, method, limit, users = true }) {
       const rows: RouteRollup[] = [];
       for (const r of t.values('rollups')) {
         if (r.bucket < since || (until !== undefined && r.bucket >= until)) continue;
@@ -38,7 +45,8 @@ export function memorySignals(t: TableAccess): SignalRepository {
         if (method !== undefined && r.method !== method) continue;
         rows.push(r);
       }
-      return out(rows.sort(byRollupOrder).slice(0, rollupLimit(limit)));
+      const page = rows.sort(byRollupOrder).slice(0, rollupLimit(limit));
+      return out(users ? page : page.map(withoutUsers));
     },
     prune(before) {
       let dropped = 0;

@@ -31,15 +31,54 @@ const rollupRow = (r: RouteRollup) => ({
   failures: r.failures,
   duration_ms_sum: r.durationMsSum,
   duration_ms_max: r.durationMsMax,
-  users: [...r.users],
-  failed_users: [...r.failedUsers],
+  users: [],
+  failed_users: [],
   users_truncated: r.usersTruncated,
   causes: JSON.stringify(r.causes),
   samples: JSON.stringify(r.samples),
   releases: [...r.releases],
 });
 
-const toRollup = (r: Selectable<AppRollupsTable>): RouteRollup => ({
+/** The user rows of some rollups as one array per column (sent as 6 parameters, however many). */
+function userColumns(rollups: readonly RouteRollup[]) {
+  const columns = {
+    service: [] as string[],
+    method: [] as string[],
+    route: [] as string[],
+    bucket: [] as number[],
+    failed: [] as boolean[],
+    user: [] as string[],
+  };
+  const add = (r: RouteRollup, failed: boolean, ids: readonly string[]) => {
+    for (const id of ids) {
+      columns.service.push(r.service);
+      columns.method.push(r.method);
+      columns.route.push(r.route);
+      columns.bucket.push(r.bucket);
+      columns.failed.push(failed);
+      columns.user.push(id);
+    }
+  };
+  for (const r of rollups) {
+    add(r, false, r.users);
+    add(r, true, r.failedUsers);
+  }
+  return columns;
+}
+
+/** The smallest ids of one rollup's set, one past the bound to tell a truncated set. */
+const idsOf = (failed: boolean) => sql<string[]>`array(
+  SELECT u.user_id FROM app_rollup_users u
+  WHERE u.service = app_rollups.service AND u.method = app_rollups.method
+    AND u.route = app_rollups.route AND u.bucket = app_rollups.bucket AND u.failed = ${failed}
+  ORDER BY u.user_id LIMIT ${MAX_ROLLUP_USERS + 1})`;
+
+type RollupRow = Omit<Selectable<AppRollupsTable>, 'users' | 'failed_users'> & {
+  user_ids: string[];
+  failed_user_ids: string[];
+};
+
+const toRollup = (r: RollupRow, withUsers: boolean): RouteRollup => ({
   service: r.service,
   method: r.method,
   route: r.route,
@@ -48,45 +87,86 @@ const toRollup = (r: Selectable<AppRollupsTable>): RouteRollup => ({
   failures: r.failures,
   durationMsSum: r.duration_ms_sum,
   durationMsMax: r.duration_ms_max,
-  users: r.users,
-  failedUsers: r.failed_users,
-  usersTruncated: r.users_truncated,
+  users: r.user_ids.slice(0, MAX_ROLLUP_USERS),
+  failedUsers: r.failed_user_ids.slice(0, MAX_ROLLUP_USERS),
+  usersTruncated:
+    (withUsers && r.users_truncated) ||
+    r.user_ids.length > MAX_ROLLUP_USERS ||
+    r.failed_user_ids.length > MAX_ROLLUP_USERS,
   causes: r.causes as FailureCause[],
   samples: r.samples as FailureSample[],
   releases: r.releases,
 });
 
+/**
+ * Rollup rows merged in SQL (counters added, causes and samples bounded by the functions of
+ * migration 0003); their user ids inserted as rows of app_rollup_users when new (migration 0006):
+ * the store keeps every distinct id it is sent (the intake bounds what it sends per key) and reads
+ * give the smallest ones up to the bound, so both stores agree.
+ */
 export function postgresSignals(db: Kysely<StoreDatabase>): SignalRepository {
+  const mergeIn = async (tx: Kysely<StoreDatabase>, rollups: readonly RouteRollup[]) => {
+    // One row per key (an INSERT … ON CONFLICT may not touch a row twice), in key order: two
+    // replicas upserting overlapping keys lock them in the same order, so they never deadlock.
+    // The rollup rows first: a key's user ids are inserted only under its row lock, so two replicas
+    // never wait on each other's ids in opposite orders either.
+    for (let start = 0; start < rollups.length; start += MERGE_BATCH) {
+      const chunk = rollups.slice(start, start + MERGE_BATCH);
+      await tx
+        .insertInto('app_rollups')
+        .values(chunk.map(rollupRow))
+        .onConflict((oc) =>
+          oc.columns(['service', 'method', 'route', 'bucket']).doUpdateSet({
+            requests: sql`app_rollups.requests + excluded.requests`,
+            failures: sql`app_rollups.failures + excluded.failures`,
+            duration_ms_sum: sql`app_rollups.duration_ms_sum + excluded.duration_ms_sum`,
+            duration_ms_max: sql`greatest(app_rollups.duration_ms_max, excluded.duration_ms_max)`,
+            users_truncated: sql`app_rollups.users_truncated OR excluded.users_truncated`,
+            causes: sql`hindsight_merge_causes(app_rollups.causes, excluded.causes, ${MAX_ROLLUP_CAUSES})`,
+            samples: sql`hindsight_first_samples(app_rollups.samples, excluded.samples, ${MAX_ROLLUP_SAMPLES})`,
+            releases: sql`hindsight_unite_releases(app_rollups.releases, excluded.releases)`,
+          }),
+        )
+        .execute();
+    }
+    const c = userColumns(rollups);
+    if (c.user.length === 0) return;
+    await sql`
+      INSERT INTO app_rollup_users (service, method, route, bucket, failed, user_id)
+      SELECT * FROM unnest(${c.service}::text[], ${c.method}::text[], ${c.route}::text[],
+                           ${c.bucket}::bigint[], ${c.failed}::boolean[], ${c.user}::text[])
+      ON CONFLICT DO NOTHING`.execute(tx);
+  };
   return {
     async merge(rollups) {
-      // One row per key (an INSERT … ON CONFLICT may not touch a row twice), in key order: two
-      // replicas upserting overlapping keys lock them in the same order, so they never deadlock.
-      const rows = mergeRollupList(rollups).map(rollupRow);
-      for (let start = 0; start < rows.length; start += MERGE_BATCH) {
-        await db
-          .insertInto('app_rollups')
-          .values(rows.slice(start, start + MERGE_BATCH))
-          .onConflict((oc) =>
-            oc.columns(['service', 'method', 'route', 'bucket']).doUpdateSet({
-              requests: sql`app_rollups.requests + excluded.requests`,
-              failures: sql`app_rollups.failures + excluded.failures`,
-              duration_ms_sum: sql`app_rollups.duration_ms_sum + excluded.duration_ms_sum`,
-              duration_ms_max: sql`greatest(app_rollups.duration_ms_max, excluded.duration_ms_max)`,
-              users: sql`hindsight_unite_ids(app_rollups.users, excluded.users, ${MAX_ROLLUP_USERS})`,
-              failed_users: sql`hindsight_unite_ids(app_rollups.failed_users, excluded.failed_users, ${MAX_ROLLUP_USERS})`,
-              users_truncated: sql`app_rollups.users_truncated OR excluded.users_truncated
-                OR hindsight_ids_overflow(app_rollups.users, excluded.users, ${MAX_ROLLUP_USERS})
-                OR hindsight_ids_overflow(app_rollups.failed_users, excluded.failed_users, ${MAX_ROLLUP_USERS})`,
-              causes: sql`hindsight_merge_causes(app_rollups.causes, excluded.causes, ${MAX_ROLLUP_CAUSES})`,
-              samples: sql`hindsight_first_samples(app_rollups.samples, excluded.samples, ${MAX_ROLLUP_SAMPLES})`,
-              releases: sql`hindsight_unite_releases(app_rollups.releases, excluded.releases)`,
-            }),
-          )
-          .execute();
-      }
+      const rows = mergeRollupList(rollups);
+      if (rows.length === 0) return;
+      // One transaction: a reply sent after it never stands for half a batch.
+      await (db.isTransaction ? mergeIn(db, rows) : db.transaction().execute((tx) => mergeIn(tx, rows)));
     },
-    async list({ since, until, service, route, method, limit }) {
-      let query = db.selectFrom('app_rollups').selectAll().where('bucket', '>=', since);
+    async list({ since, until, service, route, method, limit, users = true }) {
+      let query = db
+        .selectFrom('app_rollups')
+        .select([
+          'service',
+          'method',
+          'route',
+          'bucket',
+          'requests',
+          'failures',
+          'duration_ms_sum',
+          'duration_ms_max',
+          'users_truncated',
+          'causes',
+          'samples',
+          'releases',
+        ])
+        .select(
+          users
+            ? [idsOf(false).as('user_ids'), idsOf(true).as('failed_user_ids')]
+            : [sql<string[]>`'{}'::text[]`.as('user_ids'), sql<string[]>`'{}'::text[]`.as('failed_user_ids')],
+        )
+        .where('bucket', '>=', since);
       if (until !== undefined) query = query.where('bucket', '<', until);
       if (service !== undefined) query = query.where('service', '=', service);
       if (route !== undefined) query = query.where('route', '=', route);
@@ -99,11 +179,20 @@ export function postgresSignals(db: Kysely<StoreDatabase>): SignalRepository {
         .orderBy('route')
         .limit(bounded)
         .execute();
-      return rows.map(toRollup);
+      return rows.map((r) => toRollup(r, users));
     },
     async prune(before) {
-      const result = await db.deleteFrom('app_rollups').where('bucket', '<', before).executeTakeFirst();
-      return Number(result.numDeletedRows);
+      const removed = async (tx: Kysely<StoreDatabase>) => {
+        // Through the old rollups' keys: the ids' primary key leads with them (no index on bucket
+        // to keep up on every insert).
+        await sql`
+          DELETE FROM app_rollup_users u USING app_rollups r
+          WHERE r.bucket < ${before} AND u.service = r.service AND u.method = r.method
+            AND u.route = r.route AND u.bucket = r.bucket`.execute(tx);
+        const result = await tx.deleteFrom('app_rollups').where('bucket', '<', before).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      };
+      return db.isTransaction ? removed(db) : db.transaction().execute(removed);
     },
   };
 }

@@ -16,6 +16,7 @@ export interface StoreDatabase {
   escalation_states: EscalationStatesTable;
   outbox: OutboxTable;
   app_rollups: AppRollupsTable;
+  app_rollup_users: AppRollupUsersTable;
   deploys: DeploysTable;
   metric_points: MetricPointsTable;
   metric_statements: MetricStatementsTable;
@@ -171,12 +172,23 @@ export interface AppRollupsTable {
   failures: number;
   duration_ms_sum: number;
   duration_ms_max: number;
+  /** Empty since migration 0006: the ids are rows of app_rollup_users. */
   users: string[];
   failed_users: string[];
   users_truncated: boolean;
   causes: Json<unknown>;
   samples: Json<unknown>;
   releases: string[];
+}
+
+export interface AppRollupUsersTable {
+  service: string;
+  method: string;
+  route: string;
+  bucket: number;
+  /** false: a user with a request in the bucket; true: one with a failed request. */
+  failed: boolean;
+  user_id: string;
 }
 
 export interface DeploysTable {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SIGNAL_RETENTION_MS, SignalIntake } from '../../../src/app/signal-intake.js';
-import type { RequestOutcome, RouteRollup } from '../../../src/core/app-signal.js';
+import { MAX_ROLLUP_USERS, type RequestOutcome, type RouteRollup } from '../../../src/core/app-signal.js';
 import type { IncidentStore, SignalRepository } from '../../../src/core/incident-store.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 
@@ -150,5 +150,22 @@ describe('SignalIntake, users already stored', () => {
     await intake.ingestEvents([request({ user: 'u1' })], 2);
     expect(merges[1]?.[0]?.users).toEqual(['u1']);
     expect((await store.signals.list({ since: 0 }))[0]?.users).toEqual(['u1']);
+  });
+
+  it('sends no more ids for a key that holds the bound, and marks it truncated', async () => {
+    const { store, merges } = recordingStore();
+    const intake = new SignalIntake({ store });
+    const users = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => request({ user: `u${String(from + i).padStart(6, '0')}` }));
+    await intake.ingestEvents(users(0, MAX_ROLLUP_USERS), 1);
+    expect(merges[0]?.[0]?.users).toHaveLength(MAX_ROLLUP_USERS);
+    expect(merges[0]?.[0]?.usersTruncated).toBe(false);
+    await intake.ingestEvents([...users(0, 3), ...users(MAX_ROLLUP_USERS, 2)], 2);
+    expect(merges[1]?.[0]).toMatchObject({ users: [], failedUsers: [], usersTruncated: true, requests: 5 });
+    await intake.ingestEvents(users(5, 2), 3);
+    expect(merges[2]?.[0]).toMatchObject({ users: [], usersTruncated: false, requests: 2 });
+    const [stored] = await store.signals.list({ since: 0 });
+    expect(stored).toMatchObject({ requests: MAX_ROLLUP_USERS + 7, usersTruncated: true });
+    expect(stored?.users).toHaveLength(MAX_ROLLUP_USERS);
   });
 });
