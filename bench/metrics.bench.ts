@@ -14,7 +14,10 @@
  * RUNS (query repetitions, default 30), SESSIONS (default 400), STATEMENTS (default 5000),
  * SAMPLES (default 50), SKIP_STORE=1 / SKIP_SERVER=1 to skip parts 1–2 / part 3.
  */
-import { loadavg } from 'node:os';
+import { spawn } from 'node:child_process';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { PostgresTarget } from '../src/agent/targets/postgres/postgres-target.js';
 import { MetricsMaintenance } from '../src/app/metrics-maintenance.js';
@@ -29,7 +32,10 @@ const TOP = Number(process.env.TOP ?? 20);
 const RUNS = Number(process.env.RUNS ?? 30);
 const SESSIONS = Number(process.env.SESSIONS ?? 400);
 const STATEMENTS = Number(process.env.STATEMENTS ?? 5000);
-const SAMPLES = Number(process.env.SAMPLES ?? 50);
+const SAMPLES = Number(process.env.SAMPLES ?? 600);
+const SCRAPES = Number(process.env.SCRAPES ?? 30);
+/** Linux's USER_HZ: /proc's CPU times are in these ticks. */
+const CLOCK_TICKS = 100;
 const DAY = 86_400_000;
 /** Midnight UTC, so the day is one 10 s partition. */
 const T = Date.UTC(2026, 10, 1);
@@ -201,10 +207,57 @@ async function storePart(server: LocalPostgres): Promise<void> {
   }
 }
 
+/** CPU (utime + stime) of every backend of `role` now, in ms: the server's own time, protocol included. */
+async function backendCpuMs(admin: pg.Client, role: string): Promise<number> {
+  const { rows } = await admin.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+    [role],
+  );
+  let ticks = 0;
+  for (const { pid } of rows) {
+    const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** pg_stat_statements' own account of `role`'s statements: planning + execution, in ms. */
+async function trackedMs(admin: pg.Client, role: string): Promise<number> {
+  const { rows } = await admin.query<{ ms: number | null }>(
+    `SELECT sum(total_exec_time + total_plan_time)::float8 AS ms FROM pg_stat_statements
+     WHERE userid = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+    [role],
+  );
+  return rows[0]?.ms ?? 0;
+}
+
+interface ServerCost {
+  /** Backend CPU from /proc and pg_stat_statements' plan + exec time, both in ms, over the run. */
+  readonly cpuMs: number;
+  readonly trackedMs: number;
+}
+
+async function costOf(admin: pg.Client, role: string, run: () => Promise<void>): Promise<ServerCost> {
+  const cpu0 = await backendCpuMs(admin, role);
+  const tracked0 = await trackedMs(admin, role);
+  await run();
+  return {
+    cpuMs: (await backendCpuMs(admin, role)) - cpu0,
+    trackedMs: (await trackedMs(admin, role)) - tracked0,
+  };
+}
+
+const per = (cost: ServerCost, n: number): string =>
+  `${(cost.cpuMs / n).toFixed(2)} ms CPU (pg_stat_statements: ${(cost.trackedMs / n).toFixed(2)} ms)`;
+
 async function serverPart(server: LocalPostgres): Promise<void> {
   const admin = new pg.Client({ connectionString: server.url() });
   await admin.connect();
   await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  // One role per reader: pg_stat_statements keeps each role's statements apart, /proc each backend.
+  for (const role of ['hindsight_lean', 'hindsight_default', 'hindsight_every', 'exporter'])
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'bench' IN ROLE pg_monitor`);
   // Distinct statements: aliases and constants do not make a query id, relations and columns do —
   // 20 columns of STATEMENTS / 20 tables.
   const tables = Math.ceil(STATEMENTS / 20);
@@ -224,44 +277,183 @@ async function serverPart(server: LocalPostgres): Promise<void> {
     });
     clients.push(...(await Promise.all(batch)));
   }
-  // Every sample reads pg_stat_statements (statementsEveryMs 0) against none (a read per hour).
-  const target = await PostgresTarget.connect(server.url(), { statementsEveryMs: 0 });
-  const lean = await PostgresTarget.connect(server.url(), { statementsEveryMs: 3_600_000 });
+  const url = (role: string): string => server.url('postgres', role, 'bench');
+  // A second a sample, as the agent samples: a fake clock moves SAMPLES seconds.
+  let now = T;
+  const clock = { now: () => now };
+  const lean = await PostgresTarget.connect(url('hindsight_lean'), { clock, statementsEveryMs: 3_600_000 });
+  const byDefault = await PostgresTarget.connect(url('hindsight_default'), { clock });
+  const every = await PostgresTarget.connect(url('hindsight_every'), { clock, statementsEveryMs: 0 });
   try {
     const { rows } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_statements');
-    await target.sample();
-    await lean.sample();
-    const withRead: number[] = [];
-    const without: number[] = [];
-    for (let i = 0; i < SAMPLES; i += 1) {
-      // Some statements move between samples, as on a live server.
-      for (let q = 0; q < 20; q += 1) await admin.query(statement((i * 20 + q) % STATEMENTS), [q]);
-      withRead.push((await target.sample()).serverMs);
-      without.push((await lean.sample()).serverMs);
-    }
-    const read = quantile(withRead, 0.5) - quantile(without, 0.5);
+    for (const t of [lean, byDefault, every]) await t.sample();
+    const costs = { lean: [] as number[], byDefault: [] as number[], every: [] as number[] };
+    const run = async (target: PostgresTarget, into: number[]): Promise<void> => {
+      now = T;
+      for (let i = 0; i < SAMPLES; i += 1) {
+        now += 1_000;
+        // Some statements move every 10 s, as on a live server.
+        if (i % 10 === 0)
+          for (let q = 0; q < 20; q += 1) await admin.query(statement((i * 2 + q) % STATEMENTS), [q]);
+        into.push((await target.sample()).serverMs);
+      }
+    };
+    const leanCost = await costOf(admin, 'hindsight_lean', () => run(lean, costs.lean));
+    const defaultCost = await costOf(admin, 'hindsight_default', () => run(byDefault, costs.byDefault));
+    const everyCost = await costOf(admin, 'hindsight_every', () => run(every, costs.every));
+    const tens = SAMPLES / 10;
+    const extra: ServerCost = {
+      cpuMs: defaultCost.cpuMs - leanCost.cpuMs,
+      trackedMs: defaultCost.trackedMs - leanCost.trackedMs,
+    };
+    const read: ServerCost = {
+      cpuMs: everyCost.cpuMs - leanCost.cpuMs,
+      trackedMs: everyCost.trackedMs - leanCost.trackedMs,
+    };
     console.log(
-      `monitored server: ${SESSIONS} sessions, ${rows[0]?.n ?? '?'} statements in pg_stat_statements (server time, median / p95)`,
+      `monitored server: ${SESSIONS} sessions, ${rows[0]?.n ?? '?'} statements in pg_stat_statements, ${SAMPLES} samples a second apart (fake clock); server time = the backend's CPU from /proc, beside pg_stat_statements' plan + exec time of the reader's role`,
+    );
+    console.log(`  sampler without statements (sessions + counters), per 10 s: ${per(leanCost, tens)}`);
+    console.log(`  sampler as shipped (statements read every 60 s), per 10 s:  ${per(defaultCost, tens)}`);
+    console.log(
+      `  one pg_stat_statements read (figures + reset time + new texts): ${per(read, SAMPLES)}; round trip median ${(quantile(costs.every, 0.5) - quantile(costs.lean, 0.5)).toFixed(2)} ms`,
     );
     console.log(
-      `  sample without the statements read (sessions + counters): ${quantile(without, 0.5).toFixed(2)} / ${quantile(without, 0.95).toFixed(2)} ms`,
+      `  metrics' extra per 10 s (statements read every 60 s): ${per(extra, tens)} (target < 5 ms)`,
     );
-    console.log(
-      `  sample with it: ${quantile(withRead, 0.5).toFixed(2)} / ${quantile(withRead, 0.95).toFixed(2)} ms — the read alone ≈ ${read.toFixed(2)} ms`,
-    );
-    console.log(
-      `  metrics' extra per 10 s: one statements read (the agent's default) ≈ ${read.toFixed(2)} ms (target < 5 ms); the counters' new columns add ~0.05 ms a sample`,
-    );
+    await exporterPart(admin, server, defaultCost.cpuMs / tens, statement, STATEMENTS);
   } finally {
-    await target.close();
     await lean.close();
+    await byDefault.close();
+    await every.close();
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     await admin.end();
   }
 }
 
+const EXPORTER = '/usr/bin/prometheus-postgres-exporter';
+
+/**
+ * postgres_exporter (Debian's package) scraped SCRAPES times, its server time measured the same
+ * way: its role's backends' CPU and pg_stat_statements. Its defaults read no pg_stat_statements;
+ * the Debian example queries.yaml does, but with pre-13 column names (total_time), so the "with
+ * statements" run uses that query with PostgreSQL 13+ names.
+ */
+async function exporterPart(
+  admin: pg.Client,
+  server: LocalPostgres,
+  oursPer10s: number,
+  statement: (i: number) => string,
+  statements: number,
+): Promise<void> {
+  if (
+    !(await access(EXPORTER).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    console.log(
+      `postgres_exporter: not installed (${EXPORTER}; apt-get install prometheus-postgres-exporter) — the comparison anchor is missing, no ratio printed`,
+    );
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'bench-exporter-'));
+  const queries = join(dir, 'queries.yaml');
+  await writeFile(
+    queries,
+    [
+      'pg_stat_statements:',
+      '  query: "SELECT t2.rolname, t3.datname, queryid, calls, total_exec_time / 1000 as total_time_seconds, min_exec_time / 1000 as min_time_seconds, max_exec_time / 1000 as max_time_seconds, mean_exec_time / 1000 as mean_time_seconds, stddev_exec_time / 1000 as stddev_time_seconds, rows, shared_blks_hit, shared_blks_read, shared_blks_dirtied, shared_blks_written, local_blks_hit, local_blks_read, local_blks_dirtied, local_blks_written, temp_blks_read, temp_blks_written FROM pg_stat_statements t1 JOIN pg_roles t2 ON (t1.userid=t2.oid) JOIN pg_database t3 ON (t1.dbid=t3.oid)"',
+      '  master: true',
+      '  metrics:',
+      ...['rolname', 'datname', 'queryid'].flatMap((l) => [
+        `    - ${l}:`,
+        '        usage: "LABEL"',
+        `        description: "${l}"`,
+      ]),
+      ...[
+        'calls',
+        'total_time_seconds',
+        'min_time_seconds',
+        'max_time_seconds',
+        'mean_time_seconds',
+        'stddev_time_seconds',
+        'rows',
+        'shared_blks_hit',
+        'shared_blks_read',
+        'shared_blks_dirtied',
+        'shared_blks_written',
+        'local_blks_hit',
+        'local_blks_read',
+        'local_blks_dirtied',
+        'local_blks_written',
+        'temp_blks_read',
+        'temp_blks_written',
+      ].flatMap((m) => [`    - ${m}:`, '        usage: "COUNTER"', `        description: "${m}"`]),
+      '',
+    ].join('\n'),
+  );
+  const scrapeOf = async (extraArgs: readonly string[]): Promise<ServerCost & { bytes: number }> => {
+    const port = 19_187 + Math.floor(Math.random() * 1_000);
+    const child = spawn(EXPORTER, [`--web.listen-address=127.0.0.1:${String(port)}`, ...extraArgs], {
+      env: {
+        ...process.env,
+        DATA_SOURCE_NAME: `${server.url('postgres', 'exporter', 'bench')}?sslmode=disable`,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const scrape = async (): Promise<string> => {
+      const reply = await fetch(`http://127.0.0.1:${String(port)}/metrics`);
+      return reply.text();
+    };
+    try {
+      let body = '';
+      for (let i = 0; i < 100 && body === ''; i += 1) {
+        body = await scrape().catch(() => '');
+        if (body === '') await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!body.includes('pg_up 1'))
+        throw new Error(`postgres_exporter did not reach the server: ${stderr.slice(-500)}`);
+      await scrape();
+      let bytes = 0;
+      const cost = await costOf(admin, 'exporter', async () => {
+        for (let i = 0; i < SCRAPES; i += 1) {
+          for (let q = 0; q < 20; q += 1) await admin.query(statement((i * 20 + q) % statements), [q]);
+          bytes = (await scrape()).length;
+        }
+      });
+      return { ...cost, bytes };
+    } finally {
+      child.kill();
+    }
+  };
+  try {
+    const plain = await scrapeOf([]);
+    const withStatements = await scrapeOf([`--extend.query-path=${queries}`]);
+    console.log(
+      `postgres_exporter 0.11 (Debian), ${SCRAPES} scrapes, same server, same measure, per scrape:`,
+    );
+    console.log(
+      `  defaults (no pg_stat_statements): ${per(plain, SCRAPES)}, ${(plain.bytes / 1024).toFixed(0)} KB`,
+    );
+    console.log(
+      `  with its pg_stat_statements query: ${per(withStatements, SCRAPES)}, ${(withStatements.bytes / 1024).toFixed(0)} KB`,
+    );
+    console.log(
+      `  Hindsight's sampler per 10 s (a sample a second, statements every 60 s) against one scrape a 10 s: ${(oursPer10s / (plain.cpuMs / SCRAPES)).toFixed(2)}× the defaults, ${(oursPer10s / (withStatements.cpuMs / SCRAPES)).toFixed(2)}× with statements (CPU)`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const server = await LocalPostgres.start({
-  settings: { 'pg_stat_statements.max': Math.max(5_000, STATEMENTS + 1_000) },
+  settings: {
+    'pg_stat_statements.max': Math.max(5_000, STATEMENTS + 1_000),
+    'pg_stat_statements.track_planning': true,
+  },
 });
 try {
   console.log(

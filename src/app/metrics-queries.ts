@@ -8,6 +8,7 @@ import {
 } from '../core/metrics-downsampling.js';
 import type { MetricsQuery, StatementTotal } from '../core/metrics-repository.js';
 import {
+  DEFAULT_STATEMENTS_RESOLUTION_MS,
   meanExecMs,
   metricInputs,
   seriesValue,
@@ -88,9 +89,10 @@ export class MetricsQueries {
   ): Promise<StatementsAnswer> {
     // Summed in the store at a resolution of at most ~1,440 intervals a window (1 min for a day);
     // the newest part the job has not rolled up yet is summed from the finer tiers.
-    const resolutionMs = resolutionFor(this.#tiers, { from: query.from, to: query.to, now }, 1_440);
+    const tiers = statementTiers(this.#tiers);
+    const resolutionMs = resolutionFor(tiers, { from: query.from, to: query.to, now }, 1_440);
     const limit = query.limit ?? 20;
-    const parts = await this.#totals(resolutionMs, query, limit);
+    const parts = await this.#totals(tiers, resolutionMs, query, limit);
     return {
       target: query.target,
       from: query.from,
@@ -115,12 +117,13 @@ export class MetricsQueries {
    * the top of one part only is counted with what that part knows of it.
    */
   async #totals(
+    tiers: readonly MetricsTier[],
     resolutionMs: number,
     window: { target: string; from: number; to: number },
     limit: number,
   ): Promise<StatementTotal[]> {
-    const index = this.#tiers.findIndex((t) => t.resolutionMs === resolutionMs);
-    const finer = this.#tiers[index - 1];
+    const index = tiers.findIndex((t) => t.resolutionMs === resolutionMs);
+    const finer = tiers[index - 1];
     const latest =
       finer === undefined
         ? null
@@ -137,7 +140,7 @@ export class MetricsQueries {
           )
         : [];
     if (finer === undefined || covered >= window.to) return own;
-    return [...own, ...(await this.#totals(finer.resolutionMs, { ...window, from: covered }, limit))];
+    return [...own, ...(await this.#totals(tiers, finer.resolutionMs, { ...window, from: covered }, limit))];
   }
 
   findings(query: FindingHistoryQuery): Promise<Finding[]> {
@@ -162,4 +165,11 @@ export class MetricsQueries {
       ...(await this.#read(finer.resolutionMs, { ...window, from: Math.max(window.from, covered) }, read)),
     ];
   }
+}
+
+/** The tiers statements are kept at: a minute (their interval) and coarser; the coarsest if none is. */
+export function statementTiers(tiers: readonly MetricsTier[]): readonly MetricsTier[] {
+  const kept = tiers.filter((t) => t.resolutionMs >= DEFAULT_STATEMENTS_RESOLUTION_MS);
+  const coarsest = tiers.at(-1);
+  return kept.length > 0 || coarsest === undefined ? kept : [coarsest];
 }

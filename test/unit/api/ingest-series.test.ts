@@ -75,7 +75,7 @@ describe('agent push of database metrics (POST /api/v1/ingest/findings with seri
       fetch: ((input: string | URL | Request, init?: RequestInit) =>
         h.app.request(input, init)) as typeof fetch,
     });
-    const acc = seriesAccumulator({ target: 'shop-db' });
+    const acc = seriesAccumulator({ target: 'shop-db', statementsResolutionMs: 10_000 });
     const t = Math.floor(h.clock.now() / 10_000) * 10_000 - 60_000;
     acc.add({
       ...sample(t, { sessions: [session(1)] }),

@@ -81,11 +81,12 @@ describe('history routes: series, top statements, findings', () => {
   it('sums the top statements of a window per query id, largest total time first', async () => {
     const h = await createApiHarness();
     const now = h.clock.now();
-    const at = Math.floor((now - 5 * MIN) / 10_000) * 10_000;
+    // Statements are kept per minute (DEFAULT_STATEMENTS_RESOLUTION_MS).
+    const at = Math.floor((now - 5 * MIN) / MIN) * MIN;
     const st = (t: number, queryId: string, totalExecMs: number, calls: number) => ({
       target: 'shop-db',
       at: t,
-      resolutionMs: 10_000,
+      resolutionMs: MIN,
       queryId,
       query: `SELECT ${queryId}`,
       calls,
@@ -94,7 +95,7 @@ describe('history routes: series, top statements, findings', () => {
     });
     await h.store.metrics.saveStatements([
       st(at, '1', 30, 3),
-      st(at + 10_000, '1', 30, 1),
+      st(at + MIN, '1', 30, 1),
       st(at, '2', 50, 10),
       st(at, '3', 1, 1),
     ]);

@@ -102,7 +102,7 @@ describe('series points from samples', () => {
   });
 
   it('sums statement deltas per query id over the interval and keeps the top by total time', () => {
-    const acc = seriesAccumulator({ target: 'primary', topStatements: 2 });
+    const acc = seriesAccumulator({ target: 'primary', topStatements: 2, statementsResolutionMs: 10_000 });
     const st = (queryId: string, calls: number, totalExecMs: number) => ({
       queryId,
       query: `q${queryId}`,
@@ -119,6 +119,34 @@ describe('series points from samples', () => {
       ['2', 10, 20],
     ]);
     expect(acc.close(T0 + 20_000)).toBeNull();
+  });
+
+  it('keeps statements per minute by default: they close with the point that ends their minute, or with the next point after the target stopped', () => {
+    const acc = seriesAccumulator({ target: 'primary' });
+    const st = (queryId: string, calls: number) => ({
+      queryId,
+      query: `q${queryId}`,
+      calls,
+      totalExecMs: calls,
+      rows: 0,
+    });
+    acc.add({ ...sample(T0), statements: [st('1', 1)] });
+    const first = acc.add({ ...sample(T0 + 10_000), statements: [] });
+    expect(first?.statements).toEqual([]);
+    acc.add({ ...sample(T0 + 50_000), statements: [st('1', 2), st('2', 1)] });
+    const minute = acc.add({ ...sample(T0 + 60_000), statements: [st('2', 5)] });
+    expect(minute?.point.at).toBe(T0 + 50_000);
+    expect(minute?.statements.map((s) => [s.at, s.resolutionMs, s.queryId, s.calls])).toEqual([
+      [T0, 60_000, '1', 3],
+      [T0, 60_000, '2', 1],
+    ]);
+    // The target stops: the point closes after 10 s, its minute's statements only once the minute is over…
+    expect(acc.close(T0 + 70_000)?.statements).toEqual([]);
+    expect(acc.close(T0 + 120_000)).toBeNull();
+    // …and go out with the next point.
+    acc.add(sample(T0 + 300_000));
+    const back = acc.close(T0 + 310_000);
+    expect(back?.statements.map((s) => [s.at, s.queryId, s.calls])).toEqual([[T0 + 60_000, '2', 5]]);
   });
 
   it('closes an interval only once it has ended', () => {

@@ -1,6 +1,7 @@
 import { transientError, userError, type HindsightError } from '../../../core/errors.js';
 import type { Clock, RelationRef, TargetReader } from '../../../core/ports.js';
 import type { Sample } from '../../../core/sample.js';
+import { DEFAULT_STATEMENTS_RESOLUTION_MS } from '../../../core/metrics-series.js';
 import type { PgEnvironment } from '../../../config/postgres-conninfo.js';
 import { classifyError, isServerRefusal, isUnknownHost, type ErrorContext } from './connection-errors.js';
 import { openMonitorConnection, type MonitorConnection, type MonitorSettings } from './monitor-connection.js';
@@ -34,9 +35,10 @@ export interface PostgresTargetOptions {
   /** How often to look again for pg_stat_statements (default 5 min). */
   readonly statementsRecheckMs?: number;
   /**
-   * How often to read pg_stat_statements (default 10 s, the metrics interval); samples in between
-   * carry `[]`. Measured at 5,000 statements and 400 sessions: ~50 ms of server time per sample
-   * with a read on every sample, most of it this read (bench/README.md, bench:metrics).
+   * How often to read pg_stat_statements (default 60 s, the statements' interval in the metrics
+   * store, core/metrics-series.ts); samples in between carry `[]`. Reading the view at all costs
+   * the server ~4 ms at 5,000 entries (bench:metrics), so a read every 10 s could not stay under
+   * 5 ms per 10 s; once a minute it is ~1–2 ms per 10 s.
    */
   readonly statementsEveryMs?: number;
   /** `takenAt` comes from here (default Date.now). */
@@ -98,7 +100,7 @@ export class PostgresTarget implements TargetReader {
     this.#normalize = options.normalizeQuery ?? ((sql) => sql);
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#recheckMs = options.statementsRecheckMs ?? 300_000;
-    this.#statementsEveryMs = options.statementsEveryMs ?? 10_000;
+    this.#statementsEveryMs = options.statementsEveryMs ?? DEFAULT_STATEMENTS_RESOLUTION_MS;
   }
 
   /** The database it watches (from the URL or the PG* environment). */

@@ -10,6 +10,7 @@ export const SQL_FILE_NAMES = [
   'relation-names',
   'statements-probe',
   'statements',
+  'statements-reset',
   'statement-texts',
 ] as const;
 

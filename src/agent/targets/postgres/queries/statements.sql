@@ -1,13 +1,9 @@
--- Cumulative pg_stat_statements figures per query id, without the query texts: showtext => false
--- spares reading the texts file on every sample; texts are fetched only for new ids
--- (statement-texts.sql). @extschema@ is replaced by the extension's quoted schema. From 1.9 the
--- statement also reads pg_stat_statements_info.stats_reset (one row in shared memory), so that a
--- full reset between two samples is seen even when a statement ran more often since than before.
-SELECT
-  s.queryid::text AS query_id,
-  sum(s.calls)::float8 AS calls,
-  sum(s.total_exec_time)::float8 AS total_exec_ms,
-  sum(s.rows)::float8 AS rows
+-- Cumulative pg_stat_statements figures, one row per entry (user, database, query id, top level),
+-- without texts: showtext => false spares reading the texts file; texts are fetched only for new
+-- ids (statement-texts.sql). @extschema@ is replaced by the extension's quoted schema.
+-- Measured (bench:metrics, 5,343 entries, PostgreSQL 18, backend CPU from /proc): the function
+-- alone costs ~4 ms; grouping and json_agg on the server took it to ~16 ms, plain rows ~7 ms.
+-- So rows go out as they are, only the four columns used, and the client sums per query id.
+SELECT s.queryid, s.calls, s.total_exec_time, s.rows
 FROM @extschema@.pg_stat_statements(false) AS s
 WHERE s.queryid IS NOT NULL
-GROUP BY s.queryid
