@@ -88,8 +88,12 @@ export async function runWatch(
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   external?.addEventListener('abort', stop, { once: true });
+  const log =
+    options.logPath === null
+      ? ''
+      : `, log ${options.logPath === '-' ? 'from standard input' : options.logPath}`;
   status(
-    `watching ${options.name} every ${options.intervalMs / 1000} s${options.logPath ? `, log ${options.logPath}` : ''}${exporter === null ? '' : `; metrics at ${exporter.url}`}`,
+    `watching ${options.name} every ${options.intervalMs / 1000} s${log}${exporter === null ? '' : `; metrics at ${exporter.url}`}`,
   );
   // Before the view's listener: the view draws what the board knows by then.
   if (board !== null)
