@@ -16,6 +16,7 @@ import { summarizeIncident } from '../core/incident-summary.js';
 import { transitionIncident } from '../core/incident-transition.js';
 import type { IdSource } from '../core/ports.js';
 import { readAppSide } from './app-side-reader.js';
+import { readIncidentLoad } from './incident-load-reader.js';
 
 /**
  * What the rule cycle and the inbound-alert intake share: placing an alert in an incident, resolving
@@ -315,7 +316,8 @@ export const refreshSummary = async (
     tx.alerts.list({ incidentId, limit: 1000 }),
     readAppSide(tx, incident, ctx.now),
   ]);
-  const summary = summarizeIncident({ findings, alerts, app });
+  const load = await readIncidentLoad(tx, incident, findings, ctx.now);
+  const summary = summarizeIncident({ findings, alerts, app, load });
   if (summary === '') return false;
   const updated = await updateIncident(
     tx,

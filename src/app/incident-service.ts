@@ -9,6 +9,8 @@ import { transitionIncident } from '../core/incident-transition.js';
 import type { Clock, IdSource } from '../core/ports.js';
 import type { IncidentAppSide } from '../core/incident-app-side.js';
 import { readAppSide } from './app-side-reader.js';
+import type { IncidentLoad } from '../core/incident-load.js';
+import { readIncidentLoad } from './incident-load-reader.js';
 import { timelineEntry } from './incident-recorder.js';
 
 /** `open`: triggered, acknowledged or mitigated; `resolved`: no longer open (resolved, closed, cancelled). */
@@ -32,6 +34,8 @@ export interface IncidentDetail {
   readonly impact: IncidentAppSide['impact'];
   readonly attribution: IncidentAppSide['attribution'];
   readonly onsetDeploy: IncidentAppSide['onsetDeploy'];
+  /** Working or waiting: the busiest interval of its targets in its span (incident-load-reader.ts); null without metrics. */
+  readonly load: IncidentLoad | null;
 }
 
 export interface NoteInput {
@@ -96,6 +100,7 @@ export class IncidentService {
       this.#store.evidence.findings(id),
       readAppSide(this.#store, incident, this.#clock.now()),
     ]);
+    const load = await readIncidentLoad(this.#store, incident, evidence, this.#clock.now());
     return {
       incident,
       timeline,
@@ -104,6 +109,7 @@ export class IncidentService {
       impact: app.impact,
       attribution: app.attribution,
       onsetDeploy: app.onsetDeploy,
+      load,
     };
   }
 

@@ -16,6 +16,9 @@ import type { RuleState } from '../core/rule-state.js';
 import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
 import { ERROR_RATE_RULE } from '../core/error-rate-rule.js';
 import { evaluateErrorRates } from './error-rate-cycle.js';
+import { isMetricRuleName } from '../core/metric-rules.js';
+import type { LookBackCache } from './metric-rule-cycle.js';
+import { evaluateMetricRules } from './metric-rule-cycle.js';
 import type { RecorderContext } from './incident-recorder.js';
 import { placeAlert, refreshAlert, refreshSummary, resolveAlert } from './incident-recorder.js';
 
@@ -91,6 +94,8 @@ export class RuleCycle {
   readonly #clock: Clock;
   readonly #ids: IdSource;
   readonly #overrides: Readonly<Record<string, RuleOverride>>;
+  /** The metric rules' baseline look-backs, read once per interval (metric-rule-cycle.ts). */
+  readonly #lookBacks: LookBackCache = new Map();
 
   constructor(deps: RuleCycleDeps) {
     this.#store = deps.store;
@@ -300,13 +305,29 @@ export class RuleCycle {
       })),
     );
 
+    // The database metric rules per target (metric-rule-cycle.ts), from the kept series.
+    changes.push(
+      ...(await evaluateMetricRules({
+        ctx,
+        states,
+        targets,
+        services: serviceByName,
+        overrides: this.#overrides,
+        touch,
+        counts,
+        cache: this.#lookBacks,
+      })),
+    );
+
     // Rules of targets that are gone (or whose rule name is no longer known) stop firing.
     for (const state of states) {
       // Every known rule of every planned target was looked at above (a quiet one needs nothing);
-      // error_rate states are of routes, not targets, and were evaluated just above.
+      // error_rate states are of routes, not targets, and were evaluated just above; metric
+      // rules' states too, gone targets included.
       if (
         state.phase === 'ok' ||
         state.rule === ERROR_RATE_RULE ||
+        isMetricRuleName(state.rule) ||
         (planned.has(state.target) && isRuleName(state.rule))
       )
         continue;

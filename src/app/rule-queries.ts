@@ -4,6 +4,8 @@ import type { IncidentStore } from '../core/incident-store.js';
 import type { ErrorRateRule } from '../core/error-rate-rule.js';
 import type { RuleState } from '../core/rule-state.js';
 import { errorRateRuleFor } from './error-rate-cycle.js';
+import type { MetricRule } from '../core/metric-rules.js';
+import { metricRulesFor } from './metric-rule-cycle.js';
 import { rulesFor } from './rule-cycle.js';
 
 /** The rules as the API shows them: built-in defaults, overrides applied. */
@@ -16,9 +18,13 @@ export class RuleQueries {
     this.#overrides = deps.overrides ?? {};
   }
 
-  /** Every built-in rule with the configuration's top-level `rules:` overrides (the app's `error_rate` last). */
-  listRules(): (AlertRule | ErrorRateRule)[] {
-    return [...rulesFor(this.#overrides, null, null), errorRateRuleFor(this.#overrides, null)];
+  /** Every built-in rule with the configuration's top-level `rules:` overrides (the app's `error_rate`, then the database metric rules). */
+  listRules(): (AlertRule | ErrorRateRule | MetricRule)[] {
+    return [
+      ...rulesFor(this.#overrides, null, null),
+      errorRateRuleFor(this.#overrides, null),
+      ...metricRulesFor(this.#overrides, null, null),
+    ];
   }
 
   /**
@@ -28,12 +34,16 @@ export class RuleQueries {
   async effectiveRules(
     service: string | null,
     target: string | null = null,
-  ): Promise<(AlertRule | ErrorRateRule)[]> {
+  ): Promise<(AlertRule | ErrorRateRule | MetricRule)[]> {
     const [s, t] = await Promise.all([
       service === null ? null : this.#store.services.get(service),
       target === null ? null : this.#store.targets.get(target),
     ]);
-    return [...rulesFor(this.#overrides, s, t), errorRateRuleFor(this.#overrides, s)];
+    return [
+      ...rulesFor(this.#overrides, s, t),
+      errorRateRuleFor(this.#overrides, s),
+      ...metricRulesFor(this.#overrides, s, t),
+    ];
   }
 
   /** Where every rule stands for every target (ok, pending, firing). */

@@ -3,6 +3,8 @@ import { formatDuration } from '../core/duration-format.js';
 import type { Finding } from '../core/finding.js';
 import type { Incident, TimelineEntry } from '../core/incident.js';
 import type { IncidentAppSide } from '../core/incident-app-side.js';
+import type { IncidentLoad } from '../core/incident-load.js';
+import { describeIncidentLoad } from '../core/incident-load.js';
 import { formatMinutes, formatPercent } from '../core/share-format.js';
 import { findingTime } from '../core/incident-store.js';
 import { describeFinding } from './finding-line.js';
@@ -17,6 +19,8 @@ export interface IncidentDetail {
   readonly impact?: IncidentAppSide['impact'];
   readonly attribution?: IncidentAppSide['attribution'];
   readonly onsetDeploy?: IncidentAppSide['onsetDeploy'];
+  /** Working or waiting (absent from servers older than issue 12's alerts). */
+  readonly load?: IncidentLoad | null;
 }
 
 const pad = (text: string, width: number): string => text.padEnd(width);
@@ -102,6 +106,11 @@ function appSideLines(detail: IncidentDetail): string[] {
       `  impact    ${formatPercent(impact.share)} of users affected: ${String(impact.affectedUsers)} of ${String(impact.activeUsers)} active in ${formatDuration(impact.windowMs)}${bound}`,
     );
   }
+  const load = detail.load ?? null;
+  if (load !== null)
+    head.push(
+      `  load      ${describeIncidentLoad(load)} (${terminalText(load.target)}, ${time(load.at)}, ${String(Math.round(load.active * 10) / 10)} active)`,
+    );
   const deploy = detail.onsetDeploy ?? null;
   if (deploy !== null) {
     const commit = deploy.commit === null ? '' : ` (${terminalText(deploy.commit)})`;

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { RULE_NAMES } from '../core/alert-rule.js';
 import { DEFAULT_GROUPING } from '../core/catalog.js';
 import { ERROR_RATE_RULE } from '../core/error-rate-rule.js';
+import { METRIC_RULE_NAMES } from '../core/metric-rules.js';
 import { userError, type HindsightError } from '../core/errors.js';
 import {
   buildConfigSchema,
@@ -79,12 +80,13 @@ export function parseConfig(
   const unresolved = new Set(problems.map((p) => p.path));
   if (!parsed.success) problems.push(...zodProblems(parsed.error).filter((p) => !unresolved.has(p.path)));
   problems.push(
-    ...crossReferenceProblems(interpolated, { ruleNames: [...RULE_NAMES, ERROR_RATE_RULE], ...options }).map(
-      (p) => ({
-        path: formatPath(p.path),
-        message: p.message,
-      }),
-    ),
+    ...crossReferenceProblems(interpolated, {
+      ruleNames: [...RULE_NAMES, ERROR_RATE_RULE, ...METRIC_RULE_NAMES],
+      ...options,
+    }).map((p) => ({
+      path: formatPath(p.path),
+      message: p.message,
+    })),
   );
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: sortProblems(problems) };
 

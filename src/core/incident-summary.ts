@@ -12,6 +12,9 @@ import type {
 import type { DeadlockProcess } from './log-event.js';
 import type { IncidentAppSide } from './incident-app-side.js';
 import { appSideClauses } from './incident-app-side.js';
+import type { IncidentLoad } from './incident-load.js';
+import { describeIncidentLoad } from './incident-load.js';
+import { isMetricRuleName } from './metric-rules.js';
 import { shortenStatement } from './statement-shortener.js';
 
 export interface SummaryEvidence {
@@ -19,6 +22,8 @@ export interface SummaryEvidence {
   readonly alerts: readonly Alert[];
   /** The web app's side (impact, attribution, onset deploy), when its service reports signals. */
   readonly app?: IncidentAppSide;
+  /** Working or waiting: the busiest interval of its targets in its span (incident-load.ts), when metrics were kept. */
+  readonly load?: IncidentLoad | null;
 }
 
 /**
@@ -44,6 +49,10 @@ export const summarizeIncident = (evidence: SummaryEvidence): string => {
     clauses.push(...targetClauses(target, findings));
   if (targets.length > MAX_TARGETS)
     clauses.push(`also ${plural(targets.length - MAX_TARGETS, 'more target')}`);
+  // Busy working or waiting, right after what was found: it says whether the slow queries are victims.
+  if (evidence.load !== undefined && evidence.load !== null)
+    clauses.push(describeIncidentLoad(evidence.load));
+  clauses.push(...metricRuleClauses(evidence.alerts));
   clauses.push(...errorRateClauses(evidence.alerts));
   const external = [...evidence.alerts]
     .filter((a) => a.source !== 'rule')
@@ -208,6 +217,25 @@ const taggedName = (p: DeadlockProcess): string | null => {
 const newer = (a: Alert, b: Alert): boolean => {
   if ((a.status === 'firing') !== (b.status === 'firing')) return a.status === 'firing';
   return a.updatedAt !== b.updatedAt ? a.updatedAt > b.updatedAt : a.id > b.id;
+};
+
+/**
+ * The database metric rules' alerts (metric-rules.ts: connections, rollbacks, active sessions, host
+ * CPU, statement latency): the latest summary of each, at most three, then how many more.
+ */
+const metricRuleClauses = (alerts: readonly Alert[]): string[] => {
+  const latest = new Map<string, Alert>();
+  for (const a of alerts) {
+    if (a.source !== 'rule' || a.rule === null || !isMetricRuleName(a.rule)) continue;
+    const seen = latest.get(a.fingerprint);
+    if (seen === undefined || newer(a, seen)) latest.set(a.fingerprint, a);
+  }
+  const ranked = [...latest.values()].sort(
+    (a, b) => a.startedAt - b.startedAt || cmp(a.fingerprint, b.fingerprint),
+  );
+  const shown = ranked.slice(0, 3).map((a) => a.summary);
+  if (ranked.length > 3) shown.push(plural(ranked.length - 3, 'more metric alert'));
+  return shown;
 };
 
 const errorRateClauses = (alerts: readonly Alert[]): string[] => {

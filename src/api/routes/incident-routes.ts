@@ -1,6 +1,7 @@
 import type { Alert } from '../../core/alert.js';
 import type { Finding } from '../../core/finding.js';
 import type { Actor, Incident, TimelineEntry } from '../../core/incident.js';
+import type { IncidentLoad } from '../../core/incident-load.js';
 import type { IncidentAppSide } from '../../core/incident-app-side.js';
 import { actorOf } from '../middleware/auth/bearer-auth.js';
 import type { AnyRoute } from '../route-registry.js';
@@ -37,6 +38,7 @@ export interface IncidentUseCases {
     readonly impact: IncidentAppSide['impact'];
     readonly attribution: IncidentAppSide['attribution'];
     readonly onsetDeploy: IncidentAppSide['onsetDeploy'];
+    readonly load: IncidentLoad | null;
   }>;
   acknowledge(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;
   mitigate(id: string, actor: Actor, options?: CommandOptions): Promise<Incident>;

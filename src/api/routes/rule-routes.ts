@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AlertRule } from '../../core/alert-rule.js';
 import type { ErrorRateRule } from '../../core/error-rate-rule.js';
+import type { MetricRule } from '../../core/metric-rules.js';
 import type { RuleState } from '../../core/rule-state.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
@@ -9,12 +10,12 @@ import { nameSchema, severitySchema } from '../schemas/common-schemas.js';
 /** What the API needs to show the rules in effect (app/'s RuleQueries). */
 export interface RuleQueries {
   /** The built-in rules with the configuration's top-level overrides. */
-  listRules(): readonly (AlertRule | ErrorRateRule)[];
+  listRules(): readonly (AlertRule | ErrorRateRule | MetricRule)[];
   /** The rules in force for a service and, when named, one of its targets. */
   effectiveRules(
     service: string | null,
     target?: string | null,
-  ): Promise<readonly (AlertRule | ErrorRateRule)[]>;
+  ): Promise<readonly (AlertRule | ErrorRateRule | MetricRule)[]>;
   /** Where every rule stands for every target. */
   states(): Promise<readonly RuleState[]>;
 }
@@ -36,7 +37,7 @@ const ruleStateListSchema = z.object({ states: z.array(ruleStateSchema) });
 const ruleSchema = z.object({
   name: z.string(),
   description: z.string(),
-  unit: z.enum(['deadlocks', 'seconds', 'waiters', 'ratio']),
+  unit: z.enum(['deadlocks', 'seconds', 'waiters', 'ratio', 'times baseline']),
   enabled: z.boolean(),
   threshold: z.number(),
   resolveThreshold: z.number(),
@@ -46,7 +47,9 @@ const ruleSchema = z.object({
   baselineMs: z
     .number()
     .optional()
-    .meta({ description: 'error_rate: how far back its baseline looks, before the window.' }),
+    .meta({
+      description: 'error_rate and metric rules: how far back the baseline looks, before the window.',
+    }),
   baselineFactor: z
     .number()
     .optional()
@@ -55,6 +58,14 @@ const ruleSchema = z.object({
     .number()
     .optional()
     .meta({ description: 'error_rate: requests in the window below which it never fires.' }),
+  minVolume: z.number().optional().meta({
+    description:
+      'Metric rules: the volume in the window below which it never fires (transactions, active sessions, calls).',
+  }),
+  floor: z
+    .number()
+    .optional()
+    .meta({ description: 'statement_latency: a mean time (ms) under which it never fires.' }),
 });
 
 const ruleListSchema = z.object({ rules: z.array(ruleSchema) });

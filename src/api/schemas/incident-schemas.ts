@@ -123,6 +123,34 @@ export const onsetDeploySchema = z
   })
   .meta({ description: 'The last deploy of the service at most 2 h before the incident opened.' });
 
+export const incidentLoadSchema = z
+  .object({
+    target: z.string(),
+    at: epochMsSchema,
+    resolutionMs: z.number().int().positive(),
+    active: z.number().nonnegative().meta({ description: 'Mean active backends in the interval.' }),
+    lockWaiting: z.number().nonnegative().meta({ description: 'Of them, waiting on a heavyweight lock.' }),
+    onCpu: z.number().nonnegative().meta({ description: 'Working: active with no wait event.' }),
+    io: z.number().nonnegative().meta({ description: 'Working: reading or writing (an IO wait).' }),
+    otherWait: z
+      .number()
+      .nonnegative()
+      .meta({ description: 'Waiting on anything else (LWLock, IPC, Client…).' }),
+    behind: z.array(z.object({ pid: z.number().int(), waiters: z.number().int().nonnegative() })).meta({
+      description: "The root blockers of the incident's blocking episodes, most sessions blocked first.",
+    }),
+    cpuBusy: z
+      .number()
+      .min(0)
+      .max(1)
+      .nullable()
+      .meta({ description: "The host's busy CPU share; null when the host was not read." }),
+  })
+  .meta({
+    description:
+      "Was the database working or waiting? The busiest 10 s interval of the service's targets over the incident's span, from the kept series; null without metrics.",
+  });
+
 export const incidentDetailSchema = z.object({
   incident: incidentSchema,
   timeline: z.array(timelineEntrySchema),
@@ -133,6 +161,7 @@ export const incidentDetailSchema = z.object({
     .array(attributionSchema)
     .meta({ description: 'Largest first (at most 10). Computed when read from the rollups, kept 14 days.' }),
   onsetDeploy: onsetDeploySchema.nullable(),
+  load: incidentLoadSchema.nullable(),
 });
 
 export const idParamsSchema = z.object({ id: z.string().min(1).max(200) });

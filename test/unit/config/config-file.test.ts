@@ -111,8 +111,29 @@ describe('configuration file', () => {
   it('knows the error_rate rule (issue 10) beside the target rules', () => {
     expect(problems('rules:\n  error_rate: { threshold: 0.2, window: 2m }\n')).toEqual([]);
     expect(problems('rules:\n  error_rates: { threshold: 0.2 }\n')[0]).toMatch(
-      /^rules\.error_rates: unknown rule "error_rates"; the built-in rules are .*error_rate$/,
+      /^rules\.error_rates: unknown rule "error_rates"; the built-in rules are .*error_rate, .*statement_latency$/,
     );
+  });
+
+  it('knows the database metric rules (issue 12), overridable per service and target', () => {
+    expect(
+      problems(
+        [
+          'rules:',
+          '  connections_near_max: { threshold: 0.8, for: 30s }',
+          '  statement_latency: { threshold: 5, severity: error }',
+          'services:',
+          '  - name: shop',
+          '    rules: { rollback_ratio: { enabled: false }, active_sessions: { window: 2m } }',
+          'targets:',
+          '  - name: shop-db',
+          '    url: postgres://h/db',
+          '    service: shop',
+          '    rules: { host_cpu: { threshold: 0.95 } }',
+          '',
+        ].join('\n'),
+      ),
+    ).toEqual([]);
   });
 
   it('accepts the paging sections, and rejects other top-level keys', () => {
