@@ -1,4 +1,4 @@
-import { COMMON_PREFIXES, compileLinePrefix } from './line-prefix.js';
+import { COMMON_PREFIXES, compileLinePrefix, type PrefixField } from './line-prefix.js';
 
 export interface DetectedPrefix {
   readonly prefix: string;
@@ -9,7 +9,16 @@ export interface DetectedPrefix {
 
 const MAX_LINES = 500;
 const HEAD = /^(.*?)(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG|DETAIL|HINT|CONTEXT|STATEMENT): {2}/;
-const SESSION_ESCAPES = ['%u', '%d', '%a', '%h', '%r'];
+const SESSION_ESCAPES = ['%u', '%d', '%a', '%h', '%r', '%i'];
+const NAME_FIELDS: ReadonlySet<PrefixField> = new Set<PrefixField>([
+  'user',
+  'database',
+  'application',
+  'client',
+]);
+/** `connection authorized: user=… database=… application_name=…`: the values its head must hold. */
+const AUTHORIZED =
+  /connection authorized: user=(\S+)(?: database=(\S+))?(?: application_name=(.+?))?(?: SSL enabled| GSS|$)/;
 
 /**
  * Finds the `log_line_prefix` a stderr log was written with: tries the common ones and one
@@ -27,13 +36,16 @@ export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null
   if (lines.length === 0) return null;
   // Common prefixes first: on a tie, a known prefix beats an inferred one.
   const candidates = new Set<string>([...COMMON_PREFIXES, ...inferPrefixes(lines)]);
-  let best: { prefix: string; matched: number; fields: number } | null = null;
+  let best: { prefix: string; matched: number; spaced: number; fields: number } | null = null;
   for (const prefix of candidates) {
     const compiled = compileLinePrefix(prefix);
     const sqlstateGroup = compiled.fields.indexOf('sqlstate') + 1;
     let matched = 0;
     // Values the prefix read, over all lines: a `%q` part that no line has reads none.
     let fields = 0;
+    // Names read with a space in them: a reading that takes `shop checkout` for the database
+    // (a `%d` followed by an `%a` it does not know) has more of them than the right one.
+    let spaced = 0;
     for (const line of lines) {
       compiled.regex.lastIndex = 0;
       const match = compiled.regex.exec(line);
@@ -45,11 +57,21 @@ export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null
         break;
       }
       matched++;
-      for (let group = 1; group < compiled.severityGroup; group++) if (match[group] !== undefined) fields++;
+      for (let group = 1; group < compiled.severityGroup; group++) {
+        const value = match[group];
+        if (value === undefined) continue;
+        fields++;
+        if (NAME_FIELDS.has(compiled.fields[group - 1] ?? 'other') && value.trim().includes(' ')) spaced++;
+      }
     }
-    // On a tie, the prefix that reads more of what events carry (a `%l` or `%x` reads nothing).
-    if (best === null || matched > best.matched || (matched === best.matched && fields > best.fields)) {
-      best = { prefix, matched, fields };
+    // On a tie, fewer names with spaces, then the prefix that reads more of what events carry (a
+    // `%l` or `%x` reads nothing).
+    if (
+      best === null ||
+      matched > best.matched ||
+      (matched === best.matched && (spaced < best.spaced || (spaced === best.spaced && fields > best.fields)))
+    ) {
+      best = { prefix, matched, spaced, fields };
     }
   }
   if (best === null || best.matched * 2 < lines.length) return null;
@@ -63,10 +85,28 @@ function inferPrefixes(lines: readonly string[]): string[] {
     const head = HEAD.exec(line)?.[1];
     if (head !== undefined) heads.add(head);
   }
-  const out: string[] = [];
   // The longest heads are session lines, with the most fields to read.
-  for (const head of [...heads].sort((a, b) => b.length - a.length).slice(0, 3)) {
-    for (const prefix of inferPrefix(head)) {
+  const chosen: { head: string; known: SessionValues | null }[] = [...heads]
+    .sort((a, b) => b.length - a.length)
+    .slice(0, 3)
+    .map((head) => ({ head, known: null }));
+  // A `connection authorized` line names its session's user, database and application: its head
+  // tells which escape printed which word (`%d %u %a`, padded or not), whatever the separators.
+  let authorized = 0;
+  for (const line of lines) {
+    if (authorized >= 3) break;
+    const found = AUTHORIZED.exec(line);
+    const head = found === null ? undefined : HEAD.exec(line)?.[1];
+    if (found === null || head === undefined) continue;
+    const known = { user: found[1] ?? '', database: found[2] ?? null, application: found[3] ?? null };
+    // `postgres@postgres`: which is which cannot be told.
+    if (known.user === known.database || known.user === known.application) continue;
+    authorized++;
+    chosen.push({ head, known });
+  }
+  const out: string[] = [];
+  for (const { head, known } of chosen) {
+    for (const prefix of inferPrefix(head, known)) {
       const first = Math.min(
         ...SESSION_ESCAPES.map((escape) => prefix.indexOf(escape)).filter((index) => index >= 0),
       );
@@ -75,8 +115,19 @@ function inferPrefixes(lines: readonly string[]): string[] {
         // lines too. The plain one is tried first: when every line has the session part (the
         // prefix has no `%q`, as `usr=,db=` shows), it reads them as exactly and wins the tie.
         // (A prefix that opens with them, as under syslog whose envelope has the time and pid, too.)
-        const start = prefix.lastIndexOf(' ', first) + 1;
-        out.push(prefix, `${prefix.slice(0, start)}%q${prefix.slice(start)}`);
+        // `%q` may stand anywhere in the spaces before that part ('pid=%p %q db=%d').
+        // Or before a later one ('%r %q%u@%d'): each session part's spaces are tried.
+        out.push(prefix);
+        const starts = new Set<number>();
+        for (const escape of SESSION_ESCAPES) {
+          for (let at = prefix.indexOf(escape, first); at >= 0; at = prefix.indexOf(escape, at + 1))
+            starts.add(prefix.lastIndexOf(' ', at) + 1);
+        }
+        for (const start of [...starts].sort((a, b) => a - b)) {
+          let run = start;
+          while (run > 0 && prefix[run - 1] === ' ') run--;
+          for (let at = start; at >= run; at--) out.push(`${prefix.slice(0, at)}%q${prefix.slice(at)}`);
+        }
         continue;
       }
       out.push(prefix);
@@ -85,18 +136,63 @@ function inferPrefixes(lines: readonly string[]): string[] {
   return out;
 }
 
-const ZONE = '(?:[A-Za-z]{1,6}(?:[+-]\\d{1,2})?|[+-]\\d\\d(?::?\\d\\d)?)';
+// `UTC-6b04d116.17f4` ('%t-%c-'): the zone is `UTC`, not `UTC-6`.
+const ZONE = '(?:[A-Za-z]{1,6}(?:[+-]\\d{1,2}(?![\\w.]))?|[+-]\\d\\d(?::?\\d\\d)?)';
 const TIMESTAMP = new RegExp(`\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d{3})? ${ZONE}`, 'g');
 /** Bare numbers (pid, line number, transaction id…) and SQLSTATE-like codes (`00000`, `40P01`). */
 const CODE = /(?<![%\w.])(?:\d+|(?=[0-9A-Z]*\d)[0-9A-Z]{5})(?![\w.])/g;
 const MAX_VARIANTS = 24;
+const BACKEND_TYPE =
+  /\b(?:client backend|autovacuum launcher|autovacuum worker|logical replication launcher|logical replication worker|parallel worker|background writer|background worker|checkpointer|walwriter|walsender|walreceiver|walsummarizer|archiver|postmaster|syslogger|io worker|slotsync worker|standalone backend)\b/;
+
+interface SessionValues {
+  readonly user: string;
+  readonly database: string | null;
+  readonly application: string | null;
+}
+
+/** `key=value` in a head: the escape the key names (`user=`, `db=`, `client=`…), else as it is. */
+function keyValue(text: string, key: string, value: string): string {
+  if (value.startsWith('%')) return text;
+  const name = key.toLowerCase();
+  let escape: string | null = null;
+  if (/^(?:user\w*|usr|role|u)$/.test(name)) escape = '%u';
+  else if (/^(?:db\w*|database|d)$/.test(name)) escape = '%d';
+  else if (/^(?:app\w*|a)$/.test(name)) escape = '%a';
+  else if (/^(?:client|host|remote|h|r|from|ip)$/.test(name))
+    escape = value.includes('(') ? '%r' : value === '[local]' && name === 'remote' ? '%r' : '%h';
+  else if (/^(?:session|sid|c)$/.test(name) && value.includes('.')) escape = '%c';
+  else if (/^(?:vxid|v)$/.test(name)) escape = '%v';
+  else if (/^(?:error|sqlstate|state|code|e)$/.test(name) && /^[0-9A-Z]{5}$/.test(value)) escape = '%e';
+  return escape === null ? text : `${key}=${escape}`;
+}
+
+/** Marks the words a `connection authorized` line names; a name followed by 2+ spaces is padded (`%-10u`). */
+function markSessionValues(prefix: string, known: SessionValues): string {
+  const values: [string, string][] = [['u', known.user]];
+  if (known.database !== null) values.push(['d', known.database]);
+  if (known.application !== null) values.push(['a', known.application]);
+  let out = prefix;
+  for (const [code, value] of values.sort((a, b) => b[1].length - a[1].length)) {
+    if (value === '') continue;
+    const pattern = new RegExp(
+      `(^|[^\\w.%-])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('%', '%%')}(?:( {2,})|(?=[^\\w.-]|$))`,
+    );
+    out = out.replace(pattern, (_, before: string, spaces: string | undefined) =>
+      spaces === undefined ? `${before}%${code}` : `${before}%-${value.length + spaces.length - 1}${code} `,
+    );
+  }
+  // The application name is set after authentication: the line that names it prints `[unknown]`.
+  if (known.application !== null && !out.includes('%a')) out = out.replace('[unknown]', '%a');
+  return out;
+}
 
 /**
  * The prefixes a line head could have been written with. What a value is cannot always be told
  * from one line — `4242` may be the pid or a line number, `00000` the SQLSTATE or a transaction
  * id — so each reading is a candidate and `detectLinePrefix` keeps the one that matches most lines.
  */
-function inferPrefix(head: string): string[] {
+function inferPrefix(head: string, known: SessionValues | null): string[] {
   let prefix = head.replaceAll('%', '%%');
   // The log time has milliseconds (%m) or is the first time (%t); another one is the session start (%s).
   const stamps = [...prefix.matchAll(TIMESTAMP)];
@@ -105,18 +201,25 @@ function inferPrefix(head: string): string[] {
     offset === logTime?.index ? (millis ? '%m' : '%t') : '%s',
   );
   if (stamps.length === 0) prefix = prefix.replace(/^\d{9,}\.\d{3}/, '%n');
+  if (known !== null) prefix = markSessionValues(prefix, known);
   prefix = prefix
     .replace(/\b[0-9a-f]{5,}\.[0-9a-f]+\b/, '%c')
-    .replace(/\b(user\w*|usr|role|u)=[^,\s]*/, '$1=%u')
-    .replace(/\b(db\w*|database|d)=[^,\s]*/, '$1=%d')
-    .replace(/\b(app\w*|a)=[^,\s]*/, '$1=%a')
-    .replace(/\b(client|host|remote|h)=[^,\s]*/, '$1=%h')
-    .replace(/[\w.:-]+\(\d+\)/, '%r')
+    // A virtual transaction id (`3/12`), before `user/db` can take it.
+    .replace(/(?<![\w./%])\d+\/\d+(?![\w./])/, '%v')
+    .replace(
+      /\((idle in transaction(?: \(aborted\))?|idle|authentication|startup|[A-Z]+(?: [A-Z]+)*)\)/,
+      '(%i)',
+    )
+    .replace(BACKEND_TYPE, '%b')
+    .replace(/\b([A-Za-z_]\w*)=(\[unknown\]|\[local\]|[^,\s\]]*)/g, keyValue)
+    .replace(/(?:\d{1,3}(?:\.\d{1,3}){3}|[\w:-]*:[\w:]*:[\w:]*|[\w.-]+)\(\d+\)/g, '%r')
+    .replace(/(?<![\w.%])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])/g, '%h')
     .replace(/\[local\]/, '%r')
     // `user@db`, `user@db/app` (as in '%u@%d/%a'), `user/db`.
     .replace(
-      /[^\s@/:[\]=,<>()]+([@/])[^\s@/:[\]=,<>()]+(\/\S+)?/,
-      (_, separator: string, app: string | undefined) => `%u${separator}%d${app === undefined ? '' : '/%a'}`,
+      /(\[unknown\]|[^\s@/:[\]=,<>()%]+)([@/])(\[unknown\]|[^\s@/:[\]=,<>()%]+)(\/\S+)?/,
+      (_, _user: string, separator: string, _db: string, app: string | undefined) =>
+        `%u${separator}%d${app === undefined ? '' : '/%a'}`,
     );
   // Each code gets a reading: the pid (once), a SQLSTATE (five characters), another number
   // (%l: line number, transaction id…), or literal text.

@@ -39,6 +39,8 @@ export class StderrParser {
   readonly #maxEntryLength: number;
   readonly #out: LogEvent[];
   readonly #pidGroup: number;
+  /** `%c` without `%p` (Azure's '%t-%c-'): the session id's second half is the pid in hex. */
+  readonly #sessionGroup: number;
   #entry: LogEntry | null = null;
   /** The last English line's match and head (its text up to the keyword), for `#sameHead`. */
   #match: RegExpExecArray | null = null;
@@ -63,6 +65,8 @@ export class StderrParser {
     this.#out = init.out;
     const pidIndex = init.prefix.fields.indexOf('pid');
     this.#pidGroup = pidIndex < 0 ? -1 : pidIndex + 1;
+    const sessionIndex = pidIndex < 0 ? init.prefix.fields.indexOf('sessionId') : -1;
+    this.#sessionGroup = sessionIndex < 0 ? -1 : sessionIndex + 1;
   }
 
   /** Characters held by the entry being assembled. */
@@ -179,6 +183,7 @@ export class StderrParser {
   }
 
   #pidOf(match: RegExpExecArray): number | null {
+    if (this.#sessionGroup > 0) return pidOfSessionId(match[this.#sessionGroup]) ?? this.envelopePid;
     const value = this.#pidGroup < 0 ? undefined : match[this.#pidGroup];
     return value === undefined || value === '' ? this.envelopePid : Number(value);
   }
@@ -215,6 +220,7 @@ export class StderrParser {
           break;
         case 'sessionId':
           entry.sessionId = orNull(value);
+          if (this.#sessionGroup > 0) entry.pid ??= pidOfSessionId(value);
           break;
         case 'sqlstate':
           entry.sqlstate = orNull(value);
@@ -225,6 +231,14 @@ export class StderrParser {
       }
     }
   }
+}
+
+/** `%c` is the process start time and pid, both in hex (`6b04d116.17f4`): the pid. */
+function pidOfSessionId(value: string | undefined): number | null {
+  const dot = value === undefined ? -1 : value.indexOf('.');
+  if (value === undefined || dot < 0) return null;
+  const pid = Number.parseInt(value.slice(dot + 1), 16);
+  return Number.isFinite(pid) ? pid : null;
 }
 
 /** PostgreSQL prints an unknown user or database as `[unknown]` and a missing one as nothing. */

@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AnalysisReport } from '../../../src/analyze/analysis-report.js';
+import { parseAnalyzeOptions } from '../../../src/config/analyze-options.js';
+import { runAnalysis } from '../../../src/analyze/run-analysis.js';
+import { csvRecords } from '../../fixtures/analyze/csv-reshape.js';
+import { PREFIX_TABLE, renderStderr, shiftFor, ZONE_TABLE } from '../../fixtures/analyze/prefix-table.js';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/analyze');
+const work = mkdtempSync(join(tmpdir(), 'hindsight-prefix-table-'));
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+const analyze = (file: string): Promise<AnalysisReport> =>
+  runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '0' }), { stderr: process.stderr });
+
+/** Everything the csvlog twin of the run gives, that the stderr rendering must give too. */
+const counts = (report: AnalysisReport) => ({
+  entries: report.inputs[0]?.entries,
+  deadlocks: report.deadlocks.total,
+  deadlockSignature: report.deadlocks.groups[0]?.signature,
+  waits: report.blocking.waits,
+  endings: report.blocking.endings,
+  timeouts: report.timeouts,
+  errors: Object.fromEntries(report.errors.groups.map((g) => [`${g.sqlstate} ${g.message}`, g.count])),
+  errorTotal: report.errors.total,
+  slowQueries: report.slowQueries.all.count,
+  victims: report.slowQueries.groups.map((g) => [g.fingerprint, g.victims]),
+  sessions: report.sessions.authorized,
+  checkpoints: report.checkpoints.completed,
+});
+
+/** Two prefixes read the same when they differ only in escapes whose values no event carries. */
+const reading = (prefix: string): string => prefix.replace(/%[xlv]/g, '%N');
+
+it('the table has at least 30 distinct prefixes, each with a named source', () => {
+  expect(new Set(PREFIX_TABLE.map((row) => row.prefix)).size).toBeGreaterThanOrEqual(30);
+  for (const row of PREFIX_TABLE) expect(row.source.length).toBeGreaterThan(10);
+});
+
+describe.each(['recorded', 'recorded-pg15'])('%s/postgresql.csv as stderr', (fixture) => {
+  const original = join(fixtures, fixture, 'postgresql.csv');
+  const records = csvRecords(readFileSync(original, 'utf8'));
+  const expected = analyze(original).then(counts);
+
+  describe.each(ZONE_TABLE.map((zone) => ({ ...zone, label: zone.name })))('log_timezone $label', (zone) => {
+    const shiftMs = shiftFor(records, zone);
+    it.each(PREFIX_TABLE.map((row) => [row.prefix, row.source, row.withoutPid === true] as const))(
+      "'%s' (%s): detected on the first try, the csvlog's counts, times read back to UTC",
+      async (prefix, _source, withoutPid) => {
+        const file = join(
+          work,
+          `${fixture}-${zone.name.replace(/\W+/g, '_')}-${prefix.replace(/\W+/g, '_')}.log`,
+        );
+        writeFileSync(file, renderStderr(records, { prefix, zone, shiftMs }));
+        const report = await analyze(file);
+        const format = report.inputs[0]?.format ?? '';
+        expect(reading(format)).toBe(reading(`stderr '${prefix}'`));
+        expect(report.inputs[0]?.warnings).toEqual([]);
+        if (withoutPid) {
+          // Without the pid, a timeout's ERROR cannot be tied to the wait it ended: every other count holds.
+          const { endings: _e, victims: _v, ...rest } = counts(report);
+          const { endings: _ee, victims: _vv, ...expectedRest } = await expected;
+          expect(rest).toEqual(expectedRest);
+        } else expect(counts(report)).toEqual(await expected);
+        // Both sides of a daylight-saving switch read back to the recording's instants.
+        const times = records.map((r) => Date.parse(`${(r[0] ?? '').slice(0, 23).replace(' ', 'T')}Z`));
+        const first = Math.min(...times) + shiftMs;
+        const last = Math.max(...times) + shiftMs;
+        const seconds = prefix.includes('%t');
+        const expectTime = (ms: number) =>
+          new Date(seconds ? Math.floor(ms / 1000) * 1000 : ms).toISOString();
+        expect(report.window.first).toBe(expectTime(first));
+        expect(report.window.last).toBe(expectTime(last));
+      },
+    );
+  });
+});
