@@ -287,7 +287,10 @@ describe('statement_latency', () => {
   it('fires when a statement’s mean time is 3× its own baseline, and names the deploy before the onset', () => {
     const rows = statements(T0 - 40 * MIN, T0 + 2 * MIN, (at) => ({ calls: 10, meanMs: at >= T0 ? 48 : 8 }));
     const now = T0 + MIN;
-    const deploy = deployOnset({ service: 'shop', version: 'v2', commit: null, at: T0 - 30 * SEC }, now);
+    const deploy = deployOnset(
+      { id: 'd1', service: 'shop', version: 'v2', commit: null, at: T0 - 30 * SEC, actor: 'ci' },
+      now,
+    );
     const m = measureStatementLatency(rule, ref, rows, {
       target: 'shop-db',
       now,
