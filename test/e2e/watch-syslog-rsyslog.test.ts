@@ -10,6 +10,7 @@ import type { AnalysisReport } from '../../src/analyze/analysis-report.js';
 import { runAnalysis } from '../../src/analyze/run-analysis.js';
 import { parseAnalyzeOptions } from '../../src/config/analyze-options.js';
 import type { BlockingEpisodeFinding, DeadlockFinding, Finding } from '../../src/core/finding.js';
+import type { LogFormatChoice } from '../../src/core/log-event.js';
 import { LocalPostgres } from '../../src/platform/local-postgres.js';
 import { runWorkload, WORKLOAD_SETTINGS, type WorkloadTruth } from '../fixtures/analyze/log-workload.js';
 import { CliProcess } from '../support/cli-process.js';
@@ -236,7 +237,7 @@ describe('PostgreSQL through a real rsyslogd', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await stopped(rsyslogd);
 
-    const analyze = (files: string[], logFormat?: string): Promise<AnalysisReport> =>
+    const analyze = (files: string[], logFormat?: LogFormatChoice): Promise<AnalysisReport> =>
       runAnalysis(
         parseAnalyzeOptions(files, {
           progress: false,
