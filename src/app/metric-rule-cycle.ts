@@ -253,12 +253,15 @@ export const evaluateMetricRules = async (input: MetricRuleInput): Promise<RuleS
       const step = stepRule({ ...prev, service: target.service }, m, rule, now);
       input.counts.evaluated += 1;
       const raises = step.event === 'fire' || (step.event === 'firing' && prev.alertId === null);
+      // Rewritten when it got worse (the alert keeps saying how bad it was, not how it is easing),
+      // and kept alive in its incident every KEEP_ALIVE_MS.
+      const worse = m.value > prev.value && moved(prev.value, m.value);
       const refresh =
         step.event === 'firing' &&
         prev.alertId !== null &&
-        (moved(prev.value, m.value) || now - prev.evaluatedAt >= KEEP_ALIVE_MS);
+        (worse || now - prev.evaluatedAt >= KEEP_ALIVE_MS);
       // The alert's text names what only a firing alert needs: top statements, the onset deploy.
-      if (raises || refresh) m = await measure(true);
+      if (raises || worse) m = await measure(true);
       let next = step.state;
       let refreshed = false;
       const actor = `rule:${rule.name}`;
@@ -266,13 +269,15 @@ export const evaluateMetricRules = async (input: MetricRuleInput): Promise<RuleS
       else if (refresh) {
         const alert = await tx.alerts.get(prev.alertId);
         if (alert !== null && alert.status === 'firing') {
-          const r = await refreshAlert(
-            ctx,
-            alert,
-            { summary: m.summary, severity: rule.severity, evidence: [] },
-            actor,
-          );
-          if (r.changed) input.counts.refreshed += 1;
+          if (worse) {
+            const r = await refreshAlert(
+              ctx,
+              alert,
+              { summary: m.summary, severity: rule.severity, evidence: [] },
+              actor,
+            );
+            if (r.changed) input.counts.refreshed += 1;
+          } else next = { ...next, value: prev.value };
           refreshed = true;
           if (alert.incidentId !== null) {
             await stillFiring(ctx, alert.incidentId);
