@@ -19,7 +19,11 @@ import {
   metricRuleTitle,
 } from '../core/metric-rules.js';
 import type { SeriesPoint, StatementPoint, StoredMetric } from '../core/metrics-series.js';
-import { DEFAULT_SERIES_RESOLUTION_MS, STORED_METRICS } from '../core/metrics-series.js';
+import {
+  DEFAULT_SERIES_RESOLUTION_MS,
+  DEFAULT_STATEMENTS_RESOLUTION_MS,
+  STORED_METRICS,
+} from '../core/metrics-series.js';
 import type { RuleState } from '../core/rule-state.js';
 import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
 import type { StatementRef } from '../core/statement-latency-rule.js';
@@ -35,8 +39,8 @@ import { KEEP_ALIVE_MS } from './error-rate-cycle.js';
 import type { RecorderContext } from './incident-recorder.js';
 import { placeAlert, refreshAlert, remember, resolveAlert, updateIncident } from './incident-recorder.js';
 
-/** The resolution statements are kept at, unless the caller says (the finest tier of the series). */
-export const STATEMENTS_RESOLUTION_MS = DEFAULT_SERIES_RESOLUTION_MS;
+/** The resolution statements are kept at (a minute), unless the caller says. */
+export const STATEMENTS_RESOLUTION_MS = DEFAULT_STATEMENTS_RESOLUTION_MS;
 
 /** The metric rules in force for a target: built-in ← global `rules:` ← its service's ← its own. */
 export const metricRulesFor = (

@@ -123,7 +123,7 @@ describe('database metric rules in the rule cycle (memory store, fake clock)', (
       status: 'resolved',
     });
     expect(alert?.summary).toMatch(
-      /^`SELECT … FROM orders …` on shop-db: mean 45 ms over 1 min, 7.5× its baseline 6 ms \(\d+ calls\), after deploy v2 \(\d+ s before\)$/,
+      /^`SELECT … FROM orders …` on shop-db: mean 45 ms over 1 min, 7.5× its baseline 6 ms \(\d+ calls\), after deploy v2 \(1\.3 min before\)$/,
     );
     const [incident] = await w.store.incidents.list({ state: undefined, limit: 10 } as never);
     expect(incident?.summary).toContain('after deploy v2');
