@@ -1,8 +1,9 @@
 /**
  * `npm run bench:metrics`: what keeping database metrics costs (issue 12).
- *  1. Store: a day of 10 s points and top statements for one target (the finest tier, as serve
+ *  1. Store: a day of 10 s points and each minute's top statements for one target (as serve
  *     records them) in the PostgreSQL store — bytes per target per day, per tier and at steady
- *     state (10 s × 1 day + 1 min × 30 days + 1 h × 365 days) — beside TARGETS other targets.
+ *     state (10 s × 1 day + 1 min × 30 days + 1 h × 365 days, statements from 1 min up) —
+ *     beside TARGETS other targets.
  *  2. Query: the 24 h series (GET …/series, 8,640 points at 10 s) and the 24 h top statements
  *     (read at 1 min once the job rolled them up) — median and p95 (target < 100 ms).
  *  3. Monitored server: the sampler's server time per sample with SESSIONS idle sessions and
@@ -136,20 +137,20 @@ async function storePart(server: LocalPostgres): Promise<void> {
     for (let t = 1; t < TARGETS; t += 1)
       await store.metrics.savePoints(dayOf(`target-${String(t).padStart(3, '0')}`, false).points);
     await client.query('VACUUM ANALYZE');
-    const pointBytes = (await relationBytes(client, 'metric_points', 10_000)) / TARGETS;
-    const statementBytes = await relationBytes(client, 'metric_statements', 10_000);
+    const pointBytes = (await relationBytes(client, 'metric_series', 10_000)) / TARGETS;
+    const statementBytes = await relationBytes(client, 'metric_statement_sets', 60_000);
     const textBytes = Number(
       (await client.query<{ b: string }>("SELECT pg_total_relation_size('metric_statement_texts') AS b"))
         .rows[0]?.b ?? 0,
     );
     console.log(
-      `store: one day of 10 s points for ${TARGETS} targets, top ${TOP} statements for one (${main.statements.length} rows), written in ${writeMs.toFixed(0)} ms for that one`,
+      `store: one day of 10 s points for ${TARGETS} targets, the top ${TOP} statements of each minute for one (${main.statements.length} statements in ${String(new Set(main.statements.map((st) => st.at)).size)} sets), written in ${writeMs.toFixed(0)} ms for that one`,
     );
     console.log(
       `  10 s points      ${mb(pointBytes)} per target per day (${(pointBytes / 8_640).toFixed(0)} B a point, indexes included)`,
     );
     console.log(
-      `  10 s statements  ${mb(statementBytes)} per target per day (${(statementBytes / main.statements.length).toFixed(0)} B a row) + texts ${mb(textBytes)}`,
+      `  1 min statements as recorded: ${mb(statementBytes)} per target per day (${(statementBytes / 1_440).toFixed(0)} B a minute's set) + texts ${mb(textBytes)}`,
     );
 
     // The job rolls the day up (1 min, then 1 h), as serve's loop does, in its bounded steps.
@@ -159,15 +160,12 @@ async function storePart(server: LocalPostgres): Promise<void> {
     for (let more = true; more; passes += 1) more = (await job.run(T + DAY + 3 * 60_000)).more;
     console.log(`  downsampling the day: ${passes} passes, ${(performance.now() - started).toFixed(0)} ms`);
     await client.query('VACUUM ANALYZE');
-    const minutePoint = (await relationBytes(client, 'metric_points', 60_000)) / TARGETS / 1_440;
-    const minuteStatements = (await relationBytes(client, 'metric_statements', 60_000)) / 1_440;
-    const hourPoint = (await relationBytes(client, 'metric_points', 3_600_000)) / TARGETS / 24;
-    const hourStatements = (await relationBytes(client, 'metric_statements', 3_600_000)) / 24;
+    const minutePoint = (await relationBytes(client, 'metric_series', 60_000)) / TARGETS / 1_440;
+    const minuteStatements = (await relationBytes(client, 'metric_statement_sets', 60_000)) / 1_440;
+    const hourPoint = (await relationBytes(client, 'metric_series', 3_600_000)) / TARGETS / 24;
+    const hourStatements = (await relationBytes(client, 'metric_statement_sets', 3_600_000)) / 24;
     const steady =
-      pointBytes +
-      statementBytes +
-      30 * 1_440 * (minutePoint + minuteStatements) +
-      365 * 24 * (hourPoint + hourStatements);
+      pointBytes + 30 * 1_440 * (minutePoint + minuteStatements) + 365 * 24 * (hourPoint + hourStatements);
     console.log(
       `  1 min: ${minutePoint.toFixed(0)} B a point, ${mb(30 * 1_440 * (minutePoint + minuteStatements))} per target for 30 days with statements`,
     );

@@ -34,7 +34,11 @@ export interface MetricsPartition {
 export interface MetricsRepository {
   /** Upserts by (target, resolution, at): a recomputed rollup replaces the previous one. */
   savePoints(points: readonly SeriesPoint[]): Promise<void>;
-  /** Upserts by (target, resolution, at, query id); the query text is kept once per target and id. */
+  /**
+   * Saves intervals' top statements: those of each (target, resolution, at) in `rows` replace what
+   * that interval held (an interval is saved whole — a recomputed rollup, a retried push). The
+   * query text is kept once per target and id.
+   */
   saveStatements(rows: readonly StatementPoint[]): Promise<void>;
   /** Oldest first, then by target (code-unit order). */
   points(query: MetricsQuery): Promise<SeriesPoint[]>;

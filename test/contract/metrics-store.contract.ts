@@ -78,7 +78,7 @@ export function metricsStoreContract(name: string, open: () => Promise<IncidentS
       expect(await store.metrics.extent(10_000, T + 20_001)).toBeNull();
     });
 
-    it('keeps top statements with their text, ordered by time, target, total time; upserted by query id', async () => {
+    it('keeps top statements with their text, ordered by time, target, total time; an interval saved again is replaced whole', async () => {
       await store.metrics.saveStatements([
         statement('a', T, '-9007199254740993', 5),
         statement('a', T, '42', 50),
@@ -102,17 +102,50 @@ export function metricsStoreContract(name: string, open: () => Promise<IncidentS
       ).toEqual([
         { queryId: '42', query: 'SELECT * FROM t42 WHERE id = $1', calls: 20, totalExecMs: 57, rows: 20 },
       ]);
-      await store.metrics.saveStatements([statement('a', T, '42', 60, { calls: 11 })]);
+      // A recomputed interval (a rollup again, a retried push) replaces the interval's list.
+      await store.metrics.saveStatements([
+        statement('a', T, '42', 60, { calls: 11 }),
+        statement('a', T, '7', 0.25, { calls: 1, rows: 0 }),
+      ]);
       const again = await store.metrics.statements({
         resolutionMs: 10_000,
         from: T,
         until: T + 1,
         target: 'a',
       });
-      expect(again.map((r) => [r.queryId, r.calls, r.totalExecMs])).toEqual([
-        ['42', 11, 60],
-        ['-9007199254740993', 10, 5],
+      expect(again.map((r) => [r.queryId, r.calls, r.totalExecMs, r.rows])).toEqual([
+        ['42', 11, 60, 10],
+        ['7', 1, 0.25, 0],
       ]);
+      // Other intervals and targets are left as they were.
+      expect(
+        (await store.metrics.statements({ resolutionMs: 10_000, from: T, until: T + 60_000 })).map((r) => [
+          r.target,
+          r.at,
+          r.queryId,
+        ]),
+      ).toEqual([
+        ['a', T, '42'],
+        ['a', T, '7'],
+        ['b', T, '42'],
+        ['a', T + 10_000, '42'],
+      ]);
+    });
+
+    it('keeps every metric of a point exactly, fractions and large counters too, absent ones absent', async () => {
+      const values = {
+        sessions_active: 2 / 3,
+        active_cpu: 0.1,
+        temp_bytes: 2 ** 52 + 1,
+        blocks_read: 0,
+        max_connections: 100,
+      };
+      await store.metrics.savePoints([point('a', T, { values }), point('a', T + 10_000, { values: {} })]);
+      expect(
+        (await store.metrics.points({ resolutionMs: 10_000, from: T, until: T + 20_000 })).map(
+          (p) => p.values,
+        ),
+      ).toEqual([values, {}]);
     });
 
     it('makes partitions ahead and drops expired ones whole, with their points and statements, leaving other resolutions', async () => {

@@ -46,7 +46,7 @@ metricsStoreContract('PostgresStore', async () => {
     // Partitions are tables: a test starts with none.
     const { rows } = await c.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-       WHERE i.inhparent IN ('metric_points'::regclass, 'metric_statements'::regclass)`,
+       WHERE i.inhparent IN ('metric_series'::regclass, 'metric_statement_sets'::regclass)`,
     );
     for (const r of rows) await c.query(`DROP TABLE ${r.name}`);
   });

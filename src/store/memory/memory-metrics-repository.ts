@@ -33,6 +33,10 @@ export function memoryMetrics(t: TableAccess): MetricsRepository {
       return Promise.resolve();
     },
     saveStatements(rows) {
+      // An interval's statements are saved whole: those it had before are replaced.
+      const intervals = new Set(rows.map(pointKey));
+      for (const r of t.rows('metricStatements'))
+        if (intervals.has(pointKey(r))) t.delete('metricStatements', `${pointKey(r)}\0${r.queryId}`);
       for (const r of rows) {
         ensure(r.resolutionMs, r.at);
         t.set('metricStatements', `${pointKey(r)}\0${r.queryId}`, r);

@@ -3,6 +3,7 @@ import { partitionOf } from '../../core/metrics-downsampling.js';
 import type { MetricsPartition, MetricsQuery, MetricsRepository } from '../../core/metrics-repository.js';
 import {
   STORED_METRICS,
+  type StoredMetric,
   type SeriesPoint,
   type SeriesValues,
   type StatementPoint,
@@ -12,8 +13,8 @@ import type { StoreDatabase } from './store-database.js';
 
 /** 7 parameters a row at most: far below PostgreSQL's 65,535 per statement. */
 const BATCH = 2_000;
-const TABLES = ['metric_points', 'metric_statements'] as const;
-const PARTITION_NAME = /^metric_points_r(\d+)_(\d+)$/;
+const TABLES = ['metric_series', 'metric_statement_sets'] as const;
+const PARTITION_NAME = /^metric_series_r(\d+)_(\d+)$/;
 
 /** Built from integers only: safe to put in DDL as an identifier. */
 const partitionName = (table: (typeof TABLES)[number], p: MetricsPartition): string =>
@@ -27,6 +28,26 @@ const partitionsOf = (rows: readonly { resolutionMs: number; at: number }[]): Me
   }
   return [...found.values()];
 };
+
+/** A point's values as stored: by position in STORED_METRICS (migration 0005), null when unknown. */
+const valueArray = (values: SeriesValues): (number | null)[] => {
+  const out = STORED_METRICS.map((m) => values[m] ?? null);
+  while (out.length > 0 && out[out.length - 1] === null) out.pop();
+  return out;
+};
+
+const valuesOf = (stored: readonly (number | null)[], metrics: readonly StoredMetric[]): SeriesValues => {
+  const values: Partial<Record<StoredMetric, number>> = {};
+  for (const [i, m] of metrics.entries()) {
+    const v = stored[i];
+    if (v !== null && v !== undefined) values[m] = v;
+  }
+  return values;
+};
+
+/** In (target, resolution, at) order: replicas writing the same keys lock them in one order. */
+const byKey = <T extends { target: string; resolutionMs: number; at: number }>(a: T, b: T): number =>
+  a.target < b.target ? -1 : a.target > b.target ? 1 : a.resolutionMs - b.resolutionMs || a.at - b.at;
 
 /**
  * Runs `work` in a transaction holding the partition lock (replicas creating or dropping the same
@@ -49,7 +70,7 @@ async function ensurePartitions(
   partitions: readonly MetricsPartition[],
 ): Promise<number> {
   if (partitions.length === 0) return 0;
-  const names = partitions.map((p) => partitionName('metric_points', p));
+  const names = partitions.map((p) => partitionName('metric_series', p));
   // A catalog lookup, no lock: the usual case (all there) costs one round trip.
   const missing = await sql<{ name: string }>`
     SELECT n AS name FROM unnest(${names}::text[]) AS n WHERE to_regclass(quote_ident(n)) IS NULL
@@ -59,7 +80,7 @@ async function ensurePartitions(
   return underPartitionLock(db, async (tx) => {
     let created = 0;
     for (const p of partitions) {
-      if (!wanted.has(partitionName('metric_points', p))) continue;
+      if (!wanted.has(partitionName('metric_series', p))) continue;
       for (const table of TABLES) {
         const bounds = `FROM (${String(p.resolutionMs)}, ${String(p.from)}) TO (${String(p.resolutionMs)}, ${String(p.until)})`;
         await sql
@@ -77,7 +98,7 @@ async function ensurePartitions(
 async function listPartitions(db: Kysely<StoreDatabase>): Promise<MetricsPartition[]> {
   const { rows } = await sql<{ name: string }>`
     SELECT c.relname AS name FROM pg_catalog.pg_inherits AS i JOIN pg_catalog.pg_class AS c ON c.oid = i.inhrelid
-    WHERE i.inhparent = 'metric_points'::regclass
+    WHERE i.inhparent = 'metric_series'::regclass
   `.execute(db);
   return rows
     .flatMap((r) => {
@@ -90,30 +111,36 @@ async function listPartitions(db: Kysely<StoreDatabase>): Promise<MetricsPartiti
 }
 
 export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
-  const where = (q: MetricsQuery) =>
-    sql`resolution_ms = ${q.resolutionMs} AND at >= ${q.from} AND at < ${q.until}`;
+  const where = (q: MetricsQuery, alias: string) =>
+    sql`${sql.ref(`${alias}.resolution_ms`)} = ${q.resolutionMs} AND ${sql.ref(`${alias}.at`)} >= ${q.from} AND ${sql.ref(`${alias}.at`)} < ${q.until}
+      ${q.target === undefined ? sql`` : sql`AND ${sql.ref(`${alias}.target`)} = ${q.target}`}`;
+  /** One statement per row of an interval's set, with its text. */
+  const statementRows = (query: MetricsQuery) => sql`
+    SELECT s.target, s.at, u.query_id::text AS query_id, t.query, u.calls, u.total_exec_ms, u.rows
+    FROM metric_statement_sets AS s
+    CROSS JOIN LATERAL unnest(s.query_ids, s.calls, s.total_exec_ms, s."rows") AS u(query_id, calls, total_exec_ms, rows)
+    LEFT JOIN metric_statement_texts AS t ON t.target = s.target AND t.query_id = u.query_id::text
+    WHERE ${where(query, 's')}`;
   return {
     async savePoints(points) {
       if (points.length === 0) return;
       await ensurePartitions(db, partitionsOf(points));
-      const rows = points.map((p) => ({
-        resolution_ms: p.resolutionMs,
-        at: p.at,
-        target: p.target,
-        samples: p.samples,
-        values: JSON.stringify(p.values),
-      }));
+      // The last of a key wins, as row-by-row upserts would; one row per key in a statement.
+      const latest = new Map(
+        points.map((p) => [`${p.target}\0${String(p.resolutionMs)}\0${String(p.at)}`, p]),
+      );
+      const rows = [...latest.values()].sort(byKey);
       for (let start = 0; start < rows.length; start += BATCH) {
-        await db
-          .insertInto('metric_points')
-          .values(rows.slice(start, start + BATCH))
-          .onConflict((oc) =>
-            oc.columns(['resolution_ms', 'target', 'at']).doUpdateSet({
-              samples: sql`excluded.samples`,
-              values: sql`excluded."values"`,
-            }),
-          )
-          .execute();
+        const values = rows
+          .slice(start, start + BATCH)
+          .map(
+            (p) =>
+              sql`(${p.resolutionMs}::int, ${p.at}::bigint, ${p.target}, ${p.samples}::int, ${valueArray(p.values)}::float8[])`,
+          );
+        await sql`
+          INSERT INTO metric_series (resolution_ms, at, target, samples, "values") VALUES ${sql.join(values)}
+          ON CONFLICT (resolution_ms, target, at) DO UPDATE SET samples = excluded.samples, "values" = excluded."values"
+        `.execute(db);
       }
     },
 
@@ -151,45 +178,50 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
           )
           .execute();
       }
-      const values = rows.map((r) => ({
-        resolution_ms: r.resolutionMs,
-        at: r.at,
-        target: r.target,
-        query_id: r.queryId,
-        calls: r.calls,
-        total_exec_ms: r.totalExecMs,
-        rows: r.rows,
-      }));
-      for (let start = 0; start < values.length; start += BATCH) {
-        await db
-          .insertInto('metric_statements')
-          .values(values.slice(start, start + BATCH))
-          .onConflict((oc) =>
-            oc.columns(['resolution_ms', 'target', 'at', 'query_id']).doUpdateSet({
-              calls: sql`excluded.calls`,
-              total_exec_ms: sql`excluded.total_exec_ms`,
-              rows: sql`excluded."rows"`,
-            }),
-          )
-          .execute();
+      // One set per interval, largest total time first; a later row of the same query id wins.
+      const sets = new Map<string, { key: StatementPoint; byId: Map<string, StatementPoint> }>();
+      for (const r of rows) {
+        const key = `${r.target}\0${String(r.resolutionMs)}\0${String(r.at)}`;
+        const set = sets.get(key) ?? { key: r, byId: new Map<string, StatementPoint>() };
+        set.byId.set(r.queryId, r);
+        sets.set(key, set);
+      }
+      const ordered = [...sets.values()].sort((a, b) => byKey(a.key, b.key));
+      for (let start = 0; start < ordered.length; start += BATCH) {
+        const values = ordered.slice(start, start + BATCH).map(({ key, byId }) => {
+          const list = [...byId.values()].sort(
+            (a, b) =>
+              b.totalExecMs - a.totalExecMs || (a.queryId < b.queryId ? -1 : a.queryId > b.queryId ? 1 : 0),
+          );
+          return sql`(${key.resolutionMs}::int, ${key.at}::bigint, ${key.target}, ${list.map((s) => s.queryId)}::bigint[],
+            ${list.map((s) => s.calls)}::float8[], ${list.map((s) => s.totalExecMs)}::float8[], ${list.map((s) => s.rows)}::float8[])`;
+        });
+        await sql`
+          INSERT INTO metric_statement_sets (resolution_ms, at, target, query_ids, calls, total_exec_ms, "rows")
+          VALUES ${sql.join(values)}
+          ON CONFLICT (resolution_ms, target, at) DO UPDATE SET query_ids = excluded.query_ids,
+            calls = excluded.calls, total_exec_ms = excluded.total_exec_ms, "rows" = excluded."rows"
+        `.execute(db);
       }
     },
 
     async points(query) {
-      // jsonb minus the keys not asked for: one metric of 8,640 points is a fraction of the bytes.
-      const drop =
-        query.metrics === undefined ? null : STORED_METRICS.filter((m) => !query.metrics?.includes(m));
-      const { rows } = await sql<{ target: string; at: number; samples: number; values: SeriesValues }>`
-        SELECT target, at, samples, ${drop === null ? sql`"values"` : sql`"values" - ${drop}::text[]`} AS "values" FROM metric_points
-        WHERE ${where(query)} ${query.target === undefined ? sql`` : sql`AND target = ${query.target}`}
-        ORDER BY at, target
+      // Only the metrics asked for leave the server, as columns: 8,640 points of one metric are
+      // a fraction of the bytes (and of the array parsing) of whole points.
+      const metrics = query.metrics ?? STORED_METRICS;
+      const columns = metrics.map((m) => sql`s."values"[${sql.lit(STORED_METRICS.indexOf(m) + 1)}]`);
+      const { rows } = await sql<{ target: string; at: number; samples: number; v: (number | null)[] }>`
+        SELECT s.target, s.at, s.samples, ${metrics.length === 0 ? sql`'{}'::float8[]` : sql`ARRAY[${sql.join(columns)}]`} AS v
+        FROM metric_series AS s
+        WHERE ${where(query, 's')}
+        ORDER BY s.at, s.target
       `.execute(db);
       return rows.map((r): SeriesPoint => ({
         target: r.target,
         at: r.at,
         resolutionMs: query.resolutionMs,
         samples: r.samples,
-        values: r.values,
+        values: valuesOf(r.v, metrics),
       }));
     },
 
@@ -203,11 +235,8 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
         total_exec_ms: number;
         rows: number;
       }>`
-        SELECT s.target, s.at, s.query_id, t.query, s.calls, s.total_exec_ms, s."rows"
-        FROM metric_statements AS s
-        LEFT JOIN metric_statement_texts AS t ON t.target = s.target AND t.query_id = s.query_id
-        WHERE s.${where(query)} ${query.target === undefined ? sql`` : sql`AND s.target = ${query.target}`}
-        ORDER BY s.at, s.target, s.total_exec_ms DESC, s.query_id
+        ${statementRows(query)}
+        ORDER BY s.at, s.target, u.total_exec_ms DESC, u.query_id::text COLLATE "C"
       `.execute(db);
       return rows.map((r): StatementPoint => ({
         target: r.target,
@@ -229,12 +258,10 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
         total_exec_ms: number;
         rows: number;
       }>`
-        SELECT s.query_id, max(t.query) AS query, sum(s.calls) AS calls, sum(s.total_exec_ms) AS total_exec_ms, sum(s."rows") AS "rows"
-        FROM metric_statements AS s
-        LEFT JOIN metric_statement_texts AS t ON t.target = s.target AND t.query_id = s.query_id
-        WHERE s.${where(query)} ${query.target === undefined ? sql`` : sql`AND s.target = ${query.target}`}
-        GROUP BY s.query_id
-        ORDER BY sum(s.total_exec_ms) DESC, s.query_id
+        SELECT r.query_id, max(r.query) AS query, sum(r.calls) AS calls, sum(r.total_exec_ms) AS total_exec_ms, sum(r."rows") AS "rows"
+        FROM (${statementRows(query)}) AS r
+        GROUP BY r.query_id
+        ORDER BY sum(r.total_exec_ms) DESC, r.query_id COLLATE "C"
         LIMIT ${limit}
       `.execute(db);
       return rows.map((r) => ({
@@ -248,7 +275,7 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
 
     async extent(resolutionMs, since) {
       const { rows } = await sql<{ oldest: number | null; latest: number | null }>`
-        SELECT min(at) AS oldest, max(at) AS latest FROM metric_points
+        SELECT min(at) AS oldest, max(at) AS latest FROM metric_series
         WHERE resolution_ms = ${resolutionMs} ${since === undefined ? sql`` : sql`AND at >= ${since}`}
       `.execute(db);
       const row = rows[0];
@@ -278,9 +305,12 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
         }
         if (expired.length > 0) {
           // Texts of statements no partition refers to any more.
+          // One pass over the sets left (a hashed NOT IN), not a search of them per text.
           await sql`
             DELETE FROM metric_statement_texts AS t WHERE t.last_seen < ${before}
-              AND NOT EXISTS (SELECT 1 FROM metric_statements AS s WHERE s.target = t.target AND s.query_id = t.query_id)
+              AND (t.target, t.query_id) NOT IN (
+                SELECT s.target, u.id::text FROM metric_statement_sets AS s CROSS JOIN LATERAL unnest(s.query_ids) AS u(id)
+              )
           `.execute(tx);
         }
         return expired;
