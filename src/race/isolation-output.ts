@@ -1,6 +1,6 @@
 import { userError } from '../core/errors.js';
 import { findStep } from './race-spec.js';
-import type { Permutation, RaceSpec } from './race-spec.js';
+import type { Permutation, PermutationEntry, RaceSpec } from './race-spec.js';
 import { ScheduleEngine } from './schedule-engine.js';
 import type { EngineOptions } from './schedule-engine.js';
 import type { StepResult } from './step-result.js';
@@ -18,7 +18,8 @@ export async function isolationTesterOutput(
   const engine = await ScheduleEngine.open(
     options.url,
     spec.sessions.map((s) => s.name),
-    options,
+    // As pg_regress and the tester name them: specs may look their sessions up by it.
+    { applicationName: (session) => `isolation/${spec.name.replace(/\.spec$/, '')}/${session}`, ...options },
   );
   const out: string[] = [`Parsed test spec with ${spec.sessions.length} sessions`];
   try {
@@ -78,90 +79,236 @@ export function everyInterleaving(spec: RaceSpec): Permutation[] {
 }
 
 interface Launched {
-  readonly step: string;
+  readonly entry: PermutationEntry;
   readonly session: string;
-  result: StepResult | undefined;
+  /** The SQL as the tester prints it. */
+  readonly shown: string;
+  /** Per `(step notices N)`: the notice count (printed so far) that session must reach. */
+  readonly noticeTargets: readonly { readonly session: string; readonly count: number }[];
+}
+
+/**
+ * One permutation, printed the way isolationtester.c prints it. The engine settles the world
+ * after each step (every statement finished or blocked), which stands for the tester's polling;
+ * on top of it this keeps the tester's own view: a step is active in its session until the
+ * tester has printed it complete (annotations name steps in that sense), and a session's
+ * notices are printed when the tester would read its connection — before the step line of a
+ * step that runs, before the `<... completed>` of one that waited.
+ */
+class PermutationRun {
+  readonly lines: string[] = [];
+  /** The step of each session that has not been printed complete. */
+  readonly #active = new Map<string, Launched>();
+  /** Steps printed `<waiting ...>`, in the tester's array order. */
+  readonly #waiting: Launched[] = [];
+  readonly #printedNotices = new Map<string, number>();
+  /** Notices printed in this permutation (a new one may free a step held by `notices N`). */
+  #noticeCount = 0;
+
+  readonly engine: ScheduleEngine;
+  readonly spec: RaceSpec;
+
+  constructor(engine: ScheduleEngine, spec: RaceSpec) {
+    this.engine = engine;
+    this.spec = spec;
+  }
+
+  async run(permutation: Permutation): Promise<void> {
+    const { engine, spec, lines } = this;
+    lines.push('', `starting permutation: ${permutation.map((e) => e.step).join(' ')}`);
+    await engine.reset(spec, (session, result) => {
+      // The control connection's notices are hidden, a session's printed (the tester's processors).
+      if (session !== null) this.#consume(session);
+      if (result.fields) lines.push(...formatTable(result.fields, textRows(result.rows)));
+    });
+    for (const entry of permutation) {
+      const found = findStep(spec, entry.step);
+      if (!found) throw userError('RACE_SPEC_INVALID', `permutation names an unknown step ${entry.step}`);
+      const session = found.session.name;
+      // A session still busy with an earlier step: the tester waits for that step (polling the
+      // others meanwhile) before it sends this one.
+      const old = this.#active.get(session);
+      if (old) await this.#finishQueued(old);
+      const launched: Launched = {
+        entry,
+        session,
+        shown: found.step.shown ?? found.step.sql,
+        noticeTargets: entry.blockers.flatMap((b) => {
+          if (b.kind !== 'notices') return [];
+          const other = findStep(spec, b.step)?.session.name ?? session;
+          return [{ session: other, count: this.#printed(other) + b.count }];
+        }),
+      };
+      void engine.send(session, { name: entry.step, sql: found.step.sql, asText: true });
+      this.#active.set(session, launched);
+      const forced = entry.blockers.some((b) => b.kind === 'any');
+      // `(*)`: the tester prints the step waiting without looking at it, and goes on.
+      await engine.settle({ ignoreAnnotations: true, ...(forced ? { except: session } : {}) });
+      const mustWait = this.#tryComplete(launched, false);
+      this.#tryCompleteWaiting();
+      if (mustWait) this.#waiting.push(launched);
+    }
+    // At the end the tester waits for every step, in its array order.
+    await this.#completeRemaining();
+    await engine.teardownSessions(spec, (session, result) => {
+      this.#consume(session);
+      if (result.fields) lines.push(...formatTable(result.fields, textRows(result.rows)));
+    });
+  }
+
+  #printed(session: string): number {
+    return this.#printedNotices.get(session) ?? 0;
+  }
+
+  /** The tester reads the session's connection: its notices are printed, prefixed with its name. */
+  #consume(session: string): void {
+    for (const text of this.engine.takeNotices(session)) {
+      this.lines.push(`${session}: ${text}`);
+      this.#printedNotices.set(session, this.#printed(session) + 1);
+      this.#noticeCount++;
+    }
+  }
+
+  /** step_has_blocker: `(other)` while other is active, `(other notices N)` until N more printed. */
+  #held(l: Launched): boolean {
+    if (l.noticeTargets.some((t) => this.#printed(t.session) < t.count)) return true;
+    return l.entry.blockers.some((b) => {
+      if (b.kind !== 'step') return false;
+      const other = findStep(this.spec, b.step)?.session.name;
+      return other !== undefined && this.#active.get(other)?.entry.step === b.step;
+    });
+  }
+
+  /** try_complete_step: true while the step is not complete (blocked, running, or held). */
+  #tryComplete(l: Launched, retry: boolean): boolean {
+    const waitingLine = `step ${l.entry.step}: ${l.shown} <waiting ...>`;
+    if (!retry && l.entry.blockers.some((b) => b.kind === 'any')) {
+      this.lines.push(waitingLine);
+      return true;
+    }
+    this.#consume(l.session);
+    const result = this.engine.stepResult(l.session);
+    if (result === undefined || this.#held(l)) {
+      if (!retry) this.lines.push(waitingLine);
+      return true;
+    }
+    this.lines.push(
+      retry ? `step ${l.entry.step}: <... completed>` : `step ${l.entry.step}: ${l.shown}`,
+      ...resultLines(result),
+    );
+    this.#active.delete(l.session);
+    return false;
+  }
+
+  /** try_complete_steps: each waiting step in order, again while one held by an annotation may
+   *  have been freed by a later one (a completion or a notice). */
+  #tryCompleteWaiting(): void {
+    for (;;) {
+      const notices = this.#noticeCount;
+      const before = this.#waiting.length;
+      let held = false;
+      for (let w = 0; w < this.#waiting.length;) {
+        const l = this.#waiting[w];
+        if (l === undefined) break;
+        if (this.#tryComplete(l, true)) {
+          if (l.entry.blockers.length > 0) held = true;
+          w++;
+        } else this.#waiting.splice(w, 1);
+      }
+      if (!(held && (this.#waiting.length < before || this.#noticeCount > notices))) return;
+    }
+  }
+
+  /** The tester's wait for a session's earlier step before sending it the next one. */
+  async #finishQueued(old: Launched): Promise<void> {
+    const { engine } = this;
+    for (let round = 0; this.#active.get(old.session) === old; round++) {
+      await this.#awaitResult(old.session);
+      await engine.settle({ ignoreAnnotations: true });
+      if (!this.#tryComplete(old, true)) this.#waiting.splice(this.#waiting.indexOf(old), 1);
+      this.#tryCompleteWaiting();
+      // Held by an annotation nothing will release: the tester gives up (after 2 × its wait).
+      if (this.#active.get(old.session) === old && round > 0 && !this.#anyRunning()) {
+        throw userError(
+          'RACE_STEP_STUCK',
+          `step ${old.entry.step} stays held by its annotation while its session has a next step; check the permutation's annotations`,
+        );
+      }
+    }
+  }
+
+  async #completeRemaining(): Promise<void> {
+    for (let round = 0; this.#waiting.length > 0; round++) {
+      const before = this.#waiting.length;
+      for (const l of [...this.#waiting]) await this.#awaitResult(l.session);
+      await this.engine.settle({ ignoreAnnotations: true });
+      this.#tryCompleteWaiting();
+      if (this.#waiting.length === before && !this.#anyRunning()) {
+        // What the tester says before it exits: nothing can complete any more.
+        throw userError(
+          'RACE_STEP_STUCK',
+          `failed to complete permutation due to mutually-blocking steps (${this.#waiting.map((l) => l.entry.step).join(', ')})`,
+        );
+      }
+    }
+  }
+
+  #anyRunning(): boolean {
+    return this.spec.sessions.some((s) => this.engine.inProgress(s.name) && !this.engine.stepResult(s.name));
+  }
+
+  /** Waits for the server's answer to the session's step; past the step timeout race cancels it. */
+  async #awaitResult(session: string): Promise<void> {
+    if (this.engine.stepResult(session) !== undefined) return;
+    await this.engine.awaitSession(session, { ignoreAnnotations: true });
+    // A cancel race sent is answered shortly.
+    if (this.engine.stepResult(session) === undefined)
+      await this.engine.awaitSession(session, { ignoreAnnotations: true });
+  }
 }
 
 async function runOne(engine: ScheduleEngine, spec: RaceSpec, permutation: Permutation): Promise<string[]> {
-  const lines = ['', `starting permutation: ${permutation.map((e) => e.step).join(' ')}`];
-  await engine.reset(spec);
-  const waiting: Launched[] = [];
-  const complete = (l: Launched): boolean => l.result !== undefined && !engine.inProgress(l.session);
-  // Waiting steps are reported in the order they complete, each once, as the tester does.
-  const reportCompleted = (): void => {
-    for (const l of [...waiting]) {
-      if (!complete(l) || !l.result) continue;
-      lines.push(`step ${l.step}: <... completed>`, ...resultLines(l.result));
-      waiting.splice(waiting.indexOf(l), 1);
-    }
-  };
-  for (const entry of permutation) {
-    const found = findStep(spec, entry.step);
-    if (!found) throw userError('RACE_SPEC_INVALID', `permutation names an unknown step ${entry.step}`);
-    const session = found.session.name;
-    // A step for a session still busy is queued behind its blocked step, as in the tester.
-    if (engine.inProgress(session)) {
-      await engine.awaitSession(session);
-      await engine.settle();
-      reportCompleted();
-    }
-    const launched: Launched = { step: entry.step, session, result: undefined };
-    void engine
-      .send(session, { name: entry.step, sql: found.step.sql, blockers: entry.blockers, asText: true })
-      .then((r) => {
-        launched.result = r;
-      });
-    await engine.settle();
-    if (complete(launched) && launched.result) {
-      lines.push(`step ${entry.step}: ${found.step.sql}`, ...resultLines(launched.result));
-    } else {
-      lines.push(`step ${entry.step}: ${found.step.sql} <waiting ...>`);
-      waiting.push(launched);
-    }
-    reportCompleted();
-  }
-  for (;;) {
-    // At the end every step is waited for, annotated or not, like the tester does.
-    await engine.settle({ ignoreAnnotations: true });
-    reportCompleted();
-    const blocked = engine.blocked();
-    if (blocked.length === 0) break;
-    await engine.cancel(blocked.map((b) => engine.session(b.session).pid));
-  }
-  await engine.settle({ ignoreAnnotations: true });
-  for (const l of [...waiting]) {
-    if (l.result) lines.push(`step ${l.step}: <... completed>`, ...resultLines(l.result));
-  }
-  await engine.teardownSessions(spec);
-  return lines;
+  const run = new PermutationRun(engine, spec);
+  await run.run(permutation);
+  return run.lines;
+}
+
+function textRows(rows: readonly (readonly (string | null)[])[]): string[][] {
+  return rows.map((row) => row.map((v) => v ?? ''));
 }
 
 /** A step's result as the tester prints it: an error line, or rows as an aligned table. */
 export function resultLines(result: StepResult): string[] {
-  if (!result.ok) return [`${result.severity ?? 'ERROR'}:  ${result.message ?? ''}`];
-  if (!result.fields || result.fields.length === 0) return [];
-  return formatTable(
-    result.fields,
-    result.rows.map((row) => (row as unknown as readonly (string | null)[]).map((v) => v ?? '')),
-  );
+  const tables = (result.results ?? []).flatMap((r) => formatTable(r.fields, textRows(r.rows)));
+  return result.ok ? tables : [...tables, `${result.severity ?? 'ERROR'}:  ${result.message ?? ''}`];
 }
 
-/** libpq's PQprint with header, align and `|` (the tester's printResultSet): numeric columns
- *  right-aligned, the rest left-aligned and padded, then the row count and a blank line. */
+/**
+ * libpq's PQprint with header, align and `|` (the tester's printResultSet). A column is numeric
+ * — right-aligned, header too — unless a non-empty value has a character other than digits,
+ * `.`, `E`, `e`, space and `-`, starts with E/e or does not end with a digit. Widths count
+ * bytes, as printf does. Then the row count and a blank line.
+ */
 export function formatTable(fields: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = fields.map((f, i) => Math.max(f.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const numeric = fields.map((_, i) => rows.every((r) => /^[-+]?[0-9.eE+-]*$/.test(r[i] ?? '')));
-  const lines = [
-    fields.map((f, i) => f.padEnd(widths[i] ?? 0)).join('|'),
+  const bytes = (v: string): number => Buffer.byteLength(v);
+  const widths = fields.map((f, i) => Math.max(bytes(f), ...rows.map((r) => bytes(r[i] ?? ''))));
+  const numeric = fields.map((_, i) =>
+    rows.every((r) => {
+      const v = r[i] ?? '';
+      return v === '' || (/^[0-9.Ee -]+$/.test(v) && !/^[Ee]/.test(v) && /[0-9]$/.test(v));
+    }),
+  );
+  const pad = (v: string, i: number): string => {
+    const fill = ' '.repeat(Math.max(0, (widths[i] ?? 0) - bytes(v)));
+    return numeric[i] ? fill + v : v + fill;
+  };
+  return [
+    fields.map(pad).join('|'),
     widths.map((w) => '-'.repeat(w)).join('+'),
-    ...rows.map((r) =>
-      r.map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('|'),
-    ),
+    ...rows.map((r) => r.map(pad).join('|')),
     `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`,
     '',
   ];
-  return lines;
 }
 
 /** A unified diff of two texts (expected first), empty when they are identical. */

@@ -12,7 +12,7 @@ import type { Blocker, Permutation, PermutationEntry, RaceSpec, SessionSpec, Ste
  */
 type Token =
   | { readonly kind: 'word'; readonly text: string; readonly line: number }
-  | { readonly kind: 'sql'; readonly text: string; readonly line: number }
+  | { readonly kind: 'sql'; readonly text: string; readonly shown: string; readonly line: number }
   | { readonly kind: 'punct'; readonly text: '(' | ')' | ',' | '*'; readonly line: number }
   | { readonly kind: 'number'; readonly text: string; readonly line: number };
 
@@ -34,16 +34,37 @@ export function tokenizeIsolationSpec(text: string, file = 'spec'): Token[] {
       while (i < text.length && text[i] !== '\n') i++;
     } else if (c === '{') {
       const start = line;
-      const end = sqlBlockEnd(text, i + 1);
+      // Quotes and nested braces are allowed here; the tester ends a block at its first `}`,
+      // which is what a block our reading cannot close (an apostrophe in a comment) means.
+      let end = sqlBlockEnd(text, i + 1);
+      if (end < 0) end = text.indexOf('}', i + 1);
       if (end < 0) fail('a `{` SQL block is never closed with `}`');
       const body = text.slice(i + 1, end);
       line += body.split('\n').length - 1;
-      tokens.push({ kind: 'sql', text: body.trim(), line: start });
+      // The tester trims only spaces and tabs next to the braces (not newlines), and prints that.
+      tokens.push({
+        kind: 'sql',
+        text: body.trim(),
+        shown: body.replace(/^[ \t\r\f]+|[ \t\r\f]+$/g, ''),
+        line: start,
+      });
       i = end + 1;
     } else if (c === '"') {
-      const end = text.indexOf('"', i + 1);
-      if (end < 0) fail('a quoted name is never closed');
-      tokens.push({ kind: 'word', text: text.slice(i + 1, end), line });
+      // As in SQL, "" inside a quoted name is one quote.
+      let end = i + 1;
+      let name = '';
+      for (;;) {
+        const close = text.indexOf('"', end);
+        if (close < 0 || text.slice(end, close).includes('\n')) return fail('a quoted name is never closed');
+        name += text.slice(end, close);
+        if (text[close + 1] !== '"') {
+          end = close;
+          break;
+        }
+        name += '"';
+        end = close + 2;
+      }
+      tokens.push({ kind: 'word', text: name, line });
       i = end + 1;
     } else if (c === '(' || c === ')' || c === ',' || c === '*') {
       tokens.push({ kind: 'punct', text: c, line });
@@ -101,12 +122,13 @@ export function parseIsolationSpec(text: string, name = 'spec'): RaceSpec {
     const t = peek();
     return t?.kind === 'word' && t.text.toLowerCase() === word;
   };
-  const sql = (what: string): string => {
+  const block = (what: string): { text: string; shown: string } => {
     const t = peek();
     if (t?.kind !== 'sql') return fail(`expected a { SQL } block after ${what}`);
     pos++;
-    return t.text;
+    return t;
   };
+  const sql = (what: string): string => block(what).text;
   const ident = (what: string): string => {
     const t = peek();
     if (t?.kind !== 'word') return fail(`expected the ${what} name`);
@@ -147,7 +169,8 @@ export function parseIsolationSpec(text: string, name = 'spec'): RaceSpec {
     while (isWord('step')) {
       pos++;
       const stepName = ident('step');
-      steps.push({ name: stepName, sql: sql(`step ${stepName}`) });
+      const { text, shown } = block(`step ${stepName}`);
+      steps.push({ name: stepName, sql: text, ...(shown !== text ? { shown } : {}) });
       if (isWord('timeout')) pos += 2; // `TIMEOUT seconds`: our scheduler needs no timeout hint.
     }
     if (isWord('teardown')) {

@@ -30,6 +30,9 @@ export interface SessionSpec {
 export interface StepSpec {
   readonly name: string;
   readonly sql: string;
+  /** The SQL as the isolation tester prints it (its block with only spaces and tabs trimmed at
+   *  the braces), when that differs from `sql`. */
+  readonly shown?: string;
   /** Released as soon as the session reaches it, without a scheduling decision (an implicit BEGIN). */
   readonly free?: boolean;
 }

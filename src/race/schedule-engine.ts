@@ -2,7 +2,7 @@ import pg from 'pg';
 import { userError } from '../core/errors.js';
 import type { Blocker, RaceSpec } from './race-spec.js';
 import { errorResult } from './step-result.js';
-import type { StepResult, TraceEvent } from './step-result.js';
+import type { StepResult, TextResult, TraceEvent } from './step-result.js';
 import { redactUrl } from '../core/url-redaction.js';
 
 export interface EngineOptions {
@@ -13,6 +13,9 @@ export interface EngineOptions {
   readonly deadlockMarginMs?: number;
   /** A step neither finished nor blocked after this long is cancelled (57014). */
   readonly stepTimeoutMs?: number;
+  /** The application_name of each connection (`control` for the control connection); the
+   *  comparison mode uses the tester's `isolation/<spec>/<session>`, which specs may query. */
+  readonly applicationName?: (session: string) => string;
 }
 
 export interface StepToRun {
@@ -67,7 +70,11 @@ export interface EngineSession {
    *  step is waited for past it, so that a timeout which can fire always does. */
   timeoutMs: number;
   inflight: Inflight | undefined;
+  /** Notices the spec's SQL raised (what a client at the default client_min_messages gets). */
   notices: number;
+  /** Those notices as libpq prints them (`NOTICE:  text`, DETAIL/HINT/QUERY lines), not yet
+   *  taken by the comparison mode (`takeNotices`). */
+  pendingNotices: string[];
   /** Deadlock checks the server ran for this session's lock waits: with log_lock_waits and
    *  client_min_messages = log, each check that finds no deadlock sends `still waiting`. */
   lockChecks: number;
@@ -136,12 +143,14 @@ export class ScheduleEngine {
       client.on('error', () => undefined); // a dropped session shows up as the failure of its step
       return client;
     };
-    const control = await connect('hindsight race control');
+    const appName = (session: string): string =>
+      (options.applicationName?.(session) ?? `hindsight race ${session}`).slice(0, 63);
+    const control = await connect(appName('control'));
     const clients = new Map<string, pg.Client>();
     const sessions: EngineSession[] = [];
     const engine = new ScheduleEngine({ sessions, clients, control, options });
     for (const name of sessionNames) {
-      const client = await connect(`hindsight race ${name}`.slice(0, 63));
+      const client = await connect(appName(name));
       const pidRow = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       const session: EngineSession = {
         name,
@@ -152,14 +161,19 @@ export class ScheduleEngine {
         timeoutMs: 0,
         inflight: undefined,
         notices: 0,
+        pendingNotices: [],
         lockChecks: 0,
       };
       client.on('notice', (notice) => {
-        // The server's own lock-wait reports are a signal to us, not the spec's notices.
+        // The server's own lock-wait reports are a signal to us, not the spec's notices; LOG
+        // and DEBUG reach us only because race lowered client_min_messages.
         if (notice.severity === 'LOG') {
           if (notice.routine === 'ProcSleep' && !/ acquired /.test(notice.message ?? ''))
             session.lockChecks++;
-        } else session.notices++;
+        } else if (!/^DEBUG/.test(notice.severity ?? '')) {
+          session.notices++;
+          session.pendingNotices.push(noticeText(notice));
+        }
         engine.#poke();
       });
       clients.set(name, client);
@@ -183,8 +197,13 @@ export class ScheduleEngine {
     return s;
   }
 
-  /** Back to a fresh state: sessions rolled back and reset, schemas dropped, setup run again. */
-  async reset(spec: RaceSpec): Promise<void> {
+  /** Back to a fresh state: sessions rolled back and reset, schemas dropped, setup run again.
+   *  `onSetup` is told each setup block's result (the isolation tester prints rows it returns):
+   *  session null for the spec's setup blocks. */
+  async reset(
+    spec: RaceSpec,
+    onSetup?: (session: string | null, result: SetupResult) => void,
+  ): Promise<void> {
     for (const s of this.sessions) {
       const client = this.#client(s.name);
       await client.query('ROLLBACK');
@@ -203,6 +222,7 @@ export class ScheduleEngine {
       s.programmed = false;
       s.inflight = undefined;
       s.notices = 0;
+      s.pendingNotices = [];
       s.lockChecks = 0;
       if (this.#waitSignals) {
         // Without these (a role that may only SET deadlock_timeout) the engine falls back to
@@ -216,11 +236,21 @@ export class ScheduleEngine {
     }
     for (const sql of spec.teardown) await this.#control.query(sql).catch(() => undefined);
     await this.#control.query(RESET_SCHEMAS);
-    for (const sql of spec.setup) await this.#runSetup(this.#control, sql, 'setup');
+    for (const sql of spec.setup) {
+      // Run whether or not anyone listens (an optional call would skip its arguments).
+      const result = await this.#runSetup(this.#control, sql, 'setup');
+      onSetup?.(null, result);
+    }
     this.customDeadlockTimeouts = false;
     for (const session of spec.sessions) {
-      for (const sql of session.setup)
-        await this.#runSetup(this.#client(session.name), sql, `setup of session ${session.name}`);
+      for (const sql of session.setup) {
+        const result = await this.#runSetup(
+          this.#client(session.name),
+          sql,
+          `setup of session ${session.name}`,
+        );
+        onSetup?.(session.name, result);
+      }
       const s = this.session(session.name);
       s.deadlockTimeoutMs = this.#deadlockTimeoutMs;
       s.timeoutMs = 0;
@@ -242,9 +272,9 @@ export class ScheduleEngine {
     this.#t0 = performance.now();
   }
 
-  async #runSetup(client: pg.Client, sql: string, what: string): Promise<void> {
+  async #runSetup(client: pg.Client, sql: string, what: string): Promise<SetupResult> {
     try {
-      await client.query(sql);
+      return lastTextResult(await client.query(textQuery(sql)));
     } catch (cause) {
       throw userError(
         'RACE_SETUP_FAILED',
@@ -254,14 +284,33 @@ export class ScheduleEngine {
     }
   }
 
-  /** Runs the session teardown blocks (after a schedule), ignoring their errors like the isolation tester. */
-  async teardownSessions(spec: RaceSpec): Promise<void> {
+  /** Runs the session teardown blocks (after a schedule), ignoring their errors like the
+   *  isolation tester; `onResult` is told what each returned. */
+  async teardownSessions(
+    spec: RaceSpec,
+    onResult?: (session: string, result: SetupResult) => void,
+  ): Promise<void> {
     for (const session of spec.sessions) {
-      for (const sql of session.teardown)
-        await this.#client(session.name)
-          .query(sql)
-          .catch(() => undefined);
+      for (const sql of session.teardown) {
+        const result = await this.#client(session.name)
+          .query(textQuery(sql))
+          .then(lastTextResult, () => undefined);
+        if (result) onResult?.(session.name, result);
+      }
     }
+  }
+
+  /** The notices a session received since last taken, as libpq prints them. */
+  takeNotices(sessionName: string): string[] {
+    const s = this.session(sessionName);
+    const taken = s.pendingNotices;
+    s.pendingNotices = [];
+    return taken;
+  }
+
+  /** The result of the session's step in flight, once the server has answered it. */
+  stepResult(sessionName: string): StepResult | undefined {
+    return this.session(sessionName).inflight?.result;
   }
 
   /** Ends whatever transaction application code left open (like returning a client to a pool). */
@@ -305,24 +354,30 @@ export class ScheduleEngine {
     });
     const client = this.#client(sessionName);
     const text = step.wire ?? step.sql;
+    if (step.asText) {
+      return textResults(client, text).then(
+        ({ results, error }) => {
+          const last = results.at(-1);
+          const base = error
+            ? errorResult(error)
+            : { ok: true, rows: [], rowCount: null, command: null, ...(last ? { fields: last.fields } : {}) };
+          return this.#finish(session, inflight, { ...base, results });
+        },
+        (error: unknown) => this.#finish(session, inflight, errorResult(error)),
+      );
+    }
     const query: Promise<
       pg.QueryResult<Record<string, unknown>> | pg.QueryResult<Record<string, unknown>>[]
-    > = step.asText
-      ? (client.query({
+    > = step.rowMode
+      ? // Array rows travel as they are: the app asked for them.
+        (client.query({
           text,
-          rowMode: 'array',
-          types: { getTypeParser: () => (value: string) => value },
+          values: step.params ? [...step.params] : [],
+          rowMode: step.rowMode,
         }) as unknown as Promise<pg.QueryResult<Record<string, unknown>>>)
-      : step.rowMode
-        ? // Array rows travel as they are: the app asked for them.
-          (client.query({
-            text,
-            values: step.params ? [...step.params] : [],
-            rowMode: step.rowMode,
-          }) as unknown as Promise<pg.QueryResult<Record<string, unknown>>>)
-        : step.params
-          ? client.query(text, [...step.params])
-          : client.query(text);
+      : step.params
+        ? client.query(text, [...step.params])
+        : client.query(text);
     return query.then(
       (r) => {
         // A multi-statement submission answers with one result per statement: report the last.
@@ -448,7 +503,7 @@ export class ScheduleEngine {
   /** The session's step that is not complete yet (running, blocked, or held by an annotation). */
   #unfinished(s: EngineSession): Inflight | undefined {
     const inflight = s.inflight;
-    if (!inflight) return undefined;
+    if (!inflight || s.name === this.#except) return undefined;
     if (inflight.result === undefined) return inflight;
     return !this.#annotationsOff && this.#annotationHolds(inflight, new Set([s.name])) ? inflight : undefined;
   }
@@ -457,16 +512,22 @@ export class ScheduleEngine {
    * Waits until every step in flight has finished or is blocked by another test session (and
    * has been blocked for longer than deadlock_timeout), and no application code is running.
    */
-  async settle(options: { readonly ignoreAnnotations?: boolean } = {}): Promise<void> {
+  async settle(
+    options: { readonly ignoreAnnotations?: boolean; readonly except?: string } = {},
+  ): Promise<void> {
     this.#annotationsOff = options.ignoreAnnotations ?? false;
+    this.#except = options.except;
     try {
       await this.#settle();
     } finally {
       this.#annotationsOff = false;
+      this.#except = undefined;
     }
   }
 
   #annotationsOff = false;
+  /** A session settle() does not wait for (the isolation tester's `(*)` step, just sent). */
+  #except: string | undefined = undefined;
 
   async #settle(): Promise<void> {
     let deadline = performance.now() + this.#stepTimeoutMs;
@@ -549,7 +610,7 @@ export class ScheduleEngine {
       settled: boolean;
       wait_start: string | null;
     }>(
-      `SELECT w.pid, pg_blocking_pids(w.pid) AS blockers,
+      `SELECT w.pid, pg_blocking_pids(w.pid) || pg_safe_snapshot_blocking_pids(w.pid) AS blockers,
               (SELECT max(to_jsonb(l) ->> 'waitstart') FROM pg_locks l WHERE l.pid = w.pid AND NOT l.granted) AS wait_start,
               (SELECT coalesce(bool_and(a.state <> 'active' OR a.wait_event_type = 'Lock' OR cardinality(pg_blocking_pids(a.pid)) > 0), true)
                  FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids(w.pid))) AS settled
@@ -608,11 +669,17 @@ export class ScheduleEngine {
    * it sends that session its next step (a step waiting for a long deadlock_timeout or a lock
    * timeout to resolve it). False when the step timeout passed first: the step is then cancelled.
    */
-  async awaitSession(sessionName: string): Promise<boolean> {
+  async awaitSession(
+    sessionName: string,
+    options: { readonly ignoreAnnotations?: boolean } = {},
+  ): Promise<boolean> {
     const session = this.session(sessionName);
     const deadline = performance.now() + this.#stepTimeoutMs;
     for (;;) {
-      if (!this.#unfinished(session)) return true;
+      if (
+        options.ignoreAnnotations ? !session.inflight || session.inflight.result : !this.#unfinished(session)
+      )
+        return true;
       const left = deadline - performance.now();
       if (left <= 0) {
         await this.cancel([session.pid]);
@@ -666,4 +733,72 @@ export class ScheduleEngine {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#clients.values(), this.#control].map((c) => c.end()));
   }
+}
+
+/** What a setup or teardown block returned: column names and the server's text of each value
+ *  (none for a block whose last statement returns no rows). */
+export interface SetupResult {
+  readonly fields: readonly string[] | undefined;
+  readonly rows: readonly (readonly (string | null)[])[];
+}
+
+/** A query whose rows come back as arrays of the server's text, as the isolation tester prints them. */
+function textQuery(text: string): pg.QueryArrayConfig {
+  return { text, rowMode: 'array', types: { getTypeParser: () => (value: string) => value } };
+}
+
+/**
+ * Runs a submission and keeps every row-returning statement's result, in order, also when a
+ * later statement fails (node-postgres then rejects with the error alone; the results so far
+ * are on its Query object, as the isolation tester's PQgetResult loop would print them).
+ */
+async function textResults(
+  client: pg.Client,
+  text: string,
+): Promise<{ results: TextResult[]; error: unknown }> {
+  const query = new pg.Query(textQuery(text));
+  const settled = new Promise<unknown>((resolve) => {
+    query.on('end', () => {
+      resolve(undefined);
+    });
+    query.on('error', (error: unknown) => {
+      resolve(error ?? new Error('query failed'));
+    });
+  });
+  client.query(query);
+  const error = await settled;
+  const internal = query as unknown as { _results?: unknown; _result?: unknown };
+  const raw = internal._results ?? internal._result;
+  const all = (Array.isArray(raw) ? raw : [raw]) as (pg.QueryResult | undefined)[];
+  const results = all.flatMap((r) =>
+    // Completed statements that return rows (a failed one's partial rows are dropped, like libpq).
+    r && r.command && r.fields.length > 0
+      ? [{ fields: r.fields.map((f) => f.name), rows: r.rows as (string | null)[][] }]
+      : [],
+  );
+  return { results, error };
+}
+
+/** libpq's PQexec keeps the last result of a multi-statement submission; so does this. */
+function lastTextResult(r: pg.QueryResult | pg.QueryResult[]): SetupResult {
+  const last = Array.isArray(r) ? r[r.length - 1] : r;
+  // A statement that returns rows has a row description, even with no rows (a command has none).
+  const fields = last && last.fields.length > 0 ? last.fields.map((f) => f.name) : undefined;
+  return { fields, rows: (last?.rows ?? []) as (string | null)[][] };
+}
+
+/** A notice as libpq prints it at the default verbosity (no CONTEXT: that is for errors). */
+function noticeText(notice: {
+  readonly severity?: string | undefined;
+  readonly message?: string | undefined;
+  readonly detail?: string | undefined;
+  readonly hint?: string | undefined;
+  readonly internalQuery?: string | undefined;
+}): string {
+  return [
+    `${notice.severity ?? 'NOTICE'}:  ${notice.message ?? ''}`,
+    ...(notice.detail ? [`DETAIL:  ${notice.detail}`] : []),
+    ...(notice.hint ? [`HINT:  ${notice.hint}`] : []),
+    ...(notice.internalQuery ? [`QUERY:  ${notice.internalQuery}`] : []),
+  ].join('\n');
 }

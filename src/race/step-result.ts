@@ -11,6 +11,15 @@ export interface StepResult {
   readonly severity?: string;
   /** Column names, for a step sent `asText`. */
   readonly fields?: readonly string[];
+  /** A step sent `asText`: every row-returning statement's result in order (the isolation
+   *  tester prints each), those before a failing statement included. */
+  readonly results?: readonly TextResult[];
+}
+
+/** One statement's rows as the server's text, with its column names. */
+export interface TextResult {
+  readonly fields: readonly string[];
+  readonly rows: readonly (readonly (string | null)[])[];
 }
 
 /** One line of a schedule's timeline. `waits`: the step is blocked on the named sessions. */
