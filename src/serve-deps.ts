@@ -94,11 +94,12 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
     const metrics = createServerMetrics({ processMetrics: true, targets: board });
     // Paging: the escalation cycle writes the outbox; the sender delivers it. Both recompute from
     // the store each pass, so any replica may run them.
+    const publicUrl = options.publicUrl ?? url;
     const acknowledgeLinks = signedAcknowledgeLinks({
       key: await store.paging.signingKey(randomBytes(32).toString('base64url')),
-      baseUrl: url,
+      baseUrl: publicUrl,
     });
-    const escalation = new EscalationCycle({ store, ids, baseUrl: url, acknowledgeLinks });
+    const escalation = new EscalationCycle({ store, ids, baseUrl: publicUrl, acknowledgeLinks });
     const firstPaged = new Set<string>();
     const sender = new OutboxSender(
       {
@@ -218,6 +219,8 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
           return result;
         },
         checkAcknowledgeLink: (id, link, now) => acknowledgeLinks.check(id, link, now),
+        checkViewLink: (id, link, now) => acknowledgeLinks.checkView(id, link, now),
+        acknowledgeUrl: (id, now) => acknowledgeLinks.link(id, now).url,
         acknowledgeByLink: async (id) => {
           const incident = await incidentService.acknowledge(id, 'link');
           escalationLoop.nudge();

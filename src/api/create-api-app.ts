@@ -22,6 +22,7 @@ import { eventRoutes, type DeployUseCases } from './routes/event-routes.js';
 import { onCallRoutes } from './routes/oncall-routes.js';
 import type { PagingUseCases } from './routes/paging-use-cases.js';
 import { healthRoutes, type StatusSource } from './routes/health-routes.js';
+import { incidentPageRoutes } from './routes/incident-page-routes.js';
 import { incidentRoutes, type IncidentUseCases } from './routes/incident-routes.js';
 import { metricsRoutes, type MetricsHistory } from './routes/metrics-routes.js';
 import {
@@ -118,6 +119,7 @@ export function apiRoutes(deps: ApiDeps): AnyRoute[] {
           ...onCallRoutes(deps.paging, now),
           ...channelRoutes(deps.paging, now),
           ...escalationRoutes(deps.paging, now),
+          ...incidentPageRoutes(deps.incidents, deps.paging, now),
         ]),
   ];
 }

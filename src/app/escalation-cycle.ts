@@ -323,7 +323,10 @@ export class EscalationCycle {
       service: incident.service,
       state: incident.state,
       createdAt: incident.createdAt,
-      url: `${this.#deps.baseUrl.replace(/\/$/, '')}/incidents/${encodeURIComponent(incident.id)}`,
+      // The signed page when links are signed; else the API's record (a token reads it).
+      url:
+        this.#deps.acknowledgeLinks?.view(incident.id, m.now).url ??
+        `${this.#deps.baseUrl.replace(/\/$/, '')}/api/v1/incidents/${encodeURIComponent(incident.id)}`,
     };
     return {
       id: this.#deps.ids.next('message'),

@@ -170,6 +170,8 @@ const server = z.strictObject({
   /** A postgres:// URL of a team's server; absent: the embedded store in dataDir. */
   store: postgresUrl.optional(),
   dataDir: z.string().min(1).optional(),
+  /** Where people reach the server (behind a proxy): the links in pages use it. */
+  publicUrl: z.string().min(1).optional(),
 });
 
 export interface SchemaOptions {

@@ -54,10 +54,13 @@ export interface ServeOptions {
   readonly logLevel: string;
   /** Read this host's /proc for targets that run here (`--no-host-metrics`, HINDSIGHT_HOST_METRICS=0: never). Default true. */
   readonly hostMetrics?: boolean;
+  /** The address people reach the server at (behind a proxy), for the links pages carry; absent: the listening URL. */
+  readonly publicUrl?: string;
 }
 
 export interface ServeFlags {
   readonly host?: string | undefined;
+  readonly publicUrl?: string | undefined;
   readonly port?: string | undefined;
   readonly store?: string | undefined;
   readonly dataDir?: string | undefined;
@@ -83,6 +86,9 @@ export function parseServeOptions(
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be fatal, error, warn, info, debug, trace or silent',
     }),
+    publicUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s):// URL, e.g. https://hindsight.example.com' })
+      .optional(),
   });
   const parsed = schema.safeParse({
     host: flags.host ?? env.HINDSIGHT_HOST ?? file.host ?? '127.0.0.1',
@@ -91,6 +97,7 @@ export function parseServeOptions(
     dataDir: flags.dataDir ?? env.HINDSIGHT_DATA_DIR ?? file.dataDir ?? '.hindsight',
     adminToken: nonEmpty(env.HINDSIGHT_ADMIN_TOKEN),
     logLevel: env.HINDSIGHT_LOG_LEVEL ?? 'info',
+    publicUrl: flags.publicUrl ?? nonEmpty(env.HINDSIGHT_PUBLIC_URL) ?? file.publicUrl,
   });
   if (!parsed.success) {
     const names: Readonly<Record<string, string>> = {
@@ -100,6 +107,7 @@ export function parseServeOptions(
       dataDir: '--data-dir / HINDSIGHT_DATA_DIR',
       adminToken: 'HINDSIGHT_ADMIN_TOKEN',
       logLevel: 'HINDSIGHT_LOG_LEVEL',
+      publicUrl: '--public-url / HINDSIGHT_PUBLIC_URL',
     };
     const lines = parsed.error.issues.map(
       (i) => `${names[formatPath(i.path)] ?? formatPath(i.path)}: ${i.message}`,
@@ -120,6 +128,7 @@ export function parseServeOptions(
     adminToken: o.adminToken ?? null,
     logLevel: o.logLevel,
     hostMetrics: flags.hostMetrics !== false && env.HINDSIGHT_HOST_METRICS !== '0',
+    ...(o.publicUrl === undefined ? {} : { publicUrl: o.publicUrl.replace(/\/+$/, '') }),
   };
 }
 

@@ -73,9 +73,11 @@ export interface PagingDirectoryRepository {
   signingKey(candidate: string): Promise<string>;
 }
 
-/** Makes the signed, expiring link a page offers to acknowledge its incident in one click. */
+/** Makes the signed, expiring links a page carries: acknowledge in one click, and read the incident. */
 export interface AcknowledgeLinks {
   link(incidentId: string, now: number): { readonly url: string; readonly expiresAt: number };
+  /** The incident's page, readable without a token until it expires. */
+  view(incidentId: string, now: number): { readonly url: string; readonly expiresAt: number };
 }
 
 export interface EscalationRepository {

@@ -16,6 +16,14 @@ export interface PagingUseCases {
     link: { readonly exp: number; readonly sig: string },
     now: number,
   ): 'valid' | 'expired' | 'invalid';
+  /** Is this a view link we signed for this incident (its page), still valid at `now`? */
+  checkViewLink(
+    incidentId: string,
+    link: { readonly exp: number; readonly sig: string },
+    now: number,
+  ): 'valid' | 'expired' | 'invalid';
+  /** A freshly signed acknowledge link (its POST acknowledges). */
+  acknowledgeUrl(incidentId: string, now: number): string;
   /** Acknowledges through a checked link (actor `link`). */
   acknowledgeByLink(incidentId: string): Promise<unknown>;
 }

@@ -21,6 +21,7 @@ export interface ServeFlagsIn {
   readonly config?: string;
   readonly host?: string;
   readonly port?: string;
+  readonly publicUrl?: string;
   readonly store?: string;
   readonly dataDir?: string;
   readonly hostMetrics?: boolean;
@@ -39,6 +40,10 @@ export function registerServeCommand(program: Command, deps: () => Promise<Serve
     )
     .option('--host <host>', 'address to listen on (default: HINDSIGHT_HOST, else 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default: HINDSIGHT_PORT, else 8080)')
+    .option(
+      '--public-url <url>',
+      'the address people reach this server at, for the links in pages (default: HINDSIGHT_PUBLIC_URL, else the listening address)',
+    )
     .option(
       '--store <url>',
       "a team's PostgreSQL for Hindsight's record, postgres://… (default: HINDSIGHT_STORE, else the embedded one)",

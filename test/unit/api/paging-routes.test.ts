@@ -53,6 +53,8 @@ async function pagingApi() {
       testChannel: (name, by, now) => queries.testChannel(name, by, now),
       escalateNow: (id, actor, now) => escalation.escalateNow(id, actor, now),
       checkAcknowledgeLink: (id, link, now) => links.check(id, link, now),
+      checkViewLink: (id, link, now) => links.checkView(id, link, now),
+      acknowledgeUrl: (id, now) => links.link(id, now).url,
       acknowledgeByLink: (id) => incidents.acknowledge(id, 'link'),
     },
     metrics,
@@ -229,6 +231,55 @@ describe('paging routes', () => {
     expect((await api.app.request(path, { method: 'POST' })).status).toBe(409);
     api.clock.advance(4 * 3_600_000 + 1);
     const expired = await api.app.request(path, { method: 'POST' });
+    expect([expired.status, ((await expired.json()) as { code: string }).code]).toEqual([
+      403,
+      'LINK_EXPIRED',
+    ]);
+  });
+
+  it("a page links to the incident's own page: signed for viewing it, the monitored world's text shown as text, an acknowledge button while triggered", async () => {
+    const api = await pagingApi();
+    await api.store.incidents.insert(
+      openIncident({
+        id: 'i1',
+        service: 'weekend',
+        groupKey: 'w',
+        title: 'Deadlock on <script>alert(1)</script>',
+        summary: 'UPDATE "orders" SET x = 1 WHERE note = \'<img src=x onerror=alert(2)>\'',
+        severity: 'critical',
+        at: api.clock.now(),
+      }),
+    );
+    await api.escalation.run(api.clock.now());
+    const page = (await api.store.outbox.list({ incidentId: 'i1' }))[0]!.notification;
+    if (page.kind === 'test' || page.kind === 'digest') throw new Error('an incident page');
+    const url = new URL(page.incident.url);
+    expect(url.pathname).toBe('/incidents/i1');
+    const path = url.pathname + url.search;
+
+    const shown = await api.app.request(path);
+    const body = await shown.text();
+    expect(shown.status).toBe(200);
+    expect(shown.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(body).toContain('Deadlock on &lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(body).toContain('&lt;img src=x onerror=alert(2)&gt;');
+    expect(body).not.toContain('<script>');
+    expect(body).not.toContain('<img');
+    const action = /<form method="post" action="([^"]+)"/.exec(body)?.[1]?.replace(/&amp;/g, '&');
+    expect(action).toMatch(/\/api\/v1\/incidents\/i1\/acknowledge-link\?exp=\d+&sig=/);
+    expect((await api.store.incidents.get('i1'))?.state).toBe('triggered');
+    expect(
+      (await api.app.request(new URL(action!).pathname + new URL(action!).search, { method: 'POST' })).status,
+    ).toBe(200);
+    expect(await (await api.app.request(path)).text()).not.toContain('<form');
+
+    // A view link is not an acknowledge link, nor one for another incident; it expires.
+    const ackPath = path.replace('/incidents/i1?', '/api/v1/incidents/i1/acknowledge-link?');
+    expect((await api.app.request(ackPath, { method: 'POST' })).status).toBe(403);
+    expect((await api.app.request(path.replace(/sig=./, 'sig=X'))).status).toBe(403);
+    expect((await api.app.request('/incidents/i1')).status).toBe(400);
+    api.clock.advance(14 * 24 * 3_600_000 + 1);
+    const expired = await api.app.request(path);
     expect([expired.status, ((await expired.json()) as { code: string }).code]).toEqual([
       403,
       'LINK_EXPIRED',

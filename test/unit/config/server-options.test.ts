@@ -36,6 +36,21 @@ describe('serve options', () => {
     });
   });
 
+  it('takes the public URL for the links in pages from --public-url, HINDSIGHT_PUBLIC_URL or the file, and refuses one that is not http(s)', () => {
+    expect(parseServeOptions({}, null, {}).publicUrl).toBeUndefined();
+    expect(
+      parseServeOptions({}, null, { HINDSIGHT_PUBLIC_URL: 'https://hindsight.example.com/' }).publicUrl,
+    ).toBe('https://hindsight.example.com');
+    expect(
+      parseServeOptions({ publicUrl: 'https://ops.example.com/hindsight' }, null, {
+        HINDSIGHT_PUBLIC_URL: 'https://x.example.com',
+      }).publicUrl,
+    ).toBe('https://ops.example.com/hindsight');
+    expect(() => parseServeOptions({ publicUrl: 'hindsight.example.com' }, null, {})).toThrow(
+      /--public-url \/ HINDSIGHT_PUBLIC_URL: must be an http\(s\):\/\/ URL/,
+    );
+  });
+
   it('reports every bad option at once, naming the flag and the variable', () => {
     let caught: unknown;
     try {
