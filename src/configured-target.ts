@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { TargetConfig } from './config/config-schema.js';
+import type { StoreChoice } from './config/server-options.js';
 import { pgEnvironment, type PgEnvironment } from './config/postgres-conninfo.js';
 import type { TargetWatchOptions } from './engine/target-watch.js';
 
@@ -26,3 +28,13 @@ export const configuredTarget = (t: TargetConfig, environment: PgEnvironment): T
     longTransactionMs: t.thresholds.longTransaction,
   },
 });
+
+/**
+ * serve on its embedded store: each target's log position is kept in the data directory, so that a
+ * restart reads on where the last run stopped instead of at the log's end. (A team's store has no
+ * directory of ours: there a restart starts at the end.)
+ */
+export const withLogPosition = (target: TargetWatchOptions, store: StoreChoice): TargetWatchOptions =>
+  store.kind === 'embedded' && target.log !== null
+    ? { ...target, logPositionFile: join(store.dataDir, 'log-positions', `${target.name}.json`) }
+    : target;

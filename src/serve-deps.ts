@@ -22,7 +22,7 @@ import { RuleQueries } from './app/rule-queries.js';
 import { TokenService } from './app/token-service.js';
 import type { RunningServer, ServeDeps } from './cli/commands/serve-command.js';
 import type { HindsightConfig } from './config/config-schema.js';
-import { targetWatchOptions } from './configured-target.js';
+import { targetWatchOptions, withLogPosition } from './configured-target.js';
 import { databaseAddress, sameDatabase } from './config/postgres-url.js';
 import { redactUrl } from './core/url-redaction.js';
 import { describeStore, type ServeOptions } from './config/server-options.js';
@@ -248,7 +248,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       senderLoop.run(),
       metricsLoop.run(),
       superviseTargets(
-        config.targets.map(targetWatchOptions),
+        config.targets.map((t) => withLogPosition(targetWatchOptions(t), options.store)),
         {
           openTargetWatch,
           sink,

@@ -44,6 +44,7 @@ export function openTargetWatch(
           format: options.logFormat,
           prefix: options.logPrefix,
           fromStart: options.fromStart,
+          ...(options.logPositionFile === undefined ? {} : { positionFile: options.logPositionFile }),
           normalizeQuery: normalize,
           target: {
             database: target.database,

@@ -23,6 +23,8 @@ export interface TargetWatchOptions {
   readonly logPrefix: string | null;
   /** Read the log from its beginning instead of its end. */
   readonly fromStart: boolean;
+  /** Where the log position is kept across restarts (serve's data directory); absent: start at the end. */
+  readonly logPositionFile?: string;
   readonly intervalMs: number;
   /** Keep query literals (normalized to $1, $2 otherwise). */
   readonly rawQueries: boolean;

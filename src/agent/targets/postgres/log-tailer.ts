@@ -14,7 +14,8 @@ export interface LogTailProblem {
    * `vanished`/`reappeared`: the file went away and came back; `rotated`/`truncated`: reading
    * starts again at the top of the (new) file; `unreadable`: it exists but cannot be read;
    * `unmatched`: lines do not match the prefix; `not_english`: the server's lc_messages;
-   * `ended`: a stream (standard input) reached its end — the command piping the log exited.
+   * `ended`: a stream (standard input) reached its end — the command piping the log exited;
+   * `resumed`: after a restart, reading goes on where the last run stopped (or says why it cannot).
    */
   readonly kind:
     | 'vanished'
@@ -24,7 +25,8 @@ export interface LogTailProblem {
     | 'unreadable'
     | 'unmatched'
     | 'not_english'
-    | 'ended';
+    | 'ended'
+    | 'resumed';
   readonly message: string;
 }
 
@@ -42,6 +44,23 @@ export interface LogTailOptions {
   readonly onProblem?: (problem: LogTailProblem) => void;
   /** Called each time a file is opened and positioned (at the start, after a rotation…). */
   readonly onOpen?: (path: string) => void;
+  /** Where the last run stopped, and where to keep this one's position (serve and agent restarts). */
+  readonly resume?: LogResume;
+}
+
+/** Where reading stopped in a file: every entry before `position` was handed on. */
+export interface LogPosition {
+  readonly path: string;
+  readonly inode: number;
+  readonly position: number;
+  /** The file's first bytes (base64, up to 64): a new file that reuses the inode starts otherwise. */
+  readonly head: string;
+}
+
+export interface LogResume {
+  readonly saved: LogPosition | null;
+  /** Called when the file goes quiet with every entry read handed on (not after each read). */
+  save(position: LogPosition): void;
 }
 
 const DEFAULT_POLL_MS = 250;
@@ -55,6 +74,8 @@ const LIST_EVERY = 4;
 const ROTATE_WAIT_MS = 5000;
 /** The first bytes of a file, compared on each poll: a copytruncate refilled past our position shows there. */
 const HEAD_BYTES = 64;
+/** After a restart, at most this much left unread is caught up; more, and reading starts at the end. */
+const RESUME_MAX_BYTES = 64 * 1024 * 1024;
 
 /** A log being read: its reader, and whether the unmatched-prefix warning was given. */
 interface Reading {
@@ -141,6 +162,19 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
   let unreadableReported = false;
   /** Files rotated away, still read until they have been quiet for ROTATE_WAIT_MS. */
   const retiring: Current[] = [];
+  const saved = options.fromStart === true ? null : (options.resume?.saved ?? null);
+  if (saved !== null) {
+    const resumed = await resumeAt(saved, current, openFile);
+    if (resumed.kind === 'same') {
+      current.position = saved.position;
+      current.head = Buffer.from(saved.head, 'base64');
+    } else if (resumed.kind === 'rotated') {
+      retiring.push(resumed.old);
+      current.position = 0;
+    }
+    report({ kind: 'resumed', message: resumed.message });
+  }
+  let lastSaved = saved?.path === current.path ? saved.position : -1;
   const retirePolls = Math.max(1, Math.ceil(ROTATE_WAIT_MS / pollMs));
   const buffer = Buffer.allocUnsafe(READ_SIZE);
 
@@ -216,7 +250,15 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
         if (!(await sameStart(current))) await restart(current);
         const any = await drain(current);
         current.quiet = any ? 0 : current.quiet + 1;
-        if (current.quiet === 1) deliver(current.reader.flush());
+        if (current.quiet === 1) {
+          deliver(current.reader.flush());
+          // Every entry read is handed on (no partial line held, no rotated file left): a restart may go on from here.
+          const { path: file, inode, position, head } = current;
+          if (current.reader.buffered === 0 && retiring.length === 0 && position !== lastSaved) {
+            lastSaved = position;
+            options.resume?.save({ path: file, inode, position, head: head.toString('base64') });
+          }
+        }
         checkUnmatched(current, report);
       }
       for (const old of [...retiring]) {
@@ -276,6 +318,74 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
     for (const old of retiring) await finish(old);
     if (current !== null) await finish(current);
   }
+}
+
+type Resumed =
+  | { readonly kind: 'same'; readonly message: string }
+  | { readonly kind: 'rotated'; readonly old: Current; readonly message: string }
+  | { readonly kind: 'end'; readonly message: string };
+
+/**
+ * Where to go on after a restart: in the same file at the saved position; or, when it was rotated
+ * meanwhile, in the old file (found beside it by its inode) from there, then the new one from its
+ * start — unless more than RESUME_MAX_BYTES are left to read, or the file cannot be found.
+ */
+async function resumeAt(
+  saved: LogPosition,
+  current: Current,
+  openFile: (file: string, fromStart: boolean) => Promise<Current>,
+): Promise<Resumed> {
+  const end = (why: string): Resumed => ({
+    kind: 'end',
+    message: `log file ${current.path}: ${why}; reading from its end (entries written meanwhile: hindsight analyze)`,
+  });
+  const head = Buffer.from(saved.head, 'base64');
+  const startsAs = async (file: Current | string): Promise<boolean> => {
+    const handle = typeof file === 'string' ? await open(file, 'r').catch(() => null) : file.handle;
+    if (handle === null) return false;
+    try {
+      const bytes = Buffer.alloc(head.length);
+      const { bytesRead } = await handle.read(bytes, 0, head.length, 0);
+      return bytesRead === head.length && bytes.equals(head);
+    } finally {
+      if (typeof file === 'string') await handle.close();
+    }
+  };
+  const behind = (size: number) => `${Math.round((size - saved.position) / 1024)} KiB`;
+  if (saved.path === current.path && saved.inode === current.inode) {
+    // `current.position` is the file's size (opened at its end).
+    if (current.position < saved.position || !(await startsAs(current)))
+      return end('it was truncated since the last run');
+    if (current.position - saved.position > RESUME_MAX_BYTES)
+      return end(`${behind(current.position)} were written since the last run, too many to catch up`);
+    return {
+      kind: 'same',
+      message: `log file ${current.path}: going on where the last run stopped (${behind(current.position)} to catch up)`,
+    };
+  }
+  // Rotated (or, in a log_directory, the collector switched files): the old file by its inode.
+  const directory = dirname(saved.path);
+  if (directory !== dirname(current.path)) return end(`the last run read another log (${saved.path})`);
+  const names = await readdir(directory).catch(() => [] as string[]);
+  for (const name of names) {
+    const path = join(directory, name);
+    if (path === current.path) continue;
+    const info = await stat(path).catch(() => null);
+    if (info?.ino !== saved.inode || !info.isFile() || info.size < saved.position) continue;
+    if (!(await startsAs(path))) continue;
+    if (info.size - saved.position + current.position > RESUME_MAX_BYTES)
+      return end('it was rotated since the last run, and too much was written since to catch up');
+    const old = await openFile(path, true).catch(() => null);
+    if (old === null) break;
+    old.position = saved.position;
+    old.head = head;
+    return {
+      kind: 'rotated',
+      old,
+      message: `log file ${saved.path} was rotated since the last run: reading the rest of ${path}, then ${current.path} from its start`,
+    };
+  }
+  return end(`the file read by the last run (${saved.path}) is gone`);
 }
 
 /**

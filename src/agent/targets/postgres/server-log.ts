@@ -3,6 +3,7 @@ import type { DeadlockReport, LogFormatChoice } from '../../../core/log-event.js
 import type { ServerLogHandlers, ServerLogSource } from '../../../core/ports.js';
 import { interpretLogEvent } from '../../../postgres-log/log-signal.js';
 import { nameDeadlockRelations, type RelationNamer } from './deadlock-relations.js';
+import { openLogPositionFile } from './log-position-file.js';
 import { tailLog, tailStream, type LogTailOptions } from './log-tailer.js';
 import type { ServerSettings } from './server-settings.js';
 
@@ -29,6 +30,11 @@ export interface PostgresServerLogOptions {
     readonly relationNames: RelationNamer;
     ready(): Promise<ServerSettings>;
   };
+  /**
+   * A file where the position read up to is kept, so that a restart goes on there (serve, with its
+   * data directory); absent: a start begins at the log's end (watch, like `tail -f`).
+   */
+  readonly positionFile?: string;
   /** How long to wait for the server's `log_line_prefix` before detecting it from the lines (default 3 s). */
   readonly prefixWaitMs?: number;
 }
@@ -65,8 +71,15 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
             );
           });
       };
+      const positions =
+        options.positionFile === undefined || options.stream !== undefined
+          ? null
+          : await openLogPositionFile(options.positionFile, (message) => {
+              handlers.onProblem(message);
+            });
       try {
         const tail: LogTailOptions = {
+          ...(positions === null ? {} : { resume: positions }),
           format: options.format,
           ...(prefix === undefined ? {} : { prefix }),
           fromStart: options.fromStart,
@@ -105,6 +118,7 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
           : tailStream(options.stream, options.path, tail));
       } finally {
         await naming;
+        await positions?.settled();
       }
     },
   };
