@@ -6,8 +6,9 @@
  * gives the order, specs/NAME.spec the input, expected/NAME.out (or NAME_1.out … as pg_regress
  * accepts) the answer. A script, not a test.
  *
- * The database is made like pg_regress makes its own (lc_* 'C', bytea_output hex, PGTZ and
- * PGDATESTYLE as database settings) on a throwaway server with max_prepared_transactions on.
+ * The database is made like pg_regress makes its own (named isolation_regression; lc_* 'C',
+ * bytea_output hex, PGTZ and PGDATESTYLE as database settings) on a throwaway server with max_prepared_transactions on
+ * and compute_query_id = regress (the local server loads pg_stat_statements; EXPLAIN hides the id).
  * Output: one line per spec (ok / differs / error, seconds) and the totals; each actual output
  * and diff goes to OUT (default $TMPDIR/pg-isolation-results).
  * Environment: OUT, SPEC_TIMEOUT_S (default 120).
@@ -15,7 +16,6 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { LocalPostgres } from '../src/platform/local-postgres.js';
 import { isolationTesterOutput, unifiedDiff } from '../src/race/isolation-output.js';
@@ -36,13 +36,16 @@ const schedule = (await readFile(join(dir, 'isolation_schedule'), 'utf8'))
   .filter((n) => n !== '' && (only.length === 0 || only.includes(n)));
 const expectedFiles = await readdir(join(dir, 'expected'));
 
-const server = await LocalPostgres.start({ settings: { max_prepared_transactions: 10 } });
+const server = await LocalPostgres.start({
+  settings: { max_prepared_transactions: 10, compute_query_id: 'regress' },
+});
 const admin = new pg.Client({ connectionString: server.url() });
 await admin.connect();
 const counts = { ok: 0, differs: 0, error: 0 };
 try {
   for (const name of schedule) {
-    const db = `iso_${randomBytes(4).toString('hex')}`;
+    // pg_regress's name: a few specs name their database.
+    const db = 'isolation_regression';
     await admin.query(`CREATE DATABASE ${db} TEMPLATE template0`);
     for (const setting of [
       "lc_messages TO 'C'",

@@ -21,7 +21,17 @@ export async function isolationTesterOutput(
     // As pg_regress and the tester name them: specs may look their sessions up by it.
     { applicationName: (session) => `isolation/${spec.name.replace(/\.spec$/, '')}/${session}`, ...options },
   );
-  const out: string[] = [`Parsed test spec with ${spec.sessions.length} sessions`];
+  // The tester warns on stderr, which pg_regress captures ahead of the buffered stdout.
+  const used = new Set(spec.permutations.flat().map((e) => e.step));
+  const unused =
+    spec.permutations.length > 0
+      ? spec.sessions
+          .flatMap((s) => s.steps.map((step) => step.name))
+          .filter((name) => !used.has(name))
+          .sort()
+          .map((name) => `unused step name: ${name}`)
+      : [];
+  const out: string[] = [...unused, `Parsed test spec with ${spec.sessions.length} sessions`];
   try {
     for (const permutation of permutations) out.push(...(await runOne(engine, spec, permutation)));
   } finally {
@@ -196,6 +206,13 @@ class PermutationRun {
       retry ? `step ${l.entry.step}: <... completed>` : `step ${l.entry.step}: ${l.shown}`,
       ...resultLines(result),
     );
+    // Then the NOTIFY messages that reached this session, named by who sent them.
+    for (const n of this.engine.takeNotifications(l.session)) {
+      const sender = this.spec.sessions.find((s) => this.engine.session(s.name).pid === n.processId);
+      this.lines.push(
+        `${l.session}: NOTIFY "${n.channel}" with payload "${n.payload}" from ${sender ? sender.name : `PID ${String(n.processId)}`}`,
+      );
+    }
     this.#active.delete(l.session);
     return false;
   }
@@ -277,10 +294,21 @@ function textRows(rows: readonly (readonly (string | null)[])[]): string[][] {
   return rows.map((row) => row.map((v) => v ?? ''));
 }
 
+/** libpq's message for a connection the server closed, as the tester prints it (then a blank line). */
+const CONNECTION_CLOSED = [
+  'server closed the connection unexpectedly',
+  '\tThis probably means the server terminated abnormally',
+  '\tbefore or while processing the request.',
+  '',
+];
+
 /** A step's result as the tester prints it: an error line, or rows as an aligned table. */
 export function resultLines(result: StepResult): string[] {
   const tables = (result.results ?? []).flatMap((r) => formatTable(r.fields, textRows(r.rows)));
-  return result.ok ? tables : [...tables, `${result.severity ?? 'ERROR'}:  ${result.message ?? ''}`];
+  if (result.ok) return tables;
+  const error = `${result.severity ?? 'ERROR'}:  ${result.message ?? ''}`;
+  // After a FATAL the server closes the connection, and libpq adds a result of its own.
+  return result.severity === 'FATAL' ? [...tables, error, ...CONNECTION_CLOSED] : [...tables, error];
 }
 
 /**

@@ -75,6 +75,8 @@ export interface EngineSession {
   /** Those notices as libpq prints them (`NOTICE:  text`, DETAIL/HINT/QUERY lines), not yet
    *  taken by the comparison mode (`takeNotices`). */
   pendingNotices: string[];
+  /** NOTIFY messages that reached this session, not yet taken (`takeNotifications`). */
+  pendingNotifications: Notification[];
   /** Deadlock checks the server ran for this session's lock waits: with log_lock_waits and
    *  client_min_messages = log, each check that finds no deadlock sends `still waiting`. */
   lockChecks: number;
@@ -84,7 +86,12 @@ const RESET_SCHEMAS = `DO $$DECLARE s text; BEGIN
   FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
     AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'
   LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END$$;
-CREATE SCHEMA public`;
+CREATE SCHEMA public;
+DO $$BEGIN
+  -- As initdb makes it (PostgreSQL 15+): every role may use it, so a spec's SET ROLE still sees its tables.
+  GRANT USAGE ON SCHEMA public TO PUBLIC;
+  ALTER SCHEMA public OWNER TO pg_database_owner;
+EXCEPTION WHEN undefined_object OR insufficient_privilege THEN NULL; END$$`;
 
 /**
  * Runs steps on the sessions' connections and decides when the world is still: every step in
@@ -162,8 +169,16 @@ export class ScheduleEngine {
         inflight: undefined,
         notices: 0,
         pendingNotices: [],
+        pendingNotifications: [],
         lockChecks: 0,
       };
+      client.on('notification', (n) => {
+        session.pendingNotifications.push({
+          channel: n.channel,
+          payload: n.payload ?? '',
+          processId: n.processId,
+        });
+      });
       client.on('notice', (notice) => {
         // The server's own lock-wait reports are a signal to us, not the spec's notices; LOG
         // and DEBUG reach us only because race lowered client_min_messages.
@@ -223,6 +238,7 @@ export class ScheduleEngine {
       s.inflight = undefined;
       s.notices = 0;
       s.pendingNotices = [];
+      s.pendingNotifications = [];
       s.lockChecks = 0;
       if (this.#waitSignals) {
         // Without these (a role that may only SET deadlock_timeout) the engine falls back to
@@ -305,6 +321,14 @@ export class ScheduleEngine {
     const s = this.session(sessionName);
     const taken = s.pendingNotices;
     s.pendingNotices = [];
+    return taken;
+  }
+
+  /** The NOTIFY messages that reached a session since last taken. */
+  takeNotifications(sessionName: string): Notification[] {
+    const s = this.session(sessionName);
+    const taken = s.pendingNotifications;
+    s.pendingNotifications = [];
     return taken;
   }
 
@@ -801,4 +825,11 @@ function noticeText(notice: {
     ...(notice.hint ? [`HINT:  ${notice.hint}`] : []),
     ...(notice.internalQuery ? [`QUERY:  ${notice.internalQuery}`] : []),
   ].join('\n');
+}
+
+/** A NOTIFY a session received: channel, payload ('' when none) and the sending backend. */
+export interface Notification {
+  readonly channel: string;
+  readonly payload: string;
+  readonly processId: number;
 }
