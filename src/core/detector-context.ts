@@ -40,6 +40,9 @@ export interface DetectorContext {
 /**
  * Age at sample time of a server-side timestamp (`xact_start`, `state_change`, `waitstart`),
  * against the server's clock when the sample has it, so agent/server clock skew does not matter.
+ * Whole milliseconds: the server's clock comes with microseconds, and a fraction reaching a
+ * finding's times (an episode's start is the sample's time less its longest wait) made the
+ * PostgreSQL store refuse the finding (its times are bigint).
  */
 export const ageAt = (sample: Sample, serverTime: number | null): number | null =>
-  serverTime === null ? null : Math.max(0, (sample.serverNow ?? sample.takenAt) - serverTime);
+  serverTime === null ? null : Math.max(0, Math.round((sample.serverNow ?? sample.takenAt) - serverTime));
