@@ -6,7 +6,7 @@ import type { AgentOptions } from './config/server-options.js';
 import { targetWatchOptions } from './configured-target.js';
 import { superviseTargets } from './engine/target-supervisor.js';
 import type { TargetWatchState } from './engine/target-watch.js';
-import { startTargetExporter } from './metrics-deps.js';
+import { startTargetExporter, targetMetricsBoard } from './metrics-deps.js';
 import { createLogger } from './platform/logger.js';
 import { systemClock } from './platform/system-clock.js';
 import { openTargetWatch } from './watch-deps.js';
@@ -32,6 +32,8 @@ async function startAgent(options: AgentOptions, config: HindsightConfig): Promi
           hostMetrics: options.hostMetrics,
           logger,
         });
+  // Without an exporter the board still reads the host, for the host figures of the pushed series.
+  const board = exporter?.board ?? targetMetricsBoard(targets, { hostMetrics: options.hostMetrics, logger });
   const client = new FindingPushClient({
     server: options.server,
     token: options.token,
@@ -57,9 +59,9 @@ async function startAgent(options: AgentOptions, config: HindsightConfig): Promi
         client.reportHealth(health);
       },
       onSampled: (target: string, state: TargetWatchState) => {
-        exporter?.board.sampled(target, state);
+        board.sampled(target, state);
         // Database metrics: 10 s points pushed with the findings, as serve records its own.
-        if (state.lastSample !== null) series.record(state.lastSample);
+        if (state.lastSample !== null) series.record(state.lastSample, board.host(target));
         series.closeIdle(systemClock.now());
       },
       agent: options.name,

@@ -265,7 +265,7 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
             board.sampled(target, state);
             if (state.reachable && state.lastSample !== null)
               metrics.observeSampleLatency(target, state.lastSample.serverMs / 1000);
-            if (state.lastSample !== null) metricsRecorder.record(state.lastSample);
+            if (state.lastSample !== null) metricsRecorder.record(state.lastSample, board.host(target));
             // A target that stopped answering: its last interval is saved once it is over.
             metricsRecorder.closeIdle(clock.now());
           },

@@ -1,3 +1,4 @@
+import { HindsightError } from '../core/errors.js';
 import type { Finding, FindingKind } from '../core/finding.js';
 import type { FindingCursor, IncidentStore } from '../core/incident-store.js';
 import {
@@ -16,6 +17,9 @@ import {
   type SeriesPoint,
   type StatementPoint,
 } from '../core/metrics-series.js';
+
+/** A series or statements asked of a target nobody knows (HTTP 404). */
+export const METRICS_TARGET_NOT_FOUND = 'TARGET_NOT_FOUND';
 
 export interface SeriesAnswer {
   readonly target: string;
@@ -74,6 +78,7 @@ export class MetricsQueries {
     const points = await this.#read(resolutionMs, query, (q) =>
       this.#store.metrics.points({ ...q, metrics }),
     );
+    if (points.length === 0) await this.#known(query.target);
     return {
       target: query.target,
       metric: query.metric,
@@ -93,6 +98,7 @@ export class MetricsQueries {
     const resolutionMs = resolutionFor(tiers, { from: query.from, to: query.to, now }, 1_440);
     const limit = query.limit ?? 20;
     const parts = await this.#totals(tiers, resolutionMs, query, limit);
+    if (parts.length === 0) await this.#known(query.target);
     return {
       target: query.target,
       from: query.from,
@@ -141,6 +147,21 @@ export class MetricsQueries {
         : [];
     if (finer === undefined || covered >= window.to) return own;
     return [...own, ...(await this.#totals(tiers, finer.resolutionMs, { ...window, from: covered }, limit))];
+  }
+
+  /**
+   * An empty answer for a name that is neither in the catalog nor reported by an agent is a typo
+   * more often than a quiet target: say so (404) rather than answer nothing. A target with data
+   * in the window is answered even if it has left the catalog since (its history stays readable).
+   */
+  async #known(target: string): Promise<void> {
+    if ((await this.#store.targets.get(target)) !== null) return;
+    if ((await this.#store.targets.health()).some((h) => h.target === target)) return;
+    throw new HindsightError({
+      code: METRICS_TARGET_NOT_FOUND,
+      kind: 'user',
+      message: `no target named "${target}" and no metrics kept for it in this window; list targets with GET /api/v1/targets`,
+    });
   }
 
   findings(query: FindingHistoryQuery): Promise<Finding[]> {

@@ -1,3 +1,4 @@
+import type { HostFigures } from '../core/host-figures.js';
 import type { IncidentStore } from '../core/incident-store.js';
 import {
   seriesAccumulator,
@@ -37,8 +38,11 @@ export class MetricsRecorder {
     this.#deps = deps;
   }
 
-  /** A watch's latest sample; the same sample seen twice (a failed attempt re-reports it) counts once. */
-  record(sample: Sample): void {
+  /**
+   * A watch's latest sample, with the host's latest figures when its host is read; the same
+   * sample seen twice (a failed attempt re-reports it) counts once.
+   */
+  record(sample: Sample, host: HostFigures | null = null): void {
     let entry = this.#targets.get(sample.target);
     if (entry === undefined) {
       entry = { acc: intervalsOf(sample.target, this.#deps), lastTakenAt: -Infinity };
@@ -46,7 +50,7 @@ export class MetricsRecorder {
     }
     if (sample.takenAt <= entry.lastTakenAt) return;
     entry.lastTakenAt = sample.takenAt;
-    const closed = entry.acc.add(sample);
+    const closed = entry.acc.add(sample, host);
     if (closed !== null) this.#enqueue([closed]);
   }
 

@@ -1,6 +1,7 @@
 import { NAME_PATTERN } from '../core/catalog.js';
 import { FINDING_KINDS } from '../core/finding.js';
 import { userError } from '../core/errors.js';
+import { ALL_METRICS, isSeriesMetric, type SeriesMetric } from '../core/metrics-series.js';
 import { parseDuration } from './duration.js';
 import { collectServerClientOptions, type ServerClientOptions } from './server-options.js';
 
@@ -12,6 +13,8 @@ export interface HistoryOptions extends ServerClientOptions {
   readonly until: number | null;
   readonly kinds: readonly string[] | null;
   readonly limit: number;
+  /** A series metric to print instead of findings (`--metric`); null for findings. */
+  readonly metric: SeriesMetric | null;
 }
 
 /** `24h`, `7d` (that long before now) or an ISO 8601 date-time; null when it is neither. */
@@ -23,7 +26,8 @@ export function parseInstant(text: string, now: number): number | null {
 }
 
 /**
- * `hindsight history TARGET [--since 7d] [--until …] [--kind deadlock,long_transaction] [--limit N]`:
+ * `hindsight history TARGET [--since 7d] [--until …] [--kind deadlock,long_transaction] [--limit N]
+ * [--metric NAME]`:
  * times as a duration before now or an ISO date-time; every problem reported at once.
  */
 export function parseHistoryOptions(
@@ -35,6 +39,7 @@ export function parseHistoryOptions(
     readonly until?: string;
     readonly kind?: string;
     readonly limit?: string;
+    readonly metric?: string;
   },
   now: number,
   env: Env = process.env,
@@ -63,6 +68,10 @@ export function parseHistoryOptions(
   const limit = flags.limit === undefined ? 1000 : Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
     problems.push(`--limit must be a whole number from 1 to 100000 (got "${flags.limit ?? ''}")`);
+  const metric = flags.metric ?? null;
+  if (metric !== null && !isSeriesMetric(metric))
+    problems.push(`--metric: unknown "${metric}"; use one of ${ALL_METRICS.join(', ')}`);
+  if (metric !== null && kinds !== null) problems.push('--kind lists findings: leave it out with --metric');
   if (problems.length > 0 || client === null) throw userError('HISTORY_BAD_OPTIONS', problems.join('; '));
-  return { ...client, target, since, until, kinds, limit };
+  return { ...client, target, since, until, kinds, limit, metric: metric as SeriesMetric | null };
 }

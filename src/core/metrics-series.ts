@@ -1,3 +1,4 @@
+import type { HostFigures } from './host-figures.js';
 import type { DatabaseCounters, Sample, SessionSnapshot } from './sample.js';
 
 /**
@@ -44,7 +45,20 @@ export const SERIES_METRICS = {
   temp_bytes: 'sum',
   blocks_hit: 'sum',
   blocks_read: 'sum',
+  /**
+   * The host, when the agent runs on the database's host (host-figures.ts): the busy share of all
+   * CPUs (0…1), the 1-minute load, memory and the data directory's disk, the cores the backends use.
+   */
+  host_cpu_busy: 'mean',
+  host_load1: 'mean',
+  host_memory_used_bytes: 'mean',
+  host_memory_total_bytes: 'max',
+  host_disk_used_bytes: 'mean',
+  host_disk_total_bytes: 'max',
+  host_backend_cores: 'mean',
 } as const satisfies Record<string, SeriesAggregate>;
+// The PostgreSQL store keeps a point's values as an array in this order (migration 0005): add new
+// metrics at the end only, never reorder or remove one.
 
 export type StoredMetric = keyof typeof SERIES_METRICS;
 
@@ -139,8 +153,11 @@ export interface SeriesInterval {
 }
 
 export interface SeriesAccumulator {
-  /** Adds a sample; returns the interval it closed, if it starts a later one. */
-  add(sample: Sample): SeriesInterval | null;
+  /**
+   * Adds a sample (and the host's figures over the interval before it, when the host is read);
+   * returns the interval it closed, if it starts a later one.
+   */
+  add(sample: Sample, host?: HostFigures | null): SeriesInterval | null;
   /** The open interval if it ended at or before `now` (samples stopped: the target is down). */
   close(now: number): SeriesInterval | null;
 }
@@ -149,6 +166,8 @@ interface OpenInterval {
   readonly at: number;
   samples: number;
   readonly sums: Map<StoredMetric, number>;
+  /** Samples that had each metric: a mean is over those (host figures start a sample late). */
+  readonly counts: Map<StoredMetric, number>;
 }
 
 type StatementSums = Map<string, { query: string; calls: number; totalExecMs: number; rows: number }>;
@@ -194,7 +213,8 @@ export function seriesAccumulator(options: {
   const finish = (interval: OpenInterval, statements: StatementPoint[]): SeriesInterval => {
     const values: Partial<Record<StoredMetric, number>> = {};
     for (const [metric, sum] of interval.sums) {
-      values[metric] = SERIES_METRICS[metric] === 'mean' ? sum / interval.samples : sum;
+      values[metric] =
+        SERIES_METRICS[metric] === 'mean' ? sum / (interval.counts.get(metric) ?? interval.samples) : sum;
     }
     const all = [...pending, ...statements];
     pending = [];
@@ -213,7 +233,7 @@ export function seriesAccumulator(options: {
   };
 
   return {
-    add(sample) {
+    add(sample, host = null) {
       const at = Math.floor(sample.takenAt / resolutionMs) * resolutionMs;
       const statementsAt = Math.floor(sample.takenAt / statementsMs) * statementsMs;
       let closed: SeriesInterval | null = null;
@@ -225,10 +245,11 @@ export function seriesAccumulator(options: {
       } else {
         pending.push(...closedStatements);
       }
-      open ??= { at, samples: 0, sums: new Map() };
+      open ??= { at, samples: 0, sums: new Map(), counts: new Map() };
       open.samples += 1;
-      for (const [metric, value] of sampleValues(sample, previous)) {
+      for (const [metric, value] of [...sampleValues(sample, previous), ...hostValues(host)]) {
         const stored = open.sums.get(metric);
+        open.counts.set(metric, (open.counts.get(metric) ?? 0) + 1);
         open.sums.set(
           metric,
           stored === undefined
@@ -269,6 +290,23 @@ export function seriesAccumulator(options: {
       return closed;
     },
   };
+}
+
+function hostValues(host: HostFigures | null): [StoredMetric, number][] {
+  if (host === null) return [];
+  const values: [StoredMetric, number][] = [
+    ['host_cpu_busy', host.cpuBusy],
+    ['host_load1', host.load[0]],
+    ['host_memory_used_bytes', host.memory.totalBytes - host.memory.availableBytes],
+    ['host_memory_total_bytes', host.memory.totalBytes],
+    ['host_backend_cores', host.backendCores],
+  ];
+  if (host.disk !== null)
+    values.push(
+      ['host_disk_used_bytes', host.disk.totalBytes - host.disk.freeBytes],
+      ['host_disk_total_bytes', host.disk.totalBytes],
+    );
+  return values;
 }
 
 const byTotalTime = (a: StatementPoint, b: StatementPoint): number =>

@@ -88,6 +88,11 @@ export class TargetMetricsBoard {
     };
   }
 
+  /** A target's latest host figures (the interval before its last sample); null when not read. */
+  host(target: string): HostFigures | null {
+    return this.#entries.get(target)?.host ?? null;
+  }
+
   views(): TargetMetricsView[] {
     return [...this.#entries].map(([target, entry]) => {
       let values = entry.values;

@@ -72,6 +72,10 @@ const badWindow = (message: string): ApiError =>
   });
 
 const badRequest = { description: 'A bad metric, time or window', schema: errorBodySchema };
+const noTarget = {
+  description: 'No such target (not in the catalog, no agent reports it, nothing kept in the window)',
+  schema: errorBodySchema,
+};
 
 /**
  * History: a target's metric over a window, its top statements, and the findings of the past
@@ -86,7 +90,11 @@ export const metricsRoutes = (history: MetricsHistory, now: () => number): AnyRo
     access: 'viewer',
     params: targetNameParamsSchema,
     query: seriesQuerySchema,
-    responses: { 200: { description: 'The series', schema: seriesReplySchema }, 400: badRequest },
+    responses: {
+      200: { description: 'The series', schema: seriesReplySchema },
+      400: badRequest,
+      404: noTarget,
+    },
     handle: async ({ params, query }, c) => {
       const w = window(query, now());
       const metric = query.metric as SeriesMetric;
@@ -108,7 +116,11 @@ export const metricsRoutes = (history: MetricsHistory, now: () => number): AnyRo
     access: 'viewer',
     params: targetNameParamsSchema,
     query: statementsQuerySchema,
-    responses: { 200: { description: 'The statements', schema: statementsReplySchema }, 400: badRequest },
+    responses: {
+      200: { description: 'The statements', schema: statementsReplySchema },
+      400: badRequest,
+      404: noTarget,
+    },
     handle: async ({ params, query }, c) => {
       const w = window(query, now());
       const answer = await history.statements(

@@ -6,6 +6,7 @@ export interface HistoryFlags extends ServerFlags {
   readonly until?: string;
   readonly kind?: string;
   readonly limit?: string;
+  readonly metric?: string;
   readonly json: boolean;
 }
 
@@ -24,7 +25,11 @@ export function registerHistoryCommand(program: Command): void {
         'only these kinds, comma-separated: deadlock, blocking_episode, long_transaction, idle_in_transaction, lock_wait_storm, target_unreachable, target_recovered',
       )
       .option('--limit <n>', 'at most this many, oldest first (default 1000)')
-      .option('--json', 'print the findings as JSON', false),
+      .option(
+        '--metric <name>',
+        'print this metric over the window instead of findings, e.g. active_lock, commits, cache_hit_ratio, host_cpu_busy, host_load1 (GET /api/v1/targets/TARGET/series)',
+      )
+      .option('--json', 'print the findings (or the series) as JSON', false),
   ).action(async (target: string, flags: HistoryFlags) => {
     const { printHistory } = await import('./history-run.js');
     await printHistory(target, flags);

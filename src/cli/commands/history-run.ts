@@ -30,10 +30,33 @@ export async function printHistory(
       ...(flags.until === undefined ? {} : { until: flags.until }),
       ...(flags.kind === undefined ? {} : { kind: flags.kind }),
       ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+      ...(flags.metric === undefined ? {} : { metric: flags.metric }),
     },
     io.now ?? systemClock.now(),
   );
   const client = new ServerClient({ server: options.server, token: options.token }, io.fetch);
+  const seriesPath = (metric: string): string => {
+    const query = new URLSearchParams({ metric, from: String(options.since) });
+    if (options.until !== null) query.set('to', String(options.until));
+    return `/api/v1/targets/${encodeURIComponent(options.target)}/series?${query.toString()}`;
+  };
+  if (options.metric !== null) {
+    // A target nobody knows answers 404 with a message naming it: reported like any server error.
+    const series = (await client.get(seriesPath(options.metric))) as {
+      resolutionMs: number;
+      points: { at: number; value: number | null }[];
+    };
+    if (flags.json) {
+      io.stdout.write(`${JSON.stringify({ target: options.target, metric: options.metric, ...series })}\n`);
+      return;
+    }
+    const known = series.points.filter((p) => p.value !== null);
+    io.stdout.write(
+      `${options.metric} on ${terminalText(options.target)}: ${known.length} points at ${series.resolutionMs / 1000} s since ${new Date(options.since).toISOString()}\n`,
+    );
+    for (const p of known) io.stdout.write(`${new Date(p.at).toISOString()} ${String(p.value)}\n`);
+    return;
+  }
   const findings: Finding[] = [];
   let after: string | null = null;
   do {
@@ -49,6 +72,9 @@ export async function printHistory(
     findings.push(...page.findings);
     after = page.next;
   } while (after !== null && findings.length < options.limit);
+  // Nothing found on a name nobody knows is a typo more often than a quiet target: the series
+  // route answers 404 for it, and that error (naming the target) is what the user sees.
+  if (findings.length === 0) await client.get(seriesPath('connections'));
 
   if (flags.json) {
     io.stdout.write(

@@ -68,6 +68,16 @@ describe('serve keeps what its watches sample (database metrics), and serves the
       expect(Math.max(...points.map((p) => p.values.connections_peak ?? 0))).toBeGreaterThanOrEqual(2);
       expect(Math.max(...points.map((p) => p.values.oldest_idle_in_transaction_ms ?? 0))).toBeGreaterThan(0);
       expect(points.every((p) => (p.values.max_connections ?? 0) > 0)).toBe(true);
+      // The target runs on this host: its figures are kept with the point (from the third sample on).
+      const host = points.filter((p) => p.values.host_cpu_busy !== undefined);
+      expect(host.length).toBeGreaterThanOrEqual(1);
+      for (const p of host) {
+        expect(p.values.host_cpu_busy).toBeGreaterThanOrEqual(0);
+        expect(p.values.host_cpu_busy).toBeLessThanOrEqual(1);
+        expect(p.values.host_memory_total_bytes).toBeGreaterThan(p.values.host_memory_used_bytes ?? Infinity);
+        expect(p.values.host_load1).toBeGreaterThanOrEqual(0);
+        expect(p.values.host_disk_total_bytes).toBeGreaterThan(0);
+      }
       // The job ran at start: the 10 s partition of now and the next one are there.
       const tenSeconds = (await direct.metrics.partitions()).filter((p) => p.resolutionMs === 10_000);
       expect(tenSeconds.some((p) => p.from <= Date.now() && p.until > Date.now())).toBe(true);
@@ -91,6 +101,18 @@ describe('serve keeps what its watches sample (database metrics), and serves the
       };
       expect(body.resolutionMs).toBe(10_000);
       expect(body.points.some((p) => (p.value ?? 0) >= 2)).toBe(true);
+      const auth = { headers: { authorization: 'Bearer ci-token-0123456789' } };
+      const memory = (await (
+        await fetch(
+          `${second.url}/api/v1/targets/shop-db/series?metric=host_memory_total_bytes&from=${started - 60_000}`,
+          auth,
+        )
+      ).json()) as { points: { value: number | null }[] };
+      expect(memory.points.some((p) => (p.value ?? 0) > 0)).toBe(true);
+      // A name nobody knows: 404 naming it, not an empty series.
+      const typo = await fetch(`${second.url}/api/v1/targets/shop-dbb/series?metric=commits`, auth);
+      expect(typo.status).toBe(404);
+      expect(await typo.text()).toContain('no target named \\"shop-dbb\\"');
     } finally {
       await second.stop();
     }

@@ -78,6 +78,27 @@ describe('history routes: series, top statements, findings', () => {
     expect(backwards.text).toContain('is not before to');
   });
 
+  it('answers 404 naming the target for a name nobody knows, and an empty series for a quiet known one', async () => {
+    const h = await createApiHarness();
+    const token = h.secrets.viewer;
+    for (const path of ['series?metric=commits', 'statements']) {
+      const reply = await h.call('GET', `/api/v1/targets/shop-dbb/${path}`, { token });
+      expect(reply.status).toBe(404);
+      expect(reply.body).toMatchObject({ code: 'TARGET_NOT_FOUND' });
+      expect(JSON.stringify(reply.body)).toContain('no target named \\"shop-dbb\\"');
+    }
+    await h.store.targets.save({
+      name: 'quiet-db',
+      redactedUrl: 'postgres://u:***@db/quiet',
+      service: 'shop',
+      log: null,
+      rules: {},
+    });
+    const quiet = await h.call('GET', '/api/v1/targets/quiet-db/series?metric=commits', { token });
+    expect(quiet.status).toBe(200);
+    expect(seriesReplySchema.parse(quiet.body).points).toEqual([]);
+  });
+
   it('sums the top statements of a window per query id, largest total time first', async () => {
     const h = await createApiHarness();
     const now = h.clock.now();

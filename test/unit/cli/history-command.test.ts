@@ -61,9 +61,61 @@ describe('hindsight history TARGET', () => {
     await printHistory('shop-db', { ...cut.flags, since: '7d' }, cut.io);
     expect(cut.out().trimEnd().split('\n').at(-1)).toBe('(more: raise --limit or narrow --since/--until)');
 
+    // A known target (in the catalog) with nothing in the window; a name nobody knows is an error.
+    await h.store.targets.save({
+      name: 'shop-db',
+      redactedUrl: 'postgres://u:***@db/shop',
+      service: 'shop',
+      log: null,
+      rules: {},
+    });
     const none = cli(h);
     await printHistory('shop-db', { ...none.flags, since: '1h' }, none.io);
     expect(none.out()).toMatch(/^nothing found on shop-db since /);
+    const typo = cli(h);
+    await expect(printHistory('shop-dbb', { ...typo.flags, since: '1h' }, typo.io)).rejects.toMatchObject({
+      code: 'TARGET_NOT_FOUND',
+      message: expect.stringContaining('no target named "shop-dbb"') as unknown,
+    });
+    expect(typo.out()).toBe('');
+  });
+
+  it('--metric prints a series over the window (host figures too), --json as the API answers it', async () => {
+    const h = await createApiHarness();
+    const now = h.clock.now();
+    const at = Math.floor((now - 60_000) / 10_000) * 10_000;
+    await h.store.metrics.savePoints([
+      {
+        target: 'shop-db',
+        at,
+        resolutionMs: 10_000,
+        samples: 10,
+        values: { host_cpu_busy: 0.91, commits: 3 },
+      },
+      { target: 'shop-db', at: at + 10_000, resolutionMs: 10_000, samples: 10, values: { commits: 4 } },
+    ]);
+    const c = cli(h);
+    await printHistory('shop-db', { ...c.flags, since: '1h', metric: 'host_cpu_busy' }, c.io);
+    expect(c.out().split('\n')).toEqual([
+      `host_cpu_busy on shop-db: 1 points at 10 s since ${new Date(now - 3_600_000).toISOString()}`,
+      `${new Date(at).toISOString()} 0.91`,
+      '',
+    ]);
+    const j = cli(h);
+    await printHistory('shop-db', { ...j.flags, since: '1h', metric: 'commits', json: true }, j.io);
+    expect(JSON.parse(j.out())).toMatchObject({
+      target: 'shop-db',
+      metric: 'commits',
+      resolutionMs: 10_000,
+      points: [
+        { at, value: 3 },
+        { at: at + 10_000, value: 4 },
+      ],
+    });
+    const bad = cli(h);
+    await expect(
+      printHistory('shop-db', { ...bad.flags, metric: 'cpu_magic', kind: 'deadlock' }, bad.io),
+    ).rejects.toThrow(/--metric: unknown "cpu_magic".*--kind lists findings/);
   });
 
   it('names every bad option at once', () => {

@@ -149,6 +149,36 @@ describe('series points from samples', () => {
     expect(back?.statements.map((s) => [s.at, s.queryId, s.calls])).toEqual([[T0 + 60_000, '2', 5]]);
   });
 
+  it("keeps the host's figures beside the sample's when the host is read: CPU, load, memory, disk, backend cores", () => {
+    const acc = seriesAccumulator({ target: 'primary' });
+    const host = (cpuBusy: number, disk: boolean) => ({
+      at: T0,
+      cpuBusy,
+      cpus: 2,
+      load: [1.5, 1, 0.5] as const,
+      memory: { totalBytes: 8_000, availableBytes: 3_000 },
+      disk: disk ? { path: '/', totalBytes: 100_000, freeBytes: 40_000 } : null,
+      backends: [],
+      backendCores: 0.5,
+    });
+    acc.add(sample(T0), host(0.2, true));
+    acc.add(sample(T0 + 5_000), host(0.6, false));
+    acc.add(sample(T0 + 6_000));
+    const closed = acc.close(T0 + 10_000);
+    // Means over the samples that had the host's figures, not over all of the interval's.
+    expect(closed?.point.values).toMatchObject({
+      host_cpu_busy: 0.4,
+      host_load1: 1.5,
+      host_memory_used_bytes: 5_000,
+      host_memory_total_bytes: 8_000,
+      host_disk_used_bytes: 60_000,
+      host_disk_total_bytes: 100_000,
+      host_backend_cores: 0.5,
+    });
+    expect(closed?.point.samples).toBe(3);
+    expect(closed && seriesValue(closed.point, 'host_cpu_busy')).toBeCloseTo(0.4);
+  });
+
   it('closes an interval only once it has ended', () => {
     const acc = seriesAccumulator({ target: 'primary' });
     acc.add(sample(T0 + 1_000));
