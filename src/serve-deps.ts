@@ -353,7 +353,22 @@ async function openStore(options: ServeOptions, logger: Logger): Promise<Inciden
     logger.warn({ err: error }, 'a store connection failed; the pool replaces it');
   };
   if (options.store.kind === 'embedded')
-    return openEmbeddedStore({ dataDir: options.store.dataDir, onConnectionError });
+    return openEmbeddedStore({
+      dataDir: options.store.dataDir,
+      onConnectionError,
+      onServerRestart: (event) => {
+        if (event.kind === 'restarted')
+          logger.warn(
+            { downMs: Math.round(event.downMs) },
+            "the embedded store's PostgreSQL had stopped; started it again",
+          );
+        else
+          logger.error(
+            { err: event.error },
+            "the embedded store's PostgreSQL is down and did not start; retrying",
+          );
+      },
+    });
   return PostgresStore.open({ url: options.store.url, onConnectionError });
 }
 

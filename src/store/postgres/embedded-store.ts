@@ -19,7 +19,15 @@ export interface EmbeddedStoreOptions {
   /** Pool size of the store (default 10). */
   readonly maxConnections?: number;
   readonly onConnectionError?: (error: Error) => void;
+  /** The server stopped under us (killed, OOM) and was started again, or could not be yet (retried). */
+  readonly onServerRestart?: (event: ServerRestart) => void;
+  /** How often the server is checked for life (default 2 s). */
+  readonly superviseEveryMs?: number;
 }
+
+export type ServerRestart =
+  | { readonly kind: 'restarted'; readonly downMs: number }
+  | { readonly kind: 'restart_failed'; readonly error: unknown };
 
 /** Inside the data directory: the cluster, its superuser password, and who runs it now. */
 const CLUSTER = 'postgres';
@@ -72,12 +80,14 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     await startWithRetries(server, dataDir);
     await ensureDatabase(server.url());
     const running = server;
+    const supervisor = superviseServer(running, dataDir, options);
     return await PostgresStore.open({
       url: server.url(DATABASE),
       ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
       ...(options.onConnectionError === undefined ? {} : { onConnectionError: options.onConnectionError }),
       onClose: async () => {
         try {
+          await supervisor.stop();
           await running.stop();
         } finally {
           await releaseOwner();
@@ -89,6 +99,45 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     await releaseOwner();
     throw error;
   }
+}
+
+/**
+ * Keeps the store's server alive: the postmaster runs detached (pg_ctl), so nothing would notice it
+ * die (an OOM kill, a `kill -9`) and every request would fail until serve restarts. Checked every
+ * few seconds; a dead one is started again on the same port (PostgreSQL replays its WAL: nothing
+ * committed is lost) and the pool reconnects on its own.
+ */
+function superviseServer(
+  server: LocalPostgres,
+  dataDir: string,
+  options: EmbeddedStoreOptions,
+): { stop(): Promise<void> } {
+  let stopped = false;
+  let check: Promise<void> = Promise.resolve();
+  let downSince: number | null = null;
+  const tick = async (): Promise<void> => {
+    const state = await postmasterState(server.dataDir);
+    if (state.kind === 'running' || stopped) return;
+    downSince ??= performance.now();
+    try {
+      await startWithRetries(server, dataDir);
+      options.onServerRestart?.({ kind: 'restarted', downMs: performance.now() - downSince });
+      downSince = null;
+    } catch (error) {
+      options.onServerRestart?.({ kind: 'restart_failed', error });
+    }
+  };
+  const timer = setInterval(() => {
+    check = check.then(tick).catch(() => undefined);
+  }, options.superviseEveryMs ?? 2_000);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await check;
+    },
+  };
 }
 
 async function ensureUsableDirectory(dataDir: string): Promise<void> {

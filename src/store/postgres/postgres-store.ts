@@ -136,6 +136,10 @@ export class PostgresStore implements IncidentStore {
     }
     const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? 10, idleTimeoutMillis: 30_000 });
     pool.on('error', (error) => options.onConnectionError?.(error));
+    // The pool listens for errors only on idle clients: a server that dies while a client is checked
+    // out between statements (a transaction) would emit an error nobody listens to, and crash the
+    // process. The statement in flight fails on its own; this keeps the rest alive.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return new PostgresStore(
       new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) }),
       statementTimeoutMs,

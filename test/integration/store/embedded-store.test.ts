@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedStore } from '../../../src/store/postgres/embedded-store.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openEmbeddedStore, type ServerRestart } from '../../../src/store/postgres/embedded-store.js';
 
 const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
 const writer = fileURLToPath(new URL('./embedded-store-writer.ts', import.meta.url));
@@ -67,6 +68,26 @@ async function writeThenKill(dataDir: string, prefix: string, commits: number, k
   return { committed, postmasterPid };
 }
 
+const retry = async (f: () => Promise<unknown>): Promise<void> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await f();
+      return;
+    } catch (error) {
+      if (attempt === 20) throw error;
+      await sleep(250);
+    }
+  }
+};
+
+const tokenRow = (id: string) => ({
+  id,
+  name: id,
+  secretHash: `hash-${id}`,
+  role: 'viewer' as const,
+  createdAt: 1,
+});
+
 describe('the embedded store', () => {
   let dataDir: string;
   beforeAll(async () => {
@@ -109,6 +130,29 @@ describe('the embedded store', () => {
       expect(ids.has('a-0')).toBe(true); // and the first run's rows
       const log = readFileSync(join(dataDir, 'postgres', 'server.log'), 'utf8');
       expect(log).toContain('automatic recovery in progress'); // PostgreSQL replayed its WAL
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('starts its server again when it dies under a running store (kill -9 of the postmaster), losing no committed row', async () => {
+    const restarts: ServerRestart[] = [];
+    const store = await openEmbeddedStore({
+      dataDir,
+      superviseEveryMs: 200,
+      onServerRestart: (e) => restarts.push(e),
+    });
+    try {
+      await store.tokens.insert(tokenRow('c-before'));
+      const pid = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      process.kill(pid, 'SIGKILL');
+      const deadline = performance.now() + 30_000;
+      while (restarts.length === 0 && performance.now() < deadline) await sleep(100);
+      expect(restarts).toEqual([{ kind: 'restarted', downMs: expect.any(Number) as unknown }]);
+      // The pool's connections to the dead server fail once each, then new ones reach the new one.
+      await retry(() => store.tokens.insert(tokenRow('c-after')));
+      const ids = new Set((await store.tokens.list()).map((t) => t.id));
+      expect(['c-before', 'c-after'].filter((id) => !ids.has(id))).toEqual([]);
     } finally {
       await store.close();
     }
