@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -61,11 +61,23 @@ async function until(check: () => boolean, what: string, ms = 20_000): Promise<v
 const holds = (file: string, text: string) => existsSync(file) && readFileSync(file, 'utf8').includes(text);
 
 async function startRsyslog(): Promise<void> {
-  // PostgreSQL's syslog() cannot be pointed elsewhere: /dev/log must be ours for this run.
-  if (existsSync('/dev/log'))
-    throw new Error(
-      '/dev/log exists: another syslog daemon (or a leftover of this test) holds it; stop it — this test runs its own rsyslogd there',
-    );
+  // PostgreSQL's syslog() cannot be pointed elsewhere: /dev/log must be ours for this run. A socket
+  // left by a killed run refuses connections (logger fails): it is removed; a live daemon's is not.
+  if (existsSync('/dev/log')) {
+    const probe = spawnSync('logger', [
+      '-u',
+      '/dev/log',
+      '--socket-errors=on',
+      '-t',
+      'hindsight-probe',
+      'probe',
+    ]);
+    if (probe.status === 0)
+      throw new Error(
+        '/dev/log is held by a running syslog daemon; stop it — this test runs its own rsyslogd there, where PostgreSQL sends its syslog output',
+      );
+    await rm('/dev/log', { force: true });
+  }
   const conf = join(directory, 'rsyslog.conf');
   await writeFile(
     conf,
