@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { userError } from '../core/errors.js';
+import type { LogTimezone } from '../postgres-log/log-timezone.js';
 import type { SyslogYear } from '../postgres-log/syslog-parser.js';
 
 /** One input of `hindsight analyze`: a file (plain or gzip), stdin (`-`), or a pipe. */
@@ -20,6 +21,8 @@ export interface LogInput {
   readonly pipe?: string;
   /** Where a syslog file's `Mon DD` timestamps take their year: `--year`, else the file's modification time. */
   readonly syslogYear?: SyslogYear;
+  /** `--log-timezone`: the server's log_timezone, for zone abbreviations several zones share. */
+  readonly logTimezone?: LogTimezone;
 }
 
 /**

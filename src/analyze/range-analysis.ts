@@ -1,6 +1,7 @@
 import { createLogReader, type LogReader } from '../postgres-log/log-reader.js';
 import type { LogFormat } from '../postgres-log/log-format.js';
 import type { SyslogYear } from '../postgres-log/syslog-parser.js';
+import type { LogTimezone } from '../postgres-log/log-timezone.js';
 import type { LogReaderStats } from '../postgres-log/reader-stats.js';
 import type { LogEvent } from '../core/log-event.js';
 import type { AnalysisState } from './analysis-state.js';
@@ -29,6 +30,8 @@ export interface RangeJob {
   readonly end: number;
   readonly lookaheadEnd: number;
   readonly window: TimeWindow;
+  /** A detected prefix that did not read every line of the file's head (told once, by its first range). */
+  readonly prefixDoubt?: string;
 }
 
 /**
@@ -141,9 +144,11 @@ export async function analyzeRanges(
   return { state: aggregator.finish(), parts };
 }
 
-/** The year of a syslog file's `Mon DD` timestamps, when the input knows it. */
-const yearOf = (input: LogInput): { year?: SyslogYear } =>
-  input.syslogYear === undefined ? {} : { year: input.syslogYear };
+/** The year of a syslog file's `Mon DD` timestamps and the log's time zone, when the input knows them. */
+const yearOf = (input: LogInput): { year?: SyslogYear; timezone?: LogTimezone } => ({
+  ...(input.syslogYear === undefined ? {} : { year: input.syslogYear }),
+  ...(input.logTimezone === undefined ? {} : { timezone: input.logTimezone }),
+});
 
 /** A stream job that is not counted: the end of a file for context, or the start of one to close waits. */
 async function readAround(job: StreamJob, aggregator: LogAggregator): Promise<void> {
@@ -182,7 +187,7 @@ async function readRange(
     ...(job.prefix === null ? {} : { prefix: job.prefix }),
     ...yearOf(job.input),
   });
-  const warnings: string[] = [];
+  const warnings: string[] = job.start === 0 && job.prefixDoubt !== undefined ? [job.prefixDoubt] : [];
   if (job.lookbackStart < job.start) {
     for await (const chunk of readInput(job.input, { start: job.lookbackStart, end: job.start }))
       pushChunk(reader, chunk, aggregator, 'context', job.window);
@@ -259,6 +264,7 @@ async function readStream(
     if (++chunks % COMPACT_EVERY === 0) options.aggregator.compact();
   }
   entries += feed(reader.end(), options.aggregator, 'count', options.window);
+  if (reader.prefixDoubt !== null) warnings.unshift(reader.prefixDoubt);
   return {
     name: input.name,
     stats: reader.stats,

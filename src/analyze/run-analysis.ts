@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { detectLogFormat, type LogFormat } from '../postgres-log/log-format.js';
-import { detectLinePrefix } from '../postgres-log/prefix-detect.js';
+import { describePrefixDoubt, detectLinePrefix } from '../postgres-log/prefix-detect.js';
+import { AMBIGUOUS_ZONES } from '../postgres-log/log-timezone.js';
 import { envelopedText } from '../postgres-log/log-reader.js';
 import type { LogReaderStats } from '../postgres-log/reader-stats.js';
 import { userError } from '../core/errors.js';
@@ -85,7 +86,15 @@ async function planShares(
           : (options.logPrefix ??
             detectLinePrefix(format === 'stderr' ? head : envelopedText(head))?.prefix ??
             null);
-      return { input, format, prefix, isStart: entryStartTest(format, prefix) };
+      const prefixDoubt =
+        format === 'stderr' && options.logPrefix === null ? describePrefixDoubt(head, format) : null;
+      return {
+        input,
+        format,
+        prefix,
+        isStart: entryStartTest(format, prefix),
+        ...(prefixDoubt === null ? {} : { prefixDoubt }),
+      };
     }),
   );
   const total = run.reduce((n, input) => n + input.size, 0);
@@ -117,8 +126,18 @@ async function planShares(
     stop: number,
     lookaheadEnd: number,
   ): RangeJob => {
-    const { input, format, prefix } = files[f] as (typeof files)[number];
-    return { input, format, prefix, lookbackStart, start, end: stop, lookaheadEnd, window };
+    const { input, format, prefix, prefixDoubt } = files[f] as (typeof files)[number];
+    return {
+      input,
+      format,
+      prefix,
+      lookbackStart,
+      start,
+      end: stop,
+      lookaheadEnd,
+      window,
+      ...(prefixDoubt === undefined ? {} : { prefixDoubt }),
+    };
   };
   for (let i = 0; i + 1 < cuts.length; i++) {
     const from = cuts[i] as Cut;
@@ -247,6 +266,10 @@ const printable = (text: string): string =>
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
 
+/** `330` → `+05:30`. */
+const formatOffset = (minutes: number): string =>
+  `${minutes < 0 ? '-' : '+'}${String(Math.floor(Math.abs(minutes) / 60)).padStart(2, '0')}:${String(Math.abs(minutes) % 60).padStart(2, '0')}`;
+
 /** What was read from one input, and what was skipped and why (never a silent zero). */
 function summarize(input: LogInput, results: readonly RangePart[], options: AnalyzeOptions): InputSummary {
   // A range that only closed waits may have read too little to know the format: take the first that knows.
@@ -260,6 +283,7 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
   let truncated = 0;
   let nonEnglish = 0;
   const zones = new Set<string>();
+  const ambiguous = new Set<string>();
   const examples: Partial<Record<string, string>> = {};
   for (const r of results) {
     entries += r.entries;
@@ -267,6 +291,7 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
     truncated += r.stats.truncated;
     nonEnglish += r.stats.nonEnglishSeverities;
     for (const zone of r.stats.unknownTimeZones) zones.add(zone);
+    for (const zone of r.stats.ambiguousTimeZones ?? []) ambiguous.add(zone);
     for (const [reason, n] of Object.entries(r.stats.skipped) as [
       keyof LogReaderStats['skipped'],
       number,
@@ -276,7 +301,7 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
       skipped[label] = (skipped[label] ?? 0) + n;
       examples[label] ??= r.stats.skippedExamples[reason];
     }
-    warnings.push(...r.warnings);
+    for (const warning of r.warnings) if (!warnings.includes(warning)) warnings.push(warning);
   }
   const name = input.name;
   if (entries === 0 && (input.size ?? bytes) === 0)
@@ -305,6 +330,15 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
     );
   }
   if (zones.size > 0) warnings.push(`time zones not understood, read as UTC: ${[...zones].join(', ')}`);
+  for (const zone of ambiguous) {
+    const readings = AMBIGUOUS_ZONES[zone] ?? [];
+    const [read, other] = readings;
+    if (read === undefined || other === undefined) continue;
+    const example = other.where.replace(/.*\((.*)\)/, '$1');
+    warnings.push(
+      `times written as ${zone} are ambiguous (${readings.map((r) => `${r.where} ${formatOffset(r.minutes)}`).join(', ')}) and were read as ${formatOffset(read.minutes)}: if the server's log_timezone (SHOW log_timezone) is another, pass it, e.g. --log-timezone ${example} or --log-timezone ${formatOffset(other.minutes)}`,
+    );
+  }
   return {
     name,
     format:
@@ -328,7 +362,10 @@ export async function runAnalysis(options: AnalyzeOptions, io: AnalyzeIo): Promi
   const described = await Promise.all(options.files.map(describeInput));
   // --year: a syslog file's `Mon DD` timestamps are of that year, whatever the file's time.
   const year = options.year;
-  const given = year === null ? described : described.map((input) => ({ ...input, syslogYear: { year } }));
+  const dated = year === null ? described : described.map((input) => ({ ...input, syslogYear: { year } }));
+  // --log-timezone: the zone abbreviations several zones share are read in it.
+  const timezone = options.logTimezone;
+  const given = timezone === null ? dated : dated.map((input) => ({ ...input, logTimezone: timezone }));
   // The same entries in several files (stderr + csvlog + jsonlog of one server) are counted once.
   const twins = await findTwins(given, { format: options.format, prefix: options.logPrefix });
   const inputs = twins.keep;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LOG_FORMATS, type LogFormatChoice } from '../core/log-event.js';
 import { issueLines, optionsError } from './option-problems.js';
+import { parseLogTimezone, type LogTimezone } from '../postgres-log/log-timezone.js';
 
 export type OutputKind = 'text' | 'json' | 'md';
 
@@ -19,6 +20,8 @@ export interface AnalyzeOptions {
   readonly progress: boolean;
   /** syslog: the year of `Mon DD` timestamps (null: each file's modification time tells). */
   readonly year: number | null;
+  /** `--log-timezone`: the server's log_timezone, for abbreviations several zones share (`IST`, `CST`). */
+  readonly logTimezone: LogTimezone | null;
 }
 
 /**
@@ -60,6 +63,16 @@ const whole = (flag: string, min: number, max: number, what = `a whole number fr
     return n;
   });
 
+/** `--log-timezone ZONE`: an IANA zone or an offset (the watch command takes the same). */
+export const logTimezoneOption = z.string().transform((text, ctx) => {
+  const parsed = parseLogTimezone(text);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }
+  return parsed.zone;
+});
+
 const schema = z.object({
   files: z
     .array(z.string())
@@ -78,6 +91,7 @@ const schema = z.object({
   jobs: whole('--jobs', 0, 16).default(2),
   progress: z.boolean().default(true),
   year: whole('--year', 1970, 9999, 'a year such as 2026').optional(),
+  logTimezone: logTimezoneOption.optional(),
 });
 
 /** The flags as commander hands them over (strings until validated). */
@@ -106,5 +120,6 @@ export function parseAnalyzeOptions(files: readonly string[], flags: AnalyzeFlag
     jobs: o.jobs,
     progress: o.progress,
     year: o.year ?? null,
+    logTimezone: o.logTimezone ?? null,
   };
 }

@@ -6,7 +6,8 @@ import { compileLinePrefix } from './line-prefix.js';
 import { LineSplitter } from './line-splitter.js';
 import { detectLogFormat, type LogFormat } from './log-format.js';
 import { TimestampParser } from './log-timestamp.js';
-import { detectLinePrefix } from './prefix-detect.js';
+import type { LogTimezone } from './log-timezone.js';
+import { describePrefixDoubt, detectLinePrefix } from './prefix-detect.js';
 import { type LogReaderStats, ReaderCounters } from './reader-stats.js';
 import { StderrParser } from './stderr-parser.js';
 import { JsonObjectLines } from './json-objects.js';
@@ -19,6 +20,8 @@ export interface LogReaderOptions {
   readonly prefix?: string;
   /** syslog: the year of `Mon DD HH:MM:SS` timestamps (`--year`, or the file's time). Without it their time is unknown. */
   readonly year?: SyslogYear;
+  /** `--log-timezone`: the server's log_timezone, for zone abbreviations several zones share (`IST`, `CST`). */
+  readonly timezone?: LogTimezone | null;
   /** An entry (or line) longer than this many characters is cut there and counted. Default 1 MiB. */
   readonly maxEntryLength?: number;
 }
@@ -43,6 +46,8 @@ export interface LogReader {
   readonly format: LogFormat | null;
   /** stderr: the `log_line_prefix` in use (given or detected), once known. */
   readonly prefix: string | null;
+  /** A detected prefix that did not read every line of the sample: the two best readings and the flags to pass. */
+  readonly prefixDoubt: string | null;
   /** Characters held right now (a bound the property test checks). */
   readonly buffered: number;
 }
@@ -63,11 +68,12 @@ interface Pipeline {
 export function createLogReader(options: LogReaderOptions): LogReader {
   const maxEntryLength = options.maxEntryLength ?? DEFAULT_MAX_ENTRY_LENGTH;
   const counters = new ReaderCounters();
-  const times = new TimestampParser();
+  const times = new TimestampParser({ timezone: options.timezone ?? null });
   // The parsers push completed events here; each call hands them back and empties it.
   const out: LogEvent[] = [];
   let format: LogFormat | null = options.format === 'auto' ? null : options.format;
   let prefix: string | null = options.prefix ?? null;
+  let prefixDoubt: string | null = null;
   let pipeline: Pipeline | null = null;
   // Held while the format or the prefix is still unknown.
   let sniffed: Buffer[] = [];
@@ -162,7 +168,10 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     sniffed = [];
     sniffedBytes = 0;
     format ??= detectLogFormat(sample) ?? 'stderr';
-    if (format === 'stderr' && prefix === null) prefix = detectLinePrefix(sample)?.prefix ?? '';
+    if (format === 'stderr' && prefix === null) {
+      prefix = detectLinePrefix(sample)?.prefix ?? '';
+      prefixDoubt = describePrefixDoubt(sample, 'stderr');
+    }
     // Heroku's log_line_prefix is fixed (its envelope reader drops the space it starts with).
     if (format === 'heroku') prefix ??= HEROKU_LINE_PREFIX;
     if ((format === 'syslog' || format === 'journald') && prefix === null)
@@ -217,10 +226,13 @@ export function createLogReader(options: LogReaderOptions): LogReader {
       return take();
     },
     get stats() {
-      return counters.snapshot(times.unknownZones);
+      return counters.snapshot(times.unknownZones, times.ambiguousZones);
     },
     get format() {
       return format;
+    },
+    get prefixDoubt() {
+      return prefixDoubt;
     },
     get prefix() {
       return format === 'csvlog' || format === 'jsonlog' || format === 'cloudnative-pg' ? null : prefix;

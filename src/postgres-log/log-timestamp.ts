@@ -4,6 +4,8 @@
  * by hand and the second it falls in is cached, because consecutive lines share it.
  */
 
+import { AMBIGUOUS_ZONES, offsetOfLocalTime, type LogTimezone } from './log-timezone.js';
+
 /** Offsets in minutes of zone abbreviations PostgreSQL prints with its default timezone_abbreviations. */
 const ZONE_OFFSETS: Readonly<Record<string, number>> = {
   UTC: 0,
@@ -65,6 +67,14 @@ export class TimestampParser {
   #lastOffset = 0;
   /** Zone abbreviations this parser does not know (their times are read as UTC); at most 8 kept. */
   readonly unknownZones = new Set<string>();
+  /** Abbreviations several zones share (`IST`, `CST`), read without `--log-timezone`; at most 8 kept. */
+  readonly ambiguousZones = new Set<string>();
+  /** `--log-timezone`: letter abbreviations (and a missing zone) are read in it. */
+  readonly #timezone: LogTimezone | null;
+
+  constructor(options: { readonly timezone?: LogTimezone | null } = {}) {
+    this.#timezone = options.timezone ?? null;
+  }
 
   /** `2026-11-23 23:29:20[.864][ UTC]` → epoch ms, or null when it is not a date-time. */
   parseDateTime(text: string): number | null {
@@ -96,7 +106,7 @@ export class TimestampParser {
     if (zone.length === text.length - rest && text.startsWith(zone, rest))
       return base + millis - this.#lastOffset * 60_000;
     this.#lastZoneText = text.slice(rest);
-    return base + millis - this.#zoneOffset(this.#lastZoneText.trim()) * 60_000;
+    return base + millis - this.#zoneOffset(this.#lastZoneText.trim(), base) * 60_000;
   }
 
   /** `%n`: `1700000000.123` → epoch ms. */
@@ -105,17 +115,27 @@ export class TimestampParser {
     return Number.isFinite(value) ? Math.round(value * 1000) : null;
   }
 
-  #zoneOffset(zone: string): number {
+  /** `localMs`: the date-time's digits read as UTC (a zone's offset depends on the moment). */
+  #zoneOffset(zone: string, localMs: number): number {
     if (zone === this.#lastZone) return this.#lastOffset;
-    let offset = ZONE_OFFSETS[zone];
+    const numeric = /^([+-])(\d\d):?(\d\d)?$/.exec(zone);
+    let offset: number | undefined;
+    if (numeric) {
+      offset = (Number(numeric[2]) * 60 + Number(numeric[3] ?? 0)) * (numeric[1] === '-' ? -1 : 1);
+    } else if (
+      this.#timezone !== null &&
+      (AMBIGUOUS_ZONES[zone] !== undefined || ZONE_OFFSETS[zone] === undefined)
+    ) {
+      // An abbreviation several zones share, one not in the table, or none: the given zone says.
+      offset = offsetOfLocalTime(this.#timezone, localMs);
+    } else {
+      offset = ZONE_OFFSETS[zone];
+      if (offset !== undefined && AMBIGUOUS_ZONES[zone] !== undefined && this.ambiguousZones.size < 8)
+        this.ambiguousZones.add(zone);
+    }
     if (offset === undefined) {
-      const numeric = /^([+-])(\d\d):?(\d\d)?$/.exec(zone);
-      if (numeric) {
-        offset = (Number(numeric[2]) * 60 + Number(numeric[3] ?? 0)) * (numeric[1] === '-' ? -1 : 1);
-      } else {
-        if (zone !== '' && this.unknownZones.size < 8) this.unknownZones.add(zone);
-        offset = 0;
-      }
+      if (zone !== '' && this.unknownZones.size < 8) this.unknownZones.add(zone);
+      offset = 0;
     }
     this.#lastZone = zone;
     this.#lastOffset = offset;

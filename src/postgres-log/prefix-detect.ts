@@ -20,62 +20,117 @@ const NAME_FIELDS: ReadonlySet<PrefixField> = new Set<PrefixField>([
 const AUTHORIZED =
   /connection authorized: user=(\S+)(?: database=(\S+))?(?: application_name=(.+?))?(?: SSL enabled| GSS|$)/;
 
+interface Scored {
+  readonly prefix: string;
+  readonly matched: number;
+  readonly spaced: number;
+  readonly fields: number;
+  /** What the prefix reads, in order (two readings differing only in `%q` or literals read alike). */
+  readonly reads: string;
+}
+
+/** Better first: more lines matched; on a tie, fewer names with spaces, then more values read. */
+const better = (a: Scored, b: Scored): boolean =>
+  a.matched > b.matched ||
+  (a.matched === b.matched && (a.spaced < b.spaced || (a.spaced === b.spaced && a.fields > b.fields)));
+
+/** How well a prefix reads the lines (null when a `%e` reading is refuted or nothing matched). */
+function score(prefix: string, lines: readonly string[]): Scored | null {
+  const compiled = compileLinePrefix(prefix);
+  const sqlstateGroup = compiled.fields.indexOf('sqlstate') + 1;
+  let matched = 0;
+  // Values the prefix read, over all lines: a `%q` part that no line has reads none.
+  let fields = 0;
+  // Names read with a space in them: a reading that takes `shop checkout` for the database
+  // (a `%d` followed by an `%a` it does not know) has more of them than the right one.
+  let spaced = 0;
+  for (const line of lines) {
+    compiled.regex.lastIndex = 0;
+    const match = compiled.regex.exec(line);
+    if (match === null) continue;
+    // %e prints 00000 for a LOG entry: a reading that puts anything else there (a five-digit
+    // pid, say) is not the prefix.
+    if (sqlstateGroup > 0 && match[compiled.severityGroup] === 'LOG' && match[sqlstateGroup] !== '00000')
+      return null;
+    matched++;
+    for (let group = 1; group < compiled.severityGroup; group++) {
+      const value = match[group];
+      if (value === undefined) continue;
+      fields++;
+      if (NAME_FIELDS.has(compiled.fields[group - 1] ?? 'other') && value.trim().includes(' ')) spaced++;
+    }
+  }
+  return matched === 0 ? null : { prefix, matched, spaced, fields, reads: compiled.fields.join(',') };
+}
+
+/** The best of the candidates on these lines (on a full tie, the earlier candidate). */
+function bestOf(candidates: Iterable<string>, lines: readonly string[]): Scored | null {
+  let best: Scored | null = null;
+  for (const prefix of candidates) {
+    const scored = score(prefix, lines);
+    if (scored !== null && (best === null || better(scored, best))) best = scored;
+  }
+  return best;
+}
+
 /**
- * Finds the `log_line_prefix` a stderr log was written with: tries the common ones and one
- * inferred from the lines themselves, and keeps the one that matches the most lines (on a tie,
- * the one reading more event fields, then the common one). Null when none matches at least half of them.
+ * The readings of a stderr log's lines, best first, each with the lines it matched: the common
+ * prefixes and ones inferred from the lines themselves. The second (with `count` 2) is the best
+ * reading of the lines the first did not read — a prefix changed by a reload, another cluster's
+ * lines — when there are such lines.
  */
-export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null {
+export function rankLinePrefixes(sample: Buffer | string, count = 2): DetectedPrefix[] {
   const text = typeof sample === 'string' ? sample : sample.toString('utf8');
   const lines: string[] = [];
-  for (const line of text.split('\n')) {
+  const split = text.split('\n');
+  // A sample cut mid-line (the first 64 KiB of a file): its last line is not a whole one.
+  if (split.length > 1 && !text.endsWith('\n')) split.pop();
+  for (const line of split) {
     if (line === '' || line.startsWith('\t')) continue;
     lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
     if (lines.length >= MAX_LINES) break;
   }
-  if (lines.length === 0) return null;
+  if (lines.length === 0) return [];
   // Common prefixes first: on a tie, a known prefix beats an inferred one.
   const candidates = new Set<string>([...COMMON_PREFIXES, ...inferPrefixes(lines)]);
-  let best: { prefix: string; matched: number; spaced: number; fields: number } | null = null;
-  for (const prefix of candidates) {
-    const compiled = compileLinePrefix(prefix);
-    const sqlstateGroup = compiled.fields.indexOf('sqlstate') + 1;
-    let matched = 0;
-    // Values the prefix read, over all lines: a `%q` part that no line has reads none.
-    let fields = 0;
-    // Names read with a space in them: a reading that takes `shop checkout` for the database
-    // (a `%d` followed by an `%a` it does not know) has more of them than the right one.
-    let spaced = 0;
-    for (const line of lines) {
-      compiled.regex.lastIndex = 0;
-      const match = compiled.regex.exec(line);
-      if (match === null) continue;
-      // %e prints 00000 for a LOG entry: a reading that puts anything else there (a five-digit
-      // pid, say) is not the prefix.
-      if (sqlstateGroup > 0 && match[compiled.severityGroup] === 'LOG' && match[sqlstateGroup] !== '00000') {
-        matched = -1;
-        break;
-      }
-      matched++;
-      for (let group = 1; group < compiled.severityGroup; group++) {
-        const value = match[group];
-        if (value === undefined) continue;
-        fields++;
-        if (NAME_FIELDS.has(compiled.fields[group - 1] ?? 'other') && value.trim().includes(' ')) spaced++;
-      }
-    }
-    // On a tie, fewer names with spaces, then the prefix that reads more of what events carry (a
-    // `%l` or `%x` reads nothing).
-    if (
-      best === null ||
-      matched > best.matched ||
-      (matched === best.matched && (spaced < best.spaced || (spaced === best.spaced && fields > best.fields)))
-    ) {
-      best = { prefix, matched, spaced, fields };
-    }
-  }
-  if (best === null || best.matched * 2 < lines.length) return null;
-  return { prefix: best.prefix, matched: best.matched, lines: lines.length };
+  const best = bestOf(candidates, lines);
+  if (best === null) return [];
+  const out: DetectedPrefix[] = [{ prefix: best.prefix, matched: best.matched, lines: lines.length }];
+  if (count < 2 || best.matched === lines.length) return out;
+  const compiled = compileLinePrefix(best.prefix);
+  const unread = lines.filter((line) => {
+    compiled.regex.lastIndex = 0;
+    return compiled.regex.exec(line) === null;
+  });
+  const others = new Set<string>([...candidates, ...inferPrefixes(unread)]);
+  others.delete(best.prefix);
+  const next = bestOf(others, unread);
+  const overall = next === null ? null : score(next.prefix, lines);
+  if (overall !== null) out.push({ prefix: overall.prefix, matched: overall.matched, lines: lines.length });
+  return out;
+}
+
+/**
+ * Finds the `log_line_prefix` a stderr log was written with: the best of `rankLinePrefixes`. Null
+ * when none matches at least half of the lines.
+ */
+export function detectLinePrefix(sample: Buffer | string): DetectedPrefix | null {
+  const best = rankLinePrefixes(sample, 1)[0];
+  return best === undefined || best.matched * 2 < best.lines ? null : best;
+}
+
+/**
+ * When the prefix found does not read every line (or none was found), what to tell the user: the
+ * two best readings with the lines each matched, and the exact flags that choose one. Null when
+ * the best reading matched every line.
+ */
+export function describePrefixDoubt(sample: Buffer | string, format: string): string | null {
+  const [best, next] = rankLinePrefixes(sample, 2);
+  if (best === undefined || best.matched === best.lines) return null;
+  const reading = (r: DetectedPrefix) => `'${r.prefix}' (${r.matched} of ${r.lines} lines)`;
+  const flag = (r: DetectedPrefix) => `--log-format ${format} --log-prefix '${r.prefix}'`;
+  const readings = next === undefined ? reading(best) : `${reading(best)} and ${reading(next)}`;
+  return `the log_line_prefix is not certain: the best readings of the first lines are ${readings}; if the server's log_line_prefix is another, pass it: ${flag(best)}${next === undefined ? '' : ` or ${flag(next)}`}`;
 }
 
 /** Prefixes guessed from the text before the severity of session lines (the longest heads). */

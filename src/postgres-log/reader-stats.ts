@@ -28,6 +28,8 @@ export interface LogReaderStats {
   readonly nonEnglishSeverities: number;
   /** Time zone abbreviations that were not understood (times read as UTC). */
   readonly unknownTimeZones: readonly string[];
+  /** Abbreviations several zones share (`IST`, `CST`) read without `--log-timezone`: the table's guess. */
+  readonly ambiguousTimeZones?: readonly string[];
 }
 
 const EXAMPLE_LENGTH = 200;
@@ -57,7 +59,7 @@ export class ReaderCounters {
     }
   }
 
-  snapshot(unknownTimeZones: ReadonlySet<string>): LogReaderStats {
+  snapshot(unknownTimeZones: ReadonlySet<string>, ambiguousTimeZones?: ReadonlySet<string>): LogReaderStats {
     return {
       bytes: this.bytes,
       lines: this.lines,
@@ -67,6 +69,7 @@ export class ReaderCounters {
       skippedExamples: { ...this.skippedExamples },
       nonEnglishSeverities: this.nonEnglishSeverities,
       unknownTimeZones: [...unknownTimeZones],
+      ambiguousTimeZones: [...(ambiguousTimeZones ?? [])],
     };
   }
 }

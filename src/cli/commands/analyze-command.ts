@@ -47,6 +47,10 @@ export function registerAnalyzeCommand(program: Command): void {
     )
     .option('--log-format <format>', `auto (told from the first lines), ${LOG_FORMATS.join(', ')}`, 'auto')
     .option(
+      '--log-timezone <zone>',
+      "the server's log_timezone (an IANA zone such as Asia/Kolkata, or an offset such as +05:30) for zone abbreviations several zones share (IST, CST, AST, BST)",
+    )
+    .option(
       '--year <year>',
       "syslog: the year of 'Mon DD HH:MM:SS' timestamps (default: from the file's modification time)",
     )

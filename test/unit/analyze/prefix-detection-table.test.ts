@@ -15,8 +15,15 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const analyze = (file: string): Promise<AnalysisReport> =>
-  runAnalysis(parseAnalyzeOptions([file], { progress: false, jobs: '0' }), { stderr: process.stderr });
+const analyze = (file: string, logTimezone?: string): Promise<AnalysisReport> =>
+  runAnalysis(
+    parseAnalyzeOptions([file], {
+      progress: false,
+      jobs: '0',
+      ...(logTimezone === undefined ? {} : { logTimezone }),
+    }),
+    { stderr: process.stderr },
+  );
 
 /** Everything the csvlog twin of the run gives, that the stderr rendering must give too. */
 const counts = (report: AnalysisReport) => ({
@@ -57,7 +64,7 @@ describe.each(['recorded', 'recorded-pg15'])('%s/postgresql.csv as stderr', (fix
           `${fixture}-${zone.name.replace(/\W+/g, '_')}-${prefix.replace(/\W+/g, '_')}.log`,
         );
         writeFileSync(file, renderStderr(records, { prefix, zone, shiftMs }));
-        const report = await analyze(file);
+        const report = await analyze(file, zone.logTimezone);
         const format = report.inputs[0]?.format ?? '';
         expect(reading(format)).toBe(reading(`stderr '${prefix}'`));
         expect(report.inputs[0]?.warnings).toEqual([]);
@@ -78,5 +85,68 @@ describe.each(['recorded', 'recorded-pg15'])('%s/postgresql.csv as stderr', (fix
         expect(report.window.last).toBe(expectTime(last));
       },
     );
+  });
+});
+
+describe('an abbreviation several zones share (IST, CST)', () => {
+  const original = join(fixtures, 'recorded', 'postgresql.csv');
+  const records = csvRecords(readFileSync(original, 'utf8'));
+  const first = Math.min(
+    ...records
+      .map((r) => Date.parse(`${(r[0] ?? '').slice(0, 23).replace(' ', 'T')}Z`))
+      .filter((t) => !Number.isNaN(t)),
+  );
+
+  it.each([
+    ['Asia/Kolkata (IST)', 'Asia/Kolkata', '+05:30'],
+    ['Asia/Shanghai (CST)', 'Asia/Shanghai', '+08:00'],
+  ])(
+    '%s without --log-timezone: read by the default table, and the warning names the flag to pass',
+    async (name, zoneName, offset) => {
+      const zone = ZONE_TABLE.find((z) => z.name === name);
+      if (zone === undefined) throw new Error(`no zone ${name}`);
+      const file = join(work, `ambiguous-${zoneName.replace('/', '-')}.log`);
+      writeFileSync(file, renderStderr(records, { prefix: '%m [%p] %q%u@%d ', zone, shiftMs: 0 }));
+      const report = await analyze(file);
+      const warning = report.inputs[0]?.warnings.find((w) => w.includes('ambiguous')) ?? '';
+      expect(warning).toContain(`--log-timezone ${zoneName}`);
+      expect(warning).toContain(`--log-timezone ${offset}`);
+      // Read as another zone: the window is hours off.
+      expect(report.window.first).not.toBe(new Date(first).toISOString());
+      // The offset form reads the same as the zone.
+      const withOffset = await analyze(file, offset);
+      expect(withOffset.inputs[0]?.warnings).toEqual([]);
+      expect(withOffset.window.first).toBe(new Date(first).toISOString());
+    },
+  );
+
+  it('--log-timezone that is neither a zone nor an offset is refused with what to pass', () => {
+    expect(() => parseAnalyzeOptions([original], { logTimezone: 'Mars/Olympus' })).toThrow(
+      /--log-timezone "Mars\/Olympus" is neither an IANA time zone nor an offset.*SHOW log_timezone/,
+    );
+  });
+});
+
+describe('a prefix that does not read every line', () => {
+  it('the warning shows the two best readings, with the lines each read, and the exact flags', async () => {
+    const original = join(fixtures, 'recorded', 'postgresql.csv');
+    const records = csvRecords(readFileSync(original, 'utf8'));
+    const utc = ZONE_TABLE[0];
+    if (utc === undefined) throw new Error('no UTC');
+    // log_line_prefix changed by a reload part way: most of the file in one, the rest in another.
+    const cut = Math.floor(records.length * 0.7);
+    const text =
+      renderStderr(records.slice(0, cut), { prefix: '%m [%p] %q%u@%d ', zone: utc, shiftMs: 0 }) +
+      renderStderr(records.slice(cut), { prefix: '%t:%r:%u@%d:[%p]:', zone: utc, shiftMs: 0 });
+    const file = join(work, 'changed-prefix.log');
+    writeFileSync(file, text);
+    const report = await analyze(file);
+    expect(report.inputs[0]?.format).toBe("stderr '%m [%p] %q%u@%d '");
+    const doubt =
+      report.inputs[0]?.warnings.find((w) => w.startsWith('the log_line_prefix is not certain')) ?? '';
+    expect(doubt).toMatch(
+      /'%m \[%p\] %q%u@%d ' \(\d+ of \d+ lines\) and '%t:%r:%u@%d:\[%p\]:' \(\d+ of \d+ lines\)/,
+    );
+    expect(doubt).toContain("--log-format stderr --log-prefix '%t:%r:%u@%d:[%p]:'");
   });
 });
