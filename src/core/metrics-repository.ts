@@ -49,6 +49,14 @@ export interface MetricsRepository {
    * most `limit`: the top statements of a window without reading every interval's rows.
    */
   statementTotals(query: MetricsQuery, limit: number): Promise<StatementTotal[]>;
+  /**
+   * Samples of the points of a window summed per target and `bucketMs` interval (its start): how
+   * the downsampling job sees that finer points arrived after their coarser interval was computed.
+   */
+  sampleCounts(
+    query: MetricsQuery,
+    bucketMs: number,
+  ): Promise<{ readonly target: string; readonly at: number; readonly samples: number }[]>;
   /** The first and last interval start stored at a resolution (any target), at or after `since`; null when none. */
   extent(
     resolutionMs: number,

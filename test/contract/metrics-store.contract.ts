@@ -148,6 +148,29 @@ export function metricsStoreContract(name: string, open: () => Promise<IncidentS
       ).toEqual([values, {}]);
     });
 
+    it('sums the samples of a window per target and coarser interval', async () => {
+      await store.metrics.savePoints([
+        point('a', T, { samples: 3 }),
+        point('a', T + 50_000, { samples: 4 }),
+        point('a', T + 60_000, { samples: 5 }),
+        point('b', T + 10_000, { samples: 6 }),
+        point('a', T, { resolutionMs: 60_000, samples: 100 }),
+      ]);
+      expect(
+        await store.metrics.sampleCounts({ resolutionMs: 10_000, from: T, until: T + 120_000 }, 60_000),
+      ).toEqual([
+        { target: 'a', at: T, samples: 7 },
+        { target: 'b', at: T, samples: 6 },
+        { target: 'a', at: T + 60_000, samples: 5 },
+      ]);
+      expect(
+        await store.metrics.sampleCounts(
+          { resolutionMs: 10_000, from: T, until: T + 60_000, target: 'b' },
+          60_000,
+        ),
+      ).toEqual([{ target: 'b', at: T, samples: 6 }]);
+    });
+
     it('makes partitions ahead and drops expired ones whole, with their points and statements, leaving other resolutions', async () => {
       expect(await store.metrics.preparePartitions(10_000, T, T + 2 * DAY)).toBe(2);
       expect(await store.metrics.preparePartitions(10_000, T, T + 2 * DAY)).toBe(0);

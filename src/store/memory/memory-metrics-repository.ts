@@ -76,6 +76,17 @@ export function memoryMetrics(t: TableAccess): MetricsRepository {
       for (const s of t.values('metricStatements')) if (inWindow(query, s)) rows.push(s);
       return out(windowTopStatements(rows, limit).map(({ target: _target, ...total }) => total));
     },
+    sampleCounts(query, bucketMs) {
+      const sums = new Map<string, { target: string; at: number; samples: number }>();
+      for (const p of t.values('metricPoints')) {
+        if (!inWindow(query, p)) continue;
+        const at = Math.floor(p.at / bucketMs) * bucketMs;
+        const key = `${String(at)}\0${p.target}`;
+        const seen = sums.get(key);
+        sums.set(key, { target: p.target, at, samples: (seen?.samples ?? 0) + p.samples });
+      }
+      return out([...sums.values()].sort((a, b) => a.at - b.at || byText(a.target, b.target)));
+    },
     extent(resolutionMs, since = -Infinity) {
       let oldest = Infinity;
       let latest = -Infinity;

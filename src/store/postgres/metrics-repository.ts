@@ -273,6 +273,17 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
       }));
     },
 
+    async sampleCounts(query, bucketMs) {
+      const { rows } = await sql<{ target: string; at: number; samples: number }>`
+        SELECT s.target, (s.at / ${bucketMs}::bigint) * ${bucketMs}::bigint AS at, sum(s.samples)::int AS samples
+        FROM metric_series AS s
+        WHERE ${where(query, 's')}
+        GROUP BY 1, 2
+        ORDER BY 2, 1
+      `.execute(db);
+      return rows.map((r) => ({ target: r.target, at: Number(r.at), samples: r.samples }));
+    },
+
     async extent(resolutionMs, since) {
       const { rows } = await sql<{ oldest: number | null; latest: number | null }>`
         SELECT min(at) AS oldest, max(at) AS latest FROM metric_series
