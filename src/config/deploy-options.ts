@@ -1,5 +1,5 @@
+import { optionsError } from './option-problems.js';
 import { NAME_PATTERN } from '../core/catalog.js';
-import { userError } from '../core/errors.js';
 import { collectServerClientOptions, type ServerClientOptions } from './server-options.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -46,6 +46,6 @@ export function parseDeployOptions(
   if (commit !== null && commit.length > 64)
     problems.push(`--commit must be at most 64 characters (got ${commit.length})`);
   if (problems.length > 0 || client === null || service === undefined)
-    throw userError('DEPLOY_BAD_OPTIONS', problems.join('; '));
+    throw optionsError('DEPLOY_BAD_OPTIONS', problems);
   return { ...client, version: trimmed, service, commit };
 }

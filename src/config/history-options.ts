@@ -1,6 +1,6 @@
+import { optionsError } from './option-problems.js';
 import { NAME_PATTERN } from '../core/catalog.js';
 import { FINDING_KINDS } from '../core/finding.js';
-import { userError } from '../core/errors.js';
 import { ALL_METRICS, isSeriesMetric, type SeriesMetric } from '../core/metrics-series.js';
 import { parseDuration } from './duration.js';
 import { collectServerClientOptions, type ServerClientOptions } from './server-options.js';
@@ -72,6 +72,6 @@ export function parseHistoryOptions(
   if (metric !== null && !isSeriesMetric(metric))
     problems.push(`--metric: unknown "${metric}"; use one of ${ALL_METRICS.join(', ')}`);
   if (metric !== null && kinds !== null) problems.push('--kind lists findings: leave it out with --metric');
-  if (problems.length > 0 || client === null) throw userError('HISTORY_BAD_OPTIONS', problems.join('; '));
+  if (problems.length > 0 || client === null) throw optionsError('HISTORY_BAD_OPTIONS', problems);
   return { ...client, target, since, until, kinds, limit, metric: metric as SeriesMetric | null };
 }

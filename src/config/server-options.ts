@@ -1,3 +1,4 @@
+import { optionsError } from './option-problems.js';
 import { NAME_PATTERN } from '../core/catalog.js';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -157,7 +158,7 @@ export function parseServerClientOptions(
       'no API token: pass --token or set HINDSIGHT_TOKEN (the admin token serve printed on its first start, or one from POST /api/v1/tokens)',
     );
   }
-  if (problems.length > 0 || token === undefined) throw userError('CLIENT_BAD_OPTIONS', problems.join('; '));
+  if (problems.length > 0 || token === undefined) throw optionsError('CLIENT_BAD_OPTIONS', problems);
   return { server: server.replace(/\/+$/, ''), token };
 }
 
@@ -215,7 +216,10 @@ export function parseAgentOptions(
     hostMetrics: flags.hostMetrics,
   });
   if (!metrics.success)
-    throw userError('AGENT_BAD_OPTIONS', metrics.error.issues.map((i) => i.message).join('; '));
+    throw optionsError(
+      'AGENT_BAD_OPTIONS',
+      metrics.error.issues.map((i) => i.message),
+    );
   return {
     ...client,
     name,

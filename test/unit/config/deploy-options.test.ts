@@ -26,7 +26,7 @@ describe('parseDeployOptions', () => {
 
   it('reports every problem at once', () => {
     expect(() => parseDeployOptions('', { service: 'shop db' }, {})).toThrow(
-      /no API token.*; --service must be 1–63 letters.*; VERSION must be 1–100 characters/,
+      /invalid options:\n {2}- no API token.*\n {2}- --service must be 1–63 letters.*\n {2}- VERSION must be 1–100 characters/,
     );
     expect(() => parseDeployOptions('v2', {}, env)).toThrow(
       'no service: pass --service NAME or set HINDSIGHT_SERVICE',
