@@ -281,7 +281,7 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
         GROUP BY 1, 2
         ORDER BY 2, 1
       `.execute(db);
-      return rows.map((r) => ({ target: r.target, at: Number(r.at), samples: r.samples }));
+      return rows.map((r) => ({ target: r.target, at: r.at, samples: r.samples }));
     },
 
     async extent(resolutionMs, since) {
