@@ -162,19 +162,21 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
   let unreadableReported = false;
   /** Files rotated away, still read until they have been quiet for ROTATE_WAIT_MS. */
   const retiring: Current[] = [];
+  /** The position last handed to `resume.save` (-1: none yet, in this file). */
+  let lastSaved = -1;
   const saved = options.fromStart === true ? null : (options.resume?.saved ?? null);
   if (saved !== null) {
     const resumed = await resumeAt(saved, current, openFile);
     if (resumed.kind === 'same') {
       current.position = saved.position;
       current.head = Buffer.from(saved.head, 'base64');
+      lastSaved = saved.position;
     } else if (resumed.kind === 'rotated') {
       retiring.push(resumed.old);
       current.position = 0;
     }
     report({ kind: 'resumed', message: resumed.message });
   }
-  let lastSaved = saved?.path === current.path ? saved.position : -1;
   const retirePolls = Math.max(1, Math.ceil(ROTATE_WAIT_MS / pollMs));
   const buffer = Buffer.allocUnsafe(READ_SIZE);
 
@@ -417,7 +419,7 @@ async function truncatedCopy(file: Current): Promise<string | null> {
   return null;
 }
 
-export type LogStreamOptions = Omit<LogTailOptions, 'fromStart' | 'onOpen'>;
+export type LogStreamOptions = Omit<LogTailOptions, 'fromStart' | 'onOpen' | 'resume'>;
 
 /**
  * Reads a log from a stream — standard input, where `kubectl logs -f` or `journalctl -f -o json`
