@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
 import { makeDeadlock } from '../support/deadlock.js';
+import { PROMETHEUS_BIN, PrometheusProcess } from '../support/prometheus-process.js';
 import { eventually, ServeProcess } from '../support/serve-process.js';
 
 const valueOf = (text: string, series: string): number | null => {
@@ -57,6 +58,41 @@ describe("serve's /metrics with a configured target", () => {
     expect(response.status).toBe(200);
     return response.text();
   };
+
+  it.runIf(PROMETHEUS_BIN !== null)(
+    "a real Prometheus (Debian's) scrapes serve's /metrics with a bearer token in its scrape config; without it, 401",
+    async () => {
+      const prom = await PrometheusProcess.start(new URL(serve.url).host, { bearerToken: token });
+      try {
+        const up = await eventually(
+          async () => {
+            const rows = await prom.query('pg_up{job="hindsight",target="shop-db"}');
+            return rows[0]?.value[1] === '1' ? rows : undefined;
+          },
+          'Prometheus to scrape the target through serve',
+          30_000,
+          250,
+        );
+        expect(up).toHaveLength(1);
+        expect(await prom.query('hindsight_alerts_firing{job="hindsight"}')).not.toEqual([]);
+        const health = await eventually(
+          async () => {
+            const pools = await prom.targetHealth();
+            return pools.some((t) => t.scrapePool === 'hindsight_no_token' && t.health === 'down')
+              ? pools
+              : undefined;
+          },
+          'the scrape without a token refused',
+          30_000,
+          250,
+        );
+        expect(health.find((t) => t.scrapePool === 'hindsight')?.health).toBe('up');
+        expect(health.find((t) => t.scrapePool === 'hindsight_no_token')?.lastError).toContain('401');
+      } finally {
+        await prom.stop();
+      }
+    },
+  );
 
   it('serves the target beside the server, and counts a deadlock once', async () => {
     const before = await eventually(

@@ -28,8 +28,12 @@ export class PrometheusProcess {
     child.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
   }
 
-  /** `target` is host:port of the exporter (its path is /metrics). */
-  static async start(target: string): Promise<PrometheusProcess> {
+  /**
+   * `target` is host:port of the exporter (its path is /metrics). `bearerToken`: scraped with it
+   * (serve's /metrics wants a viewer token), and by a second job without it (`hindsight_no_token`),
+   * to see that the token is what lets the scrape in.
+   */
+  static async start(target: string, options: { bearerToken?: string } = {}): Promise<PrometheusProcess> {
     if (!PROMETHEUS_BIN) throw new Error('prometheus is not installed: apt-get install prometheus');
     const dir = await mkdtemp(join(tmpdir(), 'hindsight-prom-'));
     const port = await freePort();
@@ -41,8 +45,22 @@ export class PrometheusProcess {
         '  scrape_timeout: 1s',
         'scrape_configs:',
         '  - job_name: hindsight',
+        ...(options.bearerToken === undefined
+          ? []
+          : [
+              '    authorization:',
+              '      type: Bearer',
+              `      credentials: ${JSON.stringify(options.bearerToken)}`,
+            ]),
         '    static_configs:',
         `      - targets: [${JSON.stringify(target)}]`,
+        ...(options.bearerToken === undefined
+          ? []
+          : [
+              '  - job_name: hindsight_no_token',
+              '    static_configs:',
+              `      - targets: [${JSON.stringify(target)}]`,
+            ]),
         '',
       ].join('\n'),
     );
@@ -79,10 +97,10 @@ export class PrometheusProcess {
   }
 
   /** The exporter's health as Prometheus saw it (`/api/v1/targets`): up, and the last scrape error. */
-  async targetHealth(): Promise<{ health: string; lastError: string }[]> {
+  async targetHealth(): Promise<{ health: string; lastError: string; scrapePool: string }[]> {
     const response = await fetch(`${this.url}/api/v1/targets`);
     const body = (await response.json()) as {
-      data: { activeTargets: { health: string; lastError: string }[] };
+      data: { activeTargets: { health: string; lastError: string; scrapePool: string }[] };
     };
     return body.data.activeTargets;
   }
