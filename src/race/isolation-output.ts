@@ -18,8 +18,13 @@ export async function isolationTesterOutput(
   const engine = await ScheduleEngine.open(
     options.url,
     spec.sessions.map((s) => s.name),
-    // As pg_regress and the tester name them: specs may look their sessions up by it.
-    { applicationName: (session) => `isolation/${spec.name.replace(/\.spec$/, '')}/${session}`, ...options },
+    {
+      // As pg_regress and the tester name them: specs may look their sessions up by it.
+      applicationName: (session) => `isolation/${spec.name.replace(/\.spec$/, '')}/${session}`,
+      // A statement that runs (not blocked) is waited for as long as the tester waits for it.
+      stepTimeoutMs: TESTER_STEP_WAIT_MS,
+      ...options,
+    },
   );
   // The tester warns on stderr, which pg_regress captures ahead of the buffered stdout.
   const used = new Set(spec.permutations.flat().map((e) => e.step));
@@ -39,6 +44,9 @@ export async function isolationTesterOutput(
   }
   return `${out.join('\n')}\n`;
 }
+
+/** isolationtester's max_step_wait (PGISOLATIONTIMEOUT, 300 s by default). */
+const TESTER_STEP_WAIT_MS = 300_000;
 
 /** More interleavings than this is no test one would diff (the tester would run them all). */
 const MAX_INTERLEAVINGS = 5000;
@@ -198,7 +206,10 @@ class PermutationRun {
     }
     this.#consume(l.session);
     const result = this.engine.stepResult(l.session);
-    if (result === undefined || this.#held(l)) {
+    // The tester looks at a step every 10 ms: one that waited for a lock (then, say, was the
+    // deadlock victim after its deadlock_timeout) is seen waiting, however soon it ended.
+    const sawWait = !retry && this.engine.wasBlocked(l.session);
+    if (result === undefined || sawWait || this.#held(l)) {
       if (!retry) this.lines.push(waitingLine);
       return true;
     }

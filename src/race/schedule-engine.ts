@@ -42,6 +42,8 @@ interface Inflight {
   readonly step: StepToRun;
   blockedSince: number | undefined;
   blockedBy: readonly string[];
+  /** The poll saw this step wait for another test session at some point. */
+  everBlocked: boolean;
   /** False while a blocker is still busy (e.g. aborting after its error): a change is coming. */
   settledBlock: boolean;
   /** Per `(step notices N)` annotation: the notice count its session must reach. */
@@ -332,6 +334,12 @@ export class ScheduleEngine {
     return taken;
   }
 
+  /** The session's step in flight was seen waiting for another session (a lock, a safe
+   *  snapshot), whether or not it has its result now. */
+  wasBlocked(sessionName: string): boolean {
+    return this.session(sessionName).inflight?.everBlocked ?? false;
+  }
+
   /** The result of the session's step in flight, once the server has answered it. */
   stepResult(sessionName: string): StepResult | undefined {
     return this.session(sessionName).inflight?.result;
@@ -357,6 +365,7 @@ export class ScheduleEngine {
       step,
       blockedSince: undefined,
       blockedBy: [],
+      everBlocked: false,
       settledBlock: false,
       noticeTargets: (step.blockers ?? []).flatMap((b) => {
         if (b.kind !== 'notices') return [];
@@ -670,6 +679,7 @@ export class ScheduleEngine {
           row.wait_start !== f.waitStart;
         if (f.blockedSince === undefined || newWait) f.waits++;
         f.blockedSince ??= now;
+        f.everBlocked = true;
         f.blockedBy = by;
         f.settledBlock = row.settled;
         f.waitStart = row.wait_start ?? f.waitStart;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everyInterleaving, isolationTesterOutput, unifiedDiff } from '../../../src/race/isolation-output.js';
+import { parseIsolationSpec } from '../../../src/race/isolation-spec-parser.js';
 import { loadSpecFile } from '../../../src/race/spec-loader.js';
 import { runCli } from '../../support/cli-process.js';
 import { adminUrl, createTestDatabase } from '../../support/database.js';
@@ -40,6 +41,92 @@ describe('race --expected (the isolation tester output, compared)', () => {
       'ERROR:  insert or update on table "children" violates foreign key constraint "children_parent_fkey"',
     );
   });
+
+  // Our own specs in the tester's style, one behaviour each; the .out files are what the
+  // isolation tester prints for them (read against isolationtester.c, not generated blindly).
+  it.each([
+    [
+      'deadlock-ring-victim',
+      'step till_next: <... completed>\nERROR:  deadlock detected\nstep gus_next: <... completed>',
+    ],
+    ['soft-deadlock-queued', 'step picker_shelf: <... completed>\nstep picker_commit: COMMIT;'],
+    ['notices', 'agent: NOTICE:  claiming ticket 1\nstep agent_claim: SELECT claim(1); <waiting ...>'],
+    [
+      'parallel-slow',
+      'step report_sum: SELECT count(*) FROM reading WHERE slow_check(id);\ncount\n-----\n 1000',
+    ],
+    ['parallel-soft-deadlock', 'step a_scan: <... completed>'],
+    ['lock-timeout', 'ERROR:  could not obtain lock on row in relation "jobs"'],
+    [
+      'lock-upgrade',
+      'step auditor_rebuild: LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE;\nERROR:  deadlock detected',
+    ],
+  ])(
+    '%s.spec prints exactly its .out',
+    async (name, excerpt) => {
+      const spec = await loadSpecFile(fixture(`${name}.spec`));
+      const actual = await isolationTesterOutput(spec, { url: db.url });
+      const expected = await readFile(fixture(`${name}.out`), 'utf8');
+      expect(unifiedDiff(expected, actual, ['expected', 'actual'])).toBe('');
+      expect(actual).toContain(excerpt);
+    },
+    60_000,
+  );
+
+  it('notices: printed when the tester reads the session, and (step notices N) holds a step until then', async () => {
+    const out = await isolationTesterOutput(await loadSpecFile(fixture('notices.spec')), { url: db.url });
+    const permutations = out.split('\nstarting permutation: ').slice(1);
+    // A warning of a step that runs comes before its line.
+    expect(permutations[0]).toContain('desk: WARNING:  desk closes soon\nstep desk_warn:');
+    // watch finished at once but waits for agent's second notice, printed when agent completes.
+    expect(permutations[1]).toContain('step watch: SELECT state FROM ticket WHERE id = 1; <waiting ...>');
+    expect(permutations[1]).toContain(
+      'agent: NOTICE:  ticket 1 is ours\nstep agent_claim: <... completed>\nclaim  \n-------\nclaimed\n(1 row)\n\nstep watch: <... completed>\nstate\n-----\nopen ',
+    );
+    // (*): printed waiting without reading the session, so both notices come with its completion.
+    expect(permutations[2]).toContain(
+      'step desk_commit: COMMIT;\nagent: NOTICE:  claiming ticket 1\nagent: NOTICE:  ticket 1 is ours\nstep agent_claim: <... completed>',
+    );
+  }, 60_000);
+
+  it('rows a setup block returns are printed after the permutation line; NOTIFY, unused steps too', async () => {
+    const spec = parseIsolationSpec(
+      `setup { CREATE TABLE t (id int); }
+       session s1
+       setup { SELECT 'ready' AS s1_state; }
+       step s1_listen { LISTEN jobs; }
+       step s1_idle { SELECT 1 AS one; }
+       step s1_never { SELECT 2; }
+       session s2
+       step s2_notify { NOTIFY jobs, 'run'; }
+       permutation s1_listen s2_notify s1_idle`,
+      'setup-rows.spec',
+    );
+    const out = await isolationTesterOutput(spec, { url: db.url });
+    expect(out).toBe(
+      [
+        'unused step name: s1_never',
+        'Parsed test spec with 2 sessions',
+        '',
+        'starting permutation: s1_listen s2_notify s1_idle',
+        's1_state',
+        '--------',
+        'ready   ',
+        '(1 row)',
+        '',
+        'step s1_listen: LISTEN jobs;',
+        "step s2_notify: NOTIFY jobs, 'run';",
+        'step s1_idle: SELECT 1 AS one;',
+        'one',
+        '---',
+        '  1',
+        '(1 row)',
+        '',
+        's1: NOTIFY "jobs" with payload "run" from s2',
+        '',
+      ].join('\n'),
+    );
+  }, 60_000);
 
   it('exits 0 when identical, 1 with a unified diff when the expected file differs, 2 without permutations', async () => {
     const spec = fixture('expected-errors.spec');

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRace } from '../../../src/race/race-runner.js';
 import { ScheduleEngine } from '../../../src/race/schedule-engine.js';
 import { runPermutation } from '../../../src/race/schedule-runner.js';
 import type { ScheduleRun } from '../../../src/race/schedule-runner.js';
@@ -95,4 +96,10 @@ describe('isolation tester: a step queued behind a blocked step of its session',
     ).toEqual(['till', ...[...ring].reverse()].map((n) => `${n}_commit`));
     expect(run.stalls).toEqual([]);
   }, 20_000);
+
+  it('race (explore mode) reports the 8-session ring as the deadlock it is, not as bad input', async () => {
+    const result = await runRace(await fixture('deadlock-ring-victim.spec'), { url: db.url });
+    expect(result.findings.map((f) => [f.finding.kind, f.finding.step])).toEqual([['deadlock', 'till_next']]);
+    expect(result.raceCancels).toEqual([]);
+  }, 30_000);
 });

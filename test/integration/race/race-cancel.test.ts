@@ -28,6 +28,17 @@ describe('race cancels only what it must, and says so', () => {
     expect(result.raceCancels).toEqual([]);
   }, 30_000);
 
+  it('a parallel query that runs for seconds is waited for: no cancel, no 57014 finding', async () => {
+    const spec = await loadSpecFile(join(import.meta.dirname, '../../fixtures/race/parallel-slow.spec'));
+    const t0 = performance.now();
+    const result = await runRace(spec, { url: db.url });
+    // Two permutations, each with a two-second scan: it really ran, to its end.
+    expect(performance.now() - t0).toBeGreaterThan(4000);
+    expect(result.findings.map((f) => f.finding.title)).toEqual([]);
+    expect(result.outcomes).toEqual({});
+    expect(result.raceCancels).toEqual([]);
+  }, 60_000);
+
   it('a step race cancels after its step timeout is race’s limit, not a query_canceled finding', async () => {
     const spec = parseIsolationSpec(
       `session slow step nap { SELECT pg_sleep(1.5); }
