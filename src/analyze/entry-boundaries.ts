@@ -16,7 +16,13 @@ const CONTINUATIONS = new Set<string>(CONTINUATION_KEYWORDS);
 export function entryStartTest(format: LogFormat, prefix: string | null): EntryStartTest {
   if (format === 'jsonlog' || format === 'cloudnative-pg') return (line) => line.startsWith('{');
   if (format === 'csvlog') return (line) => CSV_RECORD_HEAD.test(line);
-  if (format === 'syslog' || format === 'journald' || format === 'cloudsql' || format === 'heroku')
+  if (
+    format === 'syslog' ||
+    format === 'journald' ||
+    format === 'cloudsql' ||
+    format === 'heroku' ||
+    format === 'azure'
+  )
     return syslogEntryStart;
   const compiled = compileLinePrefix(prefix ?? '');
   return (line) => {

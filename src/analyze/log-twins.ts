@@ -19,6 +19,7 @@ const RICHNESS: Readonly<Record<LogFormat, number>> = {
   journald: 1,
   cloudsql: 1,
   heroku: 1,
+  azure: 1,
 };
 
 export interface Twin {

@@ -346,7 +346,8 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
         format === 'syslog' ||
         format === 'journald' ||
         format === 'cloudsql' ||
-        format === 'heroku') &&
+        format === 'heroku' ||
+        format === 'azure') &&
       prefix !== null
         ? `${format} '${prefix}'`
         : format,

@@ -6,10 +6,20 @@ import type { LockObject } from './sample.js';
  * and the envelopes other programs put around its stderr text — syslog (rsyslog, syslog-ng files)
  * and journald (`journalctl -o json`, `-o short-iso`) — and the platforms' layouts: CloudNativePG
  * (one JSON object per line, csvlog's columns under `record`), Google Cloud SQL (Cloud Logging
- * entries, the stderr text in `textPayload`), Heroku (logplex lines around syslog output). The one list every reader and option uses.
+ * entries, the stderr text in `textPayload`), Heroku (logplex lines around syslog output), Azure
+ * Database for PostgreSQL (diagnostic-settings records of PostgreSQLLogs, JSON). The one list every
+ * reader and option uses.
  */
 export type LogFormat =
-  'stderr' | 'csvlog' | 'jsonlog' | 'syslog' | 'journald' | 'cloudnative-pg' | 'cloudsql' | 'heroku';
+  | 'stderr'
+  | 'csvlog'
+  | 'jsonlog'
+  | 'syslog'
+  | 'journald'
+  | 'cloudnative-pg'
+  | 'cloudsql'
+  | 'heroku'
+  | 'azure';
 export const LOG_FORMATS: readonly LogFormat[] = [
   'stderr',
   'csvlog',
@@ -19,6 +29,7 @@ export const LOG_FORMATS: readonly LogFormat[] = [
   'cloudnative-pg',
   'cloudsql',
   'heroku',
+  'azure',
 ];
 /** What `--log-format` accepts: a format, or `auto` (told from the first lines). */
 export type LogFormatChoice = LogFormat | 'auto';

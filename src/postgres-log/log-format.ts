@@ -21,13 +21,31 @@ const SEVERITY = /\b(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG|DETAIL|ST
 const MAX_LINES = 50;
 const PRETTY_TEXT_PAYLOAD = /^\s+"textPayload": "/;
 
+const PRETTY_AZURE_LEVEL =
+  /^\s+"(?:ErrorLevel|errorLevel_s)": "(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG[1-5]?)",?$/;
+
+/** Azure's PostgreSQLLogs: a storage-account record (`category`, `properties.errorLevel`) or a Log Analytics row. */
+function isAzureRecord(record: object): boolean {
+  const fields = record as Record<string, unknown>;
+  const properties = fields.properties;
+  if (
+    typeof properties === 'object' &&
+    properties !== null &&
+    'errorLevel' in properties &&
+    'message' in properties
+  )
+    return true;
+  return ('ErrorLevel' in fields || 'errorLevel_s' in fields) && 'Message' in fields;
+}
+
 /** journalctl -o short-iso writes the zone as `+0000` (rsyslog writes `+00:00`). */
 const SHORT_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4} /;
 
 /**
  * Tells the format from the first lines of a log: a JSON object with `error_severity` is jsonlog
  * (with `MESSAGE`, a journal record; with `record.error_severity`, CloudNativePG's; with
- * `textPayload`, a Cloud SQL entry of Cloud Logging), a Heroku logplex line of `app[postgres.N]` is heroku, a line opening with the 13 columns of a csvlog record (its
+ * `textPayload`, a Cloud SQL entry of Cloud Logging; with `properties.errorLevel` or `ErrorLevel`, an Azure
+ * diagnostic record), a Heroku logplex line of `app[postgres.N]` is heroku, a line opening with the 13 columns of a csvlog record (its
  * time quoted or not) is csvlog, a syslog or journal line whose text has `SEVERITY:  ` is syslog
  * (journald for `-o short-iso`), another line with `SEVERITY:  ` is stderr. Null when nothing
  * looks like a PostgreSQL log at all.
@@ -71,6 +89,7 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
           SEVERITY.test(String(record.textPayload))
         )
           return 'cloudsql';
+        if (typeof record === 'object' && record !== null && isAzureRecord(record)) return 'azure';
       } catch {
         // A cut line at the end of the sample, or not JSON: look at the next one.
       }
@@ -80,6 +99,8 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
     if (HEROKU.test(line) || HEROKU_DRAIN.test(line)) return 'heroku';
     // A Cloud Logging entry pretty-printed (`gcloud logging read --format=json`): its textPayload line.
     if (PRETTY_TEXT_PAYLOAD.test(line) && SEVERITY.test(line)) return 'cloudsql';
+    // Log Analytics rows pretty-printed (`az monitor log-analytics query`): an error level of PostgreSQL's.
+    if (PRETTY_AZURE_LEVEL.test(line)) return 'azure';
     if (!SEVERITY.test(line)) continue;
     // A PostgreSQL line inside a syslog envelope: the envelope's time is not a log_line_prefix.
     const envelope = readEnvelope(line, null, { value: -1 });

@@ -122,10 +122,17 @@ export function createLogReader(options: LogReaderOptions): LogReader {
       maxEntryLength,
       out,
     });
-    if (chosen === 'syslog' || chosen === 'journald' || chosen === 'cloudsql' || chosen === 'heroku') {
+    if (
+      chosen === 'syslog' ||
+      chosen === 'journald' ||
+      chosen === 'cloudsql' ||
+      chosen === 'heroku' ||
+      chosen === 'azure'
+    ) {
       const syslog = new SyslogParser({ stderr, counters, year: options.year ?? null });
-      // Cloud SQL exports may be a pretty-printed JSON array: made one entry per line first.
-      const objects = chosen === 'cloudsql' ? new JsonObjectLines(syslog.line, maxEntryLength) : null;
+      // Cloud SQL and Azure exports may be a pretty-printed JSON array: made one entry per line first.
+      const objects =
+        chosen === 'cloudsql' || chosen === 'azure' ? new JsonObjectLines(syslog.line, maxEntryLength) : null;
       const envelopes = new LineSplitter(maxEntryLength, objects?.line ?? syslog.line);
       return {
         push: (chunk) => {
@@ -176,7 +183,7 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     if (format === 'heroku') prefix ??= HEROKU_LINE_PREFIX;
     if ((format === 'syslog' || format === 'journald') && prefix === null)
       prefix = detectLinePrefix(envelopedText(sample))?.prefix ?? '';
-    if (format === 'cloudsql' && prefix === null)
+    if ((format === 'cloudsql' || format === 'azure') && prefix === null)
       prefix = detectLinePrefix(envelopedText(jsonObjectLines(sample.toString('utf8'))))?.prefix ?? '';
     const chosen = build(format);
     pipeline = chosen;

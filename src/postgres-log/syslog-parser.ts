@@ -166,6 +166,7 @@ function readJournalRecord(line: string): Envelope | null {
   const fields = record as Record<string, unknown>;
   if (fields.MESSAGE === undefined && typeof fields.textPayload === 'string')
     return readCloudLoggingEntry(fields, fields.textPayload);
+  if (fields.MESSAGE === undefined) return readAzureRecord(fields);
   const raw = fields.MESSAGE;
   const body =
     typeof raw === 'string' ? raw : Array.isArray(raw) ? Buffer.from(raw as number[]).toString('utf8') : null;
@@ -196,6 +197,59 @@ function readCloudLoggingEntry(fields: Record<string, unknown>, body: string): E
   const database = text(resource?.labels?.database_id) ?? '';
   return envelope(Number.isNaN(parsed) ? null : parsed, undefined, `cloudsql ${database}`, body);
 }
+
+/**
+ * Azure Database for PostgreSQL flexible server: a diagnostic-settings record of the
+ * PostgreSQLLogs category — a storage account's `PT1H.json` line (`{time, resourceId, category,
+ * operationName, properties: {prefix, message, detail, hint, context, errorLevel, sqlerrcode,
+ * processId…}}`), or a Log Analytics row (`PGSQLServerLogs`: `TimeGenerated, Prefix, Message,
+ * ErrorLevel, SqlerrCode…`; `AzureDiagnostics`: `Message, errorLevel_s, prefix_s…`). The record
+ * is written back as the stderr lines the server wrote (its `prefix` on each, text continued after
+ * a tab), read with log_line_prefix `%t-%c-` (Azure's default) or whatever the prefix shows.
+ */
+function readAzureRecord(fields: Record<string, unknown>): Envelope | null {
+  const nested = fields.properties;
+  const record = typeof nested === 'object' && nested !== null ? (nested as Record<string, unknown>) : fields;
+  const value = azureFields(record);
+  const severity = value('errorlevel');
+  const message = value('message');
+  if (severity === undefined || message === undefined || !/^[A-Z0-9]+$/.test(severity)) return null;
+  const prefix = value('prefix') ?? '';
+  const lines = [`${prefix}${severity}:  ${tabbed(message)}`];
+  for (const [keyword, name] of [
+    ['DETAIL', 'detail'],
+    ['HINT', 'hint'],
+    ['QUERY', 'query'],
+    ['CONTEXT', 'context'],
+    ['STATEMENT', 'statement'],
+  ] as const) {
+    const part = value(name);
+    if (part !== undefined && part !== '') lines.push(`${prefix}${keyword}:  ${tabbed(part)}`);
+  }
+  const time = value('timegenerated') ?? text(fields.time) ?? value('timestamp');
+  const at = time === undefined ? Number.NaN : Date.parse(time);
+  const pid = value('processid');
+  const server = value('logicalservername') ?? text(fields.resourceId) ?? value('resource') ?? '';
+  return envelope(
+    Number.isNaN(at) ? null : at,
+    pid !== undefined && /^\d+$/.test(pid) ? pid : undefined,
+    `azure ${server}`,
+    lines.join('\n'),
+  );
+}
+
+/** A record's fields by name, whatever the casing and Log Analytics' type suffix (`errorLevel_s`). */
+function azureFields(record: Record<string, unknown>): (name: string) => string | undefined {
+  const byName = new Map<string, unknown>();
+  for (const [key, raw] of Object.entries(record)) byName.set(key.toLowerCase().replace(/_[sd]$/, ''), raw);
+  return (name) => {
+    const raw = byName.get(name);
+    return typeof raw === 'string' ? raw : typeof raw === 'number' ? String(raw) : undefined;
+  };
+}
+
+/** A message's later lines as PostgreSQL writes them on stderr: after a tab. */
+const tabbed = (message: string): string => message.replaceAll('\n', '\n\t');
 
 /** Bytes of a chunk, counted only when it could be near PostgreSQL's 900-byte cut. */
 const byteLength = (chunk: string): number =>

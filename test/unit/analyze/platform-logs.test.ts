@@ -11,6 +11,7 @@ import { csvRecords, stderrFromCsv } from '../../fixtures/analyze/csv-reshape.js
 import {
   toCloudnativePg,
   toCloudSqlEntries,
+  toAzureRecords,
   toHerokuLogplex,
 } from '../../fixtures/analyze/platform-shapes.js';
 import { escapeControls, writeSyslog } from '../../fixtures/analyze/syslog-shapes.js';
@@ -139,4 +140,21 @@ describe.each(['recorded', 'recorded-pg15'])("%s/: the run in managed platforms'
     expect(fromDrain.inputs[0]?.warnings).toEqual([]);
     expect(counts(fromDrain)).toEqual(await expected);
   });
+
+  it.each(['storage', 'log-analytics'] as const)(
+    "Azure flexible server diagnostic logs (%s layout, prefix '%%t-%%c-'): detected, the pid read from %%c, same counts",
+    async (layout) => {
+      const records = csvRecords(readFileSync(join(recorded, 'postgresql.csv'), 'utf8'));
+      const file = write(`azure-${layout}.json`, toAzureRecords(records, layout));
+      const report = await analyze(file);
+      expect(report.inputs[0]?.format).toBe("azure '%t-%c-'");
+      expect(report.inputs[0]?.warnings).toEqual([]);
+      // The documented fields have no STATEMENT, and '%t' no milliseconds: every count holds all the same.
+      const got = counts(report);
+      expect(got).toEqual(await expected);
+      expect(got.deadlocks).toBeGreaterThan(0);
+      const byFlag = await analyze(file, { logFormat: 'azure' });
+      expect(counts(byFlag)).toEqual(counts(report));
+    },
+  );
 });
