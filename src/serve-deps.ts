@@ -30,6 +30,7 @@ import { userError } from './core/errors.js';
 import type { IncidentStore } from './core/incident-store.js';
 import { CycleLoop } from './engine/cycle-loop.js';
 import { MetricsLoop } from './engine/metrics-loop.js';
+import { DEFAULT_METRICS_TIERS, statementTiers } from './core/metrics-downsampling.js';
 import { RuleLoop } from './engine/rule-loop.js';
 import { createNotifierRegistry, type NotifierRegistry } from './notify/notifier-registry.js';
 import type { PagingDirectory } from './core/paging-records.js';
@@ -158,10 +159,20 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       },
     });
     // Database metrics: each watched target's samples kept as 10 s points, downsampled by the job.
+    const statementsTier = statementTiers(config.metrics?.tiers ?? DEFAULT_METRICS_TIERS)[0];
     const metricsRecorder = new MetricsRecorder({
       store,
       // The finest configured tier (agents push 10 s points: keep it 10 s where agents report).
       resolutionMs: config.metrics?.tiers[0]?.resolutionMs ?? 10_000,
+      // Statements: a minute's top, or the tier configured for them (metrics.retention[].statements).
+      ...(statementsTier === undefined
+        ? {}
+        : {
+            statementsResolutionMs: statementsTier.resolutionMs,
+            ...(statementsTier.topStatements === undefined
+              ? {}
+              : { topStatements: statementsTier.topStatements }),
+          }),
       onError: (error, intervals) => {
         logger.warn(
           { err: error, intervals },

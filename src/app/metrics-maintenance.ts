@@ -88,7 +88,11 @@ export class MetricsMaintenance {
         if (window === null) continue;
         const query = { resolutionMs: finer.resolutionMs, from: window.from, until: window.until };
         const points = downsample(await tx.metrics.points(query), tier.resolutionMs);
-        const statements = downsampleStatements(await tx.metrics.statements(query), tier.resolutionMs);
+        const statements = downsampleStatements(
+          await tx.metrics.statements(query),
+          tier.resolutionMs,
+          tier.topStatements,
+        );
         await tx.metrics.savePoints(points);
         await tx.metrics.saveStatements(statements);
         rolledUp.push({
@@ -140,7 +144,11 @@ export class MetricsMaintenance {
     for (const { target, at } of stale) {
       const query = { resolutionMs: step.finer.resolutionMs, from: at, until: at + res, target };
       await tx.metrics.savePoints(downsample(await tx.metrics.points(query), res));
-      const statements = downsampleStatements(await tx.metrics.statements(query), res);
+      const statements = downsampleStatements(
+        await tx.metrics.statements(query),
+        res,
+        step.tier.topStatements,
+      );
       if (statements.length > 0) await tx.metrics.saveStatements(statements);
     }
     return stale.length;

@@ -4,12 +4,12 @@ import type { FindingCursor, IncidentStore } from '../core/incident-store.js';
 import {
   DEFAULT_METRICS_TIERS,
   resolutionFor,
+  statementTiers,
   windowTopStatements,
   type MetricsTier,
 } from '../core/metrics-downsampling.js';
 import type { MetricsQuery, StatementTotal } from '../core/metrics-repository.js';
 import {
-  DEFAULT_STATEMENTS_RESOLUTION_MS,
   meanExecMs,
   metricInputs,
   seriesValue,
@@ -186,11 +186,4 @@ export class MetricsQueries {
       ...(await this.#read(finer.resolutionMs, { ...window, from: Math.max(window.from, covered) }, read)),
     ];
   }
-}
-
-/** The tiers statements are kept at: a minute (their interval) and coarser; the coarsest if none is. */
-export function statementTiers(tiers: readonly MetricsTier[]): readonly MetricsTier[] {
-  const kept = tiers.filter((t) => t.resolutionMs >= DEFAULT_STATEMENTS_RESOLUTION_MS);
-  const coarsest = tiers.at(-1);
-  return kept.length > 0 || coarsest === undefined ? kept : [coarsest];
 }

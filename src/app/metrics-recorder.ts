@@ -16,6 +16,8 @@ export interface MetricsRecorderDeps {
   readonly save?: (points: readonly SeriesPoint[], statements: readonly StatementPoint[]) => Promise<void>;
   /** Default 10 s: the finest tier of the downsampling. */
   readonly resolutionMs?: number;
+  /** Default 60 s: the finest tier statements are kept at (core's statementTiers). */
+  readonly statementsResolutionMs?: number;
   readonly topStatements?: number;
   /** A failed save (the store down): that interval is lost, recording goes on. */
   readonly onError: (error: unknown, intervals: number) => void;
@@ -100,5 +102,8 @@ const intervalsOf = (target: string, deps: MetricsRecorderDeps): SeriesAccumulat
   seriesAccumulator({
     target,
     ...(deps.resolutionMs === undefined ? {} : { resolutionMs: deps.resolutionMs }),
+    ...(deps.statementsResolutionMs === undefined
+      ? {}
+      : { statementsResolutionMs: deps.statementsResolutionMs }),
     ...(deps.topStatements === undefined ? {} : { topStatements: deps.topStatements }),
   });

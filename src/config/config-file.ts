@@ -112,7 +112,11 @@ export function parseConfig(
         ? {}
         : {
             metrics: {
-              tiers: c.metrics.retention.map((r) => ({ resolutionMs: r.resolution, keepMs: r.keep })),
+              tiers: c.metrics.retention.map((r) => ({
+                resolutionMs: r.resolution,
+                keepMs: r.keep,
+                ...(r.statements === undefined ? {} : { topStatements: r.statements }),
+              })),
             },
           }),
       paging: {

@@ -182,13 +182,21 @@ export interface SchemaOptions {
 }
 
 /**
- * `metrics: { retention: [{ resolution: 10s, keep: 1d }, { resolution: 1m, keep: 30d }, …] }`:
- * the downsampling tiers of database metrics (default 10 s a day, 1 min 30 days, 1 h a year).
+ * `metrics: { retention: [{ resolution: 10s, keep: 1d }, { resolution: 1m, keep: 30d, statements: 20 }, …] }`:
+ * the downsampling tiers of database metrics (default 10 s a day, 1 min 30 days, 1 h a year) and
+ * how many top statements each keeps per interval (statements are kept from 1 min up).
  */
 const metrics = z
   .strictObject({
     retention: z
-      .array(z.strictObject({ resolution: duration, keep: duration }))
+      .array(
+        z.strictObject({
+          resolution: duration,
+          keep: duration,
+          /** Top statements kept per interval at this resolution (default 20; 0: none). */
+          statements: z.number().int().min(0).max(500).optional(),
+        }),
+      )
       .min(1)
       .max(6),
   })

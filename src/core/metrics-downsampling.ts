@@ -1,4 +1,5 @@
 import {
+  DEFAULT_STATEMENTS_RESOLUTION_MS,
   DEFAULT_TOP_STATEMENTS,
   SERIES_METRICS,
   type SeriesPoint,
@@ -15,6 +16,12 @@ import {
 export interface MetricsTier {
   readonly resolutionMs: number;
   readonly keepMs: number;
+  /**
+   * Statements kept per target and interval at this resolution, by total time (default
+   * DEFAULT_TOP_STATEMENTS); 0 keeps none. Tiers finer than a minute keep none whatever this
+   * says: pg_stat_statements is read once a minute.
+   */
+  readonly topStatements?: number;
 }
 
 const MINUTE = 60_000;
@@ -47,6 +54,16 @@ export function tierProblems(tiers: readonly MetricsTier[]): string[] {
       problems.push(`resolution ${i + 1} must be kept at least as long as resolution ${i}`);
   });
   return problems;
+}
+
+/**
+ * The tiers statements are kept at: a minute (their interval, DEFAULT_STATEMENTS_RESOLUTION_MS)
+ * and coarser; the coarsest tier when none is that coarse.
+ */
+export function statementTiers(tiers: readonly MetricsTier[]): readonly MetricsTier[] {
+  const kept = tiers.filter((t) => t.resolutionMs >= DEFAULT_STATEMENTS_RESOLUTION_MS);
+  const coarsest = tiers.at(-1);
+  return kept.length > 0 || coarsest === undefined ? kept : [coarsest];
 }
 
 /**

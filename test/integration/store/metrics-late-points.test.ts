@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database.js
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
+const DAY_MS = 24 * HOUR;
 /** Midnight UTC. */
 const T = Date.UTC(2026, 10, 2);
 
@@ -41,6 +42,37 @@ describe.each([
   ['MemoryStore', () => Promise.resolve(new MemoryStore() as IncidentStore)],
   ['PostgresStore', async () => (await PostgresStore.open({ url: db.url })) as IncidentStore],
 ])('points that arrive after their coarser interval was computed (%s)', (_name, open) => {
+  it("keeps each tier's configured number of top statements per interval", async () => {
+    const store = await open();
+    try {
+      const tiers = [
+        { resolutionMs: 10_000, keepMs: 86_400_000 },
+        { resolutionMs: MIN, keepMs: 30 * 86_400_000 },
+        { resolutionMs: HOUR, keepMs: 365 * 86_400_000, topStatements: 2 },
+      ];
+      const at = T + 10 * HOUR;
+      // A target of its own: the PostgreSQL database is shared by the tests of this file.
+      await store.metrics.savePoints([{ ...point(at, 1), target: 'tops-db' }]);
+      await store.metrics.saveStatements(
+        ['1', '2', '3'].map((queryId, i) => ({ ...statement(at, 10 - i), queryId, target: 'tops-db' })),
+      );
+      const job = new MetricsMaintenance({ store, tiers });
+      for (let more = true; more;) more = (await job.run(T + 11 * HOUR + 3 * MIN)).more;
+      const hour = await store.metrics.statements({
+        resolutionMs: HOUR,
+        from: T,
+        until: T + DAY_MS,
+        target: 'tops-db',
+      });
+      expect(hour.map((s) => [s.queryId, s.calls])).toEqual([
+        ['1', 10],
+        ['2', 9],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('still roll up: the 1 min and 1 h intervals they fall in are computed again, within lateMs', async () => {
     const store = await open();
     try {

@@ -18,6 +18,19 @@ describe('metrics: retention in the configuration file', () => {
     expect(none.ok && none.config.metrics).toBeUndefined();
   });
 
+  it('reads how many top statements a tier keeps per interval, and refuses a negative count', () => {
+    const result = parseConfig(
+      'metrics:\n  retention:\n    - { resolution: 10s, keep: 1d }\n    - { resolution: 1m, keep: 7d, statements: 10 }\n    - { resolution: 1h, keep: 365d, statements: 50 }\n',
+      { env: {} },
+    );
+    if (!result.ok) throw new Error(result.problems.map(describeProblem).join('\n'));
+    expect(result.config.metrics?.tiers.map((t) => t.topStatements)).toEqual([undefined, 10, 50]);
+    const bad = parseConfig('metrics:\n  retention:\n    - { resolution: 1m, keep: 1d, statements: -1 }\n', {
+      env: {},
+    });
+    expect(bad.ok ? '' : bad.problems.map(describeProblem).join('\n')).toContain('statements');
+  });
+
   it('says what is wrong with tiers that cannot downsample into each other', () => {
     const result = parseConfig(
       'metrics:\n  retention:\n    - { resolution: 10s, keep: 1d }\n    - { resolution: 15s, keep: 12h }\n',
