@@ -5,7 +5,7 @@ import type { MonitoredTarget, RuleOverride, Service } from '../core/catalog.js'
 import { DEFAULT_GROUPING } from '../core/catalog.js';
 import { deployOnset } from '../core/deploy-onset.js';
 import { OPEN_STATES } from '../core/incident.js';
-import type { MetricMeasurement, MetricRule } from '../core/metric-rules.js';
+import type { CpuBackend, MetricMeasurement, MetricRule } from '../core/metric-rules.js';
 import {
   HOST_CPU_METRIC,
   METRIC_RULE_DEFAULTS,
@@ -74,6 +74,8 @@ export interface MetricRuleInput {
   /** The resolution statements are kept at (`statement_latency` reads those rows). */
   readonly statementsResolutionMs?: number;
   readonly cache?: LookBackCache;
+  /** The backends burning a target's host CPU now, for `host_cpu`'s alert text (RuleCycleDeps.hostBackends). */
+  readonly hostBackends?: (target: string) => readonly CpuBackend[];
 }
 
 const TARGET_RULES = ['connections_near_max', 'rollback_ratio', 'active_sessions', 'host_cpu'] as const;
@@ -237,7 +239,8 @@ export const evaluateMetricRules = async (input: MetricRuleInput): Promise<RuleS
                   5,
                 )
               : [];
-            return measureHostCpu(rule, own, { ...measureCtx, statements });
+            const backends = withDetail ? (input.hostBackends?.(target.name) ?? []) : [];
+            return measureHostCpu(rule, own, { ...measureCtx, statements, backends });
           }
           case 'rollback_ratio':
             return measureRollbacks(

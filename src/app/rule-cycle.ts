@@ -16,6 +16,7 @@ import type { RuleState } from '../core/rule-state.js';
 import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
 import { ERROR_RATE_RULE } from '../core/error-rate-rule.js';
 import { evaluateErrorRates } from './error-rate-cycle.js';
+import type { CpuBackend } from '../core/metric-rules.js';
 import { isMetricRuleName } from '../core/metric-rules.js';
 import type { LookBackCache } from './metric-rule-cycle.js';
 import { evaluateMetricRules } from './metric-rule-cycle.js';
@@ -52,6 +53,15 @@ export interface RuleCycleDeps {
   readonly ids: IdSource;
   /** The configuration file's top-level `rules:` overrides, by rule name; services and targets override them. */
   readonly overrides?: Readonly<Record<string, RuleOverride>>;
+  /** The series' finest resolution and the statements' (the metric rules read those points; default 10 s and 1 min). */
+  readonly metricsResolutionMs?: number;
+  readonly statementsResolutionMs?: number;
+  /**
+   * The backends burning a target's host CPU right now (serve's host reading), for `host_cpu`'s
+   * alert text only: per-backend CPU is not kept in the store, so only the process that reads the
+   * host can name them.
+   */
+  readonly hostBackends?: (target: string) => readonly CpuBackend[];
 }
 
 /** The lock every writer of alerts and their correlation holds (rule cycles on all replicas, inbound alerts). */
@@ -96,12 +106,14 @@ export class RuleCycle {
   readonly #overrides: Readonly<Record<string, RuleOverride>>;
   /** The metric rules' baseline look-backs, read once per interval (metric-rule-cycle.ts). */
   readonly #lookBacks: LookBackCache = new Map();
+  readonly #metrics: Pick<RuleCycleDeps, 'metricsResolutionMs' | 'statementsResolutionMs' | 'hostBackends'>;
 
   constructor(deps: RuleCycleDeps) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#ids = deps.ids;
     this.#overrides = deps.overrides ?? {};
+    this.#metrics = deps;
   }
 
   /** One cycle at `now` (default: the clock's now). */
@@ -316,6 +328,13 @@ export class RuleCycle {
         touch,
         counts,
         cache: this.#lookBacks,
+        ...(this.#metrics.metricsResolutionMs === undefined
+          ? {}
+          : { resolutionMs: this.#metrics.metricsResolutionMs }),
+        ...(this.#metrics.statementsResolutionMs === undefined
+          ? {}
+          : { statementsResolutionMs: this.#metrics.statementsResolutionMs }),
+        ...(this.#metrics.hostBackends === undefined ? {} : { hostBackends: this.#metrics.hostBackends }),
       })),
     );
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SeriesPoint, SeriesValues, StatementPoint } from '../../src/core/metrics-series.js';
 import { STATEMENTS_RESOLUTION_MS } from '../../src/app/metric-rule-cycle.js';
+import { RuleCycle } from '../../src/app/rule-cycle.js';
+import { HOST_CPU_METRIC } from '../../src/core/metric-rules.js';
 import { episode, root, victim } from '../support/finding-builder.js';
 import { deploy } from '../support/rollup-builder.js';
 import { IncidentWorld } from './incident-world.js';
@@ -149,6 +151,35 @@ describe('database metric rules in the rule cycle (memory store, fake clock)', (
     expect(seen).toEqual(['fired@150', 'resolved@310']);
     const [alert] = await w.store.alerts.list({ limit: 10 });
     expect(alert?.summary).toBe('80% of max_connections in use on shop-db (80 of 100, 30 s)');
+  });
+
+  it('host CPU held high fires, naming the statements taking the time and the backends burning it', async () => {
+    const w = new MetricsWorld();
+    await w.setUp();
+    const t0 = w.clock.now();
+    await w.points(t0 - 5 * MIN, t0 + 5 * MIN, (at) => ({
+      [HOST_CPU_METRIC]: at >= t0 ? 0.96 : 0.2,
+      sessions_active: 3,
+    }));
+    await w.statements(t0 - 5 * MIN, t0 + 5 * MIN, () => 40);
+    const cycle = new RuleCycle({
+      store: w.store,
+      clock: w.clock,
+      ids: w.ids,
+      hostBackends: (target) =>
+        target === 'shop-db' ? [{ pid: 4242, cores: 0.98, query: 'SELECT sum(total) FROM orders' }] : [],
+    });
+    let fired = 0;
+    for (let i = 0; i < 18; i += 1) {
+      w.clock.advance(10 * SEC);
+      fired += (await cycle.run(w.clock.now())).fired;
+    }
+    expect(fired).toBe(1);
+    const [alert] = await w.store.alerts.list({ limit: 10 });
+    expect(alert?.rule).toBe('host_cpu');
+    expect(alert?.summary).toBe(
+      'host CPU 96% on shop-db over 1 min; top statements: `SELECT … FROM orders …` (100% of time); busiest backends: pid 4242 (0.98 cores, `SELECT … FROM orders`)',
+    );
   });
 
   it('a rollback spike under the volume minimum does not page; the same spike with volume does', async () => {
