@@ -134,11 +134,16 @@ class PermutationRun {
   async run(permutation: Permutation): Promise<void> {
     const { engine, spec, lines } = this;
     lines.push('', `starting permutation: ${permutation.map((e) => e.step).join(' ')}`);
-    await engine.reset(spec, (session, result) => {
-      // The control connection's notices are hidden, a session's printed (the tester's processors).
-      if (session !== null) this.#consume(session);
-      if (result.fields) lines.push(...formatTable(result.fields, textRows(result.rows)));
-    });
+    await engine.reset(
+      spec,
+      (session, result) => {
+        // The control connection's notices are hidden, a session's printed (the tester's processors).
+        if (session !== null) this.#consume(session);
+        if (result.fields) lines.push(...formatTable(result.fields, textRows(result.rows)));
+      },
+      // The tester keeps its connections from one permutation to the next.
+      { keepSessions: true },
+    );
     for (const entry of permutation) {
       const found = findStep(spec, entry.step);
       if (!found) throw userError('RACE_SPEC_INVALID', `permutation names an unknown step ${entry.step}`);
@@ -170,6 +175,9 @@ class PermutationRun {
     await this.#completeRemaining();
     await engine.teardownSessions(spec, (session, result) => {
       this.#consume(session);
+      if (result.fields) lines.push(...formatTable(result.fields, textRows(result.rows)));
+    });
+    await engine.teardown(spec, (result) => {
       if (result.fields) lines.push(...formatTable(result.fields, textRows(result.rows)));
     });
   }

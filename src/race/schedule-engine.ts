@@ -220,9 +220,22 @@ export class ScheduleEngine {
   async reset(
     spec: RaceSpec,
     onSetup?: (session: string | null, result: SetupResult) => void,
+    options: { readonly keepSessions?: boolean } = {},
   ): Promise<void> {
+    // keepSessions: as the isolation tester between permutations — sessions keep their
+    // settings, temporary tables and open transactions, and only the spec's setup runs again
+    // (its teardown ran at the end of the last permutation). The first reset is a full one.
+    const light = (options.keepSessions ?? false) && this.#resets > 0;
+    this.#resets++;
     for (const s of this.sessions) {
       const client = this.#client(s.name);
+      s.state = 'idle';
+      s.programmed = false;
+      s.inflight = undefined;
+      s.pendingNotices = [];
+      s.pendingNotifications = [];
+      s.lockChecks = 0;
+      if (light) continue;
       await client.query('ROLLBACK');
       try {
         await client.query(
@@ -235,13 +248,9 @@ export class ScheduleEngine {
           cause,
         );
       }
-      s.state = 'idle';
-      s.programmed = false;
-      s.inflight = undefined;
       s.notices = 0;
+      // What race's own commands raised (ROLLBACK's "no transaction in progress") is not the spec's.
       s.pendingNotices = [];
-      s.pendingNotifications = [];
-      s.lockChecks = 0;
       if (this.#waitSignals) {
         // Without these (a role that may only SET deadlock_timeout) the engine falls back to
         // waiting a fixed margin, which a loaded machine can outrun.
@@ -252,11 +261,19 @@ export class ScheduleEngine {
           });
       }
     }
-    for (const sql of spec.teardown) await this.#control.query(sql).catch(() => undefined);
-    await this.#control.query(RESET_SCHEMAS);
+    if (!light) {
+      for (const sql of spec.teardown) await this.#control.query(sql).catch(() => undefined);
+      await this.#control.query(RESET_SCHEMAS);
+    }
     for (const sql of spec.setup) {
       // Run whether or not anyone listens (an optional call would skip its arguments).
-      const result = await this.#runSetup(this.#control, sql, 'setup');
+      const result = await this.#runSetup(
+        this.#control,
+        sql,
+        light
+          ? 'setup (run again after the teardown of the last permutation, as the isolation tester does)'
+          : 'setup',
+      );
       onSetup?.(null, result);
     }
     this.customDeadlockTimeouts = false;
@@ -272,7 +289,11 @@ export class ScheduleEngine {
       const s = this.session(session.name);
       s.deadlockTimeoutMs = this.#deadlockTimeoutMs;
       s.timeoutMs = 0;
-      if (session.setup.some((sql) => /deadlock_timeout|lock_timeout|statement_timeout/i.test(sql))) {
+      // Kept sessions may have set them in an earlier permutation's steps.
+      if (
+        light ||
+        session.setup.some((sql) => /deadlock_timeout|lock_timeout|statement_timeout/i.test(sql))
+      ) {
         const rows = await this.#client(session.name).query<{ name: string; ms: string }>(
           "SELECT name, setting AS ms FROM pg_settings WHERE name IN ('deadlock_timeout', 'lock_timeout', 'statement_timeout')",
         );
@@ -315,6 +336,15 @@ export class ScheduleEngine {
           .then(lastTextResult, () => undefined);
         if (result) onResult?.(session.name, result);
       }
+    }
+  }
+
+  /** Runs the spec's teardown blocks on the control connection, ignoring their errors like the
+   *  isolation tester; `onResult` is told what each returned. */
+  async teardown(spec: RaceSpec, onResult?: (result: SetupResult) => void): Promise<void> {
+    for (const sql of spec.teardown) {
+      const result = await this.#control.query(textQuery(sql)).then(lastTextResult, () => undefined);
+      if (result) onResult?.(result);
     }
   }
 
@@ -559,6 +589,8 @@ export class ScheduleEngine {
   }
 
   #annotationsOff = false;
+  /** Resets so far (the first is always a full one). */
+  #resets = 0;
   /** A session settle() does not wait for (the isolation tester's `(*)` step, just sent). */
   #except: string | undefined = undefined;
 
