@@ -140,7 +140,18 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       // Each pass reads every open incident: nudges (an incident opened) are honoured at most 5 times a second.
       { name: 'escalation', signal: controller.signal, logger, clock, intervalMs: 1000, minGapMs: 200 },
     );
-    const ruleLoop = new RuleLoop(new RuleCycle({ store, clock, ids, overrides: config.rules }), {
+    // The metric rules read the tiers the recorder writes, and name the backends the host reading sees.
+    const statementsTier = statementTiers(config.metrics?.tiers ?? DEFAULT_METRICS_TIERS)[0];
+    const ruleCycle = new RuleCycle({
+      store,
+      clock,
+      ids,
+      overrides: config.rules,
+      metricsResolutionMs: config.metrics?.tiers[0]?.resolutionMs ?? 10_000,
+      ...(statementsTier === undefined ? {} : { statementsResolutionMs: statementsTier.resolutionMs }),
+      hostBackends: (target) => board.host(target)?.backends ?? [],
+    });
+    const ruleLoop = new RuleLoop(ruleCycle, {
       signal: controller.signal,
       logger,
       clock,
@@ -159,7 +170,6 @@ async function startServer(options: ServeOptions, config: HindsightConfig): Prom
       },
     });
     // Database metrics: each watched target's samples kept as 10 s points, downsampled by the job.
-    const statementsTier = statementTiers(config.metrics?.tiers ?? DEFAULT_METRICS_TIERS)[0];
     const metricsRecorder = new MetricsRecorder({
       store,
       // The finest configured tier (agents push 10 s points: keep it 10 s where agents report).
