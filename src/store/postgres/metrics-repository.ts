@@ -36,15 +36,6 @@ const valueArray = (values: SeriesValues): (number | null)[] => {
   return out;
 };
 
-const valuesOf = (stored: readonly (number | null)[], metrics: readonly StoredMetric[]): SeriesValues => {
-  const values: Partial<Record<StoredMetric, number>> = {};
-  for (const [i, m] of metrics.entries()) {
-    const v = stored[i];
-    if (v !== null && v !== undefined) values[m] = v;
-  }
-  return values;
-};
-
 /** In (target, resolution, at) order: replicas writing the same keys lock them in one order. */
 const byKey = <T extends { target: string; resolutionMs: number; at: number }>(a: T, b: T): number =>
   a.target < b.target ? -1 : a.target > b.target ? 1 : a.resolutionMs - b.resolutionMs || a.at - b.at;
@@ -206,23 +197,33 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
     },
 
     async points(query) {
-      // Only the metrics asked for leave the server, as columns: 8,640 points of one metric are
-      // a fraction of the bytes (and of the array parsing) of whole points.
+      // Only the metrics asked for leave the server, each as a column (m0, m1…: no array to
+      // parse), and the target only when several are read: 8,640 points of one metric are a
+      // fraction of the bytes and of the client's parsing of whole points (bench:metrics).
       const metrics = query.metrics ?? STORED_METRICS;
-      const columns = metrics.map((m) => sql`s."values"[${sql.lit(STORED_METRICS.indexOf(m) + 1)}]`);
-      const { rows } = await sql<{ target: string; at: number; samples: number; v: (number | null)[] }>`
-        SELECT s.target, s.at, s.samples, ${metrics.length === 0 ? sql`'{}'::float8[]` : sql`ARRAY[${sql.join(columns)}]`} AS v
+      const columns = metrics.map(
+        (m, i) => sql`, s."values"[${sql.lit(STORED_METRICS.indexOf(m) + 1)}] AS ${sql.ref(`m${String(i)}`)}`,
+      );
+      const { rows } = await sql<{ target?: string; at: number; samples: number } & Record<string, unknown>>`
+        SELECT ${query.target === undefined ? sql`s.target, ` : sql``}s.at, s.samples${sql.join(columns, sql``)}
         FROM metric_series AS s
         WHERE ${where(query, 's')}
-        ORDER BY s.at, s.target
+        ORDER BY s.at${query.target === undefined ? sql`, s.target` : sql``}
       `.execute(db);
-      return rows.map((r): SeriesPoint => ({
-        target: r.target,
-        at: r.at,
-        resolutionMs: query.resolutionMs,
-        samples: r.samples,
-        values: valuesOf(r.v, metrics),
-      }));
+      return rows.map((r): SeriesPoint => {
+        const values: Partial<Record<StoredMetric, number>> = {};
+        for (const [i, m] of metrics.entries()) {
+          const v = r[`m${String(i)}`];
+          if (typeof v === 'number') values[m] = v;
+        }
+        return {
+          target: r.target ?? query.target ?? '',
+          at: r.at,
+          resolutionMs: query.resolutionMs,
+          samples: r.samples,
+          values,
+        };
+      });
     },
 
     async statements(query) {
@@ -258,11 +259,20 @@ export function postgresMetrics(db: Kysely<StoreDatabase>): MetricsRepository {
         total_exec_ms: number;
         rows: number;
       }>`
-        SELECT r.query_id, max(r.query) AS query, sum(r.calls) AS calls, sum(r.total_exec_ms) AS total_exec_ms, sum(r."rows") AS "rows"
-        FROM (${statementRows(query)}) AS r
-        GROUP BY r.query_id
-        ORDER BY sum(r.total_exec_ms) DESC, r.query_id COLLATE "C"
-        LIMIT ${limit}
+        SELECT g.query_id::text AS query_id, t.query, g.calls, g.total_exec_ms, g."rows"
+        FROM (
+          -- Summed first, texts joined to the few rows kept (not to every interval's entries).
+          SELECT u.query_id, min(s.target) AS target, sum(u.calls) AS calls,
+            sum(u.total_exec_ms) AS total_exec_ms, sum(u."rows") AS "rows"
+          FROM metric_statement_sets AS s
+          CROSS JOIN LATERAL unnest(s.query_ids, s.calls, s.total_exec_ms, s."rows") AS u(query_id, calls, total_exec_ms, "rows")
+          WHERE ${where(query, 's')}
+          GROUP BY u.query_id
+          ORDER BY sum(u.total_exec_ms) DESC, u.query_id::text COLLATE "C"
+          LIMIT ${limit}
+        ) AS g
+        LEFT JOIN metric_statement_texts AS t ON t.target = g.target AND t.query_id = g.query_id::text
+        ORDER BY g.total_exec_ms DESC, g.query_id::text COLLATE "C"
       `.execute(db);
       return rows.map((r) => ({
         queryId: r.query_id,
