@@ -6,7 +6,7 @@ import type { IncidentLoad } from '../core/incident-load.js';
 import { incidentLoadOf } from '../core/incident-load.js';
 import { HOST_CPU_METRIC } from '../core/metric-rules.js';
 import type { SeriesPoint, StoredMetric } from '../core/metrics-series.js';
-import { DEFAULT_SERIES_RESOLUTION_MS, STORED_METRICS } from '../core/metrics-series.js';
+import { DEFAULT_SERIES_RESOLUTION_MS } from '../core/metrics-series.js';
 
 const LOAD_METRICS: readonly StoredMetric[] = [
   'active_cpu',
@@ -16,8 +16,8 @@ const LOAD_METRICS: readonly StoredMetric[] = [
   'active_ipc',
   'active_client',
   'active_other',
-  // Once the host's CPU is kept in the series (it is read only when the agent runs on the host).
-  ...STORED_METRICS.filter((m) => m === HOST_CPU_METRIC),
+  // Kept when the agent runs on the database's host.
+  HOST_CPU_METRIC,
 ];
 
 /**

@@ -19,11 +19,7 @@ import {
   metricRuleTitle,
 } from '../core/metric-rules.js';
 import type { SeriesPoint, StatementPoint, StoredMetric } from '../core/metrics-series.js';
-import {
-  DEFAULT_SERIES_RESOLUTION_MS,
-  DEFAULT_STATEMENTS_RESOLUTION_MS,
-  STORED_METRICS,
-} from '../core/metrics-series.js';
+import { DEFAULT_SERIES_RESOLUTION_MS, DEFAULT_STATEMENTS_RESOLUTION_MS } from '../core/metrics-series.js';
 import type { RuleState } from '../core/rule-state.js';
 import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
 import type { StatementRef } from '../core/statement-latency-rule.js';
@@ -87,7 +83,7 @@ const WINDOW_METRICS: readonly StoredMetric[] = [
   'commits',
   'rollbacks',
   'sessions_active',
-  ...STORED_METRICS.filter((m) => m === HOST_CPU_METRIC),
+  HOST_CPU_METRIC,
 ];
 
 /** What is evaluated: a target rule, or one statement's latency. */

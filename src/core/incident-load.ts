@@ -72,7 +72,7 @@ export const incidentLoadOf = (
     if (f.kind !== 'blocking_episode' || f.target !== target) continue;
     for (const r of f.roots) roots.set(r.pid, Math.max(roots.get(r.pid) ?? 0, r.blockedCount));
   }
-  const cpu = (v as Readonly<Record<string, number | undefined>>)[HOST_CPU_METRIC];
+  const cpu = v[HOST_CPU_METRIC];
   return {
     target,
     at: best.at,

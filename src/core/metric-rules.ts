@@ -1,7 +1,7 @@
 import type { RuleSettings } from './alert-rule.js';
 import { formatDuration } from './duration-format.js';
 import { baselineEnd } from './error-rate-rule.js';
-import type { SeriesPoint } from './metrics-series.js';
+import type { SeriesPoint, StoredMetric } from './metrics-series.js';
 import type { StatementTotal } from './metrics-repository.js';
 import { formatPercent } from './share-format.js';
 import { shortenStatement } from './statement-shortener.js';
@@ -59,8 +59,8 @@ const MIN = 60_000;
 /** Slices of the look-back with enough volume a baseline needs (3 windows: 3 min by default). */
 export const MIN_BASELINE_SLICES = 3;
 
-/** The host's busy CPU share as stored in series points, once the agent reads the host. */
-export const HOST_CPU_METRIC: string = 'host_cpu_busy';
+/** The host's busy CPU share as stored in series points (when the agent reads the host). */
+export const HOST_CPU_METRIC: StoredMetric = 'host_cpu_busy';
 
 export const METRIC_RULE_DEFAULTS: Readonly<Record<MetricRuleName, MetricRule>> = {
   connections_near_max: {
@@ -214,11 +214,10 @@ export const median = (values: readonly number[]): number | null => {
 const baselineOf = (values: readonly number[]): number | null =>
   values.length < MIN_BASELINE_SLICES ? null : median(values);
 
-const metricOf = (p: SeriesPoint, metric: string): number | undefined =>
-  (p.values as Readonly<Record<string, number | undefined>>)[metric];
+const metricOf = (p: SeriesPoint, metric: StoredMetric): number | undefined => p.values[metric];
 
 /** A metric's mean over points, weighted by their samples; null when none has it. */
-const weightedMean = (points: readonly SeriesPoint[], metric: string): number | null => {
+const weightedMean = (points: readonly SeriesPoint[], metric: StoredMetric): number | null => {
   let sum = 0;
   let weight = 0;
   for (const p of points) {
