@@ -16,6 +16,8 @@ const CONTINUATIONS = new Set<string>(CONTINUATION_KEYWORDS);
 export function entryStartTest(format: LogFormat, prefix: string | null): EntryStartTest {
   if (format === 'jsonlog' || format === 'cloudnative-pg') return (line) => line.startsWith('{');
   if (format === 'csvlog') return (line) => CSV_RECORD_HEAD.test(line);
+  // The log is inside JSON strings: no line of the file starts an entry, it is read whole.
+  if (format === 'rds') return () => false;
   if (
     format === 'syslog' ||
     format === 'journald' ||

@@ -20,6 +20,7 @@ const RICHNESS: Readonly<Record<LogFormat, number>> = {
   cloudsql: 1,
   heroku: 1,
   azure: 1,
+  rds: 1,
 };
 
 export interface Twin {

@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { detectLogFormat, type LogFormat } from '../postgres-log/log-format.js';
 import { describePrefixDoubt, detectLinePrefix } from '../postgres-log/prefix-detect.js';
 import { AMBIGUOUS_ZONES } from '../postgres-log/log-timezone.js';
+import { rdsPortionText } from '../postgres-log/rds-portion.js';
 import { envelopedText } from '../postgres-log/log-reader.js';
 import type { LogReaderStats } from '../postgres-log/reader-stats.js';
 import { userError } from '../core/errors.js';
@@ -84,7 +85,13 @@ async function planShares(
         format === 'csvlog' || format === 'jsonlog'
           ? null
           : (options.logPrefix ??
-            detectLinePrefix(format === 'stderr' ? head : envelopedText(head))?.prefix ??
+            detectLinePrefix(
+              format === 'stderr'
+                ? head
+                : format === 'rds'
+                  ? rdsPortionText(head.toString('utf8'))
+                  : envelopedText(head),
+            )?.prefix ??
             null);
       const prefixDoubt =
         format === 'stderr' && options.logPrefix === null ? describePrefixDoubt(head, format) : null;
@@ -347,7 +354,8 @@ function summarize(input: LogInput, results: readonly RangePart[], options: Anal
         format === 'journald' ||
         format === 'cloudsql' ||
         format === 'heroku' ||
-        format === 'azure') &&
+        format === 'azure' ||
+        format === 'rds') &&
       prefix !== null
         ? `${format} '${prefix}'`
         : format,

@@ -7,7 +7,8 @@ import type { LockObject } from './sample.js';
  * and journald (`journalctl -o json`, `-o short-iso`) — and the platforms' layouts: CloudNativePG
  * (one JSON object per line, csvlog's columns under `record`), Google Cloud SQL (Cloud Logging
  * entries, the stderr text in `textPayload`), Heroku (logplex lines around syslog output), Azure
- * Database for PostgreSQL (diagnostic-settings records of PostgreSQLLogs, JSON). The one list every
+ * Database for PostgreSQL (diagnostic-settings records of PostgreSQLLogs, JSON), AWS RDS / Aurora
+ * (the JSON of `aws rds download-db-log-file-portion`, the stderr text in `LogFileData`). The one list every
  * reader and option uses.
  */
 export type LogFormat =
@@ -19,7 +20,8 @@ export type LogFormat =
   | 'cloudnative-pg'
   | 'cloudsql'
   | 'heroku'
-  | 'azure';
+  | 'azure'
+  | 'rds';
 export const LOG_FORMATS: readonly LogFormat[] = [
   'stderr',
   'csvlog',
@@ -30,6 +32,7 @@ export const LOG_FORMATS: readonly LogFormat[] = [
   'cloudsql',
   'heroku',
   'azure',
+  'rds',
 ];
 /** What `--log-format` accepts: a format, or `auto` (told from the first lines). */
 export type LogFormatChoice = LogFormat | 'auto';

@@ -36,6 +36,11 @@ export class LineSplitter {
     this.#text(this.#decoder.write(chunk));
   }
 
+  /** Text already decoded (from inside an envelope, as the RDS API's JSON string). */
+  pushText(text: string): void {
+    this.#text(text);
+  }
+
   /** Ends the stream: a last line without `\n` is handed on too. */
   end(): void {
     this.#text(this.#decoder.end());

@@ -21,6 +21,7 @@ const SEVERITY = /\b(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG|DETAIL|ST
 const MAX_LINES = 50;
 const PRETTY_TEXT_PAYLOAD = /^\s+"textPayload": "/;
 
+const RDS_PORTION = /^\s*\{?\s*"LogFileData"\s*:\s*"/;
 const PRETTY_AZURE_LEVEL =
   /^\s+"(?:ErrorLevel|errorLevel_s)": "(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG[1-5]?)",?$/;
 
@@ -58,6 +59,8 @@ export function detectLogFormat(sample: Buffer): LogFormat | null {
     const line = raw.trimEnd();
     if (line === '' || line.startsWith('\t')) continue;
     if (++looked > MAX_LINES) break;
+    // The JSON of `aws rds download-db-log-file-portion`: the log's text in LogFileData.
+    if (RDS_PORTION.test(line)) return 'rds';
     if (line.startsWith('{')) {
       try {
         const record: unknown = JSON.parse(line);

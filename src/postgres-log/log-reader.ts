@@ -11,6 +11,7 @@ import { describePrefixDoubt, detectLinePrefix } from './prefix-detect.js';
 import { type LogReaderStats, ReaderCounters } from './reader-stats.js';
 import { StderrParser } from './stderr-parser.js';
 import { JsonObjectLines } from './json-objects.js';
+import { RdsPortionText, rdsPortionText } from './rds-portion.js';
 import { HEROKU_LINE_PREFIX, readEnvelope, SyslogParser, type SyslogYear } from './syslog-parser.js';
 
 export interface LogReaderOptions {
@@ -152,6 +153,29 @@ export function createLogReader(options: LogReaderOptions): LogReader {
       };
     }
     const lines = new LineSplitter(maxEntryLength, stderr.line);
+    if (chosen === 'rds') {
+      // The stderr text is inside JSON strings: unescaped as it streams, then split into lines.
+      const decoder = new StringDecoder('utf8');
+      const portions = new RdsPortionText((text) => {
+        lines.pushText(text);
+      });
+      return {
+        push: (chunk) => {
+          portions.push(decoder.write(chunk));
+        },
+        flush: () => {
+          stderr.flush();
+        },
+        end: () => {
+          portions.push(decoder.end());
+          lines.end();
+          stderr.flush();
+        },
+        get buffered() {
+          return portions.buffered + lines.buffered + stderr.buffered;
+        },
+      };
+    }
     return {
       push: (chunk) => {
         lines.push(chunk);
@@ -183,6 +207,11 @@ export function createLogReader(options: LogReaderOptions): LogReader {
     if (format === 'heroku') prefix ??= HEROKU_LINE_PREFIX;
     if ((format === 'syslog' || format === 'journald') && prefix === null)
       prefix = detectLinePrefix(envelopedText(sample))?.prefix ?? '';
+    if (format === 'rds' && prefix === null) {
+      const text = rdsPortionText(sample.toString('utf8'));
+      prefix = detectLinePrefix(text)?.prefix ?? '';
+      prefixDoubt = describePrefixDoubt(text, 'rds');
+    }
     if ((format === 'cloudsql' || format === 'azure') && prefix === null)
       prefix = detectLinePrefix(envelopedText(jsonObjectLines(sample.toString('utf8'))))?.prefix ?? '';
     const chosen = build(format);

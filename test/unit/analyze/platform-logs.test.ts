@@ -13,6 +13,7 @@ import {
   toCloudSqlEntries,
   toAzureRecords,
   toHerokuLogplex,
+  toRdsPortions,
 } from '../../fixtures/analyze/platform-shapes.js';
 import { escapeControls, writeSyslog } from '../../fixtures/analyze/syslog-shapes.js';
 
@@ -157,4 +158,25 @@ describe.each(['recorded', 'recorded-pg15'])("%s/: the run in managed platforms'
       expect(counts(byFlag)).toEqual(counts(report));
     },
   );
+
+  it("AWS RDS / Aurora ('%t:%r:%u@%d:[%p]:'): the console's file, and the JSON of aws rds download-db-log-file-portion in portions: detected, same counts", async () => {
+    const records = csvRecords(readFileSync(join(recorded, 'postgresql.csv'), 'utf8'));
+    const stderr = stderrFromCsv(records, { prefix: '%t:%r:%u@%d:[%p]:', zone: 'UTC', offsetMinutes: 0 });
+    const plain = await analyze(write('postgresql.log.2026-11-23-23', stderr));
+    expect(plain.inputs[0]?.format).toBe("stderr '%t:%r:%u@%d:[%p]:'");
+    expect(counts(plain)).toEqual(await expected);
+    const json = toRdsPortions(stderr, 37);
+    expect(json).toMatch(/^\{\n {4}"LogFileData": "\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC:/);
+    const file = write('rds-portions.json', json);
+    const report = await analyze(file);
+    expect(report.inputs[0]?.format).toBe("rds '%t:%r:%u@%d:[%p]:'");
+    expect(report.inputs[0]?.warnings).toEqual([]);
+    expect(counts(report)).toEqual(await expected);
+    // Two workers asked for: the file is read whole (no line of it starts an entry).
+    const shared = await runAnalysis(
+      parseAnalyzeOptions([file], { progress: false, jobs: '2', logFormat: 'rds' }),
+      { stderr: process.stderr, splitMinBytes: 1 },
+    );
+    expect(counts(shared)).toEqual(await expected);
+  });
 });
