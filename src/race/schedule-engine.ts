@@ -294,10 +294,21 @@ export class ScheduleEngine {
         light ||
         session.setup.some((sql) => /deadlock_timeout|lock_timeout|statement_timeout/i.test(sql))
       ) {
-        const rows = await this.#client(session.name).query<{ name: string; ms: string }>(
-          "SELECT name, setting AS ms FROM pg_settings WHERE name IN ('deadlock_timeout', 'lock_timeout', 'statement_timeout')",
+        // SHOW takes no snapshot (a SELECT would, fixing a REPEATABLE READ or SERIALIZABLE
+        // transaction's snapshot before the spec's first step).
+        // In a failed transaction (kept from the last permutation) it fails: race's defaults then.
+        const shown = await this.#client(session.name)
+          .query('SHOW deadlock_timeout; SHOW lock_timeout; SHOW statement_timeout')
+          .catch(() => []);
+        const results = (Array.isArray(shown) ? shown : []) as pg.QueryResult<Record<string, string>>[];
+        const values = new Map<string, number | undefined>(
+          ['deadlock_timeout', 'lock_timeout', 'statement_timeout'].map((name, i) => [
+            name,
+            durationMs(Object.values(results[i]?.rows[0] ?? {})[0] ?? ''),
+          ]),
         );
-        const ms = (name: string): number => Number(rows.rows.find((r) => r.name === name)?.ms ?? 0);
+        const ms = (name: string): number =>
+          values.get(name) ?? (name === 'deadlock_timeout' ? this.#deadlockTimeoutMs : 0);
         s.deadlockTimeoutMs = ms('deadlock_timeout');
         if (s.deadlockTimeoutMs !== this.#deadlockTimeoutMs) this.customDeadlockTimeouts = true;
         const timeouts = [ms('lock_timeout'), ms('statement_timeout')].filter((t) => t > 0 && t <= 1000);
@@ -874,4 +885,12 @@ export interface Notification {
   readonly channel: string;
   readonly payload: string;
   readonly processId: number;
+}
+
+/** A time setting as SHOW prints it ('10ms', '1s', '2min', '0') in milliseconds. */
+export function durationMs(shown: string): number | undefined {
+  const m = /^(-?[0-9.]+)\s*(us|ms|s|min|h|d)?$/.exec(shown.trim());
+  if (!m) return undefined;
+  const unit = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1;
+  return Number(m[1]) * unit;
 }
