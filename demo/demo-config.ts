@@ -59,6 +59,10 @@ export function buildDemoConfig(
       error_rate: { window },
       lock_wait_storm: { window },
       blocking: { window },
+      // The deadlocks' rollbacks are a spike too (it joins the same incident).
+      rollback_ratio: { window },
+      // The demo's database shares its host with the load and with serve: its CPU is not the story.
+      host_cpu: { enabled: false },
     },
     tokens: [
       { name: 'shop-app', secret: '${DEMO_INGEST_TOKEN}', role: 'ingest' },
