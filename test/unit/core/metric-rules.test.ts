@@ -218,6 +218,34 @@ describe('active_sessions', () => {
     expect(m.value).toBe(0);
   });
 
+  it('keeps its baseline frozen at the onset while pending and firing: 40 minutes of 24 sessions stay 6× the 4 before', () => {
+    const all = points(T0 - 40 * MIN, T0 + 50 * MIN, (at) => ({ sessions_active: at >= T0 ? 24 : 4 }));
+    let state = ok(rule.name, T0);
+    const events: string[] = [];
+    for (let now = T0 + MIN; now <= T0 + 45 * MIN; now += MIN) {
+      const m = measureActiveSessions(rule, all, {
+        target: 'shop-db',
+        now,
+        baselineUntil: metricBaselineEnd(rule, state, now),
+      });
+      if (now === T0 + 40 * MIN) {
+        expect(m.baseline).toBe(4);
+        // Unfrozen, the storm would be its own normal by now.
+        const loose = measureActiveSessions(rule, all, {
+          target: 'shop-db',
+          now,
+          baselineUntil: metricBaselineEnd(rule, null, now),
+        });
+        expect(loose.value).toBe(1);
+      }
+      const step = stepRule(state, m, rule, now);
+      events.push(step.event);
+      state = step.state;
+    }
+    expect(events.slice(0, 2)).toEqual(['pending', 'fire']);
+    expect(events.slice(2).every((e) => e === 'firing')).toBe(true);
+  });
+
   it('says nothing without a baseline (fewer than 3 minutes of history)', () => {
     const all = points(T0 - 2 * MIN, T0 + MIN, (at) => ({ sessions_active: at >= T0 ? 30 : 2 }));
     const now = T0 + MIN;
