@@ -25,6 +25,30 @@ async function checkHtmlWritable(file: string): Promise<void> {
   }
 }
 
+/** Each format and platform with the command that reads it (the README's table, for the terminal). */
+const ANALYZE_FORMATS_HELP = `
+Formats and platforms (told from the first lines; --log-format and --log-prefix name them):
+  stderr, any log_line_prefix    hindsight analyze /var/log/postgresql/postgresql-16-main.log
+  csvlog (Zalando Spilo)         hindsight analyze pg_log/postgresql-1.csv
+  jsonlog (PG 15+, Crunchy PGO)  hindsight analyze log/postgresql.json
+  syslog                         hindsight analyze /var/log/syslog --year 2025
+  journald                       journalctl -u postgresql@16-main -o json | hindsight analyze -
+  CloudNativePG                  kubectl logs shop-db-1 | hindsight analyze -
+  Google Cloud SQL               gcloud logging read 'resource.type="cloudsql_database"' --format=json > cloudsql.json
+                                 hindsight analyze cloudsql.json
+  Heroku Postgres                heroku logs -n 1500 -a shop -p postgres > heroku.log && hindsight analyze heroku.log
+  AWS RDS / Aurora (console)     hindsight analyze postgresql.log.2026-11-23-23
+  AWS RDS / Aurora (CLI JSON)    aws rds download-db-log-file-portion --db-instance-identifier shop \\
+                                   --log-file-name error/postgresql.log.2026-11-23-23 --starting-token 0 > rds.json
+                                 hindsight analyze rds.json
+  Azure flexible server          hindsight analyze PT1H.json    (storage account, insights-logs-postgresqllogs)
+                                 az monitor log-analytics query -w <workspace-id> --analytics-query PGSQLServerLogs > azure.json
+                                 hindsight analyze azure.json
+
+Time zones: each line's own (UTC, CEST, EDT, +0545); for an abbreviation several zones share
+(IST, CST) pass the server's log_timezone: --log-timezone Asia/Kolkata (or +05:30).
+`;
+
 /** `hindsight analyze FILE…`: an offline report of PostgreSQL server logs, causes first. */
 export function registerAnalyzeCommand(program: Command): void {
   program
@@ -34,7 +58,7 @@ export function registerAnalyzeCommand(program: Command): void {
     )
     .argument(
       '<files...>',
-      'stderr, csvlog, jsonlog, syslog, journald (journalctl -o json / -o short-iso), CloudNativePG pod logs, Google Cloud SQL exports or Heroku logs, gzip-compressed or not; - reads stdin',
+      'stderr, csvlog, jsonlog, syslog, journald (journalctl -o json / -o short-iso), CloudNativePG pod logs, Google Cloud SQL exports, Heroku logs, AWS RDS/Aurora downloads, Azure diagnostic logs, gzip-compressed or not; - reads stdin',
     )
     .option(
       '--since <time>',
@@ -60,6 +84,7 @@ export function registerAnalyzeCommand(program: Command): void {
     .option('--top <n>', 'rows in each top list', '25')
     .option('--jobs <n>', 'worker threads for large files (0: none)', '2')
     .option('--no-progress', 'no progress bar on stderr')
+    .addHelpText('after', ANALYZE_FORMATS_HELP)
     .action(async (files: string[], flags: AnalyzeFlags) => {
       // Loaded here, not at start-up, so that other commands do not pay for them.
       const [{ parseAnalyzeOptions }, { runAnalysis }] = await Promise.all([

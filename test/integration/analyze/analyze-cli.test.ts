@@ -23,6 +23,32 @@ const analyze = (args: string[], stdinFile?: string) =>
   });
 
 describe('hindsight analyze (the CLI)', () => {
+  it('--help names each format and platform with the command that reads it, and --log-timezone', async () => {
+    const { code, stdout } = await analyze(['--help']);
+    expect(code).toBe(0);
+    for (const platform of [
+      'syslog',
+      'journald',
+      'CloudNativePG',
+      'Google Cloud SQL',
+      'Heroku Postgres',
+      'AWS RDS / Aurora (CLI JSON)',
+      'Azure flexible server',
+    ])
+      expect(stdout).toContain(platform);
+    expect(stdout).toContain('aws rds download-db-log-file-portion');
+    expect(stdout).toContain('--log-timezone Asia/Kolkata');
+    expect(stdout).toMatch(
+      /--log-format <format>\s+auto \(told from the first lines\), stderr, .*azure, rds/s,
+    );
+  });
+
+  it('--log-timezone that is not a zone stops with what to pass (exit 2)', async () => {
+    const { code, stderr } = await analyze([log, '--log-timezone', 'IST']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--log-timezone "IST" is an abbreviation');
+  });
+
   it('reads stdin (-) and prints JSON', async () => {
     const { code, stdout } = await analyze(['-', '--json'], log);
     expect(code).toBe(0);
