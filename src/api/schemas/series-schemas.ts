@@ -21,7 +21,13 @@ export const statementPointSchema = z.object({
   target: nameSchema,
   at: epochMsSchema,
   resolutionMs: z.number().int().min(1000).max(86_400_000),
-  queryId: z.string().regex(/^-?\d{1,20}$/, 'a pg_stat_statements queryid as decimal text'),
+  // The store keeps query ids as int8 (migration 0005): one out of range would fail the whole push.
+  queryId: z
+    .string()
+    .regex(/^-?\d{1,20}$/, 'a pg_stat_statements queryid as decimal text')
+    .refine((id) => BigInt(id) >= -(2n ** 63n) && BigInt(id) < 2n ** 63n, {
+      message: 'a pg_stat_statements queryid is a 64-bit signed integer',
+    }),
   query: z.string().max(100_000),
   calls: z.number().nonnegative(),
   totalExecMs: z.number().nonnegative(),

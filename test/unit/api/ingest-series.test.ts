@@ -62,6 +62,31 @@ describe('agent push of database metrics (POST /api/v1/ingest/findings with seri
       },
     });
     expect(bad.status).toBe(400);
+    // A query id beyond int8 (the store's type) is refused by name, not failed in the store.
+    const huge = await h.call('POST', '/api/v1/ingest/findings', {
+      token,
+      body: {
+        agent: 'a1',
+        findings: [],
+        series: {
+          points: [],
+          statements: [
+            {
+              target: 'shop-db',
+              at,
+              resolutionMs: 60_000,
+              queryId: '9223372036854775808',
+              query: 'SELECT 1',
+              calls: 1,
+              totalExecMs: 1,
+              rows: 1,
+            },
+          ],
+        },
+      },
+    });
+    expect(huge.status).toBe(400);
+    expect(JSON.stringify(huge.body)).toContain('64-bit signed integer');
   });
 
   it("the agent's push client sends the intervals it closed with its next push", async () => {
