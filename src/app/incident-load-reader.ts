@@ -1,3 +1,4 @@
+import type { MonitoredTarget } from '../core/catalog.js';
 import type { Finding } from '../core/finding.js';
 import type { StoreRepositories } from '../core/incident-store.js';
 import type { Incident } from '../core/incident.js';
@@ -25,16 +26,17 @@ const LOAD_METRICS: readonly StoredMetric[] = [
  * over its span (from a minute before it opened to its end, at most 24 h: as the app's side reads
  * rollups), with the root blockers of `findings` (its evidence). Read when asked — the API, the
  * summary — so a resolved incident shows the same figures while its 10 s points are kept (a day);
- * the summary sentence keeps them after that.
+ * the summary sentence keeps them after that. `known`: the targets, when the caller has read them.
  */
 export const readIncidentLoad = async (
   tx: Pick<StoreRepositories, 'targets' | 'metrics'>,
   incident: Incident,
   findings: readonly Finding[],
   now: number,
+  known?: readonly MonitoredTarget[],
   resolutionMs: number = DEFAULT_SERIES_RESOLUTION_MS,
 ): Promise<IncidentLoad | null> => {
-  const targets = (await tx.targets.list()).filter((t) => t.service === incident.service);
+  const targets = (known ?? (await tx.targets.list())).filter((t) => t.service === incident.service);
   if (targets.length === 0) return null;
   const span = appSideSpan(incident, now);
   const points: SeriesPoint[] = (

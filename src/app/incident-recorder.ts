@@ -7,7 +7,7 @@ import {
   recordAlertActivity,
   withSummary,
 } from '../core/alert-correlation.js';
-import type { Grouping } from '../core/catalog.js';
+import type { Grouping, MonitoredTarget } from '../core/catalog.js';
 import { HindsightError } from '../core/errors.js';
 import type { StoreRepositories } from '../core/incident-store.js';
 import type { Actor, Incident, TimelineEntry, TimelineKind } from '../core/incident.js';
@@ -34,6 +34,8 @@ export interface RecorderContext {
    * write is version-checked.
    */
   readonly groups?: Map<string, Incident[]>;
+  /** The targets the caller read already (the rule cycle): the incident load reads its service's from them. */
+  readonly targets?: readonly MonitoredTarget[];
 }
 
 export type Placement = 'opened' | 'joined' | 'reopened';
@@ -316,7 +318,7 @@ export const refreshSummary = async (
     tx.alerts.list({ incidentId, limit: 1000 }),
     readAppSide(tx, incident, ctx.now),
   ]);
-  const load = await readIncidentLoad(tx, incident, findings, ctx.now);
+  const load = await readIncidentLoad(tx, incident, findings, ctx.now, ctx.targets);
   const summary = summarizeIncident({ findings, alerts, app, load });
   if (summary === '') return false;
   const updated = await updateIncident(

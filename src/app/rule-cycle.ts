@@ -162,7 +162,7 @@ export class RuleCycle {
       else list.push(f);
     }
 
-    const ctx: RecorderContext = { tx, ids: this.#ids, now, groups: new Map() };
+    const ctx: RecorderContext = { tx, ids: this.#ids, now, groups: new Map(), targets };
     const counts = {
       evaluated: 0,
       pending: 0,
