@@ -23,6 +23,7 @@ export async function isolationTesterOutput(
       applicationName: (session) => `isolation/${spec.name.replace(/\.spec$/, '')}/${session}`,
       // A statement that runs (not blocked) is waited for as long as the tester waits for it.
       stepTimeoutMs: TESTER_STEP_WAIT_MS,
+      serverDeadlockTimeout: true,
       ...options,
     },
   );

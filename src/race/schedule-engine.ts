@@ -16,6 +16,10 @@ export interface EngineOptions {
   /** The application_name of each connection (`control` for the control connection); the
    *  comparison mode uses the tester's `isolation/<spec>/<session>`, which specs may query. */
   readonly applicationName?: (session: string) => string;
+  /** Leave deadlock_timeout as the server and the spec set it (1 s by default), as the isolation
+   *  tester does, instead of race's short one: the victim of a deadlock a spec does not choose
+   *  is then the tester's (the first waiter, whose check runs first). */
+  readonly serverDeadlockTimeout?: boolean;
 }
 
 export interface StepToRun {
@@ -110,6 +114,7 @@ export class ScheduleEngine {
    *  the victim is then theirs to choose, not necessarily the statement closing the cycle. */
   customDeadlockTimeouts = false;
   readonly #stepTimeoutMs: number;
+  readonly #serverDeadlockTimeout: boolean;
   /** Lock-wait reports reach the sessions: a blocked step counts as still once the server has
    *  run its deadlock check, whatever the machine's load (not after a guessed margin). */
   #waitSignals = true;
@@ -131,6 +136,7 @@ export class ScheduleEngine {
     this.#deadlockTimeoutMs = init.options.deadlockTimeoutMs ?? 20;
     this.#deadlockWaitMs = this.#deadlockTimeoutMs + (init.options.deadlockMarginMs ?? 15);
     this.#stepTimeoutMs = init.options.stepTimeoutMs ?? 10_000;
+    this.#serverDeadlockTimeout = init.options.serverDeadlockTimeout ?? false;
   }
 
   static async open(
@@ -239,7 +245,7 @@ export class ScheduleEngine {
       await client.query('ROLLBACK');
       try {
         await client.query(
-          `RESET ALL; DISCARD TEMP; DEALLOCATE ALL; SELECT pg_advisory_unlock_all(); SET deadlock_timeout = '${this.#deadlockTimeoutMs}ms'`,
+          `RESET ALL; DISCARD TEMP; DEALLOCATE ALL; SELECT pg_advisory_unlock_all()${this.#serverDeadlockTimeout ? '' : `; SET deadlock_timeout = '${this.#deadlockTimeoutMs}ms'`}`,
         );
       } catch (cause) {
         throw userError(
@@ -292,6 +298,7 @@ export class ScheduleEngine {
       // Kept sessions may have set them in an earlier permutation's steps.
       if (
         light ||
+        this.#serverDeadlockTimeout ||
         session.setup.some((sql) => /deadlock_timeout|lock_timeout|statement_timeout/i.test(sql))
       ) {
         // SHOW takes no snapshot (a SELECT would, fixing a REPEATABLE READ or SERIALIZABLE
@@ -663,7 +670,7 @@ export class ScheduleEngine {
     if (f?.blockedSince === undefined || f.result !== undefined) return -Infinity;
     // A timeout that can fire will: wait for the step's result.
     if (s.timeoutMs > 0) return Infinity;
-    if (s.deadlockTimeoutMs > 1000) return f.blockedSince + this.#deadlockWaitMs - this.#deadlockTimeoutMs;
+    if (s.deadlockTimeoutMs >= 1000) return f.blockedSince + this.#deadlockWaitMs - this.#deadlockTimeoutMs;
     if (!this.#waitSignals)
       return f.blockedSince + this.#deadlockWaitMs - this.#deadlockTimeoutMs + s.deadlockTimeoutMs;
     if (s.lockChecks - f.checksAtStart >= Math.max(1, f.waits)) return -Infinity;

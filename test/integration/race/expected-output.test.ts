@@ -56,6 +56,11 @@ describe('race --expected (the isolation tester output, compared)', () => {
       'step report_sum: SELECT count(*) FROM reading WHERE slow_check(id);\ncount\n-----\n 1000',
     ],
     ['parallel-soft-deadlock', 'step a_scan: <... completed>'],
+    // The server's deadlock_timeout, not race's: the first waiter is the victim, as under the tester.
+    [
+      'deadlock-first-waiter',
+      'step s1_take2: <... completed>\nERROR:  deadlock detected\nstep s2_take1: <... completed>',
+    ],
     ['lock-timeout', 'ERROR:  could not obtain lock on row in relation "jobs"'],
     [
       'lock-upgrade',
