@@ -18,8 +18,8 @@ export interface StoreDatabase {
   app_rollups: AppRollupsTable;
   app_rollup_users: AppRollupUsersTable;
   deploys: DeploysTable;
-  metric_points: MetricPointsTable;
-  metric_statements: MetricStatementsTable;
+  metric_series: MetricSeriesTable;
+  metric_statement_sets: MetricStatementSetsTable;
   metric_statement_texts: MetricStatementTextsTable;
 }
 
@@ -200,22 +200,24 @@ export interface DeploysTable {
   actor: string;
 }
 
-export interface MetricPointsTable {
+/** Migration 0005: a point's values by position in SERIES_METRICS (NULL: unknown). */
+export interface MetricSeriesTable {
   resolution_ms: number;
   at: number;
   target: string;
   samples: number;
-  values: Json<Record<string, number>>;
+  values: (number | null)[];
 }
 
-export interface MetricStatementsTable {
+/** Migration 0005: an interval's top statements as parallel arrays, largest total time first. */
+export interface MetricStatementSetsTable {
   resolution_ms: number;
   at: number;
   target: string;
-  query_id: string;
-  calls: number;
-  total_exec_ms: number;
-  rows: number;
+  query_ids: string[];
+  calls: number[];
+  total_exec_ms: number[];
+  rows: number[];
 }
 
 export interface MetricStatementTextsTable {
