@@ -28,7 +28,23 @@ describe('analyze options', () => {
       jobs: 2,
       progress: true,
       year: null,
+      logTimezone: null,
     });
+  });
+
+  it('--log-timezone: an IANA zone or an offset; an abbreviation or an unknown name is refused', () => {
+    expect(parseAnalyzeOptions(['pg.log'], { logTimezone: 'Asia/Kolkata' }).logTimezone).toEqual({
+      kind: 'zone',
+      name: 'Asia/Kolkata',
+    });
+    expect(parseAnalyzeOptions(['pg.log'], { logTimezone: '+05:30' }).logTimezone).toEqual({
+      kind: 'offset',
+      minutes: 330,
+    });
+    expect(() => parseAnalyzeOptions(['pg.log'], { logTimezone: 'CST' })).toThrow(/"CST" is an abbreviation/);
+    expect(() => parseAnalyzeOptions(['pg.log'], { logTimezone: 'Europe/Atlantis' })).toThrow(
+      /neither an IANA time zone nor an offset/,
+    );
   });
 
   it('reads times as UTC unless they carry a zone, and numbers from text', () => {
