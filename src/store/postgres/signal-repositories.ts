@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type Selectable } from 'kysely';
 import {
   MAX_ROLLUP_CAUSES,
   MAX_ROLLUP_SAMPLES,
@@ -105,14 +105,17 @@ const toRollup = (r: RollupRow, withUsers: boolean): RouteRollup => ({
  * give the smallest ones up to the bound, so both stores agree.
  */
 export function postgresSignals(db: Kysely<StoreDatabase>): SignalRepository {
-  const mergeIn = async (tx: Kysely<StoreDatabase>, rollups: readonly RouteRollup[]) => {
+  /**
+   * One statement a chunk: its rollup rows merged (a CTE), then its new user ids inserted. The ids'
+   * SELECT waits on the CTE's count (an InitPlan), so the rows are merged — and locked — first: a
+   * key's ids are inserted only under its row lock, and two replicas never wait on each other's ids
+   * in opposite orders. One round trip, which matters most on a busy machine.
+   */
+  const mergeChunk = async (tx: Kysely<StoreDatabase>, chunk: readonly RouteRollup[]) => {
     // One row per key (an INSERT … ON CONFLICT may not touch a row twice), in key order: two
     // replicas upserting overlapping keys lock them in the same order, so they never deadlock.
-    // The rollup rows first: a key's user ids are inserted only under its row lock, so two replicas
-    // never wait on each other's ids in opposite orders either.
-    for (let start = 0; start < rollups.length; start += MERGE_BATCH) {
-      const chunk = rollups.slice(start, start + MERGE_BATCH);
-      await tx
+    const upsert = (qb: QueryCreator<StoreDatabase>) =>
+      qb
         .insertInto('app_rollups')
         .values(chunk.map(rollupRow))
         .onConflict((oc) =>
@@ -126,23 +129,37 @@ export function postgresSignals(db: Kysely<StoreDatabase>): SignalRepository {
             samples: sql`hindsight_first_samples(app_rollups.samples, excluded.samples, ${MAX_ROLLUP_SAMPLES})`,
             releases: sql`hindsight_unite_releases(app_rollups.releases, excluded.releases)`,
           }),
-        )
-        .execute();
+        );
+    const c = userColumns(chunk);
+    if (c.user.length === 0) {
+      await upsert(tx).execute();
+      return;
     }
-    const c = userColumns(rollups);
-    if (c.user.length === 0) return;
-    await sql`
-      INSERT INTO app_rollup_users (service, method, route, bucket, failed, user_id)
-      SELECT * FROM unnest(${c.service}::text[], ${c.method}::text[], ${c.route}::text[],
-                           ${c.bucket}::bigint[], ${c.failed}::boolean[], ${c.user}::text[])
-      ON CONFLICT DO NOTHING`.execute(tx);
+    await tx
+      .with('merged', (qb) => upsert(qb).returning(sql<number>`1`.as('one')))
+      .insertInto('app_rollup_users')
+      .columns(['service', 'method', 'route', 'bucket', 'failed', 'user_id'])
+      .expression(
+        sql`SELECT * FROM unnest(${c.service}::text[], ${c.method}::text[], ${c.route}::text[],
+                                 ${c.bucket}::bigint[], ${c.failed}::boolean[], ${c.user}::text[])
+            WHERE (SELECT count(*) FROM merged) >= 0`,
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   };
   return {
     async merge(rollups) {
       const rows = mergeRollupList(rollups);
-      if (rows.length === 0) return;
-      // One transaction: a reply sent after it never stands for half a batch.
-      await (db.isTransaction ? mergeIn(db, rows) : db.transaction().execute((tx) => mergeIn(tx, rows)));
+      if (rows.length <= MERGE_BATCH) {
+        if (rows.length > 0) await mergeChunk(db, rows);
+        return;
+      }
+      // Several statements in one transaction: a reply sent after it never stands for half a batch.
+      const all = async (tx: Kysely<StoreDatabase>) => {
+        for (let start = 0; start < rows.length; start += MERGE_BATCH)
+          await mergeChunk(tx, rows.slice(start, start + MERGE_BATCH));
+      };
+      await (db.isTransaction ? all(db) : db.transaction().execute(all));
     },
     async list({ since, until, service, route, method, limit, users = true }) {
       let query = db
