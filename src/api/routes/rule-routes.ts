@@ -44,12 +44,9 @@ const ruleSchema = z.object({
   windowMs: z.number(),
   forMs: z.number(),
   severity: severitySchema,
-  baselineMs: z
-    .number()
-    .optional()
-    .meta({
-      description: 'error_rate and metric rules: how far back the baseline looks, before the window.',
-    }),
+  baselineMs: z.number().optional().meta({
+    description: 'error_rate and metric rules: how far back the baseline looks, before the window.',
+  }),
   baselineFactor: z
     .number()
     .optional()
