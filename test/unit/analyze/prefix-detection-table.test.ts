@@ -149,4 +149,27 @@ describe('a prefix that does not read every line', () => {
     );
     expect(doubt).toContain("--log-format stderr --log-prefix '%t:%r:%u@%d:[%p]:'");
   });
+
+  it('when no reading covers half the lines, the refusal names the two best and the flags to pass', async () => {
+    const original = join(fixtures, 'recorded', 'postgresql.csv');
+    const records = csvRecords(readFileSync(original, 'utf8'));
+    const utc = ZONE_TABLE[0];
+    if (utc === undefined) throw new Error('no UTC');
+    // Three servers' logs in one file, a third each.
+    const third = Math.floor(records.length / 3);
+    const file = join(work, 'three-prefixes.log');
+    writeFileSync(
+      file,
+      renderStderr(records.slice(0, third), { prefix: '%m [%p] %q%u@%d ', zone: utc, shiftMs: 0 }) +
+        renderStderr(records.slice(third, 2 * third), {
+          prefix: '%t:%r:%u@%d:[%p]:',
+          zone: utc,
+          shiftMs: 0,
+        }) +
+        renderStderr(records.slice(2 * third), { prefix: '%m %u %d: ', zone: utc, shiftMs: 0 }),
+    );
+    await expect(analyze(file)).rejects.toThrow(
+      /0 entries recognised.*the best readings of the first lines are '%t:%r:%u@%d:\[%p\]:' \(\d+ of 391 lines\) and '%m \[%p\] %q%u@%d ' \(\d+ of 391 lines\).*--log-format stderr --log-prefix '%t:%r:%u@%d:\[%p\]:' or --log-format stderr --log-prefix '%m \[%p\] %q%u@%d '/,
+    );
+  });
 });
