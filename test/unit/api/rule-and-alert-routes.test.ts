@@ -73,6 +73,46 @@ describe('rules and alerts', () => {
     });
   });
 
+  it('shows the database metric rules (issue 12) with their baselines and volume minimums, and a target override', async () => {
+    const h = await createApiHarness();
+    const builtIn = (await h.call('GET', '/api/v1/rules', { token: h.secrets.viewer })).body as {
+      rules: RuleView[];
+    };
+    expect(builtIn.rules.map((r) => r.name)).toEqual(
+      expect.arrayContaining([
+        'connections_near_max',
+        'rollback_ratio',
+        'active_sessions',
+        'host_cpu',
+        'statement_latency',
+      ]),
+    );
+    expect(builtIn.rules.find((r) => r.name === 'statement_latency')).toMatchObject({
+      unit: 'times baseline',
+      threshold: 3,
+      resolveThreshold: 1.5,
+      baselineMs: 1_800_000,
+      minVolume: 20,
+      floor: 5,
+    });
+    await h.call('PUT', '/api/v1/targets/shop-db', {
+      token: h.secrets.admin,
+      body: {
+        url: 'postgres://db/shop',
+        service: 'shop',
+        rules: { connections_near_max: { threshold: 0.8 } },
+      },
+    });
+    const forTarget = (
+      await h.call('GET', '/api/v1/rules?service=shop&target=shop-db', { token: h.secrets.viewer })
+    ).body as { rules: RuleView[] };
+    expect(forTarget.rules.find((r) => r.name === 'connections_near_max')).toMatchObject({
+      threshold: 0.8,
+      resolveThreshold: 0.8,
+      forMs: 60_000,
+    });
+  });
+
   it('from a pushed deadlock to a firing rule alert, an incident with its evidence, and the rule state', async () => {
     const h = await createApiHarness();
     await h.call('PUT', '/api/v1/targets/shop-db', {
