@@ -255,5 +255,5 @@ describe('serve: database metric alerts and the work/wait split (real PostgreSQL
       await server.stop();
       await store.drop();
     }
-  }, 240_000);
+  }, 300_000);
 });
