@@ -94,3 +94,82 @@ describe('reading one entry of each platform', () => {
     });
   });
 });
+
+// Azure flexible server (concepts-logging's PostgreSQLLogs fields, a storage account's record and a
+// PGSQLServerLogs row) and the RDS CLI's JSON (DownloadDBLogFilePortion's response).
+const AZURE_STORAGE = JSON.stringify({
+  time: '2026-11-30T20:00:00.0000000Z',
+  resourceId: '/SUBSCRIPTIONS/X/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.DBFORPOSTGRESQL/FLEXIBLESERVERS/DB',
+  category: 'PostgreSQLLogs',
+  operationName: 'LogEvent',
+  properties: {
+    prefix: '2026-11-30 20:00:00 UTC-6b2c8f00.1092-',
+    message: 'deadlock detected',
+    detail:
+      'Process 4242 waits for ShareLock on transaction 759; blocked by process 4243.\nProcess 4243 waits…',
+    errorLevel: 'ERROR',
+    sqlerrcode: '40P01',
+    processId: 4242,
+  },
+});
+const AZURE_ROW = JSON.stringify({
+  TimeGenerated: '2026-11-30T20:00:00Z',
+  Prefix: '2026-11-30 20:00:00 UTC-6b2c8f00.1092-',
+  ErrorLevel: 'ERROR',
+  Message: 'deadlock detected',
+  SqlerrCode: '40P01',
+});
+const RDS_JSON = JSON.stringify(
+  {
+    LogFileData:
+      '2026-11-30 20:00:00 UTC:10.0.0.5(51234):web@app:[4242]:ERROR:  deadlock detected\n2026-11-30 20:00:00 UTC:10.0.0.5(51234):web@app:[4242]:STATEMENT:  UPDATE t SET v = 1\n',
+    AdditionalDataPending: false,
+    Marker: '1:2',
+  },
+  null,
+  4,
+);
+
+describe('Azure and RDS layouts', () => {
+  it.each([
+    ['an Azure storage-account record', AZURE_STORAGE, 'azure'],
+    ['a Log Analytics row of PGSQLServerLogs', AZURE_ROW, 'azure'],
+    [
+      'rows as az monitor log-analytics query prints them',
+      JSON.stringify([JSON.parse(AZURE_ROW)], null, 2),
+      'azure',
+    ],
+    ['the JSON of aws rds download-db-log-file-portion', RDS_JSON, 'rds'],
+  ])('%s is detected', (_what, text, format) => {
+    expect(detectLogFormat(Buffer.from(`${text}\n`))).toBe(format);
+  });
+
+  it("Azure: the record as the server's stderr lines — time from the prefix, the pid from %c, DETAIL's lines", () => {
+    const reader = createLogReader({ format: 'auto' });
+    const events = [...reader.push(Buffer.from(`${AZURE_STORAGE}\n`)), ...reader.end()];
+    expect(reader.format).toBe('azure');
+    expect(reader.prefix).toBe('%t-%c-');
+    expect(events[0]).toMatchObject({
+      pid: 0x1092,
+      severity: 'ERROR',
+      message: 'deadlock detected',
+      detail:
+        'Process 4242 waits for ShareLock on transaction 759; blocked by process 4243.\nProcess 4243 waits…',
+      at: Date.parse('2026-11-30T20:00:00Z'),
+    });
+  });
+
+  it("RDS JSON: LogFileData read as stderr with RDS's prefix", () => {
+    const reader = createLogReader({ format: 'auto' });
+    const events = [...reader.push(Buffer.from(`${RDS_JSON}\n`)), ...reader.end()];
+    expect(reader.prefix).toBe('%t:%r:%u@%d:[%p]:');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      pid: 4242,
+      user: 'web',
+      database: 'app',
+      message: 'deadlock detected',
+      statement: 'UPDATE t SET v = 1',
+    });
+  });
+});
