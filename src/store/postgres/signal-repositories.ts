@@ -39,7 +39,10 @@ const rollupRow = (r: RouteRollup) => ({
   releases: [...r.releases],
 });
 
-/** The user rows of some rollups as one array per column (sent as 6 parameters, however many). */
+/**
+ * The id sets of some rollups as columns of one row per (key, failed) that has any, their ids in
+ * one flat array sliced by [lo:hi] (a statement's arrays must be rectangular).
+ */
 function userColumns(rollups: readonly RouteRollup[]) {
   const columns = {
     service: [] as string[],
@@ -47,17 +50,20 @@ function userColumns(rollups: readonly RouteRollup[]) {
     route: [] as string[],
     bucket: [] as number[],
     failed: [] as boolean[],
-    user: [] as string[],
+    lo: [] as number[],
+    hi: [] as number[],
+    ids: [] as string[],
   };
   const add = (r: RouteRollup, failed: boolean, ids: readonly string[]) => {
-    for (const id of ids) {
-      columns.service.push(r.service);
-      columns.method.push(r.method);
-      columns.route.push(r.route);
-      columns.bucket.push(r.bucket);
-      columns.failed.push(failed);
-      columns.user.push(id);
-    }
+    if (ids.length === 0) return;
+    columns.service.push(r.service);
+    columns.method.push(r.method);
+    columns.route.push(r.route);
+    columns.bucket.push(r.bucket);
+    columns.failed.push(failed);
+    columns.lo.push(columns.ids.length + 1);
+    columns.ids.push(...ids);
+    columns.hi.push(columns.ids.length);
   };
   for (const r of rollups) {
     add(r, false, r.users);
@@ -68,10 +74,10 @@ function userColumns(rollups: readonly RouteRollup[]) {
 
 /** The smallest ids of one rollup's set, one past the bound to tell a truncated set. */
 const idsOf = (failed: boolean) => sql<string[]>`array(
-  SELECT u.user_id FROM app_rollup_users u
+  SELECT DISTINCT e.id COLLATE "C" FROM app_rollup_users u, unnest(u.ids) AS e(id)
   WHERE u.service = app_rollups.service AND u.method = app_rollups.method
     AND u.route = app_rollups.route AND u.bucket = app_rollups.bucket AND u.failed = ${failed}
-  ORDER BY u.user_id LIMIT ${MAX_ROLLUP_USERS + 1})`;
+  ORDER BY 1 LIMIT ${MAX_ROLLUP_USERS + 1})`;
 
 type RollupRow = Omit<Selectable<AppRollupsTable>, 'users' | 'failed_users'> & {
   user_ids: string[];
@@ -100,16 +106,15 @@ const toRollup = (r: RollupRow, withUsers: boolean): RouteRollup => ({
 
 /**
  * Rollup rows merged in SQL (counters added, causes and samples bounded by the functions of
- * migration 0003); their user ids inserted as rows of app_rollup_users when new (migration 0006):
- * the store keeps every distinct id it is sent (the intake bounds what it sends per key) and reads
- * give the smallest ones up to the bound, so both stores agree.
+ * migration 0003); the user ids each merge adds appended as rows of app_rollup_users (migration
+ * 0006): the store keeps every id it is sent (the intake bounds what it sends per key) and reads
+ * give the smallest distinct ones up to the bound, so both stores agree.
  */
 export function postgresSignals(db: Kysely<StoreDatabase>): SignalRepository {
   /**
-   * One statement a chunk: its rollup rows merged (a CTE), then its new user ids inserted. The ids'
-   * SELECT waits on the CTE's count (an InitPlan), so the rows are merged — and locked — first: a
-   * key's ids are inserted only under its row lock, and two replicas never wait on each other's ids
-   * in opposite orders. One round trip, which matters most on a busy machine.
+   * One statement a chunk: its rollup rows merged (a CTE), then a row of its new user ids appended
+   * per key. The ids' SELECT waits on the CTE's count (an InitPlan), so the rows are merged — and
+   * locked — first. One round trip, which matters most on a busy machine.
    */
   const mergeChunk = async (tx: Kysely<StoreDatabase>, chunk: readonly RouteRollup[]) => {
     // One row per key (an INSERT … ON CONFLICT may not touch a row twice), in key order: two
@@ -125,26 +130,30 @@ export function postgresSignals(db: Kysely<StoreDatabase>): SignalRepository {
             duration_ms_sum: sql`app_rollups.duration_ms_sum + excluded.duration_ms_sum`,
             duration_ms_max: sql`greatest(app_rollups.duration_ms_max, excluded.duration_ms_max)`,
             users_truncated: sql`app_rollups.users_truncated OR excluded.users_truncated`,
-            causes: sql`hindsight_merge_causes(app_rollups.causes, excluded.causes, ${MAX_ROLLUP_CAUSES})`,
-            samples: sql`hindsight_first_samples(app_rollups.samples, excluded.samples, ${MAX_ROLLUP_SAMPLES})`,
-            releases: sql`hindsight_unite_releases(app_rollups.releases, excluded.releases)`,
+            causes: sql`CASE WHEN excluded.causes = '[]'::jsonb THEN app_rollups.causes
+              ELSE hindsight_merge_causes(app_rollups.causes, excluded.causes, ${MAX_ROLLUP_CAUSES}) END`,
+            samples: sql`CASE WHEN excluded.samples = '[]'::jsonb THEN app_rollups.samples
+              ELSE hindsight_first_samples(app_rollups.samples, excluded.samples, ${MAX_ROLLUP_SAMPLES}) END`,
+            releases: sql`CASE WHEN excluded.releases <@ app_rollups.releases THEN app_rollups.releases
+              ELSE hindsight_unite_releases(app_rollups.releases, excluded.releases) END`,
           }),
         );
     const c = userColumns(chunk);
-    if (c.user.length === 0) {
+    if (c.ids.length === 0) {
       await upsert(tx).execute();
       return;
     }
     await tx
       .with('merged', (qb) => upsert(qb).returning(sql<number>`1`.as('one')))
       .insertInto('app_rollup_users')
-      .columns(['service', 'method', 'route', 'bucket', 'failed', 'user_id'])
+      .columns(['service', 'method', 'route', 'bucket', 'failed', 'ids'])
       .expression(
-        sql`SELECT * FROM unnest(${c.service}::text[], ${c.method}::text[], ${c.route}::text[],
-                                 ${c.bucket}::bigint[], ${c.failed}::boolean[], ${c.user}::text[])
+        sql`SELECT k.service, k.method, k.route, k.bucket, k.failed, (${c.ids}::text[])[k.lo:k.hi]
+            FROM unnest(${c.service}::text[], ${c.method}::text[], ${c.route}::text[], ${c.bucket}::bigint[],
+                        ${c.failed}::boolean[], ${c.lo}::int[], ${c.hi}::int[])
+                 AS k(service, method, route, bucket, failed, lo, hi)
             WHERE (SELECT count(*) FROM merged) >= 0`,
       )
-      .onConflict((oc) => oc.doNothing())
       .execute();
   };
   return {

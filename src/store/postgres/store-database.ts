@@ -186,9 +186,10 @@ export interface AppRollupUsersTable {
   method: string;
   route: string;
   bucket: number;
-  /** false: a user with a request in the bucket; true: one with a failed request. */
+  /** false: users with a request in the bucket; true: those with a failed request. */
   failed: boolean;
-  user_id: string;
+  /** Ids one merge added (a key has a row per merge; reads unite them). */
+  ids: string[];
 }
 
 export interface DeploysTable {

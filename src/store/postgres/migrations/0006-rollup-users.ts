@@ -1,13 +1,16 @@
 /**
- * A rollup's user ids move out of its row into a table of their own (issue 10, ingest latency). As
- * arrays they made every merge of a busy route rewrite (and re-TOAST) thousands of ids to add a few,
- * and the dead versions kept autovacuum and checkpoints busy: the p99 of a batch. As rows, a merge
- * inserts only the ids that are new (`ON CONFLICT DO NOTHING`) and the rollup row stays small, so
- * its update is a HOT update in place (fillfactor leaves the room for it).
+ * A rollup's user ids move out of its row (issue 10, ingest latency). As arrays in the row, every
+ * merge of a busy route re-sorted and re-TOASTed its thousands of ids to add a few, and left the
+ * dead versions to autovacuum: most of a batch's p99 in `bench:ingest`. One row per id was no
+ * better at a bucket's start, when every id is new (an index entry each).
  *
- * `failed` false: every user with a request in the bucket; true: those with a failed one. Reads take
- * the smallest ids in code-unit order up to the bound (core/app-signal.ts), as the arrays kept.
- * The array columns stay (empty) for a replica still running the previous release.
+ * Now a merge appends, per key, one row holding only the ids the intake had not sent before
+ * (app/signal-intake.ts), and the rollup row stays small (its update is a HOT update: fillfactor
+ * leaves the room). Reads unite a key's rows, dropping the repeats a restart or a second replica
+ * may send, and take the smallest ids up to the bound, as the arrays kept.
+ *
+ * `failed` false: users with a request in the bucket; true: those with a failed one. The array
+ * columns of app_rollups stay (empty) for a replica still running the previous release.
  */
 export const sql = /* sql */ `
 CREATE TABLE app_rollup_users (
@@ -16,14 +19,14 @@ CREATE TABLE app_rollup_users (
   route   text COLLATE "C" NOT NULL,
   bucket  bigint NOT NULL,
   failed  boolean NOT NULL,
-  user_id text COLLATE "C" NOT NULL,
-  PRIMARY KEY (service, method, route, bucket, failed, user_id)
+  ids     text[] COLLATE "C" NOT NULL
 );
+CREATE INDEX app_rollup_users_key ON app_rollup_users (service, method, route, bucket, failed);
 
 INSERT INTO app_rollup_users
-  SELECT service, method, route, bucket, false, u FROM app_rollups, unnest(users) AS e(u)
-  UNION
-  SELECT service, method, route, bucket, true, u FROM app_rollups, unnest(failed_users) AS e(u);
+  SELECT service, method, route, bucket, false, users FROM app_rollups WHERE cardinality(users) > 0
+  UNION ALL
+  SELECT service, method, route, bucket, true, failed_users FROM app_rollups WHERE cardinality(failed_users) > 0;
 UPDATE app_rollups SET users = '{}', failed_users = '{}' WHERE cardinality(users) > 0 OR cardinality(failed_users) > 0;
 
 ALTER TABLE app_rollups SET (fillfactor = 70);
