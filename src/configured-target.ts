@@ -19,6 +19,7 @@ export const configuredTarget = (t: TargetConfig, environment: PgEnvironment): T
   log: t.log ?? null,
   logFormat: t.logFormat,
   logPrefix: t.logPrefix ?? null,
+  logTimezone: t.logTimezone ?? null,
   fromStart: false,
   intervalMs: t.interval,
   rawQueries: t.rawQueries,

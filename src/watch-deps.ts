@@ -43,6 +43,7 @@ export function openTargetWatch(
           ...(options.log === '-' ? { path: 'standard input', stream: pipedStdin() } : { path: options.log }),
           format: options.logFormat,
           prefix: options.logPrefix,
+          timezone: options.logTimezone ?? null,
           fromStart: options.fromStart,
           ...(options.logPositionFile === undefined ? {} : { positionFile: options.logPositionFile }),
           normalizeQuery: normalize,

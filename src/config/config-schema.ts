@@ -1,3 +1,4 @@
+import { parseLogTimezone } from '../postgres-log/log-timezone.js';
 import { NAME_PATTERN } from '../core/catalog.js';
 import { LOG_FORMATS } from '../core/log-event.js';
 import { z } from 'zod';
@@ -140,6 +141,16 @@ const target = z.strictObject({
     .enum(['auto', ...LOG_FORMATS], { error: `logFormat must be one of auto, ${LOG_FORMATS.join(', ')}` })
     .default('auto'),
   logPrefix: z.string().optional(),
+  /** The server's log_timezone, when the agent cannot read it from the server (IST, CST are ambiguous). */
+  logTimezone: z
+    .string()
+    .transform((text, ctx) => {
+      const parsed = parseLogTimezone(text);
+      if ('zone' in parsed) return parsed.zone;
+      ctx.addIssue({ code: 'custom', message: parsed.error.replace('--log-timezone', 'logTimezone') });
+      return z.NEVER;
+    })
+    .optional(),
   /** Absent: the target forms a service of its own name, with the defaults. */
   service: name.optional(),
   interval: duration

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { LOG_FORMATS, type LogFormatChoice } from '../core/log-event.js';
+import type { LogTimezone } from '../postgres-log/log-timezone.js';
+import { logTimezoneOption } from './analyze-options.js';
 import { optionsError } from './option-problems.js';
 import { connInfoLabel, pgEnvironment, resolveConnInfo, type PgEnvironment } from './postgres-conninfo.js';
 
@@ -15,6 +17,8 @@ export interface WatchOptions {
   readonly logPath: string | null;
   readonly logPrefix: string | null;
   readonly logFormat: LogFormatChoice;
+  /** `--log-timezone`; absent: the server's own log_timezone, read when it connects. */
+  readonly logTimezone: LogTimezone | null;
   readonly fromStart: boolean;
   readonly json: boolean;
   readonly intervalMs: number;
@@ -52,6 +56,7 @@ const schema = z.object({
   name: z.string().min(1).optional(),
   log: z.string().min(1).optional(),
   logPrefix: z.string().optional(),
+  logTimezone: logTimezoneOption.optional(),
   logFormat: z
     .enum(['auto', ...LOG_FORMATS], { error: `--log-format must be one of auto, ${LOG_FORMATS.join(', ')}` })
     .default('auto'),
@@ -91,6 +96,7 @@ export function parseWatchOptions(flags: WatchFlags, env: NodeJS.ProcessEnv = pr
     logPath: f.log ?? null,
     logPrefix: f.logPrefix ?? null,
     logFormat: f.logFormat,
+    logTimezone: f.logTimezone ?? null,
     fromStart: f.fromStart,
     json: f.json,
     intervalMs: Math.round(f.interval * 1000),

@@ -1,3 +1,4 @@
+import type { LogTimezone } from '../postgres-log/log-timezone.js';
 import { WatchCycle, type WatchState } from '../app/watch-cycle.js';
 import type { FindingDetector } from '../core/finding-detector.js';
 import type { LogFormatChoice } from '../core/log-event.js';
@@ -21,6 +22,8 @@ export interface TargetWatchOptions {
   readonly logFormat: LogFormatChoice;
   /** The server's `log_line_prefix`; null to read it from the server or detect it from the lines. */
   readonly logPrefix: string | null;
+  /** The server's log_timezone (`--log-timezone`); absent or null: read from the server when it connects. */
+  readonly logTimezone?: LogTimezone | null;
   /** Read the log from its beginning instead of its end. */
   readonly fromStart: boolean;
   /** Where the log position is kept across restarts (serve's data directory); absent: start at the end. */

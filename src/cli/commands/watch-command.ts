@@ -21,6 +21,10 @@ export function registerWatchCommand(program: Command, deps: () => Promise<Watch
         '(kubectl logs -f … | hindsight watch … --log -); a rotated file is followed to its successor',
     )
     .option('--log-prefix <prefix>', "the server's log_line_prefix, if it cannot be read from the server")
+    .option(
+      '--log-timezone <zone>',
+      "the server's log_timezone (an IANA zone such as Asia/Kolkata, or an offset), if it cannot be read from the server",
+    )
     .option('--log-format <format>', `auto (told from the first lines), ${LOG_FORMATS.join(', ')}`, 'auto')
     .option('--from-start', 'read the log from its beginning instead of its end', false)
     .option('--json', 'stream findings as JSON lines instead of the live view', false)

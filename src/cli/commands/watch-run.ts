@@ -192,6 +192,7 @@ export function targetWatchOptions(options: WatchOptions): TargetWatchOptions {
     log: options.logPath,
     logFormat: options.logFormat,
     logPrefix: options.logPrefix,
+    logTimezone: options.logTimezone,
     fromStart: options.fromStart,
     intervalMs: options.intervalMs,
     rawQueries: options.rawQueries,

@@ -26,6 +26,22 @@ describe('the log options of watch and of a configured target', () => {
     );
   });
 
+  it("take the server's log_timezone as an IANA zone or an offset, refusing an ambiguous abbreviation", () => {
+    expect(
+      parseWatchOptions({ url: 'postgres://db/shop', logTimezone: 'Asia/Kolkata' }, {}).logTimezone,
+    ).toEqual({ kind: 'zone', name: 'Asia/Kolkata' });
+    expect(parseWatchOptions({ url: 'postgres://db/shop' }, {}).logTimezone).toBeNull();
+    expect(() => parseWatchOptions({ url: 'postgres://db/shop', logTimezone: 'IST' }, {})).toThrow(
+      /--log-timezone "IST" is an abbreviation/,
+    );
+    const ok = target('    logTimezone: "+05:30"\n');
+    expect(ok.ok && ok.config.targets[0]?.logTimezone).toEqual({ kind: 'offset', minutes: 330 });
+    const bad = target('    logTimezone: CST\n');
+    expect(bad.ok ? '' : bad.problems.map(describeProblem).join('\n')).toMatch(
+      /logTimezone "CST" is an abbreviation/,
+    );
+  });
+
   it('take - (standard input) for watch, not in the configuration of serve and agent', () => {
     expect(parseWatchOptions({ url: 'postgres://db/shop', log: '-' }, {}).logPath).toBe('-');
     const parsed = target("    log: '-'\n");

@@ -8,6 +8,7 @@ import { sleep } from '../../../platform/abortable-sleep.js';
 import { type LogFormat, logFormatOfFileName } from '../../../postgres-log/log-format.js';
 import { LocaleCheck } from '../../../postgres-log/log-locale.js';
 import { createLogReader, type LogReader } from '../../../postgres-log/log-reader.js';
+import type { LogTimezone } from '../../../postgres-log/log-timezone.js';
 
 export interface LogTailProblem {
   /**
@@ -35,6 +36,8 @@ export interface LogTailOptions {
   readonly format: LogFormat | 'auto';
   /** stderr: the server's `log_line_prefix`; detected from the lines when absent. */
   readonly prefix?: string;
+  /** The server's log_timezone, for zone abbreviations several zones share (`IST`, `CST`). */
+  readonly timezone?: LogTimezone | null;
   /** Read what the file already holds (default: start at its end, like `tail -f`). */
   readonly fromStart?: boolean;
   /** How often to look for new data, rotation and truncation. Default 250 ms. */
@@ -116,7 +119,11 @@ export async function tailLog(path: string, options: LogTailOptions): Promise<vo
   let prefix = options.prefix;
   const newReader = (file: string): LogReader => {
     const chosen = format === 'auto' && isDirectory ? logFormatOfFileName(file) : format;
-    return createLogReader({ format: chosen, ...(prefix === undefined ? {} : { prefix }) });
+    return createLogReader({
+      format: chosen,
+      ...(prefix === undefined ? {} : { prefix }),
+      timezone: options.timezone ?? null,
+    });
   };
   /** Once a reader has found the format and prefix, the next files are read the same way. */
   const remember = (reader: LogReader) => {
@@ -437,6 +444,7 @@ export async function tailStream(input: Readable, name: string, options: LogStre
     reader: createLogReader({
       format: options.format,
       ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+      timezone: options.timezone ?? null,
     }),
     warnedUnmatched: false,
   };

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { DeadlockReport, LogFormatChoice } from '../../../core/log-event.js';
 import type { ServerLogHandlers, ServerLogSource } from '../../../core/ports.js';
 import { interpretLogEvent } from '../../../postgres-log/log-signal.js';
+import { parseLogTimezone, type LogTimezone } from '../../../postgres-log/log-timezone.js';
 import { nameDeadlockRelations, type RelationNamer } from './deadlock-relations.js';
 import { openLogPositionFile } from './log-position-file.js';
 import { tailLog, tailStream, type LogTailOptions } from './log-tailer.js';
@@ -15,6 +16,8 @@ export interface PostgresServerLogOptions {
   readonly format: LogFormatChoice;
   /** The server's `log_line_prefix` when given; otherwise read from the server, else detected from the lines. */
   readonly prefix: string | null;
+  /** `--log-timezone` when given; otherwise the server's log_timezone when it can be read. */
+  readonly timezone?: LogTimezone | null;
   /** Read what the file already holds instead of starting at its end. */
   readonly fromStart: boolean;
   /** Applied to the queries of deadlock reports (literals → $n); identity keeps raw text. */
@@ -55,7 +58,10 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
     async follow(handlers: ServerLogHandlers, signal: AbortSignal): Promise<void> {
       // stderr text, bare or in an envelope (syslog, journald, Cloud SQL), starts with log_line_prefix.
       const prefixed = !['csvlog', 'jsonlog', 'cloudnative-pg', 'heroku'].includes(options.format);
-      const prefix = options.prefix ?? (prefixed ? await serverPrefix(options) : undefined);
+      const needed = (options.prefix === null && prefixed) || (options.timezone ?? null) === null;
+      const settings = needed ? await serverSettings(options) : undefined;
+      const prefix = options.prefix ?? (prefixed ? settings?.logLinePrefix : undefined);
+      const timezone = options.timezone ?? serverTimezone(settings);
       /** Reports waiting for their relation names, one after the other so that order is kept. */
       let naming: Promise<void> = Promise.resolve();
       const deliver = (report: DeadlockReport, victimCtid: string | null): void => {
@@ -82,6 +88,7 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
           ...(positions === null ? {} : { resume: positions }),
           format: options.format,
           ...(prefix === undefined ? {} : { prefix }),
+          timezone,
           fromStart: options.fromStart,
           signal,
           onEvents: (events) => {
@@ -124,8 +131,15 @@ export function createPostgresServerLog(options: PostgresServerLogOptions): Serv
   };
 }
 
-/** The server's own `log_line_prefix`, when it can be read soon enough; otherwise detection. */
-async function serverPrefix(options: PostgresServerLogOptions): Promise<string | undefined> {
+/** The server's log_timezone as the readers take it; null when unknown or not a zone we read. */
+const serverTimezone = (settings: ServerSettings | undefined): LogTimezone | null => {
+  if (settings === undefined) return null;
+  const parsed = parseLogTimezone(settings.logTimezone);
+  return 'zone' in parsed ? parsed.zone : null;
+};
+
+/** The server's own settings (its `log_line_prefix`, its log_timezone) when they can be read soon enough. */
+async function serverSettings(options: PostgresServerLogOptions): Promise<ServerSettings | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => {
@@ -133,8 +147,7 @@ async function serverPrefix(options: PostgresServerLogOptions): Promise<string |
     }, options.prefixWaitMs ?? PREFIX_WAIT_MS);
   });
   try {
-    const settings = await Promise.race([options.target.ready().catch(() => undefined), timeout]);
-    return settings?.logLinePrefix;
+    return await Promise.race([options.target.ready().catch(() => undefined), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -12,6 +12,8 @@ export interface ServerSettings {
   /** The monitor connection's own backend, left out of every sample. */
   readonly backendPid: number;
   readonly logLinePrefix: string;
+  /** The zone the server writes log times in (`Europe/Berlin`): its abbreviations are read in it. */
+  readonly logTimezone: string;
   readonly logDestination: string;
   readonly loggingCollector: boolean;
   /** null without pg_read_all_settings. */
@@ -39,6 +41,7 @@ interface SettingsRow {
   has_read_all_settings: boolean;
   has_read_all_stats: boolean;
   log_line_prefix: string;
+  log_timezone: string;
   log_destination: string;
   logging_collector: boolean;
   lc_messages: string;
@@ -62,6 +65,7 @@ export async function readServerSettings(client: pg.Client, sql: SqlFiles): Prom
     databaseOid: Number(row.database_oid),
     backendPid: row.backend_pid,
     logLinePrefix: row.log_line_prefix,
+    logTimezone: row.log_timezone,
     logDestination: row.log_destination,
     loggingCollector: row.logging_collector,
     logDirectory: row.log_directory,

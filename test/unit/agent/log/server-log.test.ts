@@ -6,6 +6,7 @@ import { createPostgresServerLog } from '../../../../src/agent/targets/postgres/
 import type { ServerSettings } from '../../../../src/agent/targets/postgres/server-settings.js';
 import type { DeadlockReport } from '../../../../src/core/log-event.js';
 import type { RelationRef } from '../../../../src/core/ports.js';
+import type { LogTimezone } from '../../../../src/postgres-log/log-timezone.js';
 
 /** Two deadlocks as PostgreSQL 18 logs them (prefix '%m [%p] %q%u@%d '), a lock timeout between them. */
 const LOG = `2026-11-23 23:29:43.368 UTC [15903] postgres@shop ERROR:  deadlock detected
@@ -34,7 +35,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const settings = (logLinePrefix: string): ServerSettings => ({ logLinePrefix }) as ServerSettings;
+const settings = (logLinePrefix: string): ServerSettings =>
+  ({ logLinePrefix, logTimezone: 'Etc/UTC' }) as ServerSettings;
 
 describe('createPostgresServerLog', () => {
   it('hands deadlock reports on named and normalized, in log order, and counts the other entries', async () => {
@@ -178,5 +180,56 @@ describe('createPostgresServerLog', () => {
     });
     const handlers = { onDeadlock: () => undefined, onSignal: () => undefined, onProblem: () => undefined };
     await expect(log.follow(handlers, new AbortController().signal)).rejects.toMatchObject({ kind: 'user' });
+  });
+
+  it("reads ambiguous zone abbreviations in the server's log_timezone, or in --log-timezone when given", async () => {
+    const path = join(dir, 'postgresql.log');
+    // IST: India, Ireland or Israel. The server says which (SHOW log_timezone).
+    await writeFile(
+      path,
+      LOG.replace(/23:29:(\d\d\.\d+) UTC/g, '04:59:$1 IST').replaceAll('2026-11-23', '2026-11-24'),
+    );
+    const firstAt = async (options: { timezone?: LogTimezone | null; serverZone: string }) => {
+      const stop = new AbortController();
+      let at: number | null = null;
+      const log = createPostgresServerLog({
+        path,
+        format: 'auto',
+        prefix: null,
+        fromStart: true,
+        ...(options.timezone === undefined ? {} : { timezone: options.timezone }),
+        normalizeQuery: (sql) => sql,
+        target: {
+          database: 'shop',
+          relationNames: () => Promise.resolve(new Map()),
+          ready: () =>
+            Promise.resolve({
+              logLinePrefix: '%m [%p] %q%u@%d ',
+              logTimezone: options.serverZone,
+            } as ServerSettings),
+        },
+      });
+      const timeout = setTimeout(() => stop.abort(), 10_000);
+      await log.follow(
+        {
+          onDeadlock: (report) => {
+            at ??= report.at;
+            stop.abort();
+          },
+          onSignal: () => undefined,
+          onProblem: () => undefined,
+        },
+        stop.signal,
+      );
+      clearTimeout(timeout);
+      return at;
+    };
+    const utc = Date.parse('2026-11-23T23:29:43.368Z');
+    expect(await firstAt({ serverZone: 'Asia/Kolkata' })).toBe(utc);
+    // The same text from a server in Israel (IST is +02:00 there) is another moment.
+    expect(await firstAt({ serverZone: 'Asia/Jerusalem' })).toBe(utc + 3.5 * 3_600_000);
+    expect(
+      await firstAt({ serverZone: 'Europe/Dublin', timezone: { kind: 'zone', name: 'Asia/Kolkata' } }),
+    ).toBe(utc);
   });
 });

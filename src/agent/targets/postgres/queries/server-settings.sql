@@ -11,6 +11,7 @@ SELECT
   pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE') AS has_read_all_settings,
   pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE') AS has_read_all_stats,
   current_setting('log_line_prefix') AS log_line_prefix,
+  current_setting('log_timezone') AS log_timezone,
   current_setting('log_destination') AS log_destination,
   current_setting('logging_collector') = 'on' AS logging_collector,
   current_setting('lc_messages') AS lc_messages,
