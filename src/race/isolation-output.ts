@@ -46,6 +46,9 @@ export async function isolationTesterOutput(
   return `${out.join('\n')}\n`;
 }
 
+/** How often isolationtester looks at a waiting step (its select() timeout). */
+const TESTER_POLL_MS = 10;
+
 /** isolationtester's max_step_wait (PGISOLATIONTIMEOUT, 300 s by default). */
 const TESTER_STEP_WAIT_MS = 300_000;
 
@@ -261,6 +264,10 @@ class PermutationRun {
     const { engine } = this;
     for (let round = 0; this.#active.get(old.session) === old; round++) {
       await this.#awaitResult(old.session);
+      await engine.settle({ ignoreAnnotations: true });
+      // The step just ended may have been a deadlock victim whose abort wakes others: the tester
+      // gives each waiting step its 10 ms poll, so a wakeup that soon is seen; settle once more.
+      await new Promise((resolve) => setTimeout(resolve, TESTER_POLL_MS));
       await engine.settle({ ignoreAnnotations: true });
       if (!this.#tryComplete(old, true)) this.#waiting.splice(this.#waiting.indexOf(old), 1);
       this.#tryCompleteWaiting();

@@ -48,6 +48,8 @@ interface Inflight {
   blockedBy: readonly string[];
   /** The poll saw this step wait for another test session at some point. */
   everBlocked: boolean;
+  /** What the last poll saw (blockers, settled): a settled block counts once seen twice. */
+  lastSeen?: string | undefined;
   /** False while a blocker is still busy (e.g. aborting after its error): a change is coming. */
   settledBlock: boolean;
   /** Per `(step notices N)` annotation: the notice count its session must reach. */
@@ -513,6 +515,12 @@ export class ScheduleEngine {
   #finish(session: EngineSession, inflight: Inflight, result: StepResult): StepResult {
     inflight.result = result;
     this.#completions += 1;
+    // The world changed (locks may be on their way out): every block is confirmed afresh.
+    for (const other of this.sessions) {
+      if (!other.inflight || other.inflight.result) continue;
+      other.inflight.lastSeen = undefined;
+      other.inflight.settledBlock = false;
+    }
     // Set before anyone is woken: settle() must see the code as running until it parks again.
     if (session.programmed) session.state = 'js';
     this.#record({
@@ -693,17 +701,22 @@ export class ScheduleEngine {
       settled: boolean;
       wait_start: string | null;
     }>(
-      `SELECT w.pid, pg_blocking_pids(w.pid) || pg_safe_snapshot_blocking_pids(w.pid) AS blockers,
+      `SELECT w.pid, b.blockers,
               (SELECT max(to_jsonb(l) ->> 'waitstart') FROM pg_locks l WHERE l.pid = w.pid AND NOT l.granted) AS wait_start,
               (SELECT coalesce(bool_and(a.state <> 'active' OR a.wait_event_type = 'Lock' OR cardinality(pg_blocking_pids(a.pid)) > 0), true)
-                 FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids(w.pid))) AS settled
-         FROM unnest($1::int[]) AS w(pid)`,
+                 FROM pg_stat_activity a WHERE a.pid = ANY (b.blockers)) AS settled
+         FROM unnest($1::int[]) AS w(pid),
+              LATERAL (SELECT pg_blocking_pids(w.pid) || pg_safe_snapshot_blocking_pids(w.pid) AS blockers) AS b`,
       [sessions.map((s) => s.pid)],
     );
     // A step finished while the poll ran (a COMMIT, say): its blockers may be stale, and a
     // stale block would be taken for a stall. Poll again instead.
     if (this.#completions !== issuedAt) {
-      for (const s of sessions) if (s.inflight) s.inflight.settledBlock = false;
+      for (const s of sessions) {
+        if (!s.inflight) continue;
+        s.inflight.settledBlock = false;
+        s.inflight.lastSeen = undefined;
+      }
       return;
     }
     const byPid = new Map(this.sessions.map((s) => [s.pid, s] as const));
@@ -728,14 +741,21 @@ export class ScheduleEngine {
           f.waitStart !== null &&
           row.wait_start !== f.waitStart;
         if (f.blockedSince === undefined || newWait) f.waits++;
+        // Settled only when a second poll finds the same: between reading a blocker's locks and
+        // its activity it may release them and go idle (an aborted transaction), which one poll
+        // would take for a blocker holding them.
+        const seen = `${by.join()}|${String(row.settled)}`;
+        const confirmed = row.settled && f.blockedSince !== undefined && f.lastSeen === seen;
+        f.lastSeen = seen;
         f.blockedSince ??= now;
         f.everBlocked = true;
         f.blockedBy = by;
-        f.settledBlock = row.settled;
+        f.settledBlock = confirmed;
         f.waitStart = row.wait_start ?? f.waitStart;
       } else {
         f.blockedSince = undefined;
         f.blockedBy = [];
+        f.lastSeen = undefined;
         // Not waiting on a test session (or not at all): reports so far belong to past waits.
         f.waits = s.lockChecks - f.checksAtStart;
         f.waitStart = undefined;
