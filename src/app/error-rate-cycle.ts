@@ -16,13 +16,11 @@ import {
   measureErrorRate,
   routeName,
 } from '../core/error-rate-rule.js';
-import { recordAlertActivity } from '../core/alert-correlation.js';
-import { OPEN_STATES } from '../core/incident.js';
 import type { RuleState } from '../core/rule-state.js';
 import { stepRule } from '../core/rule-step.js';
 import { readRollups } from './app-side-reader.js';
 import type { RecorderContext } from './incident-recorder.js';
-import { placeAlert, refreshAlert, remember, resolveAlert, updateIncident } from './incident-recorder.js';
+import { placeAlert, refreshAlert, resolveAlert, stillFiring } from './incident-recorder.js';
 
 /** What the error-rate part of a rule cycle did (added to the cycle's report). */
 export interface ErrorRateCounts {
@@ -96,16 +94,6 @@ const moved = (prev: RuleState, m: ErrorRateMeasurement): boolean =>
  * 12 minutes into a checkout outage would open a second incident.
  */
 export const KEEP_ALIVE_MS = 5 * 60_000;
-
-/** The alert still fires: the incident's grouping window counts from now (`lastAlertAt`). */
-const stillFiring = async (ctx: RecorderContext, incidentId: string): Promise<void> => {
-  const updated = await updateIncident(ctx.tx, incidentId, (current) =>
-    OPEN_STATES.includes(current.state) && current.lastAlertAt < ctx.now
-      ? recordAlertActivity(current, null, ctx.now)
-      : null,
-  );
-  if (updated !== null) remember(ctx, updated.after);
-};
 
 /**
  * Evaluates `error_rate` for every route with requests in its window and every route whose rule is

@@ -7,16 +7,10 @@ import type { IncidentLoad } from '../core/incident-load.js';
 import { incidentLoadOf } from '../core/incident-load.js';
 import { HOST_CPU_METRIC } from '../core/metric-rules.js';
 import type { SeriesPoint, StoredMetric } from '../core/metrics-series.js';
-import { DEFAULT_SERIES_RESOLUTION_MS } from '../core/metrics-series.js';
+import { ACTIVE_METRICS, DEFAULT_SERIES_RESOLUTION_MS } from '../core/metrics-series.js';
 
 const LOAD_METRICS: readonly StoredMetric[] = [
-  'active_cpu',
-  'active_lock',
-  'active_lwlock',
-  'active_io',
-  'active_ipc',
-  'active_client',
-  'active_other',
+  ...ACTIVE_METRICS,
   // Kept when the agent runs on the database's host.
   HOST_CPU_METRIC,
 ];

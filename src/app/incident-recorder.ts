@@ -83,6 +83,19 @@ export const remember = (ctx: RecorderContext, incident: Incident): void => {
 };
 
 /**
+ * An alert of the incident still fires (a rule that keeps its alert alive): the incident's grouping
+ * window counts from now (`lastAlertAt`), so a long outage stays one incident.
+ */
+export const stillFiring = async (ctx: RecorderContext, incidentId: string): Promise<void> => {
+  const updated = await updateIncident(ctx.tx, incidentId, (current) =>
+    OPEN_STATES.includes(current.state) && current.lastAlertAt < ctx.now
+      ? recordAlertActivity(current, null, ctx.now)
+      : null,
+  );
+  if (updated !== null) remember(ctx, updated.after);
+};
+
+/**
  * Reads the incident, applies `change` and writes it with the version check. A user may change the
  * incident between the read and the write (their commands hold another lock): then it is read again
  * and `change` re-applied to the fresh copy. `change` returns null to leave it as it is.
@@ -275,11 +288,11 @@ export const resolveAlert = async (
       alertId: alert.id,
     }),
   );
-  const stillFiring = await tx.alerts.list({ incidentId, status: 'firing', limit: 1 });
+  const firing = await tx.alerts.list({ incidentId, status: 'firing', limit: 1 });
   const updated = await updateIncident(tx, incidentId, (current) => {
     if (!OPEN_STATES.includes(current.state) && current.state !== 'resolved') return null;
     const active = recordAlertActivity(current, null, now);
-    if (stillFiring.length > 0 || !OPEN_STATES.includes(current.state)) return active;
+    if (firing.length > 0 || !OPEN_STATES.includes(current.state)) return active;
     const result = transitionIncident(current, { kind: 'resolve' }, now);
     return result.ok ? { ...result.incident, lastAlertAt: active.lastAlertAt } : active;
   });

@@ -1,10 +1,8 @@
 import type { Alert } from '../core/alert.js';
 import { applyRuleOverrides } from '../core/alert-rule.js';
-import { recordAlertActivity } from '../core/alert-correlation.js';
 import type { MonitoredTarget, RuleOverride, Service } from '../core/catalog.js';
 import { DEFAULT_GROUPING } from '../core/catalog.js';
 import { deployOnset } from '../core/deploy-onset.js';
-import { OPEN_STATES } from '../core/incident.js';
 import type { CpuBackend, MetricMeasurement, MetricRule } from '../core/metric-rules.js';
 import {
   HOST_CPU_METRIC,
@@ -33,7 +31,7 @@ import {
 import type { ErrorRateCounts } from './error-rate-cycle.js';
 import { KEEP_ALIVE_MS } from './error-rate-cycle.js';
 import type { RecorderContext } from './incident-recorder.js';
-import { placeAlert, refreshAlert, remember, resolveAlert, updateIncident } from './incident-recorder.js';
+import { placeAlert, refreshAlert, resolveAlert, stillFiring } from './incident-recorder.js';
 
 /** The resolution statements are kept at (a minute), unless the caller says. */
 export const STATEMENTS_RESOLUTION_MS = DEFAULT_STATEMENTS_RESOLUTION_MS;
@@ -366,16 +364,6 @@ const onsetDeployOf = async (
 /** A firing alert is rewritten when its value moved by a quarter (or 0.02): not for every wobble. */
 const moved = (before: number, after: number): boolean =>
   Math.abs(after - before) >= Math.max(0.02, before / 4);
-
-/** The alert still fires: the incident's grouping window counts from now (as error rates keep theirs). */
-const stillFiring = async (ctx: RecorderContext, incidentId: string): Promise<void> => {
-  const updated = await updateIncident(ctx.tx, incidentId, (current) =>
-    OPEN_STATES.includes(current.state) && current.lastAlertAt < ctx.now
-      ? recordAlertActivity(current, null, ctx.now)
-      : null,
-  );
-  if (updated !== null) remember(ctx, updated.after);
-};
 
 /** Raises the subject's alert (or takes over a firing one without its state); returns its id. */
 const raise = async (input: MetricRuleInput, subject: Subject, m: MetricMeasurement): Promise<string> => {

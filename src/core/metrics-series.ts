@@ -327,6 +327,17 @@ const WAIT_METRIC: Readonly<Record<string, StoredMetric>> = {
   Client: 'active_client',
 };
 
+/** Active backends by what they wait on (`active_cpu`: on nothing, i.e. working). */
+export const ACTIVE_METRICS = [
+  'active_cpu',
+  'active_lock',
+  'active_lwlock',
+  'active_io',
+  'active_ipc',
+  'active_client',
+  'active_other',
+] as const satisfies readonly StoredMetric[];
+
 const isClient = (s: SessionSnapshot): boolean => s.backendType === 'client backend';
 
 /** One sample's values; updates `previous` (the counters baseline per database). */
@@ -339,17 +350,7 @@ export function sampleValues(
     values.set(metric, (values.get(metric) ?? 0) + by);
   };
   for (const metric of [...Object.values(STATE_METRIC), 'sessions_other' as const]) values.set(metric, 0);
-  for (const metric of [
-    'active_cpu',
-    'active_lock',
-    'active_lwlock',
-    'active_io',
-    'active_ipc',
-    'active_client',
-    'active_other',
-  ] as const) {
-    values.set(metric, 0);
-  }
+  for (const metric of ACTIVE_METRICS) values.set(metric, 0);
   const now = sample.serverNow ?? sample.takenAt;
   let clients = 0;
   let longestTx = 0;

@@ -1,16 +1,11 @@
 import { z } from 'zod';
-import { ApiError } from '../api-error.js';
 import { actorOf } from '../middleware/auth/bearer-auth.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
 import { errorBodySchema } from '../schemas/common-schemas.js';
+import { checkLinkVerdict, signedLinkQuerySchema } from '../schemas/link-schemas.js';
 import { idParamsSchema } from '../schemas/incident-schemas.js';
 import type { PagingUseCases } from './paging-use-cases.js';
-
-const linkQuerySchema = z.object({
-  exp: z.coerce.number().int().nonnegative(),
-  sig: z.string().min(1).max(200),
-});
 
 const escapeHtml = (text: string): string =>
   text.replace(
@@ -27,16 +22,11 @@ const checkLink = (
   link: { exp: number; sig: string },
   now: number,
 ): void => {
-  const verdict = paging.checkAcknowledgeLink(id, link, now);
-  if (verdict === 'valid') return;
-  throw new ApiError({
-    status: 403,
-    code: verdict === 'expired' ? 'LINK_EXPIRED' : 'LINK_INVALID',
-    message:
-      verdict === 'expired'
-        ? 'this acknowledge link has expired; acknowledge on the dashboard or with `hindsight incident ack ID`'
-        : 'this is not a valid acknowledge link for that incident',
-  });
+  checkLinkVerdict(
+    paging.checkAcknowledgeLink(id, link, now),
+    'acknowledge',
+    `acknowledge with \`hindsight incident ack ${id}\``,
+  );
 };
 
 export const escalationRoutes = (paging: PagingUseCases, now: () => number): AnyRoute[] => [
@@ -48,7 +38,7 @@ export const escalationRoutes = (paging: PagingUseCases, now: () => number): Any
     tag: 'incidents',
     access: 'public',
     params: idParamsSchema,
-    query: linkQuerySchema,
+    query: signedLinkQuerySchema,
     responses: {
       200: { description: 'A confirmation page', contentType: 'text/html' },
       403: { description: 'Expired or not signed by us', schema: errorBodySchema },
@@ -72,7 +62,7 @@ export const escalationRoutes = (paging: PagingUseCases, now: () => number): Any
     tag: 'incidents',
     access: 'public',
     params: idParamsSchema,
-    query: linkQuerySchema,
+    query: signedLinkQuerySchema,
     responses: {
       200: { description: 'Acknowledged', contentType: 'text/html' },
       403: { description: 'Expired or not signed by us', schema: errorBodySchema },

@@ -1,17 +1,11 @@
-import { z } from 'zod';
-import { ApiError } from '../api-error.js';
 import { incidentPage } from '../incident-page.js';
 import type { AnyRoute } from '../route-registry.js';
 import { defineRoute } from '../route-registry.js';
 import { errorBodySchema } from '../schemas/common-schemas.js';
+import { checkLinkVerdict, signedLinkQuerySchema } from '../schemas/link-schemas.js';
 import { idParamsSchema } from '../schemas/incident-schemas.js';
 import type { IncidentUseCases } from './incident-routes.js';
 import type { PagingUseCases } from './paging-use-cases.js';
-
-const linkQuerySchema = z.object({
-  exp: z.coerce.number().int().nonnegative(),
-  sig: z.string().min(1).max(200),
-});
 
 /**
  * `GET /incidents/:id?exp&sig`: the page a notification's "open incident" link leads to. The link
@@ -30,7 +24,7 @@ export const incidentPageRoutes = (
     tag: 'incidents',
     access: 'public',
     params: idParamsSchema,
-    query: linkQuerySchema,
+    query: signedLinkQuerySchema,
     responses: {
       200: { description: 'The incident as a page', contentType: 'text/html' },
       403: { description: 'Expired or not signed by us', schema: errorBodySchema },
@@ -38,16 +32,11 @@ export const incidentPageRoutes = (
     },
     handle: async ({ params, query }, c) => {
       const at = now();
-      const verdict = paging.checkViewLink(params.id, query, at);
-      if (verdict !== 'valid')
-        throw new ApiError({
-          status: 403,
-          code: verdict === 'expired' ? 'LINK_EXPIRED' : 'LINK_INVALID',
-          message:
-            verdict === 'expired'
-              ? `this incident link has expired; read it with \`hindsight incident show ${params.id}\``
-              : 'this is not a valid link to that incident',
-        });
+      checkLinkVerdict(
+        paging.checkViewLink(params.id, query, at),
+        'incident',
+        `read it with \`hindsight incident show ${params.id}\``,
+      );
       const detail = await incidents.detail(params.id);
       const acknowledgeUrl =
         detail.incident.state === 'triggered' ? paging.acknowledgeUrl(params.id, at) : null;
