@@ -161,7 +161,10 @@ function inferPrefixes(lines: readonly string[]): string[] {
   }
   const out: string[] = [];
   for (const { head, known } of chosen) {
-    for (const prefix of inferPrefix(head, known)) {
+    // A bare word may be a command tag or literal text: both readings are candidates.
+    const readings = inferPrefix(head, known);
+    if (BARE_TAG.test(head)) readings.push(...inferPrefix(head, known, true));
+    for (const prefix of readings) {
       const first = Math.min(
         ...SESSION_ESCAPES.map((escape) => prefix.indexOf(escape)).filter((index) => index >= 0),
       );
@@ -197,6 +200,9 @@ const TIMESTAMP = new RegExp(`\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d{3
 /** Bare numbers (pid, line number, transaction id…) and SQLSTATE-like codes (`00000`, `40P01`). */
 const CODE = /(?<![%\w.])(?:\d+|(?=[0-9A-Z]*\d)[0-9A-Z]{5})(?![\w.])/g;
 const MAX_VARIANTS = 24;
+/** A command tag without parentheses ('%m [%p] %i '): `UPDATE waiting`, `idle`, `authentication`. */
+const BARE_TAG =
+  /(?<=^|[\s\]])(?:idle in transaction(?: \(aborted\))?|idle|authentication|startup|[A-Z]{2,}(?: [A-Z]+)*)(?: waiting)?(?= )/;
 const BACKEND_TYPE =
   /\b(?:client backend|autovacuum launcher|autovacuum worker|logical replication launcher|logical replication worker|parallel worker|background writer|background worker|checkpointer|walwriter|walsender|walreceiver|walsummarizer|archiver|postmaster|syslogger|io worker|slotsync worker|standalone backend)\b/;
 
@@ -230,12 +236,15 @@ function markSessionValues(prefix: string, known: SessionValues): string {
   let out = prefix;
   for (const [code, value] of values.sort((a, b) => b[1].length - a[1].length)) {
     if (value === '') continue;
-    const pattern = new RegExp(
-      `(^|[^\\w.%-])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('%', '%%')}(?:( {2,})|(?=[^\\w.-]|$))`,
-    );
-    out = out.replace(pattern, (_, before: string, spaces: string | undefined) =>
-      spaces === undefined ? `${before}%${code}` : `${before}%-${value.length + spaces.length - 1}${code} `,
-    );
+    const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('%', '%%');
+    const mark = (_: string, before: string, spaces: string | undefined): string =>
+      spaces === undefined ? `${before}%${code}` : `${before}%-${value.length + spaces.length - 1}${code} `;
+    const marked = out.replace(new RegExp(`(^|[^\\w.%-])${escaped}(?:( {2,})|(?=[^\\w.-]|$))`), mark);
+    // A name may hold a `-`: it bounds one only when nothing else does ('%h-%u-%d-%m').
+    out =
+      marked !== out
+        ? marked
+        : out.replace(new RegExp(`(^|[^\\w.%])${escaped}(?:( {2,})|(?=[^\\w.]|$))`), mark);
   }
   // The application name is set after authentication: the line that names it prints `[unknown]`.
   if (known.application !== null && !out.includes('%a')) out = out.replace('[unknown]', '%a');
@@ -247,7 +256,7 @@ function markSessionValues(prefix: string, known: SessionValues): string {
  * from one line — `4242` may be the pid or a line number, `00000` the SQLSTATE or a transaction
  * id — so each reading is a candidate and `detectLinePrefix` keeps the one that matches most lines.
  */
-function inferPrefix(head: string, known: SessionValues | null): string[] {
+function inferPrefix(head: string, known: SessionValues | null, bareTag = false): string[] {
   let prefix = head.replaceAll('%', '%%');
   // The log time has milliseconds (%m) or is the first time (%t); another one is the session start (%s).
   const stamps = [...prefix.matchAll(TIMESTAMP)];
@@ -256,10 +265,13 @@ function inferPrefix(head: string, known: SessionValues | null): string[] {
     offset === logTime?.index ? (millis ? '%m' : '%t') : '%s',
   );
   if (stamps.length === 0) prefix = prefix.replace(/^\d{9,}\.\d{3}/, '%n');
+  // `%n` beside the times too (`1763941783.017 2026-…`), before `%c` takes it: its digits are hex.
+  else prefix = prefix.replace(/(?<![\w.%])\d{10}\.\d{3}(?![\w.])/, '%n');
   if (known !== null) prefix = markSessionValues(prefix, known);
   prefix = prefix
     .replace(/\b[0-9a-f]{5,}\.[0-9a-f]+\b/, '%c')
-    // A virtual transaction id (`3/12`), before `user/db` can take it.
+    // `%v/%x` (`3/12/0`) and a virtual transaction id (`3/12`), before `user/db` can take them.
+    .replace(/(?<![\w./%])\d+\/\d+\/\d+(?![\w./])/, '%v/%x')
     .replace(/(?<![\w./%])\d+\/\d+(?![\w./])/, '%v')
     .replace(
       /\((idle in transaction(?: \(aborted\))?|idle|authentication|startup|[A-Z]+(?: [A-Z]+)*)\)/,
@@ -276,6 +288,7 @@ function inferPrefix(head: string, known: SessionValues | null): string[] {
       (_, _user: string, separator: string, _db: string, app: string | undefined) =>
         `%u${separator}%d${app === undefined ? '' : '/%a'}`,
     );
+  if (bareTag) prefix = prefix.replace(BARE_TAG, '%i');
   // Each code gets a reading: the pid (once), a SQLSTATE (five characters), another number
   // (%l: line number, transaction id…), or literal text.
   const codes = [...prefix.matchAll(CODE)].slice(0, 4);
