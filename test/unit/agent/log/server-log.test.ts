@@ -209,7 +209,9 @@ describe('createPostgresServerLog', () => {
             } as ServerSettings),
         },
       });
-      const timeout = setTimeout(() => stop.abort(), 10_000);
+      const timeout = setTimeout(() => {
+        stop.abort();
+      }, 10_000);
       await log.follow(
         {
           onDeadlock: (report) => {
