@@ -16,7 +16,7 @@ import {
   measureErrorRate,
   routeName,
 } from '../core/error-rate-rule.js';
-import type { RuleState } from '../core/rule-state.js';
+import { ruleStateChanged, type RuleState } from '../core/rule-state.js';
 import { stepRule } from '../core/rule-step.js';
 import { readRollups } from './app-side-reader.js';
 import type { RecorderContext } from './incident-recorder.js';
@@ -248,14 +248,7 @@ export const evaluateErrorRates = async (input: ErrorRateInput): Promise<RuleSta
     }
     if (next.phase === 'pending') counts.pending += 1;
     if (next.phase === 'firing') counts.firing += 1;
-    const changed =
-      previous === undefined
-        ? next.phase !== 'ok'
-        : refreshed ||
-          previous.phase !== next.phase ||
-          previous.since !== next.since ||
-          previous.alertId !== next.alertId;
-    if (changed) changes.push(next);
+    if (ruleStateChanged(previous, next, refreshed)) changes.push(next);
   }
   return changes;
 };

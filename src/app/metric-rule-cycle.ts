@@ -18,7 +18,7 @@ import {
 } from '../core/metric-rules.js';
 import type { SeriesPoint, StatementPoint, StoredMetric } from '../core/metrics-series.js';
 import { DEFAULT_SERIES_RESOLUTION_MS, DEFAULT_STATEMENTS_RESOLUTION_MS } from '../core/metrics-series.js';
-import type { RuleState } from '../core/rule-state.js';
+import { ruleStateChanged, type RuleState } from '../core/rule-state.js';
 import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
 import type { StatementRef } from '../core/statement-latency-rule.js';
 import {
@@ -288,15 +288,7 @@ export const evaluateMetricRules = async (input: MetricRuleInput): Promise<RuleS
       } else if (step.event === 'resolve') await resolveState(input, prev);
       if (next.phase === 'pending') input.counts.pending += 1;
       if (next.phase === 'firing') input.counts.firing += 1;
-      const changed =
-        previous === undefined
-          ? next.phase !== 'ok'
-          : refreshed ||
-            previous.phase !== next.phase ||
-            previous.since !== next.since ||
-            previous.alertId !== next.alertId ||
-            previous.service !== next.service;
-      if (changed) changes.push({ ...next, key: subject.key });
+      if (ruleStateChanged(previous, next, refreshed)) changes.push({ ...next, key: subject.key });
     }
   }
   for (const key of cache.keys()) if (!used.has(key)) cache.delete(key);

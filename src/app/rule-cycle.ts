@@ -12,7 +12,7 @@ import type { IncidentStore } from '../core/incident-store.js';
 import type { Clock, IdSource } from '../core/ports.js';
 import { RULE_FINDING_KINDS, measureRule } from '../core/rule-measure.js';
 import type { RuleMeasurement } from '../core/rule-measure.js';
-import type { RuleState } from '../core/rule-state.js';
+import { ruleStateChanged, type RuleState } from '../core/rule-state.js';
 import { initialRuleState, ruleStateKey, stepRule } from '../core/rule-step.js';
 import { ERROR_RATE_RULE } from '../core/error-rate-rule.js';
 import { evaluateErrorRates } from './error-rate-cycle.js';
@@ -96,7 +96,7 @@ export const rulesFor = (
  * Round trips per cycle: targets, services and rule states once each, findings in pages of 1000
  * (a keyset cursor), the changed rule states in one statement at the end; then only for what
  * changes (an alert fired, refreshed or resolved, and its incident). Steady
- * firing alerts cost nothing: see `worthRefreshing` and `changedState` (a late finding that neither
+ * firing alerts cost nothing: see `worthRefreshing` and `ruleStateChanged` (a late finding that neither
  * moves a counted value nor is newer than the last change is linked at the next change).
  */
 export class RuleCycle {
@@ -301,8 +301,7 @@ export class RuleCycle {
       }
       if (next.phase === 'pending') counts.pending += 1;
       if (next.phase === 'firing') counts.firing += 1;
-      if (previous === undefined ? next.phase !== 'ok' : refreshed || changedState(previous, next))
-        changes.push(next);
+      if (ruleStateChanged(previous, next, refreshed)) changes.push(next);
     }
 
     // The web app's error rates per service × route (error-rate-cycle.ts), in the same transaction.
@@ -571,9 +570,6 @@ const ALL: Needs = { alerts: true, timeline: true, evidence: true, incidents: ()
  * a value alone: durations grow every second, and 10,000 firing rules must not mean 10,000 writes
  * per cycle. So `value` and `evaluatedAt` are as of the last change.
  */
-const changedState = (a: RuleState, b: RuleState): boolean =>
-  a.phase !== b.phase || a.since !== b.since || a.alertId !== b.alertId || a.service !== b.service;
-
 /** Rules whose value counts their evidence: a new value means new evidence (maybe a late one). */
 const COUNTED: readonly RuleName[] = ['deadlocks', 'lock_wait_storm'];
 

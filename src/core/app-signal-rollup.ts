@@ -7,6 +7,7 @@ import {
   type AppEvent,
   type FailureCause,
   type FailureSample,
+  type QueryFailure,
   type RouteRollup,
   type SqlFailure,
 } from './app-signal.js';
@@ -143,6 +144,17 @@ function causeOf(first: SqlFailure | undefined, errorClass: string | null): Fail
     : { sqlstate: first.sqlstate, callSite: first.callSite, query: first.query, errorClass, count: 1 };
 }
 
+/** A failure outside any request as a sample: no status, duration, user or error class. */
+const jobFailureSample = (event: QueryFailure): FailureSample => ({
+  at: event.at,
+  status: 0,
+  durationMs: 0,
+  user: null,
+  errorClass: null,
+  release: event.release,
+  sqlFailures: [event.failure],
+});
+
 /** One event as a rollup of its own (merged with the others of its key by `foldEvents`). */
 export function eventRollup(event: AppEvent): RouteRollup {
   const bucket = rollupBucket(event.at);
@@ -161,17 +173,7 @@ export function eventRollup(event: AppEvent): RouteRollup {
       failedUsers: [],
       usersTruncated: false,
       causes: [causeOf(event.failure, null)],
-      samples: [
-        {
-          at: event.at,
-          status: 0,
-          durationMs: 0,
-          user: null,
-          errorClass: null,
-          release: event.release,
-          sqlFailures: [event.failure],
-        },
-      ],
+      samples: [jobFailureSample(event)],
       releases,
     };
   }
@@ -309,19 +311,7 @@ export function foldEvents(events: readonly AppEvent[]): RouteRollup[] {
     if (event.kind === 'query_failure') {
       acc.failures += 1;
       countCause(acc, event.failure, null);
-      keepFirstSample(
-        acc.samples,
-        {
-          at: event.at,
-          status: 0,
-          durationMs: 0,
-          user: null,
-          errorClass: null,
-          release: event.release,
-          sqlFailures: [event.failure],
-        },
-        MAX_ROLLUP_SAMPLES,
-      );
+      keepFirstSample(acc.samples, jobFailureSample(event), MAX_ROLLUP_SAMPLES);
       continue;
     }
     acc.durationMsSum += event.durationMs;

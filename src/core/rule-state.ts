@@ -24,3 +24,21 @@ export interface RuleState {
   /** When the state was last written (see `value`). */
   readonly evaluatedAt: number;
 }
+
+/**
+ * Is `next` worth writing? A first state only when it is not ok; after that, when its alert was
+ * refreshed or its phase, start, alert or service changed — not at every evaluation, so steady
+ * rules write nothing.
+ */
+export const ruleStateChanged = (
+  previous: RuleState | undefined,
+  next: RuleState,
+  refreshed: boolean,
+): boolean =>
+  previous === undefined
+    ? next.phase !== 'ok'
+    : refreshed ||
+      previous.phase !== next.phase ||
+      previous.since !== next.since ||
+      previous.alertId !== next.alertId ||
+      previous.service !== next.service;

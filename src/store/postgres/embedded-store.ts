@@ -113,7 +113,8 @@ function superviseServer(
   options: EmbeddedStoreOptions,
 ): { stop(): Promise<void> } {
   let stopped = false;
-  let check: Promise<void> = Promise.resolve();
+  /** The check running, if any: a restart takes seconds, and ticks meanwhile are skipped, not queued. */
+  let running: Promise<void> | null = null;
   let downSince: number | null = null;
   const tick = async (): Promise<void> => {
     const state = await postmasterState(server.dataDir);
@@ -128,14 +129,18 @@ function superviseServer(
     }
   };
   const timer = setInterval(() => {
-    check = check.then(tick).catch(() => undefined);
+    running ??= tick()
+      .catch(() => undefined)
+      .finally(() => {
+        running = null;
+      });
   }, options.superviseEveryMs ?? 2_000);
   timer.unref();
   return {
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await check;
+      await running;
     },
   };
 }
